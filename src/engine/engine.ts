@@ -1,0 +1,236 @@
+import type { Position } from '../domain/position.js';
+import type { RunnerState } from '../domain/state.js';
+import { createStrategy } from '../domain/strategy.js';
+import type { RunnerEvent } from '../events/types.js';
+import { EngineError, parseRunnerConfig, type FeedConfig, type RunnerConfig } from './config.js';
+import type { MarketFeed } from './feeds/feed.js';
+import { replayFeed } from './feeds/replay.js';
+import { simulatedFeed } from './feeds/simulated.js';
+import { SymbolRunner, type RunnerStats } from './runner.js';
+
+/** Where the engine publishes: the event bus, or anything shaped like it. */
+export interface EventSink {
+  publish(event: RunnerEvent, symbol: string): unknown;
+}
+
+/** A live, read-only view of one runner the engine manages. */
+export interface RunnerInfo {
+  readonly id: string;
+  readonly symbol: string;
+  readonly strategy: string;
+  /** The strategy's parameters with defaults filled in. */
+  readonly params: Readonly<Record<string, number>>;
+  readonly config: RunnerConfig;
+  /** The feed in words, e.g. `simulated 100/s seed 7`. */
+  readonly feed: string;
+  readonly state: RunnerState;
+  readonly position: Position | null;
+  readonly unrealizedPnl: number;
+  readonly stats: RunnerStats;
+  readonly startedAt: number;
+  readonly stoppedAt: number | null;
+  readonly stopReason: string | null;
+}
+
+/** Options of a {@link TradingEngine}. */
+export interface EngineOptions {
+  /** Milliseconds since the epoch for event timestamps (default Date.now). */
+  readonly clock?: () => number;
+}
+
+class ManagedRunner implements RunnerInfo {
+  readonly abort = new AbortController();
+  stoppedAt: number | null = null;
+  done: Promise<void> = Promise.resolve();
+  statsTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly runner: SymbolRunner,
+    readonly config: RunnerConfig,
+    readonly params: Readonly<Record<string, number>>,
+    readonly source: MarketFeed,
+    readonly startedAt: number,
+  ) {}
+
+  get id(): string {
+    return this.runner.id;
+  }
+  get symbol(): string {
+    return this.runner.symbol;
+  }
+  get strategy(): string {
+    return this.config.strategy;
+  }
+  get feed(): string {
+    return this.source.description;
+  }
+  get state(): RunnerState {
+    return this.runner.state;
+  }
+  get position(): Position | null {
+    return this.runner.position;
+  }
+  get unrealizedPnl(): number {
+    return this.runner.unrealizedPnl;
+  }
+  get stats(): RunnerStats {
+    return this.runner.stats;
+  }
+  get stopReason(): string | null {
+    return this.runner.stoppedBecause;
+  }
+}
+
+/** A stable seed per runner id, so default runners differ but replay the same way. */
+function seedOf(id: string): number {
+  let hash = 2166136261;
+  for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 16777619);
+  return hash >>> 0;
+}
+
+function createFeed(symbol: string, id: string, feed: FeedConfig): MarketFeed {
+  if (feed.kind === 'replay') return replayFeed({ symbol, ...feed });
+  return simulatedFeed({ symbol, ...feed, seed: feed.seed ?? seedOf(id) });
+}
+
+/**
+ * Owns the runners: starts and stops them at run time, drives their feeds and stats
+ * timers, and publishes everything they emit into one sink. One runner's failure —
+ * a bad feed, a throwing strategy, even a bug — stops that runner only.
+ */
+export class TradingEngine {
+  private readonly runners = new Map<string, ManagedRunner>();
+  private readonly clock: () => number;
+
+  /** Creates an engine with no runners that publishes into `sink`. */
+  constructor(
+    private readonly sink: EventSink,
+    options: EngineOptions = {},
+  ) {
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /**
+   * Validates a runner configuration, starts the runner and its feed, and returns it.
+   * Throws {@link EngineError}: INVALID_CONFIG (naming the key, the unknown strategy or
+   * the bad parameter) or DUPLICATE_RUNNER while a runner with that id is running. The
+   * id of a stopped runner may be reused; the new runner replaces it.
+   */
+  addRunner(input: unknown): RunnerInfo {
+    const config = parseRunnerConfig(input);
+    const existing = this.runners.get(config.id);
+    if (existing !== undefined && existing.state !== 'Stopped') {
+      throw new EngineError('DUPLICATE_RUNNER', `runner "${config.id}" is already running`);
+    }
+    let strategy;
+    try {
+      strategy = createStrategy(config.strategy, config.params ?? undefined);
+    } catch (err) {
+      throw new EngineError('INVALID_CONFIG', `runner "${config.id}": ${(err as Error).message}`);
+    }
+    const symbol = config.symbol;
+    const sink = this.sink;
+    const runner = new SymbolRunner(
+      {
+        id: config.id,
+        symbol,
+        strategy,
+        quantity: config.quantity,
+        feeRate: config.feeRate,
+        stopOnError: config.stopOnError,
+        clock: this.clock,
+      },
+      (event) => {
+        try {
+          sink.publish(event, symbol);
+        } catch {
+          // The bus never throws; a foreign sink that does must not take the runner down.
+        }
+      },
+    );
+    const managed = new ManagedRunner(
+      runner,
+      config,
+      strategy.params,
+      createFeed(symbol, config.id, config.feed),
+      this.clock(),
+    );
+    this.runners.set(config.id, managed);
+    runner.start();
+    managed.statsTimer = setInterval(() => guard(managed, () => runner.emitStats()), config.statsIntervalMs);
+    managed.statsTimer.unref();
+    managed.done = this.drive(managed);
+    return managed;
+  }
+
+  /**
+   * Stops a runner (closing its open position) and waits until its feed has let go.
+   * Throws {@link EngineError} UNKNOWN_RUNNER for an id the engine does not know.
+   * Stopping a stopped runner returns it unchanged.
+   */
+  async stopRunner(id: string, reason = 'stopped by request'): Promise<RunnerInfo> {
+    const managed = this.runners.get(id);
+    if (managed === undefined) throw new EngineError('UNKNOWN_RUNNER', `no runner with id "${id}"`);
+    this.halt(managed, reason);
+    await managed.done;
+    return managed;
+  }
+
+  /** The runner with this id (running or stopped), if any. */
+  getRunner(id: string): RunnerInfo | undefined {
+    return this.runners.get(id);
+  }
+
+  /** Every runner the engine knows, in the order they were added. */
+  listRunners(): RunnerInfo[] {
+    return [...this.runners.values()];
+  }
+
+  /** Stops every running runner and waits for their feeds. */
+  async stopAll(reason = 'engine shutting down'): Promise<void> {
+    const all = [...this.runners.values()];
+    for (const managed of all) this.halt(managed, reason);
+    await Promise.all(all.map((m) => m.done));
+  }
+
+  private halt(managed: ManagedRunner, reason: string): void {
+    if (managed.statsTimer !== null) clearInterval(managed.statsTimer);
+    managed.statsTimer = null;
+    managed.abort.abort();
+    if (managed.runner.state !== 'Stopped') {
+      guard(managed, () => managed.runner.stop(reason));
+    }
+    managed.stoppedAt ??= this.clock();
+  }
+
+  private async drive(managed: ManagedRunner): Promise<void> {
+    const { runner, abort } = managed;
+    try {
+      for await (const item of managed.source.items(abort.signal)) {
+        if (runner.state === 'Stopped') break;
+        if ('tick' in item) runner.processTick(item.tick, item.where);
+        else runner.reportFeedError(item.error, item.where);
+      }
+      if (runner.state !== 'Stopped') this.halt(managed, 'feed ended');
+    } catch (err) {
+      // A throwing feed or a bug in the runner: stop this runner, leave the others alone.
+      this.halt(managed, `runner failed: ${(err as Error).message}`);
+    }
+    // A runner that stopped itself (stopOnError) still holds a stats timer.
+    if (runner.state === 'Stopped') this.halt(managed, runner.stoppedBecause ?? 'stopped');
+  }
+}
+
+/** Runs `fn`; an exception (a bug) stops that one runner instead of the process. */
+function guard(managed: ManagedRunner, fn: () => unknown): void {
+  try {
+    fn();
+  } catch (err) {
+    try {
+      managed.abort.abort();
+      managed.runner.stop(`internal error: ${(err as Error).message}`);
+    } catch {
+      // Already stopping; nothing more can be done for this runner.
+    }
+  }
+}

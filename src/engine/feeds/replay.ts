@@ -1,0 +1,156 @@
+import { createReadStream } from 'node:fs';
+import { basename, extname } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parse as parseCsv } from 'csv-parse';
+import type { MarketData } from '../../domain/market-data.js';
+import { pace, type FeedItem, type MarketFeed } from './feed.js';
+
+/** Settings of a file replay feed. */
+export interface ReplayFeedOptions {
+  /** The runner's symbol: rows of other symbols are skipped, rows without one take it. */
+  readonly symbol: string;
+  /** A CSV file with a header row, or JSONL (one MarketData object per line). */
+  readonly path: string;
+  /** `csv` or `jsonl`; by default from the extension (.csv, else JSONL). */
+  readonly format?: 'csv' | 'jsonl';
+  /** Ticks per second; `Infinity` (the default) replays as fast as the runner takes them. */
+  readonly ticksPerSecond?: number;
+  /** Start again from the top at the end of the file (default false). */
+  readonly loop?: boolean;
+}
+
+const NUMERIC_FIELDS = ['timestamp', 'open', 'high', 'low', 'close', 'volume', 'bid', 'ask'] as const;
+
+/** One raw record of a recording, before it is known to be market data. */
+type RawRow = Readonly<Record<string, unknown>>;
+
+/**
+ * Turns a record read from a file into market data, or says what is wrong with it.
+ * Numbers may be JSON numbers or numeric strings (CSV has nothing else); range checks
+ * are the domain's job and happen when the runner validates the tick.
+ */
+export function rowToMarketData(row: RawRow, symbol: string): MarketData | string {
+  const rowSymbol = row['symbol'];
+  if (rowSymbol !== undefined && rowSymbol !== '' && typeof rowSymbol !== 'string') {
+    return `symbol must be a string, got ${JSON.stringify(rowSymbol)}`;
+  }
+  const values: Record<string, number> = {};
+  for (const field of NUMERIC_FIELDS) {
+    const raw = row[field];
+    if (raw === undefined || raw === null || raw === '') return `missing field ${field}`;
+    const value = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw.trim()) : Number.NaN;
+    if (!Number.isFinite(value)) return `${field} is not a finite number: ${JSON.stringify(raw)}`;
+    values[field] = value;
+  }
+  return {
+    symbol: typeof rowSymbol === 'string' && rowSymbol !== '' ? rowSymbol : symbol,
+    timestamp: values['timestamp']!,
+    open: values['open']!,
+    high: values['high']!,
+    low: values['low']!,
+    close: values['close']!,
+    volume: values['volume']!,
+    bid: values['bid']!,
+    ask: values['ask']!,
+  };
+}
+
+/** Rows of a file as records with their 1-based line numbers, or read errors. */
+async function* readRows(
+  path: string,
+  format: 'csv' | 'jsonl',
+  signal: AbortSignal,
+): AsyncGenerator<{ row: RawRow; line: number } | { error: string; line: number }> {
+  const input = createReadStream(path, { encoding: 'utf8', signal });
+  try {
+    if (format === 'csv') {
+      const skipped: { error: string; line: number }[] = [];
+      const parser = input.pipe(
+        parseCsv({
+          columns: true,
+          info: true,
+          trim: true,
+          skip_empty_lines: true,
+          skip_records_with_error: true,
+        }),
+      );
+      parser.on('skip', (err: Error & { lines?: number }) => {
+        skipped.push({ error: err.message, line: err.lines ?? 0 });
+      });
+      for await (const record of parser as AsyncIterable<{ record: RawRow; info: { lines: number } }>) {
+        while (skipped.length > 0) yield skipped.shift()!;
+        yield { row: record.record, line: record.info.lines };
+      }
+      while (skipped.length > 0) yield skipped.shift()!;
+      return;
+    }
+    let line = 0;
+    for await (const text of createInterface({ input, crlfDelay: Infinity })) {
+      line++;
+      if (text.trim() === '') continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (err) {
+        yield { error: `invalid JSON: ${(err as Error).message}`, line };
+        continue;
+      }
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        yield { error: 'expected a JSON object of market data', line };
+        continue;
+      }
+      yield { row: value as RawRow, line };
+    }
+  } finally {
+    input.destroy();
+  }
+}
+
+/**
+ * Replays a recorded file of market data. Unreadable rows come out as errors naming
+ * file and line, never silently skipped; a missing file is an error item too, so the
+ * runner reports it instead of crashing.
+ */
+export function replayFeed(options: ReplayFeedOptions): MarketFeed {
+  const format = options.format ?? (extname(options.path).toLowerCase() === '.csv' ? 'csv' : 'jsonl');
+  const name = basename(options.path);
+  return {
+    description: `replay ${name}`,
+    async *items(signal: AbortSignal): AsyncIterable<FeedItem> {
+      const paced = pace(options.ticksPerSecond ?? Infinity, signal)[Symbol.asyncIterator]();
+      let budget = 0;
+      do {
+        let rows = 0;
+        try {
+          for await (const item of readRows(options.path, format, signal)) {
+            rows++;
+            const where = `${name}:${item.line}`;
+            if ('error' in item) {
+              yield { error: item.error, where };
+              continue;
+            }
+            const tick = rowToMarketData(item.row, options.symbol);
+            if (typeof tick === 'string') {
+              yield { error: tick, where };
+              continue;
+            }
+            if (tick.symbol !== options.symbol) continue;
+            while (budget <= 0) {
+              const next = await paced.next();
+              if (next.done) return;
+              budget = next.value;
+            }
+            budget--;
+            yield { tick, where };
+          }
+        } catch (err) {
+          if (signal.aborted) return;
+          yield { error: `cannot read ${options.path}: ${(err as Error).message}`, where: name };
+          return;
+        }
+        // An empty file in loop mode would spin forever.
+        if (rows === 0) return;
+      } while (options.loop === true && !signal.aborted);
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import SchemaBuilder from '@pothos/core';
+import type { EventBus } from '../bus/bus.js';
+import type { TradingEngine } from '../engine/engine.js';
+
+/** What every resolver can reach: the engine to drive and the bus to subscribe to. */
+export interface SchemaContext {
+  readonly engine: TradingEngine;
+  readonly bus: EventBus;
+}
+
+/** The Pothos types of the tickwire schema. */
+export interface SchemaTypes {
+  Context: SchemaContext;
+  Scalars: {
+    Timestamp: { Input: number; Output: number };
+    ID: { Input: string; Output: string | number };
+  };
+  DefaultFieldNullability: false;
+}
+
+/**
+ * The one schema builder. Fields are non-null by default: an event always has its
+ * fields, and a nullable default would make every generated client type optional.
+ */
+export const builder = new SchemaBuilder<SchemaTypes>({ defaultFieldNullability: false });
+
+/** The builder's full Pothos type parameter, for helpers that take field builders. */
+export type BuilderTypes = typeof builder extends SchemaBuilder<infer T> ? T : never;

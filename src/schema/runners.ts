@@ -1,0 +1,168 @@
+import { GraphQLError } from 'graphql';
+import { EngineError } from '../engine/config.js';
+import type { RunnerInfo } from '../engine/engine.js';
+import { builder } from './builder.js';
+import { RunnerStateEnum } from './enums.js';
+import { PositionRef } from './market.js';
+import { TimestampScalar } from './scalars.js';
+
+/** Turns an engine refusal into a GraphQL error a client can branch on. */
+export function toGraphQLError(err: unknown): GraphQLError {
+  if (err instanceof EngineError) {
+    return new GraphQLError(err.message, { extensions: { code: err.code } });
+  }
+  return err instanceof GraphQLError ? err : new GraphQLError((err as Error).message);
+}
+
+/** A strategy parameter, as a name/value pair (parameters differ per strategy). */
+const StrategyParamRef = builder.objectRef<{ name: string; value: number }>('StrategyParam').implement({
+  description: 'One parameter of a strategy.',
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'Parameter name, e.g. fastPeriod.' }),
+    value: t.exposeFloat('value', { description: 'Its value.' }),
+  }),
+});
+
+const RunnerStatsRef = builder.objectRef<RunnerInfo>('RunnerStats').implement({
+  description: 'Live counters of a runner.',
+  fields: (t) => ({
+    ticksProcessed: t.int({ description: 'Valid ticks processed.', resolve: (r) => r.stats.ticksProcessed }),
+    ticksRejected: t.int({ description: 'Ticks or feed rows rejected as invalid.', resolve: (r) => r.stats.ticksRejected }),
+    actionsExecuted: t.int({ description: 'Actions executed.', resolve: (r) => r.stats.actionsExecuted }),
+    errors: t.int({ description: 'Error events emitted (all severities).', resolve: (r) => r.stats.errors }),
+    errorRate: t.float({ description: 'Errors per tick received, 0..1.', resolve: (r) => r.stats.errorRate }),
+  }),
+});
+
+/** A runner the engine manages. */
+export const RunnerRef = builder.objectRef<RunnerInfo>('Runner').implement({
+  description: 'A per-symbol trading runner: a strategy, a state machine, a position and its P&L.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'Unique id of the runner.' }),
+    symbol: t.exposeString('symbol', { description: 'The symbol it trades.' }),
+    strategy: t.exposeString('strategy', { description: 'Strategy name, e.g. ema_crossover.' }),
+    params: t.field({
+      type: [StrategyParamRef],
+      description: 'Strategy parameters, defaults filled in.',
+      resolve: (r) => Object.entries(r.params).map(([name, value]) => ({ name, value })),
+    }),
+    quantity: t.float({ description: 'Units per position.', resolve: (r) => r.config.quantity }),
+    feeRate: t.float({ description: 'Fraction of notional charged per fill.', resolve: (r) => r.config.feeRate }),
+    stopOnError: t.boolean({ description: 'Whether an error stops the runner.', resolve: (r) => r.config.stopOnError }),
+    feed: t.exposeString('feed', { description: 'Where its ticks come from, in words.' }),
+    state: t.field({ type: RunnerStateEnum, description: 'Current state.', resolve: (r) => r.state }),
+    position: t.field({ type: PositionRef, nullable: true, description: 'Open position, or null when flat.', resolve: (r) => r.position }),
+    lastPrice: t.float({ nullable: true, description: 'Close of the last valid tick.', resolve: (r) => r.stats.lastPrice }),
+    realizedPnl: t.float({ description: 'Realized P&L since start, after fees.', resolve: (r) => r.stats.realizedPnl }),
+    unrealizedPnl: t.float({ description: 'P&L of the open position at the last price; 0 when flat.', resolve: (r) => r.unrealizedPnl }),
+    stats: t.field({ type: RunnerStatsRef, description: 'Live counters.', resolve: (r) => r }),
+    startedAt: t.field({ type: TimestampScalar, description: 'When it started.', resolve: (r) => r.startedAt }),
+    stoppedAt: t.field({ type: TimestampScalar, nullable: true, description: 'When it stopped; null while running.', resolve: (r) => r.stoppedAt }),
+    stopReason: t.string({ nullable: true, description: 'Why it stopped; null while running.', resolve: (r) => r.stopReason }),
+  }),
+});
+
+const StrategyParamInput = builder.inputType('StrategyParamInput', {
+  description: 'One strategy parameter to set.',
+  fields: (t) => ({
+    name: t.string({ required: true, description: 'Parameter name, e.g. fastPeriod.' }),
+    value: t.float({ required: true, description: 'Its value.' }),
+  }),
+});
+
+const FeedKindEnum = builder.enumType('FeedKind', {
+  description: 'Where ticks come from.',
+  values: {
+    SIMULATED: { value: 'simulated', description: 'A seeded random walk.' },
+    REPLAY: { value: 'replay', description: 'A recorded CSV or JSONL file on the server.' },
+  } as const,
+});
+
+const FeedInput = builder.inputType('FeedInput', {
+  description: 'Where the runner gets its ticks. Defaults: simulated at 100 ticks/s.',
+  fields: (t) => ({
+    kind: t.field({ type: FeedKindEnum, required: false, defaultValue: 'simulated', description: 'SIMULATED (default) or REPLAY.' }),
+    ticksPerSecond: t.float({ required: false, description: 'Tick rate (simulated: 1 to 100000, default 100; replay: default as fast as possible).' }),
+    seed: t.int({ required: false, description: 'Simulated: seed of the random walk (default derived from the runner id).' }),
+    startPrice: t.float({ required: false, description: 'Simulated: first price.' }),
+    volatility: t.float({ required: false, description: 'Simulated: standard deviation of the per-tick log return (default 0.0005).' }),
+    path: t.string({ required: false, description: 'Replay: path of the file on the server.' }),
+    loop: t.boolean({ required: false, description: 'Replay: start again at the end of the file.' }),
+  }),
+});
+
+const StartRunnerInput = builder.inputType('StartRunnerInput', {
+  description: 'A runner to start. Only id and symbol are required.',
+  fields: (t) => ({
+    id: t.id({ required: true, description: 'Unique id (letters, digits, _ . : -, at most 64).' }),
+    symbol: t.string({ required: true, description: 'Symbol to trade, e.g. BTCUSDT.' }),
+    strategy: t.string({ required: false, description: 'ema_crossover (default) or mean_reversion.' }),
+    params: t.field({ type: [StrategyParamInput], required: false, description: 'Strategy parameters; the rest keep their defaults.' }),
+    quantity: t.float({ required: false, description: 'Units per position (default 1).' }),
+    feeRate: t.float({ required: false, description: 'Fraction of notional charged per fill (default 0).' }),
+    feed: t.field({ type: FeedInput, required: false, description: 'Feed settings (default simulated 100 ticks/s).' }),
+    stopOnError: t.boolean({ required: false, description: 'Stop the runner on its first error (default false).' }),
+    statsIntervalMs: t.int({ required: false, description: 'Milliseconds between StatsUpdate events (default 1000).' }),
+  }),
+});
+
+/** Drops nulls so that an omitted field and an explicit null both take the default. */
+function withoutNulls(value: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) if (v !== null && v !== undefined) out[key] = v;
+  return out;
+}
+
+builder.queryType({
+  description: 'Read the engine.',
+  fields: (t) => ({
+    runners: t.field({
+      type: [RunnerRef],
+      description: 'Every runner, running or stopped, in the order they were started.',
+      resolve: (_root, _args, ctx) => ctx.engine.listRunners(),
+    }),
+    runner: t.field({
+      type: RunnerRef,
+      nullable: true,
+      description: 'One runner by id, or null if there is none.',
+      args: { id: t.arg.id({ required: true, description: 'The runner id.' }) },
+      resolve: (_root, args, ctx) => ctx.engine.getRunner(String(args.id)) ?? null,
+    }),
+  }),
+});
+
+builder.mutationType({
+  description: 'Drive the engine.',
+  fields: (t) => ({
+    startRunner: t.field({
+      type: RunnerRef,
+      description: 'Start a runner; it shows up on the stream as RunnerStarted. Errors: INVALID_CONFIG, DUPLICATE_RUNNER.',
+      args: { input: t.arg({ type: StartRunnerInput, required: true, description: 'The runner to start.' }) },
+      resolve: (_root, { input }, ctx) => {
+        const config = withoutNulls({ ...input, id: String(input.id) });
+        if (input.params) config['params'] = Object.fromEntries(input.params.map((p) => [p.name, p.value]));
+        if (input.feed) config['feed'] = withoutNulls({ ...input.feed });
+        try {
+          return ctx.engine.addRunner(config);
+        } catch (err) {
+          throw toGraphQLError(err);
+        }
+      },
+    }),
+    stopRunner: t.field({
+      type: RunnerRef,
+      description: 'Stop a runner (closing its open position); it shows up as RunnerStopped. Error: UNKNOWN_RUNNER.',
+      args: {
+        id: t.arg.id({ required: true, description: 'The runner id.' }),
+        reason: t.arg.string({ required: false, description: 'Why, for the RunnerStopped event (default "stopped by request").' }),
+      },
+      resolve: async (_root, args, ctx) => {
+        try {
+          return await ctx.engine.stopRunner(String(args.id), args.reason ?? undefined);
+        } catch (err) {
+          throw toGraphQLError(err);
+        }
+      },
+    }),
+  }),
+});

@@ -1,0 +1,128 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { FeedItem } from '../../src/engine/feeds/feed.js';
+import { replayFeed, rowToMarketData } from '../../src/engine/feeds/replay.js';
+import { RandomWalk, simulatedFeed } from '../../src/engine/feeds/simulated.js';
+import { checkMarketData } from '../../src/domain/market-data.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tickwire-feeds-'));
+
+async function collect(items: AsyncIterable<FeedItem>, limit = Infinity): Promise<FeedItem[]> {
+  const out: FeedItem[] = [];
+  for await (const item of items) {
+    out.push(item);
+    if (out.length >= limit) break;
+  }
+  return out;
+}
+
+describe('simulated feed', () => {
+  it('is deterministic for a seed and different across seeds', () => {
+    const clock = () => 1_700_000_000_000;
+    const a = new RandomWalk({ symbol: 'BTCUSDT', seed: 7, clock });
+    const b = new RandomWalk({ symbol: 'BTCUSDT', seed: 7, clock });
+    const c = new RandomWalk({ symbol: 'BTCUSDT', seed: 8, clock });
+    const sa = Array.from({ length: 100 }, () => a.next());
+    const sb = Array.from({ length: 100 }, () => b.next());
+    const sc = Array.from({ length: 100 }, () => c.next());
+    expect(sa).toEqual(sb);
+    expect(sa).not.toEqual(sc);
+  });
+
+  it('produces only valid market data', () => {
+    const walk = new RandomWalk({ symbol: 'SOLUSDT', seed: 3, volatility: 0.01 });
+    for (let i = 0; i < 10_000; i++) expect(checkMarketData(walk.next())).toBeNull();
+  });
+
+  it('paces ticks at the configured rate (generous bounds)', async () => {
+    const abort = new AbortController();
+    const feed = simulatedFeed({ symbol: 'ETHUSDT', ticksPerSecond: 1000 });
+    setTimeout(() => abort.abort(), 500);
+    const items = await collect(feed.items(abort.signal));
+    // 500 ms at 1000/s is ~500 ticks; a loaded CI machine may deliver fewer, never many more.
+    expect(items.length).toBeGreaterThan(50);
+    expect(items.length).toBeLessThanOrEqual(1100);
+  });
+
+  it('stops at once when aborted', async () => {
+    const abort = new AbortController();
+    abort.abort();
+    expect(await collect(simulatedFeed({ symbol: 'X', ticksPerSecond: 10 }).items(abort.signal))).toEqual([]);
+  });
+});
+
+describe('replay feed', () => {
+  const csv = [
+    'timestamp,symbol,open,high,low,close,volume,bid,ask',
+    '1700000000000,BTCUSDT,100,101,99,100.5,3,100.4,100.6',
+    '1700000000001,BTCUSDT,abc,101,99,100.5,3,100.4,100.6',
+    '1700000000002,ETHUSDT,10,11,9,10,1,9.9,10.1',
+    '1700000000003,BTCUSDT,100,101',
+    '1700000000004,BTCUSDT,100,101,99,100,3,99.9,100.1',
+  ].join('\n');
+
+  it('replays CSV rows in order and reports bad rows with their line numbers', async () => {
+    const path = join(dir, 'ticks.csv');
+    writeFileSync(path, csv);
+    const items = await collect(replayFeed({ symbol: 'BTCUSDT', path }).items(new AbortController().signal));
+    expect(items).toHaveLength(4);
+    expect(items[0]).toMatchObject({ tick: { close: 100.5, timestamp: 1_700_000_000_000 }, where: 'ticks.csv:2' });
+    expect(items[1]).toMatchObject({ where: 'ticks.csv:3' });
+    expect('error' in items[1]! && items[1].error).toMatch(/open is not a finite number: "abc"/);
+    expect(items[2]).toMatchObject({ where: 'ticks.csv:5' });
+    expect('error' in items[2]! && items[2].error).toMatch(/column|record/i);
+    expect(items[3]).toMatchObject({ tick: { close: 100 }, where: 'ticks.csv:6' });
+  });
+
+  it('replays JSONL and reports invalid JSON and missing fields with line numbers', async () => {
+    const path = join(dir, 'ticks.jsonl');
+    writeFileSync(
+      path,
+      [
+        JSON.stringify({ symbol: 'SOLUSDT', timestamp: 1, open: 1, high: 2, low: 1, close: 2, volume: 0, bid: 1.9, ask: 2.1 }),
+        '{not json',
+        '',
+        JSON.stringify({ symbol: 'SOLUSDT', timestamp: 2, open: 1, high: 2, low: 1, volume: 0, bid: 1.9, ask: 2.1 }),
+        '[1,2]',
+      ].join('\n'),
+    );
+    const items = await collect(replayFeed({ symbol: 'SOLUSDT', path }).items(new AbortController().signal));
+    expect(items.map((i) => i.where)).toEqual(['ticks.jsonl:1', 'ticks.jsonl:2', 'ticks.jsonl:4', 'ticks.jsonl:5']);
+    expect('error' in items[1]! && items[1].error).toMatch(/invalid JSON/);
+    expect('error' in items[2]! && items[2].error).toBe('missing field close');
+    expect('error' in items[3]! && items[3].error).toMatch(/JSON object/);
+  });
+
+  it('is deterministic: two replays of a file give the same items', async () => {
+    const path = join(dir, 'again.csv');
+    writeFileSync(path, csv);
+    const a = await collect(replayFeed({ symbol: 'BTCUSDT', path }).items(new AbortController().signal));
+    const b = await collect(replayFeed({ symbol: 'BTCUSDT', path }).items(new AbortController().signal));
+    expect(a).toEqual(b);
+  });
+
+  it('loops when asked to', async () => {
+    const path = join(dir, 'loop.csv');
+    writeFileSync(path, csv);
+    const items = await collect(replayFeed({ symbol: 'BTCUSDT', path, loop: true }).items(new AbortController().signal), 10);
+    expect(items.map((i) => i.where)).toEqual([
+      'ticks.csv:2', 'ticks.csv:3', 'ticks.csv:5', 'ticks.csv:6',
+      'ticks.csv:2', 'ticks.csv:3', 'ticks.csv:5', 'ticks.csv:6',
+      'ticks.csv:2', 'ticks.csv:3',
+    ].map((w) => w.replace('ticks', 'loop')));
+  });
+
+  it('turns a missing file into an error item instead of throwing', async () => {
+    const items = await collect(replayFeed({ symbol: 'X', path: join(dir, 'nope.csv') }).items(new AbortController().signal));
+    expect(items).toHaveLength(1);
+    expect('error' in items[0]! && items[0].error).toMatch(/cannot read .*nope\.csv/);
+  });
+
+  it('converts rows strictly', () => {
+    expect(rowToMarketData({ timestamp: '5', open: '1', high: '1', low: '1', close: '1', volume: '1', bid: '1', ask: '1' }, 'S')).toMatchObject({ symbol: 'S', timestamp: 5 });
+    expect(rowToMarketData({ timestamp: true, open: 1 }, 'S')).toBe('timestamp is not a finite number: true');
+    expect(rowToMarketData({ symbol: 5 }, 'S')).toBe('symbol must be a string, got 5');
+  });
+});
