@@ -1,38 +1,51 @@
 import { EventBus } from './bus/bus.js';
-import { DEFAULT_RUNNERS } from './engine/defaults.js';
 import { TradingEngine } from './engine/engine.js';
+import { ConfigError, loadServerConfig } from './server/config.js';
+import { startServer } from './server/server.js';
 
 /**
- * `npm start` for now: the engine with the default simulated runners, and a one-line
- * summary per second read from a bus subscriber (so the summary sees what clients see).
+ * `npm start`: the GraphQL server with the configured runners (by default three
+ * simulated ones). A bad configuration stops here with a message naming the key.
  */
-const bus = new EventBus();
-const engine = new TradingEngine(bus);
-for (const config of DEFAULT_RUNNERS) engine.addRunner(config);
-
-const counts = new Map<string, number>();
-const subscription = bus.subscribe();
-void (async () => {
-  for await (const entry of subscription) {
-    counts.set(entry.event.type, (counts.get(entry.event.type) ?? 0) + 1);
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadServerConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`tickwire: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
   }
-})();
+  const bus = new EventBus();
+  const engine = new TradingEngine(bus);
+  try {
+    for (const runner of config.runners) engine.addRunner(runner);
+  } catch (err) {
+    console.error(`tickwire: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  const server = await startServer({ engine, bus, port: config.port, host: config.host });
+  console.log(`tickwire is running ${engine.listRunners().length} runners from ${config.runnersSource}
+  GraphiQL + GraphQL over HTTP and SSE  ${server.urls.http}
+  graphql-ws                            ${server.urls.ws}
+  graphql-sse                           ${server.urls.sse}
+Try in GraphiQL:
+  subscription { events(runnerIds: ["btc_ema"]) { __typename ... on TickReceived { data { close } } } }`);
 
-const timer = setInterval(() => {
-  const runners = engine
-    .listRunners()
-    .map((r) => `${r.id} ${r.state} last=${r.stats.lastPrice?.toFixed(2) ?? '-'} pnl=${(r.stats.realizedPnl + r.unrealizedPnl).toFixed(2)}`)
-    .join(' | ');
-  const total = [...counts.values()].reduce((a, b) => a + b, 0);
-  console.log(`${new Date().toISOString()} events/s=${total} ${runners}`);
-  counts.clear();
-}, 1000);
-
-async function shutdown(signal: string): Promise<void> {
-  clearInterval(timer);
-  await engine.stopAll(`received ${signal}`);
-  bus.close();
-  process.exit(0);
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`tickwire: ${signal}, shutting down`);
+    await engine.stopAll(`server shutting down (${signal})`);
+    await server.close();
+    bus.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
 }
-process.once('SIGINT', () => void shutdown('SIGINT'));
-process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+await main();

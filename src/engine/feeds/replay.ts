@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse as parseCsv } from 'csv-parse';
@@ -61,27 +61,31 @@ async function* readRows(
   format: 'csv' | 'jsonl',
   signal: AbortSignal,
 ): AsyncGenerator<{ row: RawRow; line: number } | { error: string; line: number }> {
-  const input = createReadStream(path, { encoding: 'utf8', signal });
+  // Opening first turns a missing file into one clean error instead of a stream
+  // error that a pipe would not forward.
+  const handle = await open(path, 'r');
+  const input = handle.createReadStream({ encoding: 'utf8', signal });
   try {
     if (format === 'csv') {
-      const skipped: { error: string; line: number }[] = [];
-      const parser = input.pipe(
-        parseCsv({
-          columns: true,
-          info: true,
-          trim: true,
-          skip_empty_lines: true,
-          skip_records_with_error: true,
-        }),
-      );
-      parser.on('skip', (err: Error & { lines?: number }) => {
-        skipped.push({ error: err.message, line: err.lines ?? 0 });
-      });
-      for await (const record of parser as AsyncIterable<{ record: RawRow; info: { lines: number } }>) {
-        while (skipped.length > 0) yield skipped.shift()!;
-        yield { row: record.record, line: record.info.lines };
+      // Rows come out as arrays and the header is applied here, so a row with the wrong
+      // number of columns becomes an error at its own place in the sequence.
+      const parser = parseCsv({ info: true, trim: true, skip_empty_lines: true, relax_column_count: true, relax_quotes: true });
+      input.on('error', (err) => parser.destroy(err));
+      input.pipe(parser);
+      let header: string[] | null = null;
+      for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+        if (header === null) {
+          header = record;
+          continue;
+        }
+        if (record.length !== header.length) {
+          yield { error: `expected ${header.length} columns (${header.join(',')}), got ${record.length}`, line: info.lines };
+          continue;
+        }
+        const row: Record<string, string> = {};
+        header.forEach((column, i) => (row[column] = record[i] ?? ''));
+        yield { row, line: info.lines };
       }
-      while (skipped.length > 0) yield skipped.shift()!;
       return;
     }
     let line = 0;
@@ -103,6 +107,7 @@ async function* readRows(
     }
   } finally {
     input.destroy();
+    await handle.close().catch(() => undefined);
   }
 }
 

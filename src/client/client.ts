@@ -1,0 +1,205 @@
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print, type ExecutionResult } from 'graphql';
+import { createClient as createSseClient, type Client as SseClient } from 'graphql-sse';
+import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import type { EventsSubscription, EventsSubscriptionVariables } from './generated/graphql.js';
+import { EventsDocument } from './operations.js';
+
+/** One event as the `Events` operation selects it: a member of the RunnerEvent union. */
+export type ClientEvent = EventsSubscription['events'];
+
+/** Options of {@link createEventsClient}. */
+export interface EventsClientOptions {
+  /**
+   * The server's GraphQL URL. With `transport: 'ws'` (default) a ws:// or http:// URL of
+   * /graphql; with `'sse'` the graphql-sse endpoint, e.g. http://127.0.0.1:4000/graphql/stream.
+   */
+  readonly url: string;
+  /** graphql-ws over WebSocket (default) or graphql-sse over HTTP. */
+  readonly transport?: 'ws' | 'sse';
+  /** graphql-sse only: one stream for all operations (default false: one per operation). */
+  readonly singleConnection?: boolean;
+  /** Retry attempts on a broken connection (default 5). */
+  readonly retryAttempts?: number;
+}
+
+/** A GraphQL error returned for an operation, with the server's messages. */
+export class OperationError extends Error {
+  override readonly name = 'OperationError';
+  constructor(readonly errors: readonly { readonly message: string; readonly extensions?: Record<string, unknown> }[]) {
+    super(errors.map((e) => e.message).join('; '));
+  }
+}
+
+/** A small typed client for tickwire's subscriptions, queries and mutations. */
+export interface EventsClient {
+  /** Live events matching the filter, typed as union members (`__typename` narrows). */
+  events(variables?: EventsSubscriptionVariables, signal?: AbortSignal): AsyncIterableIterator<ClientEvent>;
+  /** Any generated subscription document, typed by its result. */
+  subscribe<R, V extends Record<string, unknown>>(
+    document: TypedDocumentNode<R, V>,
+    variables?: V,
+    signal?: AbortSignal,
+  ): AsyncIterableIterator<R>;
+  /** Runs a generated query or mutation once. Throws {@link OperationError} on GraphQL errors. */
+  request<R, V extends Record<string, unknown>>(document: TypedDocumentNode<R, V>, variables?: V): Promise<R>;
+  /** Closes the connection and ends every iterator. */
+  close(): Promise<void>;
+}
+
+type Sink<T> = {
+  next(value: T): void;
+  error(error: unknown): void;
+  complete(): void;
+};
+
+type Transport = {
+  subscribe(payload: { query: string; variables?: Record<string, unknown> }, sink: Sink<ExecutionResult>): () => void;
+  dispose(): Promise<void> | void;
+};
+
+function wsTransport(url: string, retryAttempts: number): Transport {
+  const client: WsClient = createWsClient({
+    url: url.replace(/^http/, 'ws'),
+    // Node 20 has no global WebSocket.
+    webSocketImpl: WebSocket,
+    retryAttempts,
+    lazy: true,
+  });
+  return { subscribe: (payload, sink) => client.subscribe(payload, sink), dispose: () => client.dispose() };
+}
+
+function sseTransport(url: string, singleConnection: boolean, retryAttempts: number): Transport {
+  const client: SseClient<boolean> = createSseClient({ url, singleConnection, retryAttempts });
+  return { subscribe: (payload, sink) => client.subscribe(payload, sink), dispose: () => client.dispose() };
+}
+
+/**
+ * Turns a push sink into a pull iterator. Results queue while the caller is busy; the
+ * transport's own flow control is the bound (the server drops for slow consumers).
+ */
+function iterate<R>(
+  transport: Transport,
+  payload: { query: string; variables?: Record<string, unknown> },
+  signal: AbortSignal | undefined,
+): AsyncIterableIterator<R> {
+  const queue: R[] = [];
+  let failure: unknown = null;
+  let done = false;
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const unsubscribe = transport.subscribe(payload, {
+    next: (result) => {
+      if (result.errors !== undefined && result.errors.length > 0) {
+        failure = new OperationError(result.errors);
+      } else if (result.data !== undefined && result.data !== null) {
+        const data = result.data as Record<string, unknown>;
+        const key = Object.keys(data)[0];
+        if (key !== undefined) queue.push(data[key] as R);
+      }
+      notify();
+    },
+    error: (error) => {
+      failure = Array.isArray(error) ? new OperationError(error as { message: string }[]) : error;
+      done = true;
+      notify();
+    },
+    complete: () => {
+      done = true;
+      notify();
+    },
+  });
+  const finish = () => {
+    if (!done) {
+      done = true;
+      unsubscribe();
+    }
+    notify();
+  };
+  signal?.addEventListener('abort', finish, { once: true });
+  const iterator: AsyncIterableIterator<R> = {
+    async next(): Promise<IteratorResult<R>> {
+      for (;;) {
+        if (queue.length > 0) return { done: false, value: queue.shift() as R };
+        if (failure !== null) {
+          const err = failure;
+          failure = null;
+          finish();
+          throw err;
+        }
+        if (done) return { done: true, value: undefined };
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    },
+    async return(): Promise<IteratorResult<R>> {
+      signal?.removeEventListener('abort', finish);
+      queue.length = 0;
+      finish();
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
+
+/**
+ * Creates a typed client. `events(args)` yields members of the RunnerEvent union with
+ * every field selected; `subscribe`/`request` take any document generated by
+ * `npm run codegen` for a smaller selection.
+ *
+ * @example
+ * const client = createEventsClient({ url: 'ws://127.0.0.1:4000/graphql' });
+ * for await (const event of client.events({ runnerIds: ['btc_ema'], types: ['TICK_RECEIVED'] })) {
+ *   if (event.__typename === 'TickReceived') console.log(event.data.close);
+ * }
+ */
+export function createEventsClient(options: EventsClientOptions): EventsClient {
+  const retryAttempts = options.retryAttempts ?? 5;
+  const transport =
+    options.transport === 'sse'
+      ? sseTransport(options.url, options.singleConnection ?? false, retryAttempts)
+      : wsTransport(options.url, retryAttempts);
+  const queries = new WeakMap<object, string>();
+  const queryOf = (document: TypedDocumentNode<unknown, never>): string => {
+    let query = queries.get(document);
+    if (query === undefined) {
+      query = print(document);
+      queries.set(document, query);
+    }
+    return query;
+  };
+  const client: EventsClient = {
+    events: (variables, signal) => client.subscribe(EventsDocument, variables, signal) as AsyncIterableIterator<ClientEvent>,
+    subscribe: <R, V extends Record<string, unknown>>(document: TypedDocumentNode<R, V>, variables?: V, signal?: AbortSignal) =>
+      iterate<R>(transport, { query: queryOf(document as TypedDocumentNode<unknown, never>), ...(variables ? { variables } : {}) }, signal),
+    request: async <R, V extends Record<string, unknown>>(document: TypedDocumentNode<R, V>, variables?: V) => {
+      const query = queryOf(document as TypedDocumentNode<unknown, never>);
+      return new Promise<R>((resolve, reject) => {
+        let result: ExecutionResult | null = null;
+        transport.subscribe(
+          { query, ...(variables ? { variables } : {}) },
+          {
+            next: (value) => (result = value),
+            error: (error) => reject(Array.isArray(error) ? new OperationError(error as { message: string }[]) : error),
+            complete: () => {
+              if (result === null) return reject(new Error('the server completed the operation without a result'));
+              if (result.errors !== undefined && result.errors.length > 0) return reject(new OperationError(result.errors));
+              resolve(result.data as R);
+            },
+          },
+        );
+      });
+    },
+    close: async () => {
+      await transport.dispose();
+    },
+  };
+  return client;
+}

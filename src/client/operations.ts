@@ -1,0 +1,142 @@
+import { graphql } from './generated/gql.js';
+
+/**
+ * The operations of the typed client. codegen reads this file and generates
+ * TypedDocumentNodes for them in ./generated; edit here, then `npm run codegen`.
+ */
+
+/** Every field of every event: what a dashboard showing everything selects. */
+export const EventsDocument = graphql(`
+  subscription Events($runnerIds: [ID!], $symbols: [String!], $types: [EventType!], $minSeverity: ErrorSeverity) {
+    events(runnerIds: $runnerIds, symbols: $symbols, types: $types, minSeverity: $minSeverity) {
+      __typename
+      ... on Event {
+        id
+        runnerId
+        timestamp
+        type
+      }
+      ... on RunnerStarted {
+        symbol
+      }
+      ... on RunnerStopped {
+        reason
+      }
+      ... on TickReceived {
+        symbol
+        data {
+          symbol
+          timestamp
+          open
+          high
+          low
+          close
+          volume
+          bid
+          ask
+        }
+      }
+      ... on StateTransition {
+        from
+        to
+        reason
+      }
+      ... on ActionExecuted {
+        action {
+          kind
+          symbol
+          price
+          quantity
+          reason
+        }
+      }
+      ... on PositionOpened {
+        position {
+          symbol
+          side
+          quantity
+          entryPrice
+          entryTime
+        }
+      }
+      ... on PositionUpdated {
+        currentPrice
+        unrealizedPnl
+      }
+      ... on PositionClosed {
+        exitPrice
+        realizedPnl
+        reason
+      }
+      ... on RunnerError {
+        error
+        severity
+      }
+      ... on StatsUpdate {
+        ticksProcessed
+        actionsExecuted
+        errorRate
+        realizedPnl
+        lastPrice
+        ticksPerSecond
+        openPosition {
+          side
+          quantity
+          entryPrice
+        }
+      }
+    }
+  }
+`);
+
+/** The runners with their live state. */
+export const RunnersDocument = graphql(`
+  query Runners {
+    runners {
+      id
+      symbol
+      strategy
+      state
+      params {
+        name
+        value
+      }
+      stats {
+        ticksProcessed
+        actionsExecuted
+        errorRate
+        realizedPnl
+        lastPrice
+      }
+      unrealizedPnl
+      position {
+        side
+        quantity
+        entryPrice
+      }
+    }
+  }
+`);
+
+/** Starts a runner; only id and symbol are required. */
+export const StartRunnerDocument = graphql(`
+  mutation StartRunner($input: StartRunnerInput!) {
+    startRunner(input: $input) {
+      id
+      symbol
+      strategy
+      state
+    }
+  }
+`);
+
+/** Stops a runner, closing its open position. */
+export const StopRunnerDocument = graphql(`
+  mutation StopRunner($id: ID!, $reason: String) {
+    stopRunner(id: $id, reason: $reason) {
+      id
+      state
+      stopReason
+    }
+  }
+`);

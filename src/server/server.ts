@@ -1,0 +1,74 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { EventBus } from '../bus/bus.js';
+import type { TradingEngine } from '../engine/engine.js';
+import { createGraphqlSseHandler, GRAPHQL_SSE_PATH } from './sse.js';
+import { attachGraphqlWs, type WsEndpoint } from './ws.js';
+import { createTickwireYoga, GRAPHQL_PATH, type TickwireYoga } from './yoga.js';
+
+/** What {@link startServer} needs. */
+export interface ServerOptions {
+  readonly engine: TradingEngine;
+  readonly bus: EventBus;
+  /** 0 picks a free port (tests). */
+  readonly port: number;
+  readonly host: string;
+}
+
+/** A listening tickwire server. */
+export interface TickwireServer {
+  readonly http: Server;
+  readonly tickwire: TickwireYoga;
+  readonly ws: WsEndpoint;
+  /** The port actually bound. */
+  readonly port: number;
+  /** Base URLs of every transport. */
+  readonly urls: { readonly http: string; readonly ws: string; readonly sse: string };
+  /** Ends every subscription and stops listening. The engine and bus are the caller's. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves every transport on one port: Yoga (GraphQL over HTTP, SSE, GraphiQL) and
+ * graphql-ws at /graphql, graphql-sse at /graphql/stream.
+ */
+export async function startServer(options: ServerOptions): Promise<TickwireServer> {
+  const tickwire = createTickwireYoga(options.engine, options.bus);
+  const sse = createGraphqlSseHandler(tickwire);
+  const http = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?', 1)[0];
+    const handled = path === GRAPHQL_SSE_PATH ? sse(req, res) : tickwire.yoga(req, res);
+    Promise.resolve(handled).catch((err: unknown) => {
+      // A transport bug must cost one request, never the process.
+      console.error(`request ${req.method} ${req.url} failed:`, err);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('internal server error');
+    });
+  });
+  const ws = attachGraphqlWs(http, tickwire);
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port, options.host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (http.address() as AddressInfo).port;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    http,
+    tickwire,
+    ws,
+    port,
+    urls: {
+      http: `http://${host}:${port}${GRAPHQL_PATH}`,
+      ws: `ws://${host}:${port}${GRAPHQL_PATH}`,
+      sse: `http://${host}:${port}${GRAPHQL_SSE_PATH}`,
+    },
+    close: async () => {
+      await ws.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}

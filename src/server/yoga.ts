@@ -1,0 +1,35 @@
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type { EventBus } from '../bus/bus.js';
+import type { LogEntry } from '../bus/types.js';
+import type { TradingEngine } from '../engine/engine.js';
+import { schema, type SchemaContext } from '../schema/index.js';
+import { useSharedExecution, type SharedExecutionPlugin } from './shared-execution.js';
+
+/** The GraphQL endpoint of every transport but graphql-sse. */
+export const GRAPHQL_PATH = '/graphql';
+
+/** The Yoga instance and the plugins tests and metrics look into. */
+export interface TickwireYoga {
+  readonly yoga: YogaServerInstance<Record<string, unknown>, SchemaContext>;
+  readonly sharedExecution: SharedExecutionPlugin;
+}
+
+/**
+ * The one place the GraphQL pipeline is composed. Every transport (Yoga's HTTP and SSE,
+ * graphql-ws, graphql-sse) runs operations through this instance's envelop, so plugins
+ * apply to all of them alike.
+ */
+export function createTickwireYoga(engine: TradingEngine, bus: EventBus): TickwireYoga {
+  const sharedExecution = useSharedExecution<LogEntry>({ idOf: (entry) => entry.id });
+  const yoga = createYoga<Record<string, unknown>, SchemaContext>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    context: (): SchemaContext => ({ engine, bus }),
+    // GraphiQL runs its subscriptions over graphql-ws on the same URL.
+    graphiql: { title: 'tickwire', subscriptionsProtocol: 'WS' },
+    landingPage: false,
+    logging: 'warn',
+    plugins: [sharedExecution],
+  });
+  return { yoga, sharedExecution };
+}
