@@ -8,6 +8,8 @@ const config: CodegenConfig = {
   schema: 'schema.graphql',
   documents: ['src/client/operations.ts'],
   ignoreNoDocuments: false,
+  // The project is ESM with NodeNext resolution: imports need their .js extension.
+  emitLegacyCommonJSImports: false,
   generates: {
     'src/client/generated/': {
       preset: 'client',

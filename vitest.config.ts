@@ -1,6 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // graphql 16 ships CJS and ESM builds; Vite picks the ESM one for our code while
+    // Yoga and Pothos load the CJS one in Node, and graphql refuses a schema "from
+    // another realm". One build for everybody: the one Node itself resolves.
+    alias: { graphql: 'graphql/index.js' },
+  },
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 20_000,

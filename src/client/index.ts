@@ -1,3 +1,3 @@
 export * from './client.js';
-export * from './operations.js';
-export type * from './generated/graphql.js';
+// Typed documents of the operations in ./operations.ts and every schema type.
+export * from './generated/graphql.js';

@@ -105,9 +105,9 @@ export const RunnersDocument = graphql(`
         ticksProcessed
         actionsExecuted
         errorRate
-        realizedPnl
-        lastPrice
       }
+      lastPrice
+      realizedPnl
       unrealizedPnl
       position {
         side

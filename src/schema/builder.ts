@@ -25,4 +25,4 @@ export interface SchemaTypes {
 export const builder = new SchemaBuilder<SchemaTypes>({ defaultFieldNullability: false });
 
 /** The builder's full Pothos type parameter, for helpers that take field builders. */
-export type BuilderTypes = typeof builder extends SchemaBuilder<infer T> ? T : never;
+export type BuilderTypes = PothosSchemaTypes.ExtendDefaultTypes<SchemaTypes>;

@@ -126,6 +126,9 @@ export const StatsUpdateRef = eventType('StatsUpdate', 'Periodic statistics of a
   openPosition: t.field({ type: PositionRef, nullable: true, description: 'The open position, or null when flat.', resolve: (e) => e.event.openPosition }),
 }));
 
+/** A log entry as a member of the union: the entry of any variant. */
+export type AnyEntry = { [V in EventVariant]: EntryOf<V> }[EventVariant];
+
 /** Everything a runner can emit. */
 export const RunnerEventUnion = builder.unionType('RunnerEvent', {
   description: 'Everything a runner can emit. Every member implements Event.',

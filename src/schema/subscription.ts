@@ -1,12 +1,9 @@
 import { GraphQLError } from 'graphql';
 import type { LogEntry } from '../bus/types.js';
-import { compileFilter, validateFilter, type EventFilter } from '../events/filter.js';
+import { compileFilter, MAX_FILTER_LIST, validateFilter, type EventFilter } from '../events/filter.js';
 import { builder } from './builder.js';
 import { ErrorSeverityEnum, EventTypeEnum } from './enums.js';
-import { RunnerEventUnion } from './events.js';
-
-/** Longest list a filter argument may hold. */
-export const MAX_FILTER_LIST = 1000;
+import { RunnerEventUnion, type AnyEntry } from './events.js';
 
 builder.subscriptionType({
   description: 'Watch the engine live.',
@@ -41,7 +38,8 @@ builder.subscriptionType({
         if (problem !== null) throw new GraphQLError(problem, { extensions: { code: 'BAD_USER_INPUT' } });
         return ctx.bus.subscribe({ filter: compileFilter(filter) });
       },
-      resolve: (entry: LogEntry) => entry,
+      // Each entry is one variant's; the union's resolveType picks the member by it.
+      resolve: (entry: LogEntry) => entry as AnyEntry,
     }),
   }),
 });

@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ExecutionResult } from 'graphql';
+import type { OperationArgs } from 'graphql-sse';
 import { createHandler } from 'graphql-sse/lib/use/http';
 import { executePrepared, prepareOperation, subscribePrepared } from './operation.js';
 import type { TickwireYoga } from './yoga.js';
@@ -9,14 +11,17 @@ export const GRAPHQL_SSE_PATH = '/graphql/stream';
 /** A request handler for the graphql-sse protocol at {@link GRAPHQL_SSE_PATH}. */
 export type SseHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
+type Context = Record<PropertyKey, unknown>;
+
 /** Creates the graphql-sse handler; both connection modes are served by it. */
 export function createGraphqlSseHandler(tickwire: TickwireYoga): SseHandler {
-  return createHandler({
+  return createHandler<Context>({
     execute: executePrepared,
     subscribe: subscribePrepared,
-    onSubscribe: async (req, params) => {
+    onSubscribe: async (req, params): Promise<OperationArgs<Context> | ExecutionResult> => {
       const prepared = await prepareOperation(tickwire, { req: req.raw }, params);
-      return Array.isArray(prepared) ? { errors: [...prepared] } : (prepared as Exclude<typeof prepared, readonly unknown[]>);
+      if (Array.isArray(prepared)) return { errors: [...prepared] };
+      return prepared as OperationArgs<Context>;
     },
   });
 }

@@ -1,0 +1,80 @@
+/**
+ * `npm run bench [-- --json] [-- --quick]`: the in-process bus benchmark, then the
+ * end-to-end runs over loopback (ours, the peer and the limit) under the same load in
+ * this one invocation. Prints a table; with --json the last line is one JSON object.
+ */
+import { cpus } from 'node:os';
+import { runE2e, type E2eOptions, type E2eResult } from './e2e.js';
+import { benchInProcess } from './in-process.js';
+
+const argv = process.argv.slice(2);
+const json = argv.includes('--json');
+const quick = argv.includes('--quick');
+const flag = (name: string, fallback: number): number => {
+  const at = argv.indexOf(`--${name}`);
+  const value = at >= 0 ? Number(argv[at + 1]) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} needs a positive number`);
+  return value;
+};
+
+const load: E2eOptions = {
+  runners: flag('runners', 100),
+  subscribers: flag('subscribers', 10),
+  eventsPerSec: flag('rate', quick ? 20_000 : 50_000),
+  seconds: flag('seconds', quick ? 2 : 5),
+};
+
+const log = (line: string) => console.log(line);
+log(`tickwire bench — node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}`);
+
+const inProcess = await benchInProcess(quick ? { events: 50_000 } : {});
+log(`\nin-process bus: ${inProcess.subscribers} subscribers, ${inProcess.eventsPerSec.toLocaleString()} deliveries/s, p50 ${inProcess.p50Ms} ms, p99 ${inProcess.p99Ms} ms`);
+
+log(
+  `\nend to end over loopback: ${load.runners} runners, ${load.subscribers} subscribers (half unfiltered, half on one runner), ` +
+    `${load.eventsPerSec.toLocaleString()} ticks/s offered for ${load.seconds} s`,
+);
+const runs: [string, E2eResult][] = [];
+const run = async (name: string, f: () => Promise<E2eResult>) => {
+  const r = await f();
+  runs.push([name, r]);
+  log(
+    `${name.padEnd(20)} ${r.eventsPerSec.toLocaleString().padStart(10)} ev/s  delivered ${(r.deliveredRatio * 100).toFixed(1).padStart(5)} %  ` +
+      `p50 ${String(r.p50Ms).padStart(7)} ms  p99 ${String(r.p99Ms).padStart(8)} ms  ${String(r.bytesPerEvent).padStart(6)} B/ev  ` +
+      `cpu ${String(r.serverCpuPerEventUs).padStart(6)} µs/ev  rss ${r.serverRssPeakMb} MB`,
+  );
+  return r;
+};
+const limit = await run('limit (plain ws)', () => runE2e('limit', 'full', load));
+const ours = await run('graphqlWs full', () => runE2e('ours', 'full', load));
+const oursMinimal = await run('graphqlWs minimal', () => runE2e('ours', 'minimal', load));
+const peer = await run('peer (createPubSub)', () => runE2e('peer', 'full', load));
+
+const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+const ratios = {
+  throughputVsPeer: ratio(ours.eventsPerSec, peer.eventsPerSec),
+  throughputVsLimit: ratio(ours.eventsPerSec, limit.eventsPerSec),
+  cpuPerEventVsPeer: ratio(ours.serverCpuPerEventUs, peer.serverCpuPerEventUs),
+  cpuPerEventVsLimit: ratio(ours.serverCpuPerEventUs, limit.serverCpuPerEventUs),
+  p99VsLimit: ratio(ours.p99Ms, limit.p99Ms),
+  bytesVsLimit: ratio(ours.bytesPerEvent, limit.bytesPerEvent),
+  minimalBytesVsFull: ratio(oursMinimal.bytesPerEvent, ours.bytesPerEvent),
+};
+log(
+  `\nours vs peer: ${ratios.throughputVsPeer}× events/s, ${ratios.cpuPerEventVsPeer}× server CPU per event` +
+    `\nours vs limit: ${ratios.throughputVsLimit}× events/s, ${ratios.cpuPerEventVsLimit}× server CPU per event, ${ratios.p99VsLimit}× p99, ${ratios.bytesVsLimit}× bytes` +
+    `\nminimal selection: ${ratios.minimalBytesVsFull}× the bytes of the full one`,
+);
+
+if (json) {
+  console.log(
+    JSON.stringify({
+      load,
+      inProcess,
+      graphqlWs: { ...ours, minimal: oursMinimal },
+      peer,
+      limit,
+      ratios,
+    }),
+  );
+}

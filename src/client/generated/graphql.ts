@@ -1,0 +1,172 @@
+/* eslint-disable */
+/** Internal type. DO NOT USE DIRECTLY. */
+type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+/** Internal type. DO NOT USE DIRECTLY. */
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** What a strategy asks for on a tick. */
+export type ActionKind =
+  /** Open a long position. */
+  | 'ENTER_LONG'
+  /** Open a short position. */
+  | 'ENTER_SHORT'
+  /** Close the open position. */
+  | 'EXIT'
+  /** Do nothing. */
+  | 'HOLD';
+
+/** Severity of a runner error, ordered: WARNING < ERROR < CRITICAL. */
+export type ErrorSeverity =
+  /** A failure that stops the runner; always delivered. */
+  | 'CRITICAL'
+  /** A failure the runner survived (a bad tick, a throwing strategy). */
+  | 'ERROR'
+  /** Something odd that the runner ignored. */
+  | 'WARNING';
+
+/** The kind of an event: one value per member of the RunnerEvent union. */
+export type EventType =
+  /** A runner executed an action of its strategy. */
+  | 'ACTION_EXECUTED'
+  /** Something went wrong in a runner (critical when its severity is CRITICAL). */
+  | 'ERROR'
+  /** A position was closed with a realized P&L. */
+  | 'POSITION_CLOSED'
+  /** A position was opened. */
+  | 'POSITION_OPENED'
+  /** The open position was marked to a new price (high-frequency). */
+  | 'POSITION_UPDATED'
+  /** A runner came up. */
+  | 'RUNNER_STARTED'
+  /** A runner stopped for good (critical: never dropped). */
+  | 'RUNNER_STOPPED'
+  /** A runner's state machine changed state. */
+  | 'STATE_TRANSITION'
+  /** Periodic statistics of a runner. */
+  | 'STATS_UPDATE'
+  /** A tick of market data reached a runner (high-frequency). */
+  | 'TICK_RECEIVED';
+
+/** Where the runner gets its ticks. Defaults: simulated at 100 ticks/s. */
+export type FeedInput = {
+  /** SIMULATED (default) or REPLAY. */
+  kind?: FeedKind | null | undefined;
+  /** Replay: start again at the end of the file. */
+  loop?: boolean | null | undefined;
+  /** Replay: path of the file on the server. */
+  path?: string | null | undefined;
+  /** Simulated: seed of the random walk (default derived from the runner id). */
+  seed?: number | null | undefined;
+  /** Simulated: first price. */
+  startPrice?: number | null | undefined;
+  /** Tick rate (simulated: 1 to 100000, default 100; replay: default as fast as possible). */
+  ticksPerSecond?: number | null | undefined;
+  /** Simulated: standard deviation of the per-tick log return (default 0.0005). */
+  volatility?: number | null | undefined;
+};
+
+/** Where ticks come from. */
+export type FeedKind =
+  /** A recorded CSV or JSONL file on the server. */
+  | 'REPLAY'
+  /** A seeded random walk. */
+  | 'SIMULATED';
+
+/** Direction of a position. */
+export type PositionSide =
+  /** Bought: gains when the price rises. */
+  | 'LONG'
+  /** Sold: gains when the price falls. */
+  | 'SHORT';
+
+/** The states of a runner's state machine. */
+export type RunnerState =
+  /** Flat, feeding ticks to the strategy. */
+  | 'ANALYZING'
+  /** Opening a position. */
+  | 'ENTERING'
+  /** Closing the position. */
+  | 'EXITING'
+  /** Created, not started yet. */
+  | 'IDLE'
+  /** Holding a position. */
+  | 'IN_POSITION'
+  /** Stopped for good. */
+  | 'STOPPED';
+
+/** A runner to start. Only id and symbol are required. */
+export type StartRunnerInput = {
+  /** Fraction of notional charged per fill (default 0). */
+  feeRate?: number | null | undefined;
+  /** Feed settings (default simulated 100 ticks/s). */
+  feed?: FeedInput | null | undefined;
+  /** Unique id (letters, digits, _ . : -, at most 64). */
+  id: string;
+  /** Strategy parameters; the rest keep their defaults. */
+  params?: Array<StrategyParamInput> | null | undefined;
+  /** Units per position (default 1). */
+  quantity?: number | null | undefined;
+  /** Milliseconds between StatsUpdate events (default 1000). */
+  statsIntervalMs?: number | null | undefined;
+  /** Stop the runner on its first error (default false). */
+  stopOnError?: boolean | null | undefined;
+  /** ema_crossover (default) or mean_reversion. */
+  strategy?: string | null | undefined;
+  /** Symbol to trade, e.g. BTCUSDT. */
+  symbol: string;
+};
+
+/** One strategy parameter to set. */
+export type StrategyParamInput = {
+  /** Parameter name, e.g. fastPeriod. */
+  name: string;
+  /** Its value. */
+  value: number;
+};
+
+export type EventsSubscriptionVariables = Exact<{
+  runnerIds?: Array<string> | string | null | undefined;
+  symbols?: Array<string> | string | null | undefined;
+  types?: Array<EventType> | EventType | null | undefined;
+  minSeverity?: ErrorSeverity | null | undefined;
+}>;
+
+
+export type EventsSubscription = { events:
+    | { __typename: 'ActionExecuted', id: string, runnerId: string, timestamp: number, type: EventType, action: { kind: ActionKind, symbol: string, price: number, quantity: number, reason: string } }
+    | { __typename: 'PositionClosed', id: string, runnerId: string, timestamp: number, type: EventType, exitPrice: number, realizedPnl: number, reason: string }
+    | { __typename: 'PositionOpened', id: string, runnerId: string, timestamp: number, type: EventType, position: { symbol: string, side: PositionSide, quantity: number, entryPrice: number, entryTime: number } }
+    | { __typename: 'PositionUpdated', id: string, runnerId: string, timestamp: number, type: EventType, currentPrice: number, unrealizedPnl: number }
+    | { __typename: 'RunnerError', id: string, runnerId: string, timestamp: number, type: EventType, error: string, severity: ErrorSeverity }
+    | { __typename: 'RunnerStarted', id: string, runnerId: string, timestamp: number, type: EventType, symbol: string }
+    | { __typename: 'RunnerStopped', id: string, runnerId: string, timestamp: number, type: EventType, reason: string }
+    | { __typename: 'StateTransition', id: string, runnerId: string, timestamp: number, type: EventType, from: RunnerState, to: RunnerState, reason: string }
+    | { __typename: 'StatsUpdate', id: string, runnerId: string, timestamp: number, type: EventType, ticksProcessed: number, actionsExecuted: number, errorRate: number, realizedPnl: number, lastPrice: number | null, ticksPerSecond: number, openPosition: { side: PositionSide, quantity: number, entryPrice: number } | null }
+    | { __typename: 'TickReceived', id: string, runnerId: string, timestamp: number, type: EventType, symbol: string, data: { symbol: string, timestamp: number, open: number, high: number, low: number, close: number, volume: number, bid: number, ask: number } }
+   };
+
+export type RunnersQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type RunnersQuery = { runners: Array<{ id: string, symbol: string, strategy: string, state: RunnerState, lastPrice: number | null, realizedPnl: number, unrealizedPnl: number, params: Array<{ name: string, value: number }>, stats: { ticksProcessed: number, actionsExecuted: number, errorRate: number }, position: { side: PositionSide, quantity: number, entryPrice: number } | null }> };
+
+export type StartRunnerMutationVariables = Exact<{
+  input: StartRunnerInput;
+}>;
+
+
+export type StartRunnerMutation = { startRunner: { id: string, symbol: string, strategy: string, state: RunnerState } };
+
+export type StopRunnerMutationVariables = Exact<{
+  id: string;
+  reason?: string | null | undefined;
+}>;
+
+
+export type StopRunnerMutation = { stopRunner: { id: string, state: RunnerState, stopReason: string | null } };
+
+
+export const EventsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"subscription","name":{"kind":"Name","value":"Events"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"runnerIds"}},"type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"symbols"}},"type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"types"}},"type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"EventType"}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"minSeverity"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"ErrorSeverity"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"events"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"runnerIds"},"value":{"kind":"Variable","name":{"kind":"Name","value":"runnerIds"}}},{"kind":"Argument","name":{"kind":"Name","value":"symbols"},"value":{"kind":"Variable","name":{"kind":"Name","value":"symbols"}}},{"kind":"Argument","name":{"kind":"Name","value":"types"},"value":{"kind":"Variable","name":{"kind":"Name","value":"types"}}},{"kind":"Argument","name":{"kind":"Name","value":"minSeverity"},"value":{"kind":"Variable","name":{"kind":"Name","value":"minSeverity"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Event"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"runnerId"}},{"kind":"Field","name":{"kind":"Name","value":"timestamp"}},{"kind":"Field","name":{"kind":"Name","value":"type"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"RunnerStarted"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"symbol"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"RunnerStopped"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"reason"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"TickReceived"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"symbol"}},{"kind":"Field","name":{"kind":"Name","value":"data"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"symbol"}},{"kind":"Field","name":{"kind":"Name","value":"timestamp"}},{"kind":"Field","name":{"kind":"Name","value":"open"}},{"kind":"Field","name":{"kind":"Name","value":"high"}},{"kind":"Field","name":{"kind":"Name","value":"low"}},{"kind":"Field","name":{"kind":"Name","value":"close"}},{"kind":"Field","name":{"kind":"Name","value":"volume"}},{"kind":"Field","name":{"kind":"Name","value":"bid"}},{"kind":"Field","name":{"kind":"Name","value":"ask"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"StateTransition"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"from"}},{"kind":"Field","name":{"kind":"Name","value":"to"}},{"kind":"Field","name":{"kind":"Name","value":"reason"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ActionExecuted"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"action"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"symbol"}},{"kind":"Field","name":{"kind":"Name","value":"price"}},{"kind":"Field","name":{"kind":"Name","value":"quantity"}},{"kind":"Field","name":{"kind":"Name","value":"reason"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"PositionOpened"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"position"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"symbol"}},{"kind":"Field","name":{"kind":"Name","value":"side"}},{"kind":"Field","name":{"kind":"Name","value":"quantity"}},{"kind":"Field","name":{"kind":"Name","value":"entryPrice"}},{"kind":"Field","name":{"kind":"Name","value":"entryTime"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"PositionUpdated"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"currentPrice"}},{"kind":"Field","name":{"kind":"Name","value":"unrealizedPnl"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"PositionClosed"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"exitPrice"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}},{"kind":"Field","name":{"kind":"Name","value":"reason"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"RunnerError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"error"}},{"kind":"Field","name":{"kind":"Name","value":"severity"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"StatsUpdate"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"ticksProcessed"}},{"kind":"Field","name":{"kind":"Name","value":"actionsExecuted"}},{"kind":"Field","name":{"kind":"Name","value":"errorRate"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}},{"kind":"Field","name":{"kind":"Name","value":"lastPrice"}},{"kind":"Field","name":{"kind":"Name","value":"ticksPerSecond"}},{"kind":"Field","name":{"kind":"Name","value":"openPosition"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"side"}},{"kind":"Field","name":{"kind":"Name","value":"quantity"}},{"kind":"Field","name":{"kind":"Name","value":"entryPrice"}}]}}]}}]}}]}}]} as unknown as DocumentNode<EventsSubscription, EventsSubscriptionVariables>;
+export const RunnersDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Runners"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"runners"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"symbol"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"state"}},{"kind":"Field","name":{"kind":"Name","value":"params"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"value"}}]}},{"kind":"Field","name":{"kind":"Name","value":"stats"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"ticksProcessed"}},{"kind":"Field","name":{"kind":"Name","value":"actionsExecuted"}},{"kind":"Field","name":{"kind":"Name","value":"errorRate"}}]}},{"kind":"Field","name":{"kind":"Name","value":"lastPrice"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}},{"kind":"Field","name":{"kind":"Name","value":"unrealizedPnl"}},{"kind":"Field","name":{"kind":"Name","value":"position"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"side"}},{"kind":"Field","name":{"kind":"Name","value":"quantity"}},{"kind":"Field","name":{"kind":"Name","value":"entryPrice"}}]}}]}}]}}]} as unknown as DocumentNode<RunnersQuery, RunnersQueryVariables>;
+export const StartRunnerDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"StartRunner"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"StartRunnerInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"startRunner"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"symbol"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"state"}}]}}]}}]} as unknown as DocumentNode<StartRunnerMutation, StartRunnerMutationVariables>;
+export const StopRunnerDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"StopRunner"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"reason"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"stopRunner"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}},{"kind":"Argument","name":{"kind":"Name","value":"reason"},"value":{"kind":"Variable","name":{"kind":"Name","value":"reason"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"state"}},{"kind":"Field","name":{"kind":"Name","value":"stopReason"}}]}}]}}]} as unknown as DocumentNode<StopRunnerMutation, StopRunnerMutationVariables>;
