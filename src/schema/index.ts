@@ -1,4 +1,4 @@
-import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { printSchema, type GraphQLSchema } from 'graphql';
 import { builder } from './builder.js';
 import './scalars.js';
 import './enums.js';
@@ -10,9 +10,11 @@ import './subscription.js';
 export type { SchemaContext } from './builder.js';
 
 /** The tickwire GraphQL schema, built once from the Pothos types. */
-export const schema: GraphQLSchema = builder.toSchema();
+// Declaration order, not alphabetical: enums such as ErrorSeverity are ordered and
+// GraphiQL and generated clients should show them in that order.
+export const schema: GraphQLSchema = builder.toSchema({ sortSchema: false });
 
-/** The schema in SDL, as written to schema.graphql (sorted, so diffs stay small). */
+/** The schema in SDL, as written to schema.graphql. */
 export function printSchemaSdl(): string {
-  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+  return `${printSchema(schema)}\n`;
 }

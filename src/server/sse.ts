@@ -20,7 +20,9 @@ export function createGraphqlSseHandler(tickwire: TickwireYoga): SseHandler {
     subscribe: subscribePrepared,
     onSubscribe: async (req, params): Promise<OperationArgs<Context> | ExecutionResult> => {
       const prepared = await prepareOperation(tickwire, { req: req.raw }, params);
-      if (Array.isArray(prepared)) return { errors: [...prepared] };
+      // `data: null` is how graphql-sse recognises a finished result: the errors then go
+      // to the client as a normal GraphQL response, not as a bare HTTP failure.
+      if (Array.isArray(prepared)) return { data: null, errors: [...prepared] };
       return prepared as OperationArgs<Context>;
     },
   });

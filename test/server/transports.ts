@@ -90,7 +90,17 @@ export function watch(
       wake?.();
     },
     error: (e) => {
-      w.errors.push(...(Array.isArray(e) ? e : [e]));
+      // graphql-sse answers a request it cannot run with an HTTP error whose body holds
+      // the GraphQL errors; read it so tests see the server's message.
+      const response = (e as { response?: Response } | null)?.response;
+      if (response !== undefined && typeof response.text === 'function') {
+        void response.text().then(
+          (body) => w.errors.push({ status: response.status, body }),
+          () => w.errors.push(e),
+        );
+      } else {
+        w.errors.push(...(Array.isArray(e) ? e : [e]));
+      }
       wake?.();
     },
     complete: () => {
