@@ -19,6 +19,7 @@ import { TradingEngine } from '../src/engine/engine.js';
 import type { EventPredicate } from '../src/events/filter.js';
 import type { RunnerEvent } from '../src/events/types.js';
 import { schema, type SchemaContext } from '../src/schema/index.js';
+import { executePrepared, prepareOperation, subscribePrepared } from '../src/server/operation.js';
 import { startServer } from '../src/server/server.js';
 
 export type Mode = 'ours' | 'peer' | 'limit';
@@ -41,9 +42,12 @@ export interface RunReport {
   readonly cpuUserMs: number;
   readonly cpuSystemMs: number;
   readonly rssPeakMb: number;
+  /** Peer only: publishes that overflowed a subscriber's pub/sub buffer (events lost). */
+  readonly overflows: number;
 }
 
 const now = () => performance.timeOrigin + performance.now();
+let overflows = 0;
 
 function tickOf(i: number, runners: number): { event: RunnerEvent; symbol: string } {
   const r = i % runners;
@@ -103,29 +107,21 @@ async function main(): Promise<void> {
     const wss = new WebSocketServer({ server: http, path: '/graphql' });
     useServer(
       {
-        execute: (args) => (args.rootValue as { execute: (a: unknown) => unknown }).execute(args) as never,
-        subscribe: (args) => (args.rootValue as { subscribe: (a: unknown) => unknown }).subscribe(args) as never,
+        execute: executePrepared,
+        subscribe: subscribePrepared,
         onSubscribe: async (ctx, _id, params) => {
-          const { schema: s, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-            req: ctx.extra.request,
-            socket: ctx.extra.socket,
-            params,
-          });
-          const document = parse(params.query);
-          const errors = validate(s, document);
-          if (errors.length > 0) return errors;
-          return {
-            schema: s,
-            document,
-            operationName: params.operationName,
-            variableValues: params.variables,
-            contextValue: await contextFactory(),
-            rootValue: { execute, subscribe },
-          };
+          const prepared = await prepareOperation(yoga, { req: ctx.extra.request, socket: ctx.extra.socket }, params);
+          return Array.isArray(prepared) ? [...prepared] : (prepared as Exclude<typeof prepared, readonly unknown[]>);
         },
       },
       wss,
     );
+    // Out of the box, a pub/sub subscriber that falls 1024 events behind makes the publish
+    // throw asynchronously; count those losses instead of letting the process die.
+    process.on('uncaughtException', (err) => {
+      if (err.name !== 'RepeaterOverflowError') throw err;
+      overflows++;
+    });
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     port = (http.address() as AddressInfo).port;
     publish = (event, symbol) => {
@@ -160,7 +156,8 @@ async function main(): Promise<void> {
     };
   }
 
-  process.on('message', (message: RunCommand) => {
+  process.on('message', (message: RunCommand | { cmd: 'exit' }) => {
+    if (message.cmd === 'exit') process.exit(0);
     if (message.cmd !== 'run') return;
     const times: [number, number][] = [];
     let rssPeak = process.memoryUsage().rss;
@@ -192,6 +189,7 @@ async function main(): Promise<void> {
           cpuUserMs: cpu.user / 1000,
           cpuSystemMs: cpu.system / 1000,
           rssPeakMb: rssPeak / 2 ** 20,
+          overflows,
         };
         process.send?.(report);
       }, 1500);

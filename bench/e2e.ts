@@ -29,6 +29,8 @@ export interface E2eResult {
   readonly serverCpuMs: number;
   readonly serverCpuPerEventUs: number;
   readonly serverRssPeakMb: number;
+  /** Events the server lost to a subscriber buffer overflow (the peer's pub/sub). */
+  readonly serverOverflows: number;
 }
 
 const SAMPLE_EVERY = 20;
@@ -63,7 +65,7 @@ function idIn(data: Buffer): number {
 /** Runs one mode with one selection and returns its figures. */
 export async function runE2e(mode: Mode, selection: keyof typeof SELECTIONS, options: E2eOptions): Promise<E2eResult> {
   const child = fork(fileURLToPath(new URL('./e2e-server.ts', import.meta.url)), [mode], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(process.env['BENCH_CPU_PROF'] === mode ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   try {
@@ -157,9 +159,15 @@ export async function runE2e(mode: Mode, selection: keyof typeof SELECTIONS, opt
       serverCpuMs: Math.round(serverCpuMs),
       serverCpuPerEventUs: round((serverCpuMs * 1000) / Math.max(1, delivered), 3),
       serverRssPeakMb: round(report.rssPeakMb, 1),
+      serverOverflows: report.overflows,
     };
   } finally {
-    child.kill();
+    // A clean exit lets --cpu-prof write its profile; kill only what does not go.
+    const exited = new Promise((r) => child.once('exit', r));
+    if (child.connected) child.send({ cmd: 'exit' });
+    const timer = setTimeout(() => child.kill(), 3000);
+    await exited;
+    clearTimeout(timer);
   }
 }
 

@@ -1,5 +1,6 @@
 import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import type { TickwireYoga } from './yoga.js';
+import type { YogaServerInstance } from 'graphql-yoga';
+import type { SchemaContext } from '../schema/index.js';
 
 /** A GraphQL request as the streaming transports receive it. */
 export interface OperationParams {
@@ -22,11 +23,12 @@ export interface OperationRoot {
  * errors instead when the request cannot run (syntax or validation).
  */
 export async function prepareOperation(
-  tickwire: TickwireYoga,
+  // Any Yoga instance of the schema: the benchmark's peer prepares operations the same way.
+  yoga: Pick<YogaServerInstance<Record<string, unknown>, SchemaContext>, 'getEnveloped'>,
   initialContext: Record<string, unknown>,
   params: OperationParams,
 ): Promise<(ExecutionArgs & { rootValue: OperationRoot }) | readonly GraphQLError[]> {
-  const { schema, execute, subscribe, contextFactory, parse, validate } = tickwire.yoga.getEnveloped({
+  const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
     ...initialContext,
     params,
   });

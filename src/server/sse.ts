@@ -19,7 +19,7 @@ export function createGraphqlSseHandler(tickwire: TickwireYoga): SseHandler {
     execute: executePrepared,
     subscribe: subscribePrepared,
     onSubscribe: async (req, params): Promise<OperationArgs<Context> | ExecutionResult> => {
-      const prepared = await prepareOperation(tickwire, { req: req.raw }, params);
+      const prepared = await prepareOperation(tickwire.yoga, { req: req.raw }, params);
       // `data: null` is how graphql-sse recognises a finished result: the errors then go
       // to the client as a normal GraphQL response, not as a bare HTTP failure.
       if (Array.isArray(prepared)) return { data: null, errors: [...prepared] };
