@@ -44,10 +44,13 @@ export interface RunReport {
   readonly rssPeakMb: number;
   /** Peer only: publishes that overflowed a subscriber's pub/sub buffer (events lost). */
   readonly overflows: number;
+  /** Ours only: executions performed and results shared between subscribers. */
+  readonly execution: unknown;
 }
 
 const now = () => performance.timeOrigin + performance.now();
 let overflows = 0;
+let executionStats: () => unknown = () => null;
 
 function tickOf(i: number, runners: number): { event: RunnerEvent; symbol: string } {
   const r = i % runners;
@@ -85,6 +88,7 @@ async function main(): Promise<void> {
     const server = await startServer({ engine, bus, port: 0, host: '127.0.0.1' });
     port = server.port;
     publish = (event, symbol) => bus.publish(event, symbol).id;
+    executionStats = () => server.tickwire.sharedExecution.stats();
   } else if (mode === 'peer') {
     const pubSub = createPubSub<{ events: [LogEntry] }>();
     let lastId = 0;
@@ -190,6 +194,7 @@ async function main(): Promise<void> {
           cpuSystemMs: cpu.system / 1000,
           rssPeakMb: rssPeak / 2 ** 20,
           overflows,
+          execution: executionStats(),
         };
         process.send?.(report);
       }, 1500);

@@ -31,6 +31,10 @@ export interface E2eResult {
   readonly serverRssPeakMb: number;
   /** Events the server lost to a subscriber buffer overflow (the peer's pub/sub). */
   readonly serverOverflows: number;
+  /** Executions and shared results on the server (ours). */
+  readonly serverExecution: unknown;
+  /** CPU of the benchmark's client process (all subscribers) during the run. */
+  readonly clientCpuMs: number;
 }
 
 const SAMPLE_EVERY = 20;
@@ -124,6 +128,7 @@ export async function runE2e(mode: Mode, selection: keyof typeof SELECTIONS, opt
     // Give the server a moment to register every subscription before the clock starts.
     await new Promise((r) => setTimeout(r, 500));
     const start = now();
+    const clientCpu0 = process.cpuUsage();
     const command: RunCommand = {
       cmd: 'run',
       runners: options.runners,
@@ -139,6 +144,7 @@ export async function runE2e(mode: Mode, selection: keyof typeof SELECTIONS, opt
       await new Promise((r) => setTimeout(r, 300));
       if (delivered === seen) break;
     }
+    const clientCpu = process.cpuUsage(clientCpu0);
     for (const s of sockets) s.terminate();
     const latencies = report.publishTimes
       .map(([id, at]) => (received.has(id) ? received.get(id)! - at : Number.NaN))
@@ -160,6 +166,8 @@ export async function runE2e(mode: Mode, selection: keyof typeof SELECTIONS, opt
       serverCpuPerEventUs: round((serverCpuMs * 1000) / Math.max(1, delivered), 3),
       serverRssPeakMb: round(report.rssPeakMb, 1),
       serverOverflows: report.overflows,
+      serverExecution: report.execution,
+      clientCpuMs: Math.round((clientCpu.user + clientCpu.system) / 1000),
     };
   } finally {
     // A clean exit lets --cpu-prof write its profile; kill only what does not go.

@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { executePrepared, prepareOperation, subscribePrepared } from './operation.js';
@@ -65,11 +66,24 @@ export function attachGraphqlWs(server: Server, tickwire: TickwireYoga): WsEndpo
       socket.close(CloseCode.InternalServerError, 'Internal server error');
     });
 
+    // Frames sent in one turn of the event loop leave in one write: an event fanned out
+    // to many subscriptions of this socket costs one syscall, not one each.
+    const raw = (socket as unknown as { _socket?: Socket })._socket;
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      raw?.uncork();
+    };
     const closed = protocol.opened(
       {
         protocol: socket.protocol,
         send: (data) => {
           if (socket.readyState !== socket.OPEN) return;
+          if (!corked && raw !== undefined) {
+            corked = true;
+            raw.cork();
+            process.nextTick(uncork);
+          }
           if (socket.bufferedAmount < SOCKET_HIGH_WATER_BYTES) {
             socket.send(data);
             return;
