@@ -1,7 +1,7 @@
 import type { EventPredicate } from '../events/filter.js';
 import { isCritical, isHighFrequency } from '../events/helpers.js';
 import type { RunnerEvent } from '../events/types.js';
-import { BoundedQueue, PushResult, Retention } from './queue.js';
+import { QueueIterator, Retention } from './queue.js';
 import type { LogEntry } from './types.js';
 
 /** Queue capacity of a subscriber unless it asks for another. */
@@ -23,133 +23,31 @@ export interface SubscribeOptions {
   readonly signal?: AbortSignal;
 }
 
-/**
- * A subscriber fell so far behind that even its critical events no longer fit (twice
- * its capacity). It is cut off rather than let memory grow without bound.
- */
-export class SubscriberOverflowError extends Error {
-  override readonly name = 'SubscriberOverflowError';
-  constructor(
-    readonly capacity: number,
-    readonly queued: number,
-  ) {
-    super(
-      `subscriber cut off: ${queued} critical events queued, more than twice its capacity of ${capacity}; it is not reading`,
-    );
-  }
-}
+export { SubscriberOverflowError } from './queue.js';
 
-function retentionOf(entry: LogEntry): Retention {
+/** How a queue treats an entry: ticks and marks go first, critical events never. */
+export function retentionOf(entry: LogEntry): Retention {
   const event = entry.event;
   if (isHighFrequency(event)) return Retention.HighFrequency;
   return isCritical(event) ? Retention.Critical : Retention.Standard;
 }
 
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
-
 /**
  * One subscriber: an async iterator over the log entries that matched its filter, in
  * publish order. Breaking out of `for await`, `return()`, `close()` or the abort signal
- * remove it from the bus at once.
+ * remove it from the bus at once. When it falls more than twice its capacity behind in
+ * critical events, reading ends with a {@link SubscriberOverflowError}.
  */
-export class EventSubscription implements AsyncIterableIterator<LogEntry> {
-  private readonly queue: BoundedQueue<LogEntry>;
-  private readonly waiters: { resolve: (r: IteratorResult<LogEntry>) => void; reject: (e: unknown) => void }[] = [];
-  private failure: SubscriberOverflowError | null = null;
-  // No more entries will come; what is queued may still be read (bus closed, overflow).
-  private ended = false;
-  private readonly onAbort = () => this.close();
-
+export class EventSubscription extends QueueIterator<LogEntry> {
   /** @internal Created by {@link EventBus.subscribe}. */
   constructor(
-    private readonly detach: (subscription: EventSubscription) => void,
-    /** @internal */
+    detach: (subscription: EventSubscription) => void,
+    /** @internal The predicate the bus runs at publish time. */
     readonly filter: EventPredicate | undefined,
     capacity: number,
-    private readonly signal: AbortSignal | undefined,
+    signal: AbortSignal | undefined,
   ) {
-    this.queue = new BoundedQueue(capacity, retentionOf);
-    if (signal?.aborted === true) {
-      this.ended = true;
-    } else {
-      signal?.addEventListener('abort', this.onAbort, { once: true });
-    }
-  }
-
-  /** Events this subscriber lost because it did not keep up. */
-  get dropped(): number {
-    return this.queue.dropped;
-  }
-
-  /** Events queued and not yet read. */
-  get size(): number {
-    return this.queue.size;
-  }
-
-  /** True once no further entry will be delivered. */
-  get closed(): boolean {
-    return this.ended;
-  }
-
-  /** @internal Called by the bus at publish time, for matching events only. */
-  deliver(entry: LogEntry): void {
-    const waiter = this.waiters.shift();
-    if (waiter !== undefined) {
-      waiter.resolve({ done: false, value: entry });
-      return;
-    }
-    if (this.queue.push(entry) === PushResult.Overflow) {
-      this.failure = new SubscriberOverflowError(this.queue.capacity, this.queue.size);
-      this.end();
-    }
-  }
-
-  /** @internal The bus is closing: deliver what is queued, then finish. */
-  finish(): void {
-    this.end();
-  }
-
-  /** Stops the subscription now; queued entries are discarded. Idempotent. */
-  close(): void {
-    this.queue.clear();
-    this.failure = null;
-    this.end();
-  }
-
-  next(): Promise<IteratorResult<LogEntry>> {
-    const entry = this.queue.shift();
-    if (entry !== undefined) return Promise.resolve({ done: false, value: entry });
-    if (this.failure !== null) {
-      const failure = this.failure;
-      this.failure = null;
-      return Promise.reject(failure);
-    }
-    if (this.ended) return Promise.resolve(DONE);
-    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
-  }
-
-  return(): Promise<IteratorResult<LogEntry>> {
-    this.close();
-    return Promise.resolve(DONE);
-  }
-
-  throw(error?: unknown): Promise<IteratorResult<LogEntry>> {
-    this.close();
-    return Promise.reject(error);
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  private end(): void {
-    if (!this.ended) {
-      this.ended = true;
-      this.signal?.removeEventListener('abort', this.onAbort);
-    }
-    this.detach(this);
-    // Waiters only exist while the queue is empty, so they are all owed "done".
-    for (const waiter of this.waiters.splice(0)) waiter.resolve(DONE);
+    super(capacity, retentionOf, () => detach(this), signal);
   }
 }
 
@@ -206,7 +104,7 @@ export class EventBus {
         // A broken filter is that subscriber's problem, never the runner's or another's.
         match = false;
       }
-      if (match) subscriber.deliver(entry);
+      if (match) subscriber.push(entry);
     }
     return entry;
   }

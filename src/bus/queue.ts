@@ -149,3 +149,127 @@ export class BoundedQueue<T> {
     this.cursors[1] = Math.max(0, this.cursors[1]! - head);
   }
 }
+
+/**
+ * A reader fell so far behind that even its critical items no longer fit (twice its
+ * capacity). It is cut off rather than let memory grow without bound.
+ */
+export class SubscriberOverflowError extends Error {
+  override readonly name = 'SubscriberOverflowError';
+  constructor(
+    readonly capacity: number,
+    readonly queued: number,
+  ) {
+    super(`subscriber cut off: ${queued} critical events queued, more than twice its capacity of ${capacity}; it is not reading`);
+  }
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * An async iterator fed by pushes, over a {@link BoundedQueue}: the one shape of every
+ * live stream here (a bus subscriber, a member of a shared execution). A waiting reader
+ * gets a pushed item at once; otherwise items queue by the drop policy. `close()`,
+ * `return()`, `break` or the abort signal end it at once and call `onEnd` exactly once.
+ */
+export class QueueIterator<T> implements AsyncIterableIterator<T> {
+  private readonly queue: BoundedQueue<T>;
+  private readonly waiters: ((r: IteratorResult<T>) => void)[] = [];
+  private failure: SubscriberOverflowError | null = null;
+  // No more items will come; what is queued may still be read (source ended, overflow).
+  private ended = false;
+  private readonly onAbort = () => this.close();
+
+  constructor(
+    capacity: number,
+    retentionOf: (item: T) => Retention,
+    private readonly onEnd: () => void,
+    private readonly signal?: AbortSignal,
+  ) {
+    this.queue = new BoundedQueue(capacity, retentionOf);
+    if (signal?.aborted === true) this.ended = true;
+    else signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  /** Items lost because the reader did not keep up. */
+  get dropped(): number {
+    return this.queue.dropped;
+  }
+
+  /** Items queued and not yet read. */
+  get size(): number {
+    return this.queue.size;
+  }
+
+  /** True once no further item will be accepted. */
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  /** Hands an item to a waiting reader or queues it. Ignored once ended. */
+  push(item: T): void {
+    if (this.ended) return;
+    const waiter = this.waiters.shift();
+    if (waiter !== undefined) {
+      waiter({ done: false, value: item });
+      return;
+    }
+    if (this.queue.push(item) === PushResult.Overflow) {
+      this.failure = new SubscriberOverflowError(this.queue.capacity, this.queue.size);
+      this.end();
+    }
+  }
+
+  /** No more items: the reader gets what is queued, then the end. */
+  finish(): void {
+    this.end();
+  }
+
+  /** Ends now; queued items are discarded. Idempotent. */
+  close(): void {
+    this.queue.clear();
+    this.failure = null;
+    this.end();
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    const item = this.queue.shift();
+    if (item !== undefined) return Promise.resolve({ done: false, value: item });
+    if (this.failure !== null) {
+      const failure = this.failure;
+      this.failure = null;
+      return Promise.reject(failure);
+    }
+    if (this.ended) return Promise.resolve(DONE);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.close();
+    return Promise.resolve(DONE);
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<T>> {
+    this.close();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private end(): void {
+    if (!this.ended) {
+      this.ended = true;
+      this.signal?.removeEventListener('abort', this.onAbort);
+    }
+    if (!this.endNotified) {
+      this.endNotified = true;
+      this.onEnd();
+    }
+    // Waiters only exist while the queue is empty, so they are all owed "done".
+    for (const waiter of this.waiters.splice(0)) waiter(DONE);
+  }
+
+  private endNotified = false;
+}

@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
+import type { ExecutionArgs, ExecutionResult } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { executePrepared, prepareOperation, subscribePrepared } from './operation.js';
 import { GRAPHQL_PATH, type TickwireYoga } from './yoga.js';
@@ -15,6 +16,106 @@ export const SOCKET_HIGH_WATER_BYTES = 1 << 20;
 
 /** Milliseconds between keep-alive pings; a peer that misses one pong is dropped. */
 export const KEEP_ALIVE_MS = 12_000;
+
+// One serialization per result: subscribers of a shared execution receive the same
+// result object, so its JSON is computed by the first and reused by the others.
+const payloads = new WeakMap<ExecutionResult, string>();
+
+function payloadOf(result: ExecutionResult): string {
+  let json = payloads.get(result);
+  if (json === undefined) {
+    json = JSON.stringify(result);
+    payloads.set(result, json);
+  }
+  return json;
+}
+
+/**
+ * Streams a subscription's results to the socket as graphql-ws `next` messages without
+ * handing each one back to graphql-ws: the frame is `{"id","type":"next","payload"}`
+ * around the result's cached JSON, so a result fanned out to many subscribers is
+ * serialized once. graphql-ws still owns everything else (handshake, subscribe,
+ * complete, errors, ping); it sees an iterator that yields nothing and ends when the
+ * stream ends, after which it sends `complete` as usual.
+ */
+function writeThrough(
+  results: AsyncIterableIterator<ExecutionResult> | AsyncGenerator<ExecutionResult>,
+  socket: WebSocket,
+  id: string,
+): AsyncIterableIterator<ExecutionResult> {
+  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  const write = writerOf(socket);
+  let stopped = false;
+  const iterator: AsyncIterableIterator<ExecutionResult> = {
+    async next(): Promise<IteratorResult<ExecutionResult>> {
+      for (;;) {
+        const next = await results.next();
+        if (next.done === true || stopped) return { done: true, value: undefined };
+        if (socket.readyState !== socket.OPEN) continue;
+        // Above the high-water mark this waits for the kernel; meanwhile this
+        // subscriber's queue applies the drop policy.
+        const pending = write(`${prefix}${payloadOf(next.value)}}`);
+        if (pending !== undefined) await pending;
+      }
+    },
+    async return(): Promise<IteratorResult<ExecutionResult>> {
+      stopped = true;
+      await results.return?.(undefined);
+      return { done: true, value: undefined };
+    },
+    async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+      stopped = true;
+      await results.return?.(undefined);
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
+
+/**
+ * Sends text frames on one socket. Frames sent in one turn of the event loop leave in
+ * one write (the socket is corked until the turn ends), so an event fanned out to many
+ * subscriptions of a socket costs one syscall, not one each. Resolves at once below
+ * {@link SOCKET_HIGH_WATER_BYTES} buffered; above it, when the kernel took the frame.
+ */
+type FrameWriter = (frame: string) => void | Promise<void>;
+
+function frameWriter(socket: WebSocket): FrameWriter {
+  // ws keeps the net.Socket private; without it frames are simply written one by one.
+  const raw = (socket as unknown as { _socket?: Socket })._socket;
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    raw?.uncork();
+  };
+  return (frame) => {
+    if (socket.readyState !== socket.OPEN) return;
+    if (!corked && raw !== undefined) {
+      corked = true;
+      raw.cork();
+      process.nextTick(uncork);
+    }
+    if (socket.bufferedAmount < SOCKET_HIGH_WATER_BYTES) {
+      socket.send(frame);
+      return;
+    }
+    return new Promise<void>((resolve) => socket.send(frame, () => resolve()));
+  };
+}
+
+const writers = new WeakMap<WebSocket, FrameWriter>();
+
+function writerOf(socket: WebSocket): FrameWriter {
+  let writer = writers.get(socket);
+  if (writer === undefined) {
+    writer = frameWriter(socket);
+    writers.set(socket, writer);
+  }
+  return writer;
+}
 
 /** A running graphql-ws endpoint. */
 export interface WsEndpoint {
@@ -38,16 +139,26 @@ export interface WsExtra {
  */
 export function attachGraphqlWs(server: Server, tickwire: TickwireYoga): WsEndpoint {
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, handleProtocols, perMessageDeflate: false });
+  // Which socket and operation id each prepared subscription belongs to.
+  const targets = new WeakMap<ExecutionArgs, { socket: WebSocket; id: string }>();
   const protocol = makeServer<Record<string, unknown> | undefined, WsExtra>({
     execute: executePrepared,
-    subscribe: subscribePrepared,
-    onSubscribe: async (ctx, _id, params) => {
+    subscribe: async (args) => {
+      const result = await subscribePrepared(args);
+      const target = targets.get(args);
+      if (target === undefined || !(Symbol.asyncIterator in result)) return result;
+      return writeThrough(result, target.socket, target.id);
+    },
+    onSubscribe: async (ctx, id, params) => {
       const prepared = await prepareOperation(
         tickwire.yoga,
         { req: ctx.extra.request, socket: ctx.extra.socket, connectionParams: ctx.connectionParams },
         params,
       );
-      return Array.isArray(prepared) ? [...prepared] : (prepared as Exclude<typeof prepared, readonly unknown[]>);
+      if (Array.isArray(prepared)) return [...prepared];
+      const args = prepared as Exclude<typeof prepared, readonly unknown[]>;
+      targets.set(args, { socket: ctx.extra.socket, id });
+      return args;
     },
   });
 
@@ -66,30 +177,11 @@ export function attachGraphqlWs(server: Server, tickwire: TickwireYoga): WsEndpo
       socket.close(CloseCode.InternalServerError, 'Internal server error');
     });
 
-    // Frames sent in one turn of the event loop leave in one write: an event fanned out
-    // to many subscriptions of this socket costs one syscall, not one each.
-    const raw = (socket as unknown as { _socket?: Socket })._socket;
-    let corked = false;
-    const uncork = () => {
-      corked = false;
-      raw?.uncork();
-    };
+    const write = writerOf(socket);
     const closed = protocol.opened(
       {
         protocol: socket.protocol,
-        send: (data) => {
-          if (socket.readyState !== socket.OPEN) return;
-          if (!corked && raw !== undefined) {
-            corked = true;
-            raw.cork();
-            process.nextTick(uncork);
-          }
-          if (socket.bufferedAmount < SOCKET_HIGH_WATER_BYTES) {
-            socket.send(data);
-            return;
-          }
-          return new Promise<void>((resolve) => socket.send(data, () => resolve()));
-        },
+        send: write,
         close: (code, reason) => socket.close(code, reason),
         onMessage: (cb) =>
           socket.on('message', (data) => {

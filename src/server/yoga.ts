@@ -1,5 +1,5 @@
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import type { EventBus } from '../bus/bus.js';
+import { retentionOf, type EventBus } from '../bus/bus.js';
 import type { LogEntry } from '../bus/types.js';
 import type { TradingEngine } from '../engine/engine.js';
 import { schema, type SchemaContext } from '../schema/index.js';
@@ -20,7 +20,7 @@ export interface TickwireYoga {
  * apply to all of them alike.
  */
 export function createTickwireYoga(engine: TradingEngine, bus: EventBus): TickwireYoga {
-  const sharedExecution = useSharedExecution<LogEntry>({ idOf: (entry) => entry.id });
+  const sharedExecution = useSharedExecution<LogEntry>({ retentionOf });
   const yoga = createYoga<Record<string, unknown>, SchemaContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
