@@ -3,6 +3,9 @@ import type { Plugin } from 'graphql-yoga';
 import { DEFAULT_QUEUE_CAPACITY } from '../bus/bus.js';
 import { QueueIterator, Retention } from '../bus/queue.js';
 
+/** Events a cohort executes before it lets the event loop run I/O. */
+const PUMP_BATCH = 64;
+
 /** Counters of the shared execution, for tests and metrics. */
 export interface SharedExecutionStats {
   /** Cohorts alive now. */
@@ -64,8 +67,15 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
   };
 
   async function pump(key: string, cohort: Cohort, args: ExecutionArgs): Promise<void> {
+    let sinceYield = 0;
     try {
       for (;;) {
+        // A backlog resolves every next() at once, which would run this loop as one long
+        // chain of microtasks; yielding now and then lets sockets write in between.
+        if (++sinceYield >= PUMP_BATCH) {
+          sinceYield = 0;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
         const next = await cohort.source.next();
         if (next.done === true || cohort.members.size === 0) break;
         executions++;

@@ -14,6 +14,9 @@ import { GRAPHQL_PATH, type TickwireYoga } from './yoga.js';
  */
 export const SOCKET_HIGH_WATER_BYTES = 1 << 20;
 
+/** Bytes held back in a corked socket before they are written anyway. */
+const CORK_FLUSH_BYTES = 64 * 1024;
+
 /** Milliseconds between keep-alive pings; a peer that misses one pong is dropped. */
 export const KEEP_ALIVE_MS = 12_000;
 
@@ -93,10 +96,16 @@ function frameWriter(socket: WebSocket): FrameWriter {
   };
   return (frame) => {
     if (socket.readyState !== socket.OPEN) return;
-    if (!corked && raw !== undefined) {
-      corked = true;
-      raw.cork();
-      process.nextTick(uncork);
+    if (raw !== undefined) {
+      if (!corked) {
+        corked = true;
+        raw.cork();
+        process.nextTick(uncork);
+      } else if (raw.writableLength >= CORK_FLUSH_BYTES) {
+        // A long turn (a burst of events) must not hold everything back until it ends.
+        raw.uncork();
+        raw.cork();
+      }
     }
     if (socket.bufferedAmount < SOCKET_HIGH_WATER_BYTES) {
       socket.send(frame);

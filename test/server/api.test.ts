@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishScript, startTestServer, until, type TestServer } from './harness.js';
+import { post, watch } from './transports.js';
+
+let t: TestServer;
+beforeAll(async () => {
+  t = await startTestServer();
+});
+afterAll(async () => {
+  await t.close();
+});
+
+describe('queries and mutations over HTTP', () => {
+  it('starts a runner with defaults and shows it in runners / runner(id)', async () => {
+    const started = await post(t.server, 'mutation { startRunner(input: { id: "q1", symbol: "BTCUSDT" }) { id strategy quantity feed stopOnError params { name value } } }');
+    expect(started.errors).toBeUndefined();
+    expect(started.data?.['startRunner']).toEqual({
+      id: 'q1',
+      strategy: 'ema_crossover',
+      quantity: 1,
+      feed: expect.stringMatching(/simulated/),
+      stopOnError: false,
+      params: [
+        { name: 'fastPeriod', value: 12 },
+        { name: 'slowPeriod', value: 26 },
+      ],
+    });
+    const list = await post(t.server, '{ runners { id state } runner(id: "q1") { symbol stats { ticksProcessed } } missing: runner(id: "nope") { id } }');
+    expect(list.data?.['runners']).toEqual([{ id: 'q1', state: expect.stringMatching(/ANALYZING|ENTERING|IN_POSITION|EXITING/) }]);
+    expect(list.data?.['runner']).toMatchObject({ symbol: 'BTCUSDT' });
+    expect(list.data?.['missing']).toBeNull();
+    await post(t.server, 'mutation { stopRunner(id: "q1") { id } }');
+  });
+
+  it.each([
+    ['a duplicate id', 'mutation { a: startRunner(input: { id: "dup", symbol: "X" }) { id } b: startRunner(input: { id: "dup", symbol: "X" }) { id } }', 'DUPLICATE_RUNNER', /already running/],
+    ['an unknown strategy', 'mutation { startRunner(input: { id: "s1", symbol: "X", strategy: "moon" }) { id } }', 'INVALID_CONFIG', /unknown strategy "moon"/],
+    ['a bad parameter', 'mutation { startRunner(input: { id: "s2", symbol: "X", params: [{ name: "fastPeriod", value: 0 }] }) { id } }', 'INVALID_CONFIG', /fastPeriod .* must be within/],
+    ['a bad id', 'mutation { startRunner(input: { id: "has space", symbol: "X" }) { id } }', 'INVALID_CONFIG', /id: must be 1-64 characters/],
+    ['a tick rate out of range', 'mutation { startRunner(input: { id: "s3", symbol: "X", feed: { ticksPerSecond: 0 } }) { id } }', 'INVALID_CONFIG', /feed.ticksPerSecond/],
+    ['stopping an unknown runner', 'mutation { stopRunner(id: "ghost") { id } }', 'UNKNOWN_RUNNER', /ghost/],
+  ])('refuses %s with a clear GraphQL error', async (_, query, code, message) => {
+    const res = await post(t.server, query);
+    const error = res.errors?.[0];
+    expect(error?.extensions?.['code']).toBe(code);
+    expect(error?.message).toMatch(message);
+    await post(t.server, 'mutation { stopRunner(id: "dup") { id } }');
+  });
+
+  it('serves GraphiQL to a browser, wired to graphql-ws for subscriptions', async () => {
+    const res = await fetch(t.server.urls.http, { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('<title>tickwire</title>');
+    expect(html).toMatch(/subscriptionsProtocol[^,]*WS/);
+  });
+});
+
+describe('shared execution', () => {
+  it('executes each event once for subscribers with the same document and variables', async () => {
+    const stats = () => t.server.tickwire.sharedExecution.stats();
+    const query = 'subscription { events(runnerIds: ["r1"]) { ... on Event { id } } }';
+    const clients = [watch('graphql-ws', t.server, query), watch('graphql-ws', t.server, query), watch('graphql-sse distinct', t.server, query)];
+    const other = watch('graphql-ws', t.server, 'subscription { events(runnerIds: ["r2"]) { ... on Event { id } } }');
+    try {
+      await until(() => stats().members === 4, 'four members');
+      expect(stats().cohorts).toBe(2);
+      const before = stats().executions;
+      publishScript(t.bus);
+      const received = await Promise.all(clients.map((c) => c.take(4)));
+      await other.take(3);
+      // r1 has 4 events in the script and r2 has 3: seven executions serve all four clients.
+      expect(stats().executions - before).toBe(7);
+      expect(received[1]).toEqual(received[0]);
+      expect(received[2]).toEqual(received[0]);
+    } finally {
+      for (const c of [...clients, other]) await c.close();
+    }
+    await until(() => stats().cohorts === 0 && t.bus.subscriberCount === 0, 'every cohort to be gone');
+  });
+});
