@@ -1,0 +1,56 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadServerConfig } from '../../src/server/config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tickwire-config-'));
+const file = (name: string, text: string) => {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+};
+
+describe('server configuration', () => {
+  it('defaults to port 4000 on 127.0.0.1 with the three default runners', () => {
+    const config = loadServerConfig({});
+    expect([config.port, config.host]).toEqual([4000, '127.0.0.1']);
+    expect(config.runners.map((r) => [r.id, r.symbol, r.strategy])).toEqual([
+      ['btc_ema', 'BTCUSDT', 'ema_crossover'],
+      ['eth_ema', 'ETHUSDT', 'ema_crossover'],
+      ['sol_meanrev', 'SOLUSDT', 'mean_reversion'],
+    ]);
+  });
+
+  it('reads runners from YAML and JSON files', () => {
+    const yaml = file('runners.yaml', 'runners:\n  - id: a\n    symbol: BTCUSDT\n    feed: { kind: simulated, ticksPerSecond: 5 }\n');
+    expect(loadServerConfig({ RUNNERS_FILE: yaml, PORT: '5000' })).toMatchObject({ port: 5000, runners: [{ id: 'a' }] });
+    const json = file('runners.json', JSON.stringify({ runners: [{ id: 'b', symbol: 'ETHUSDT', strategy: 'mean_reversion' }] }));
+    expect(loadServerConfig({ RUNNERS_FILE: json }).runners).toMatchObject([{ id: 'b', strategy: 'mean_reversion' }]);
+  });
+
+  it.each<[string, Record<string, string>, RegExp]>([
+    ['a bad port', { PORT: 'eighty' }, /invalid environment: PORT/],
+    ['a port out of range', { PORT: '70000' }, /PORT/],
+    ['a missing file', { RUNNERS_FILE: join(dir, 'nope.yaml') }, /cannot read runners file .*nope.yaml/],
+    ['broken YAML', { RUNNERS_FILE: file('broken.yaml', 'runners: [\n') }, /broken.yaml is not valid \.yaml/],
+    ['a typo in a key', { RUNNERS_FILE: file('typo.yaml', 'runners:\n  - id: a\n    symbol: X\n    quantty: 2\n') }, /runners\.0: Unrecognized key: "quantty"/],
+    ['a bad value', { RUNNERS_FILE: file('bad.json', '{"runners":[{"id":"a","symbol":"X"},{"id":"b","symbol":"X","quantity":-1}]}') }, /runners\.1\.quantity/],
+    ['a duplicate id', { RUNNERS_FILE: file('dup.json', '{"runners":[{"id":"a","symbol":"X"},{"id":"a","symbol":"Y"}]}') }, /runners\.1\.id: duplicate runner id "a"/],
+  ])('stops on %s with a message naming it', (_, env, message) => {
+    expect(() => loadServerConfig(env)).toThrow(ConfigError);
+    expect(() => loadServerConfig(env)).toThrow(message);
+  });
+
+  it('npm start refuses a bad configuration with the message and exit code 1', () => {
+    const bad = file('start.yaml', 'runners:\n  - id: a\n    symbol: X\n    strategy: moon\n');
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { ...process.env, RUNNERS_FILE: bad, PORT: '0' },
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/tickwire: runner "a": unknown strategy "moon"/);
+  });
+});
