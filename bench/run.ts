@@ -50,19 +50,29 @@ const ours = await run('graphqlWs full', () => runE2e('ours', 'full', load));
 const oursMinimal = await run('graphqlWs minimal', () => runE2e('ours', 'minimal', load));
 const peer = await run('peer (createPubSub)', () => runE2e('peer', 'full', load));
 
-const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+// A light load that every contender should keep up with: latency without queueing.
+const light: E2eOptions = { ...load, eventsPerSec: flag('light-rate', 5_000), seconds: quick ? 2 : 3 };
+log(`\nlight load for latency: ${light.eventsPerSec.toLocaleString()} ticks/s offered for ${light.seconds} s`);
+const limitLight = await run('limit light', () => runE2e('limit', 'full', light));
+const oursLight = await run('graphqlWs light', () => runE2e('ours', 'full', light));
+const peerLight = await run('peer light', () => runE2e('peer', 'full', light));
+
+const ratio = (a: number, b: number) => Number((a / b).toPrecision(3));
 const ratios = {
   throughputVsPeer: ratio(ours.eventsPerSec, peer.eventsPerSec),
   throughputVsLimit: ratio(ours.eventsPerSec, limit.eventsPerSec),
   cpuPerEventVsPeer: ratio(ours.serverCpuPerEventUs, peer.serverCpuPerEventUs),
   cpuPerEventVsLimit: ratio(ours.serverCpuPerEventUs, limit.serverCpuPerEventUs),
   p99VsLimit: ratio(ours.p99Ms, limit.p99Ms),
+  lightP99VsLimit: ratio(oursLight.p99Ms, limitLight.p99Ms),
+  lightP99VsPeer: ratio(oursLight.p99Ms, peerLight.p99Ms),
   bytesVsLimit: ratio(ours.bytesPerEvent, limit.bytesPerEvent),
   minimalBytesVsFull: ratio(oursMinimal.bytesPerEvent, ours.bytesPerEvent),
 };
 log(
   `\nours vs peer: ${ratios.throughputVsPeer}× events/s, ${ratios.cpuPerEventVsPeer}× server CPU per event` +
     `\nours vs limit: ${ratios.throughputVsLimit}× events/s, ${ratios.cpuPerEventVsLimit}× server CPU per event, ${ratios.p99VsLimit}× p99, ${ratios.bytesVsLimit}× bytes` +
+    `\nlight load p99: ${ratios.lightP99VsLimit}× the limit's, ${ratios.lightP99VsPeer}× the peer's` +
     `\nminimal selection: ${ratios.minimalBytesVsFull}× the bytes of the full one`,
 );
 
@@ -71,9 +81,9 @@ if (json) {
     JSON.stringify({
       load,
       inProcess,
-      graphqlWs: { ...ours, minimal: oursMinimal },
-      peer,
-      limit,
+      graphqlWs: { ...ours, minimal: oursMinimal, light: oursLight },
+      peer: { ...peer, light: peerLight },
+      limit: { ...limit, light: limitLight },
       ratios,
     }),
   );
