@@ -2,7 +2,8 @@ import type { EventPredicate } from '../events/filter.js';
 import { isCritical, isHighFrequency } from '../events/helpers.js';
 import type { RunnerEvent } from '../events/types.js';
 import { QueueIterator, Retention } from './queue.js';
-import type { LogEntry } from './types.js';
+import { DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_SIZE, EventHistory } from './history.js';
+import { isGap, type LogEntry, type StreamGap, type StreamItem } from './types.js';
 
 /** Queue capacity of a subscriber unless it asks for another. */
 export const DEFAULT_QUEUE_CAPACITY = 10_000;
@@ -11,6 +12,12 @@ export const DEFAULT_QUEUE_CAPACITY = 10_000;
 export interface EventBusOptions {
   /** Events a subscriber may have queued before it starts losing some (default 10,000). */
   readonly queueCapacity?: number;
+  /** Most recent events kept for replay and resume (default 100,000; 0 keeps none). */
+  readonly historySize?: number;
+  /** Approximate memory the history may use (default 64 MiB); the smaller bound wins. */
+  readonly historyBytes?: number;
+  /** Clock of gap notices (default Date.now). */
+  readonly clock?: () => number;
 }
 
 /** Options of {@link EventBus.subscribe}. */
@@ -21,24 +28,46 @@ export interface SubscribeOptions {
   readonly capacity?: number;
   /** Aborting it ends the subscription at once. */
   readonly signal?: AbortSignal;
+  /** First the last `replay` matching events still kept, then live ones. */
+  readonly replay?: number;
+  /** First every kept matching event after this id, then live ones. */
+  readonly after?: number;
 }
 
 export { SubscriberOverflowError } from './queue.js';
 
-/** How a queue treats an entry: ticks and marks go first, critical events never. */
-export function retentionOf(entry: LogEntry): Retention {
-  const event = entry.event;
+/** How a queue treats an item: ticks and marks go first, critical events and gap notices never. */
+export function retentionOf(item: StreamItem): Retention {
+  if (isGap(item)) return Retention.Critical;
+  const event = item.event;
   if (isHighFrequency(event)) return Retention.HighFrequency;
   return isCritical(event) ? Retention.Critical : Retention.Standard;
 }
 
+/** Where a subscription that asked for history reads it from. */
+interface HistoryCursor {
+  readonly history: EventHistory;
+  /** Next id to read from the history. */
+  next: number;
+  /** First id delivered live: history reading stops before it, so nothing comes twice. */
+  readonly liveFrom: number;
+  /** A notice to give before anything else (resume point no longer kept). */
+  pendingGap: StreamGap | null;
+}
+
 /**
  * One subscriber: an async iterator over the log entries that matched its filter, in
- * publish order. Breaking out of `for await`, `return()`, `close()` or the abort signal
- * remove it from the bus at once. When it falls more than twice its capacity behind in
- * critical events, reading ends with a {@link SubscriberOverflowError}.
+ * publish order, with a {@link StreamGap} notice where some were lost. Breaking out of
+ * `for await`, `return()`, `close()` or the abort signal remove it from the bus at once.
+ * When it falls more than twice its capacity behind in critical events, reading ends
+ * with a {@link SubscriberOverflowError}.
  */
-export class EventSubscription extends QueueIterator<LogEntry> {
+export class EventSubscription extends QueueIterator<StreamItem> {
+  private cursor: HistoryCursor | null = null;
+  private withHistory = false;
+  private reportedDrops = 0;
+  private lastDelivered = 0;
+
   /** @internal Created by {@link EventBus.subscribe}. */
   constructor(
     detach: (subscription: EventSubscription) => void,
@@ -46,8 +75,85 @@ export class EventSubscription extends QueueIterator<LogEntry> {
     readonly filter: EventPredicate | undefined,
     capacity: number,
     signal: AbortSignal | undefined,
+    private readonly clock: () => number,
   ) {
     super(capacity, retentionOf, () => detach(this), signal);
+  }
+
+  /** True when this subscription started with history (replay or after). */
+  get replays(): boolean {
+    return this.withHistory;
+  }
+
+  /** @internal Reads `history` from `from` up to `liveFrom` before the live queue. */
+  startFrom(history: EventHistory, from: number, liveFrom: number): void {
+    let pendingGap: StreamGap | null = null;
+    if (from > liveFrom) {
+      // Ids restart with the process: a resume point from before a restart can be ahead.
+      pendingGap = this.gap(0, null, null, `resume point ${from - 1} is ahead of the log (last id ${liveFrom - 1}): the server has restarted, events may be missing`);
+      from = liveFrom;
+    } else if (from < history.oldestId && from < liveFrom) {
+      const toId = Math.min(history.oldestId, liveFrom) - 1;
+      pendingGap = this.gap(toId - from + 1, from, toId, `events ${from}..${toId} are no longer kept (history holds the last ${history.size})`);
+      from = toId + 1;
+    }
+    this.cursor = { history, next: from, liveFrom, pendingGap };
+    this.withHistory = true;
+  }
+
+  override next(): Promise<IteratorResult<StreamItem>> {
+    const cursor = this.cursor;
+    if (cursor !== null && !this.closed) {
+      const item = this.readHistory(cursor);
+      if (item !== null) return Promise.resolve({ done: false, value: item });
+    }
+    const dropped = this.dropped;
+    if (dropped > this.reportedDrops && !this.closed) {
+      const missed = dropped - this.reportedDrops;
+      this.reportedDrops = dropped;
+      const gap = this.gap(missed, null, null, `subscriber too slow: ${missed} events dropped after id ${this.lastDelivered} (high-frequency first)`);
+      return Promise.resolve({ done: false, value: gap });
+    }
+    return super.next().then((result) => {
+      if (result.done !== true && !isGap(result.value)) this.lastDelivered = result.value.id;
+      return result;
+    });
+  }
+
+  private readHistory(cursor: HistoryCursor): StreamItem | null {
+    if (cursor.pendingGap !== null) {
+      const gap = cursor.pendingGap;
+      cursor.pendingGap = null;
+      return gap;
+    }
+    const { history } = cursor;
+    while (cursor.next < cursor.liveFrom) {
+      if (cursor.next < history.oldestId) {
+        // Evicted while this reader was still behind: say so, then go on.
+        const toId = Math.min(history.oldestId, cursor.liveFrom) - 1;
+        const from = cursor.next;
+        cursor.next = toId + 1;
+        return this.gap(toId - from + 1, from, toId, `events ${from}..${toId} left the history before they were read`);
+      }
+      const entry = history.get(cursor.next++);
+      if (entry === undefined) continue;
+      let match: boolean;
+      try {
+        match = this.filter === undefined || this.filter(entry.event, entry.symbol);
+      } catch {
+        match = false;
+      }
+      if (match) {
+        this.lastDelivered = entry.id;
+        return entry;
+      }
+    }
+    this.cursor = null;
+    return null;
+  }
+
+  private gap(missed: number, fromId: number | null, toId: number | null, reason: string): StreamGap {
+    return { kind: 'gap', missed, fromId, toId, reason, timestamp: this.clock() };
   }
 }
 
@@ -63,6 +169,8 @@ export class EventBus {
   private last = 0;
   private isClosed = false;
   private readonly capacity: number;
+  private readonly history: EventHistory;
+  private readonly clock: () => number;
   private readonly detach = (subscription: EventSubscription): void => {
     const i = this.subscribers.indexOf(subscription);
     if (i < 0) return;
@@ -78,6 +186,13 @@ export class EventBus {
       throw new RangeError(`queueCapacity must be a positive integer, got ${capacity}`);
     }
     this.capacity = capacity;
+    this.history = new EventHistory(options.historySize ?? DEFAULT_HISTORY_SIZE, options.historyBytes ?? DEFAULT_HISTORY_BYTES);
+    this.clock = options.clock ?? Date.now;
+  }
+
+  /** Ids the history still holds: `oldestId..lastId` (empty when oldestId > lastId). */
+  get historyRange(): { readonly oldestId: number; readonly lastId: number; readonly approximateBytes: number } {
+    return { oldestId: this.history.oldestId, lastId: this.last, approximateBytes: this.history.approximateBytes };
   }
 
   /** Id of the last event published (0 before the first). */
@@ -93,6 +208,7 @@ export class EventBus {
   /** Appends an event to the log and hands it to every matching subscriber. */
   publish(event: RunnerEvent, symbol: string): LogEntry {
     const entry: LogEntry = { id: ++this.last, symbol, event };
+    this.history.append(entry);
     const subscribers = this.subscribers;
     for (let i = 0; i < subscribers.length; i++) {
       const subscriber = subscribers[i]!;
@@ -109,13 +225,45 @@ export class EventBus {
     return entry;
   }
 
-  /** Subscribes to the events that match `filter`, from the next one published on. */
+  /**
+   * Subscribes to the events that match `filter`, from the next one published on; with
+   * `replay` or `after`, first the matching events the history still holds. History and
+   * live meet without a gap or a duplicate: registering and taking the history's end
+   * happen in one synchronous step, and publishing is synchronous too.
+   */
   subscribe(options: SubscribeOptions = {}): EventSubscription {
     const capacity = options.capacity ?? this.capacity;
-    const subscription = new EventSubscription(this.detach, options.filter, capacity, options.signal);
-    if (!this.isClosed && !subscription.closed) this.subscribers = [...this.subscribers, subscription];
-    else subscription.finish();
+    const subscription = new EventSubscription(this.detach, options.filter, capacity, options.signal, this.clock);
+    if (this.isClosed || subscription.closed) {
+      subscription.finish();
+      return subscription;
+    }
+    const liveFrom = this.last + 1;
+    if (options.after !== undefined) {
+      subscription.startFrom(this.history, Math.max(1, options.after + 1), liveFrom);
+    } else if (options.replay !== undefined && options.replay > 0) {
+      subscription.startFrom(this.history, this.replayStart(options.filter, options.replay), liveFrom);
+    }
+    this.subscribers = [...this.subscribers, subscription];
     return subscription;
+  }
+
+  /** Id from which the last `count` matching kept events start. */
+  private replayStart(filter: EventPredicate | undefined, count: number): number {
+    let found = 0;
+    let id = this.last;
+    for (; id >= this.history.oldestId; id--) {
+      const entry = this.history.get(id);
+      if (entry === undefined) continue;
+      let match: boolean;
+      try {
+        match = filter === undefined || filter(entry.event, entry.symbol);
+      } catch {
+        match = false;
+      }
+      if (match && ++found === count) return id;
+    }
+    return Math.max(id + 1, this.history.oldestId);
   }
 
   /** Ends every subscription (each may still read what it has queued) and refuses new ones. */

@@ -11,3 +11,28 @@ export interface LogEntry {
   readonly symbol: string;
   readonly event: RunnerEvent;
 }
+
+/**
+ * A notice in a stream that events the subscriber asked for will not come: its queue
+ * dropped them because it did not keep up, or its resume point is older than the
+ * history the bus keeps. It comes before the next event, so the reader knows what it lost.
+ */
+export interface StreamGap {
+  readonly kind: 'gap';
+  /** How many events were lost (log positions, for a resume point no longer kept). */
+  readonly missed: number;
+  /** First and last log ids of the range lost, when it is one range; else null. */
+  readonly fromId: number | null;
+  readonly toId: number | null;
+  readonly reason: string;
+  /** When the gap was noticed, ms since the epoch. */
+  readonly timestamp: number;
+}
+
+/** What a bus subscription yields: log entries, and a gap notice where some were lost. */
+export type StreamItem = LogEntry | StreamGap;
+
+/** True for a {@link StreamGap}. */
+export function isGap(item: StreamItem): item is StreamGap {
+  return 'kind' in item;
+}

@@ -1,4 +1,4 @@
-import type { LogEntry } from '../bus/types.js';
+import { isGap, type LogEntry, type StreamGap } from '../bus/types.js';
 import { timestampOf } from '../events/helpers.js';
 import type { EventOf, EventVariant } from '../events/types.js';
 import type { ObjectFieldsShape } from '@pothos/core';
@@ -129,9 +129,26 @@ export const StatsUpdateRef = eventType('StatsUpdate', 'Periodic statistics of a
 /** A log entry as a member of the union: the entry of any variant. */
 export type AnyEntry = { [V in EventVariant]: EntryOf<V> }[EventVariant];
 
+/** A notice that events the subscriber asked for will not come. */
+export const StreamGapRef = builder.objectRef<StreamGap>('StreamGap').implement({
+  description:
+    'Events you asked for will not come: your stream fell behind and its queue dropped them (high-frequency first), ' +
+    'or your resume point (after) is older than the history the server keeps. It arrives before the next event.',
+  fields: (t) => ({
+    missed: t.exposeInt('missed', { description: 'How many events were lost.' }),
+    fromId: t.id({ nullable: true, description: 'First id of the range lost, when it is one range.', resolve: (g) => (g.fromId === null ? null : String(g.fromId)) }),
+    toId: t.id({ nullable: true, description: 'Last id of the range lost, when it is one range.', resolve: (g) => (g.toId === null ? null : String(g.toId)) }),
+    reason: t.exposeString('reason', { description: 'Why, in words.' }),
+    timestamp: t.field({ type: TimestampScalar, description: 'When the gap was noticed, ms since the epoch.', resolve: (g) => g.timestamp }),
+  }),
+});
+
+/** What the stream carries: an event of any variant, or a gap notice. */
+export type AnyStreamItem = AnyEntry | StreamGap;
+
 /** Everything a runner can emit. */
 export const RunnerEventUnion = builder.unionType('RunnerEvent', {
-  description: 'Everything a runner can emit. Every member implements Event.',
+  description: 'Everything a runner can emit (every such member implements Event), and StreamGap notices.',
   types: [
     RunnerStartedRef,
     RunnerStoppedRef,
@@ -143,6 +160,7 @@ export const RunnerEventUnion = builder.unionType('RunnerEvent', {
     PositionClosedRef,
     RunnerErrorRef,
     StatsUpdateRef,
+    StreamGapRef,
   ],
-  resolveType,
+  resolveType: (item: AnyStreamItem) => (isGap(item) ? 'StreamGap' : resolveType(item)),
 });

@@ -1,9 +1,22 @@
 import { GraphQLError } from 'graphql';
-import type { LogEntry } from '../bus/types.js';
+import type { StreamItem } from '../bus/types.js';
 import { compileFilter, MAX_FILTER_LIST, validateFilter, type EventFilter } from '../events/filter.js';
 import { builder } from './builder.js';
 import { ErrorSeverityEnum, EventTypeEnum } from './enums.js';
-import { RunnerEventUnion, type AnyEntry } from './events.js';
+import { RunnerEventUnion, type AnyStreamItem } from './events.js';
+
+/** Most events `replay` may ask for: the default history size. */
+export const MAX_REPLAY = 100_000;
+
+/** Says what is wrong with `replay` / `after`, or null. */
+function validateHistoryArgs(replay: number | null | undefined, after: string | number | null | undefined): string | null {
+  if (replay != null && (replay < 0 || replay > MAX_REPLAY)) return `replay must be within 0..${MAX_REPLAY}, got ${replay}`;
+  if (after != null) {
+    if (replay != null) return 'give replay or after, not both';
+    if (!/^(0|[1-9][0-9]{0,15})$/.test(String(after))) return `after must be an event id (a whole number as a string), got ${JSON.stringify(after)}`;
+  }
+  return null;
+}
 
 builder.subscriptionType({
   description: 'Watch the engine live.',
@@ -26,6 +39,16 @@ builder.subscriptionType({
           required: false,
           description: 'Drop RunnerError events below this severity; other kinds are not affected.',
         }),
+        replay: t.arg.int({
+          required: false,
+          description: 'First send the last N matching events the server still holds, then live ones. 0 to 100000.',
+        }),
+        after: t.arg.id({
+          required: false,
+          description:
+            'Resume: first send every matching event after this id, then live ones, without a gap or a duplicate. ' +
+            'If events after it are no longer kept, a StreamGap says how many were lost. Not together with replay.',
+        }),
       },
       subscribe: (_root, args, ctx) => {
         const filter: EventFilter = {
@@ -34,12 +57,16 @@ builder.subscriptionType({
           types: args.types ?? null,
           minSeverity: args.minSeverity ?? null,
         };
-        const problem = validateFilter(filter, MAX_FILTER_LIST);
+        const problem = validateFilter(filter, MAX_FILTER_LIST) ?? validateHistoryArgs(args.replay, args.after);
         if (problem !== null) throw new GraphQLError(problem, { extensions: { code: 'BAD_USER_INPUT' } });
-        return ctx.bus.subscribe({ filter: compileFilter(filter) });
+        return ctx.bus.subscribe({
+          filter: compileFilter(filter),
+          ...(args.replay != null ? { replay: args.replay } : {}),
+          ...(args.after != null ? { after: Number(args.after) } : {}),
+        });
       },
-      // Each entry is one variant's; the union's resolveType picks the member by it.
-      resolve: (entry: LogEntry) => entry as AnyEntry,
+      // Each entry is one variant's (or a gap notice); the union's resolveType picks the member.
+      resolve: (item: StreamItem) => item as AnyStreamItem,
     }),
   }),
 });

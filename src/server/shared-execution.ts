@@ -24,6 +24,11 @@ export interface SharedExecutionOptions<Source> {
   readonly retentionOf: (source: Source) => Retention;
   /** Results a member may have queued (default: the bus's 10,000). */
   readonly memberCapacity?: number;
+  /**
+   * Whether a subscriber's source stream may be shared. A stream that starts with its
+   * own history (replay, resume) is not: it is executed for its subscriber alone.
+   */
+  readonly isShareable?: (source: AsyncIterator<unknown>) => boolean;
 }
 
 /** The plugin with a view of its counters. */
@@ -55,6 +60,7 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
   const retentionOfResult = (result: ExecutionResult) => retentions.get(result) ?? Retention.Standard;
   let executions = 0;
   let deliveries = 0;
+  let privateCohorts = 0;
 
   // Yoga caches parsed documents, so the same query text is usually the same object.
   const keyOf = (args: ExecutionArgs): string => {
@@ -99,7 +105,9 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
     const stream = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in stream)) return stream;
     const own = stream[Symbol.asyncIterator]();
-    const key = keyOf(args);
+    const shareable = options.isShareable?.(own) ?? true;
+    // A private cohort has a key of its own that nobody else can join.
+    const key = shareable ? keyOf(args) : `private\u0000${++privateCohorts}`;
     let cohort = cohorts.get(key);
     if (cohort === undefined) {
       const created: Cohort = { members: new Set(), source: own };

@@ -1,6 +1,6 @@
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { retentionOf, type EventBus } from '../bus/bus.js';
-import type { LogEntry } from '../bus/types.js';
+import { EventSubscription, retentionOf, type EventBus } from '../bus/bus.js';
+import type { StreamItem } from '../bus/types.js';
 import type { TradingEngine } from '../engine/engine.js';
 import { schema, type SchemaContext } from '../schema/index.js';
 import { useSharedExecution, type SharedExecutionPlugin } from './shared-execution.js';
@@ -20,7 +20,10 @@ export interface TickwireYoga {
  * apply to all of them alike.
  */
 export function createTickwireYoga(engine: TradingEngine, bus: EventBus): TickwireYoga {
-  const sharedExecution = useSharedExecution<LogEntry>({ retentionOf });
+  const sharedExecution = useSharedExecution<StreamItem>({
+    retentionOf,
+    isShareable: (source) => !(source instanceof EventSubscription && source.replays),
+  });
   const yoga = createYoga<Record<string, unknown>, SchemaContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,

@@ -2,7 +2,7 @@ import { getEventListeners } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import { EventBus, SubscriberOverflowError, type EventSubscription } from '../../src/bus/bus.js';
 import { BoundedQueue, Retention } from '../../src/bus/queue.js';
-import type { LogEntry } from '../../src/bus/types.js';
+import { isGap, type LogEntry, type StreamItem } from '../../src/bus/types.js';
 import { compileFilter } from '../../src/events/filter.js';
 import type { RunnerEvent } from '../../src/events/types.js';
 
@@ -19,16 +19,31 @@ const transition = (runnerId: string): RunnerEvent => ({
 const critical = (runnerId: string): RunnerEvent => ({ type: 'Error', runnerId, error: 'boom', severity: 'Critical', timestamp: T });
 const stopped = (runnerId: string): RunnerEvent => ({ type: 'RunnerStopped', runnerId, reason: 'x', timestamp: T });
 
-/** Reads what is queued right now without waiting for more. */
+/** Reads what is queued right now without waiting for more; fails on a gap notice. */
 async function drain(sub: EventSubscription): Promise<LogEntry[]> {
   const out: LogEntry[] = [];
   while (sub.size > 0) {
     const next = await sub.next();
     if (next.done === true) break;
+    if (isGap(next.value)) throw new Error(`unexpected gap: ${next.value.reason}`);
     out.push(next.value);
   }
   return out;
 }
+
+/** Reads what is ready now (history, gap notices, queue) without waiting for more. */
+async function drainItems(sub: EventSubscription): Promise<StreamItem[]> {
+  const out: StreamItem[] = [];
+  for (;;) {
+    const next = await Promise.race([sub.next(), new Promise<null>((r) => setTimeout(() => r(null), 20))]);
+    if (next === null || next.done === true) break;
+    out.push(next.value);
+  }
+  return out;
+}
+
+/** Entries as their ids and gap notices as `gap:missed`. */
+const show = (items: StreamItem[]) => items.map((i) => (isGap(i) ? `gap:${i.missed}` : i.id));
 
 describe('EventBus', () => {
   it('gives ordered ids from 1 and returns the entry', () => {
@@ -161,7 +176,10 @@ describe('EventBus', () => {
     bus.publish(transition('a'), 'X'); // 8: drops 6 (the last tick)
     bus.publish(stopped('a'), 'X'); // 9: no tick left, drops 1 (oldest standard)
     expect(sub.dropped).toBe(4);
-    expect((await drain(sub)).map((e) => e.id)).toEqual([3, 5, 7, 8, 9]);
+    // The reader learns what it lost before it reads on.
+    const items = await drainItems(sub);
+    expect(show(items)).toEqual(['gap:4', 3, 5, 7, 8, 9]);
+    expect(items[0]).toMatchObject({ kind: 'gap', missed: 4, reason: expect.stringMatching(/subscriber too slow: 4 events dropped/) });
   });
 
   it('lets critical events take the queue to twice its capacity, then cuts the subscriber off', async () => {
@@ -184,6 +202,8 @@ describe('EventBus', () => {
     for (let i = 0; i < 200_000; i++) bus.publish(i % 10 === 0 ? transition('a') : tick('a', i), 'X');
     expect(sub.size).toBe(1000);
     expect(sub.dropped).toBe(199_000);
+    // The bus's own history is bounded too (default 100,000 events).
+    expect(bus.historyRange.lastId - bus.historyRange.oldestId + 1).toBe(100_000);
   });
 
   it('delivers nothing after close(), and lets subscribers read what they had', async () => {
