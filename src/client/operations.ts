@@ -7,9 +7,22 @@ import { graphql } from './generated/gql.js';
 
 /** Every field of every event: what a dashboard showing everything selects. */
 export const EventsDocument = graphql(`
-  subscription Events($runnerIds: [ID!], $symbols: [String!], $types: [EventType!], $minSeverity: ErrorSeverity) {
-    events(runnerIds: $runnerIds, symbols: $symbols, types: $types, minSeverity: $minSeverity) {
+  subscription Events(
+    $runnerIds: [ID!]
+    $symbols: [String!]
+    $types: [EventType!]
+    $minSeverity: ErrorSeverity
+    $replay: Int
+    $after: ID
+  ) {
+    events(runnerIds: $runnerIds, symbols: $symbols, types: $types, minSeverity: $minSeverity, replay: $replay, after: $after) {
       __typename
+      ... on StreamGap {
+        missed
+        fromId
+        toId
+        reason
+      }
       ... on Event {
         id
         runnerId

@@ -104,6 +104,46 @@ describe.each(TRANSPORTS)('subscriptions over %s', (transport) => {
     expect(t.bus.subscriberCount).toBe(0);
   });
 
+  it('replays the last N matching events, then goes on live', async () => {
+    const first = publishScript(t.bus)[0]!;
+    const w = watch(transport, t.server, `subscription { events(runnerIds: ["r1"], replay: 2) { ${SELECTION} } }`);
+    try {
+      await until(() => t.bus.subscriberCount === 1, 'the subscriber');
+      publishScript(t.bus);
+      const ids = (await w.take(6)).map((r) => Number((r.data as { events: { id: string } }).events.id) - first + 1);
+      // r1's events are script positions 1, 2, 4, 9: the last two kept, then the next run live.
+      expect(ids).toEqual([4, 9, 11, 12, 14, 19]);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('resumes after an id with no gap and no duplicate', async () => {
+    const ids = publishScript(t.bus);
+    const w = watch(transport, t.server, 'subscription ($after: ID) { events(after: $after) { ... on Event { id } } }', { after: String(ids[6]) });
+    try {
+      await until(() => t.bus.subscriberCount === 1, 'the subscriber');
+      const more = publishScript(t.bus);
+      const got = (await w.take(13)).map((r) => Number((r.data as { events: { id: string } }).events.id));
+      expect(got).toEqual([ids[7], ids[8], ids[9], ...more]);
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('refuses nonsensical history arguments', async () => {
+    for (const [args, message] of [
+      ['replay: -1', 'replay must be within 0..100000, got -1'],
+      ['replay: 5, after: "3"', 'give replay or after, not both'],
+      ['after: "soon"', 'after must be an event id'],
+    ] as const) {
+      const w = watch(transport, t.server, `subscription { events(${args}) { __typename } }`);
+      await w.settled();
+      expect(JSON.stringify(w.errors)).toContain(message);
+      await w.close();
+    }
+  });
+
   it('shows startRunner / stopRunner live as lifecycle events', async () => {
     const id = `live-${transport.replace(/\W+/g, '-')}`;
     const w = watch(
