@@ -65,7 +65,6 @@ interface HistoryCursor {
 export class EventSubscription extends QueueIterator<StreamItem> {
   private cursor: HistoryCursor | null = null;
   private withHistory = false;
-  private reportedDrops = 0;
   private lastDelivered = 0;
 
   /** @internal Created by {@link EventBus.subscribe}. */
@@ -77,7 +76,9 @@ export class EventSubscription extends QueueIterator<StreamItem> {
     signal: AbortSignal | undefined,
     private readonly clock: () => number,
   ) {
-    super(capacity, retentionOf, () => detach(this), signal);
+    super(capacity, retentionOf, () => detach(this), signal, (missed) =>
+      this.gap(missed, null, null, `subscriber too slow: ${missed} events dropped after id ${this.lastDelivered} (high-frequency first)`),
+    );
   }
 
   /** True when this subscription started with history (replay or after). */
@@ -106,13 +107,6 @@ export class EventSubscription extends QueueIterator<StreamItem> {
     if (cursor !== null && !this.closed) {
       const item = this.readHistory(cursor);
       if (item !== null) return Promise.resolve({ done: false, value: item });
-    }
-    const dropped = this.dropped;
-    if (dropped > this.reportedDrops && !this.closed) {
-      const missed = dropped - this.reportedDrops;
-      this.reportedDrops = dropped;
-      const gap = this.gap(missed, null, null, `subscriber too slow: ${missed} events dropped after id ${this.lastDelivered} (high-frequency first)`);
-      return Promise.resolve({ done: false, value: gap });
     }
     return super.next().then((result) => {
       if (result.done !== true && !isGap(result.value)) this.lastDelivered = result.value.id;
@@ -152,7 +146,8 @@ export class EventSubscription extends QueueIterator<StreamItem> {
     return null;
   }
 
-  private gap(missed: number, fromId: number | null, toId: number | null, reason: string): StreamGap {
+  /** @internal A gap notice stamped with the bus clock. */
+  gap(missed: number, fromId: number | null, toId: number | null, reason: string): StreamGap {
     return { kind: 'gap', missed, fromId, toId, reason, timestamp: this.clock() };
   }
 }

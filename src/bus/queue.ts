@@ -180,11 +180,18 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
   private ended = false;
   private readonly onAbort = () => this.close();
 
+  private reportedDrops = 0;
+
+  /**
+   * @param dropNotice makes the item a reader gets, before anything else, after the
+   *   queue dropped `missed` items; without it drops are only counted in `dropped`
+   */
   constructor(
     capacity: number,
     retentionOf: (item: T) => Retention,
     private readonly onEnd: () => void,
     private readonly signal?: AbortSignal,
+    private readonly dropNotice?: (missed: number) => T,
   ) {
     this.queue = new BoundedQueue(capacity, retentionOf);
     if (signal?.aborted === true) this.ended = true;
@@ -233,6 +240,11 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
+    if (this.dropNotice !== undefined && this.queue.dropped > this.reportedDrops && !this.ended) {
+      const missed = this.queue.dropped - this.reportedDrops;
+      this.reportedDrops = this.queue.dropped;
+      return Promise.resolve({ done: false, value: this.dropNotice(missed) });
+    }
     const item = this.queue.shift();
     if (item !== undefined) return Promise.resolve({ done: false, value: item });
     if (this.failure !== null) {

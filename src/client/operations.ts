@@ -14,8 +14,17 @@ export const EventsDocument = graphql(`
     $minSeverity: ErrorSeverity
     $replay: Int
     $after: ID
+    $throttleMs: Int
   ) {
-    events(runnerIds: $runnerIds, symbols: $symbols, types: $types, minSeverity: $minSeverity, replay: $replay, after: $after) {
+    events(
+      runnerIds: $runnerIds
+      symbols: $symbols
+      types: $types
+      minSeverity: $minSeverity
+      replay: $replay
+      after: $after
+      throttleMs: $throttleMs
+    ) {
       __typename
       ... on StreamGap {
         missed

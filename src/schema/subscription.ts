@@ -1,4 +1,6 @@
 import { GraphQLError } from 'graphql';
+import { DEFAULT_QUEUE_CAPACITY } from '../bus/bus.js';
+import { MAX_THROTTLE_MS, ThrottledStream } from '../bus/throttle.js';
 import type { StreamItem } from '../bus/types.js';
 import { compileFilter, MAX_FILTER_LIST, validateFilter, type EventFilter } from '../events/filter.js';
 import { builder } from './builder.js';
@@ -43,6 +45,13 @@ builder.subscriptionType({
           required: false,
           description: 'First send the last N matching events the server still holds, then live ones. 0 to 100000.',
         }),
+        throttleMs: t.arg.int({
+          required: false,
+          description:
+            'Conflate high-frequency events (TickReceived, PositionUpdated): at most one per runner and type per window ' +
+            'of this many ms, always the latest, sent at the end of the window. Other events pass at once; critical ' +
+            'ones are never delayed. 1 to 60000.',
+        }),
         after: t.arg.id({
           required: false,
           description:
@@ -57,13 +66,19 @@ builder.subscriptionType({
           types: args.types ?? null,
           minSeverity: args.minSeverity ?? null,
         };
-        const problem = validateFilter(filter, MAX_FILTER_LIST) ?? validateHistoryArgs(args.replay, args.after);
+        const problem =
+          validateFilter(filter, MAX_FILTER_LIST) ??
+          validateHistoryArgs(args.replay, args.after) ??
+          (args.throttleMs != null && (args.throttleMs < 1 || args.throttleMs > MAX_THROTTLE_MS)
+            ? `throttleMs must be within 1..${MAX_THROTTLE_MS}, got ${args.throttleMs}`
+            : null);
         if (problem !== null) throw new GraphQLError(problem, { extensions: { code: 'BAD_USER_INPUT' } });
-        return ctx.bus.subscribe({
+        const subscription = ctx.bus.subscribe({
           filter: compileFilter(filter),
           ...(args.replay != null ? { replay: args.replay } : {}),
           ...(args.after != null ? { after: Number(args.after) } : {}),
         });
+        return args.throttleMs != null ? new ThrottledStream(subscription, args.throttleMs, DEFAULT_QUEUE_CAPACITY) : subscription;
       },
       // Each entry is one variant's (or a gap notice); the union's resolveType picks the member.
       resolve: (item: StreamItem) => item as AnyStreamItem,

@@ -1,5 +1,6 @@
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { EventSubscription, retentionOf, type EventBus } from '../bus/bus.js';
+import { ThrottledStream } from '../bus/throttle.js';
 import type { StreamItem } from '../bus/types.js';
 import type { TradingEngine } from '../engine/engine.js';
 import { schema, type SchemaContext } from '../schema/index.js';
@@ -22,7 +23,8 @@ export interface TickwireYoga {
 export function createTickwireYoga(engine: TradingEngine, bus: EventBus): TickwireYoga {
   const sharedExecution = useSharedExecution<StreamItem>({
     retentionOf,
-    isShareable: (source) => !(source instanceof EventSubscription && source.replays),
+    // A stream that starts with its own history (replay, after) serves only its subscriber.
+    isShareable: (source) => !((source instanceof EventSubscription || source instanceof ThrottledStream) && source.replays),
   });
   const yoga = createYoga<Record<string, unknown>, SchemaContext>({
     schema,

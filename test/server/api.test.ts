@@ -56,6 +56,32 @@ describe('queries and mutations over HTTP', () => {
   });
 });
 
+describe('throttleMs', () => {
+  it('conflates ticks to the latest per runner and window, and passes other events at once', async () => {
+    const w = watch('graphql-ws', t.server, 'subscription { events(runnerIds: ["hf"], throttleMs: 100) { __typename ... on TickReceived { data { close } } } }');
+    try {
+      await until(() => t.bus.subscriberCount === 1, 'the subscriber');
+      const tickOf = (close: number) => ({
+        type: 'TickReceived' as const,
+        runnerId: 'hf',
+        symbol: 'HF',
+        data: { symbol: 'HF', timestamp: close, open: close, high: close, low: close, close, volume: 1, bid: close, ask: close },
+      });
+      for (let i = 1; i <= 1000; i++) t.bus.publish(tickOf(i), 'HF');
+      t.bus.publish({ type: 'RunnerStopped', runnerId: 'hf', reason: 'done', timestamp: 1 }, 'HF');
+      const [first, second] = await w.take(2);
+      // The stop is not held back by the window; the ticks collapse into the last one.
+      expect(first).toEqual({ data: { events: { __typename: 'RunnerStopped' } } });
+      expect(second).toEqual({ data: { events: { __typename: 'TickReceived', data: { close: 1000 } } } });
+      await new Promise((r) => setTimeout(r, 250));
+      expect(w.results).toHaveLength(2);
+    } finally {
+      await w.close();
+    }
+    await until(() => t.bus.subscriberCount === 0, 'the subscriber to go');
+  });
+});
+
 describe('shared execution', () => {
   it('executes each event once for subscribers with the same document and variables', async () => {
     const stats = () => t.server.tickwire.sharedExecution.stats();
