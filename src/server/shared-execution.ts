@@ -1,10 +1,19 @@
-import { createSourceEventStream, execute, print, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { createSourceEventStream, execute, GraphQLError, print, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { DEFAULT_QUEUE_CAPACITY } from '../bus/bus.js';
 import { QueueIterator, Retention } from '../bus/queue.js';
 
 /** Events a cohort executes before it lets the event loop run I/O. */
 const PUMP_BATCH = 64;
+
+/** Executes an operation whose resolvers are synchronous (the notices are). */
+function executeNow(args: ExecutionArgs): ExecutionResult {
+  const result = execute(args);
+  if (result instanceof Promise) {
+    return { errors: [new GraphQLError('a stream notice could not be executed synchronously')] };
+  }
+  return result;
+}
 
 /** Counters of the shared execution, for tests and metrics. */
 export interface SharedExecutionStats {
@@ -29,6 +38,11 @@ export interface SharedExecutionOptions<Source> {
    * own history (replay, resume) is not: it is executed for its subscriber alone.
    */
   readonly isShareable?: (source: AsyncIterator<unknown>) => boolean;
+  /**
+   * The source event that tells a member it lost `missed` results because it did not
+   * keep up; it is executed with the member's document and comes before its next result.
+   */
+  readonly dropNotice?: (missed: number) => Source;
 }
 
 /** The plugin with a view of its counters. */
@@ -118,14 +132,21 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
       await own.return?.();
     }
     const joined = cohort;
-    const member: QueueIterator<ExecutionResult> = new QueueIterator(capacity, retentionOfResult, () => {
-      joined.members.delete(member);
-      // The last member out closes the source, which ends the pump.
-      if (joined.members.size === 0) {
-        if (cohorts.get(key) === joined) cohorts.delete(key);
-        void joined.source.return?.();
-      }
-    });
+    const notice = options.dropNotice;
+    const member: QueueIterator<ExecutionResult> = new QueueIterator(
+      capacity,
+      retentionOfResult,
+      () => {
+        joined.members.delete(member);
+        // The last member out closes the source, which ends the pump.
+        if (joined.members.size === 0) {
+          if (cohorts.get(key) === joined) cohorts.delete(key);
+          void joined.source.return?.();
+        }
+      },
+      undefined,
+      notice === undefined ? undefined : (missed) => executeNow({ ...args, rootValue: notice(missed) }),
+    );
     joined.members.add(member);
     return member;
   }

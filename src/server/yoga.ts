@@ -1,7 +1,7 @@
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { EventSubscription, retentionOf, type EventBus } from '../bus/bus.js';
 import { ThrottledStream } from '../bus/throttle.js';
-import type { StreamItem } from '../bus/types.js';
+import type { StreamGap, StreamItem } from '../bus/types.js';
 import type { TradingEngine } from '../engine/engine.js';
 import { schema, type SchemaContext } from '../schema/index.js';
 import { useSharedExecution, type SharedExecutionPlugin } from './shared-execution.js';
@@ -24,6 +24,14 @@ export function createTickwireYoga(engine: TradingEngine, bus: EventBus): Tickwi
   const sharedExecution = useSharedExecution<StreamItem>({
     retentionOf,
     // A stream that starts with its own history (replay, after) serves only its subscriber.
+    dropNotice: (missed): StreamGap => ({
+      kind: 'gap',
+      missed,
+      fromId: null,
+      toId: null,
+      reason: `subscriber too slow: ${missed} events dropped (high-frequency first)`,
+      timestamp: Date.now(),
+    }),
     isShareable: (source) => !((source instanceof EventSubscription || source instanceof ThrottledStream) && source.replays),
   });
   const yoga = createYoga<Record<string, unknown>, SchemaContext>({
