@@ -20,7 +20,10 @@ export interface EventsClientOptions {
   readonly transport?: 'ws' | 'sse';
   /** graphql-sse only: one stream for all operations (default false: one per operation). */
   readonly singleConnection?: boolean;
-  /** Retry attempts on a broken connection (default 5). */
+  /**
+   * Attempts to resume `events()` after a lost connection, from the last id seen, before
+   * the iterator throws (default 5; the count starts again after each event received).
+   */
   readonly retryAttempts?: number;
 }
 
@@ -34,7 +37,10 @@ export class OperationError extends Error {
 
 /** A small typed client for tickwire's subscriptions, queries and mutations. */
 export interface EventsClient {
-  /** Live events matching the filter, typed as union members (`__typename` narrows). */
+  /**
+   * Live events matching the filter, typed as union members (`__typename` narrows).
+   * After a lost connection it resumes from the last id it delivered: no gap, no duplicate.
+   */
   events(variables?: EventsSubscriptionVariables, signal?: AbortSignal): AsyncIterableIterator<ClientEvent>;
   /** Any generated subscription document, typed by its result. */
   subscribe<R, V extends Record<string, unknown>>(
@@ -75,48 +81,83 @@ function sseTransport(url: string, singleConnection: boolean, retryAttempts: num
   return { subscribe: (payload, sink) => client.subscribe(payload, sink), dispose: () => client.dispose() };
 }
 
+/** How a subscription picks up again after a lost connection. */
+interface Resume<R> {
+  /** The resume cursor of a value, or null when it has none (a gap notice). */
+  readonly idOf: (value: R) => string | null;
+  /** The payload that continues after `after` (null: nothing seen yet, start as before). */
+  readonly payloadAfter: (after: string | null) => Payload;
+  /** Consecutive failed attempts before giving up. */
+  readonly attempts: number;
+}
+
+type Payload = { query: string; variables?: Record<string, unknown> };
+
+/** A lost connection, as opposed to an answer of the server (GraphQL errors). */
+function isConnectionLoss(error: unknown): boolean {
+  return !Array.isArray(error);
+}
+
 /**
  * Turns a push sink into a pull iterator. Results queue while the caller is busy; the
  * transport's own flow control is the bound (the server drops for slow consumers).
+ * With `resume`, a lost connection is not the end: the subscription starts again after
+ * the last id it delivered, so the caller sees no gap and no duplicate.
  */
-function iterate<R>(
-  transport: Transport,
-  payload: { query: string; variables?: Record<string, unknown> },
-  signal: AbortSignal | undefined,
-): AsyncIterableIterator<R> {
+function iterate<R>(transport: Transport, payload: Payload, signal: AbortSignal | undefined, resume?: Resume<R>): AsyncIterableIterator<R> {
   const queue: R[] = [];
   let failure: unknown = null;
   let done = false;
   let wake: (() => void) | null = null;
+  let lastId: string | null = null;
+  let failedAttempts = 0;
+  let retryTimer: NodeJS.Timeout | null = null;
   const notify = () => {
     const w = wake;
     wake = null;
     w?.();
   };
-  const unsubscribe = transport.subscribe(payload, {
-    next: (result) => {
-      if (result.errors !== undefined && result.errors.length > 0) {
-        failure = new OperationError(result.errors);
-      } else if (result.data !== undefined && result.data !== null) {
-        const data = result.data as Record<string, unknown>;
-        const key = Object.keys(data)[0];
-        if (key !== undefined) queue.push(data[key] as R);
-      }
-      notify();
-    },
-    error: (error) => {
-      failure = Array.isArray(error) ? new OperationError(error as { message: string }[]) : error;
-      done = true;
-      notify();
-    },
-    complete: () => {
-      done = true;
-      notify();
-    },
-  });
+  const start = (current: Payload): (() => void) =>
+    transport.subscribe(current, {
+      next: (result) => {
+        if (result.errors !== undefined && result.errors.length > 0) {
+          failure = new OperationError(result.errors);
+        } else if (result.data !== undefined && result.data !== null) {
+          const data = result.data as Record<string, unknown>;
+          const key = Object.keys(data)[0];
+          if (key !== undefined) {
+            const value = data[key] as R;
+            failedAttempts = 0;
+            lastId = resume?.idOf(value) ?? lastId;
+            queue.push(value);
+          }
+        }
+        notify();
+      },
+      error: (error) => {
+        if (!done && resume !== undefined && isConnectionLoss(error) && failedAttempts < resume.attempts) {
+          failedAttempts++;
+          // Back off a little more each time, so a restarting server is not hammered.
+          retryTimer = setTimeout(() => {
+            retryTimer = null;
+            if (!done) unsubscribe = start(resume.payloadAfter(lastId));
+          }, Math.min(5000, 100 * 2 ** (failedAttempts - 1)));
+          return;
+        }
+        failure = Array.isArray(error) ? new OperationError(error as { message: string }[]) : error;
+        done = true;
+        notify();
+      },
+      complete: () => {
+        done = true;
+        notify();
+      },
+    });
+  let unsubscribe = start(payload);
   const finish = () => {
     if (!done) {
       done = true;
+      if (retryTimer !== null) clearTimeout(retryTimer);
       unsubscribe();
     }
     notify();
@@ -162,10 +203,12 @@ function iterate<R>(
  */
 export function createEventsClient(options: EventsClientOptions): EventsClient {
   const retryAttempts = options.retryAttempts ?? 5;
+  // The libraries' own retries would resubscribe with the first payload (a gap, or a
+  // replay twice); events() resumes after the last id instead, so they are off.
   const transport =
     options.transport === 'sse'
-      ? sseTransport(options.url, options.singleConnection ?? false, retryAttempts)
-      : wsTransport(options.url, retryAttempts);
+      ? sseTransport(options.url, options.singleConnection ?? false, 0)
+      : wsTransport(options.url, 0);
   const queries = new WeakMap<object, string>();
   const queryOf = (document: TypedDocumentNode<unknown, never>): string => {
     let query = queries.get(document);
@@ -176,7 +219,16 @@ export function createEventsClient(options: EventsClientOptions): EventsClient {
     return query;
   };
   const client: EventsClient = {
-    events: (variables, signal) => client.subscribe(EventsDocument, variables, signal) as AsyncIterableIterator<ClientEvent>,
+    events: (variables, signal) => {
+      const query = queryOf(EventsDocument as TypedDocumentNode<unknown, never>);
+      const base: Record<string, unknown> = { ...variables };
+      return iterate<ClientEvent>(transport, { query, variables: base }, signal, {
+        idOf: (event) => ('id' in event ? event.id : null),
+        // Resuming replaces a replay: what was replayed has been delivered already.
+        payloadAfter: (after) => ({ query, variables: after === null ? base : { ...base, replay: null, after } }),
+        attempts: retryAttempts,
+      });
+    },
     subscribe: <R, V extends Record<string, unknown>>(document: TypedDocumentNode<R, V>, variables?: V, signal?: AbortSignal) =>
       iterate<R>(transport, { query: queryOf(document as TypedDocumentNode<unknown, never>), ...(variables ? { variables } : {}) }, signal),
     request: async <R, V extends Record<string, unknown>>(document: TypedDocumentNode<R, V>, variables?: V) => {

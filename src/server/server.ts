@@ -39,6 +39,9 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
     const path = (req.url ?? '/').split('?', 1)[0];
     const handled = path === GRAPHQL_SSE_PATH ? sse(req, res) : tickwire.yoga(req, res);
     Promise.resolve(handled).catch((err: unknown) => {
+      // A client that went away mid-stream is normal, not an error worth a log line.
+      const code = (err as { code?: string } | null)?.code;
+      if (res.destroyed || code === 'EPIPE' || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE') return;
       // A transport bug must cost one request, never the process.
       console.error(`request ${req.method} ${req.url} failed:`, err);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
