@@ -1,3 +1,4 @@
+import type { EventBatch } from '../bus/batch.js';
 import { isGap, type LogEntry, type StreamGap } from '../bus/types.js';
 import { timestampOf } from '../events/helpers.js';
 import type { EventOf, EventVariant } from '../events/types.js';
@@ -163,4 +164,19 @@ export const RunnerEventUnion = builder.unionType('RunnerEvent', {
     StreamGapRef,
   ],
   resolveType: (item: AnyStreamItem) => (isGap(item) ? 'StreamGap' : resolveType(item)),
+});
+
+/** Events collected over one interval of eventBatches. */
+export const EventBatchRef = builder.objectRef<EventBatch>('EventBatch').implement({
+  description: 'Events collected over one interval (or until maxSize), sent as one message.',
+  fields: (t) => ({
+    events: t.field({
+      type: [RunnerEventUnion],
+      description: 'The events in log order, with StreamGap notices where some were lost.',
+      resolve: (batch) => batch.items as AnyStreamItem[],
+    }),
+    firstId: t.id({ nullable: true, description: 'Id of the first event; null when the batch holds only notices.', resolve: (b) => (b.firstId === null ? null : String(b.firstId)) }),
+    lastId: t.id({ nullable: true, description: 'Id of the last event: resume after it.', resolve: (b) => (b.lastId === null ? null : String(b.lastId)) }),
+    dropped: t.exposeInt('dropped', { description: 'Events lost before or within this batch because the stream fell behind.' }),
+  }),
 });

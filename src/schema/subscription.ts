@@ -1,11 +1,14 @@
 import { GraphQLError } from 'graphql';
-import { DEFAULT_QUEUE_CAPACITY } from '../bus/bus.js';
+import { BATCH_LIMITS, BatchStream, isBatch, type EventBatch } from '../bus/batch.js';
+import { DEFAULT_QUEUE_CAPACITY, type EventSubscription } from '../bus/bus.js';
 import { MAX_THROTTLE_MS, ThrottledStream } from '../bus/throttle.js';
-import type { StreamItem } from '../bus/types.js';
+import type { StreamGap, StreamItem } from '../bus/types.js';
 import { compileFilter, MAX_FILTER_LIST, validateFilter, type EventFilter } from '../events/filter.js';
 import { builder } from './builder.js';
 import { ErrorSeverityEnum, EventTypeEnum } from './enums.js';
-import { RunnerEventUnion, type AnyStreamItem } from './events.js';
+import { EventBatchRef, RunnerEventUnion, type AnyStreamItem } from './events.js';
+import type { SchemaContext } from './builder.js';
+import type { ErrorSeverity, EventVariant } from '../events/types.js';
 
 /** Most events `replay` may ask for: the default history size. */
 export const MAX_REPLAY = 100_000;
@@ -20,68 +23,126 @@ function validateHistoryArgs(replay: number | null | undefined, after: string | 
   return null;
 }
 
+/** The arguments `events` and `eventBatches` share. */
+interface StreamArgs {
+  readonly runnerIds?: readonly (string | number)[] | null;
+  readonly symbols?: readonly string[] | null;
+  readonly types?: readonly EventVariant[] | null;
+  readonly minSeverity?: ErrorSeverity | null;
+  readonly replay?: number | null;
+  readonly after?: string | number | null;
+  readonly throttleMs?: number | null;
+}
+
+/**
+ * Validates the stream arguments and opens the stream: filter in the bus, then history,
+ * then conflation. A bad argument is a GraphQL error (BAD_USER_INPUT), never a stream.
+ */
+function openStream(args: StreamArgs, ctx: SchemaContext): EventSubscription | ThrottledStream {
+  const filter: EventFilter = {
+    runnerIds: args.runnerIds?.map(String) ?? null,
+    symbols: args.symbols ?? null,
+    types: args.types ?? null,
+    minSeverity: args.minSeverity ?? null,
+  };
+  const problem =
+    validateFilter(filter, MAX_FILTER_LIST) ??
+    validateHistoryArgs(args.replay, args.after) ??
+    (args.throttleMs != null && (args.throttleMs < 1 || args.throttleMs > MAX_THROTTLE_MS)
+      ? `throttleMs must be within 1..${MAX_THROTTLE_MS}, got ${args.throttleMs}`
+      : null);
+  if (problem !== null) throw badInput(problem);
+  const subscription = ctx.bus.subscribe({
+    filter: compileFilter(filter),
+    ...(args.replay != null ? { replay: args.replay } : {}),
+    ...(args.after != null ? { after: Number(args.after) } : {}),
+  });
+  return args.throttleMs != null ? new ThrottledStream(subscription, args.throttleMs, DEFAULT_QUEUE_CAPACITY) : subscription;
+}
+
+function badInput(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+}
+
 builder.subscriptionType({
   description: 'Watch the engine live.',
-  fields: (t) => ({
-    events: t.field({
-      type: RunnerEventUnion,
-      description:
-        'Live events of the runners, filtered on the server before anything is executed or sent. ' +
-        'Arguments combine with AND; inside a list, OR. An omitted or null argument does not filter; ' +
-        'an empty list matches nothing. Events arrive in log order (ascending id).',
-      args: {
-        runnerIds: t.arg.idList({
-          required: false,
-          description: 'Only these runners. Unknown ids are allowed: the runner may start later.',
-        }),
-        symbols: t.arg.stringList({ required: false, description: 'Only runners trading these symbols.' }),
-        types: t.arg({ type: [EventTypeEnum], required: false, description: 'Only these kinds of event.' }),
-        minSeverity: t.arg({
-          type: ErrorSeverityEnum,
-          required: false,
-          description: 'Drop RunnerError events below this severity; other kinds are not affected.',
-        }),
-        replay: t.arg.int({
-          required: false,
-          description: 'First send the last N matching events the server still holds, then live ones. 0 to 100000.',
-        }),
-        throttleMs: t.arg.int({
-          required: false,
-          description:
-            'Conflate high-frequency events (TickReceived, PositionUpdated): at most one per runner and type per window ' +
-            'of this many ms, always the latest, sent at the end of the window. Other events pass at once; critical ' +
-            'ones are never delayed. 1 to 60000.',
-        }),
-        after: t.arg.id({
-          required: false,
-          description:
-            'Resume: first send every matching event after this id, then live ones, without a gap or a duplicate. ' +
-            'If events after it are no longer kept, a StreamGap says how many were lost. Not together with replay.',
-        }),
-      },
-      subscribe: (_root, args, ctx) => {
-        const filter: EventFilter = {
-          runnerIds: args.runnerIds?.map(String) ?? null,
-          symbols: args.symbols ?? null,
-          types: args.types ?? null,
-          minSeverity: args.minSeverity ?? null,
-        };
-        const problem =
-          validateFilter(filter, MAX_FILTER_LIST) ??
-          validateHistoryArgs(args.replay, args.after) ??
-          (args.throttleMs != null && (args.throttleMs < 1 || args.throttleMs > MAX_THROTTLE_MS)
-            ? `throttleMs must be within 1..${MAX_THROTTLE_MS}, got ${args.throttleMs}`
-            : null);
-        if (problem !== null) throw new GraphQLError(problem, { extensions: { code: 'BAD_USER_INPUT' } });
-        const subscription = ctx.bus.subscribe({
-          filter: compileFilter(filter),
-          ...(args.replay != null ? { replay: args.replay } : {}),
-          ...(args.after != null ? { after: Number(args.after) } : {}),
-        });
-        return args.throttleMs != null ? new ThrottledStream(subscription, args.throttleMs, DEFAULT_QUEUE_CAPACITY) : subscription;
-      },
-      // Each entry is one variant's (or a gap notice); the union's resolveType picks the member.
-      resolve: (item: StreamItem) => item as AnyStreamItem,
-    }),
-  }),
+  fields: (t) => {
+    // One definition of the stream arguments for both fields.
+    const streamArgs = () => ({
+      runnerIds: t.arg.idList({
+        required: false,
+        description: 'Only these runners. Unknown ids are allowed: the runner may start later.',
+      }),
+      symbols: t.arg.stringList({ required: false, description: 'Only runners trading these symbols.' }),
+      types: t.arg({ type: [EventTypeEnum], required: false, description: 'Only these kinds of event.' }),
+      minSeverity: t.arg({
+        type: ErrorSeverityEnum,
+        required: false,
+        description: 'Drop RunnerError events below this severity; other kinds are not affected.',
+      }),
+      replay: t.arg.int({
+        required: false,
+        description: 'First send the last N matching events the server still holds, then live ones. 0 to 100000.',
+      }),
+      after: t.arg.id({
+        required: false,
+        description:
+          'Resume: first send every matching event after this id, then live ones, without a gap or a duplicate. ' +
+          'If events after it are no longer kept, a StreamGap says how many were lost. Not together with replay.',
+      }),
+      throttleMs: t.arg.int({
+        required: false,
+        description:
+          'Conflate high-frequency events (TickReceived, PositionUpdated): at most one per runner and type per window ' +
+          'of this many ms, always the latest, sent at the end of the window. Other events pass at once; critical ' +
+          'ones are never delayed. 1 to 60000.',
+      }),
+    });
+    return {
+      events: t.field({
+        type: RunnerEventUnion,
+        description:
+          'Live events of the runners, filtered on the server before anything is executed or sent. ' +
+          'Arguments combine with AND; inside a list, OR. An omitted or null argument does not filter; ' +
+          'an empty list matches nothing. Events arrive in log order (ascending id); a StreamGap says where some were lost.',
+        args: streamArgs(),
+        subscribe: (_root, args, ctx) => openStream(args, ctx),
+        // Each entry is one variant's (or a gap notice); the union's resolveType picks the member.
+        resolve: (item: StreamItem) => item as AnyStreamItem,
+      }),
+      eventBatches: t.field({
+        type: EventBatchRef,
+        description:
+          'The same stream as events, in batches: one message per interval when anything arrived, or earlier when ' +
+          'maxSize events are collected. Fewer, larger messages for clients that draw in frames.',
+        args: {
+          ...streamArgs(),
+          intervalMs: t.arg.int({
+            required: false,
+            defaultValue: 100,
+            description: `Milliseconds between batches, ${BATCH_LIMITS.minIntervalMs} to ${BATCH_LIMITS.maxIntervalMs} (default 100).`,
+          }),
+          maxSize: t.arg.int({
+            required: false,
+            defaultValue: 500,
+            description: `Send a batch early when it holds this many events, 1 to ${BATCH_LIMITS.maxSize} (default 500).`,
+          }),
+        },
+        subscribe: (_root, args, ctx) => {
+          const intervalMs = args.intervalMs ?? 100;
+          const maxSize = args.maxSize ?? 500;
+          if (intervalMs < BATCH_LIMITS.minIntervalMs || intervalMs > BATCH_LIMITS.maxIntervalMs) {
+            throw badInput(`intervalMs must be within ${BATCH_LIMITS.minIntervalMs}..${BATCH_LIMITS.maxIntervalMs}, got ${intervalMs}`);
+          }
+          if (maxSize < 1 || maxSize > BATCH_LIMITS.maxSize) {
+            throw badInput(`maxSize must be within 1..${BATCH_LIMITS.maxSize}, got ${maxSize}`);
+          }
+          return new BatchStream(openStream(args, ctx), intervalMs, maxSize);
+        },
+        // A slow reader's drop notice arrives as a bare gap: it becomes a batch of its own.
+        resolve: (item: EventBatch | StreamGap): EventBatch =>
+          isBatch(item) ? item : { kind: 'batch', items: [item], firstId: null, lastId: null, dropped: item.missed },
+      }),
+    };
+  },
 });

@@ -1,5 +1,6 @@
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { EventSubscription, retentionOf, type EventBus } from '../bus/bus.js';
+import { BatchStream, isBatch, retentionOfBatch, type EventBatch } from '../bus/batch.js';
 import { ThrottledStream } from '../bus/throttle.js';
 import type { StreamGap, StreamItem } from '../bus/types.js';
 import type { TradingEngine } from '../engine/engine.js';
@@ -21,8 +22,8 @@ export interface TickwireYoga {
  * apply to all of them alike.
  */
 export function createTickwireYoga(engine: TradingEngine, bus: EventBus): TickwireYoga {
-  const sharedExecution = useSharedExecution<StreamItem>({
-    retentionOf,
+  const sharedExecution = useSharedExecution<StreamItem | EventBatch>({
+    retentionOf: (source) => (isBatch(source) ? retentionOfBatch(source) : retentionOf(source)),
     // A stream that starts with its own history (replay, after) serves only its subscriber.
     dropNotice: (missed): StreamGap => ({
       kind: 'gap',
@@ -32,7 +33,8 @@ export function createTickwireYoga(engine: TradingEngine, bus: EventBus): Tickwi
       reason: `subscriber too slow: ${missed} events dropped (high-frequency first)`,
       timestamp: Date.now(),
     }),
-    isShareable: (source) => !((source instanceof EventSubscription || source instanceof ThrottledStream) && source.replays),
+    isShareable: (source) =>
+      !((source instanceof EventSubscription || source instanceof ThrottledStream || source instanceof BatchStream) && source.replays),
   });
   const yoga = createYoga<Record<string, unknown>, SchemaContext>({
     schema,

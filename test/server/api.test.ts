@@ -82,6 +82,46 @@ describe('throttleMs', () => {
   });
 });
 
+describe('eventBatches', () => {
+  it('delivers the same events in batches: early when full, then on the interval', async () => {
+    const w = watch(
+      'graphql-ws',
+      t.server,
+      'subscription { eventBatches(runnerIds: ["bt"], intervalMs: 50, maxSize: 400) { firstId lastId dropped events { ... on Event { id } } } }',
+    );
+    try {
+      await until(() => t.bus.subscriberCount === 1, 'the subscriber');
+      const ids: number[] = [];
+      for (let i = 0; i < 1000; i++) ids.push(t.bus.publish({ type: 'RunnerStarted', runnerId: 'bt', symbol: 'BT', timestamp: i }, 'BT').id);
+      const batches = (await w.take(3)).map(
+        (r) => (r.data as { eventBatches: { firstId: string; lastId: string; dropped: number; events: { id: string }[] } }).eventBatches,
+      );
+      expect(batches.map((b) => b.events.length)).toEqual([400, 400, 200]);
+      expect(batches.map((b) => [Number(b.firstId), Number(b.lastId), b.dropped])).toEqual([
+        [ids[0], ids[399], 0],
+        [ids[400], ids[799], 0],
+        [ids[800], ids[999], 0],
+      ]);
+      expect(batches.flatMap((b) => b.events.map((e) => Number(e.id)))).toEqual(ids);
+    } finally {
+      await w.close();
+    }
+    await until(() => t.bus.subscriberCount === 0, 'the subscriber to go');
+  });
+
+  it('refuses a nonsensical interval or size', async () => {
+    for (const [args, message] of [
+      ['intervalMs: 1', 'intervalMs must be within 10..60000, got 1'],
+      ['maxSize: 0', 'maxSize must be within 1..10000, got 0'],
+    ] as const) {
+      const w = watch('graphql-ws', t.server, `subscription { eventBatches(${args}) { dropped } }`);
+      await w.settled();
+      expect(JSON.stringify(w.errors)).toContain(message);
+      await w.close();
+    }
+  });
+});
+
 describe('shared execution', () => {
   it('executes each event once for subscribers with the same document and variables', async () => {
     const stats = () => t.server.tickwire.sharedExecution.stats();
