@@ -6,6 +6,7 @@
 import { cpus } from 'node:os';
 import { runE2e, type E2eOptions, type E2eResult } from './e2e.js';
 import { benchInProcess } from './in-process.js';
+import { benchBatched, benchThrottled } from './streams.js';
 
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
@@ -57,6 +58,17 @@ const limitLight = await run('limit light', () => runE2e('limit', 'full', light)
 const oursLight = await run('graphqlWs light', () => runE2e('ours', 'full', light));
 const peerLight = await run('peer light', () => runE2e('peer', 'full', light));
 
+const throttled = await benchThrottled(quick ? 2 : 3);
+log(
+  `\nthrottleMs 100, one runner at 1,000 ticks/s: ${throttled.throttled.bytesPerSec.toLocaleString()} B/s, ${throttled.throttled.messagesPerSec} msg/s ` +
+    `against ${throttled.unthrottled.bytesPerSec.toLocaleString()} B/s, ${throttled.unthrottled.messagesPerSec} msg/s unthrottled (${(throttled.bytesRatio * 100).toFixed(2)} % of the bytes)`,
+);
+const batched = await benchBatched(quick ? 20_000 : 50_000, quick ? 2 : 3);
+log(
+  `eventBatches (50 ms, ≤ 1000) at ${(quick ? 20_000 : 50_000).toLocaleString()} ticks/s: ${batched.batched.eventsPerSec.toLocaleString()} events/s in ${batched.batched.messagesPerSec} msg/s; ` +
+    `single events: ${batched.single.eventsPerSec.toLocaleString()} events/s in ${batched.single.messagesPerSec.toLocaleString()} msg/s`,
+);
+
 const ratio = (a: number, b: number) => Number((a / b).toPrecision(3));
 const ratios = {
   throughputVsPeer: ratio(ours.eventsPerSec, peer.eventsPerSec),
@@ -84,6 +96,8 @@ if (json) {
       graphqlWs: { ...ours, minimal: oursMinimal, light: oursLight },
       peer: { ...peer, light: peerLight },
       limit: { ...limit, light: limitLight },
+      throttled: { ...throttled.throttled, unthrottled: throttled.unthrottled, bytesRatio: throttled.bytesRatio },
+      batched: { ...batched.batched, single: batched.single },
       ratios,
     }),
   );
