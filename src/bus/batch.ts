@@ -1,5 +1,6 @@
 import { isCritical } from '../events/helpers.js';
-import { QueueIterator, Retention } from './queue.js';
+import { Retention } from './queue.js';
+import { TimedStage, type StageSource } from './stage.js';
 import { isGap, type StreamItem } from './types.js';
 
 /** Bounds of `eventBatches` arguments. */
@@ -30,46 +31,27 @@ const BATCH_QUEUE_CAPACITY = 100;
  * `maxSize` events are collected. Fewer, larger messages: the cost per message (framing,
  * syscalls, client callbacks) is paid once per batch.
  */
-export class BatchStream extends QueueIterator<EventBatch> {
+export class BatchStream extends TimedStage<EventBatch> {
   private items: StreamItem[] = [];
-  private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly source: AsyncIterableIterator<StreamItem> & { close(): void; readonly replays: boolean },
-    readonly intervalMs: number,
+    source: StageSource,
+    intervalMs: number,
     readonly maxSize: number,
   ) {
-    super(BATCH_QUEUE_CAPACITY, retentionOfBatch, () => {
-      clearInterval(this.timer);
-      this.items = [];
-      source.close();
-    });
-    this.timer = setInterval(() => this.flush(), intervalMs);
-    this.timer.unref();
-    void this.pull();
+    super(source, intervalMs, BATCH_QUEUE_CAPACITY, retentionOfBatch);
   }
 
-  /** True when the underlying subscription started with history. */
-  get replays(): boolean {
-    return this.source.replays;
+  protected accept(item: StreamItem): void {
+    this.items.push(item);
+    if (this.items.length >= this.maxSize) this.flush();
   }
 
-  private async pull(): Promise<void> {
-    try {
-      for (;;) {
-        const next = await this.source.next();
-        if (next.done === true) break;
-        this.items.push(next.value);
-        if (this.items.length >= this.maxSize) this.flush();
-      }
-    } catch {
-      // The source was cut off (overflow): end the same way, after what was collected.
-    }
-    this.flush();
-    this.finish();
+  protected discard(): void {
+    this.items = [];
   }
 
-  private flush(): void {
+  protected flush(): void {
     if (this.items.length === 0) return;
     const items = this.items;
     this.items = [];

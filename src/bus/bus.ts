@@ -65,7 +65,6 @@ interface HistoryCursor {
 export class EventSubscription extends QueueIterator<StreamItem> {
   private cursor: HistoryCursor | null = null;
   private withHistory = false;
-  private lastDelivered = 0;
 
   /** @internal Created by {@link EventBus.subscribe}. */
   constructor(
@@ -77,7 +76,7 @@ export class EventSubscription extends QueueIterator<StreamItem> {
     private readonly clock: () => number,
   ) {
     super(capacity, retentionOf, () => detach(this), signal, (missed) =>
-      this.gap(missed, null, null, `subscriber too slow: ${missed} events dropped after id ${this.lastDelivered} (high-frequency first)`),
+      this.gap(missed, null, null, `subscriber too slow: ${missed} events dropped (high-frequency first)`),
     );
   }
 
@@ -108,10 +107,7 @@ export class EventSubscription extends QueueIterator<StreamItem> {
       const item = this.readHistory(cursor);
       if (item !== null) return Promise.resolve({ done: false, value: item });
     }
-    return super.next().then((result) => {
-      if (result.done !== true && !isGap(result.value)) this.lastDelivered = result.value.id;
-      return result;
-    });
+    return super.next();
   }
 
   private readHistory(cursor: HistoryCursor): StreamItem | null {
@@ -137,10 +133,7 @@ export class EventSubscription extends QueueIterator<StreamItem> {
       } catch {
         match = false;
       }
-      if (match) {
-        this.lastDelivered = entry.id;
-        return entry;
-      }
+      if (match) return entry;
     }
     this.cursor = null;
     return null;
