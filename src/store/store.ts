@@ -1,0 +1,128 @@
+import type { LogEntry } from '../bus/types.js';
+import { decodeEvent, encodeEvent } from '../events/codec.js';
+import type { EventFilter } from '../events/filter.js';
+import { severityRank } from '../events/helpers.js';
+import { timestampOf } from '../events/helpers.js';
+import type { Db } from './db.js';
+
+/** Schema changes in order; each runs once, in a transaction, at start-up. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE tickwire_events (
+     id BIGINT PRIMARY KEY,
+     runner_id TEXT NOT NULL,
+     symbol TEXT NOT NULL,
+     type TEXT NOT NULL,
+     severity SMALLINT,
+     ts BIGINT NOT NULL,
+     event JSONB NOT NULL
+   );
+   CREATE INDEX tickwire_events_runner ON tickwire_events (runner_id, id);
+   CREATE INDEX tickwire_events_symbol ON tickwire_events (symbol, id);
+   CREATE INDEX tickwire_events_type ON tickwire_events (type, id);
+   CREATE INDEX tickwire_events_ts ON tickwire_events (ts, id);`,
+];
+
+/** A page of stored events, oldest first. */
+export interface HistoryPage {
+  readonly entries: readonly LogEntry[];
+  /** True when more events match after the last one of this page. */
+  readonly hasMore: boolean;
+}
+
+/** A history query: the event filter plus a time range and a cursor. */
+export interface HistoryQuery extends EventFilter {
+  /** Only events at or after this time (ms since the epoch). */
+  readonly from?: number | null;
+  /** Only events at or before this time. */
+  readonly to?: number | null;
+  /** Only events with an id greater than this. */
+  readonly after?: number | null;
+  /** Only events with an id smaller than this (for backfilling a range). */
+  readonly before?: number | null;
+  /** Page size. */
+  readonly first: number;
+}
+
+/**
+ * Events in PostgreSQL (or PGlite: the same SQL). The event itself is stored in its
+ * wire form and decoded strictly on the way out; the columns beside it are what
+ * queries filter on, each with an index that leads with it and ends with the id.
+ */
+export class EventStore {
+  constructor(readonly db: Db) {}
+
+  /** Creates or upgrades the tables. */
+  async migrate(): Promise<void> {
+    await this.db.query('CREATE TABLE IF NOT EXISTS tickwire_migrations (version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
+    const { rows } = await this.db.query<{ version: number }>('SELECT version FROM tickwire_migrations');
+    const applied = new Set(rows.map((r) => Number(r.version)));
+    for (let version = 1; version <= MIGRATIONS.length; version++) {
+      if (applied.has(version)) continue;
+      // One round trip: the statements and the version row commit together or not at all.
+      await this.db.exec(`BEGIN; ${MIGRATIONS[version - 1]} INSERT INTO tickwire_migrations (version) VALUES (${version}); COMMIT;`);
+    }
+  }
+
+  /** Largest id stored, or 0: the bus continues after it, so ids stay unique across restarts. */
+  async maxId(): Promise<number> {
+    const { rows } = await this.db.query<{ id: number | null }>('SELECT max(id)::float8 AS id FROM tickwire_events');
+    return Number(rows[0]?.id ?? 0);
+  }
+
+  /** Writes entries in one statement; entries already stored are skipped, so a retry is safe. */
+  async insert(entries: readonly LogEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const ids: number[] = [];
+    const runners: string[] = [];
+    const symbols: string[] = [];
+    const types: string[] = [];
+    const severities: (number | null)[] = [];
+    const times: number[] = [];
+    const events: string[] = [];
+    for (const { id, symbol, event } of entries) {
+      ids.push(id);
+      runners.push(event.runnerId);
+      symbols.push(symbol);
+      types.push(event.type);
+      severities.push(event.type === 'Error' ? severityRank(event.severity) : null);
+      times.push(timestampOf(event));
+      events.push(JSON.stringify(encodeEvent(event)));
+    }
+    await this.db.query(
+      `INSERT INTO tickwire_events (id, runner_id, symbol, type, severity, ts, event)
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::smallint[], $6::bigint[], $7::jsonb[])
+       ON CONFLICT (id) DO NOTHING`,
+      [ids, runners, symbols, types, severities, times, events],
+    );
+  }
+
+  /** Stored events matching the query, ordered by id. */
+  async history(query: HistoryQuery): Promise<HistoryPage> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const param = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    if (query.runnerIds != null) where.push(`runner_id = ANY(${param(query.runnerIds)}::text[])`);
+    if (query.symbols != null) where.push(`symbol = ANY(${param(query.symbols)}::text[])`);
+    if (query.types != null) where.push(`type = ANY(${param(query.types)}::text[])`);
+    if (query.minSeverity != null) where.push(`(type <> 'Error' OR severity >= ${param(severityRank(query.minSeverity))})`);
+    if (query.from != null) where.push(`ts >= ${param(query.from)}`);
+    if (query.to != null) where.push(`ts <= ${param(query.to)}`);
+    if (query.after != null) where.push(`id > ${param(query.after)}`);
+    if (query.before != null) where.push(`id < ${param(query.before)}`);
+    const sql =
+      `SELECT id::float8 AS id, symbol, event FROM tickwire_events` +
+      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
+      ` ORDER BY id LIMIT ${param(query.first + 1)}`;
+    const { rows } = await this.db.query<{ id: number; symbol: string; event: unknown }>(sql, params);
+    const entries = rows.slice(0, query.first).map((row) => ({
+      id: Number(row.id),
+      symbol: row.symbol,
+      // pg returns JSONB parsed; decoding checks it is still a valid event.
+      event: decodeEvent(typeof row.event === 'string' ? JSON.parse(row.event) : row.event),
+    }));
+    return { entries, hasMore: rows.length > query.first };
+  }
+}
