@@ -1,9 +1,19 @@
-import type { LogEntry } from '../bus/types.js';
 import { decodeEvent, encodeEvent } from '../events/codec.js';
 import type { EventFilter } from '../events/filter.js';
+import type { RunnerEvent } from '../events/types.js';
 import { severityRank } from '../events/helpers.js';
 import { timestampOf } from '../events/helpers.js';
 import type { Db } from './db.js';
+
+/**
+ * An event with its log position and its runner's symbol, as stored. (The same shape as
+ * the bus's log entry; the store depends on events only, not on the bus.)
+ */
+export interface StoredEvent {
+  readonly id: number;
+  readonly symbol: string;
+  readonly event: RunnerEvent;
+}
 
 /** Schema changes in order; each runs once, in a transaction, at start-up. */
 const MIGRATIONS: readonly string[] = [
@@ -24,7 +34,7 @@ const MIGRATIONS: readonly string[] = [
 
 /** A page of stored events, oldest first. */
 export interface HistoryPage {
-  readonly entries: readonly LogEntry[];
+  readonly entries: readonly StoredEvent[];
   /** True when more events match after the last one of this page. */
   readonly hasMore: boolean;
 }
@@ -70,7 +80,7 @@ export class EventStore {
   }
 
   /** Writes entries in one statement; entries already stored are skipped, so a retry is safe. */
-  async insert(entries: readonly LogEntry[]): Promise<void> {
+  async insert(entries: readonly StoredEvent[]): Promise<void> {
     if (entries.length === 0) return;
     const ids: number[] = [];
     const runners: string[] = [];

@@ -1,42 +1,8 @@
-import { createServer, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventsClient } from '../../src/client/index.js';
 import type { RunnerEvent } from '../../src/events/types.js';
 import { startTestServer, until, type TestServer } from '../server/harness.js';
-
-/** A TCP proxy in front of the server whose connections the test can cut. */
-async function cuttableProxy(targetPort: number): Promise<{ port: number; cut(): void; close(): Promise<void>; cuts: number }> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    const upstream = new (client.constructor as typeof Socket)();
-    upstream.connect(targetPort, '127.0.0.1');
-    client.pipe(upstream).pipe(client);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('error', () => undefined);
-      s.on('close', () => {
-        sockets.delete(s);
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const proxy = {
-    port: (server.address() as AddressInfo).port,
-    cuts: 0,
-    cut: () => {
-      proxy.cuts++;
-      for (const s of sockets) s.destroy();
-    },
-    close: () => {
-      for (const s of sockets) s.destroy();
-      return new Promise<void>((r) => server.close(() => r()));
-    },
-  };
-  return proxy;
-}
+import { tcpProxy } from '../support/proxy.js';
 
 let t: TestServer;
 beforeAll(async () => {
@@ -58,7 +24,7 @@ describe.each([
   ['graphql-sse', (port: number) => createEventsClient({ url: `http://127.0.0.1:${port}/graphql/stream`, transport: 'sse' })],
 ])('the typed client over %s after a cut connection', (_, create) => {
   it('resumes from the last id it saw: no gap, no duplicate', async () => {
-    const proxy = await cuttableProxy(t.server.port);
+    const proxy = await tcpProxy(t.server.port);
     const client = create(proxy.port);
     let n = 0;
     const timer = setInterval(() => {

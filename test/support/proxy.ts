@@ -1,0 +1,58 @@
+import { createServer, Socket, type AddressInfo, type Server } from 'node:net';
+
+/** A TCP proxy in front of a server, which a test can cut and restore. */
+export interface TcpProxy {
+  readonly port: number;
+  /** Times `cut` was called. */
+  readonly cuts: number;
+  /** Drops every connection; with `refuse`, new ones are dropped too until `restore`. */
+  cut(refuse?: boolean): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+/** Starts a proxy on a free port of 127.0.0.1 to `targetPort` there. */
+export async function tcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
+  const sockets = new Set<Socket>();
+  let refusing = false;
+  let cuts = 0;
+  const server: Server = createServer((client) => {
+    client.on('error', () => undefined);
+    if (refusing) {
+      client.destroy();
+      return;
+    }
+    const upstream = new Socket();
+    upstream.on('error', () => undefined);
+    upstream.connect(targetPort, targetHost);
+    client.pipe(upstream).pipe(client);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => {
+        sockets.delete(s);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    get cuts() {
+      return cuts;
+    },
+    cut: (refuse = false) => {
+      cuts++;
+      refusing = refuse;
+      for (const s of sockets) s.destroy();
+    },
+    restore: () => {
+      refusing = false;
+    },
+    close: () => {
+      refusing = true;
+      for (const s of sockets) s.destroy();
+      return new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
