@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     const engine = new TradingEngine({ publish: () => undefined });
     const yoga = createYoga<Record<string, unknown>, SchemaContext>({
       schema,
-      context: () => ({ engine, bus: bus as unknown as SchemaContext['bus'] }),
+      context: () => ({ engine, bus: bus as unknown as SchemaContext['bus'], store: null }),
       logging: false,
     });
     const http = createServer(yoga);

@@ -1,6 +1,6 @@
-import { EventBus } from './bus/bus.js';
 import { TradingEngine } from './engine/engine.js';
 import { ConfigError, loadServerConfig } from './server/config.js';
+import { startPersistence } from './server/persistence.js';
 import { startServer } from './server/server.js';
 
 /**
@@ -18,7 +18,14 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const bus = new EventBus();
+  let persistence;
+  try {
+    persistence = await startPersistence(config.store);
+  } catch (err) {
+    console.error(`tickwire: cannot open the event store: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  const { bus, store } = persistence;
   const engine = new TradingEngine(bus);
   try {
     for (const runner of config.runners) engine.addRunner(runner);
@@ -26,8 +33,10 @@ async function main(): Promise<void> {
     console.error(`tickwire: ${(err as Error).message}`);
     process.exit(1);
   }
-  const server = await startServer({ engine, bus, port: config.port, host: config.host });
+  const server = await startServer({ engine, bus, store, port: config.port, host: config.host });
+  const stored = config.store.types.length === 0 ? 'nothing' : config.store.types.join(', ');
   console.log(`tickwire is running ${engine.listRunners().length} runners from ${config.runnersSource}
+  events stored in ${persistence.db.description} (${stored}); ids continue after ${bus.lastId}
   GraphiQL + GraphQL over HTTP and SSE  ${server.urls.http}
   graphql-ws                            ${server.urls.ws}
   graphql-sse                           ${server.urls.sse}
@@ -41,6 +50,8 @@ Try in GraphiQL:
     console.log(`tickwire: ${signal}, shutting down`);
     await engine.stopAll(`server shutting down (${signal})`);
     await server.close();
+    // What the engine said last (RunnerStopped…) is written before the process goes.
+    await persistence.close();
     bus.close();
     process.exit(0);
   };

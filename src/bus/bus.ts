@@ -18,6 +18,11 @@ export interface EventBusOptions {
   readonly historyBytes?: number;
   /** Clock of gap notices (default Date.now). */
   readonly clock?: () => number;
+  /**
+   * The id the log continues after (default 0): the largest id stored, so that ids stay
+   * unique across restarts of a deployment that keeps its events.
+   */
+  readonly startAfter?: number;
 }
 
 /** Options of {@link EventBus.subscribe}. */
@@ -174,7 +179,10 @@ export class EventBus {
       throw new RangeError(`queueCapacity must be a positive integer, got ${capacity}`);
     }
     this.capacity = capacity;
-    this.history = new EventHistory(options.historySize ?? DEFAULT_HISTORY_SIZE, options.historyBytes ?? DEFAULT_HISTORY_BYTES);
+    const startAfter = options.startAfter ?? 0;
+    if (!Number.isSafeInteger(startAfter) || startAfter < 0) throw new RangeError(`startAfter must be a whole number ≥ 0, got ${startAfter}`);
+    this.last = startAfter;
+    this.history = new EventHistory(options.historySize ?? DEFAULT_HISTORY_SIZE, options.historyBytes ?? DEFAULT_HISTORY_BYTES, startAfter);
     this.clock = options.clock ?? Date.now;
   }
 

@@ -57,7 +57,10 @@ export class EventHistory {
   constructor(
     readonly size: number = DEFAULT_HISTORY_SIZE,
     readonly maxBytes: number = DEFAULT_HISTORY_BYTES,
+    startAfter = 0,
   ) {
+    this.first = startAfter + 1;
+    this.last = startAfter;
     if (!Number.isInteger(size) || size < 0) throw new RangeError(`history size must be a whole number ≥ 0, got ${size}`);
     if (!(maxBytes >= 0)) throw new RangeError(`history bytes must be ≥ 0, got ${maxBytes}`);
     this.ring = new Array(Math.max(1, size));

@@ -1,11 +1,14 @@
 import SchemaBuilder from '@pothos/core';
 import type { EventBus } from '../bus/bus.js';
 import type { TradingEngine } from '../engine/engine.js';
+import type { EventStore } from '../store/store.js';
 
 /** What every resolver can reach: the engine to drive and the bus to subscribe to. */
 export interface SchemaContext {
   readonly engine: TradingEngine;
   readonly bus: EventBus;
+  /** The event store for history queries and resume beyond memory; null without one. */
+  readonly store: EventStore | null;
 }
 
 /** The Pothos types of the tickwire schema. */

@@ -6,6 +6,7 @@ import './market.js';
 import './events.js';
 import './runners.js';
 import './subscription.js';
+import './history.js';
 
 export type { SchemaContext } from './builder.js';
 

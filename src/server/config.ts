@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { formatIssues, runnerConfigSchema, type RunnerConfigInput } from '../engine/config.js';
 import { DEFAULT_RUNNERS } from '../engine/defaults.js';
+import { EVENT_VARIANTS, type EventVariant } from '../events/types.js';
 
 /** Start-up settings of the server. */
 export interface ServerConfig {
@@ -13,6 +14,36 @@ export interface ServerConfig {
   readonly runners: readonly RunnerConfigInput[];
   /** Where the runners came from, for the start-up banner. */
   readonly runnersSource: string;
+  /** The event store: PostgreSQL at DATABASE_URL, else PGlite in DATA_DIR. */
+  readonly store: {
+    readonly databaseUrl: string | undefined;
+    readonly dataDir: string;
+    /** Event types written; empty: nothing is written (history queries still work). */
+    readonly types: readonly EventVariant[];
+    /** Events buffered for the store while the database is slow or away. */
+    readonly buffer: number;
+  };
+}
+
+/** Stored unless STORE_TYPES says otherwise: all but the two high-frequency types. */
+export const DEFAULT_STORE_TYPES: readonly EventVariant[] = EVENT_VARIANTS.filter(
+  (v) => v !== 'TickReceived' && v !== 'PositionUpdated',
+);
+
+function parseStoreTypes(value: string | undefined): readonly EventVariant[] {
+  const text = (value ?? 'default').trim();
+  if (text === 'default' || text === '') return DEFAULT_STORE_TYPES;
+  if (text === 'all') return EVENT_VARIANTS;
+  if (text === 'none') return [];
+  const types = text.split(',').map((t) => t.trim());
+  for (const type of types) {
+    if (!(EVENT_VARIANTS as readonly string[]).includes(type)) {
+      throw new ConfigError(
+        `invalid environment: STORE_TYPES: unknown event type "${type}" (use default, all, none or a comma list of ${EVENT_VARIANTS.join(', ')})`,
+      );
+    }
+  }
+  return types as EventVariant[];
 }
 
 /** A configuration that cannot be used; the message names the variable or key. */
@@ -24,6 +55,9 @@ const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(4000),
   HOST: z.string().min(1).default('127.0.0.1'),
   RUNNERS_FILE: z.string().min(1).optional(),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  STORE_BUFFER: z.coerce.number().int().min(1000).max(10_000_000).default(100_000),
 });
 
 const runnersFileSchema = z.strictObject({ runners: z.array(runnerConfigSchema) });
@@ -35,17 +69,23 @@ const runnersFileSchema = z.strictObject({ runners: z.array(runnerConfigSchema) 
  * naming the key instead of surfacing later.
  */
 export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  // An empty variable means "not set", as shells and .env files often write it.
+  const read = (name: string) => (env[name] === '' ? undefined : env[name]);
   const parsed = envSchema.safeParse({
-    PORT: env['PORT'] === '' ? undefined : env['PORT'],
-    HOST: env['HOST'] === '' ? undefined : env['HOST'],
-    RUNNERS_FILE: env['RUNNERS_FILE'] === '' ? undefined : env['RUNNERS_FILE'],
+    PORT: read('PORT'),
+    HOST: read('HOST'),
+    RUNNERS_FILE: read('RUNNERS_FILE'),
+    DATABASE_URL: read('DATABASE_URL'),
+    DATA_DIR: read('DATA_DIR'),
+    STORE_BUFFER: read('STORE_BUFFER'),
   });
   if (!parsed.success) throw new ConfigError(`invalid environment: ${formatIssues(parsed.error)}`);
-  const { PORT, HOST, RUNNERS_FILE } = parsed.data;
+  const { PORT, HOST, RUNNERS_FILE, DATABASE_URL, DATA_DIR, STORE_BUFFER } = parsed.data;
+  const store = { databaseUrl: DATABASE_URL, dataDir: DATA_DIR, types: parseStoreTypes(read('STORE_TYPES')), buffer: STORE_BUFFER };
   if (RUNNERS_FILE === undefined) {
-    return { port: PORT, host: HOST, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners' };
+    return { port: PORT, host: HOST, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners', store };
   }
-  return { port: PORT, host: HOST, runners: loadRunnersFile(RUNNERS_FILE), runnersSource: RUNNERS_FILE };
+  return { port: PORT, host: HOST, runners: loadRunnersFile(RUNNERS_FILE), runnersSource: RUNNERS_FILE, store };
 }
 
 /** Reads and validates a runners file (JSON, or YAML for .yaml/.yml). */

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EventBus } from '../bus/bus.js';
 import type { TradingEngine } from '../engine/engine.js';
+import type { EventStore } from '../store/store.js';
 import { createGraphqlSseHandler, GRAPHQL_SSE_PATH } from './sse.js';
 import { attachGraphqlWs, type WsEndpoint } from './ws.js';
 import { createTickwireYoga, GRAPHQL_PATH, type TickwireYoga } from './yoga.js';
@@ -10,6 +11,8 @@ import { createTickwireYoga, GRAPHQL_PATH, type TickwireYoga } from './yoga.js';
 export interface ServerOptions {
   readonly engine: TradingEngine;
   readonly bus: EventBus;
+  /** The event store behind history queries (optional). */
+  readonly store?: EventStore | null;
   /** 0 picks a free port (tests). */
   readonly port: number;
   readonly host: string;
@@ -33,7 +36,7 @@ export interface TickwireServer {
  * graphql-ws at /graphql, graphql-sse at /graphql/stream.
  */
 export async function startServer(options: ServerOptions): Promise<TickwireServer> {
-  const tickwire = createTickwireYoga(options.engine, options.bus);
+  const tickwire = createTickwireYoga(options.engine, options.bus, options.store ?? null);
   const sse = createGraphqlSseHandler(tickwire);
   const http = createServer((req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0];

@@ -4,6 +4,7 @@ import { BatchStream, isBatch, retentionOfBatch, type EventBatch } from '../bus/
 import { ThrottledStream } from '../bus/throttle.js';
 import type { StreamGap, StreamItem } from '../bus/types.js';
 import type { TradingEngine } from '../engine/engine.js';
+import type { EventStore } from '../store/store.js';
 import { schema, type SchemaContext } from '../schema/index.js';
 import { useSharedExecution, type SharedExecutionPlugin } from './shared-execution.js';
 
@@ -21,7 +22,7 @@ export interface TickwireYoga {
  * graphql-ws, graphql-sse) runs operations through this instance's envelop, so plugins
  * apply to all of them alike.
  */
-export function createTickwireYoga(engine: TradingEngine, bus: EventBus): TickwireYoga {
+export function createTickwireYoga(engine: TradingEngine, bus: EventBus, store: EventStore | null = null): TickwireYoga {
   const sharedExecution = useSharedExecution<StreamItem | EventBatch>({
     retentionOf: (source) => (isBatch(source) ? retentionOfBatch(source) : retentionOf(source)),
     // A stream that starts with its own history (replay, after) serves only its subscriber.
@@ -39,7 +40,7 @@ export function createTickwireYoga(engine: TradingEngine, bus: EventBus): Tickwi
   const yoga = createYoga<Record<string, unknown>, SchemaContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    context: (): SchemaContext => ({ engine, bus }),
+    context: (): SchemaContext => ({ engine, bus, store }),
     // GraphiQL runs its subscriptions over graphql-ws on the same URL.
     graphiql: { title: 'tickwire', subscriptionsProtocol: 'WS' },
     landingPage: false,

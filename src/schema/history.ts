@@ -1,0 +1,82 @@
+import { GraphQLError } from 'graphql';
+import { MAX_FILTER_LIST, validateFilter, type EventFilter } from '../events/filter.js';
+import type { StoredEvent } from '../store/store.js';
+import { builder } from './builder.js';
+import { ErrorSeverityEnum, EventTypeEnum } from './enums.js';
+import { RunnerEventUnion, type AnyStreamItem } from './events.js';
+import { TimestampScalar } from './scalars.js';
+
+/** Largest page of eventHistory. */
+export const MAX_HISTORY_PAGE = 1000;
+
+interface HistoryPageShape {
+  readonly entries: readonly StoredEvent[];
+  readonly hasMore: boolean;
+}
+
+const EventEdgeRef = builder.objectRef<StoredEvent>('EventEdge').implement({
+  description: 'One stored event and its cursor.',
+  fields: (t) => ({
+    cursor: t.id({ description: 'The event id: pass it as `after` for the next page.', resolve: (e) => String(e.id) }),
+    node: t.field({ type: RunnerEventUnion, description: 'The event.', resolve: (e) => e as AnyStreamItem }),
+  }),
+});
+
+const PageInfoRef = builder.objectRef<HistoryPageShape>('PageInfo').implement({
+  description: 'Where a page ends.',
+  fields: (t) => ({
+    hasNextPage: t.boolean({ description: 'More events match after this page.', resolve: (p) => p.hasMore }),
+    endCursor: t.id({
+      nullable: true,
+      description: 'Cursor of the last edge; null on an empty page.',
+      resolve: (p) => (p.entries.length === 0 ? null : String(p.entries[p.entries.length - 1]!.id)),
+    }),
+  }),
+});
+
+const EventConnectionRef = builder.objectRef<HistoryPageShape>('EventConnection').implement({
+  description: 'A page of stored events, oldest first (Relay connection).',
+  fields: (t) => ({
+    edges: t.field({ type: [EventEdgeRef], description: 'The events of this page.', resolve: (p) => [...p.entries] }),
+    pageInfo: t.field({ type: PageInfoRef, description: 'Where the page ends.', resolve: (p) => p }),
+  }),
+});
+
+builder.queryField('eventHistory', (t) =>
+  t.field({
+    type: EventConnectionRef,
+    description:
+      'Stored events, ordered by id, filtered like the live stream. Which types are stored is configured ' +
+      '(by default all but TickReceived and PositionUpdated).',
+    args: {
+      runnerIds: t.arg.idList({ required: false, description: 'Only these runners.' }),
+      symbols: t.arg.stringList({ required: false, description: 'Only runners trading these symbols.' }),
+      types: t.arg({ type: [EventTypeEnum], required: false, description: 'Only these kinds of event.' }),
+      minSeverity: t.arg({ type: ErrorSeverityEnum, required: false, description: 'Drop RunnerError events below this severity.' }),
+      from: t.arg({ type: TimestampScalar, required: false, description: 'Only events at or after this time.' }),
+      to: t.arg({ type: TimestampScalar, required: false, description: 'Only events at or before this time.' }),
+      after: t.arg.id({ required: false, description: 'Only events after this id (the endCursor of the page before).' }),
+      first: t.arg.int({ required: false, defaultValue: 100, description: `Page size, 1 to ${MAX_HISTORY_PAGE} (default 100).` }),
+    },
+    resolve: async (_root, args, ctx) => {
+      if (ctx.store === null) {
+        throw new GraphQLError('this server keeps no event store', { extensions: { code: 'NOT_AVAILABLE' } });
+      }
+      const filter: EventFilter = {
+        runnerIds: args.runnerIds?.map(String) ?? null,
+        symbols: args.symbols ?? null,
+        types: args.types ?? null,
+        minSeverity: args.minSeverity ?? null,
+      };
+      const first = args.first ?? 100;
+      const bad = (message: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+      const problem = validateFilter(filter, MAX_FILTER_LIST);
+      if (problem !== null) throw bad(problem);
+      if (first < 1 || first > MAX_HISTORY_PAGE) throw bad(`first must be within 1..${MAX_HISTORY_PAGE}, got ${first}`);
+      if (args.after != null && !/^(0|[1-9][0-9]{0,15})$/.test(String(args.after))) {
+        throw bad(`after must be an event id (a whole number as a string), got ${JSON.stringify(args.after)}`);
+      }
+      return ctx.store.history({ ...filter, from: args.from ?? null, to: args.to ?? null, after: args.after == null ? null : Number(args.after), first });
+    },
+  }),
+);

@@ -1,0 +1,62 @@
+import { EventBus } from '../bus/bus.js';
+import { compileFilter } from '../events/filter.js';
+import { openDb, type Db } from '../store/db.js';
+import { EventStore } from '../store/store.js';
+import { StoreWriter } from '../store/writer.js';
+import type { ServerConfig } from './config.js';
+
+/** The bus and, behind it, the event store and its writer. */
+export interface Persistence {
+  readonly bus: EventBus;
+  readonly store: EventStore;
+  readonly db: Db;
+  /** Null when STORE_TYPES is none. */
+  readonly writer: StoreWriter | null;
+  /** Writes what is buffered (within `timeoutMs`) and closes the database. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/** The runner id of events the server itself emits (store outages). */
+export const SYSTEM_RUNNER_ID = 'tickwire';
+
+/**
+ * Opens the store (migrating it), starts the bus after the largest stored id so ids stay
+ * unique across restarts, and starts the writer. A store outage is logged and published
+ * as an Error event of runner `tickwire` when it starts and when it ends.
+ */
+export async function startPersistence(config: ServerConfig['store'], log: (line: string) => void = console.warn): Promise<Persistence> {
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const store = new EventStore(db);
+  await store.migrate();
+  const bus = new EventBus({ startAfter: await store.maxId() });
+  const report = (error: string) =>
+    bus.publish({ type: 'Error', runnerId: SYSTEM_RUNNER_ID, error, severity: 'Error', timestamp: Date.now() }, SYSTEM_RUNNER_ID);
+  const writer =
+    config.types.length === 0
+      ? null
+      : new StoreWriter(store, bus.subscribe({ filter: compileFilter({ types: config.types }), capacity: config.buffer }), {
+          onFailure: (err, attempt) => {
+            const message = `event store write failed (attempt ${attempt}, retrying): ${(err as Error).message}`;
+            log(`tickwire: ${message}`);
+            if (attempt === 1) report(message);
+          },
+          onRecovered: (attempts) => {
+            log(`tickwire: event store writable again after ${attempts} failed attempts`);
+            report(`event store writable again after ${attempts} failed attempts; the buffered events are being written`);
+          },
+          onLost: (missed, reason) => {
+            log(`tickwire: ${missed} events were not stored: ${reason}`);
+            report(`${missed} events were not stored: ${reason}`);
+          },
+        });
+  return {
+    bus,
+    store,
+    db,
+    writer,
+    close: async (timeoutMs = 5000) => {
+      await writer?.flush(timeoutMs);
+      await db.close();
+    },
+  };
+}
