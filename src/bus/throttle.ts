@@ -1,7 +1,7 @@
 import { isHighFrequency } from '../events/helpers.js';
-import { retentionOf, type EventSubscription } from './bus.js';
+import { retentionOf } from './bus.js';
 import { TimedStage, type StageSource } from './stage.js';
-import { isGap, type LogEntry, type StreamItem } from './types.js';
+import { gapNotice, isGap, type LogEntry, type StreamItem } from './types.js';
 
 /** Longest conflation window accepted, in ms. */
 export const MAX_THROTTLE_MS = 60_000;
@@ -22,9 +22,9 @@ function checkedWindow(windowMs: number): number {
 export class ThrottledStream extends TimedStage<StreamItem> {
   private readonly pending = new Map<string, LogEntry>();
 
-  constructor(source: EventSubscription, windowMs: number, capacity: number) {
-    super(source as StageSource, checkedWindow(windowMs), capacity, retentionOf, (missed) =>
-      source.gap(missed, null, null, `subscriber too slow: ${missed} events dropped (high-frequency first)`),
+  constructor(source: StageSource, windowMs: number, capacity: number) {
+    super(source, checkedWindow(windowMs), capacity, retentionOf, (missed) =>
+      gapNotice(missed, `subscriber too slow: ${missed} events dropped (high-frequency first)`),
     );
   }
 

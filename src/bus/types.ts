@@ -36,3 +36,8 @@ export type StreamItem = LogEntry | StreamGap;
 export function isGap(item: StreamItem): item is StreamGap {
   return 'kind' in item;
 }
+
+/** A gap notice stamped now. */
+export function gapNotice(missed: number, reason: string, fromId: number | null = null, toId: number | null = null, timestamp = Date.now()): StreamGap {
+  return { kind: 'gap', missed, fromId, toId, reason, timestamp };
+}

@@ -1,11 +1,13 @@
 import { GraphQLError } from 'graphql';
 import { BATCH_LIMITS, BatchStream, isBatch, type EventBatch } from '../bus/batch.js';
-import { DEFAULT_QUEUE_CAPACITY, type EventSubscription } from '../bus/bus.js';
+import { DEFAULT_QUEUE_CAPACITY } from '../bus/bus.js';
+import type { StageSource } from '../bus/stage.js';
 import { MAX_THROTTLE_MS, ThrottledStream } from '../bus/throttle.js';
 import type { StreamGap, StreamItem } from '../bus/types.js';
 import { compileFilter, MAX_FILTER_LIST, validateFilter, type EventFilter } from '../events/filter.js';
 import { builder } from './builder.js';
 import { ErrorSeverityEnum, EventTypeEnum } from './enums.js';
+import { StoreBackfill } from './stream-backfill.js';
 import { EventBatchRef, RunnerEventUnion, type AnyStreamItem } from './events.js';
 import type { SchemaContext } from './builder.js';
 import type { ErrorSeverity, EventVariant } from '../events/types.js';
@@ -38,7 +40,7 @@ interface StreamArgs {
  * Validates the stream arguments and opens the stream: filter in the bus, then history,
  * then conflation. A bad argument is a GraphQL error (BAD_USER_INPUT), never a stream.
  */
-function openStream(args: StreamArgs, ctx: SchemaContext): EventSubscription | ThrottledStream {
+function openStream(args: StreamArgs, ctx: SchemaContext): StageSource {
   const filter: EventFilter = {
     runnerIds: args.runnerIds?.map(String) ?? null,
     symbols: args.symbols ?? null,
@@ -57,7 +59,9 @@ function openStream(args: StreamArgs, ctx: SchemaContext): EventSubscription | T
     ...(args.replay != null ? { replay: args.replay } : {}),
     ...(args.after != null ? { after: Number(args.after) } : {}),
   });
-  return args.throttleMs != null ? new ThrottledStream(subscription, args.throttleMs, DEFAULT_QUEUE_CAPACITY) : subscription;
+  // A resume point older than the bus's history is filled from the store, when there is one.
+  const resumed: StageSource = args.after != null && ctx.store !== null ? new StoreBackfill(subscription, ctx.store, filter) : subscription;
+  return args.throttleMs != null ? new ThrottledStream(resumed, args.throttleMs, DEFAULT_QUEUE_CAPACITY) : resumed;
 }
 
 function badInput(message: string): GraphQLError {

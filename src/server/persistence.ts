@@ -26,7 +26,7 @@ export const SYSTEM_RUNNER_ID = 'tickwire';
  */
 export async function startPersistence(config: ServerConfig['store'], log: (line: string) => void = console.warn): Promise<Persistence> {
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const store = new EventStore(db);
+  const store = new EventStore(db, config.types);
   await store.migrate();
   const bus = new EventBus({ startAfter: await store.maxId() });
   const report = (error: string) =>

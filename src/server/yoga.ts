@@ -1,7 +1,6 @@
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { EventSubscription, retentionOf, type EventBus } from '../bus/bus.js';
-import { BatchStream, isBatch, retentionOfBatch, type EventBatch } from '../bus/batch.js';
-import { ThrottledStream } from '../bus/throttle.js';
+import { retentionOf, type EventBus } from '../bus/bus.js';
+import { isBatch, retentionOfBatch, type EventBatch } from '../bus/batch.js';
 import type { StreamGap, StreamItem } from '../bus/types.js';
 import type { TradingEngine } from '../engine/engine.js';
 import type { EventStore } from '../store/store.js';
@@ -34,8 +33,7 @@ export function createTickwireYoga(engine: TradingEngine, bus: EventBus, store: 
       reason: `subscriber too slow: ${missed} events dropped (high-frequency first)`,
       timestamp: Date.now(),
     }),
-    isShareable: (source) =>
-      !((source instanceof EventSubscription || source instanceof ThrottledStream || source instanceof BatchStream) && source.replays),
+    isShareable: (source) => !('replays' in source && source.replays === true),
   });
   const yoga = createYoga<Record<string, unknown>, SchemaContext>({
     schema,

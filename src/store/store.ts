@@ -1,6 +1,6 @@
 import { decodeEvent, encodeEvent } from '../events/codec.js';
 import type { EventFilter } from '../events/filter.js';
-import type { RunnerEvent } from '../events/types.js';
+import { EVENT_VARIANTS, type EventVariant, type RunnerEvent } from '../events/types.js';
 import { severityRank } from '../events/helpers.js';
 import { timestampOf } from '../events/helpers.js';
 import type { Db } from './db.js';
@@ -59,7 +59,14 @@ export interface HistoryQuery extends EventFilter {
  * queries filter on, each with an index that leads with it and ends with the id.
  */
 export class EventStore {
-  constructor(readonly db: Db) {}
+  /**
+   * @param storedTypes the types written into this store: a reader filling a gap from it
+   *   knows what it cannot find here
+   */
+  constructor(
+    readonly db: Db,
+    readonly storedTypes: readonly EventVariant[] = EVENT_VARIANTS,
+  ) {}
 
   /** Creates or upgrades the tables. */
   async migrate(): Promise<void> {
@@ -77,6 +84,12 @@ export class EventStore {
   async maxId(): Promise<number> {
     const { rows } = await this.db.query<{ id: number | null }>('SELECT max(id)::float8 AS id FROM tickwire_events');
     return Number(rows[0]?.id ?? 0);
+  }
+
+  /** How many events are stored with ids in `fromId..toId`. */
+  async countRange(fromId: number, toId: number): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>('SELECT count(*)::float8 AS n FROM tickwire_events WHERE id BETWEEN $1 AND $2', [fromId, toId]);
+    return Number(rows[0]?.n ?? 0);
   }
 
   /** Writes entries in one statement; entries already stored are skipped, so a retry is safe. */

@@ -7,7 +7,13 @@ import { DEFAULT_STORE_TYPES } from '../../src/server/config.js';
 import { startPersistence } from '../../src/server/persistence.js';
 import { startServer } from '../../src/server/server.js';
 import { SCRIPT, startTestServer, until } from './harness.js';
-import { post } from './transports.js';
+import { post, watch } from './transports.js';
+import { EventBus } from '../../src/bus/bus.js';
+import { compileFilter } from '../../src/events/filter.js';
+import type { RunnerEvent } from '../../src/events/types.js';
+import { openDb } from '../../src/store/db.js';
+import { EventStore } from '../../src/store/store.js';
+import { StoreWriter } from '../../src/store/writer.js';
 
 const storeConfig = (dataDir: string) => ({ databaseUrl: undefined, dataDir, types: DEFAULT_STORE_TYPES, buffer: 100_000 });
 
@@ -66,4 +72,50 @@ describe('the event store behind the server (PGlite in DATA_DIR)', () => {
       await t.close();
     }
   });
+});
+
+describe('resuming beyond memory', () => {
+  it('fills what the bus no longer holds from the store, then history, then live: no gap, no duplicate', async () => {
+    const db = await openDb({ dataDir: 'memory://' });
+    const store = new EventStore(db, DEFAULT_STORE_TYPES);
+    await store.migrate();
+    const bus = new EventBus({ historySize: 20 });
+    const writer = new StoreWriter(store, bus.subscribe({ filter: compileFilter({ types: DEFAULT_STORE_TYPES }) }));
+    const server = await startServer({ engine: new TradingEngine(bus), bus, store, port: 0, host: '127.0.0.1' });
+    try {
+      const transition = (n: number): RunnerEvent => ({ type: 'StateTransition', runnerId: 'm', from: 'Analyzing', to: 'Entering', reason: `n${n}`, timestamp: n });
+      const tick = (n: number): RunnerEvent => ({
+        type: 'TickReceived', runnerId: 'm', symbol: 'M',
+        data: { symbol: 'M', timestamp: n, open: 1, high: 1, low: 1, close: 1, volume: 1, bid: 1, ask: 1 },
+      });
+      const ids: number[] = [];
+      for (let n = 0; n < 100; n++) ids.push(bus.publish(n % 10 === 9 ? tick(n) : transition(n), 'M').id);
+      await until(() => writer.stats.written === 90, 'the stored events');
+      expect(bus.historyRange.oldestId).toBe(81);
+
+      // Only stored types asked for: everything comes, from store, history and live.
+      const only = watch('graphql-ws', server, 'subscription { events(after: "5", types: [STATE_TRANSITION]) { ... on Event { id } ... on StreamGap { missed } } }');
+      // Every type: the ticks the store does not keep are reported as missing.
+      const all = watch('graphql-ws', server, 'subscription { events(after: "5") { __typename ... on Event { id } ... on StreamGap { missed fromId toId } } }');
+      await until(() => bus.subscriberCount === 3, 'both subscribers');
+      for (let n = 100; n < 105; n++) ids.push(bus.publish(transition(n), 'M').id);
+
+      const expected = ids.filter((id, i) => id > 5 && (i >= 100 || i % 10 !== 9));
+      const got = (await only.take(expected.length)).map((r) => Number((r.data as { events: { id: string } }).events.id));
+      expect(got).toEqual(expected);
+
+      const items = (await all.take(expected.length + 3)).map((r) => (r.data as { events: { __typename: string; id?: string; missed?: number; fromId?: string; toId?: string } }).events);
+      // Ids 6..80 from the store (its 8 ticks, ids 10, 20 … 80, missing), then 81..100 from history (ticks included), then live.
+      const fromStore = ids.filter((id, i) => id > 5 && id < 81 && i % 10 !== 9);
+      expect(items.slice(0, fromStore.length).map((e) => Number(e.id))).toEqual(fromStore);
+      expect(items[fromStore.length]).toEqual({ __typename: 'StreamGap', missed: 8, fromId: '6', toId: '80' });
+      expect(items.slice(fromStore.length + 1).map((e) => Number(e.id))).toEqual(ids.filter((id) => id >= 81).slice(0, expected.length + 2 - fromStore.length));
+      await only.close();
+      await all.close();
+    } finally {
+      await server.close();
+      await writer.flush();
+      await db.close();
+    }
+  }, 60_000);
 });

@@ -1,0 +1,99 @@
+import { gapNotice, isGap, type StreamGap, type StreamItem } from '../bus/types.js';
+import type { StageSource } from '../bus/stage.js';
+import type { EventFilter } from '../events/filter.js';
+import type { EventStore } from '../store/store.js';
+
+/** Rows read from the store per query while backfilling. */
+const PAGE = 1000;
+
+interface Backfill {
+  after: number;
+  readonly gap: StreamGap & { readonly fromId: number; readonly toId: number };
+  delivered: number;
+}
+
+/**
+ * Fills a stream's gaps from the event store: where the bus reports a range of ids it no
+ * longer holds (a resume point older than its history), the stored events of that range
+ * that match the filter come instead, page by page, before the stream goes on. What the
+ * store does not have either (types it does not keep) is still reported as a gap.
+ */
+export class StoreBackfill implements StageSource {
+  private backfill: Backfill | null = null;
+  private readonly buffer: StreamItem[] = [];
+
+  constructor(
+    private readonly source: StageSource,
+    private readonly store: EventStore,
+    private readonly filter: EventFilter,
+  ) {}
+
+  get replays(): boolean {
+    return this.source.replays;
+  }
+
+  close(): void {
+    this.backfill = null;
+    this.buffer.length = 0;
+    this.source.close();
+  }
+
+  async next(): Promise<IteratorResult<StreamItem>> {
+    for (;;) {
+      const buffered = this.buffer.shift();
+      if (buffered !== undefined) return { done: false, value: buffered };
+      if (this.backfill !== null) {
+        await this.readPage(this.backfill);
+        continue;
+      }
+      const next = await this.source.next();
+      if (next.done === true || !isGap(next.value) || next.value.fromId === null || next.value.toId === null) return next;
+      const gap = next.value as Backfill['gap'];
+      this.backfill = { after: gap.fromId - 1, gap, delivered: 0 };
+    }
+  }
+
+  async return(): Promise<IteratorResult<StreamItem>> {
+    this.close();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<StreamItem>> {
+    this.close();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private async readPage(backfill: Backfill): Promise<void> {
+    const { gap } = backfill;
+    try {
+      const page = await this.store.history({ ...this.filter, after: backfill.after, before: gap.toId + 1, first: PAGE });
+      if (this.backfill !== backfill) return; // closed meanwhile
+      this.buffer.push(...page.entries);
+      backfill.delivered += page.entries.length;
+      if (page.hasMore && page.entries.length > 0) {
+        backfill.after = page.entries[page.entries.length - 1]!.id;
+        return;
+      }
+      this.backfill = null;
+      const wanted = this.filter.types ?? null;
+      const unstored = wanted === null ? true : wanted.some((t) => !this.store.storedTypes.includes(t));
+      if (unstored) {
+        const size = gap.toId - gap.fromId + 1;
+        const missing = size - (await this.store.countRange(gap.fromId, gap.toId));
+        if (missing > 0) {
+          this.buffer.push(
+            gapNotice(missing, `events ${gap.fromId}..${gap.toId} came from the store, which does not keep every type; up to ${missing} are missing`, gap.fromId, gap.toId),
+          );
+        }
+      }
+    } catch (err) {
+      // The store is away: the reader still learns exactly what it did not get.
+      this.backfill = null;
+      this.buffer.push({ ...gap, reason: `${gap.reason}; the store could not fill it: ${(err as Error).message}` });
+    }
+  }
+}
