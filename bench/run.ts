@@ -6,6 +6,7 @@
 import { cpus } from 'node:os';
 import { runE2e, type E2eOptions, type E2eResult } from './e2e.js';
 import { benchInProcess } from './in-process.js';
+import { benchStore } from './store.js';
 import { benchBatched, benchThrottled } from './streams.js';
 
 const argv = process.argv.slice(2);
@@ -69,6 +70,11 @@ log(
     `single events: ${batched.single.eventsPerSec.toLocaleString()} events/s in ${batched.single.messagesPerSec.toLocaleString()} msg/s`,
 );
 
+const store = await benchStore(quick ? 50_000 : 200_000);
+const storeLine = (name: string, r: { eventsPerSec: number; p99Ms: number; events: number } | null) =>
+  r === null ? `${name}: not available` : `${name}: ${r.eventsPerSec.toLocaleString()} events/s written (${r.events.toLocaleString()} events, p99 wait between batches ${r.p99Ms} ms)`;
+log(`\nevent store: ${storeLine('PostgreSQL', store.postgres)}; ${storeLine('PGlite in memory', store.pglite)}`);
+
 const ratio = (a: number, b: number) => Number((a / b).toPrecision(3));
 const ratios = {
   throughputVsPeer: ratio(ours.eventsPerSec, peer.eventsPerSec),
@@ -98,6 +104,7 @@ if (json) {
       limit: { ...limit, light: limitLight },
       throttled: { ...throttled.throttled, unthrottled: throttled.unthrottled, bytesRatio: throttled.bytesRatio },
       batched: { ...batched.batched, single: batched.single },
+      store: { ...(store.postgres ?? { eventsPerSec: null, p99Ms: null }), pglite: store.pglite },
       ratios,
     }),
   );

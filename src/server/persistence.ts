@@ -35,10 +35,11 @@ export async function startPersistence(config: ServerConfig['store'], log: (line
     config.types.length === 0
       ? null
       : new StoreWriter(store, bus.subscribe({ filter: compileFilter({ types: config.types }), capacity: config.buffer }), {
-          onFailure: (err, attempt) => {
+          onFailure: (err, attempt, outageStarted) => {
             const message = `event store write failed (attempt ${attempt}, retrying): ${(err as Error).message}`;
             log(`tickwire: ${message}`);
-            if (attempt === 1) report(message);
+            // One event per outage, not per retried batch.
+            if (outageStarted) report(message);
           },
           onRecovered: (attempts) => {
             log(`tickwire: event store writable again after ${attempts} failed attempts`);

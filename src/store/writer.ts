@@ -20,13 +20,18 @@ export interface WriterSource {
 
 /** Options of {@link StoreWriter}. */
 export interface StoreWriterOptions {
-  /** Rows per INSERT (default 2000). */
+  /** Rows per INSERT (default 5000). */
   readonly batchSize?: number;
+  /** INSERTs in flight at once (default 3; the pg pool has 4 connections). */
+  readonly concurrency?: number;
   /** First and longest wait between retries, in ms (defaults 100 and 5000). */
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
-  /** Called when a write fails (it will be retried) and when the store is writable again. */
-  readonly onFailure?: (error: unknown, attempt: number) => void;
+  /**
+   * Called when a write fails (it will be retried): `outageStarted` is true for the first
+   * failure after writes worked. `onRecovered` is called once when writes work again.
+   */
+  readonly onFailure?: (error: unknown, attempt: number, outageStarted: boolean) => void;
   readonly onRecovered?: (afterAttempts: number) => void;
   /** Called when events were lost before they could be written (the buffer overflowed). */
   readonly onLost?: (missed: number, reason: string) => void;
@@ -83,7 +88,10 @@ export class StoreWriter {
   }
 
   private async run(): Promise<void> {
-    const batchSize = this.options.batchSize ?? 2000;
+    const batchSize = this.options.batchSize ?? 5000;
+    const concurrency = this.options.concurrency ?? 3;
+    // Rows carry their ids as primary keys, so batches may land in any order.
+    const inflight = new Set<Promise<void>>();
     for (;;) {
       const first = await this.nextOrStop();
       if (first === null || first.done === true) break;
@@ -95,8 +103,13 @@ export class StoreWriter {
         if (next.done === true) break;
         this.collect(next.value, batch);
       }
-      if (batch.length > 0) await this.write(batch);
+      if (batch.length > 0) {
+        const write = this.write(batch).finally(() => inflight.delete(write));
+        inflight.add(write);
+        if (inflight.size >= concurrency) await Promise.race(inflight);
+      }
     }
+    await Promise.all(inflight);
     this.source.close();
   }
 
@@ -141,8 +154,9 @@ export class StoreWriter {
       } catch (err) {
         attempt++;
         this.failures++;
+        const outageStarted = this.healthy;
         this.healthy = false;
-        this.options.onFailure?.(err, attempt);
+        this.options.onFailure?.(err, attempt, outageStarted);
         // At shutdown a dead database must not hold the process: give up after a few tries.
         if (this.stopping && attempt >= 3) return;
         const min = this.options.retryMinMs ?? 100;
