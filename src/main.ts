@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const { bus, store } = persistence;
+  const continuesAfter = bus.lastId;
   const engine = new TradingEngine(bus);
   try {
     for (const runner of config.runners) engine.addRunner(runner);
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
   const server = await startServer({ engine, bus, store, port: config.port, host: config.host });
   const stored = config.store.types.length === 0 ? 'nothing' : config.store.types.join(', ');
   console.log(`tickwire is running ${engine.listRunners().length} runners from ${config.runnersSource}
-  events stored in ${persistence.db.description} (${stored}); ids continue after ${bus.lastId}
+  events stored in ${persistence.db.description} (${stored}); ids continue after ${continuesAfter}
   GraphiQL + GraphQL over HTTP and SSE  ${server.urls.http}
   graphql-ws                            ${server.urls.ws}
   graphql-sse                           ${server.urls.sse}
