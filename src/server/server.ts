@@ -16,6 +16,8 @@ export interface ServerOptions {
   /** 0 picks a free port (tests). */
   readonly port: number;
   readonly host: string;
+  /** Milliseconds between graphql-ws keep-alive pings (default 12,000). */
+  readonly keepAliveMs?: number;
 }
 
 /** A listening tickwire server. */
@@ -51,7 +53,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
       res.end('internal server error');
     });
   });
-  const ws = attachGraphqlWs(http, tickwire);
+  const ws = attachGraphqlWs(http, tickwire, options.keepAliveMs);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(options.port, options.host, () => {

@@ -17,7 +17,7 @@ export const SOCKET_HIGH_WATER_BYTES = 1 << 20;
 /** Bytes held back in a corked socket before they are written anyway. */
 const CORK_FLUSH_BYTES = 64 * 1024;
 
-/** Milliseconds between keep-alive pings; a peer that misses one pong is dropped. */
+/** Default milliseconds between keep-alive pings; a peer that misses one pong is dropped. */
 export const KEEP_ALIVE_MS = 12_000;
 
 // One serialization per result: subscribers of a shared execution receive the same
@@ -146,7 +146,7 @@ export interface WsExtra {
  * the stock `ws` glue waits for each message's write callback before sending the next,
  * which caps a subscription at one event per event-loop turn.
  */
-export function attachGraphqlWs(server: Server, tickwire: TickwireYoga): WsEndpoint {
+export function attachGraphqlWs(server: Server, tickwire: TickwireYoga, keepAliveMs: number = KEEP_ALIVE_MS): WsEndpoint {
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, handleProtocols, perMessageDeflate: false });
   // Which socket and operation id each prepared subscription belongs to.
   const targets = new WeakMap<ExecutionArgs, { socket: WebSocket; id: string }>();
@@ -178,7 +178,7 @@ export function attachGraphqlWs(server: Server, tickwire: TickwireYoga): WsEndpo
       if (!alive) return socket.terminate();
       alive = false;
       socket.ping();
-    }, KEEP_ALIVE_MS);
+    }, keepAliveMs);
     keepAlive.unref();
 
     socket.once('error', (err) => {
