@@ -129,7 +129,9 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
       cohort = created;
       void pump(key, created, args);
     } else {
-      await own.return?.();
+      // Not awaited: between an await and joining, the cohort could lose its last member
+      // and end, and this subscriber would join a cohort that no longer reads.
+      void own.return?.();
     }
     const joined = cohort;
     const notice = options.dropNotice;
