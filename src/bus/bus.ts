@@ -3,7 +3,7 @@ import { isCritical, isHighFrequency } from '../events/helpers.js';
 import type { RunnerEvent } from '../events/types.js';
 import { QueueIterator, Retention } from './queue.js';
 import { DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_SIZE, EventHistory } from './history.js';
-import { isGap, type LogEntry, type StreamGap, type StreamItem } from './types.js';
+import { gapNotice, isGap, type LogEntry, type StreamGap, type StreamItem } from './types.js';
 
 /** Queue capacity of a subscriber unless it asks for another. */
 export const DEFAULT_QUEUE_CAPACITY = 10_000;
@@ -203,7 +203,29 @@ export class EventBus {
 
   /** Appends an event to the log and hands it to every matching subscriber. */
   publish(event: RunnerEvent, symbol: string): LogEntry {
-    const entry: LogEntry = { id: ++this.last, symbol, event };
+    return this.deliver({ id: this.last + 1, symbol, event });
+  }
+
+  /**
+   * Appends an entry whose id was given elsewhere (a shared log such as a Redis Stream).
+   * Ids must increase; an id further on than the next one means entries were lost on the
+   * way, and every subscriber is told with a StreamGap before the entry. Returns false,
+   * and delivers nothing, for an id not after the last one (a duplicate).
+   */
+  publishEntry(entry: LogEntry): boolean {
+    if (!Number.isSafeInteger(entry.id) || entry.id <= this.last) return false;
+    const missed = entry.id - this.last - 1;
+    if (missed > 0) {
+      const gap = gapNotice(missed, `ids ${this.last + 1}..${entry.id - 1} never reached this server (the shared log was trimmed or cut)`, this.last + 1, entry.id - 1, this.clock());
+      for (const subscriber of this.subscribers) subscriber.push(gap);
+    }
+    this.deliver(entry);
+    return true;
+  }
+
+  private deliver(entry: LogEntry): LogEntry {
+    const { event, symbol } = entry;
+    this.last = entry.id;
     this.history.append(entry);
     const subscribers = this.subscribers;
     for (let i = 0; i < subscribers.length; i++) {

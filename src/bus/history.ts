@@ -87,8 +87,14 @@ export class EventHistory {
     return this.bytes;
   }
 
-  /** Appends the next entry of the log (its id must be `lastId + 1`). */
+  /** Appends the next entry of the log; after a jump in ids the history starts again. */
   append(entry: LogEntry): void {
+    if (entry.id !== this.last + 1) {
+      // A jump in ids: what is kept would not be contiguous, so start again from here.
+      this.ring.fill(undefined);
+      this.bytes = 0;
+      this.first = entry.id;
+    }
     this.last = entry.id;
     if (this.size === 0) {
       this.first = entry.id + 1;

@@ -1,0 +1,262 @@
+import { Redis } from 'ioredis';
+import { EventDecodeError, fromWire, toWire } from '../events/codec.js';
+import { isCritical, isHighFrequency } from '../events/helpers.js';
+import type { RunnerEvent } from '../events/types.js';
+import type { EventBus } from './bus.js';
+import { BoundedQueue, PushResult, Retention } from './queue.js';
+
+/** Where the shared log lives in Redis. */
+export interface RedisLogOptions {
+  readonly url: string;
+  /** Stream key (default tickwire:events); the id counter is `<stream>:id`. */
+  readonly stream?: string;
+  /** Entries the stream keeps, approximately (XADD MAXLEN ~; default 1,000,000). */
+  readonly maxLen?: number;
+  /** Called with a line to log (default console.warn). */
+  readonly log?: (line: string) => void;
+}
+
+const DEFAULT_STREAM = 'tickwire:events';
+const DEFAULT_MAX_LEN = 1_000_000;
+/** How long one XREAD waits for new entries. */
+const BLOCK_MS = 1000;
+
+/**
+ * Appends a batch atomically: each event gets the next id of the counter and is added to
+ * the stream in that order, so stream order and id order are the same on every reader.
+ */
+const APPEND_SCRIPT = `
+local last = 0
+for i = 2, #ARGV, 2 do
+  last = redis.call('INCR', KEYS[2])
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'id', last, 'symbol', ARGV[i], 'event', ARGV[i + 1])
+end
+return last`;
+
+function connect(url: string): Redis {
+  // Reconnects by itself with backoff; commands fail fast while it is away, so the
+  // callers' own buffers (not Redis's offline queue) hold what waits.
+  return new Redis(url, {
+    lazyConnect: false,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    // A blocked XREAD must fail when the connection drops, so that the reader notices and
+    // resumes after its own last id, instead of hanging until Redis is back.
+    autoResendUnfulfilledCommands: false,
+    retryStrategy: (times) => Math.min(5000, 100 * 2 ** Math.min(times, 6)),
+  });
+}
+
+type Pending = readonly [symbol: string, event: RunnerEvent];
+
+function retentionOfPending([, event]: Pending): Retention {
+  if (isHighFrequency(event)) return Retention.HighFrequency;
+  return isCritical(event) ? Retention.Critical : Retention.Standard;
+}
+
+/** Counters of a {@link RedisAppender}. */
+export interface AppenderStats {
+  readonly appended: number;
+  readonly backlog: number;
+  readonly lost: number;
+  readonly healthy: boolean;
+}
+
+/**
+ * The engine's side of the shared log: `publish` (the engine's sink) never waits; events
+ * queue in a bounded buffer (high-frequency ones dropped first when it is full, critical
+ * ones never) and are appended in batches, in order. While Redis is away the buffer holds
+ * them and appends are retried with backoff.
+ */
+export class RedisAppender {
+  private readonly redis: Redis;
+  private readonly queue: BoundedQueue<Pending>;
+  private readonly stream: string;
+  private readonly maxLen: number;
+  private readonly log: (line: string) => void;
+  private inflight: Pending[] = [];
+  private running = false;
+  private appended = 0;
+  private healthy = true;
+  private closed = false;
+  private idle: (() => void) | null = null;
+
+  constructor(options: RedisLogOptions & { readonly buffer?: number }) {
+    this.redis = connect(options.url);
+    this.redis.on('error', () => undefined);
+    this.stream = options.stream ?? DEFAULT_STREAM;
+    this.maxLen = options.maxLen ?? DEFAULT_MAX_LEN;
+    this.log = options.log ?? console.warn;
+    this.queue = new BoundedQueue(options.buffer ?? 100_000, retentionOfPending);
+  }
+
+  /** Counters for metrics and tests. */
+  get stats(): AppenderStats {
+    return { appended: this.appended, backlog: this.queue.size + this.inflight.length, lost: this.queue.dropped, healthy: this.healthy };
+  }
+
+  /** The engine's sink: queues the event for the shared log. */
+  publish(event: RunnerEvent, symbol: string): void {
+    if (this.closed) return;
+    if (this.queue.push([symbol, event]) === PushResult.Overflow) {
+      this.log(`tickwire: the Redis append buffer is full of critical events; one was not appended`);
+    }
+    if (!this.running) {
+      this.running = true;
+      setImmediate(() => void this.drain());
+    }
+  }
+
+  /**
+   * Makes the shared id counter continue after `id` (the largest id stored), so ids stay
+   * unique when a deployment that kept events starts using Redis.
+   */
+  async continueAfter(id: number): Promise<void> {
+    await this.redis.eval(
+      "if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end",
+      1,
+      `${this.stream}:id`,
+      String(id),
+    );
+  }
+
+  /** Appends what is buffered (within `timeoutMs`) and disconnects. */
+  async close(timeoutMs = 5000): Promise<void> {
+    this.closed = true;
+    if (this.running || this.queue.size > 0) {
+      await Promise.race([new Promise<void>((r) => (this.idle = r)), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    }
+    this.redis.disconnect();
+  }
+
+  private async drain(): Promise<void> {
+    let attempt = 0;
+    while (this.inflight.length > 0 || this.queue.size > 0) {
+      if (this.inflight.length === 0) {
+        for (let item = this.queue.shift(); item !== undefined; item = this.queue.shift()) {
+          this.inflight.push(item);
+          if (this.inflight.length >= 500) break;
+        }
+      }
+      try {
+        const args: string[] = [String(this.maxLen)];
+        for (const [symbol, event] of this.inflight) args.push(symbol, toWire(event));
+        await this.redis.eval(APPEND_SCRIPT, 2, this.stream, `${this.stream}:id`, ...args);
+        this.appended += this.inflight.length;
+        this.inflight = [];
+        if (!this.healthy) {
+          this.healthy = true;
+          this.log(`tickwire: Redis appends work again after ${attempt} failed attempts`);
+        }
+        attempt = 0;
+      } catch (err) {
+        // The batch is kept and retried as it is: appends stay in order. (A batch that
+        // reached Redis but whose reply was lost is appended twice; readers skip the
+        // copy only if its ids are not newer, so a cut at that instant can duplicate.)
+        if (this.healthy) this.log(`tickwire: Redis append failed, retrying: ${(err as Error).message}`);
+        this.healthy = false;
+        attempt++;
+        if (this.closed && attempt >= 3) break;
+        await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(attempt - 1, 6))));
+      }
+    }
+    this.running = false;
+    this.idle?.();
+  }
+}
+
+/**
+ * An API instance's side of the shared log: reads the stream in order and publishes
+ * each entry into the local bus with its shared id, so every instance serves the same
+ * ids. On start it first loads the most recent entries into the bus's history; after a
+ * lost connection it resumes after the last entry it read (no gap within the stream's cap).
+ */
+export class RedisReader {
+  private readonly redis: Redis;
+  private readonly stream: string;
+  private readonly log: (line: string) => void;
+  private lastStreamId = '0-0';
+  private stopped = false;
+  private healthy = true;
+  private readonly done: Promise<void>;
+
+  constructor(
+    private readonly bus: EventBus,
+    options: RedisLogOptions & { readonly backfill?: number },
+  ) {
+    this.redis = connect(options.url);
+    this.redis.on('error', () => undefined);
+    this.stream = options.stream ?? DEFAULT_STREAM;
+    this.log = options.log ?? console.warn;
+    this.done = this.run(options.backfill ?? 10_000);
+  }
+
+  /** False while reading fails and is being retried. */
+  get isHealthy(): boolean {
+    return this.healthy;
+  }
+
+  /** Stops reading and disconnects. */
+  async close(): Promise<void> {
+    this.stopped = true;
+    this.redis.disconnect();
+    await this.done;
+  }
+
+  private async run(backfill: number): Promise<void> {
+    let attempt = 0;
+    let started = false;
+    while (!this.stopped) {
+      try {
+        if (!started) {
+          // The newest `backfill` entries, oldest first: history for replay and resume.
+          const recent = backfill > 0 ? await this.redis.xrevrange(this.stream, '+', '-', 'COUNT', backfill) : [];
+          for (const [streamId, fields] of recent.reverse()) this.accept(streamId, fields);
+          started = true;
+        }
+        // A read blocked on a connection that silently died may never settle: give up on it
+        // a little after the block time and read again after our own last id.
+        const result = await Promise.race([
+          this.redis.xread('COUNT', 1000, 'BLOCK', BLOCK_MS, 'STREAMS', this.stream, this.lastStreamId),
+          new Promise<never>((_, reject) =>
+            setTimeout(() => reject(new Error(`no answer to XREAD within ${BLOCK_MS + 2000} ms`)), BLOCK_MS + 2000).unref(),
+          ),
+        ]);
+        if (!this.healthy) {
+          this.healthy = true;
+          this.log(`tickwire: reading the Redis stream again after ${attempt} failed attempts`);
+        }
+        attempt = 0;
+        for (const [, entries] of result ?? []) {
+          for (const [streamId, fields] of entries) this.accept(streamId, fields);
+        }
+      } catch (err) {
+        if (this.stopped) break;
+        if (this.healthy) this.log(`tickwire: reading the Redis stream failed, retrying: ${(err as Error).message}`);
+        this.healthy = false;
+        attempt++;
+        await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(attempt - 1, 6))));
+      }
+    }
+  }
+
+  private accept(streamId: string, fields: string[]): void {
+    this.lastStreamId = streamId;
+    const value = (name: string) => {
+      const i = fields.indexOf(name);
+      return i >= 0 && i % 2 === 0 ? fields[i + 1] : undefined;
+    };
+    const id = Number(value('id'));
+    const symbol = value('symbol');
+    const text = value('event');
+    try {
+      if (!Number.isSafeInteger(id) || symbol === undefined || text === undefined) {
+        throw new EventDecodeError('entry lacks id, symbol or event', '', fields);
+      }
+      this.bus.publishEntry({ id, symbol, event: fromWire(text) });
+    } catch (err) {
+      // One bad entry (another writer, another version) is skipped, never fatal.
+      this.log(`tickwire: skipped Redis stream entry ${streamId}: ${(err as Error).message}`);
+    }
+  }
+}

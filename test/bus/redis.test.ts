@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EventBus } from '../../src/bus/bus.js';
+import { RedisAppender, RedisReader } from '../../src/bus/redis.js';
+import { isGap, type StreamItem } from '../../src/bus/types.js';
+import type { RunnerEvent } from '../../src/events/types.js';
+import { answers } from '../store/databases.js';
+import { tcpProxy } from '../support/proxy.js';
+
+const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const redisAvailable = await (async () => {
+  const ok = await answers(REDIS_URL.replace(/^redis:/, 'http:'));
+  if (!ok && process.env['CI'] === 'true') throw new Error(`Redis does not answer at ${REDIS_URL} (CI needs it)`);
+  if (!ok) console.warn(`Redis does not answer at ${REDIS_URL}: its tests are skipped`);
+  return ok;
+})();
+
+const transition = (n: number): RunnerEvent => ({
+  type: 'StateTransition', runnerId: `r${n % 3}`, from: 'Analyzing', to: 'Entering', reason: `n${n}`, timestamp: 1_700_000_000_000 + n,
+});
+
+async function until(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Collects what a subscription yields, as ids and `gap` markers. */
+function collect(bus: EventBus, after?: number): { items: (number | string)[]; stop(): void } {
+  const sub = bus.subscribe(after === undefined ? {} : { after });
+  const items: (number | string)[] = [];
+  void (async () => {
+    for await (const item of sub as AsyncIterable<StreamItem>) items.push(isGap(item) ? `gap:${item.missed}` : item.id);
+  })();
+  return { items, stop: () => sub.close() };
+}
+
+const cleanups: (() => Promise<unknown> | void)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+function streamKey(): string {
+  const key = `tickwire:test:${randomBytes(5).toString('hex')}`;
+  cleanups.push(async () => {
+    const r = new Redis(REDIS_URL);
+    await r.del(key, `${key}:id`);
+    r.disconnect();
+  });
+  return key;
+}
+
+describe.runIf(redisAvailable)('the shared log in a Redis Stream', () => {
+  it('gives two API instances the same events with the same ids; a client resumes on the other', async () => {
+    const stream = streamKey();
+    const log = () => undefined;
+    const engine = new RedisAppender({ url: REDIS_URL, stream, log });
+    const busA = new EventBus();
+    const busB = new EventBus();
+    const readerA = new RedisReader(busA, { url: REDIS_URL, stream, log });
+    const readerB = new RedisReader(busB, { url: REDIS_URL, stream, log });
+    cleanups.push(() => engine.close(), () => readerA.close(), () => readerB.close());
+    const onA = collect(busA);
+    const onB = collect(busB);
+    for (let n = 0; n < 3000; n++) engine.publish(transition(n), 'X');
+    await until(() => onA.items.length === 3000 && onB.items.length === 3000, 'both instances');
+    expect(onA.items).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
+    expect(onB.items).toEqual(onA.items);
+    // A client that read up to id 1234 on A resumes on B: no gap, no duplicate.
+    const resumed = collect(busB, 1234);
+    for (let n = 3000; n < 3100; n++) engine.publish(transition(n), 'X');
+    await until(() => resumed.items.length === 3100 - 1234, 'the resumed client');
+    expect(resumed.items).toEqual(Array.from({ length: 3100 - 1234 }, (_, i) => 1235 + i));
+    onA.stop();
+    onB.stop();
+    resumed.stop();
+  }, 60_000);
+
+  it('survives Redis going away: the engine buffers, the reader resumes, nothing is lost', async () => {
+    const stream = streamKey();
+    const { hostname, port } = new URL(REDIS_URL);
+    const toEngine = await tcpProxy(Number(port || 6379), hostname);
+    const toReader = await tcpProxy(Number(port || 6379), hostname);
+    cleanups.push(() => toEngine.close(), () => toReader.close());
+    const lines: string[] = [];
+    const log = (line: string) => lines.push(line);
+    const engine = new RedisAppender({ url: `redis://127.0.0.1:${toEngine.port}`, stream, log });
+    const bus = new EventBus();
+    const reader = new RedisReader(bus, { url: `redis://127.0.0.1:${toReader.port}`, stream, log });
+    cleanups.push(() => engine.close(1000), () => reader.close());
+    const got = collect(bus);
+    for (let n = 0; n < 500; n++) engine.publish(transition(n), 'X');
+    await until(() => got.items.length === 500, 'events before the cut');
+
+    toEngine.cut(true);
+    toReader.cut(true);
+    for (let n = 500; n < 1500; n++) engine.publish(transition(n), 'X');
+    await until(() => !engine.stats.healthy && !reader.isHealthy, 'both sides to notice');
+    expect(engine.stats.backlog).toBeGreaterThan(0);
+
+    toEngine.restore();
+    toReader.restore();
+    await until(() => got.items.length === 1500, 'everything after the restore', 30_000);
+    expect(got.items).toEqual(Array.from({ length: 1500 }, (_, i) => i + 1));
+    expect(engine.stats).toMatchObject({ appended: 1500, lost: 0, healthy: true });
+    expect(lines.some((l) => /Redis append failed/.test(l))).toBe(true);
+    expect(lines.some((l) => /reading the Redis stream failed/.test(l))).toBe(true);
+    got.stop();
+  }, 60_000);
+
+  it('tells subscribers when ids never reached this instance', async () => {
+    const bus = new EventBus();
+    const got = collect(bus);
+    bus.publishEntry({ id: 5, symbol: 'X', event: transition(5) });
+    bus.publishEntry({ id: 9, symbol: 'X', event: transition(9) });
+    expect(bus.publishEntry({ id: 9, symbol: 'X', event: transition(9) })).toBe(false);
+    await until(() => got.items.length === 4, 'the events and the gap');
+    expect(got.items).toEqual(['gap:4', 5, 'gap:3', 9]);
+    got.stop();
+  });
+});
