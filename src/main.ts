@@ -20,23 +20,27 @@ async function main(): Promise<void> {
   }
   let persistence;
   try {
-    persistence = await startPersistence(config.store);
+    persistence = await startPersistence(config.store, console.warn, config.redis);
   } catch (err) {
     console.error(`tickwire: cannot open the event store: ${(err as Error).message}`);
     process.exit(1);
   }
-  const { bus, store } = persistence;
+  const { bus, store, sink } = persistence;
   const continuesAfter = bus.lastId;
-  const engine = new TradingEngine(bus);
+  const engine = new TradingEngine(sink);
+  // With Redis, runners usually live in `npm run engine`; here only those of a RUNNERS_FILE.
+  const localRunners = config.redis !== null && !config.runnersFromFile ? [] : config.runners;
   try {
-    for (const runner of config.runners) engine.addRunner(runner);
+    for (const runner of localRunners) engine.addRunner(runner);
   } catch (err) {
     console.error(`tickwire: ${(err as Error).message}`);
     process.exit(1);
   }
   const server = await startServer({ engine, bus, store, port: config.port, host: config.host });
   const stored = config.store.types.length === 0 ? 'nothing' : config.store.types.join(', ');
-  console.log(`tickwire is running ${engine.listRunners().length} runners from ${config.runnersSource}
+  const source = localRunners.length === 0 ? 'nowhere (the engine process runs them)' : config.runnersSource;
+  const log = config.redis === null ? 'in this process' : `in the Redis Stream ${config.redis.stream}`;
+  console.log(`tickwire is running ${engine.listRunners().length} runners from ${source}; the event log is ${log}
   events stored in ${persistence.db.description} (${stored}); ids continue after ${continuesAfter}
   GraphiQL + GraphQL over HTTP and SSE  ${server.urls.http}
   graphql-ws                            ${server.urls.ws}

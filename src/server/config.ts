@@ -14,6 +14,10 @@ export interface ServerConfig {
   readonly runners: readonly RunnerConfigInput[];
   /** Where the runners came from, for the start-up banner. */
   readonly runnersSource: string;
+  /** True when RUNNERS_FILE named the runners (not the defaults). */
+  readonly runnersFromFile: boolean;
+  /** The shared log in Redis (REDIS_URL), or null to keep everything in this process. */
+  readonly redis: { readonly url: string; readonly stream: string; readonly maxLen: number } | null;
   /** The event store: PostgreSQL at DATABASE_URL, else PGlite in DATA_DIR. */
   readonly store: {
     readonly databaseUrl: string | undefined;
@@ -58,6 +62,9 @@ const envSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   STORE_BUFFER: z.coerce.number().int().min(1000).max(10_000_000).default(100_000),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  REDIS_STREAM: z.string().regex(/^[A-Za-z0-9:_.-]{1,100}$/, 'must be 1-100 characters of letters, digits, : _ . -').default('tickwire:events'),
+  REDIS_MAXLEN: z.coerce.number().int().min(1000).max(1_000_000_000).default(1_000_000),
 });
 
 const runnersFileSchema = z.strictObject({ runners: z.array(runnerConfigSchema) });
@@ -78,14 +85,18 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     DATABASE_URL: read('DATABASE_URL'),
     DATA_DIR: read('DATA_DIR'),
     STORE_BUFFER: read('STORE_BUFFER'),
+    REDIS_URL: read('REDIS_URL'),
+    REDIS_STREAM: read('REDIS_STREAM'),
+    REDIS_MAXLEN: read('REDIS_MAXLEN'),
   });
   if (!parsed.success) throw new ConfigError(`invalid environment: ${formatIssues(parsed.error)}`);
-  const { PORT, HOST, RUNNERS_FILE, DATABASE_URL, DATA_DIR, STORE_BUFFER } = parsed.data;
+  const { PORT, HOST, RUNNERS_FILE, DATABASE_URL, DATA_DIR, STORE_BUFFER, REDIS_URL, REDIS_STREAM, REDIS_MAXLEN } = parsed.data;
   const store = { databaseUrl: DATABASE_URL, dataDir: DATA_DIR, types: parseStoreTypes(read('STORE_TYPES')), buffer: STORE_BUFFER };
+  const redis = REDIS_URL === undefined ? null : { url: REDIS_URL, stream: REDIS_STREAM, maxLen: REDIS_MAXLEN };
   if (RUNNERS_FILE === undefined) {
-    return { port: PORT, host: HOST, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners', store };
+    return { port: PORT, host: HOST, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners', runnersFromFile: false, store, redis };
   }
-  return { port: PORT, host: HOST, runners: loadRunnersFile(RUNNERS_FILE), runnersSource: RUNNERS_FILE, store };
+  return { port: PORT, host: HOST, runners: loadRunnersFile(RUNNERS_FILE), runnersSource: RUNNERS_FILE, runnersFromFile: true, store, redis };
 }
 
 /** Reads and validates a runners file (JSON, or YAML for .yaml/.yml). */

@@ -1,17 +1,21 @@
 import { EventBus } from '../bus/bus.js';
+import { RedisAppender, RedisReader } from '../bus/redis.js';
+import type { EventSink } from '../engine/engine.js';
 import { compileFilter } from '../events/filter.js';
 import { openDb, type Db } from '../store/db.js';
 import { EventStore } from '../store/store.js';
 import { StoreWriter } from '../store/writer.js';
 import type { ServerConfig } from './config.js';
 
-/** The bus and, behind it, the event store and its writer. */
+/** The bus and, behind it, the event store and its writer, and the Redis log when there is one. */
 export interface Persistence {
   readonly bus: EventBus;
   readonly store: EventStore;
   readonly db: Db;
   /** Null when STORE_TYPES is none. */
   readonly writer: StoreWriter | null;
+  /** Where local runners publish: the bus, or the Redis Stream that feeds every instance's bus. */
+  readonly sink: EventSink;
   /** Writes what is buffered (within `timeoutMs`) and closes the database. */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -24,13 +28,23 @@ export const SYSTEM_RUNNER_ID = 'tickwire';
  * unique across restarts, and starts the writer. A store outage is logged and published
  * as an Error event of runner `tickwire` when it starts and when it ends.
  */
-export async function startPersistence(config: ServerConfig['store'], log: (line: string) => void = console.warn): Promise<Persistence> {
+export async function startPersistence(
+  config: ServerConfig['store'],
+  log: (line: string) => void = console.warn,
+  redis: ServerConfig['redis'] = null,
+): Promise<Persistence> {
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const store = new EventStore(db, config.types);
   await store.migrate();
-  const bus = new EventBus({ startAfter: await store.maxId() });
+  const storedUpTo = await store.maxId();
+  const bus = new EventBus({ startAfter: storedUpTo });
+  // With Redis, the local bus is fed by the shared log; local runners append to it.
+  const reader = redis === null ? null : new RedisReader(bus, { url: redis.url, stream: redis.stream, log });
+  const appender = redis === null ? null : new RedisAppender({ url: redis.url, stream: redis.stream, maxLen: redis.maxLen, log });
+  if (appender !== null) await appender.continueAfter(storedUpTo).catch((err: Error) => log(`tickwire: cannot set the Redis id counter yet: ${err.message}`));
+  const sink: EventSink = appender ?? bus;
   const report = (error: string) =>
-    bus.publish({ type: 'Error', runnerId: SYSTEM_RUNNER_ID, error, severity: 'Error', timestamp: Date.now() }, SYSTEM_RUNNER_ID);
+    sink.publish({ type: 'Error', runnerId: SYSTEM_RUNNER_ID, error, severity: 'Error', timestamp: Date.now() }, SYSTEM_RUNNER_ID);
   const writer =
     config.types.length === 0
       ? null
@@ -52,10 +66,13 @@ export async function startPersistence(config: ServerConfig['store'], log: (line
         });
   return {
     bus,
+    sink,
     store,
     db,
     writer,
     close: async (timeoutMs = 5000) => {
+      await appender?.close(timeoutMs);
+      await reader?.close();
       await writer?.flush(timeoutMs);
       await db.close();
     },

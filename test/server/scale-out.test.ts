@@ -1,0 +1,103 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EventBus } from '../../src/bus/bus.js';
+import { RedisReader } from '../../src/bus/redis.js';
+import { TradingEngine } from '../../src/engine/engine.js';
+import { startServer } from '../../src/server/server.js';
+import { answers } from '../store/databases.js';
+import { watch } from './transports.js';
+
+const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+const redisAvailable = await (async () => {
+  const ok = await answers(REDIS_URL.replace(/^redis:/, 'http:'));
+  if (!ok && process.env['CI'] === 'true') throw new Error(`Redis does not answer at ${REDIS_URL} (CI needs it)`);
+  if (!ok) console.warn(`Redis does not answer at ${REDIS_URL}: its tests are skipped`);
+  return ok;
+})();
+
+const cleanups: (() => Promise<unknown> | void)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+const QUERY = 'subscription ($after: ID) { events(types: [TICK_RECEIVED], after: $after) { ... on Event { id } } }';
+const idsOf = (results: { data?: unknown }[]) => results.map((r) => Number((r.data as { events: { id: string } }).events.id));
+
+describe.runIf(redisAvailable)('one engine process, two API instances over Redis', () => {
+  it('serves the same ids on both instances, and a client resumes on the other one', async () => {
+    const stream = `tickwire:test:${randomBytes(5).toString('hex')}`;
+    cleanups.push(async () => {
+      const r = new Redis(REDIS_URL);
+      await r.del(stream, `${stream}:id`);
+      r.disconnect();
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'tickwire-scale-'));
+    const runners = join(dir, 'runners.json');
+    writeFileSync(
+      runners,
+      JSON.stringify({
+        runners: [
+          { id: 'x1', symbol: 'AAA', feed: { kind: 'simulated', ticksPerSecond: 500, seed: 1 } },
+          { id: 'x2', symbol: 'BBB', strategy: 'mean_reversion', feed: { kind: 'simulated', ticksPerSecond: 500, seed: 2 } },
+        ],
+      }),
+    );
+    const engine = spawn(process.execPath, ['--import', 'tsx', 'src/engine-main.ts'], {
+      env: { ...process.env, REDIS_URL, REDIS_STREAM: stream, RUNNERS_FILE: runners },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    engine.stdout.on('data', (d) => (output += String(d)));
+    engine.stderr.on('data', (d) => (output += String(d)));
+    const exited = new Promise<number | null>((resolve) => engine.once('exit', resolve));
+    cleanups.push(() => {
+      engine.kill('SIGKILL');
+    });
+
+    const instance = async () => {
+      const bus = new EventBus();
+      const reader = new RedisReader(bus, { url: REDIS_URL, stream, log: () => undefined });
+      const server = await startServer({ engine: new TradingEngine(bus), bus, port: 0, host: '127.0.0.1' });
+      cleanups.push(() => reader.close(), () => server.close());
+      return server;
+    };
+    const a = await instance();
+    const b = await instance();
+    const onA = watch('graphql-ws', a, QUERY);
+    const onB = watch('graphql-ws', b, QUERY);
+    const fromA = idsOf(await onA.take(400, 30_000));
+    const fromB = idsOf(await onB.take(400, 30_000));
+    // Both started at slightly different moments: where they overlap, they are the same.
+    const from = Math.max(fromA[0]!, fromB[0]!);
+    const to = Math.min(fromA.at(-1)!, fromB.at(-1)!);
+    const slice = (ids: number[]) => ids.filter((id) => id >= from && id <= to);
+    expect(slice(fromA).length).toBeGreaterThan(100);
+    expect(slice(fromB)).toEqual(slice(fromA));
+
+    // A client that read A up to its 200th tick resumes on B.
+    const cursor = fromA[199]!;
+    const resumed = watch('graphql-ws', b, QUERY, { after: String(cursor) });
+    const fromResume = idsOf(await resumed.take(150, 30_000));
+    // A had 200 more ticks after the cursor; B's first 150 after it are the same ones.
+    expect(fromResume).toEqual(fromA.slice(200, 350));
+    for (const w of [onA, onB, resumed]) await w.close();
+
+    engine.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toMatch(/publishing to tickwire:test:/);
+  }, 90_000);
+
+  it('npm run engine refuses to start without REDIS_URL', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/engine-main.ts'], { env: { ...process.env, REDIS_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/npm run engine needs REDIS_URL/);
+  }, 30_000);
+});
