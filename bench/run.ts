@@ -6,6 +6,7 @@
 import { cpus } from 'node:os';
 import { runE2e, type E2eOptions, type E2eResult } from './e2e.js';
 import { benchInProcess } from './in-process.js';
+import { benchRedis } from './redis.js';
 import { benchStore } from './store.js';
 import { benchBatched, benchThrottled } from './streams.js';
 
@@ -75,6 +76,15 @@ const storeLine = (name: string, r: { eventsPerSec: number; p99Ms: number; event
   r === null ? `${name}: not available` : `${name}: ${r.eventsPerSec.toLocaleString()} events/s written (${r.events.toLocaleString()} events, p99 wait between batches ${r.p99Ms} ms)`;
 log(`\nevent store: ${storeLine('PostgreSQL', store.postgres)}; ${storeLine('PGlite in memory', store.pglite)}`);
 
+const redisRate = quick ? 10_000 : 20_000;
+const redis = await benchRedis(redisRate, quick ? 2 : 3);
+log(
+  redis === null
+    ? 'redis: not available'
+    : `redis (appender → stream → 2 instances) at ${redisRate.toLocaleString()} events/s: ${redis.eventsPerSec.toLocaleString()} events/s per instance, ` +
+        `p50 ${redis.p50Ms} ms, p99 ${redis.p99Ms} ms (${redis.delivered.toLocaleString()} of ${(redis.published * redis.instances).toLocaleString()} delivered)`,
+);
+
 const ratio = (a: number, b: number) => Number((a / b).toPrecision(3));
 const ratios = {
   throughputVsPeer: ratio(ours.eventsPerSec, peer.eventsPerSec),
@@ -105,6 +115,7 @@ if (json) {
       throttled: { ...throttled.throttled, unthrottled: throttled.unthrottled, bytesRatio: throttled.bytesRatio },
       batched: { ...batched.batched, single: batched.single },
       store: { ...(store.postgres ?? { eventsPerSec: null, p99Ms: null }), pglite: store.pglite },
+      redis: redis ?? { eventsPerSec: null, p99Ms: null },
       ratios,
     }),
   );

@@ -1,0 +1,94 @@
+/**
+ * End to end through Redis: an appender (the engine's side) publishes ticks at a fixed
+ * rate into a Redis Stream; two readers (two API instances' buses) each feed one
+ * subscriber. Measures events/s delivered per instance and p99 from publish to receive.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { EventBus } from '../src/bus/bus.js';
+import { RedisAppender, RedisReader } from '../src/bus/redis.js';
+import { isGap } from '../src/bus/types.js';
+import type { RunnerEvent } from '../src/events/types.js';
+
+/** Figures of the Redis run. */
+export interface RedisResult {
+  readonly eventsPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly instances: number;
+  readonly delivered: number;
+  readonly published: number;
+}
+
+const tickOf = (n: number): RunnerEvent => ({
+  type: 'TickReceived', runnerId: `r${n % 100}`, symbol: 'SYM',
+  data: { symbol: 'SYM', timestamp: 1_700_000_000_000 + n, open: 1, high: 1, low: 1, close: 1, volume: 1, bid: 1, ask: 1 },
+});
+
+/** Runs the benchmark against REDIS_URL (default the machine's Redis); null when it does not answer. */
+export async function benchRedis(perSecond = 20_000, seconds = 3): Promise<RedisResult | null> {
+  const url = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch {
+    probe.disconnect();
+    console.warn(`redis bench: Redis at ${url} does not answer`);
+    return null;
+  }
+  const stream = `tickwire:bench:${randomBytes(4).toString('hex')}`;
+  const log = () => undefined;
+  const appender = new RedisAppender({ url, stream, log });
+  const instances = [new EventBus(), new EventBus()];
+  const readers = instances.map((bus) => new RedisReader(bus, { url, stream, log, backfill: 0 }));
+  const publishedAt = new Map<number, number>();
+  const latencies: number[] = [];
+  let delivered = 0;
+  let lastReceive = 0;
+  const subs = instances.map((bus) => bus.subscribe());
+  const readersDone = subs.map(async (sub) => {
+    for await (const item of sub) {
+      if (isGap(item)) continue;
+      delivered++;
+      lastReceive = performance.now();
+      // Ids start at 1 in a fresh stream; every 50th is timed (n = id - 1).
+      const at = publishedAt.get(item.id);
+      if (at !== undefined) latencies.push(lastReceive - at);
+    }
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  const start = performance.now();
+  const total = perSecond * seconds;
+  let sent = 0;
+  await new Promise<void>((resolve) => {
+    const step = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * perSecond));
+      for (; sent < due; sent++) {
+        if ((sent + 1) % 50 === 0) publishedAt.set(sent + 1, performance.now());
+        appender.publish(tickOf(sent), 'SYM');
+      }
+      if (sent < total) setTimeout(step, 1);
+      else resolve();
+    };
+    step();
+  });
+  const deadline = performance.now() + 10_000;
+  while (delivered < total * instances.length && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  for (const sub of subs) sub.close();
+  await Promise.all(readersDone);
+  await appender.close();
+  await Promise.all(readers.map((r) => r.close()));
+  await probe.del(stream, `${stream}:id`);
+  probe.disconnect();
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN) * 1000) / 1000;
+  return {
+    eventsPerSec: Math.round(delivered / instances.length / ((lastReceive - start) / 1000)),
+    p50Ms: pct(0.5),
+    p99Ms: pct(0.99),
+    instances: instances.length,
+    delivered,
+    published: total,
+  };
+}
