@@ -1,6 +1,7 @@
 import { RedisAppender } from './bus/redis.js';
 import { TradingEngine } from './engine/engine.js';
 import { ConfigError, loadServerConfig } from './server/config.js';
+import { EngineHost } from './server/remote-engine.js';
 
 /**
  * `npm run engine`: the runners alone, publishing into the Redis Stream that every API
@@ -26,6 +27,8 @@ async function main(): Promise<void> {
     console.error(`tickwire engine: ${(err as Error).message}`);
     process.exit(1);
   }
+  // Makes the runners visible to every API instance and takes startRunner / stopRunner.
+  const host = new EngineHost(engine, config.redis.url, config.redis.stream, true);
   console.log(`tickwire engine: ${engine.listRunners().length} runners from ${config.runnersSource}, publishing to ${config.redis.stream}`);
   const timer = setInterval(() => {
     const s = appender.stats;
@@ -38,6 +41,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     await engine.stopAll(`engine shutting down (${signal})`);
+    await host.close();
     // The final RunnerStopped events reach the log before the process goes.
     await appender.close();
     process.exit(0);

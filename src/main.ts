@@ -1,6 +1,7 @@
 import { TradingEngine } from './engine/engine.js';
 import { ConfigError, loadServerConfig } from './server/config.js';
 import { startPersistence } from './server/persistence.js';
+import { EngineHost, RemoteEngine } from './server/remote-engine.js';
 import { startServer } from './server/server.js';
 
 /**
@@ -36,7 +37,11 @@ async function main(): Promise<void> {
     console.error(`tickwire: ${(err as Error).message}`);
     process.exit(1);
   }
-  const server = await startServer({ engine, bus, store, port: config.port, host: config.host });
+  // With Redis, runners may live in any process: the API reads and drives them through
+  // the registry and control lists; this process's own runners are published there too.
+  const host = config.redis !== null && localRunners.length > 0 ? new EngineHost(engine, config.redis.url, config.redis.stream, false) : null;
+  const remote = config.redis !== null ? new RemoteEngine(config.redis.url, config.redis.stream) : null;
+  const server = await startServer({ engine: remote ?? engine, bus, store, port: config.port, host: config.host });
   const stored = config.store.types.length === 0 ? 'nothing' : config.store.types.join(', ');
   const source = localRunners.length === 0 ? 'nowhere (the engine process runs them)' : config.runnersSource;
   const log = config.redis === null ? 'in this process' : `in the Redis Stream ${config.redis.stream}`;
@@ -54,6 +59,8 @@ Try in GraphiQL:
     stopping = true;
     console.log(`tickwire: ${signal}, shutting down`);
     await engine.stopAll(`server shutting down (${signal})`);
+    await host?.close();
+    remote?.close();
     await server.close();
     // What the engine said last (RunnerStopped…) is written before the process goes.
     await persistence.close();

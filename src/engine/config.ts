@@ -49,7 +49,7 @@ export type RunnerConfig = z.output<typeof runnerConfigSchema>;
 export type FeedConfig = z.output<typeof feedConfigSchema>;
 
 /** Why the engine refused a request; `code` is stable for clients. */
-export type EngineErrorCode = 'INVALID_CONFIG' | 'DUPLICATE_RUNNER' | 'UNKNOWN_RUNNER';
+export type EngineErrorCode = 'INVALID_CONFIG' | 'DUPLICATE_RUNNER' | 'UNKNOWN_RUNNER' | 'ENGINE_UNAVAILABLE';
 
 /** A refused engine request with a message that names what was wrong. */
 export class EngineError extends Error {

@@ -32,6 +32,36 @@ export interface RunnerInfo {
   readonly stopReason: string | null;
 }
 
+/**
+ * What the API needs of an engine: the local {@link TradingEngine}, or one that lives in
+ * another process and is reached over the shared log's control channel.
+ */
+export interface EngineControl {
+  addRunner(input: unknown): RunnerInfo | Promise<RunnerInfo>;
+  stopRunner(id: string, reason?: string): Promise<RunnerInfo>;
+  getRunner(id: string): RunnerInfo | undefined | Promise<RunnerInfo | undefined>;
+  listRunners(): readonly RunnerInfo[] | Promise<readonly RunnerInfo[]>;
+}
+
+/** A plain copy of a runner's view at this moment (JSON-safe, for other processes). */
+export function snapshotRunner(info: RunnerInfo): RunnerInfo {
+  return {
+    id: info.id,
+    symbol: info.symbol,
+    strategy: info.strategy,
+    params: { ...info.params },
+    config: info.config,
+    feed: info.feed,
+    state: info.state,
+    position: info.position,
+    unrealizedPnl: info.unrealizedPnl,
+    stats: { ...info.stats },
+    startedAt: info.startedAt,
+    stoppedAt: info.stoppedAt,
+    stopReason: info.stopReason,
+  };
+}
+
 /** Options of a {@link TradingEngine}. */
 export interface EngineOptions {
   /** Milliseconds since the epoch for event timestamps (default Date.now). */
@@ -98,7 +128,7 @@ function createFeed(symbol: string, id: string, feed: FeedConfig): MarketFeed {
  * timers, and publishes everything they emit into one sink. One runner's failure —
  * a bad feed, a throwing strategy, even a bug — stops that runner only.
  */
-export class TradingEngine {
+export class TradingEngine implements EngineControl {
   private readonly runners = new Map<string, ManagedRunner>();
   private readonly clock: () => number;
 

@@ -1,11 +1,12 @@
 import SchemaBuilder from '@pothos/core';
 import type { EventBus } from '../bus/bus.js';
-import type { TradingEngine } from '../engine/engine.js';
+import type { EngineControl } from '../engine/engine.js';
 import type { EventStore } from '../store/store.js';
 
 /** What every resolver can reach: the engine to drive and the bus to subscribe to. */
 export interface SchemaContext {
-  readonly engine: TradingEngine;
+  /** The engine to drive: local, or remote over Redis. */
+  readonly engine: EngineControl;
   readonly bus: EventBus;
   /** The event store for history queries and resume beyond memory; null without one. */
   readonly store: EventStore | null;

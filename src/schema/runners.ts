@@ -119,14 +119,14 @@ builder.queryType({
     runners: t.field({
       type: [RunnerRef],
       description: 'Every runner, running or stopped, in the order they were started.',
-      resolve: (_root, _args, ctx) => ctx.engine.listRunners(),
+      resolve: async (_root, _args, ctx) => [...(await ctx.engine.listRunners())],
     }),
     runner: t.field({
       type: RunnerRef,
       nullable: true,
       description: 'One runner by id, or null if there is none.',
       args: { id: t.arg.id({ required: true, description: 'The runner id.' }) },
-      resolve: (_root, args, ctx) => ctx.engine.getRunner(String(args.id)) ?? null,
+      resolve: async (_root, args, ctx) => (await ctx.engine.getRunner(String(args.id))) ?? null,
     }),
   }),
 });
@@ -138,12 +138,12 @@ builder.mutationType({
       type: RunnerRef,
       description: 'Start a runner; it shows up on the stream as RunnerStarted. Errors: INVALID_CONFIG, DUPLICATE_RUNNER.',
       args: { input: t.arg({ type: StartRunnerInput, required: true, description: 'The runner to start.' }) },
-      resolve: (_root, { input }, ctx) => {
+      resolve: async (_root, { input }, ctx) => {
         const config = withoutNulls({ ...input, id: String(input.id) });
         if (input.params) config['params'] = Object.fromEntries(input.params.map((p) => [p.name, p.value]));
         if (input.feed) config['feed'] = withoutNulls({ ...input.feed });
         try {
-          return ctx.engine.addRunner(config);
+          return await ctx.engine.addRunner(config);
         } catch (err) {
           throw toGraphQLError(err);
         }

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EventBus } from '../bus/bus.js';
-import type { TradingEngine } from '../engine/engine.js';
+import type { EngineControl } from '../engine/engine.js';
 import type { EventStore } from '../store/store.js';
 import { createGraphqlSseHandler, GRAPHQL_SSE_PATH } from './sse.js';
 import { attachGraphqlWs, type WsEndpoint } from './ws.js';
@@ -9,7 +9,7 @@ import { createTickwireYoga, GRAPHQL_PATH, type TickwireYoga } from './yoga.js';
 
 /** What {@link startServer} needs. */
 export interface ServerOptions {
-  readonly engine: TradingEngine;
+  readonly engine: EngineControl;
   readonly bus: EventBus;
   /** The event store behind history queries (optional). */
   readonly store?: EventStore | null;

@@ -2,7 +2,7 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { retentionOf, type EventBus } from '../bus/bus.js';
 import { isBatch, retentionOfBatch, type EventBatch } from '../bus/batch.js';
 import type { StreamGap, StreamItem } from '../bus/types.js';
-import type { TradingEngine } from '../engine/engine.js';
+import type { EngineControl } from '../engine/engine.js';
 import type { EventStore } from '../store/store.js';
 import { schema, type SchemaContext } from '../schema/index.js';
 import { useSharedExecution, type SharedExecutionPlugin } from './shared-execution.js';
@@ -21,7 +21,7 @@ export interface TickwireYoga {
  * graphql-ws, graphql-sse) runs operations through this instance's envelop, so plugins
  * apply to all of them alike.
  */
-export function createTickwireYoga(engine: TradingEngine, bus: EventBus, store: EventStore | null = null): TickwireYoga {
+export function createTickwireYoga(engine: EngineControl, bus: EventBus, store: EventStore | null = null): TickwireYoga {
   const sharedExecution = useSharedExecution<StreamItem | EventBatch>({
     retentionOf: (source) => (isBatch(source) ? retentionOfBatch(source) : retentionOf(source)),
     // A stream that starts with its own history (replay, after) serves only its subscriber.

@@ -10,7 +10,8 @@ import { RedisReader } from '../../src/bus/redis.js';
 import { TradingEngine } from '../../src/engine/engine.js';
 import { startServer } from '../../src/server/server.js';
 import { answers } from '../store/databases.js';
-import { watch } from './transports.js';
+import { post, watch } from './transports.js';
+import { RemoteEngine } from '../../src/server/remote-engine.js';
 
 const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const redisAvailable = await (async () => {
@@ -19,6 +20,14 @@ const redisAvailable = await (async () => {
   if (!ok) console.warn(`Redis does not answer at ${REDIS_URL}: its tests are skipped`);
   return ok;
 })();
+
+async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterAll(async () => {
@@ -90,6 +99,61 @@ describe.runIf(redisAvailable)('one engine process, two API instances over Redis
     engine.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(output).toMatch(/publishing to tickwire:test:/);
+  }, 90_000);
+
+  it('drives the engine process from an API instance: runners, startRunner, stopRunner', async () => {
+    const stream = `tickwire:test:${randomBytes(5).toString('hex')}`;
+    cleanups.push(async () => {
+      const r = new Redis(REDIS_URL);
+      await r.del(stream, `${stream}:id`, `${stream}:runners`, `${stream}:control:start`);
+      r.disconnect();
+    });
+    const runners = join(mkdtempSync(join(tmpdir(), 'tickwire-ctl-')), 'runners.json');
+    writeFileSync(runners, JSON.stringify({ runners: [] }));
+    const engine = spawn(process.execPath, ['--import', 'tsx', 'src/engine-main.ts'], {
+      env: { ...process.env, REDIS_URL, REDIS_STREAM: stream, RUNNERS_FILE: runners },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const exited = new Promise<number | null>((resolve) => engine.once('exit', resolve));
+    cleanups.push(() => {
+      engine.kill('SIGKILL');
+    });
+    const bus = new EventBus();
+    const reader = new RedisReader(bus, { url: REDIS_URL, stream, log: () => undefined });
+    const remote = new RemoteEngine(REDIS_URL, stream);
+    const server = await startServer({ engine: remote, bus, port: 0, host: '127.0.0.1' });
+    cleanups.push(() => reader.close(), () => server.close(), () => remote.close());
+
+    const lifecycle = watch(
+      'graphql-ws',
+      server,
+      'subscription { events(runnerIds: ["remote1"], types: [RUNNER_STARTED, RUNNER_STOPPED]) { __typename ... on RunnerStopped { reason } } }',
+    );
+    await until(() => bus.subscriberCount === 1, 'the subscriber');
+    // The engine process may still be starting: the first request waits for it.
+    let started = await post(server, 'mutation { startRunner(input: { id: "remote1", symbol: "SOLUSDT" }) { id state } }');
+    for (let i = 0; i < 10 && started.errors?.[0]?.extensions?.['code'] === 'ENGINE_UNAVAILABLE'; i++) {
+      started = await post(server, 'mutation { startRunner(input: { id: "remote1", symbol: "SOLUSDT" }) { id state } }');
+    }
+    expect(started.errors).toBeUndefined();
+    expect(started.data).toEqual({ startRunner: { id: 'remote1', state: 'ANALYZING' } });
+    await until(async () => {
+      const res = await post(server, '{ runners { id symbol } }');
+      return JSON.stringify(res.data) === JSON.stringify({ runners: [{ id: 'remote1', symbol: 'SOLUSDT' }] });
+    }, 'the runner in the registry');
+    const duplicate = await post(server, 'mutation { startRunner(input: { id: "remote1", symbol: "SOLUSDT" }) { id } }');
+    expect(duplicate.errors?.[0]?.extensions?.['code']).toBe('DUPLICATE_RUNNER');
+    const invalid = await post(server, 'mutation { startRunner(input: { id: "bad id", symbol: "X" }) { id } }');
+    expect(invalid.errors?.[0]?.extensions?.['code']).toBe('INVALID_CONFIG');
+    const stopped = await post(server, 'mutation { stopRunner(id: "remote1", reason: "from the API") { id state stopReason } }');
+    expect(stopped.data).toEqual({ stopRunner: { id: 'remote1', state: 'STOPPED', stopReason: 'from the API' } });
+    const unknown = await post(server, 'mutation { stopRunner(id: "ghost") { id } }');
+    expect(unknown.errors?.[0]?.extensions?.['code']).toBe('UNKNOWN_RUNNER');
+    const seen = (await lifecycle.take(2, 15_000)).map((r) => (r.data as { events: unknown }).events);
+    expect(seen).toEqual([{ __typename: 'RunnerStarted' }, { __typename: 'RunnerStopped', reason: 'from the API' }]);
+    await lifecycle.close();
+    engine.kill('SIGTERM');
+    expect(await exited).toBe(0);
   }, 90_000);
 
   it('npm run engine refuses to start without REDIS_URL', async () => {
