@@ -47,6 +47,21 @@ function connect(url: string): Redis {
   });
 }
 
+/** Waits until the connection is ready, at most `ms`: a connection still being made is not an outage. */
+function ready(redis: Redis, ms = 2000): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    redis.once('ready', done);
+  });
+}
+
 type Pending = readonly [symbol: string, event: RunnerEvent];
 
 function retentionOfPending([, event]: Pending): Retention {
@@ -112,6 +127,7 @@ export class RedisAppender {
    * unique when a deployment that kept events starts using Redis.
    */
   async continueAfter(id: number): Promise<void> {
+    await ready(this.redis);
     await this.redis.eval(
       "if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end",
       1,
@@ -139,6 +155,7 @@ export class RedisAppender {
         }
       }
       try {
+        await ready(this.redis);
         const args: string[] = [String(this.maxLen)];
         for (const [symbol, event] of this.inflight) args.push(symbol, toWire(event));
         await this.redis.eval(APPEND_SCRIPT, 2, this.stream, `${this.stream}:id`, ...args);
@@ -208,6 +225,7 @@ export class RedisReader {
     let started = false;
     while (!this.stopped) {
       try {
+        await ready(this.redis);
         if (!started) {
           // The newest `backfill` entries, oldest first: history for replay and resume.
           const recent = backfill > 0 ? await this.redis.xrevrange(this.stream, '+', '-', 'COUNT', backfill) : [];
