@@ -234,8 +234,11 @@ export class RedisReader {
         }
         // A read blocked on a connection that silently died may never settle: give up on it
         // a little after the block time and read again after our own last id.
+        const read = this.redis.xread('COUNT', 1000, 'BLOCK', BLOCK_MS, 'STREAMS', this.stream, this.lastStreamId);
+        // If the timer wins, the read's late failure must not go unhandled.
+        read.catch(() => undefined);
         const result = await Promise.race([
-          this.redis.xread('COUNT', 1000, 'BLOCK', BLOCK_MS, 'STREAMS', this.stream, this.lastStreamId),
+          read,
           new Promise<never>((_, reject) =>
             setTimeout(() => reject(new Error(`no answer to XREAD within ${BLOCK_MS + 2000} ms`)), BLOCK_MS + 2000).unref(),
           ),

@@ -191,8 +191,15 @@ export class RemoteEngine implements EngineControl {
     const waiter = new Redis(this.url, { maxRetriesPerRequest: 1 });
     waiter.on('error', () => undefined);
     try {
-      await this.redis.lpush(queue, JSON.stringify({ requestId, ...body } satisfies Request));
-      const popped = await waiter.brpop(this.keys.reply(requestId), REQUEST_TIMEOUT_S);
+      // Redis itself may be away: the whole exchange is bounded, not only the wait.
+      const deadline = new Promise<null>((resolve) => setTimeout(() => resolve(null), (REQUEST_TIMEOUT_S + 2) * 1000).unref());
+      const exchange = (async () => {
+        await this.redis.lpush(queue, JSON.stringify({ requestId, ...body } satisfies Request));
+        return waiter.brpop(this.keys.reply(requestId), REQUEST_TIMEOUT_S);
+      })();
+      // If the deadline wins, a late failure of the exchange must not go unhandled.
+      exchange.catch(() => undefined);
+      const popped = await Promise.race([exchange, deadline]);
       if (popped === null) throw new EngineError('ENGINE_UNAVAILABLE', timeoutMessage);
       const reply = JSON.parse(popped[1]) as Reply;
       if (reply.ok) return reply.runner;
