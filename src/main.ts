@@ -41,7 +41,14 @@ async function main(): Promise<void> {
   // the registry and control lists; this process's own runners are published there too.
   const host = config.redis !== null && localRunners.length > 0 ? new EngineHost(engine, config.redis.url, config.redis.stream, false) : null;
   const remote = config.redis !== null ? new RemoteEngine(config.redis.url, config.redis.stream) : null;
-  const server = await startServer({ engine: remote ?? engine, bus, store, port: config.port, host: config.host });
+  const server = await startServer({
+    engine: remote ?? engine,
+    bus,
+    store,
+    port: config.port,
+    host: config.host,
+    health: { store: () => persistence.writer?.stats ?? null, redis: () => persistence.redisHealth() },
+  });
   const stored = config.store.types.length === 0 ? 'nothing' : config.store.types.join(', ');
   const source = localRunners.length === 0 ? 'nowhere (the engine process runs them)' : config.runnersSource;
   const log = config.redis === null ? 'in this process' : `in the Redis Stream ${config.redis.stream}`;
@@ -50,6 +57,7 @@ async function main(): Promise<void> {
   GraphiQL + GraphQL over HTTP and SSE  ${server.urls.http}
   graphql-ws                            ${server.urls.ws}
   graphql-sse                           ${server.urls.sse}
+  metrics, health, readiness            ${server.urls.http.replace(/\/graphql$/, '')}/metrics /health /ready
 Try in GraphiQL:
   subscription { events(runnerIds: ["btc_ema"]) { __typename ... on TickReceived { data { close } } } }`);
 

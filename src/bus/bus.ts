@@ -160,6 +160,8 @@ export class EventSubscription extends QueueIterator<StreamItem> {
 export class EventBus {
   private subscribers: readonly EventSubscription[] = [];
   private last = 0;
+  private readonly publishedByType = new Map<string, number>();
+  private deliveries = 0;
   private isClosed = false;
   private readonly capacity: number;
   private readonly history: EventHistory;
@@ -196,6 +198,20 @@ export class EventBus {
     return this.last;
   }
 
+  /**
+   * Counters for metrics: events published by type, entries handed to subscribers, and
+   * the subscribers' queues now (events waiting, events dropped by those still attached).
+   */
+  stats(): { readonly publishedByType: ReadonlyMap<string, number>; readonly delivered: number; readonly queued: number; readonly dropped: number } {
+    let queued = 0;
+    let dropped = 0;
+    for (const subscriber of this.subscribers) {
+      queued += subscriber.size;
+      dropped += subscriber.dropped;
+    }
+    return { publishedByType: this.publishedByType, delivered: this.deliveries, queued, dropped };
+  }
+
   /** Subscribers currently attached. */
   get subscriberCount(): number {
     return this.subscribers.length;
@@ -226,6 +242,7 @@ export class EventBus {
   private deliver(entry: LogEntry): LogEntry {
     const { event, symbol } = entry;
     this.last = entry.id;
+    this.publishedByType.set(event.type, (this.publishedByType.get(event.type) ?? 0) + 1);
     this.history.append(entry);
     const subscribers = this.subscribers;
     for (let i = 0; i < subscribers.length; i++) {
@@ -238,7 +255,10 @@ export class EventBus {
         // A broken filter is that subscriber's problem, never the runner's or another's.
         match = false;
       }
-      if (match) subscriber.push(entry);
+      if (match) {
+        this.deliveries++;
+        subscriber.push(entry);
+      }
     }
     return entry;
   }

@@ -16,6 +16,8 @@ export interface Persistence {
   readonly writer: StoreWriter | null;
   /** Where local runners publish: the bus, or the Redis Stream that feeds every instance's bus. */
   readonly sink: EventSink;
+  /** Health of the Redis log, or null without one (for /metrics and /ready). */
+  redisHealth(): { readonly readerHealthy: boolean; readonly appenderHealthy: boolean | null } | null;
   /** Writes what is buffered (within `timeoutMs`) and closes the database. */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -67,6 +69,7 @@ export async function startPersistence(
   return {
     bus,
     sink,
+    redisHealth: () => (reader === null ? null : { readerHealthy: reader.isHealthy, appenderHealthy: appender?.stats.healthy ?? null }),
     store,
     db,
     writer,

@@ -1,4 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { Registry } from 'prom-client';
+import { createMetrics, type MetricsSources } from './metrics.js';
 import type { AddressInfo } from 'node:net';
 import type { EventBus } from '../bus/bus.js';
 import type { EngineControl } from '../engine/engine.js';
@@ -6,6 +8,33 @@ import type { EventStore } from '../store/store.js';
 import { createGraphqlSseHandler, GRAPHQL_SSE_PATH } from './sse.js';
 import { attachGraphqlWs, type WsEndpoint } from './ws.js';
 import { createTickwireYoga, GRAPHQL_PATH, type TickwireYoga } from './yoga.js';
+
+/**
+ * /metrics (Prometheus text), /health (the process answers) and /ready (its
+ * dependencies work: 503 with the reason during a store or Redis outage).
+ */
+async function serveOps(path: string, metrics: Registry, health: ServerOptions['health'], res: ServerResponse): Promise<void> {
+  try {
+    if (path === '/metrics') {
+      const body = await metrics.metrics();
+      res.writeHead(200, { 'content-type': metrics.contentType }).end(body);
+      return;
+    }
+    if (path === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    const problems: string[] = [];
+    if (health?.store?.()?.healthy === false) problems.push('event store writes are failing');
+    const redis = health?.redis?.();
+    if (redis && (!redis.readerHealthy || redis.appenderHealthy === false)) problems.push('the Redis log is unreachable');
+    res
+      .writeHead(problems.length === 0 ? 200 : 503, { 'content-type': 'application/json' })
+      .end(JSON.stringify(problems.length === 0 ? { status: 'ready' } : { status: 'unavailable', problems }));
+  } catch (err) {
+    res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${(err as Error).message}`);
+  }
+}
 
 /** What {@link startServer} needs. */
 export interface ServerOptions {
@@ -18,6 +47,8 @@ export interface ServerOptions {
   readonly host: string;
   /** Milliseconds between graphql-ws keep-alive pings (default 12,000). */
   readonly keepAliveMs?: number;
+  /** Health of the store writer and the Redis log, for /metrics and /ready. */
+  readonly health?: Pick<MetricsSources, 'store' | 'redis'>;
 }
 
 /** A listening tickwire server. */
@@ -40,8 +71,19 @@ export interface TickwireServer {
 export async function startServer(options: ServerOptions): Promise<TickwireServer> {
   const tickwire = createTickwireYoga(options.engine, options.bus, options.store ?? null);
   const sse = createGraphqlSseHandler(tickwire);
+  let ws: WsEndpoint | null = null;
+  const metrics = createMetrics({
+    bus: options.bus,
+    sharedExecution: () => tickwire.sharedExecution.stats(),
+    wsConnections: () => ws?.wss.clients.size ?? 0,
+    ...options.health,
+  });
   const http = createServer((req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0];
+    if (req.method === 'GET' && (path === '/metrics' || path === '/health' || path === '/ready')) {
+      void serveOps(path, metrics, options.health, res);
+      return;
+    }
     const handled = path === GRAPHQL_SSE_PATH ? sse(req, res) : tickwire.yoga(req, res);
     Promise.resolve(handled).catch((err: unknown) => {
       // A client that went away mid-stream is normal, not an error worth a log line.
@@ -53,7 +95,8 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
       res.end('internal server error');
     });
   });
-  const ws = attachGraphqlWs(http, tickwire, options.keepAliveMs);
+  ws = attachGraphqlWs(http, tickwire, options.keepAliveMs);
+  const endpoint = ws;
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
     http.listen(options.port, options.host, () => {
@@ -66,7 +109,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
   return {
     http,
     tickwire,
-    ws,
+    ws: endpoint,
     port,
     urls: {
       http: `http://${host}:${port}${GRAPHQL_PATH}`,
@@ -74,7 +117,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
       sse: `http://${host}:${port}${GRAPHQL_SSE_PATH}`,
     },
     close: async () => {
-      await ws.close();
+      await endpoint.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },

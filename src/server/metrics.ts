@@ -1,0 +1,67 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EventBus } from '../bus/bus.js';
+import type { SharedExecutionStats } from './shared-execution.js';
+
+/** What the metrics read from, each at scrape time. */
+export interface MetricsSources {
+  readonly bus: EventBus;
+  readonly sharedExecution: () => SharedExecutionStats;
+  readonly wsConnections: () => number;
+  /** The store writer, when there is one. */
+  readonly store?: () => { readonly written: number; readonly backlog: number; readonly lost: number; readonly failures: number; readonly healthy: boolean } | null;
+  /** The Redis reader/appender health, when REDIS_URL is set. */
+  readonly redis?: () => { readonly readerHealthy: boolean; readonly appenderHealthy: boolean | null } | null;
+}
+
+/**
+ * A Prometheus registry (prom-client) whose gauges and counters are read from the live
+ * objects at scrape time, so the hot path pays nothing beyond the counters it keeps anyway.
+ */
+export function createMetrics(sources: MetricsSources): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'tickwire_' });
+  const counterFrom = (name: string, help: string, read: () => number) => {
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  };
+  const gaugeFrom = (name: string, help: string, read: () => number) => {
+    new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+  };
+
+  new Counter({
+    name: 'tickwire_events_published_total',
+    help: 'Events published into the bus, by type.',
+    labelNames: ['type'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [type, count] of sources.bus.stats().publishedByType) this.inc({ type }, count);
+    },
+  });
+  counterFrom('tickwire_events_delivered_total', 'Events handed to subscriber queues (after filtering).', () => sources.bus.stats().delivered);
+  gaugeFrom('tickwire_subscriber_queue_dropped', 'Events dropped by the queues of subscribers attached now (slow consumers).', () => sources.bus.stats().dropped);
+  gaugeFrom('tickwire_subscriber_queue_depth', 'Events waiting in subscriber queues now.', () => sources.bus.stats().queued);
+  gaugeFrom('tickwire_bus_subscribers', 'Subscriptions attached to the bus.', () => sources.bus.subscriberCount);
+  gaugeFrom('tickwire_shared_execution_cohorts', 'Groups of subscribers sharing one execution.', () => sources.sharedExecution().cohorts);
+  gaugeFrom('tickwire_shared_execution_members', 'Subscribers in those groups.', () => sources.sharedExecution().members);
+  counterFrom('tickwire_executions_total', 'Subscription executions (one per event per cohort).', () => sources.sharedExecution().executions);
+  gaugeFrom('tickwire_ws_connections', 'Open graphql-ws connections.', () => sources.wsConnections());
+  gaugeFrom('tickwire_store_backlog', 'Events waiting to be written to the store.', () => sources.store?.()?.backlog ?? 0);
+  counterFrom('tickwire_store_written_total', 'Events written to the store.', () => sources.store?.()?.written ?? 0);
+  counterFrom('tickwire_store_lost_total', 'Events that could not be stored (buffer overflow).', () => sources.store?.()?.lost ?? 0);
+  counterFrom('tickwire_store_failures_total', 'Failed store writes (retried).', () => sources.store?.()?.failures ?? 0);
+  gaugeFrom('tickwire_store_up', '1 when store writes work, 0 during an outage.', () => (sources.store?.()?.healthy === false ? 0 : 1));
+  gaugeFrom('tickwire_redis_up', '1 when the Redis log is read (and appended to) without errors; 0 during an outage.', () => {
+    const redis = sources.redis?.();
+    if (redis === null || redis === undefined) return 1;
+    return redis.readerHealthy && redis.appenderHealthy !== false ? 1 : 0;
+  });
+  return registry;
+}
