@@ -17,37 +17,69 @@ export interface EventFilter {
 /** A compiled filter: `symbol` is the symbol of the runner that emitted the event. */
 export type EventPredicate = (event: RunnerEvent, symbol: string) => boolean;
 
-
 /** Longest list a filter argument may hold: longer ones are refused, not truncated. */
 export const MAX_FILTER_LIST = 1000;
 
+// Shared constants, so callers may recognise a filter that lets everything (or nothing)
+// through by identity and skip the per-event call altogether.
 const MATCH_ALL: EventPredicate = () => true;
 const MATCH_NONE: EventPredicate = () => false;
 
 /**
- * Compiles a filter once into a predicate for the publish path: lists become Sets and
- * arguments that do not filter cost nothing per event.
+ * Compiles a filter once into a predicate for the publish path, where an unmatched event
+ * should cost one call: lists become Sets, arguments that do not filter are left out of
+ * the predicate entirely, an empty list gives a constant `false` and a filter without
+ * arguments a constant `true`. Expects a filter that {@link validateFilter} accepted.
  */
 export function compileFilter(filter: EventFilter): EventPredicate {
   const { runnerIds, symbols, types, minSeverity } = filter;
   if (runnerIds?.length === 0 || symbols?.length === 0 || types?.length === 0) return MATCH_NONE;
-  const runnerSet = runnerIds == null ? null : new Set(runnerIds);
-  const symbolSet = symbols == null ? null : new Set(symbols);
-  const typeSet = types == null ? null : new Set<EventVariant>(types);
+
+  const checks: EventPredicate[] = [];
+  if (runnerIds != null) {
+    const ids = new Set(runnerIds);
+    checks.push((event) => ids.has(event.runnerId));
+  }
+  if (symbols != null) {
+    // Matches on the emitting runner's symbol: most variants carry no symbol of their own.
+    const wanted = new Set(symbols);
+    checks.push((_event, symbol) => wanted.has(symbol));
+  }
+  if (types != null) {
+    const wanted = new Set<EventVariant>(types);
+    checks.push((event) => wanted.has(event.type));
+  }
+  // Warning is the lowest severity, so a minimum of Warning drops nothing.
   const minRank = minSeverity == null ? 0 : severityRank(minSeverity);
-  if (runnerSet === null && symbolSet === null && typeSet === null && minRank === 0) return MATCH_ALL;
-  return (event, symbol) =>
-    (runnerSet === null || runnerSet.has(event.runnerId)) &&
-    (symbolSet === null || symbolSet.has(symbol)) &&
-    (typeSet === null || typeSet.has(event.type)) &&
-    (minRank === 0 || event.type !== 'Error' || severityRank(event.severity) >= minRank);
+  if (minRank > 0) {
+    checks.push((event) => event.type !== 'Error' || severityRank(event.severity) >= minRank);
+  }
+
+  const [a, b, c, d] = checks;
+  if (a === undefined) return MATCH_ALL;
+  if (b === undefined) return a;
+  if (c === undefined) return (event, symbol) => a(event, symbol) && b(event, symbol);
+  if (d === undefined) return (event, symbol) => a(event, symbol) && b(event, symbol) && c(event, symbol);
+  return (event, symbol) => a(event, symbol) && b(event, symbol) && c(event, symbol) && d(event, symbol);
+}
+
+/** Renders an offending entry for a message; must not throw whatever the value is. */
+function show(value: unknown): string {
+  if (typeof value === 'bigint') return `${value}n`;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return typeof value;
+  }
 }
 
 /**
- * Says what is wrong with a filter built from untrusted input, or returns null. The
- * message names the argument (and the index, for a bad list entry).
+ * Says what is wrong with a filter built from untrusted input, or returns null when it
+ * is usable. Lists longer than `maxListLength` are refused because each entry costs
+ * memory per subscription and time at compile. The message names the argument, and
+ * the index for a bad list entry, e.g. `types[2]: unknown event type "Foo"`.
  */
-export function validateFilter(filter: EventFilter, maxListLength = MAX_FILTER_LIST): string | null {
+export function validateFilter(filter: EventFilter, maxListLength: number = MAX_FILTER_LIST): string | null {
   const lists = [
     ['runnerIds', filter.runnerIds],
     ['symbols', filter.symbols],
@@ -55,20 +87,21 @@ export function validateFilter(filter: EventFilter, maxListLength = MAX_FILTER_L
   ] as const;
   for (const [name, list] of lists) {
     if (list == null) continue;
-    if (!Array.isArray(list)) return `${name} must be a list`;
+    if (!Array.isArray(list)) return `${name} must be a list, got ${show(list)}`;
     if (list.length > maxListLength) {
       return `${name} has ${list.length} entries; at most ${maxListLength} are allowed`;
     }
     for (let i = 0; i < list.length; i++) {
       const value: unknown = list[i];
-      if (typeof value !== 'string') return `${name}[${i}] must be a string, got ${JSON.stringify(value) ?? String(value)}`;
+      if (typeof value !== 'string') return `${name}[${i}] must be a string, got ${show(value)}`;
       if (name === 'types' && !(EVENT_VARIANTS as readonly string[]).includes(value)) {
-        return `${name}[${i}]: unknown event type "${value}" (expected one of ${EVENT_VARIANTS.join(', ')})`;
+        return `${name}[${i}]: unknown event type ${show(value)} (expected one of ${EVENT_VARIANTS.join(', ')})`;
       }
     }
   }
-  if (filter.minSeverity != null && !(ERROR_SEVERITIES as readonly string[]).includes(filter.minSeverity)) {
-    return `minSeverity: unknown severity "${String(filter.minSeverity)}" (expected one of ${ERROR_SEVERITIES.join(', ')})`;
+  const minSeverity: unknown = filter.minSeverity;
+  if (minSeverity != null && !(ERROR_SEVERITIES as readonly unknown[]).includes(minSeverity)) {
+    return `minSeverity: unknown severity ${show(minSeverity)} (expected one of ${ERROR_SEVERITIES.join(', ')})`;
   }
   return null;
 }

@@ -1,5 +1,6 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import type { Limits } from './limits.js';
 import { createMetrics, type MetricsSources } from './metrics.js';
 import type { AddressInfo } from 'node:net';
 import type { EventBus } from '../bus/bus.js';
@@ -47,6 +48,8 @@ export interface ServerOptions {
   readonly host: string;
   /** Milliseconds between graphql-ws keep-alive pings (default 12,000). */
   readonly keepAliveMs?: number;
+  /** What one client may ask (defaults: DEFAULT_LIMITS). */
+  readonly limits?: Limits;
   /** Health of the store writer and the Redis log, for /metrics and /ready. */
   readonly health?: Pick<MetricsSources, 'store' | 'redis'>;
 }
@@ -69,7 +72,7 @@ export interface TickwireServer {
  * graphql-ws at /graphql, graphql-sse at /graphql/stream.
  */
 export async function startServer(options: ServerOptions): Promise<TickwireServer> {
-  const tickwire = createTickwireYoga(options.engine, options.bus, options.store ?? null);
+  const tickwire = createTickwireYoga(options.engine, options.bus, options.store ?? null, options.limits);
   const sse = createGraphqlSseHandler(tickwire);
   let ws: WsEndpoint | null = null;
   const metrics = createMetrics({
@@ -95,7 +98,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
       res.end('internal server error');
     });
   });
-  ws = attachGraphqlWs(http, tickwire, options.keepAliveMs);
+  ws = attachGraphqlWs(http, tickwire, options.keepAliveMs, options.limits);
   const endpoint = ws;
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);

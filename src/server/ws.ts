@@ -1,7 +1,8 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
-import type { ExecutionArgs, ExecutionResult } from 'graphql';
+import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { executePrepared, prepareOperation, subscribePrepared } from './operation.js';
 import { GRAPHQL_PATH, type TickwireYoga } from './yoga.js';
@@ -146,11 +147,17 @@ export interface WsExtra {
  * the stock `ws` glue waits for each message's write callback before sending the next,
  * which caps a subscription at one event per event-loop turn.
  */
-export function attachGraphqlWs(server: Server, tickwire: TickwireYoga, keepAliveMs: number = KEEP_ALIVE_MS): WsEndpoint {
-  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, handleProtocols, perMessageDeflate: false });
+export function attachGraphqlWs(
+  server: Server,
+  tickwire: TickwireYoga,
+  keepAliveMs: number = KEEP_ALIVE_MS,
+  limits: Limits = DEFAULT_LIMITS,
+): WsEndpoint {
+  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, handleProtocols, perMessageDeflate: false, maxPayload: limits.wsMaxPayload });
   // Which socket and operation id each prepared subscription belongs to.
   const targets = new WeakMap<ExecutionArgs, { socket: WebSocket; id: string }>();
   const protocol = makeServer<Record<string, unknown> | undefined, WsExtra>({
+    connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
     execute: executePrepared,
     subscribe: async (args) => {
       const result = await subscribePrepared(args);
@@ -159,6 +166,14 @@ export function attachGraphqlWs(server: Server, tickwire: TickwireYoga, keepAliv
       return writeThrough(result, target.socket, target.id);
     },
     onSubscribe: async (ctx, id, params) => {
+      // graphql-ws registers the new id before this hook: it counts itself.
+      if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection) {
+        return [
+          new GraphQLError(`too many subscriptions on this connection (at most ${limits.maxSubscriptionsPerConnection})`, {
+            extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+          }),
+        ];
+      }
       const prepared = await prepareOperation(
         tickwire.yoga,
         { req: ctx.extra.request, socket: ctx.extra.socket, connectionParams: ctx.connectionParams },

@@ -5,6 +5,7 @@ import type { StreamGap, StreamItem } from '../bus/types.js';
 import type { EngineControl } from '../engine/engine.js';
 import type { EventStore } from '../store/store.js';
 import { schema, type SchemaContext } from '../schema/index.js';
+import { DEFAULT_LIMITS, limitPlugins, type Limits } from './limits.js';
 import { useSharedExecution, type SharedExecutionPlugin } from './shared-execution.js';
 
 /** The GraphQL endpoint of every transport but graphql-sse. */
@@ -21,7 +22,12 @@ export interface TickwireYoga {
  * graphql-ws, graphql-sse) runs operations through this instance's envelop, so plugins
  * apply to all of them alike.
  */
-export function createTickwireYoga(engine: EngineControl, bus: EventBus, store: EventStore | null = null): TickwireYoga {
+export function createTickwireYoga(
+  engine: EngineControl,
+  bus: EventBus,
+  store: EventStore | null = null,
+  limits: Limits = DEFAULT_LIMITS,
+): TickwireYoga {
   const sharedExecution = useSharedExecution<StreamItem | EventBatch>({
     retentionOf: (source) => (isBatch(source) ? retentionOfBatch(source) : retentionOf(source)),
     // A stream that starts with its own history (replay, after) serves only its subscriber.
@@ -40,10 +46,10 @@ export function createTickwireYoga(engine: EngineControl, bus: EventBus, store: 
     graphqlEndpoint: GRAPHQL_PATH,
     context: (): SchemaContext => ({ engine, bus, store }),
     // GraphiQL runs its subscriptions over graphql-ws on the same URL.
-    graphiql: { title: 'tickwire', subscriptionsProtocol: 'WS' },
+    graphiql: limits.graphiql ? { title: 'tickwire', subscriptionsProtocol: 'WS' } : false,
     landingPage: false,
     logging: 'warn',
-    plugins: [sharedExecution],
+    plugins: [...limitPlugins(limits), sharedExecution],
   });
   return { yoga, sharedExecution };
 }

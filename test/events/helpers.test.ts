@@ -1,42 +1,63 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR_SEVERITIES, isCritical, isHighFrequency, runnerIdOf, severityRank, timestampOf } from '../../src/events/helpers.js';
-import type { ErrorSeverity, RunnerEvent } from '../../src/events/types.js';
+import { EVENT_VARIANTS, type ErrorSeverity, type EventVariant, type RunnerEvent } from '../../src/events/types.js';
 import { sampleEvents } from './fixtures.js';
 
+const events = sampleEvents();
+const of = (type: EventVariant): RunnerEvent => events.find((e) => e.type === type)!;
+
+// [variant, runnerId, timestamp, high-frequency, critical] for the fixture of each variant.
+const TABLE: [EventVariant, string, number, boolean, boolean][] = [
+  ['RunnerStarted', 'btc_ema', 1_700_000_000_000, false, false],
+  ['RunnerStopped', 'btc_ema', 1_700_000_000_009, false, true],
+  ['TickReceived', 'btc_ema', 1_700_000_000_001, true, false],
+  ['StateTransition', 'btc_ema', 1_700_000_000_002, false, false],
+  ['ActionExecuted', 'btc_ema', 1_700_000_000_003, false, false],
+  ['PositionOpened', 'btc_ema', 1_700_000_000_003, false, false],
+  ['PositionUpdated', 'btc_ema', 1_700_000_000_004, true, false],
+  ['PositionClosed', 'btc_ema', 1_700_000_000_005, false, false],
+  ['Error', 'btc_ema', 1_700_000_000_006, false, false],
+  ['StatsUpdate', 'btc_ema', 1_700_000_000_007, false, false],
+];
+
 describe('event helpers', () => {
-  const events = sampleEvents();
-  const of = (type: RunnerEvent['type']) => events.find((e) => e.type === type)!;
-
-  it('reads the runner id and the timestamp of every variant (a tick uses its market data)', () => {
-    for (const e of events) expect(runnerIdOf(e)).toBe(e.runnerId);
-    expect(timestampOf(of('TickReceived'))).toBe(1_700_000_000_001);
-    expect(timestampOf(of('PositionClosed'))).toBe(1_700_000_000_005);
-    expect(events.map(timestampOf).every((t) => Number.isInteger(t) && t >= 1_700_000_000_000)).toBe(true);
+  it('covers every variant', () => {
+    expect(TABLE.map(([variant]) => variant)).toEqual(EVENT_VARIANTS);
   });
 
-  it('classifies every variant', () => {
-    const table = Object.fromEntries(events.map((e) => [e.type, [isHighFrequency(e), isCritical(e)]]));
-    expect(table).toEqual({
-      RunnerStarted: [false, false],
-      RunnerStopped: [false, true],
-      TickReceived: [true, false],
-      StateTransition: [false, false],
-      ActionExecuted: [false, false],
-      PositionOpened: [false, false],
-      PositionUpdated: [true, false],
-      PositionClosed: [false, false],
-      Error: [false, false],
-      StatsUpdate: [false, false],
-    });
+  it.each(TABLE)('%s: runner %s, timestamp %d, high-frequency %s, critical %s', (variant, runnerId, timestamp, high, critical) => {
+    const event = of(variant);
+    expect(runnerIdOf(event)).toBe(runnerId);
+    expect(timestampOf(event)).toBe(timestamp);
+    expect(isHighFrequency(event)).toBe(high);
+    expect(isCritical(event)).toBe(critical);
   });
 
-  it('makes an Error critical only at severity Critical', () => {
-    const error = (severity: ErrorSeverity): RunnerEvent => ({ type: 'Error', runnerId: 'r', error: 'x', severity, timestamp: 1 });
-    expect(ERROR_SEVERITIES.map((s) => isCritical(error(s)))).toEqual([false, false, true]);
+  it('takes the timestamp of a tick from its market data', () => {
+    const tick = of('TickReceived');
+    if (tick.type !== 'TickReceived') throw new Error('fixture');
+    const later = { ...tick, data: { ...tick.data, timestamp: 42 } };
+    expect(timestampOf(later)).toBe(42);
+  });
+
+  it('reads the runner id of other runners too', () => {
+    expect(runnerIdOf(events.at(-1)!)).toBe('sol_meanrev');
+  });
+
+  it.each<[ErrorSeverity, boolean]>([
+    ['Warning', false],
+    ['Error', false],
+    ['Critical', true],
+  ])('an Error of severity %s is critical: %s, and never high-frequency', (severity, critical) => {
+    const error: RunnerEvent = { type: 'Error', runnerId: 'r', error: 'x', severity, timestamp: 1 };
+    expect(isCritical(error)).toBe(critical);
+    expect(isHighFrequency(error)).toBe(false);
+    expect(timestampOf(error)).toBe(1);
   });
 
   it('orders severities Warning < Error < Critical', () => {
     expect(ERROR_SEVERITIES).toEqual(['Warning', 'Error', 'Critical']);
+    expect(ERROR_SEVERITIES.map(severityRank)).toEqual([0, 1, 2]);
     expect(severityRank('Warning')).toBeLessThan(severityRank('Error'));
     expect(severityRank('Error')).toBeLessThan(severityRank('Critical'));
   });

@@ -1,0 +1,53 @@
+import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import type { Plugin } from 'graphql-yoga';
+
+/** What one client may ask of the server. Every value is configurable (README). */
+export interface Limits {
+  /** Deepest selection (default 12). */
+  readonly maxDepth: number;
+  /** Aliases per operation (default 15). */
+  readonly maxAliases: number;
+  /** Tokens in a document (default 2000). */
+  readonly maxTokens: number;
+  /** Cost of an operation by graphql-armor's measure, where list arguments such as `first` multiply (default 100,000: a full page of eventHistory costs about 64,000). */
+  readonly maxCost: number;
+  /** Subscriptions open at once on one graphql-ws connection (default 100). */
+  readonly maxSubscriptionsPerConnection: number;
+  /** Largest WebSocket message accepted, in bytes (default 64 KiB). */
+  readonly wsMaxPayload: number;
+  /** Time a graphql-ws client has to send connection_init, in ms (default 3000). */
+  readonly connectionInitTimeoutMs: number;
+  /** GraphiQL at /graphql in a browser (default on). */
+  readonly graphiql: boolean;
+  /** Introspection queries (default on). */
+  readonly introspection: boolean;
+}
+
+/** The defaults: generous for the dashboards and clients we know, tight for abuse. */
+export const DEFAULT_LIMITS: Limits = {
+  maxDepth: 12,
+  maxAliases: 15,
+  maxTokens: 2000,
+  maxCost: 100_000,
+  maxSubscriptionsPerConnection: 100,
+  wsMaxPayload: 64 * 1024,
+  connectionInitTimeoutMs: 3000,
+  graphiql: true,
+  introspection: true,
+};
+
+/** The envelop plugins that enforce the operation limits (GraphQL Armor). */
+export function limitPlugins(limits: Limits): Plugin[] {
+  const plugins: Plugin[] = [
+    maxTokensPlugin({ n: limits.maxTokens }),
+    maxDepthPlugin({ n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true }),
+    maxAliasesPlugin({ n: limits.maxAliases }),
+    costLimitPlugin({ maxCost: limits.maxCost, ignoreIntrospection: true }),
+  ] as Plugin[];
+  if (!limits.introspection) plugins.push(useDisableIntrospection() as Plugin);
+  return plugins;
+}
