@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     store,
     port: config.port,
     host: config.host,
+    limits: config.limits,
     health: { store: () => persistence.writer?.stats ?? null, redis: () => persistence.redisHealth() },
   });
   const stored = config.store.types.length === 0 ? 'nothing' : config.store.types.join(', ');

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { formatIssues, runnerConfigSchema, type RunnerConfigInput } from '../engine/config.js';
 import { DEFAULT_RUNNERS } from '../engine/defaults.js';
 import { EVENT_VARIANTS, type EventVariant } from '../events/types.js';
+import { DEFAULT_LIMITS, type Limits } from './limits.js';
 
 /** Start-up settings of the server. */
 export interface ServerConfig {
@@ -16,6 +17,8 @@ export interface ServerConfig {
   readonly runnersSource: string;
   /** True when RUNNERS_FILE named the runners (not the defaults). */
   readonly runnersFromFile: boolean;
+  /** What one client may ask of the server. */
+  readonly limits: Limits;
   /** The shared log in Redis (REDIS_URL), or null to keep everything in this process. */
   readonly redis: { readonly url: string; readonly stream: string; readonly maxLen: number } | null;
   /** The event store: PostgreSQL at DATABASE_URL, else PGlite in DATA_DIR. */
@@ -65,6 +68,15 @@ const envSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   REDIS_STREAM: z.string().regex(/^[A-Za-z0-9:_.-]{1,100}$/, 'must be 1-100 characters of letters, digits, : _ . -').default('tickwire:events'),
   REDIS_MAXLEN: z.coerce.number().int().min(1000).max(1_000_000_000).default(1_000_000),
+  MAX_DEPTH: z.coerce.number().int().min(1).max(1000).default(DEFAULT_LIMITS.maxDepth),
+  MAX_ALIASES: z.coerce.number().int().min(0).max(10_000).default(DEFAULT_LIMITS.maxAliases),
+  MAX_TOKENS: z.coerce.number().int().min(10).max(1_000_000).default(DEFAULT_LIMITS.maxTokens),
+  MAX_COST: z.coerce.number().int().min(1).max(1_000_000_000).default(DEFAULT_LIMITS.maxCost),
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_LIMITS.maxSubscriptionsPerConnection),
+  WS_MAX_PAYLOAD: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(DEFAULT_LIMITS.wsMaxPayload),
+  CONNECTION_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_LIMITS.connectionInitTimeoutMs),
+  GRAPHIQL: z.enum(['true', 'false']).default('true'),
+  INTROSPECTION: z.enum(['true', 'false']).default('true'),
 });
 
 const runnersFileSchema = z.strictObject({ runners: z.array(runnerConfigSchema) });
@@ -88,15 +100,36 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     REDIS_URL: read('REDIS_URL'),
     REDIS_STREAM: read('REDIS_STREAM'),
     REDIS_MAXLEN: read('REDIS_MAXLEN'),
+    MAX_DEPTH: read('MAX_DEPTH'),
+    MAX_ALIASES: read('MAX_ALIASES'),
+    MAX_TOKENS: read('MAX_TOKENS'),
+    MAX_COST: read('MAX_COST'),
+    MAX_SUBSCRIPTIONS_PER_CONNECTION: read('MAX_SUBSCRIPTIONS_PER_CONNECTION'),
+    WS_MAX_PAYLOAD: read('WS_MAX_PAYLOAD'),
+    CONNECTION_INIT_TIMEOUT_MS: read('CONNECTION_INIT_TIMEOUT_MS'),
+    GRAPHIQL: read('GRAPHIQL'),
+    INTROSPECTION: read('INTROSPECTION'),
   });
   if (!parsed.success) throw new ConfigError(`invalid environment: ${formatIssues(parsed.error)}`);
   const { PORT, HOST, RUNNERS_FILE, DATABASE_URL, DATA_DIR, STORE_BUFFER, REDIS_URL, REDIS_STREAM, REDIS_MAXLEN } = parsed.data;
   const store = { databaseUrl: DATABASE_URL, dataDir: DATA_DIR, types: parseStoreTypes(read('STORE_TYPES')), buffer: STORE_BUFFER };
   const redis = REDIS_URL === undefined ? null : { url: REDIS_URL, stream: REDIS_STREAM, maxLen: REDIS_MAXLEN };
+  const e = parsed.data;
+  const limits: Limits = {
+    maxDepth: e.MAX_DEPTH,
+    maxAliases: e.MAX_ALIASES,
+    maxTokens: e.MAX_TOKENS,
+    maxCost: e.MAX_COST,
+    maxSubscriptionsPerConnection: e.MAX_SUBSCRIPTIONS_PER_CONNECTION,
+    wsMaxPayload: e.WS_MAX_PAYLOAD,
+    connectionInitTimeoutMs: e.CONNECTION_INIT_TIMEOUT_MS,
+    graphiql: e.GRAPHIQL === 'true',
+    introspection: e.INTROSPECTION === 'true',
+  };
   if (RUNNERS_FILE === undefined) {
-    return { port: PORT, host: HOST, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners', runnersFromFile: false, store, redis };
+    return { port: PORT, host: HOST, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners', runnersFromFile: false, store, redis, limits };
   }
-  return { port: PORT, host: HOST, runners: loadRunnersFile(RUNNERS_FILE), runnersSource: RUNNERS_FILE, runnersFromFile: true, store, redis };
+  return { port: PORT, host: HOST, runners: loadRunnersFile(RUNNERS_FILE), runnersSource: RUNNERS_FILE, runnersFromFile: true, store, redis, limits };
 }
 
 /** Reads and validates a runners file (JSON, or YAML for .yaml/.yml). */

@@ -197,8 +197,10 @@ export function attachGraphqlWs(
     keepAlive.unref();
 
     socket.once('error', (err) => {
-      console.error('graphql-ws socket error:', err);
-      socket.close(CloseCode.InternalServerError, 'Internal server error');
+      // Mostly a client's fault (an oversized or malformed frame): ws has already closed
+      // the connection with the matching code; one line is enough.
+      console.warn(`graphql-ws: connection closed on a socket error: ${err.message}`);
+      if (socket.readyState === socket.OPEN) socket.close(CloseCode.InternalServerError, 'Internal server error');
     });
 
     const write = writerOf(socket);

@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { EventBus } from '../../src/bus/bus.js';
+import { TradingEngine } from '../../src/engine/engine.js';
+import { loadServerConfig } from '../../src/server/config.js';
+import { DEFAULT_LIMITS } from '../../src/server/limits.js';
+import { startServer, type TickwireServer } from '../../src/server/server.js';
+import { post, watch } from './transports.js';
+
+let server: TickwireServer;
+beforeAll(async () => {
+  const bus = new EventBus();
+  server = await startServer({
+    engine: new TradingEngine(bus),
+    bus,
+    port: 0,
+    host: '127.0.0.1',
+    limits: { ...DEFAULT_LIMITS, maxDepth: 4, maxAliases: 2, maxSubscriptionsPerConnection: 2, wsMaxPayload: 4096, connectionInitTimeoutMs: 200, graphiql: false, introspection: false },
+  });
+});
+afterAll(async () => {
+  await server.close();
+});
+
+/** A raw graphql-transport-ws connection, to send what a well-behaved client would not. */
+function raw(): Promise<{ socket: WebSocket; messages: string[]; closed: Promise<{ code: number; reason: string }> }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(server.urls.ws, 'graphql-transport-ws');
+    const messages: string[] = [];
+    const closed = new Promise<{ code: number; reason: string }>((r) => socket.once('close', (code, reason) => r({ code, reason: String(reason) })));
+    socket.on('message', (d) => messages.push(String(d)));
+    socket.once('open', () => resolve({ socket, messages, closed }));
+    socket.once('error', reject);
+  });
+}
+
+describe('limits', () => {
+  it('refuses operations that are too deep or use too many aliases, with the reason', async () => {
+    const deep = await post(server, '{ runners { position { side } stats { ticksProcessed } } }');
+    expect(deep.errors).toBeUndefined();
+    const tooDeep = await post(server, '{ eventHistory { edges { node { ... on TickReceived { data { close } } } } } }');
+    expect(tooDeep.errors?.[0]?.message).toMatch(/depth/i);
+    const aliases = await post(server, '{ a: runners { id } b: runners { id } c: runners { id } }');
+    expect(aliases.errors?.[0]?.message).toMatch(/alias/i);
+  });
+
+  it('refuses introspection and serves no GraphiQL when switched off', async () => {
+    const intro = await post(server, '{ __schema { queryType { name } } }');
+    expect(intro.errors?.[0]?.message).toMatch(/introspection/i);
+    const page = await fetch(server.urls.http, { headers: { accept: 'text/html' } });
+    expect(await page.text()).not.toContain('<title>tickwire</title>');
+  });
+
+  it('caps subscriptions per graphql-ws connection', async () => {
+    const c = await raw();
+    c.socket.send(JSON.stringify({ type: 'connection_init' }));
+    await new Promise((r) => setTimeout(r, 50));
+    for (const id of ['1', '2', '3']) {
+      c.socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query: 'subscription { events { __typename } }' } }));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const refused = c.messages.map((m) => JSON.parse(m) as { id?: string; type: string; payload?: { message: string }[] }).find((m) => m.type === 'error');
+    expect(refused?.id).toBe('3');
+    expect(refused?.payload?.[0]?.message).toBe('too many subscriptions on this connection (at most 2)');
+    c.socket.close();
+  });
+
+  it('closes a connection that never sends connection_init (4408) and one that sends too much (1009)', async () => {
+    const silent = await raw();
+    expect((await silent.closed).code).toBe(4408);
+    const noisy = await raw();
+    noisy.socket.send('x'.repeat(10_000));
+    expect((await noisy.closed).code).toBe(1009);
+    // The server keeps serving others.
+    const w = watch('graphql-ws', server, 'subscription { events { __typename } }');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(w.errors).toEqual([]);
+    await w.close();
+  });
+
+  it('reads every limit from the environment, with clear errors', () => {
+    const config = loadServerConfig({ MAX_DEPTH: '8', GRAPHIQL: 'false', WS_MAX_PAYLOAD: '2048' });
+    expect(config.limits).toMatchObject({ maxDepth: 8, graphiql: false, wsMaxPayload: 2048, introspection: true });
+    expect(() => loadServerConfig({ GRAPHIQL: 'maybe' })).toThrow(/GRAPHIQL/);
+    expect(() => loadServerConfig({ MAX_DEPTH: '0' })).toThrow(/MAX_DEPTH/);
+  });
+});
