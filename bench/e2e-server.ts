@@ -21,6 +21,7 @@ import type { RunnerEvent } from '../src/events/types.js';
 import { schema, type SchemaContext } from '../src/schema/index.js';
 import { executePrepared, prepareOperation, subscribePrepared } from '../src/server/operation.js';
 import { startServer } from '../src/server/server.js';
+import { OPEN_PRINCIPAL } from '../src/server/auth.js';
 
 export type Mode = 'ours' | 'peer' | 'limit';
 
@@ -104,7 +105,7 @@ async function main(): Promise<void> {
     const engine = new TradingEngine({ publish: () => undefined });
     const yoga = createYoga<Record<string, unknown>, SchemaContext>({
       schema,
-      context: () => ({ engine, bus: bus as unknown as SchemaContext['bus'], store: null }),
+      context: () => ({ engine, bus: bus as unknown as SchemaContext['bus'], store: null, principal: OPEN_PRINCIPAL }),
       logging: false,
     });
     const http = createServer(yoga);

@@ -48,9 +48,11 @@ async function main(): Promise<void> {
     port: config.port,
     host: config.host,
     limits: config.limits,
+    tokens: config.tokens,
     health: { store: () => persistence.writer?.stats ?? null, redis: () => persistence.redisHealth() },
   });
   const stored = config.store.types.length === 0 ? 'nothing' : config.store.types.join(', ');
+  if (config.tokens === null) console.warn(`tickwire: no TOKENS_FILE: the API is open to anyone who can reach ${config.host} (loopback only)`);
   const source = localRunners.length === 0 ? 'nowhere (the engine process runs them)' : config.runnersSource;
   const log = config.redis === null ? 'in this process' : `in the Redis Stream ${config.redis.stream}`;
   console.log(`tickwire is running ${engine.listRunners().length} runners from ${source}; the event log is ${log}

@@ -2,6 +2,7 @@ import SchemaBuilder from '@pothos/core';
 import type { EventBus } from '../bus/bus.js';
 import type { EngineControl } from '../engine/engine.js';
 import type { EventStore } from '../store/store.js';
+import type { Principal } from './principal.js';
 
 /** What every resolver can reach: the engine to drive and the bus to subscribe to. */
 export interface SchemaContext {
@@ -10,6 +11,8 @@ export interface SchemaContext {
   readonly bus: EventBus;
   /** The event store for history queries and resume beyond memory; null without one. */
   readonly store: EventStore | null;
+  /** Who is asking: what they may see and do. */
+  readonly principal: Principal;
 }
 
 /** The Pothos types of the tickwire schema. */

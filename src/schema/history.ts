@@ -2,6 +2,7 @@ import { GraphQLError } from 'graphql';
 import { MAX_FILTER_LIST, validateFilter, type EventFilter } from '../events/filter.js';
 import type { StoredEvent } from '../store/store.js';
 import { builder } from './builder.js';
+import { seesAll } from './principal.js';
 import { ErrorSeverityEnum, EventTypeEnum } from './enums.js';
 import { RunnerEventUnion, type AnyStreamItem } from './events.js';
 import { TimestampScalar } from './scalars.js';
@@ -76,7 +77,8 @@ builder.queryField('eventHistory', (t) =>
       if (args.after != null && !/^(0|[1-9][0-9]{0,15})$/.test(String(args.after))) {
         throw bad(`after must be an event id (a whole number as a string), got ${JSON.stringify(args.after)}`);
       }
-      return ctx.store.history({ ...filter, from: args.from ?? null, to: args.to ?? null, after: args.after == null ? null : Number(args.after), first });
+      const runnerGlobs = seesAll(ctx.principal) ? null : ctx.principal.runners;
+      return ctx.store.history({ ...filter, runnerGlobs, from: args.from ?? null, to: args.to ?? null, after: args.after == null ? null : Number(args.after), first });
     },
   }),
 );

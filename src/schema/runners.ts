@@ -2,6 +2,7 @@ import { GraphQLError } from 'graphql';
 import { EngineError } from '../engine/config.js';
 import type { RunnerInfo } from '../engine/engine.js';
 import { builder } from './builder.js';
+import { assertOperator } from './principal.js';
 import { RunnerStateEnum } from './enums.js';
 import { PositionRef } from './market.js';
 import { TimestampScalar } from './scalars.js';
@@ -119,14 +120,18 @@ builder.queryType({
     runners: t.field({
       type: [RunnerRef],
       description: 'Every runner, running or stopped, in the order they were started.',
-      resolve: async (_root, _args, ctx) => [...(await ctx.engine.listRunners())],
+      resolve: async (_root, _args, ctx) => (await ctx.engine.listRunners()).filter((r) => ctx.principal.allows(r.id)),
     }),
     runner: t.field({
       type: RunnerRef,
       nullable: true,
       description: 'One runner by id, or null if there is none.',
       args: { id: t.arg.id({ required: true, description: 'The runner id.' }) },
-      resolve: async (_root, args, ctx) => (await ctx.engine.getRunner(String(args.id))) ?? null,
+      resolve: async (_root, args, ctx) => {
+        const id = String(args.id);
+        // A runner outside the token's scope does not exist, as far as it can tell.
+        return ctx.principal.allows(id) ? ((await ctx.engine.getRunner(id)) ?? null) : null;
+      },
     }),
   }),
 });
@@ -139,6 +144,7 @@ builder.mutationType({
       description: 'Start a runner; it shows up on the stream as RunnerStarted. Errors: INVALID_CONFIG, DUPLICATE_RUNNER.',
       args: { input: t.arg({ type: StartRunnerInput, required: true, description: 'The runner to start.' }) },
       resolve: async (_root, { input }, ctx) => {
+        assertOperator(ctx.principal, String(input.id));
         const config = withoutNulls({ ...input, id: String(input.id) });
         if (input.params) config['params'] = Object.fromEntries(input.params.map((p) => [p.name, p.value]));
         if (input.feed) config['feed'] = withoutNulls({ ...input.feed });
@@ -157,6 +163,7 @@ builder.mutationType({
         reason: t.arg.string({ required: false, description: 'Why, for the RunnerStopped event (default "stopped by request").' }),
       },
       resolve: async (_root, args, ctx) => {
+        assertOperator(ctx.principal, String(args.id));
         try {
           return await ctx.engine.stopRunner(String(args.id), args.reason ?? undefined);
         } catch (err) {

@@ -26,6 +26,8 @@ export class StoreBackfill implements StageSource {
     private readonly source: StageSource,
     private readonly store: EventStore,
     private readonly filter: EventFilter,
+    /** The runners the reader may see (its token's scope). */
+    private readonly allows: (runnerId: string) => boolean = () => true,
   ) {}
 
   get replays(): boolean {
@@ -72,8 +74,9 @@ export class StoreBackfill implements StageSource {
     try {
       const page = await this.store.history({ ...this.filter, after: backfill.after, before: gap.toId + 1, first: PAGE });
       if (this.backfill !== backfill) return; // closed meanwhile
-      this.buffer.push(...page.entries);
-      backfill.delivered += page.entries.length;
+      const visible = page.entries.filter((e) => this.allows(e.event.runnerId));
+      this.buffer.push(...visible);
+      backfill.delivered += visible.length;
       if (page.hasMore && page.entries.length > 0) {
         backfill.after = page.entries[page.entries.length - 1]!.id;
         return;

@@ -4,7 +4,8 @@ import { DEFAULT_QUEUE_CAPACITY } from '../bus/bus.js';
 import type { StageSource } from '../bus/stage.js';
 import { MAX_THROTTLE_MS, ThrottledStream } from '../bus/throttle.js';
 import type { StreamGap, StreamItem } from '../bus/types.js';
-import { compileFilter, MAX_FILTER_LIST, validateFilter, type EventFilter } from '../events/filter.js';
+import { compileFilter, MAX_FILTER_LIST, validateFilter, type EventFilter, type EventPredicate } from '../events/filter.js';
+import { seesAll } from './principal.js';
 import { builder } from './builder.js';
 import { ErrorSeverityEnum, EventTypeEnum } from './enums.js';
 import { StoreBackfill } from './stream-backfill.js';
@@ -54,13 +55,17 @@ function openStream(args: StreamArgs, ctx: SchemaContext): StageSource {
       ? `throttleMs must be within 1..${MAX_THROTTLE_MS}, got ${args.throttleMs}`
       : null);
   if (problem !== null) throw badInput(problem);
+  const compiled = compileFilter(filter);
+  const principal = ctx.principal;
+  // A scoped token never receives another runner's events, whatever it asks for.
+  const scoped: EventPredicate = seesAll(principal) ? compiled : (event, symbol) => principal.allows(event.runnerId) && compiled(event, symbol);
   const subscription = ctx.bus.subscribe({
-    filter: compileFilter(filter),
+    filter: scoped,
     ...(args.replay != null ? { replay: args.replay } : {}),
     ...(args.after != null ? { after: Number(args.after) } : {}),
   });
   // A resume point older than the bus's history is filled from the store, when there is one.
-  const resumed: StageSource = args.after != null && ctx.store !== null ? new StoreBackfill(subscription, ctx.store, filter) : subscription;
+  const resumed: StageSource = args.after != null && ctx.store !== null ? new StoreBackfill(subscription, ctx.store, filter, principal.allows) : subscription;
   return args.throttleMs != null ? new ThrottledStream(resumed, args.throttleMs, DEFAULT_QUEUE_CAPACITY) : resumed;
 }
 

@@ -3,6 +3,8 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { formatIssues, runnerConfigSchema, type RunnerConfigInput } from '../engine/config.js';
+import { loadTokensFile, type TokenStore } from './auth.js';
+import { ConfigError } from './config-error.js';
 import { DEFAULT_RUNNERS } from '../engine/defaults.js';
 import { EVENT_VARIANTS, type EventVariant } from '../events/types.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
@@ -19,6 +21,8 @@ export interface ServerConfig {
   readonly runnersFromFile: boolean;
   /** What one client may ask of the server. */
   readonly limits: Limits;
+  /** The API tokens (TOKENS_FILE), or null: then the server is open, on loopback only. */
+  readonly tokens: TokenStore | null;
   /** The shared log in Redis (REDIS_URL), or null to keep everything in this process. */
   readonly redis: { readonly url: string; readonly stream: string; readonly maxLen: number } | null;
   /** The event store: PostgreSQL at DATABASE_URL, else PGlite in DATA_DIR. */
@@ -53,10 +57,7 @@ function parseStoreTypes(value: string | undefined): readonly EventVariant[] {
   return types as EventVariant[];
 }
 
-/** A configuration that cannot be used; the message names the variable or key. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export { ConfigError } from './config-error.js';
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(4000),
@@ -76,6 +77,7 @@ const envSchema = z.object({
   WS_MAX_PAYLOAD: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(DEFAULT_LIMITS.wsMaxPayload),
   CONNECTION_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_LIMITS.connectionInitTimeoutMs),
   GRAPHIQL: z.enum(['true', 'false']).default('true'),
+  TOKENS_FILE: z.string().min(1).optional(),
   INTROSPECTION: z.enum(['true', 'false']).default('true'),
 });
 
@@ -108,6 +110,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     WS_MAX_PAYLOAD: read('WS_MAX_PAYLOAD'),
     CONNECTION_INIT_TIMEOUT_MS: read('CONNECTION_INIT_TIMEOUT_MS'),
     GRAPHIQL: read('GRAPHIQL'),
+    TOKENS_FILE: read('TOKENS_FILE'),
     INTROSPECTION: read('INTROSPECTION'),
   });
   if (!parsed.success) throw new ConfigError(`invalid environment: ${formatIssues(parsed.error)}`);
@@ -126,10 +129,15 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     graphiql: e.GRAPHIQL === 'true',
     introspection: e.INTROSPECTION === 'true',
   };
-  if (RUNNERS_FILE === undefined) {
-    return { port: PORT, host: HOST, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners', runnersFromFile: false, store, redis, limits };
+  const tokens = e.TOKENS_FILE === undefined ? null : loadTokensFile(e.TOKENS_FILE);
+  // An open server is only safe where nobody else can reach it.
+  if (tokens === null && !['127.0.0.1', '::1', 'localhost'].includes(HOST)) {
+    throw new ConfigError(`refusing to listen on ${HOST} without TOKENS_FILE: an open server may only bind to 127.0.0.1, ::1 or localhost`);
   }
-  return { port: PORT, host: HOST, runners: loadRunnersFile(RUNNERS_FILE), runnersSource: RUNNERS_FILE, runnersFromFile: true, store, redis, limits };
+  if (RUNNERS_FILE === undefined) {
+    return { port: PORT, host: HOST, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners', runnersFromFile: false, store, redis, limits, tokens };
+  }
+  return { port: PORT, host: HOST, runners: loadRunnersFile(RUNNERS_FILE), runnersSource: RUNNERS_FILE, runnersFromFile: true, store, redis, limits, tokens };
 }
 
 /** Reads and validates a runners file (JSON, or YAML for .yaml/.yml). */

@@ -1,5 +1,6 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
+import { bearerToken, type TokenStore } from './auth.js';
 import type { Limits } from './limits.js';
 import { createMetrics, type MetricsSources } from './metrics.js';
 import type { AddressInfo } from 'node:net';
@@ -48,6 +49,8 @@ export interface ServerOptions {
   readonly host: string;
   /** Milliseconds between graphql-ws keep-alive pings (default 12,000). */
   readonly keepAliveMs?: number;
+  /** API tokens; without them the server is open (callers bind it to loopback only). */
+  readonly tokens?: TokenStore | null;
   /** What one client may ask (defaults: DEFAULT_LIMITS). */
   readonly limits?: Limits;
   /** Health of the store writer and the Redis log, for /metrics and /ready. */
@@ -72,7 +75,8 @@ export interface TickwireServer {
  * graphql-ws at /graphql, graphql-sse at /graphql/stream.
  */
 export async function startServer(options: ServerOptions): Promise<TickwireServer> {
-  const tickwire = createTickwireYoga(options.engine, options.bus, options.store ?? null, options.limits);
+  const tokens = options.tokens ?? null;
+  const tickwire = createTickwireYoga(options.engine, options.bus, options.store ?? null, options.limits, tokens);
   const sse = createGraphqlSseHandler(tickwire);
   let ws: WsEndpoint | null = null;
   const metrics = createMetrics({
@@ -87,6 +91,18 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
       void serveOps(path, metrics, options.health, res);
       return;
     }
+    // Every GraphQL request carries a valid token when tokens are configured; only the
+    // GraphiQL page itself (HTML for a browser) is served without one.
+    const wantsPage = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
+    if (tokens !== null && !wantsPage) {
+      const token = bearerToken(req.headers.authorization);
+      if (token === null || tokens.authenticate(token) === null) {
+        res
+          .writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' })
+          .end(JSON.stringify({ errors: [{ message: 'missing or invalid API token (Authorization: Bearer …)', extensions: { code: 'UNAUTHENTICATED' } }] }));
+        return;
+      }
+    }
     const handled = path === GRAPHQL_SSE_PATH ? sse(req, res) : tickwire.yoga(req, res);
     Promise.resolve(handled).catch((err: unknown) => {
       // A client that went away mid-stream is normal, not an error worth a log line.
@@ -98,7 +114,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
       res.end('internal server error');
     });
   });
-  ws = attachGraphqlWs(http, tickwire, options.keepAliveMs, options.limits);
+  ws = attachGraphqlWs(http, tickwire, options.keepAliveMs, options.limits, tokens);
   const endpoint = ws;
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);

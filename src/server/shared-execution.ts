@@ -43,6 +43,11 @@ export interface SharedExecutionOptions<Source> {
    * keep up; it is executed with the member's document and comes before its next result.
    */
   readonly dropNotice?: (missed: number) => Source;
+  /**
+   * What of the context changes results: subscribers share only with others of the same
+   * key (the principal, whose scope filters the stream). Default: nothing.
+   */
+  readonly contextKey?: (contextValue: unknown) => string;
 }
 
 /** The plugin with a view of its counters. */
@@ -83,7 +88,8 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
       documentKey = print(args.document);
       documentKeys.set(args.document, documentKey);
     }
-    return `${documentKey}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
+    const contextKey = options.contextKey?.(args.contextValue) ?? '';
+    return `${contextKey}\u0000${documentKey}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
   };
 
   async function pump(key: string, cohort: Cohort, args: ExecutionArgs): Promise<void> {

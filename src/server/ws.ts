@@ -2,6 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { principalOf, type TokenStore } from './auth.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { executePrepared, prepareOperation, subscribePrepared } from './operation.js';
@@ -152,12 +153,15 @@ export function attachGraphqlWs(
   tickwire: TickwireYoga,
   keepAliveMs: number = KEEP_ALIVE_MS,
   limits: Limits = DEFAULT_LIMITS,
+  tokens: TokenStore | null = null,
 ): WsEndpoint {
   const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, handleProtocols, perMessageDeflate: false, maxPayload: limits.wsMaxPayload });
   // Which socket and operation id each prepared subscription belongs to.
   const targets = new WeakMap<ExecutionArgs, { socket: WebSocket; id: string }>();
   const protocol = makeServer<Record<string, unknown> | undefined, WsExtra>({
     connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
+    // false closes the connection with 4403 (Forbidden): no token, or an unknown one.
+    onConnect: (ctx) => tokens === null || principalOf(tokens, { connectionParams: ctx.connectionParams }) !== null,
     execute: executePrepared,
     subscribe: async (args) => {
       const result = await subscribePrepared(args);

@@ -5,6 +5,8 @@ import type { StreamGap, StreamItem } from '../bus/types.js';
 import type { EngineControl } from '../engine/engine.js';
 import type { EventStore } from '../store/store.js';
 import { schema, type SchemaContext } from '../schema/index.js';
+import { GraphQLError } from 'graphql';
+import { OPEN_PRINCIPAL, principalOf, type TokenStore } from './auth.js';
 import { DEFAULT_LIMITS, limitPlugins, type Limits } from './limits.js';
 import { useSharedExecution, type SharedExecutionPlugin } from './shared-execution.js';
 
@@ -27,6 +29,7 @@ export function createTickwireYoga(
   bus: EventBus,
   store: EventStore | null = null,
   limits: Limits = DEFAULT_LIMITS,
+  tokens: TokenStore | null = null,
 ): TickwireYoga {
   const sharedExecution = useSharedExecution<StreamItem | EventBatch>({
     retentionOf: (source) => (isBatch(source) ? retentionOfBatch(source) : retentionOf(source)),
@@ -39,12 +42,21 @@ export function createTickwireYoga(
       reason: `subscriber too slow: ${missed} events dropped (high-frequency first)`,
       timestamp: Date.now(),
     }),
+    // Tokens with different scopes see different streams: never one cohort.
+    contextKey: (context) => (context as SchemaContext).principal.name,
     isShareable: (source) => !('replays' in source && source.replays === true),
   });
   const yoga = createYoga<Record<string, unknown>, SchemaContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    context: (): SchemaContext => ({ engine, bus, store }),
+    // Transports authenticate before anything runs (401 / close 4403); here the token
+    // is only mapped to its principal. A missing one at this point is a bug, not a user.
+    context: (initial): SchemaContext => {
+      if (tokens === null) return { engine, bus, store, principal: OPEN_PRINCIPAL };
+      const principal = principalOf(tokens, initial);
+      if (principal === null) throw new GraphQLError('missing or invalid API token', { extensions: { code: 'UNAUTHENTICATED' } });
+      return { engine, bus, store, principal };
+    },
     // GraphiQL runs its subscriptions over graphql-ws on the same URL.
     graphiql: limits.graphiql ? { title: 'tickwire', subscriptionsProtocol: 'WS' } : false,
     landingPage: false,

@@ -49,8 +49,15 @@ export interface HistoryQuery extends EventFilter {
   readonly after?: number | null;
   /** Only events with an id smaller than this (for backfilling a range). */
   readonly before?: number | null;
+  /** Only runners whose id matches one of these globs (`*`, `?`): a token's scope. */
+  readonly runnerGlobs?: readonly string[] | null;
   /** Page size. */
   readonly first: number;
+}
+
+/** A runner-id glob as a LIKE pattern (`*` → `%`, `?` → `_`, the rest literal). */
+function globToLike(glob: string): string {
+  return glob.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%').replace(/\?/g, '_');
 }
 
 /**
@@ -128,6 +135,7 @@ export class EventStore {
       return `$${params.length}`;
     };
     if (query.runnerIds != null) where.push(`runner_id = ANY(${param(query.runnerIds)}::text[])`);
+    if (query.runnerGlobs != null) where.push(`runner_id LIKE ANY(${param(query.runnerGlobs.map(globToLike))}::text[])`);
     if (query.symbols != null) where.push(`symbol = ANY(${param(query.symbols)}::text[])`);
     if (query.types != null) where.push(`type = ANY(${param(query.types)}::text[])`);
     if (query.minSeverity != null) where.push(`(type <> 'Error' OR severity >= ${param(severityRank(query.minSeverity))})`);

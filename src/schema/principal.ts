@@ -1,0 +1,27 @@
+import { GraphQLError } from 'graphql';
+
+/** Who is asking, as the schema sees it: a role and the runners they may see. */
+export interface Principal {
+  readonly name: string;
+  readonly role: 'viewer' | 'operator';
+  /** Glob patterns of the runner ids this principal may see. */
+  readonly runners: readonly string[];
+  allows(runnerId: string): boolean;
+}
+
+/** Throws FORBIDDEN unless the principal may change runners, and this one. */
+export function assertOperator(principal: Principal, runnerId: string): void {
+  if (principal.role !== 'operator') {
+    throw new GraphQLError(`token "${principal.name}" is a viewer: starting and stopping runners needs an operator token`, {
+      extensions: { code: 'FORBIDDEN' },
+    });
+  }
+  if (!principal.allows(runnerId)) {
+    throw new GraphQLError(`token "${principal.name}" may not manage runner "${runnerId}"`, { extensions: { code: 'FORBIDDEN' } });
+  }
+}
+
+/** True when the principal sees every runner (no need to filter). */
+export function seesAll(principal: Principal): boolean {
+  return principal.runners.includes('*');
+}
