@@ -65,9 +65,10 @@ type Transport = {
   dispose(): Promise<void> | void;
 };
 
-function wsTransport(url: string, retryAttempts: number): Transport {
+function wsTransport(url: string, retryAttempts: number, token: string | undefined): Transport {
   const client: WsClient = createWsClient({
     url: url.replace(/^http/, 'ws'),
+    ...(token !== undefined ? { connectionParams: { token } } : {}),
     // Node 20 has no global WebSocket.
     webSocketImpl: WebSocket,
     retryAttempts,
@@ -76,8 +77,13 @@ function wsTransport(url: string, retryAttempts: number): Transport {
   return { subscribe: (payload, sink) => client.subscribe(payload, sink), dispose: () => client.dispose() };
 }
 
-function sseTransport(url: string, singleConnection: boolean, retryAttempts: number): Transport {
-  const client: SseClient<boolean> = createSseClient({ url, singleConnection, retryAttempts });
+function sseTransport(url: string, singleConnection: boolean, retryAttempts: number, token: string | undefined): Transport {
+  const client: SseClient<boolean> = createSseClient({
+    url,
+    singleConnection,
+    retryAttempts,
+    ...(token !== undefined ? { headers: { authorization: `Bearer ${token}` } } : {}),
+  });
   return { subscribe: (payload, sink) => client.subscribe(payload, sink), dispose: () => client.dispose() };
 }
 
@@ -207,8 +213,8 @@ export function createEventsClient(options: EventsClientOptions): EventsClient {
   // replay twice); events() resumes after the last id instead, so they are off.
   const transport =
     options.transport === 'sse'
-      ? sseTransport(options.url, options.singleConnection ?? false, 0)
-      : wsTransport(options.url, 0);
+      ? sseTransport(options.url, options.singleConnection ?? false, 0, options.token)
+      : wsTransport(options.url, 0, options.token);
   const queries = new WeakMap<object, string>();
   const queryOf = (document: TypedDocumentNode<unknown, never>): string => {
     let query = queries.get(document);

@@ -1,0 +1,130 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExecutionResult } from 'graphql';
+import { createClient as createSseClient } from 'graphql-sse';
+import { createClient } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { EventBus } from '../../src/bus/bus.js';
+import { TradingEngine } from '../../src/engine/engine.js';
+import type { RunnerEvent } from '../../src/events/types.js';
+import { hashToken, loadTokensFile } from '../../src/server/auth.js';
+import { loadServerConfig } from '../../src/server/config.js';
+import { startServer, type TickwireServer } from '../../src/server/server.js';
+import { until } from './harness.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tickwire-auth-'));
+const tokensFile = join(dir, 'tokens.yaml');
+writeFileSync(
+  tokensFile,
+  `tokens:
+  - name: btc-viewer
+    sha256: ${hashToken('viewer-secret')}
+    role: viewer
+    runners: ["btc_*"]
+  - name: ops
+    sha256: ${hashToken('ops-secret')}
+    role: operator
+`,
+);
+
+let server: TickwireServer;
+let bus: EventBus;
+beforeAll(async () => {
+  bus = new EventBus();
+  server = await startServer({ engine: new TradingEngine(bus), bus, port: 0, host: '127.0.0.1', tokens: loadTokensFile(tokensFile) });
+});
+afterAll(async () => {
+  await server.close();
+});
+
+const started = (runnerId: string): RunnerEvent => ({ type: 'RunnerStarted', runnerId, symbol: 'X', timestamp: 1 });
+
+async function gql(query: string, token?: string): Promise<{ status: number; body: { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: { code?: string } }[] } }> {
+  const res = await fetch(server.urls.http, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query }),
+  });
+  return { status: res.status, body: (await res.json()) as never };
+}
+
+function wsEvents(token: string | undefined, query: string): { results: ExecutionResult[]; closed: Promise<number>; dispose(): void } {
+  let closedWith: (code: number) => void = () => undefined;
+  const closed = new Promise<number>((r) => (closedWith = r));
+  const client = createClient({
+    url: server.urls.ws,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    ...(token ? { connectionParams: { token } } : {}),
+    on: { closed: (e) => closedWith((e as { code: number }).code) },
+  });
+  const results: ExecutionResult[] = [];
+  client.subscribe({ query }, { next: (r) => void results.push(r), error: () => undefined, complete: () => undefined });
+  return { results, closed, dispose: () => void client.dispose() };
+}
+
+describe('API tokens', () => {
+  it('refuses HTTP requests without a valid token (401), but serves the GraphiQL page', async () => {
+    expect((await gql('{ runners { id } }')).status).toBe(401);
+    const bad = await gql('{ runners { id } }', 'guess');
+    expect(bad.status).toBe(401);
+    expect(bad.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect((await fetch(server.urls.http, { headers: { accept: 'text/html' } })).status).toBe(200);
+  });
+
+  it('closes a graphql-ws connection without a valid token with 4403', async () => {
+    const none = wsEvents(undefined, 'subscription { events { __typename } }');
+    expect(await none.closed).toBe(4403);
+    const wrong = wsEvents('guess', 'subscription { events { __typename } }');
+    expect(await wrong.closed).toBe(4403);
+  });
+
+  it('lets a viewer see only its runners, whatever it asks, and refuses it mutations', async () => {
+    const ops = await gql('mutation { a: startRunner(input: { id: "btc_1", symbol: "BTCUSDT" }) { id } b: startRunner(input: { id: "eth_1", symbol: "ETHUSDT" }) { id } }', 'ops-secret');
+    expect(ops.body.errors).toBeUndefined();
+    const listed = await gql('{ runners { id } eth: runner(id: "eth_1") { id } btc: runner(id: "btc_1") { id } }', 'viewer-secret');
+    expect(listed.body.data).toEqual({ runners: [{ id: 'btc_1' }], eth: null, btc: { id: 'btc_1' } });
+    const mutation = await gql('mutation { stopRunner(id: "btc_1") { id } }', 'viewer-secret');
+    expect(mutation.body.errors?.[0]).toMatchObject({ message: expect.stringMatching(/viewer/), extensions: { code: 'FORBIDDEN' } });
+    await gql('mutation { a: stopRunner(id: "btc_1") { id } b: stopRunner(id: "eth_1") { id } }', 'ops-secret');
+  });
+
+  it('never streams another runner to a scoped token, and keeps principals in separate cohorts', async () => {
+    const query = 'subscription { events(runnerIds: ["btc_x", "eth_x"], types: [RUNNER_STARTED]) { ... on Event { runnerId } } }';
+    const viewer = wsEvents('viewer-secret', query);
+    const ops = wsEvents('ops-secret', query);
+    await until(() => server.tickwire.sharedExecution.stats().members === 2, 'both subscribers');
+    expect(server.tickwire.sharedExecution.stats().cohorts).toBe(2);
+    bus.publish(started('eth_x'), 'X');
+    bus.publish(started('btc_x'), 'X');
+    await until(() => ops.results.length === 2 && viewer.results.length === 1, 'the events');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(viewer.results.map((r) => (r.data as { events: { runnerId: string } }).events.runnerId)).toEqual(['btc_x']);
+    expect(ops.results.map((r) => (r.data as { events: { runnerId: string } }).events.runnerId)).toEqual(['eth_x', 'btc_x']);
+    viewer.dispose();
+    ops.dispose();
+  });
+
+  it('takes the token from the Authorization header on graphql-sse', async () => {
+    const client = createSseClient({ url: server.urls.sse, headers: { authorization: 'Bearer viewer-secret' }, retryAttempts: 0 });
+    const results: ExecutionResult[] = [];
+    const stop = client.subscribe({ query: 'subscription { events(types: [RUNNER_STARTED]) { ... on Event { runnerId } } }' }, { next: (r) => void results.push(r), error: () => undefined, complete: () => undefined });
+    await until(() => bus.subscriberCount === 1, 'the SSE subscriber');
+    bus.publish(started('eth_y'), 'X');
+    bus.publish(started('btc_y'), 'X');
+    await until(() => results.length === 1, 'the btc event');
+    expect(results[0]?.data).toEqual({ events: { runnerId: 'btc_y' } });
+    stop();
+    client.dispose();
+  });
+
+  it('refuses an open server off loopback, and a tokens file with a plain token', () => {
+    expect(() => loadServerConfig({ HOST: '0.0.0.0' })).toThrow(/refusing to listen on 0.0.0.0 without TOKENS_FILE/);
+    expect(loadServerConfig({ HOST: '0.0.0.0', TOKENS_FILE: tokensFile }).host).toBe('0.0.0.0');
+    const plain = join(dir, 'plain.yaml');
+    writeFileSync(plain, 'tokens:\n  - name: x\n    sha256: hunter2\n    role: viewer\n');
+    expect(() => loadTokensFile(plain)).toThrow(/tokens\.0\.sha256: must be the hex SHA-256/);
+  });
+});
