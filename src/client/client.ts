@@ -20,6 +20,8 @@ export interface EventsClientOptions {
   readonly transport?: 'ws' | 'sse';
   /** graphql-sse only: one stream for all operations (default false: one per operation). */
   readonly singleConnection?: boolean;
+  /** An API token, when the server has TOKENS_FILE: sent as connectionParams.token (ws) or a Bearer header (SSE). */
+  readonly token?: string;
   /**
    * Attempts to resume `events()` after a lost connection, from the last id seen, before
    * the iterator throws (default 5; the count starts again after each event received).
