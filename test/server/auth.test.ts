@@ -1,7 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FormattedExecutionResult as ExecutionResult } from 'graphql';
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,7 +49,10 @@ async function gql(query: string, token?: string): Promise<{ status: number; bod
   return { status: res.status, body: (await res.json()) as never };
 }
 
-function wsEvents(token: string | undefined, query: string): { results: ExecutionResult[]; closed: Promise<number>; dispose(): void } {
+/** What the tests read of a result. */
+type Result = { readonly data?: unknown };
+
+function wsEvents(token: string | undefined, query: string): { results: Result[]; closed: Promise<number>; dispose(): void } {
   let closedWith: (code: number) => void = () => undefined;
   const closed = new Promise<number>((r) => (closedWith = r));
   const client = createClient({
@@ -60,7 +62,7 @@ function wsEvents(token: string | undefined, query: string): { results: Executio
     ...(token ? { connectionParams: { token } } : {}),
     on: { closed: (e) => closedWith((e as { code: number }).code) },
   });
-  const results: ExecutionResult[] = [];
+  const results: Result[] = [];
   client.subscribe({ query }, { next: (r) => void results.push(r), error: () => undefined, complete: () => undefined });
   return { results, closed, dispose: () => void client.dispose() };
 }
@@ -109,7 +111,7 @@ describe('API tokens', () => {
 
   it('takes the token from the Authorization header on graphql-sse', async () => {
     const client = createSseClient({ url: server.urls.sse, headers: { authorization: 'Bearer viewer-secret' }, retryAttempts: 0 });
-    const results: ExecutionResult[] = [];
+    const results: Result[] = [];
     const stop = client.subscribe({ query: 'subscription { events(types: [RUNNER_STARTED]) { ... on Event { runnerId } } }' }, { next: (r) => void results.push(r), error: () => undefined, complete: () => undefined });
     await until(() => bus.subscriberCount === 1, 'the SSE subscriber');
     bus.publish(started('eth_y'), 'X');
