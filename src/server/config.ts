@@ -41,6 +41,21 @@ export const DEFAULT_STORE_TYPES: readonly EventVariant[] = EVENT_VARIANTS.filte
   (v) => v !== 'TickReceived' && v !== 'PositionUpdated',
 );
 
+function parseOrigins(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  return value.split(',').map((origin) => {
+    const trimmed = origin.trim();
+    let url: URL;
+    try {
+      url = new URL(trimmed);
+    } catch {
+      throw new ConfigError(`invalid environment: ALLOWED_ORIGINS: "${trimmed}" is not an origin like https://dash.example.com`);
+    }
+    if (url.origin !== trimmed) throw new ConfigError(`invalid environment: ALLOWED_ORIGINS: "${trimmed}" is not an origin (scheme://host[:port], nothing after)`);
+    return trimmed;
+  });
+}
+
 function parseStoreTypes(value: string | undefined): readonly EventVariant[] {
   const text = (value ?? 'default').trim();
   if (text === 'default' || text === '') return DEFAULT_STORE_TYPES;
@@ -78,6 +93,7 @@ const envSchema = z.object({
   CONNECTION_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_LIMITS.connectionInitTimeoutMs),
   GRAPHIQL: z.enum(['true', 'false']).default('true'),
   TOKENS_FILE: z.string().min(1).optional(),
+  ALLOWED_ORIGINS: z.string().optional(),
   INTROSPECTION: z.enum(['true', 'false']).default('true'),
 });
 
@@ -111,6 +127,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     CONNECTION_INIT_TIMEOUT_MS: read('CONNECTION_INIT_TIMEOUT_MS'),
     GRAPHIQL: read('GRAPHIQL'),
     TOKENS_FILE: read('TOKENS_FILE'),
+    ALLOWED_ORIGINS: read('ALLOWED_ORIGINS'),
     INTROSPECTION: read('INTROSPECTION'),
   });
   if (!parsed.success) throw new ConfigError(`invalid environment: ${formatIssues(parsed.error)}`);
@@ -128,6 +145,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     connectionInitTimeoutMs: e.CONNECTION_INIT_TIMEOUT_MS,
     graphiql: e.GRAPHIQL === 'true',
     introspection: e.INTROSPECTION === 'true',
+    allowedOrigins: parseOrigins(e.ALLOWED_ORIGINS),
   };
   const tokens = e.TOKENS_FILE === undefined ? null : loadTokensFile(e.TOKENS_FILE);
   // An open server is only safe where nobody else can reach it.

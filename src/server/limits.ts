@@ -25,6 +25,22 @@ export interface Limits {
   readonly graphiql: boolean;
   /** Introspection queries (default on). */
   readonly introspection: boolean;
+  /**
+   * Browser origins allowed besides the server's own (default none). A request with an
+   * Origin header from elsewhere is refused: no cross-site WebSocket hijacking.
+   */
+  readonly allowedOrigins: readonly string[];
+}
+
+/** True when a browser's Origin may talk to this server: its own host, or an allowed origin. */
+export function originAllowed(origin: string | undefined, host: string | undefined, limits: Limits): boolean {
+  if (origin === undefined || origin === '') return true; // not a browser
+  if (limits.allowedOrigins.includes(origin)) return true;
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
 }
 
 /** The defaults: generous for the dashboards and clients we know, tight for abuse. */
@@ -38,6 +54,7 @@ export const DEFAULT_LIMITS: Limits = {
   connectionInitTimeoutMs: 3000,
   graphiql: true,
   introspection: true,
+  allowedOrigins: [],
 };
 
 /** The envelop plugins that enforce the operation limits (GraphQL Armor). */

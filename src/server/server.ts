@@ -1,7 +1,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { bearerToken, type TokenStore } from './auth.js';
-import type { Limits } from './limits.js';
+import { DEFAULT_LIMITS, originAllowed, type Limits } from './limits.js';
 import { createMetrics, type MetricsSources } from './metrics.js';
 import type { AddressInfo } from 'node:net';
 import type { EventBus } from '../bus/bus.js';
@@ -89,6 +89,10 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
     const path = (req.url ?? '/').split('?', 1)[0];
     if (req.method === 'GET' && (path === '/metrics' || path === '/health' || path === '/ready')) {
       void serveOps(path, metrics, options.health, res);
+      return;
+    }
+    if (!originAllowed(req.headers.origin, req.headers.host, options.limits ?? DEFAULT_LIMITS)) {
+      res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: `origin ${req.headers.origin} is not allowed (ALLOWED_ORIGINS)`, extensions: { code: 'FORBIDDEN' } }] }));
       return;
     }
     // Every GraphQL request carries a valid token when tokens are configured; only the

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { principalOf, type TokenStore } from './auth.js';
-import { DEFAULT_LIMITS, type Limits } from './limits.js';
+import { DEFAULT_LIMITS, originAllowed, type Limits } from './limits.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { executePrepared, prepareOperation, subscribePrepared } from './operation.js';
 import { GRAPHQL_PATH, type TickwireYoga } from './yoga.js';
@@ -155,7 +155,15 @@ export function attachGraphqlWs(
   limits: Limits = DEFAULT_LIMITS,
   tokens: TokenStore | null = null,
 ): WsEndpoint {
-  const wss = new WebSocketServer({ server, path: GRAPHQL_PATH, handleProtocols, perMessageDeflate: false, maxPayload: limits.wsMaxPayload });
+  const wss = new WebSocketServer({
+    server,
+    path: GRAPHQL_PATH,
+    handleProtocols,
+    perMessageDeflate: false,
+    maxPayload: limits.wsMaxPayload,
+    // A page of another site must not open a socket with the visitor's network access.
+    verifyClient: ({ origin, req }: { origin: string; req: IncomingMessage }) => originAllowed(origin, req.headers.host, limits),
+  });
   // Which socket and operation id each prepared subscription belongs to.
   const targets = new WeakMap<ExecutionArgs, { socket: WebSocket; id: string }>();
   const protocol = makeServer<Record<string, unknown> | undefined, WsExtra>({

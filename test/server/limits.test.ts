@@ -85,3 +85,40 @@ describe('limits', () => {
     expect(() => loadServerConfig({ MAX_DEPTH: '0' })).toThrow(/MAX_DEPTH/);
   });
 });
+
+describe('browser origins', () => {
+  it('refuses a WebSocket and an HTTP request from another site, and accepts its own and allowed ones', async () => {
+    const bus = new EventBus();
+    const s = await startServer({
+      engine: new TradingEngine(bus),
+      bus,
+      port: 0,
+      host: '127.0.0.1',
+      limits: { ...DEFAULT_LIMITS, allowedOrigins: ['https://dash.example.com'] },
+    });
+    try {
+      const open = (origin: string) =>
+        new Promise<string>((resolve) => {
+          const socket = new WebSocket(s.urls.ws, 'graphql-transport-ws', { origin });
+          socket.once('open', () => {
+            socket.close();
+            resolve('open');
+          });
+          socket.once('unexpected-response', (_req, res) => resolve(`refused ${res.statusCode}`));
+          socket.once('error', () => resolve('error'));
+        });
+      expect(await open('https://evil.example.com')).toBe('refused 401');
+      expect(await open('https://dash.example.com')).toBe('open');
+      expect(await open(`http://127.0.0.1:${s.port}`)).toBe('open');
+      const res = await fetch(s.urls.http, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: 'https://evil.example.com' },
+        body: JSON.stringify({ query: '{ runners { id } }' }),
+      });
+      expect(res.status).toBe(403);
+      expect(() => loadServerConfig({ ALLOWED_ORIGINS: 'https://a.example.com/path' })).toThrow(/ALLOWED_ORIGINS/);
+    } finally {
+      await s.close();
+    }
+  });
+});
