@@ -1,6 +1,7 @@
 import { RedisAppender } from './bus/redis.js';
 import { TradingEngine } from './engine/engine.js';
 import { ConfigError, loadServerConfig } from './server/config.js';
+import { log, warnTo } from './server/log.js';
 import { EngineHost } from './server/remote-engine.js';
 
 /**
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const appender = new RedisAppender({ url: config.redis.url, stream: config.redis.stream, maxLen: config.redis.maxLen });
+  const appender = new RedisAppender({ url: config.redis.url, stream: config.redis.stream, maxLen: config.redis.maxLen, log: warnTo(log) });
   const engine = new TradingEngine(appender);
   try {
     for (const runner of config.runners) engine.addRunner(runner);
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   console.log(`tickwire engine: ${engine.listRunners().length} runners from ${config.runnersSource}, publishing to ${config.redis.stream}`);
   const timer = setInterval(() => {
     const s = appender.stats;
-    console.log(`tickwire engine: appended ${s.appended}, backlog ${s.backlog}, lost ${s.lost}${s.healthy ? '' : ', Redis unreachable'}`);
+    log.info({ appended: s.appended, backlog: s.backlog, lost: s.lost, redisUp: s.healthy }, 'engine appends');
   }, 10_000);
   timer.unref();
 

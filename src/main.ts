@@ -2,6 +2,7 @@ import { TradingEngine } from './engine/engine.js';
 import { ConfigError, loadServerConfig } from './server/config.js';
 import { startPersistence } from './server/persistence.js';
 import { EngineHost, RemoteEngine } from './server/remote-engine.js';
+import { log, warnTo } from './server/log.js';
 import { startServer } from './server/server.js';
 
 /**
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
   }
   let persistence;
   try {
-    persistence = await startPersistence(config.store, console.warn, config.redis);
+    persistence = await startPersistence(config.store, warnTo(log), config.redis);
   } catch (err) {
     console.error(`tickwire: cannot open the event store: ${(err as Error).message}`);
     process.exit(1);
@@ -52,10 +53,10 @@ async function main(): Promise<void> {
     health: { store: () => persistence.writer?.stats ?? null, redis: () => persistence.redisHealth() },
   });
   const stored = config.store.types.length === 0 ? 'nothing' : config.store.types.join(', ');
-  if (config.tokens === null) console.warn(`tickwire: no TOKENS_FILE: the API is open to anyone who can reach ${config.host} (loopback only)`);
+  if (config.tokens === null) log.warn(`no TOKENS_FILE: the API is open to anyone who can reach ${config.host} (loopback only)`);
   const source = localRunners.length === 0 ? 'nowhere (the engine process runs them)' : config.runnersSource;
-  const log = config.redis === null ? 'in this process' : `in the Redis Stream ${config.redis.stream}`;
-  console.log(`tickwire is running ${engine.listRunners().length} runners from ${source}; the event log is ${log}
+  const eventLog = config.redis === null ? 'in this process' : `in the Redis Stream ${config.redis.stream}`;
+  console.log(`tickwire is running ${engine.listRunners().length} runners from ${source}; the event log is ${eventLog}
   events stored in ${persistence.db.description} (${stored}); ids continue after ${continuesAfter}
   GraphiQL + GraphQL over HTTP and SSE  ${server.urls.http}
   graphql-ws                            ${server.urls.ws}
@@ -68,7 +69,7 @@ Try in GraphiQL:
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    console.log(`tickwire: ${signal}, shutting down`);
+    log.info({ signal }, 'shutting down');
     await engine.stopAll(`server shutting down (${signal})`);
     await host?.close();
     remote?.close();

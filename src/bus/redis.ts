@@ -12,7 +12,7 @@ export interface RedisLogOptions {
   readonly stream?: string;
   /** Entries the stream keeps, approximately (XADD MAXLEN ~; default 1,000,000). */
   readonly maxLen?: number;
-  /** Called with a line to log (default console.warn). */
+  /** Called with a line to log (default: a process warning); the server passes its logger. */
   readonly log?: (line: string) => void;
 }
 
@@ -101,7 +101,7 @@ export class RedisAppender {
     this.redis.on('error', () => undefined);
     this.stream = options.stream ?? DEFAULT_STREAM;
     this.maxLen = options.maxLen ?? DEFAULT_MAX_LEN;
-    this.log = options.log ?? console.warn;
+    this.log = options.log ?? ((line) => process.emitWarning(line));
     this.queue = new BoundedQueue(options.buffer ?? 100_000, retentionOfPending);
   }
 
@@ -204,7 +204,7 @@ export class RedisReader {
     this.redis = connect(options.url);
     this.redis.on('error', () => undefined);
     this.stream = options.stream ?? DEFAULT_STREAM;
-    this.log = options.log ?? console.warn;
+    this.log = options.log ?? ((line) => process.emitWarning(line));
     this.done = this.run(options.backfill ?? 10_000);
   }
 

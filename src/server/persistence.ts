@@ -6,6 +6,7 @@ import { openDb, type Db } from '../store/db.js';
 import { EventStore } from '../store/store.js';
 import { StoreWriter } from '../store/writer.js';
 import type { ServerConfig } from './config.js';
+import { log as logger, warnTo } from './log.js';
 
 /** The bus and, behind it, the event store and its writer, and the Redis log when there is one. */
 export interface Persistence {
@@ -32,7 +33,7 @@ export const SYSTEM_RUNNER_ID = 'tickwire';
  */
 export async function startPersistence(
   config: ServerConfig['store'],
-  log: (line: string) => void = console.warn,
+  log: (line: string) => void = warnTo(logger),
   redis: ServerConfig['redis'] = null,
 ): Promise<Persistence> {
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { EngineError, parseRunnerConfig, type EngineErrorCode } from '../engine/config.js';
+import { log as logger, warnTo } from './log.js';
 import { snapshotRunner, type EngineControl, type RunnerInfo, type TradingEngine } from '../engine/engine.js';
 
 /** Keys of the control channel beside the shared log's stream. */
@@ -57,7 +58,7 @@ export class EngineHost {
     stream: string,
     /** True for the engine process: it takes startRunner requests. */
     private readonly acceptStarts: boolean,
-    private readonly log: (line: string) => void = console.warn,
+    private readonly log: (line: string) => void = warnTo(logger),
   ) {
     this.keys = keys(stream);
     this.redis = new Redis(url, { maxRetriesPerRequest: 1 });

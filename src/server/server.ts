@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import { log } from './log.js';
 import type { Registry } from 'prom-client';
 import { bearerToken, type TokenStore } from './auth.js';
 import { DEFAULT_LIMITS, originAllowed, type Limits } from './limits.js';
@@ -113,7 +115,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
       const code = (err as { code?: string } | null)?.code;
       if (res.destroyed || code === 'EPIPE' || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE') return;
       // A transport bug must cost one request, never the process.
-      console.error(`request ${req.method} ${req.url} failed:`, err);
+      log.error({ err, request: req.headers['x-request-id'] ?? randomUUID(), method: req.method, url: req.url }, 'request failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('internal server error');
     });

@@ -1,5 +1,6 @@
 import { createSourceEventStream, execute, GraphQLError, print, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { log } from './log.js';
 import { DEFAULT_QUEUE_CAPACITY } from '../bus/bus.js';
 import { QueueIterator, Retention } from '../bus/queue.js';
 
@@ -113,7 +114,7 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
         }
       }
     } catch (err) {
-      console.error('shared subscription execution failed:', err);
+      log.error({ err }, 'shared subscription execution failed; its subscribers are completed');
     } finally {
       if (cohorts.get(key) === cohort) cohorts.delete(key);
       for (const member of cohort.members) member.finish();

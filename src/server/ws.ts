@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { principalOf, type TokenStore } from './auth.js';
+import { log } from './log.js';
 import { DEFAULT_LIMITS, originAllowed, type Limits } from './limits.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { executePrepared, prepareOperation, subscribePrepared } from './operation.js';
@@ -199,6 +201,7 @@ export function attachGraphqlWs(
   });
 
   wss.on('connection', (socket, request) => {
+    const connection = log.child({ connection: randomUUID(), remote: request.socket.remoteAddress });
     let alive = true;
     socket.on('pong', () => (alive = true));
     const keepAlive = setInterval(() => {
@@ -211,7 +214,7 @@ export function attachGraphqlWs(
     socket.once('error', (err) => {
       // Mostly a client's fault (an oversized or malformed frame): ws has already closed
       // the connection with the matching code; one line is enough.
-      console.warn(`graphql-ws: connection closed on a socket error: ${err.message}`);
+      connection.warn({ err: err.message }, 'graphql-ws connection closed on a socket error');
       if (socket.readyState === socket.OPEN) socket.close(CloseCode.InternalServerError, 'Internal server error');
     });
 
@@ -224,7 +227,7 @@ export function attachGraphqlWs(
         onMessage: (cb) =>
           socket.on('message', (data) => {
             cb(String(data)).catch((err: unknown) => {
-              console.error('graphql-ws message handling failed:', err);
+              connection.error({ err }, 'graphql-ws message handling failed');
               socket.close(CloseCode.InternalServerError, 'Internal server error');
             });
           }),
