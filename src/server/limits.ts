@@ -17,6 +17,8 @@ export interface Limits {
   readonly maxCost: number;
   /** Subscriptions open at once on one graphql-ws connection (default 100). */
   readonly maxSubscriptionsPerConnection: number;
+  /** Subscriptions open at once over graphql-ws for one token, across connections (default 1000). */
+  readonly maxSubscriptionsPerToken: number;
   /** Largest WebSocket message accepted, in bytes (default 64 KiB). */
   readonly wsMaxPayload: number;
   /** Time a graphql-ws client has to send connection_init, in ms (default 3000). */
@@ -50,6 +52,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxTokens: 2000,
   maxCost: 100_000,
   maxSubscriptionsPerConnection: 100,
+  maxSubscriptionsPerToken: 1000,
   wsMaxPayload: 64 * 1024,
   connectionInitTimeoutMs: 3000,
   graphiql: true,

@@ -166,10 +166,24 @@ export function attachGraphqlWs(
     // A page of another site must not open a socket with the visitor's network access.
     verifyClient: ({ origin, req }: { origin: string; req: IncomingMessage }) => originAllowed(origin, req.headers.host, limits),
   });
+  // Subscriptions open per token across connections, and which of them each connection holds.
+  const perToken = new Map<string, number>();
+  const held = new WeakMap<WebSocket, { readonly token: string; readonly ids: Set<string> }>();
+  const release = (socket: WebSocket, id?: string) => {
+    const entry = held.get(socket);
+    if (entry === undefined) return;
+    const ids = id === undefined ? [...entry.ids] : entry.ids.has(id) ? [id] : [];
+    for (const each of ids) {
+      entry.ids.delete(each);
+      perToken.set(entry.token, (perToken.get(entry.token) ?? 1) - 1);
+    }
+  };
   // Which socket and operation id each prepared subscription belongs to.
   const targets = new WeakMap<ExecutionArgs, { socket: WebSocket; id: string }>();
   const protocol = makeServer<Record<string, unknown> | undefined, WsExtra>({
     connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
+    onComplete: (ctx, id) => release(ctx.extra.socket, id),
+    onClose: (ctx) => release(ctx.extra.socket),
     // false closes the connection with 4403 (Forbidden): no token, or an unknown one.
     onConnect: (ctx) => tokens === null || principalOf(tokens, { connectionParams: ctx.connectionParams }) !== null,
     execute: executePrepared,
@@ -188,6 +202,14 @@ export function attachGraphqlWs(
           }),
         ];
       }
+      const token = tokens === null ? 'open' : (principalOf(tokens, { connectionParams: ctx.connectionParams })?.name ?? 'unknown');
+      if ((perToken.get(token) ?? 0) >= limits.maxSubscriptionsPerToken) {
+        return [
+          new GraphQLError(`too many subscriptions for token "${token}" (at most ${limits.maxSubscriptionsPerToken})`, {
+            extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+          }),
+        ];
+      }
       const prepared = await prepareOperation(
         tickwire.yoga,
         { req: ctx.extra.request, socket: ctx.extra.socket, connectionParams: ctx.connectionParams },
@@ -196,6 +218,10 @@ export function attachGraphqlWs(
       if (Array.isArray(prepared)) return [...prepared];
       const args = prepared as Exclude<typeof prepared, readonly unknown[]>;
       targets.set(args, { socket: ctx.extra.socket, id });
+      const entry = held.get(ctx.extra.socket) ?? { token, ids: new Set<string>() };
+      held.set(ctx.extra.socket, entry);
+      entry.ids.add(id);
+      perToken.set(token, (perToken.get(token) ?? 0) + 1);
       return args;
     },
   });

@@ -122,3 +122,48 @@ describe('browser origins', () => {
     }
   });
 });
+
+describe('subscriptions per token', () => {
+  it('caps them across connections and gives them back when a connection goes', async () => {
+    const bus = new EventBus();
+    const s = await startServer({
+      engine: new TradingEngine(bus),
+      bus,
+      port: 0,
+      host: '127.0.0.1',
+      limits: { ...DEFAULT_LIMITS, maxSubscriptionsPerToken: 3 },
+    });
+    try {
+      const connect = () =>
+        new Promise<{ socket: WebSocket; errors: string[]; subscribe(id: string): void }>((resolve) => {
+          const socket = new WebSocket(s.urls.ws, 'graphql-transport-ws');
+          const errors: string[] = [];
+          socket.on('message', (d) => {
+            const m = JSON.parse(String(d)) as { type: string; id?: string; payload?: { message: string }[] };
+            if (m.type === 'connection_ack') resolve({ socket, errors, subscribe });
+            if (m.type === 'error') errors.push(`${m.id}: ${m.payload?.[0]?.message}`);
+          });
+          const subscribe = (id: string) => socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query: 'subscription { events { __typename } }' } }));
+          socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
+        });
+      const a = await connect();
+      const b = await connect();
+      a.subscribe('a1');
+      a.subscribe('a2');
+      await new Promise((r) => setTimeout(r, 50));
+      b.subscribe('b1');
+      await new Promise((r) => setTimeout(r, 50));
+      b.subscribe('b2');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(b.errors).toEqual(['b2: too many subscriptions for token "open" (at most 3)']);
+      a.socket.close();
+      await new Promise((r) => setTimeout(r, 100));
+      b.subscribe('b3');
+      await new Promise((r) => setTimeout(r, 100));
+      expect(b.errors).toHaveLength(1);
+      b.socket.close();
+    } finally {
+      await s.close();
+    }
+  });
+});
