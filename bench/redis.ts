@@ -79,7 +79,8 @@ export async function benchRedis(perSecond = 20_000, seconds = 3): Promise<Redis
   await Promise.all(readersDone);
   await appender.close();
   await Promise.all(readers.map((r) => r.close()));
-  await probe.del(stream, `${stream}:id`);
+  const keys = await probe.keys(`${stream}*`);
+  if (keys.length > 0) await probe.del(...keys);
   probe.disconnect();
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN) * 1000) / 1000;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { EventDecodeError, fromWire, toWire } from '../events/codec.js';
 import { isCritical, isHighFrequency } from '../events/helpers.js';
@@ -24,10 +25,14 @@ const BLOCK_MS = 1000;
 /**
  * Appends a batch atomically: each event gets the next id of the counter and is added to
  * the stream in that order, so stream order and id order are the same on every reader.
+ * KEYS[3] holds this appender's last batch id (one batch is in flight at a time): a retry
+ * of a batch whose reply was lost appends nothing twice.
  */
 const APPEND_SCRIPT = `
+if redis.call('GET', KEYS[3]) == ARGV[2] then return -1 end
+redis.call('SET', KEYS[3], ARGV[2], 'EX', 86400)
 local last = 0
-for i = 2, #ARGV, 2 do
+for i = 3, #ARGV, 2 do
   last = redis.call('INCR', KEYS[2])
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'id', last, 'symbol', ARGV[i], 'event', ARGV[i + 1])
 end
@@ -90,6 +95,8 @@ export class RedisAppender {
   private readonly maxLen: number;
   private readonly log: (line: string) => void;
   private inflight: Pending[] = [];
+  private inflightId = '';
+  private readonly appenderId = randomBytes(8).toString('hex');
   private running = false;
   private appended = 0;
   private healthy = true;
@@ -149,6 +156,7 @@ export class RedisAppender {
     let attempt = 0;
     while (this.inflight.length > 0 || this.queue.size > 0) {
       if (this.inflight.length === 0) {
+        this.inflightId = randomBytes(12).toString('hex');
         for (let item = this.queue.shift(); item !== undefined; item = this.queue.shift()) {
           this.inflight.push(item);
           if (this.inflight.length >= 500) break;
@@ -156,9 +164,9 @@ export class RedisAppender {
       }
       try {
         await ready(this.redis);
-        const args: string[] = [String(this.maxLen)];
+        const args: string[] = [String(this.maxLen), this.inflightId];
         for (const [symbol, event] of this.inflight) args.push(symbol, toWire(event));
-        await this.redis.eval(APPEND_SCRIPT, 2, this.stream, `${this.stream}:id`, ...args);
+        await this.redis.eval(APPEND_SCRIPT, 3, this.stream, `${this.stream}:id`, `${this.stream}:appender:${this.appenderId}`, ...args);
         this.appended += this.inflight.length;
         this.inflight = [];
         if (!this.healthy) {
@@ -167,9 +175,8 @@ export class RedisAppender {
         }
         attempt = 0;
       } catch (err) {
-        // The batch is kept and retried as it is: appends stay in order. (A batch that
-        // reached Redis but whose reply was lost is appended twice; readers skip the
-        // copy only if its ids are not newer, so a cut at that instant can duplicate.)
+        // The batch is kept and retried as it is, under the same batch id: appends stay
+        // in order, and one that reached Redis before its reply was lost is not repeated.
         if (this.healthy) this.log(`tickwire: Redis append failed, retrying: ${(err as Error).message}`);
         this.healthy = false;
         attempt++;

@@ -42,7 +42,8 @@ describe.runIf(redisAvailable)('one engine process, two API instances over Redis
     const stream = `tickwire:test:${randomBytes(5).toString('hex')}`;
     cleanups.push(async () => {
       const r = new Redis(REDIS_URL);
-      await r.del(stream, `${stream}:id`);
+      const keys = await r.keys(`${stream}*`);
+      if (keys.length > 0) await r.del(...keys);
       r.disconnect();
     });
     const dir = mkdtempSync(join(tmpdir(), 'tickwire-scale-'));
@@ -105,7 +106,8 @@ describe.runIf(redisAvailable)('one engine process, two API instances over Redis
     const stream = `tickwire:test:${randomBytes(5).toString('hex')}`;
     cleanups.push(async () => {
       const r = new Redis(REDIS_URL);
-      await r.del(stream, `${stream}:id`, `${stream}:runners`, `${stream}:control:start`);
+      const keys = await r.keys(`${stream}*`);
+      if (keys.length > 0) await r.del(...keys);
       r.disconnect();
     });
     const runners = join(mkdtempSync(join(tmpdir(), 'tickwire-ctl-')), 'runners.json');
