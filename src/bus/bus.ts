@@ -162,6 +162,7 @@ export class EventBus {
   private last = 0;
   private readonly publishedByType = new Map<string, number>();
   private deliveries = 0;
+  private readonly deliveredByType = new Map<string, number>();
   private isClosed = false;
   private readonly capacity: number;
   private readonly history: EventHistory;
@@ -202,14 +203,20 @@ export class EventBus {
    * Counters for metrics: events published by type, entries handed to subscribers, and
    * the subscribers' queues now (events waiting, events dropped by those still attached).
    */
-  stats(): { readonly publishedByType: ReadonlyMap<string, number>; readonly delivered: number; readonly queued: number; readonly dropped: number } {
+  stats(): {
+    readonly publishedByType: ReadonlyMap<string, number>;
+    readonly deliveredByType: ReadonlyMap<string, number>;
+    readonly delivered: number;
+    readonly queued: number;
+    readonly dropped: number;
+  } {
     let queued = 0;
     let dropped = 0;
     for (const subscriber of this.subscribers) {
       queued += subscriber.size;
       dropped += subscriber.dropped;
     }
-    return { publishedByType: this.publishedByType, delivered: this.deliveries, queued, dropped };
+    return { publishedByType: this.publishedByType, deliveredByType: this.deliveredByType, delivered: this.deliveries, queued, dropped };
   }
 
   /** Subscribers currently attached. */
@@ -245,6 +252,7 @@ export class EventBus {
     this.publishedByType.set(event.type, (this.publishedByType.get(event.type) ?? 0) + 1);
     this.history.append(entry);
     const subscribers = this.subscribers;
+    let matched = 0;
     for (let i = 0; i < subscribers.length; i++) {
       const subscriber = subscribers[i]!;
       const filter = subscriber.filter;
@@ -256,9 +264,13 @@ export class EventBus {
         match = false;
       }
       if (match) {
-        this.deliveries++;
+        matched++;
         subscriber.push(entry);
       }
+    }
+    if (matched > 0) {
+      this.deliveries += matched;
+      this.deliveredByType.set(event.type, (this.deliveredByType.get(event.type) ?? 0) + matched);
     }
     return entry;
   }

@@ -6,7 +6,8 @@ import type { SharedExecutionStats } from './shared-execution.js';
 export interface MetricsSources {
   readonly bus: EventBus;
   readonly sharedExecution: () => SharedExecutionStats;
-  readonly wsConnections: () => number;
+  /** Open connections by transport (graphql-ws, graphql-sse, yoga-sse). */
+  readonly connections: () => Readonly<Record<string, number>>;
   /** The store writer, when there is one. */
   readonly store?: () => { readonly written: number; readonly backlog: number; readonly lost: number; readonly failures: number; readonly healthy: boolean } | null;
   /** The Redis reader/appender health, when REDIS_URL is set. */
@@ -45,14 +46,33 @@ export function createMetrics(sources: MetricsSources): Registry {
       for (const [type, count] of sources.bus.stats().publishedByType) this.inc({ type }, count);
     },
   });
-  counterFrom('tickwire_events_delivered_total', 'Events handed to subscriber queues (after filtering).', () => sources.bus.stats().delivered);
+  new Counter({
+    name: 'tickwire_events_delivered_total',
+    help: 'Events handed to subscriber queues after filtering (one per matching subscriber), by type.',
+    labelNames: ['type'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [type, count] of sources.bus.stats().deliveredByType) this.inc({ type }, count);
+    },
+  });
+  new Gauge({
+    name: 'tickwire_connections',
+    help: 'Open client connections by transport.',
+    labelNames: ['transport'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [transport, count] of Object.entries(sources.connections())) this.set({ transport }, count);
+    },
+  });
   gaugeFrom('tickwire_subscriber_queue_dropped', 'Events dropped by the queues of subscribers attached now (slow consumers).', () => sources.bus.stats().dropped);
   gaugeFrom('tickwire_subscriber_queue_depth', 'Events waiting in subscriber queues now.', () => sources.bus.stats().queued);
   gaugeFrom('tickwire_bus_subscribers', 'Subscriptions attached to the bus.', () => sources.bus.subscriberCount);
   gaugeFrom('tickwire_shared_execution_cohorts', 'Groups of subscribers sharing one execution.', () => sources.sharedExecution().cohorts);
   gaugeFrom('tickwire_shared_execution_members', 'Subscribers in those groups.', () => sources.sharedExecution().members);
   counterFrom('tickwire_executions_total', 'Subscription executions (one per event per cohort).', () => sources.sharedExecution().executions);
-  gaugeFrom('tickwire_ws_connections', 'Open graphql-ws connections.', () => sources.wsConnections());
+
   gaugeFrom('tickwire_store_backlog', 'Events waiting to be written to the store.', () => sources.store?.()?.backlog ?? 0);
   counterFrom('tickwire_store_written_total', 'Events written to the store.', () => sources.store?.()?.written ?? 0);
   counterFrom('tickwire_store_lost_total', 'Events that could not be stored (buffer overflow).', () => sources.store?.()?.lost ?? 0);

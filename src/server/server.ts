@@ -81,10 +81,12 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
   const tickwire = createTickwireYoga(options.engine, options.bus, options.store ?? null, options.limits, tokens);
   const sse = createGraphqlSseHandler(tickwire);
   let ws: WsEndpoint | null = null;
+  // Event streams open over HTTP, counted from the request until its response closes.
+  const sseOpen: Record<string, number> = { 'graphql-sse': 0, 'yoga-sse': 0 };
   const metrics = createMetrics({
     bus: options.bus,
     sharedExecution: () => tickwire.sharedExecution.stats(),
-    wsConnections: () => ws?.wss.clients.size ?? 0,
+    connections: () => ({ 'graphql-ws': ws?.wss.clients.size ?? 0, ...sseOpen }),
     ...options.health,
   });
   const http = createServer((req, res) => {
@@ -108,6 +110,11 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
           .end(JSON.stringify({ errors: [{ message: 'missing or invalid API token (Authorization: Bearer …)', extensions: { code: 'UNAUTHENTICATED' } }] }));
         return;
       }
+    }
+    if ((req.headers.accept ?? '').includes('text/event-stream')) {
+      const transport = path === GRAPHQL_SSE_PATH ? 'graphql-sse' : 'yoga-sse';
+      sseOpen[transport]!++;
+      res.once('close', () => sseOpen[transport]!--);
     }
     const handled = path === GRAPHQL_SSE_PATH ? sse(req, res) : tickwire.yoga(req, res);
     Promise.resolve(handled).catch((err: unknown) => {

@@ -8,6 +8,9 @@ import { schema, type SchemaContext } from '../schema/index.js';
 import { GraphQLError } from 'graphql';
 import { OPEN_PRINCIPAL, principalOf, type TokenStore } from './auth.js';
 import { DEFAULT_LIMITS, limitPlugins, type Limits } from './limits.js';
+import { log } from './log.js';
+
+const yogaLog = log.child({ component: 'yoga' });
 import { useSharedExecution, type SharedExecutionPlugin } from './shared-execution.js';
 
 /** The GraphQL endpoint of every transport but graphql-sse. */
@@ -60,7 +63,13 @@ export function createTickwireYoga(
     // GraphiQL runs its subscriptions over graphql-ws on the same URL.
     graphiql: limits.graphiql ? { title: 'tickwire', subscriptionsProtocol: 'WS' } : false,
     landingPage: false,
-    logging: 'warn',
+    // Yoga's own messages go to the same JSON log.
+    logging: {
+      debug: (...args: unknown[]) => yogaLog.debug(args.map(String).join(' ')),
+      info: (...args: unknown[]) => yogaLog.info(args.map(String).join(' ')),
+      warn: (...args: unknown[]) => yogaLog.warn(args.map(String).join(' ')),
+      error: (...args: unknown[]) => yogaLog.error({ err: args.find((a) => a instanceof Error) }, args.filter((a) => !(a instanceof Error)).map(String).join(' ')),
+    },
     plugins: [...limitPlugins(limits), sharedExecution],
   });
   return { yoga, sharedExecution };
