@@ -73,10 +73,15 @@ Try in GraphiQL:
     await engine.stopAll(`server shutting down (${signal})`);
     await host?.close();
     remote?.close();
-    await server.close();
-    // What the engine said last (RunnerStopped…) is written before the process goes.
-    await persistence.close();
+    // Through Redis the last events take a round trip before they reach this bus.
+    if (config.redis !== null) await new Promise((r) => setTimeout(r, 300));
+    // Every subscription ends after what it has queued (RunnerStopped…): clients get a
+    // `complete`, not a cut connection. Then the sockets close.
     bus.close();
+    await new Promise((r) => setTimeout(r, 200));
+    await server.close();
+    // What the engine said last is written to the store before the process goes.
+    await persistence.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));

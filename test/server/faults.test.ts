@@ -84,6 +84,8 @@ describe('faults', () => {
     // Every runner's RunnerStopped reached the open subscription before it was closed.
     const stopped = messages.filter((m) => m.includes('RunnerStopped') || m.includes('"reason"'));
     expect(stopped.length).toBeGreaterThanOrEqual(3);
+    // The subscription was completed with a message before the socket closed (1001).
+    expect(messages.some((m) => m.includes('"type":"complete"') && m.includes('"id":"s"'))).toBe(true);
     expect(closeCode).toBe(1001);
     // And they were written to the store before the process went.
     const again = await startPersistence({ databaseUrl: undefined, dataDir, types: DEFAULT_STORE_TYPES, buffer: 1000 }, () => undefined);
