@@ -71,3 +71,32 @@ export function limitPlugins(limits: Limits): Plugin[] {
   if (!limits.introspection) plugins.push(useDisableIntrospection() as Plugin);
   return plugins;
 }
+
+/**
+ * Open subscriptions per token, across connections and transports, against
+ * `maxSubscriptionsPerToken`. `take` reserves one and returns its release, or null when
+ * the token is at its limit.
+ */
+export class SubscriptionQuota {
+  private readonly open = new Map<string, number>();
+
+  constructor(private readonly limit: number) {}
+
+  /** Subscriptions the token holds now. */
+  held(token: string): number {
+    return this.open.get(token) ?? 0;
+  }
+
+  take(token: string): (() => void) | null {
+    if (this.held(token) >= this.limit) return null;
+    this.open.set(token, this.held(token) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = this.held(token) - 1;
+      if (left <= 0) this.open.delete(token);
+      else this.open.set(token, left);
+    };
+  }
+}

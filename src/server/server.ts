@@ -3,7 +3,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { log } from './log.js';
 import type { Registry } from 'prom-client';
 import { bearerToken, type TokenStore } from './auth.js';
-import { DEFAULT_LIMITS, originAllowed, type Limits } from './limits.js';
+import { DEFAULT_LIMITS, originAllowed, SubscriptionQuota, type Limits } from './limits.js';
 import { createMetrics, type MetricsSources } from './metrics.js';
 import type { AddressInfo } from 'node:net';
 import type { EventBus } from '../bus/bus.js';
@@ -78,6 +78,9 @@ export interface TickwireServer {
  */
 export async function startServer(options: ServerOptions): Promise<TickwireServer> {
   const tokens = options.tokens ?? null;
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  // One quota per token for every transport.
+  const quota = new SubscriptionQuota(limits.maxSubscriptionsPerToken);
   const tickwire = createTickwireYoga(options.engine, options.bus, options.store ?? null, options.limits, tokens);
   const sse = createGraphqlSseHandler(tickwire);
   let ws: WsEndpoint | null = null;
@@ -112,9 +115,21 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
       }
     }
     if ((req.headers.accept ?? '').includes('text/event-stream')) {
+      // An event stream counts against its token's subscriptions, as on graphql-ws.
+      const token = tokens === null ? 'open' : (tokens.authenticate(bearerToken(req.headers.authorization) ?? '')?.name ?? 'unknown');
+      const free = quota.take(token);
+      if (free === null) {
+        res.writeHead(429, { 'content-type': 'application/json' }).end(
+          JSON.stringify({ errors: [{ message: `too many subscriptions for token "${token}" (at most ${limits.maxSubscriptionsPerToken})`, extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } }] }),
+        );
+        return;
+      }
       const transport = path === GRAPHQL_SSE_PATH ? 'graphql-sse' : 'yoga-sse';
       sseOpen[transport]!++;
-      res.once('close', () => sseOpen[transport]!--);
+      res.once('close', () => {
+        sseOpen[transport]!--;
+        free();
+      });
     }
     const handled = path === GRAPHQL_SSE_PATH ? sse(req, res) : tickwire.yoga(req, res);
     Promise.resolve(handled).catch((err: unknown) => {
@@ -127,7 +142,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
       res.end('internal server error');
     });
   });
-  ws = attachGraphqlWs(http, tickwire, options.keepAliveMs, options.limits, tokens);
+  ws = attachGraphqlWs(http, tickwire, options.keepAliveMs, limits, tokens, quota);
   const endpoint = ws;
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);

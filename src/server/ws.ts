@@ -5,7 +5,7 @@ import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { principalOf, type TokenStore } from './auth.js';
 import { log } from './log.js';
-import { DEFAULT_LIMITS, originAllowed, type Limits } from './limits.js';
+import { DEFAULT_LIMITS, originAllowed, SubscriptionQuota, type Limits } from './limits.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { executePrepared, prepareOperation, subscribePrepared } from './operation.js';
 import { GRAPHQL_PATH, type TickwireYoga } from './yoga.js';
@@ -156,6 +156,7 @@ export function attachGraphqlWs(
   keepAliveMs: number = KEEP_ALIVE_MS,
   limits: Limits = DEFAULT_LIMITS,
   tokens: TokenStore | null = null,
+  quota: SubscriptionQuota = new SubscriptionQuota(limits.maxSubscriptionsPerToken),
 ): WsEndpoint {
   const wss = new WebSocketServer({
     server,
@@ -166,16 +167,15 @@ export function attachGraphqlWs(
     // A page of another site must not open a socket with the visitor's network access.
     verifyClient: ({ origin, req }: { origin: string; req: IncomingMessage }) => originAllowed(origin, req.headers.host, limits),
   });
-  // Subscriptions open per token across connections, and which of them each connection holds.
-  const perToken = new Map<string, number>();
-  const held = new WeakMap<WebSocket, { readonly token: string; readonly ids: Set<string> }>();
+  // What each connection holds of its token's subscription quota, by operation id.
+  const held = new WeakMap<WebSocket, Map<string, () => void>>();
   const release = (socket: WebSocket, id?: string) => {
-    const entry = held.get(socket);
-    if (entry === undefined) return;
-    const ids = id === undefined ? [...entry.ids] : entry.ids.has(id) ? [id] : [];
-    for (const each of ids) {
-      entry.ids.delete(each);
-      perToken.set(entry.token, (perToken.get(entry.token) ?? 1) - 1);
+    const entries = held.get(socket);
+    if (entries === undefined) return;
+    for (const [each, free] of entries) {
+      if (id !== undefined && each !== id) continue;
+      free();
+      entries.delete(each);
     }
   };
   // Which socket and operation id each prepared subscription belongs to.
@@ -203,7 +203,8 @@ export function attachGraphqlWs(
         ];
       }
       const token = tokens === null ? 'open' : (principalOf(tokens, { connectionParams: ctx.connectionParams })?.name ?? 'unknown');
-      if ((perToken.get(token) ?? 0) >= limits.maxSubscriptionsPerToken) {
+      const free = quota.take(token);
+      if (free === null) {
         return [
           new GraphQLError(`too many subscriptions for token "${token}" (at most ${limits.maxSubscriptionsPerToken})`, {
             extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
@@ -215,13 +216,15 @@ export function attachGraphqlWs(
         { req: ctx.extra.request, socket: ctx.extra.socket, connectionParams: ctx.connectionParams },
         params,
       );
-      if (Array.isArray(prepared)) return [...prepared];
+      if (Array.isArray(prepared)) {
+        free();
+        return [...prepared];
+      }
       const args = prepared as Exclude<typeof prepared, readonly unknown[]>;
       targets.set(args, { socket: ctx.extra.socket, id });
-      const entry = held.get(ctx.extra.socket) ?? { token, ids: new Set<string>() };
-      held.set(ctx.extra.socket, entry);
-      entry.ids.add(id);
-      perToken.set(token, (perToken.get(token) ?? 0) + 1);
+      const entries = held.get(ctx.extra.socket) ?? new Map<string, () => void>();
+      held.set(ctx.extra.socket, entries);
+      entries.set(id, free);
       return args;
     },
   });

@@ -167,3 +167,29 @@ describe('subscriptions per token', () => {
     }
   });
 });
+
+describe('subscriptions per token over SSE', () => {
+  it('counts event streams against the same quota and refuses the one too many with 429', async () => {
+    const bus = new EventBus();
+    const s = await startServer({ engine: new TradingEngine(bus), bus, port: 0, host: '127.0.0.1', limits: { ...DEFAULT_LIMITS, maxSubscriptionsPerToken: 1 } });
+    try {
+      const url = `${s.urls.http}?query=${encodeURIComponent('subscription { events { __typename } }')}`;
+      const open = () => {
+        const ac = new AbortController();
+        return { ac, res: fetch(url, { headers: { accept: 'text/event-stream' }, signal: ac.signal }) };
+      };
+      const first = open();
+      expect((await first.res).status).toBe(200);
+      const second = await open().res;
+      expect(second.status).toBe(429);
+      expect(JSON.stringify(await second.json())).toContain('TOO_MANY_SUBSCRIPTIONS');
+      first.ac.abort();
+      await new Promise((r) => setTimeout(r, 100));
+      const third = open();
+      expect((await third.res).status).toBe(200);
+      third.ac.abort();
+    } finally {
+      await s.close();
+    }
+  });
+});
