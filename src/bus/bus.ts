@@ -79,9 +79,15 @@ export class EventSubscription extends QueueIterator<StreamItem> {
     capacity: number,
     signal: AbortSignal | undefined,
     private readonly clock: () => number,
+    onDrop?: (item: StreamItem) => void,
   ) {
-    super(capacity, retentionOf, () => detach(this), signal, (missed) =>
-      this.gap(missed, null, null, `subscriber too slow: ${missed} events dropped (high-frequency first)`),
+    super(
+      capacity,
+      retentionOf,
+      () => detach(this),
+      signal,
+      (missed) => this.gap(missed, null, null, `subscriber too slow: ${missed} events dropped (high-frequency first)`),
+      onDrop,
     );
   }
 
@@ -163,6 +169,11 @@ export class EventBus {
   private readonly publishedByType = new Map<string, number>();
   private deliveries = 0;
   private readonly deliveredByType = new Map<string, number>();
+  private readonly droppedByType = new Map<string, number>();
+  private readonly countDrop = (item: StreamItem): void => {
+    const type = isGap(item) ? 'StreamGap' : item.event.type;
+    this.droppedByType.set(type, (this.droppedByType.get(type) ?? 0) + 1);
+  };
   private isClosed = false;
   private readonly capacity: number;
   private readonly history: EventHistory;
@@ -206,6 +217,8 @@ export class EventBus {
   stats(): {
     readonly publishedByType: ReadonlyMap<string, number>;
     readonly deliveredByType: ReadonlyMap<string, number>;
+    /** Events dropped by subscriber queues since start (slow consumers), by type. */
+    readonly droppedByType: ReadonlyMap<string, number>;
     readonly delivered: number;
     readonly queued: number;
     readonly dropped: number;
@@ -216,7 +229,7 @@ export class EventBus {
       queued += subscriber.size;
       dropped += subscriber.dropped;
     }
-    return { publishedByType: this.publishedByType, deliveredByType: this.deliveredByType, delivered: this.deliveries, queued, dropped };
+    return { publishedByType: this.publishedByType, deliveredByType: this.deliveredByType, droppedByType: this.droppedByType, delivered: this.deliveries, queued, dropped };
   }
 
   /** Subscribers currently attached. */
@@ -283,7 +296,7 @@ export class EventBus {
    */
   subscribe(options: SubscribeOptions = {}): EventSubscription {
     const capacity = options.capacity ?? this.capacity;
-    const subscription = new EventSubscription(this.detach, options.filter, capacity, options.signal, this.clock);
+    const subscription = new EventSubscription(this.detach, options.filter, capacity, options.signal, this.clock, this.countDrop);
     if (this.isClosed || subscription.closed) {
       subscription.finish();
       return subscription;

@@ -40,10 +40,12 @@ export class BoundedQueue<T> {
   /**
    * @param capacity items held before dropping starts (critical items may double it)
    * @param retentionOf the class of an item; called on push and while looking for a victim
+   * @param onDrop told of every item dropped (for metrics)
    */
   constructor(
     readonly capacity: number,
     private readonly retentionOf: (item: T) => Retention,
+    private readonly onDrop?: (item: T) => void,
   ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`queue capacity must be a positive integer, got ${capacity}`);
   }
@@ -69,12 +71,12 @@ export class BoundedQueue<T> {
       this.append(item);
       return PushResult.QueuedDroppedOlder;
     }
-    if (retention === Retention.HighFrequency) return this.dropNew();
+    if (retention === Retention.HighFrequency) return this.dropNew(item);
     if (this.dropOldest(Retention.Standard)) {
       this.append(item);
       return PushResult.QueuedDroppedOlder;
     }
-    if (retention === Retention.Standard) return this.dropNew();
+    if (retention === Retention.Standard) return this.dropNew(item);
     if (this.live >= 2 * this.capacity) return PushResult.Overflow;
     this.append(item);
     return PushResult.Queued;
@@ -110,8 +112,9 @@ export class BoundedQueue<T> {
     this.live++;
   }
 
-  private dropNew(): PushResult {
+  private dropNew(item: T): PushResult {
     this.droppedCount++;
+    this.onDrop?.(item);
     return PushResult.DroppedNew;
   }
 
@@ -125,6 +128,7 @@ export class BoundedQueue<T> {
         this.cursors[retention] = i + 1;
         this.live--;
         this.droppedCount++;
+        this.onDrop?.(item);
         return true;
       }
     }
@@ -192,8 +196,9 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
     private readonly onEnd: () => void,
     private readonly signal?: AbortSignal,
     private readonly dropNotice?: (missed: number) => T,
+    onDrop?: (item: T) => void,
   ) {
-    this.queue = new BoundedQueue(capacity, retentionOf);
+    this.queue = new BoundedQueue(capacity, retentionOf, onDrop);
     if (signal?.aborted === true) this.ended = true;
     else signal?.addEventListener('abort', this.onAbort, { once: true });
   }

@@ -66,7 +66,16 @@ export function createMetrics(sources: MetricsSources): Registry {
       for (const [transport, count] of Object.entries(sources.connections())) this.set({ transport }, count);
     },
   });
-  gaugeFrom('tickwire_subscriber_queue_dropped', 'Events dropped by the queues of subscribers attached now (slow consumers).', () => sources.bus.stats().dropped);
+  new Counter({
+    name: 'tickwire_events_dropped_total',
+    help: 'Events dropped by subscriber queues because the subscriber did not keep up, by type.',
+    labelNames: ['type'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [type, count] of sources.bus.stats().droppedByType) this.inc({ type }, count);
+    },
+  });
   gaugeFrom('tickwire_subscriber_queue_depth', 'Events waiting in subscriber queues now.', () => sources.bus.stats().queued);
   gaugeFrom('tickwire_bus_subscribers', 'Subscriptions attached to the bus.', () => sources.bus.subscriberCount);
   gaugeFrom('tickwire_shared_execution_cohorts', 'Groups of subscribers sharing one execution.', () => sources.sharedExecution().cohorts);

@@ -291,3 +291,14 @@ describe('BoundedQueue', () => {
     expect(queue.size).toBe(1000);
   });
 });
+
+describe('drop counters', () => {
+  it('count what slow subscribers lost, by type, including subscribers that left', () => {
+    const bus = new EventBus();
+    const sub = bus.subscribe({ capacity: 2 });
+    for (let i = 0; i < 5; i++) bus.publish(tick('a', i), 'X');
+    bus.publish(transition('a'), 'X');
+    sub.close();
+    expect(Object.fromEntries(bus.stats().droppedByType)).toEqual({ TickReceived: 4 });
+  });
+});

@@ -30,6 +30,7 @@ describe('/metrics, /health and /ready', () => {
       expect(text).toMatch(/^tickwire_events_published_total\{type="Error"\} 3$/m);
       expect(text).toMatch(/^tickwire_events_delivered_total\{type="TickReceived"\} 2$/m);
       expect(text).toMatch(/^tickwire_connections\{transport="graphql-ws"\} 1$/m);
+      expect(text).toMatch(/^# TYPE tickwire_events_dropped_total counter$/m);
       expect(text).toMatch(/^tickwire_connections\{transport="graphql-sse"\} 0$/m);
       expect(text).toMatch(/^tickwire_shared_execution_cohorts 1$/m);
       expect(text).toMatch(/^tickwire_store_backlog 3$/m);
