@@ -70,6 +70,7 @@ Try in GraphiQL:
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
+    server.stopAccepting();
     await engine.stopAll(`server shutting down (${signal})`);
     await host?.close();
     remote?.close();

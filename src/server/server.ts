@@ -68,6 +68,8 @@ export interface TickwireServer {
   readonly port: number;
   /** Base URLs of every transport. */
   readonly urls: { readonly http: string; readonly ws: string; readonly sse: string };
+  /** Stops accepting connections; those open are served until `close`. */
+  stopAccepting(): void;
   /** Ends every subscription and stops listening. The engine and bus are the caller's. */
   close(): Promise<void>;
 }
@@ -163,10 +165,13 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
       ws: `ws://${host}:${port}${GRAPHQL_PATH}`,
       sse: `http://${host}:${port}${GRAPHQL_SSE_PATH}`,
     },
+    stopAccepting: () => {
+      if (http.listening) http.close();
+    },
     close: async () => {
       await endpoint.close();
       http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
 }
