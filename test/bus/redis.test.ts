@@ -1,20 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/bus/bus.js';
 import { RedisAppender, RedisReader } from '../../src/bus/redis.js';
 import { isGap, type StreamItem } from '../../src/bus/types.js';
 import type { RunnerEvent } from '../../src/events/types.js';
-import { answers } from '../store/databases.js';
+import { privateStream, REDIS_URL, redisAvailable } from '../support/redis.js';
 import { tcpProxy } from '../support/proxy.js';
 
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const redisAvailable = await (async () => {
-  const ok = await answers(REDIS_URL.replace(/^redis:/, 'http:'));
-  if (!ok && process.env['CI'] === 'true') throw new Error(`Redis does not answer at ${REDIS_URL} (CI needs it)`);
-  if (!ok) console.warn(`Redis does not answer at ${REDIS_URL}: its tests are skipped`);
-  return ok;
-})();
 
 const transition = (n: number): RunnerEvent => ({
   type: 'StateTransition', runnerId: `r${n % 3}`, from: 'Analyzing', to: 'Entering', reason: `n${n}`, timestamp: 1_700_000_000_000 + n,
@@ -44,13 +35,8 @@ afterAll(async () => {
 });
 
 function streamKey(): string {
-  const key = `tickwire:test:${randomBytes(5).toString('hex')}`;
-  cleanups.push(async () => {
-    const r = new Redis(REDIS_URL);
-    const keys = await r.keys(`${key}*`);
-    if (keys.length > 0) await r.del(...keys);
-    r.disconnect();
-  });
+  const { key, drop } = privateStream();
+  cleanups.push(drop);
   return key;
 }
 

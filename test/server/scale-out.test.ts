@@ -1,25 +1,16 @@
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/bus/bus.js';
 import { RedisReader } from '../../src/bus/redis.js';
 import { TradingEngine } from '../../src/engine/engine.js';
 import { startServer } from '../../src/server/server.js';
-import { answers } from '../store/databases.js';
+import { privateStream, REDIS_URL, redisAvailable } from '../support/redis.js';
 import { post, watch } from './transports.js';
 import { RemoteEngine } from '../../src/server/remote-engine.js';
 
-const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
-const redisAvailable = await (async () => {
-  const ok = await answers(REDIS_URL.replace(/^redis:/, 'http:'));
-  if (!ok && process.env['CI'] === 'true') throw new Error(`Redis does not answer at ${REDIS_URL} (CI needs it)`);
-  if (!ok) console.warn(`Redis does not answer at ${REDIS_URL}: its tests are skipped`);
-  return ok;
-})();
 
 async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -39,13 +30,8 @@ const idsOf = (results: { data?: unknown }[]) => results.map((r) => Number((r.da
 
 describe.runIf(redisAvailable)('one engine process, two API instances over Redis', () => {
   it('serves the same ids on both instances, and a client resumes on the other one', async () => {
-    const stream = `tickwire:test:${randomBytes(5).toString('hex')}`;
-    cleanups.push(async () => {
-      const r = new Redis(REDIS_URL);
-      const keys = await r.keys(`${stream}*`);
-      if (keys.length > 0) await r.del(...keys);
-      r.disconnect();
-    });
+    const { key: stream, drop } = privateStream();
+    cleanups.push(drop);
     const dir = mkdtempSync(join(tmpdir(), 'tickwire-scale-'));
     const runners = join(dir, 'runners.json');
     writeFileSync(
@@ -103,13 +89,8 @@ describe.runIf(redisAvailable)('one engine process, two API instances over Redis
   }, 90_000);
 
   it('drives the engine process from an API instance: runners, startRunner, stopRunner', async () => {
-    const stream = `tickwire:test:${randomBytes(5).toString('hex')}`;
-    cleanups.push(async () => {
-      const r = new Redis(REDIS_URL);
-      const keys = await r.keys(`${stream}*`);
-      if (keys.length > 0) await r.del(...keys);
-      r.disconnect();
-    });
+    const { key: stream, drop } = privateStream();
+    cleanups.push(drop);
     const runners = join(mkdtempSync(join(tmpdir(), 'tickwire-ctl-')), 'runners.json');
     writeFileSync(runners, JSON.stringify({ runners: [] }));
     const engine = spawn(process.execPath, ['--import', 'tsx', 'src/engine-main.ts'], {
