@@ -102,9 +102,11 @@ export const EventsDocument = graphql(`
         lastPrice
         ticksPerSecond
         openPosition {
+          symbol
           side
           quantity
           entryPrice
+          entryTime
         }
       }
     }
