@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     limits: config.limits,
     tokens: config.tokens,
     health: { store: () => persistence.writer?.stats ?? null, redis: () => persistence.redisHealth() },
+    dashboardDir: config.dashboardDir,
   });
   const stored = config.store.types.length === 0 ? 'nothing' : config.store.types.join(', ');
   if (config.tokens === null) log.warn(`no TOKENS_FILE: the API is open to anyone who can reach ${config.host} (loopback only)`);
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
   const eventLog = config.redis === null ? 'in this process' : `in the Redis Stream ${config.redis.stream}`;
   console.log(`tickwire is running ${engine.listRunners().length} runners from ${source}; the event log is ${eventLog}
   events stored in ${persistence.db.description} (${stored}); ids continue after ${continuesAfter}
+  dashboard                             ${config.dashboardDir === null ? 'off (DASHBOARD=false)' : server.urls.http.replace(/\/graphql$/, '/')}
   GraphiQL + GraphQL over HTTP and SSE  ${server.urls.http}
   graphql-ws                            ${server.urls.ws}
   graphql-sse                           ${server.urls.sse}

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createEventsClient, type ClientEvent } from '../client/client.js';
 import type { ErrorSeverity, EventType } from '../client/generated/graphql.js';
+import { describeEvent, type Tone } from '../client/describe.js';
 
 /** Thrown for a bad command line: the message says what and how to fix it. */
 export class UsageError extends Error {
@@ -105,33 +106,17 @@ export function parseTailArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
 
 const paint = (on: boolean, code: number, text: string) => (on ? `\u001b[${code}m${text}\u001b[0m` : text);
 
+/** Terminal colours of each tone (0: none). */
+const TONE_COLOR: Record<Tone, number> = { plain: 0, lifecycle: 1, action: 35, profit: 32, loss: 31, warning: 33, error: 31, critical: 41, gap: 33 };
+
 /** One readable line for an event. */
 export function formatEvent(event: ClientEvent, color: boolean): string {
-  if (event.__typename === 'StreamGap') return paint(color, 33, `-- gap: ${event.missed} events missed (${event.reason})`);
+  const { label, text, tone } = describeEvent(event);
+  const on = color && TONE_COLOR[tone] !== 0;
+  if (event.__typename === 'StreamGap') return paint(on, TONE_COLOR[tone], `-- ${label}: ${text}`);
   const time = new Date(event.timestamp).toISOString().slice(11, 23);
   const head = `${paint(color, 2, `#${event.id}`)} ${time} ${paint(color, 36, event.runnerId.padEnd(12))}`;
-  switch (event.__typename) {
-    case 'TickReceived':
-      return `${head} tick       ${event.data.close} (bid ${event.data.bid} ask ${event.data.ask})`;
-    case 'StateTransition':
-      return `${head} state      ${event.from} → ${event.to}: ${event.reason}`;
-    case 'ActionExecuted':
-      return `${head} ${paint(color, 35, 'action    ')} ${event.action.kind} ${event.action.quantity} @ ${event.action.price}: ${event.action.reason}`;
-    case 'PositionOpened':
-      return `${head} ${paint(color, 32, 'opened    ')} ${event.position.side} ${event.position.quantity} @ ${event.position.entryPrice}`;
-    case 'PositionUpdated':
-      return `${head} mark       ${event.currentPrice} (unrealized ${event.unrealizedPnl.toFixed(2)})`;
-    case 'PositionClosed':
-      return `${head} ${paint(color, event.realizedPnl >= 0 ? 32 : 31, 'closed    ')} @ ${event.exitPrice}, P&L ${event.realizedPnl.toFixed(2)}: ${event.reason}`;
-    case 'RunnerError':
-      return `${head} ${paint(color, event.severity === 'CRITICAL' ? 41 : event.severity === 'ERROR' ? 31 : 33, event.severity.padEnd(10))} ${event.error}`;
-    case 'RunnerStarted':
-      return `${head} ${paint(color, 1, 'started   ')} ${event.symbol}`;
-    case 'RunnerStopped':
-      return `${head} ${paint(color, 1, 'stopped   ')} ${event.reason}`;
-    case 'StatsUpdate':
-      return `${head} stats      ${event.ticksProcessed} ticks, ${event.actionsExecuted} actions, P&L ${event.realizedPnl.toFixed(2)}, ${event.ticksPerSecond.toFixed(1)}/s`;
-  }
+  return `${head} ${paint(on, TONE_COLOR[tone], label.padEnd(10))} ${text}`;
 }
 
 /** Runs `tail` until the stream ends or `signal` aborts; writes lines to `out`. */

@@ -24,10 +24,22 @@ export interface EventsClientOptions {
   readonly token?: string;
   /**
    * Attempts to resume `events()` after a lost connection, from the last id seen, before
-   * the iterator throws (default 5; the count starts again after each event received).
+   * the iterator throws (default 5; the count starts again after each event received;
+   * `Infinity` for a screen that should never give up). Waits grow from 100 ms to 5 s.
    */
   readonly retryAttempts?: number;
+  /**
+   * graphql-ws only: told whenever the connection changes, e.g. for a status light.
+   * `closed` carries the close code (4403: the token was refused).
+   */
+  readonly onConnection?: (status: ConnectionStatus) => void;
 }
+
+/** The state of a client's connection, as {@link EventsClientOptions.onConnection} reports it. */
+export type ConnectionStatus =
+  | { readonly state: 'connecting' }
+  | { readonly state: 'connected' }
+  | { readonly state: 'closed'; readonly code: number; readonly reason: string };
 
 /** A GraphQL error returned for an operation, with the server's messages. */
 export class OperationError extends Error {
@@ -67,14 +79,32 @@ type Transport = {
   dispose(): Promise<void> | void;
 };
 
-function wsTransport(url: string, retryAttempts: number, token: string | undefined): Transport {
+/** The platform's WebSocket where there is one (browsers, Node 22), else the ws package (Node 20). */
+const webSocketImpl: unknown = (globalThis as { WebSocket?: unknown }).WebSocket ?? WebSocket;
+
+function wsTransport(url: string, retryAttempts: number, token: string | undefined, onConnection?: (status: ConnectionStatus) => void): Transport {
   const client: WsClient = createWsClient({
     url: url.replace(/^http/, 'ws'),
     ...(token !== undefined ? { connectionParams: { token } } : {}),
-    // Node 20 has no global WebSocket.
-    webSocketImpl: WebSocket,
+    webSocketImpl,
     retryAttempts,
     lazy: true,
+    ...(onConnection !== undefined
+      ? {
+          on: {
+            connecting: () => onConnection({ state: 'connecting' }),
+            connected: () => onConnection({ state: 'connected' }),
+            closed: (event: unknown) => {
+              const close = event as { code?: unknown; reason?: unknown } | null;
+              onConnection({
+                state: 'closed',
+                code: typeof close?.code === 'number' ? close.code : 1006,
+                reason: typeof close?.reason === 'string' ? close.reason : '',
+              });
+            },
+          },
+        }
+      : {}),
   });
   return { subscribe: (payload, sink) => client.subscribe(payload, sink), dispose: () => client.dispose() };
 }
@@ -101,9 +131,26 @@ interface Resume<R> {
 
 type Payload = { query: string; variables?: Record<string, unknown> };
 
-/** A lost connection, as opposed to an answer of the server (GraphQL errors). */
+/**
+ * A lost connection, as opposed to an answer of the server: GraphQL errors, or a close
+ * code of 4400-4499 (a refused token, a bad request, too many subscriptions), which
+ * trying again would only repeat.
+ */
 function isConnectionLoss(error: unknown): boolean {
-  return !Array.isArray(error);
+  if (Array.isArray(error)) return false;
+  const code = (error as { code?: unknown } | null)?.code;
+  return !(typeof code === 'number' && code >= 4400 && code < 4500);
+}
+
+/**
+ * The later of two log ids. With throttleMs a conflated event comes at the end of its
+ * window, after events with higher ids: resuming from the highest id seen is what avoids
+ * duplicates (the conflated ones still pending were superseded anyway).
+ */
+function later(a: string | null, b: string | null): string | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return BigInt(b) > BigInt(a) ? b : a;
 }
 
 /**
@@ -119,7 +166,7 @@ function iterate<R>(transport: Transport, payload: Payload, signal: AbortSignal 
   let wake: (() => void) | null = null;
   let lastId: string | null = null;
   let failedAttempts = 0;
-  let retryTimer: NodeJS.Timeout | null = null;
+  let retryTimer: ReturnType<typeof setTimeout> | null = null;
   const notify = () => {
     const w = wake;
     wake = null;
@@ -136,7 +183,7 @@ function iterate<R>(transport: Transport, payload: Payload, signal: AbortSignal 
           if (key !== undefined) {
             const value = data[key] as R;
             failedAttempts = 0;
-            lastId = resume?.idOf(value) ?? lastId;
+            lastId = later(lastId, resume?.idOf(value) ?? null);
             queue.push(value);
           }
         }
@@ -216,7 +263,7 @@ export function createEventsClient(options: EventsClientOptions): EventsClient {
   const transport =
     options.transport === 'sse'
       ? sseTransport(options.url, options.singleConnection ?? false, 0, options.token)
-      : wsTransport(options.url, 0, options.token);
+      : wsTransport(options.url, 0, options.token, options.onConnection);
   const queries = new WeakMap<object, string>();
   const queryOf = (document: TypedDocumentNode<unknown, never>): string => {
     let query = queries.get(document);

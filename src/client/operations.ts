@@ -113,30 +113,40 @@ export const EventsDocument = graphql(`
   }
 `);
 
+/** What a screen shows of a runner: shared by the Runners and Dashboard queries. */
+export const RunnerFieldsFragment = graphql(`
+  fragment RunnerFields on Runner {
+    id
+    symbol
+    strategy
+    state
+    params {
+      name
+      value
+    }
+    quantity
+    feeRate
+    lastPrice
+    realizedPnl
+    unrealizedPnl
+    position {
+      side
+      quantity
+      entryPrice
+    }
+    canManage
+  }
+`);
+
 /** The runners with their live state. */
 export const RunnersDocument = graphql(`
   query Runners {
     runners {
-      id
-      symbol
-      strategy
-      state
-      params {
-        name
-        value
-      }
+      ...RunnerFields
       stats {
         ticksProcessed
         actionsExecuted
         errorRate
-      }
-      lastPrice
-      realizedPnl
-      unrealizedPnl
-      position {
-        side
-        quantity
-        entryPrice
       }
     }
   }
@@ -161,6 +171,29 @@ export const StopRunnerDocument = graphql(`
       id
       state
       stopReason
+    }
+  }
+`);
+
+/** What the dashboard loads first: who is asking, and every runner it may see. */
+export const DashboardDocument = graphql(`
+  query Dashboard {
+    me {
+      name
+      role
+    }
+    runners {
+      ...RunnerFields
+    }
+  }
+`);
+
+/** Starts a stopped runner again as it was configured. */
+export const RestartRunnerDocument = graphql(`
+  mutation RestartRunner($id: ID!) {
+    restartRunner(id: $id) {
+      id
+      state
     }
   }
 `);

@@ -9,6 +9,11 @@ export interface Principal {
   allows(runnerId: string): boolean;
 }
 
+/** True when the principal may start and stop this runner. */
+export function mayManage(principal: Principal, runnerId: string): boolean {
+  return principal.role === 'operator' && principal.allows(runnerId);
+}
+
 /** Throws FORBIDDEN unless the principal may change runners, and this one. */
 export function assertOperator(principal: Principal, runnerId: string): void {
   if (principal.role !== 'operator') {

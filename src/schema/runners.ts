@@ -2,7 +2,7 @@ import { GraphQLError } from 'graphql';
 import { EngineError } from '../engine/config.js';
 import type { RunnerInfo } from '../engine/engine.js';
 import { builder } from './builder.js';
-import { assertOperator } from './principal.js';
+import { assertOperator, mayManage } from './principal.js';
 import { RunnerStateEnum } from './enums.js';
 import { PositionRef } from './market.js';
 import { TimestampScalar } from './scalars.js';
@@ -57,6 +57,10 @@ export const RunnerRef = builder.objectRef<RunnerInfo>('Runner').implement({
     realizedPnl: t.float({ description: 'Realized P&L since start, after fees.', resolve: (r) => r.stats.realizedPnl }),
     unrealizedPnl: t.float({ description: 'P&L of the open position at the last price; 0 when flat.', resolve: (r) => r.unrealizedPnl }),
     stats: t.field({ type: RunnerStatsRef, description: 'Live counters.', resolve: (r) => r }),
+    canManage: t.boolean({
+      description: 'Whether the token of this request may start and stop this runner (an operator token whose runners include it).',
+      resolve: (r, _args, ctx) => mayManage(ctx.principal, r.id),
+    }),
     startedAt: t.field({ type: TimestampScalar, description: 'When it started.', resolve: (r) => r.startedAt }),
     stoppedAt: t.field({ type: TimestampScalar, nullable: true, description: 'When it stopped; null while running.', resolve: (r) => r.stoppedAt }),
     stopReason: t.string({ nullable: true, description: 'Why it stopped; null while running.', resolve: (r) => r.stopReason }),
@@ -150,6 +154,23 @@ builder.mutationType({
         if (input.feed) config['feed'] = withoutNulls({ ...input.feed });
         try {
           return await ctx.engine.addRunner(config);
+        } catch (err) {
+          throw toGraphQLError(err);
+        }
+      },
+    }),
+    restartRunner: t.field({
+      type: RunnerRef,
+      description:
+        'Start a stopped runner again with the configuration it last ran with (strategy, parameters, size, feed); a new RunnerStarted follows. Errors: UNKNOWN_RUNNER, DUPLICATE_RUNNER (it is running).',
+      args: { id: t.arg.id({ required: true, description: 'The runner id.' }) },
+      resolve: async (_root, args, ctx) => {
+        const id = String(args.id);
+        assertOperator(ctx.principal, id);
+        const runner = await ctx.engine.getRunner(id);
+        if (runner === undefined) throw toGraphQLError(new EngineError('UNKNOWN_RUNNER', `no runner with id "${id}"`));
+        try {
+          return await ctx.engine.addRunner(runner.config);
         } catch (err) {
           throw toGraphQLError(err);
         }

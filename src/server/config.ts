@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { extname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { formatIssues, runnerConfigSchema, type RunnerConfigInput } from '../engine/config.js';
@@ -8,6 +9,9 @@ import { ConfigError } from './config-error.js';
 import { DEFAULT_RUNNERS } from '../engine/defaults.js';
 import { EVENT_VARIANTS, type EventVariant } from '../events/types.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
+
+/** Where `npm run build` (run by `npm start`) writes the dashboard. */
+export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../dist/dashboard', import.meta.url));
 
 /** Start-up settings of the server. */
 export interface ServerConfig {
@@ -34,6 +38,8 @@ export interface ServerConfig {
     /** Events buffered for the store while the database is slow or away. */
     readonly buffer: number;
   };
+  /** The built dashboard served at / (DASHBOARD_DIR), or null with DASHBOARD=false. */
+  readonly dashboardDir: string | null;
 }
 
 /** Stored unless STORE_TYPES says otherwise: all but the two high-frequency types. */
@@ -96,6 +102,8 @@ const envSchema = z.object({
   TOKENS_FILE: z.string().min(1).optional(),
   ALLOWED_ORIGINS: z.string().optional(),
   INTROSPECTION: z.enum(['true', 'false']).default('true'),
+  DASHBOARD: z.enum(['true', 'false']).default('true'),
+  DASHBOARD_DIR: z.string().min(1).default(DEFAULT_DASHBOARD_DIR),
 });
 
 const runnersFileSchema = z.strictObject({ runners: z.array(runnerConfigSchema) });
@@ -131,6 +139,8 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     TOKENS_FILE: read('TOKENS_FILE'),
     ALLOWED_ORIGINS: read('ALLOWED_ORIGINS'),
     INTROSPECTION: read('INTROSPECTION'),
+    DASHBOARD: read('DASHBOARD'),
+    DASHBOARD_DIR: read('DASHBOARD_DIR'),
   });
   if (!parsed.success) throw new ConfigError(`invalid environment: ${formatIssues(parsed.error)}`);
   const { PORT, HOST, RUNNERS_FILE, DATABASE_URL, DATA_DIR, STORE_BUFFER, REDIS_URL, REDIS_STREAM, REDIS_MAXLEN } = parsed.data;
@@ -155,10 +165,11 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   if (tokens === null && !['127.0.0.1', '::1', 'localhost'].includes(HOST)) {
     throw new ConfigError(`refusing to listen on ${HOST} without TOKENS_FILE: an open server may only bind to 127.0.0.1, ::1 or localhost`);
   }
+  const dashboardDir = e.DASHBOARD === 'true' ? resolve(e.DASHBOARD_DIR) : null;
   if (RUNNERS_FILE === undefined) {
-    return { port: PORT, host: HOST, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners', runnersFromFile: false, store, redis, limits, tokens };
+    return { port: PORT, host: HOST, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners', runnersFromFile: false, store, redis, limits, tokens, dashboardDir };
   }
-  return { port: PORT, host: HOST, runners: loadRunnersFile(RUNNERS_FILE), runnersSource: RUNNERS_FILE, runnersFromFile: true, store, redis, limits, tokens };
+  return { port: PORT, host: HOST, runners: loadRunnersFile(RUNNERS_FILE), runnersSource: RUNNERS_FILE, runnersFromFile: true, store, redis, limits, tokens, dashboardDir };
 }
 
 /** Reads and validates a runners file (JSON, or YAML for .yaml/.yml). */

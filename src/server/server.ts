@@ -4,6 +4,7 @@ import { log } from './log.js';
 import type { Registry } from 'prom-client';
 import { bearerToken, type TokenStore } from './auth.js';
 import { DEFAULT_LIMITS, originAllowed, SubscriptionQuota, type Limits } from './limits.js';
+import { createDashboardHandler } from './dashboard.js';
 import { createMetrics, type MetricsSources } from './metrics.js';
 import type { AddressInfo } from 'node:net';
 import type { EventBus } from '../bus/bus.js';
@@ -57,6 +58,8 @@ export interface ServerOptions {
   readonly limits?: Limits;
   /** Health of the store writer and the Redis log, for /metrics and /ready. */
   readonly health?: Pick<MetricsSources, 'store' | 'redis'>;
+  /** The built dashboard to serve at / (see `npm run build`); null or absent: none. */
+  readonly dashboardDir?: string | null;
 }
 
 /** A listening tickwire server. */
@@ -94,12 +97,15 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
     connections: () => ({ 'graphql-ws': ws?.wss.clients.size ?? 0, ...sseOpen }),
     ...options.health,
   });
+  const dashboard = options.dashboardDir != null ? createDashboardHandler(options.dashboardDir) : null;
   const http = createServer((req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0];
     if (req.method === 'GET' && (path === '/metrics' || path === '/health' || path === '/ready')) {
       void serveOps(path, metrics, options.health, res);
       return;
     }
+    // The page and its scripts are public, like GraphiQL's; what they ask for needs a token.
+    if (dashboard?.(req, res) === true) return;
     if (!originAllowed(req.headers.origin, req.headers.host, options.limits ?? DEFAULT_LIMITS)) {
       res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: `origin ${req.headers.origin} is not allowed (ALLOWED_ORIGINS)`, extensions: { code: 'FORBIDDEN' } }] }));
       return;

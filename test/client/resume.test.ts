@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventBus } from '../../src/bus/bus.js';
 import { createEventsClient } from '../../src/client/index.js';
+import { TradingEngine } from '../../src/engine/engine.js';
+import { hashToken, TokenStore } from '../../src/server/auth.js';
+import { startServer } from '../../src/server/server.js';
 import type { RunnerEvent } from '../../src/events/types.js';
 import { startTestServer, until, type TestServer } from '../server/harness.js';
 import { tcpProxy } from '../support/proxy.js';
@@ -49,4 +53,69 @@ describe.each([
     }
     await until(() => t.bus.subscriberCount === 0, 'the server-side subscribers to go');
   }, 30_000);
+});
+
+describe('the typed client over graphql-ws with throttleMs', () => {
+  it('resumes after the highest id it saw, though conflated events come out of order', async () => {
+    const proxy = await tcpProxy(t.server.port);
+    const statuses: string[] = [];
+    const client = createEventsClient({ url: `ws://127.0.0.1:${proxy.port}/graphql`, onConnection: (s) => statuses.push(s.state) });
+    let n = 0;
+    // Ticks conflate (late, at the end of each window); the state transitions pass at once.
+    const timer = setInterval(() => {
+      for (let i = 0; i < 20; i++) t.bus.publish(tickOf(n++), 'LIVE');
+      t.bus.publish({ type: 'StateTransition', runnerId: 'live', from: 'Idle', to: 'Analyzing', reason: `#${n}`, timestamp: n }, 'LIVE');
+    }, 5);
+    try {
+      const ids: number[] = [];
+      let outOfOrder = 0;
+      for await (const event of client.events({ runnerIds: ['live'], throttleMs: 20 })) {
+        if (!('id' in event)) continue;
+        const late = ids.length > 0 && Number(event.id) < Math.max(...ids.slice(-50));
+        ids.push(Number(event.id));
+        // Cut right after a conflated tick came late: the moment a resume from the last
+        // id received (rather than the highest) would repeat what followed it.
+        if (late && ids.length > (outOfOrder + 1) * 100 && outOfOrder < 3) {
+          outOfOrder++;
+          proxy.cut();
+        }
+        if (ids.length === 900) break;
+      }
+      expect(outOfOrder).toBe(3); // the case this test is about did happen
+      expect(new Set(ids).size).toBe(ids.length); // and still no event twice
+      expect(statuses.filter((s) => s === 'connected').length).toBe(4);
+    } finally {
+      clearInterval(timer);
+      await client.close();
+      await proxy.close();
+    }
+  }, 30_000);
+});
+
+describe('the typed client and a refused token', () => {
+  it('ends events() at once with close code 4403 instead of trying again', async () => {
+    const bus = new EventBus();
+    const tokens = new TokenStore([{ name: 'ops', sha256: hashToken('right'), role: 'operator', runners: ['*'] }]);
+    const server = await startServer({ engine: new TradingEngine(bus), bus, port: 0, host: '127.0.0.1', tokens });
+    const closes: number[] = [];
+    const client = createEventsClient({
+      url: server.urls.ws,
+      token: 'wrong',
+      retryAttempts: Infinity,
+      onConnection: (s) => s.state === 'closed' && closes.push(s.code),
+    });
+    try {
+      const failure = await client.events().next().then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect((failure as { code?: number }).code).toBe(4403);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(closes).toEqual([4403]); // one attempt, however many retries were allowed
+    } finally {
+      await client.close();
+      await server.close();
+      bus.close();
+    }
+  });
 });

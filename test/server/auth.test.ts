@@ -93,6 +93,34 @@ describe('API tokens', () => {
     await gql('mutation { a: stopRunner(id: "btc_1") { id } b: stopRunner(id: "eth_1") { id } }', 'ops-secret');
   });
 
+  it('tells each token who it is and which runners it may manage', async () => {
+    expect((await gql('{ me { name role runners } }', 'viewer-secret')).body.data).toEqual({ me: { name: 'btc-viewer', role: 'VIEWER', runners: ['btc_*'] } });
+    expect((await gql('{ me { name role runners } }', 'ops-secret')).body.data).toEqual({ me: { name: 'ops', role: 'OPERATOR', runners: ['*'] } });
+    await gql('mutation { startRunner(input: { id: "btc_me", symbol: "BTCUSDT" }) { id } }', 'ops-secret');
+    const query = '{ runners { id canManage } }';
+    const seen = (await gql(query, 'viewer-secret')).body.data?.['runners'] as { id: string; canManage: boolean }[];
+    expect(seen).toContainEqual({ id: 'btc_me', canManage: false });
+    expect(seen.every((r) => !r.canManage)).toBe(true);
+    expect((await gql(query, 'ops-secret')).body.data?.['runners']).toContainEqual({ id: 'btc_me', canManage: true });
+    await gql('mutation { stopRunner(id: "btc_me") { id } }', 'ops-secret');
+  });
+
+  it('restarts a stopped runner with its configuration, for operators only', async () => {
+    await gql('mutation { startRunner(input: { id: "btc_again", symbol: "BTCUSDT", strategy: "mean_reversion", quantity: 3, params: [{ name: "window", value: 7 }] }) { id } }', 'ops-secret');
+    const running = await gql('mutation { restartRunner(id: "btc_again") { id } }', 'ops-secret');
+    expect(running.body.errors?.[0]?.extensions?.code).toBe('DUPLICATE_RUNNER');
+    await gql('mutation { stopRunner(id: "btc_again") { id } }', 'ops-secret');
+    const viewer = await gql('mutation { restartRunner(id: "btc_again") { id } }', 'viewer-secret');
+    expect(viewer.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const unknown = await gql('mutation { restartRunner(id: "nobody") { id } }', 'ops-secret');
+    expect(unknown.body.errors?.[0]).toMatchObject({ message: 'no runner with id "nobody"', extensions: { code: 'UNKNOWN_RUNNER' } });
+    const again = await gql('mutation { restartRunner(id: "btc_again") { id state strategy quantity params { name value } } }', 'ops-secret');
+    expect(again.body.errors).toBeUndefined();
+    expect(again.body.data?.['restartRunner']).toMatchObject({ id: 'btc_again', strategy: 'mean_reversion', quantity: 3, params: expect.arrayContaining([{ name: 'window', value: 7 }]) });
+    expect((again.body.data?.['restartRunner'] as { state: string }).state).not.toBe('STOPPED');
+    await gql('mutation { stopRunner(id: "btc_again") { id } }', 'ops-secret');
+  });
+
   it('never streams another runner to a scoped token, and keeps principals in separate cohorts', async () => {
     const query = 'subscription { events(runnerIds: ["btc_x", "eth_x"], types: [RUNNER_STARTED]) { ... on Event { runnerId } } }';
     const viewer = wsEvents('viewer-secret', query);

@@ -1,0 +1,68 @@
+import type { ClientEvent } from './client.js';
+
+/**
+ * How an event should stand out, whatever shows it: the CLI maps tones to terminal
+ * colours, the dashboard to CSS classes.
+ */
+export type Tone = 'plain' | 'lifecycle' | 'action' | 'profit' | 'loss' | 'warning' | 'error' | 'critical' | 'gap';
+
+/** One event in words: a short label (its kind) and the rest of the line. */
+export interface EventDescription {
+  readonly label: string;
+  readonly text: string;
+  readonly tone: Tone;
+}
+
+const money = (value: number): string => value.toFixed(2);
+
+/**
+ * A price as people read it: at most eight significant digits, so a simulated
+ * 60984.0212215891 reads 60984.021 while an exchange's 0.00001234 stays whole.
+ */
+export function formatPrice(price: number): string {
+  return String(Number(price.toPrecision(8)));
+}
+const p = formatPrice;
+
+/**
+ * Describes an event for people. One function for every reader, so a terminal and a
+ * browser never disagree on what an event says.
+ */
+export function describeEvent(event: ClientEvent): EventDescription {
+  switch (event.__typename) {
+    case 'StreamGap':
+      return { label: 'gap', text: `${event.missed} events missed (${event.reason})`, tone: 'gap' };
+    case 'TickReceived':
+      return { label: 'tick', text: `${p(event.data.close)} (bid ${p(event.data.bid)} ask ${p(event.data.ask)})`, tone: 'plain' };
+    case 'StateTransition':
+      return { label: 'state', text: `${event.from} → ${event.to}: ${event.reason}`, tone: 'plain' };
+    case 'ActionExecuted':
+      return { label: 'action', text: `${event.action.kind} ${event.action.quantity} @ ${p(event.action.price)}: ${event.action.reason}`, tone: 'action' };
+    case 'PositionOpened':
+      return { label: 'opened', text: `${event.position.side} ${event.position.quantity} @ ${p(event.position.entryPrice)}`, tone: 'profit' };
+    case 'PositionUpdated':
+      return { label: 'mark', text: `${p(event.currentPrice)} (unrealized ${money(event.unrealizedPnl)})`, tone: 'plain' };
+    case 'PositionClosed':
+      return {
+        label: 'closed',
+        text: `@ ${p(event.exitPrice)}, P&L ${money(event.realizedPnl)}: ${event.reason}`,
+        tone: event.realizedPnl >= 0 ? 'profit' : 'loss',
+      };
+    case 'RunnerError':
+      return {
+        label: event.severity,
+        text: event.error,
+        tone: event.severity === 'CRITICAL' ? 'critical' : event.severity === 'ERROR' ? 'error' : 'warning',
+      };
+    case 'RunnerStarted':
+      return { label: 'started', text: event.symbol, tone: 'lifecycle' };
+    case 'RunnerStopped':
+      return { label: 'stopped', text: event.reason, tone: 'lifecycle' };
+    case 'StatsUpdate':
+      return {
+        label: 'stats',
+        text: `${event.ticksProcessed} ticks, ${event.actionsExecuted} actions, P&L ${money(event.realizedPnl)}, ${event.ticksPerSecond.toFixed(1)}/s`,
+        tone: 'plain',
+      };
+  }
+}

@@ -1,0 +1,34 @@
+import { createEventsClient, type ConnectionStatus, type EventsClient } from '../client/client.js';
+
+const TOKEN_KEY = 'tickwire.token';
+
+/** The API token this browser keeps for the server, if any. */
+export function storedToken(): string | undefined {
+  return localStorage.getItem(TOKEN_KEY) ?? undefined;
+}
+
+/** Keeps (or, with null, forgets) the API token for the next visits. */
+export function storeToken(token: string | null): void {
+  if (token === null) localStorage.removeItem(TOKEN_KEY);
+  else localStorage.setItem(TOKEN_KEY, token);
+}
+
+/** The graphql-ws URL of the server that served this page. */
+export function graphqlUrl(): string {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${location.host}/graphql`;
+}
+
+/** True when the server refused the token (close code 4403 Forbidden). */
+export function isTokenRefused(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 4403;
+}
+
+/**
+ * One graphql-ws connection for the whole page: every stream of the page shares it, and
+ * each resumes after the last id it saw when the connection comes back. A dashboard
+ * never gives up, so there is no retry limit; waits grow to 5 s.
+ */
+export function connect(token: string | undefined, onConnection: (status: ConnectionStatus) => void): EventsClient {
+  return createEventsClient({ url: graphqlUrl(), ...(token !== undefined ? { token } : {}), retryAttempts: Infinity, onConnection });
+}

@@ -1,0 +1,241 @@
+import './style.css';
+import type { ClientEvent, ConnectionStatus, EventsClient } from '../client/client.js';
+import type { DashboardQuery, EventsSubscriptionVariables } from '../client/generated/graphql.js';
+import { DashboardDocument, RestartRunnerDocument, StartRunnerDocument, StopRunnerDocument } from '../client/operations.js';
+import { connect, isTokenRefused, storedToken, storeToken } from './connection.js';
+import { EventLog } from './event-log.js';
+import { logVariables, THROTTLE_MS } from './filters.js';
+import { DashboardModel, type RunnerView } from './model.js';
+import { PriceChart } from './price-chart.js';
+import { RunnersTable } from './runners-table.js';
+
+/** Events the overview asks for when it subscribes: recent trades for the chart marks. */
+const OVERVIEW_REPLAY = 2000;
+/** Wait before starting again after the server ended a stream or refused an operation. */
+const RESTART_MS = 3000;
+
+function element<T extends Element>(selector: string, type: abstract new () => T): T {
+  const found = document.querySelector(selector);
+  if (!(found instanceof type)) throw new Error(`the page has no ${selector}`);
+  return found;
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String((err as { reason?: unknown } | null)?.reason ?? err));
+
+/**
+ * The page: one graphql-ws connection; the overview stream (every runner, throttled)
+ * drives the table and the chart, the log stream follows the filter form. Both resume
+ * after a lost connection without a gap; a stream the server ends starts again.
+ */
+class Dashboard {
+  private readonly model = new DashboardModel();
+  private readonly table: RunnersTable;
+  private readonly chart: PriceChart;
+  private readonly log: EventLog;
+  private readonly status = element('#status', HTMLElement);
+  private readonly notice = element('#notice', HTMLElement);
+  private readonly tokenForm = element('#token-form', HTMLFormElement);
+  private readonly newRunner = element('#new-runner', HTMLFormElement);
+  private client: EventsClient | null = null;
+  private streams: { overview: AbortController | null; log: AbortController | null } = { overview: null, log: null };
+  private me: DashboardQuery['me'] | null = null;
+  private selected: string | null = null;
+  private dirtyRows = new Set<string>();
+  private frame: number | null = null;
+  private reload: { running: boolean; again: boolean } = { running: false, again: false };
+  private restartTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor() {
+    this.table = new RunnersTable(element('#runners table', HTMLTableElement), this.model, {
+      select: (id) => this.select(id),
+      stop: (runner) => void this.stop(runner),
+      start: (runner) => void this.restart(runner),
+    });
+    this.chart = new PriceChart(element('#chart', HTMLElement), this.model);
+    this.log = new EventLog(element('#log-filter', HTMLFormElement), element('#log', HTMLOListElement), () => this.followLog());
+    this.tokenForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const token = new FormData(this.tokenForm).get('token');
+      if (typeof token === 'string' && token !== '') storeToken(token);
+      void this.connect();
+    });
+    element('#forget-token', HTMLButtonElement).addEventListener('click', () => {
+      storeToken(null);
+      void this.connect();
+    });
+    this.newRunner.addEventListener('submit', (event) => {
+      event.preventDefault();
+      void this.startNew();
+    });
+  }
+
+  /** (Re)connects: loads the runners, then follows both streams. */
+  async connect(): Promise<void> {
+    this.teardown();
+    const token = storedToken();
+    element('#forget-token', HTMLButtonElement).hidden = token === undefined;
+    const client = connect(token, (status) => this.showStatus(status));
+    this.client = client;
+    try {
+      await this.loadRunners();
+    } catch (err) {
+      if (client === this.client) this.failed(err);
+      return;
+    }
+    this.tokenForm.hidden = true;
+    this.hideNotice();
+    this.streams.overview = this.follow({ throttleMs: THROTTLE_MS, replay: OVERVIEW_REPLAY }, (event) => this.onOverview(event));
+    this.followLog();
+  }
+
+  private teardown(): void {
+    if (this.restartTimer !== null) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    this.streams.overview?.abort();
+    this.streams.log?.abort();
+    this.streams = { overview: null, log: null };
+    void this.client?.close();
+    this.client = null;
+  }
+
+  private async loadRunners(): Promise<void> {
+    const client = this.client;
+    if (client === null) return;
+    const data = await client.request(DashboardDocument);
+    if (client !== this.client) return;
+    this.me = data.me;
+    this.model.load(data.runners);
+    element('#who', HTMLElement).textContent = `${data.me.name} (${data.me.role.toLowerCase()})`;
+    this.newRunner.hidden = data.me.role !== 'OPERATOR';
+    this.table.rebuild();
+    this.log.setRunners(data.runners.map((r) => r.id));
+    const keep = this.selected !== null && this.model.runner(this.selected) !== undefined;
+    this.select(keep ? this.selected : (data.runners[0]?.id ?? null));
+  }
+
+  /** Loads the runner list again, once at a time however many events ask for it. */
+  private async reloadRunners(): Promise<void> {
+    if (this.reload.running) {
+      this.reload.again = true;
+      return;
+    }
+    this.reload.running = true;
+    try {
+      do {
+        this.reload.again = false;
+        await this.loadRunners();
+      } while (this.reload.again);
+    } catch (err) {
+      this.showNotice(`could not load the runners: ${messageOf(err)}`);
+    } finally {
+      this.reload.running = false;
+    }
+  }
+
+  /** Subscribes to events; the returned controller ends it. */
+  private follow(variables: EventsSubscriptionVariables, onEvent: (event: ClientEvent) => void): AbortController {
+    const control = new AbortController();
+    const client = this.client;
+    if (client === null) return control;
+    void (async () => {
+      try {
+        for await (const event of client.events(variables, control.signal)) onEvent(event);
+        if (!control.signal.aborted) this.failed(new Error('the server ended the stream'));
+      } catch (err) {
+        if (!control.signal.aborted) this.failed(err);
+      }
+    })();
+    return control;
+  }
+
+  /** The log's filter changed (or the page connected): subscribe anew with it. */
+  private followLog(): void {
+    this.streams.log?.abort();
+    this.log.clear();
+    this.streams.log = this.follow(logVariables(this.log.filter()), (event) => this.log.add(event));
+  }
+
+  private onOverview(event: ClientEvent): void {
+    const change = this.model.apply(event);
+    if (change.reload) void this.reloadRunners();
+    if (change.runnerId === null) return;
+    if (change.bar !== null) this.chart.onBar(change.runnerId, change.bar);
+    if (change.mark) this.chart.onMark(change.runnerId);
+    if (change.row) {
+      this.dirtyRows.add(change.runnerId);
+      this.frame ??= requestAnimationFrame(() => {
+        this.frame = null;
+        for (const id of this.dirtyRows) this.table.update(id);
+        this.dirtyRows.clear();
+      });
+    }
+  }
+
+  private select(id: string | null): void {
+    this.selected = id;
+    this.table.select(id);
+    element('#chart-title', HTMLElement).textContent = id === null ? '' : `${id} ${this.model.runner(id)?.symbol ?? ''}`;
+    if (id !== null && this.chart.shown !== id) this.chart.show(id);
+  }
+
+  private async stop(runner: RunnerView): Promise<void> {
+    try {
+      await this.client?.request(StopRunnerDocument, { id: runner.id, reason: `stopped from the dashboard by ${this.me?.name ?? 'someone'}` });
+    } catch (err) {
+      this.showNotice(`could not stop ${runner.id}: ${messageOf(err)}`);
+    }
+  }
+
+  private async restart(runner: RunnerView): Promise<void> {
+    try {
+      await this.client?.request(RestartRunnerDocument, { id: runner.id });
+    } catch (err) {
+      this.showNotice(`could not start ${runner.id}: ${messageOf(err)}`);
+    }
+  }
+
+  private async startNew(): Promise<void> {
+    const form = new FormData(this.newRunner);
+    const field = (name: string): string => String(form.get(name) ?? '').trim();
+    try {
+      await this.client?.request(StartRunnerDocument, { input: { id: field('id'), symbol: field('symbol'), strategy: field('strategy') } });
+      this.newRunner.reset();
+    } catch (err) {
+      this.showNotice(`could not start ${field('id')}: ${messageOf(err)}`);
+    }
+  }
+
+  /** A request or a stream failed for good: ask for a token, or start again shortly. */
+  private failed(err: unknown): void {
+    if (isTokenRefused(err)) {
+      this.teardown();
+      this.tokenForm.hidden = false;
+      this.showNotice(storedToken() === undefined ? 'this server needs an API token' : 'the server refused this token');
+      return;
+    }
+    this.showNotice(`${messageOf(err)}; starting again in ${RESTART_MS / 1000} s`);
+    if (this.restartTimer === null) {
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = null;
+        void this.connect();
+      }, RESTART_MS);
+    }
+  }
+
+  private showStatus(status: ConnectionStatus): void {
+    this.status.dataset['state'] = status.state;
+    this.status.textContent =
+      status.state === 'connected' ? 'live' : status.state === 'connecting' ? 'connecting…' : status.code === 4403 ? 'token refused' : `disconnected (${status.code}), reconnecting…`;
+  }
+
+  private showNotice(message: string): void {
+    this.notice.textContent = message;
+    this.notice.hidden = false;
+  }
+
+  private hideNotice(): void {
+    this.notice.hidden = true;
+  }
+}
+
+void new Dashboard().connect();

@@ -1,0 +1,211 @@
+import type { ClientEvent } from '../client/client.js';
+import type { DashboardQuery, PositionSide, RunnerState } from '../client/generated/graphql.js';
+
+/** A runner as the dashboard shows it: what the query loaded, kept current by the stream. */
+export interface RunnerView {
+  readonly id: string;
+  readonly symbol: string;
+  readonly strategy: string;
+  readonly params: readonly { readonly name: string; readonly value: number }[];
+  readonly quantity: number;
+  readonly feeRate: number;
+  readonly canManage: boolean;
+  state: RunnerState;
+  lastPrice: number | null;
+  position: { readonly side: PositionSide; readonly quantity: number; readonly entryPrice: number } | null;
+  unrealizedPnl: number;
+  realizedPnl: number;
+  /** Id of the last PositionOpened/Closed applied: older marks (conflated, late) are stale. */
+  positionSince: number;
+}
+
+/** One bar of the price chart: a second of ticks (lightweight-charts counts time in seconds). */
+export interface Candle {
+  readonly time: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+}
+
+/** An entry or an exit, marked on the chart at the bar of its time. */
+export interface TradeMark {
+  readonly time: number;
+  readonly kind: 'entry' | 'exit';
+  readonly side: PositionSide | null;
+  readonly price: number;
+  /** The realized P&L of an exit; null for an entry. */
+  readonly pnl: number | null;
+}
+
+/** What one event changed, so the page redraws only that. */
+export interface Change {
+  readonly runnerId: string | null;
+  /** A row of the runner table changed. */
+  readonly row: boolean;
+  /** The runner's chart got a new or changed bar. */
+  readonly bar: Candle | null;
+  /** The runner's chart got a new trade mark. */
+  readonly mark: boolean;
+  /** A runner the page does not know yet (or started again): load the list anew. */
+  readonly reload: boolean;
+}
+
+const NOTHING: Change = { runnerId: null, row: false, bar: null, mark: false, reload: false };
+
+/** Limits that keep a page open for days at a steady size. */
+export interface ModelLimits {
+  /** Bars kept per runner (default 900: a quarter of an hour of one-second bars). */
+  readonly bars: number;
+  /** Trade marks kept per runner (default 200). */
+  readonly marks: number;
+}
+
+const DEFAULT_MODEL_LIMITS: ModelLimits = { bars: 900, marks: 200 };
+
+/**
+ * The dashboard's state, free of the DOM so that it is tested in Node: runners from the
+ * `Dashboard` query, updated by every event of the live stream, and per runner the
+ * recent one-second bars and trade marks of its chart.
+ */
+export class DashboardModel {
+  private readonly rows = new Map<string, RunnerView>();
+  private readonly bars = new Map<string, Candle[]>();
+  private readonly marks = new Map<string, TradeMark[]>();
+  private readonly limits: ModelLimits;
+
+  constructor(limits: Partial<ModelLimits> = {}) {
+    this.limits = { ...DEFAULT_MODEL_LIMITS, ...limits };
+  }
+
+  /** Replaces the runner list with a fresh answer of the `Dashboard` query; charts stay. */
+  load(runners: DashboardQuery['runners']): void {
+    this.rows.clear();
+    for (const r of runners) {
+      this.rows.set(r.id, {
+        id: r.id,
+        symbol: r.symbol,
+        strategy: r.strategy,
+        params: r.params,
+        quantity: r.quantity,
+        feeRate: r.feeRate,
+        canManage: r.canManage,
+        state: r.state,
+        lastPrice: r.lastPrice ?? null,
+        position: r.position ?? null,
+        unrealizedPnl: r.unrealizedPnl,
+        realizedPnl: r.realizedPnl,
+        positionSince: 0,
+      });
+    }
+  }
+
+  /** Every runner, in the order the server listed them. */
+  runners(): readonly RunnerView[] {
+    return [...this.rows.values()];
+  }
+
+  runner(id: string): RunnerView | undefined {
+    return this.rows.get(id);
+  }
+
+  /** The chart's bars of a runner, oldest first. */
+  barsOf(id: string): readonly Candle[] {
+    return this.bars.get(id) ?? [];
+  }
+
+  /** The trade marks of a runner, oldest first. */
+  marksOf(id: string): readonly TradeMark[] {
+    return this.marks.get(id) ?? [];
+  }
+
+  /** Applies one event of the stream and says what changed. */
+  apply(event: ClientEvent): Change {
+    if (event.__typename === 'StreamGap') return NOTHING;
+    const id = event.runnerId;
+    const row = this.rows.get(id);
+    if (event.__typename === 'RunnerStarted') return { ...NOTHING, runnerId: id, reload: true };
+    if (row === undefined) return { ...NOTHING, runnerId: id, reload: true };
+    const changed = (extra: Partial<Change> = {}): Change => ({ ...NOTHING, runnerId: id, row: true, ...extra });
+    switch (event.__typename) {
+      case 'TickReceived': {
+        row.lastPrice = event.data.close;
+        return changed({ bar: this.addTick(id, event.data.timestamp, event.data.close) });
+      }
+      case 'StateTransition':
+        row.state = event.to;
+        return changed();
+      case 'RunnerStopped':
+        row.state = 'STOPPED';
+        return changed();
+      case 'PositionOpened': {
+        row.positionSince = Number(event.id);
+        const p = event.position;
+        row.position = { side: p.side, quantity: p.quantity, entryPrice: p.entryPrice };
+        row.unrealizedPnl = 0;
+        this.addMark(id, { time: toBarTime(event.timestamp), kind: 'entry', side: p.side, price: p.entryPrice, pnl: null });
+        return changed({ mark: true });
+      }
+      case 'PositionUpdated':
+        // With throttleMs the last mark of a window comes at its end, possibly after the
+        // position it belongs to was closed (or another opened): it no longer applies.
+        if (Number(event.id) < row.positionSince) return { ...NOTHING, runnerId: id };
+        row.lastPrice = event.currentPrice;
+        row.unrealizedPnl = event.unrealizedPnl;
+        return changed();
+      case 'PositionClosed':
+        row.positionSince = Number(event.id);
+        this.addMark(id, {
+          time: toBarTime(event.timestamp),
+          kind: 'exit',
+          side: row.position?.side ?? null,
+          price: event.exitPrice,
+          pnl: event.realizedPnl,
+        });
+        row.position = null;
+        row.unrealizedPnl = 0;
+        // StatsUpdate brings the authoritative total within a second; until then, add.
+        row.realizedPnl += event.realizedPnl;
+        return changed({ mark: true });
+      case 'StatsUpdate':
+        row.realizedPnl = event.realizedPnl;
+        if (event.lastPrice != null) row.lastPrice = event.lastPrice;
+        row.position = event.openPosition ?? null;
+        if (row.position === null) row.unrealizedPnl = 0;
+        return changed();
+      case 'ActionExecuted':
+      case 'RunnerError':
+        return { ...NOTHING, runnerId: id };
+    }
+  }
+
+  private addTick(id: string, timestamp: number, price: number): Candle | null {
+    let bars = this.bars.get(id);
+    if (bars === undefined) this.bars.set(id, (bars = []));
+    const time = toBarTime(timestamp);
+    const last = bars[bars.length - 1];
+    if (last !== undefined && time < last.time) return null; // late: a chart only grows at its end
+    if (last !== undefined && time === last.time) {
+      last.high = Math.max(last.high, price);
+      last.low = Math.min(last.low, price);
+      last.close = price;
+      return last;
+    }
+    const bar: Candle = { time, open: price, high: price, low: price, close: price };
+    bars.push(bar);
+    if (bars.length > this.limits.bars) bars.splice(0, bars.length - this.limits.bars);
+    return bar;
+  }
+
+  private addMark(id: string, mark: TradeMark): void {
+    let marks = this.marks.get(id);
+    if (marks === undefined) this.marks.set(id, (marks = []));
+    marks.push(mark);
+    if (marks.length > this.limits.marks) marks.splice(0, marks.length - this.limits.marks);
+  }
+}
+
+/** The one-second bar an epoch-milliseconds time falls in. */
+export function toBarTime(timestamp: number): number {
+  return Math.floor(timestamp / 1000);
+}

@@ -1,0 +1,165 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventBus } from '../../src/bus/bus.js';
+import { TradingEngine } from '../../src/engine/engine.js';
+import { hashToken, TokenStore } from '../../src/server/auth.js';
+import { startServer, type TickwireServer } from '../../src/server/server.js';
+import { tcpProxy, type TcpProxy } from '../support/proxy.js';
+
+/** Debian's Chromium (`apt-get install -y chromium`; .ci/run installs it when missing). */
+const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+const SCREENSHOT = fileURLToPath(new URL('../../test-results/dashboard.png', import.meta.url));
+const RUNNERS = ['alpha', 'beta', 'gamma'];
+
+describe('the dashboard in Chromium', () => {
+  const outDir = mkdtempSync(join(tmpdir(), 'tickwire-dashboard-build-'));
+  const bus = new EventBus();
+  const engine = new TradingEngine(bus);
+  let server: TickwireServer;
+  let proxy: TcpProxy;
+  let browser: Browser;
+  /** Every graphql-ws message the page sent, to see what it asked the server for. */
+  const sent: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+    await build({ configFile: fileURLToPath(new URL('../../src/dashboard/vite.config.ts', import.meta.url)), build: { outDir }, logLevel: 'error' });
+    for (const [i, id] of RUNNERS.entries()) {
+      engine.addRunner({
+        id,
+        symbol: `${id.toUpperCase()}USDT`,
+        strategy: i === 2 ? 'mean_reversion' : 'ema_crossover',
+        feed: { kind: 'simulated', ticksPerSecond: 50, seed: i + 1 },
+        statsIntervalMs: 250,
+      });
+    }
+    const tokens = new TokenStore([
+      { name: 'ops', sha256: hashToken('ops-secret'), role: 'operator', runners: ['*'] },
+      { name: 'watcher', sha256: hashToken('watch-secret'), role: 'viewer', runners: ['alpha', 'beta'] },
+    ]);
+    server = await startServer({ engine, bus, port: 0, host: '127.0.0.1', tokens, dashboardDir: outDir });
+    // The page is loaded through a proxy, so a test can cut its connection.
+    proxy = await tcpProxy(server.port);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await proxy?.close();
+    await engine.stopAll('test over');
+    await server?.close();
+    bus.close();
+    rmSync(outDir, { recursive: true, force: true });
+  });
+
+  /** A fresh page (its own storage) signed in with `token`. */
+  async function open(token: string): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    page.on('websocket', (ws) => ws.on('framesent', (frame) => sent.push(String(frame.payload))));
+    await page.goto(`http://127.0.0.1:${proxy.port}/`);
+    await page.locator('#token-form').waitFor({ state: 'visible' });
+    await page.fill('#token-form input[name=token]', token);
+    await page.click('#token-form button');
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toBe('live');
+    expect(errors).toEqual([]);
+    return page;
+  }
+
+  const lastPrice = (page: Page, id: string) => page.locator(`tr[data-runner-id="${id}"] td.last-price`).textContent();
+
+  it('asks for a token, refuses a wrong one, then shows every runner with moving prices and a chart', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    await page.goto(`http://127.0.0.1:${proxy.port}/`);
+    await page.locator('#token-form').waitFor({ state: 'visible' });
+    await expect.poll(() => page.locator('#notice').textContent()).toContain('needs an API token');
+    await page.fill('#token-form input[name=token]', 'wrong');
+    await page.click('#token-form button');
+    await expect.poll(() => page.locator('#notice').textContent()).toContain('refused this token');
+    await page.fill('#token-form input[name=token]', 'ops-secret');
+    await page.click('#token-form button');
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toBe('live');
+    await expect.poll(() => page.locator('#runners tbody tr').count()).toBe(RUNNERS.length);
+    expect(await page.locator('#who').textContent()).toBe('ops (operator)');
+
+    // Prices move: the last price of a runner changes while we watch, more than once.
+    const seen = new Set<string>();
+    await expect.poll(async () => seen.add((await lastPrice(page, 'alpha')) ?? '').size, { timeout: 10_000, interval: 100 }).toBeGreaterThanOrEqual(4);
+    expect([...seen].filter((p) => /^\d+(\.\d+)?$/.test(p)).length).toBeGreaterThanOrEqual(3);
+    // The chart draws the selected runner.
+    expect(await page.locator('#chart-title').textContent()).toContain('alpha');
+    expect(await page.locator('#chart canvas').count()).toBeGreaterThan(0);
+    await page.click('tr[data-runner-id="beta"] td.runner');
+    expect(await page.locator('#chart-title').textContent()).toContain('beta');
+    await expect.poll(() => page.locator('tr.selected').getAttribute('data-runner-id')).toBe('beta');
+
+    await page.waitForTimeout(1500); // a few seconds of candles for the picture
+    mkdirSync(join(SCREENSHOT, '..'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT });
+    expect(statSync(SCREENSHOT).size).toBeGreaterThan(20_000);
+    await page.close();
+  }, 60_000);
+
+  it('narrows the log to one runner with a server-side filter, then by type', async () => {
+    const page = await open('ops-secret');
+    const runnersInLog = () => page.locator('#log li').evaluateAll((rows) => [...new Set(rows.map((r) => (r as HTMLElement).dataset['runner']))]);
+    await expect.poll(runnersInLog, { timeout: 10_000 }).toHaveLength(RUNNERS.length);
+
+    await page.selectOption('#log-filter select[name=runner]', 'gamma');
+    await expect.poll(runnersInLog, { timeout: 10_000 }).toEqual(['gamma']);
+    // The page asked the server, not its own eyes: the new subscription carries the filter.
+    expect(sent.some((m) => m.includes('"subscribe"') && m.includes('"runnerIds":["gamma"]'))).toBe(true);
+
+    await page.selectOption('#log-filter select[name=type]', 'STATS_UPDATE');
+    const typesInLog = () => page.locator('#log li').evaluateAll((rows) => [...new Set(rows.map((r) => (r as HTMLElement).dataset['type']))]);
+    await expect.poll(typesInLog, { timeout: 10_000 }).toEqual(['StatsUpdate']);
+    expect(await runnersInLog()).toEqual(['gamma']);
+    await page.close();
+  }, 60_000);
+
+  it('stops and starts a runner from the page with an operator token', async () => {
+    const page = await open('ops-secret');
+    const state = () => page.locator('tr[data-runner-id="beta"] td.state').textContent();
+    await page.click('tr[data-runner-id="beta"] button[data-action=stop]');
+    await expect.poll(state, { timeout: 10_000 }).toBe('STOPPED');
+    expect(engine.getRunner('beta')?.state).toBe('Stopped');
+    await page.click('tr[data-runner-id="beta"] button[data-action=start]');
+    await expect.poll(state, { timeout: 10_000 }).not.toBe('STOPPED');
+    expect(engine.getRunner('beta')?.state).not.toBe('Stopped');
+    await page.close();
+  }, 60_000);
+
+  it('offers no controls to a viewer, and shows only the runners of its token', async () => {
+    const page = await open('watch-secret');
+    await expect.poll(() => page.locator('#runners tbody tr').count()).toBe(2);
+    expect(await page.locator('#runners tbody button').count()).toBe(0);
+    expect(await page.locator('#new-runner').isHidden()).toBe(true);
+    expect(await page.locator('#who').textContent()).toBe('watcher (viewer)');
+    await page.close();
+  }, 60_000);
+
+  it('resumes by itself after a lost connection, without repeating an event', async () => {
+    const page = await open('ops-secret');
+    await expect.poll(() => page.locator('#log li').count(), { timeout: 10_000 }).toBeGreaterThan(20);
+    proxy.cut(true);
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toMatch(/disconnected|connecting/);
+    await page.waitForTimeout(1000);
+    proxy.restore();
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 15_000 }).toBe('live');
+    const before = await lastPrice(page, 'alpha');
+    await expect.poll(() => lastPrice(page, 'alpha'), { timeout: 10_000 }).not.toBe(before);
+    const ids = await page.locator('#log li .id').allTextContents();
+    expect(ids.length).toBeGreaterThan(20);
+    expect(new Set(ids).size).toBe(ids.length);
+    await page.close();
+  }, 60_000);
+});
