@@ -11,6 +11,8 @@ import { RunnersTable } from './runners-table.js';
 
 /** Events the overview asks for when it subscribes: recent trades for the chart marks. */
 const OVERVIEW_REPLAY = 2000;
+/** How long a message about one action (a refused stop, say) stays. */
+const ACTION_NOTICE_MS = 10_000;
 /** Wait before starting again after the server ended a stream or refused an operation. */
 const RESTART_MS = 3000;
 
@@ -44,6 +46,7 @@ class Dashboard {
   private frame: number | null = null;
   private reload: { running: boolean; again: boolean } = { running: false, again: false };
   private restartTimer: ReturnType<typeof setTimeout> | null = null;
+  private noticeTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor() {
     this.table = new RunnersTable(element('#runners table', HTMLTableElement), this.model, {
@@ -126,7 +129,7 @@ class Dashboard {
         await this.loadRunners();
       } while (this.reload.again);
     } catch (err) {
-      this.showNotice(`could not load the runners: ${messageOf(err)}`);
+      this.showNotice(`could not load the runners: ${messageOf(err)}`, ACTION_NOTICE_MS);
     } finally {
       this.reload.running = false;
     }
@@ -182,7 +185,7 @@ class Dashboard {
     try {
       await this.client?.request(StopRunnerDocument, { id: runner.id, reason: `stopped from the dashboard by ${this.me?.name ?? 'someone'}` });
     } catch (err) {
-      this.showNotice(`could not stop ${runner.id}: ${messageOf(err)}`);
+      this.showNotice(`could not stop ${runner.id}: ${messageOf(err)}`, ACTION_NOTICE_MS);
     }
   }
 
@@ -190,7 +193,7 @@ class Dashboard {
     try {
       await this.client?.request(RestartRunnerDocument, { id: runner.id });
     } catch (err) {
-      this.showNotice(`could not start ${runner.id}: ${messageOf(err)}`);
+      this.showNotice(`could not start ${runner.id}: ${messageOf(err)}`, ACTION_NOTICE_MS);
     }
   }
 
@@ -201,7 +204,7 @@ class Dashboard {
       await this.client?.request(StartRunnerDocument, { input: { id: field('id'), symbol: field('symbol'), strategy: field('strategy') } });
       this.newRunner.reset();
     } catch (err) {
-      this.showNotice(`could not start ${field('id')}: ${messageOf(err)}`);
+      this.showNotice(`could not start ${field('id')}: ${messageOf(err)}`, ACTION_NOTICE_MS);
     }
   }
 
@@ -228,12 +231,17 @@ class Dashboard {
       status.state === 'connected' ? 'live' : status.state === 'connecting' ? 'connecting…' : status.code === 4403 ? 'token refused' : `disconnected (${status.code}), reconnecting…`;
   }
 
-  private showNotice(message: string): void {
+  /** Shows a message; one about a single action fades after a while, one about the connection stays. */
+  private showNotice(message: string, fadeMs?: number): void {
+    if (this.noticeTimer !== null) clearTimeout(this.noticeTimer);
+    this.noticeTimer = fadeMs === undefined ? null : setTimeout(() => this.hideNotice(), fadeMs);
     this.notice.textContent = message;
     this.notice.hidden = false;
   }
 
   private hideNotice(): void {
+    if (this.noticeTimer !== null) clearTimeout(this.noticeTimer);
+    this.noticeTimer = null;
     this.notice.hidden = true;
   }
 }

@@ -42,8 +42,15 @@ export class RunnersTable {
       const tr = document.createElement('tr');
       tr.dataset['runnerId'] = runner.id;
       for (const name of ['runner', 'state', 'last-price', 'position', 'unrealized', 'realized', 'control']) cell(tr, name);
+      tr.tabIndex = 0;
       tr.addEventListener('click', (event) => {
         if (!(event.target instanceof HTMLButtonElement)) this.actions.select(runner.id);
+      });
+      tr.addEventListener('keydown', (event) => {
+        if (event.target === tr && (event.key === 'Enter' || event.key === ' ')) {
+          event.preventDefault();
+          this.actions.select(runner.id);
+        }
       });
       this.body.append(tr);
       this.rows.set(runner.id, tr);

@@ -135,6 +135,17 @@ describe('the dashboard in Chromium', () => {
     await page.click('tr[data-runner-id="beta"] button[data-action=start]');
     await expect.poll(state, { timeout: 10_000 }).not.toBe('STOPPED');
     expect(engine.getRunner('beta')?.state).not.toBe('Stopped');
+
+    // A new runner from the form shows up as a row; a refused one says why.
+    await page.fill('#new-runner input[name=id]', 'delta');
+    await page.fill('#new-runner input[name=symbol]', 'DELTAUSDT');
+    await page.click('#new-runner button');
+    await expect.poll(() => page.locator('tr[data-runner-id="delta"]').count(), { timeout: 10_000 }).toBe(1);
+    await page.fill('#new-runner input[name=id]', 'alpha');
+    await page.fill('#new-runner input[name=symbol]', 'ALPHAUSDT');
+    await page.click('#new-runner button');
+    await expect.poll(() => page.locator('#notice').textContent()).toBe('could not start alpha: runner "alpha" is already running');
+    await engine.stopRunner('delta');
     await page.close();
   }, 60_000);
 

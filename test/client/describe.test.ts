@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { describeEvent, formatPrice, type Tone } from '../../src/client/describe.js';
+import type { ClientEvent } from '../../src/client/client.js';
+
+const head = { id: '7', runnerId: 'r', timestamp: 1_700_000_000_000 };
+const position = { symbol: 'X', side: 'LONG' as const, quantity: 2, entryPrice: 60984.0212215891, entryTime: 1 };
+
+/** One event of every variant (and a gap): what the CLI and the dashboard must both say. */
+const EVERY: [ClientEvent, string, Tone][] = [
+  [{ __typename: 'StreamGap', missed: 3, fromId: '1', toId: '3', reason: 'slow consumer' }, '3 events missed (slow consumer)', 'gap'],
+  [{ __typename: 'RunnerStarted', ...head, type: 'RUNNER_STARTED', symbol: 'BTCUSDT' }, 'BTCUSDT', 'lifecycle'],
+  [{ __typename: 'RunnerStopped', ...head, type: 'RUNNER_STOPPED', reason: 'by request' }, 'by request', 'lifecycle'],
+  [
+    { __typename: 'TickReceived', ...head, type: 'TICK_RECEIVED', symbol: 'X', data: { symbol: 'X', timestamp: 1, open: 1, high: 1, low: 1, close: 60984.0212215891, volume: 1, bid: 60984.01, ask: 60984.03 } },
+    '60984.021 (bid 60984.01 ask 60984.03)',
+    'plain',
+  ],
+  [{ __typename: 'StateTransition', ...head, type: 'STATE_TRANSITION', from: 'ANALYZING', to: 'ENTERING', reason: 'signal' }, 'ANALYZING → ENTERING: signal', 'plain'],
+  [{ __typename: 'ActionExecuted', ...head, type: 'ACTION_EXECUTED', action: { kind: 'ENTER_LONG', symbol: 'X', price: 101.5, quantity: 2, reason: 'cross' } }, 'ENTER_LONG 2 @ 101.5: cross', 'action'],
+  [{ __typename: 'PositionOpened', ...head, type: 'POSITION_OPENED', position }, 'LONG 2 @ 60984.021', 'profit'],
+  [{ __typename: 'PositionUpdated', ...head, type: 'POSITION_UPDATED', currentPrice: 101, unrealizedPnl: -1.234 }, '101 (unrealized -1.23)', 'plain'],
+  [{ __typename: 'PositionClosed', ...head, type: 'POSITION_CLOSED', exitPrice: 99, realizedPnl: -4, reason: 'stop' }, '@ 99, P&L -4.00: stop', 'loss'],
+  [{ __typename: 'PositionClosed', ...head, type: 'POSITION_CLOSED', exitPrice: 99, realizedPnl: 4, reason: 'target' }, '@ 99, P&L 4.00: target', 'profit'],
+  [{ __typename: 'RunnerError', ...head, type: 'ERROR', error: 'feed lag', severity: 'WARNING' }, 'feed lag', 'warning'],
+  [{ __typename: 'RunnerError', ...head, type: 'ERROR', error: 'bad tick', severity: 'ERROR' }, 'bad tick', 'error'],
+  [{ __typename: 'RunnerError', ...head, type: 'ERROR', error: 'exploded', severity: 'CRITICAL' }, 'exploded', 'critical'],
+  [
+    { __typename: 'StatsUpdate', ...head, type: 'STATS_UPDATE', ticksProcessed: 10, actionsExecuted: 2, errorRate: 0, realizedPnl: 1.5, lastPrice: 1, ticksPerSecond: 9.96, openPosition: null },
+    '10 ticks, 2 actions, P&L 1.50, 10.0/s',
+    'plain',
+  ],
+];
+
+describe('describeEvent', () => {
+  it.each(EVERY.map(([event, text, tone]) => ({ name: event.__typename, event, text, tone })))('says what $name is ($tone)', ({ event, text, tone }) => {
+    expect(describeEvent(event)).toMatchObject({ text, tone });
+  });
+
+  it('labels errors by severity, so a reader can grep for them', () => {
+    expect(EVERY.filter(([e]) => e.__typename === 'RunnerError').map(([e]) => describeEvent(e).label)).toEqual(['WARNING', 'ERROR', 'CRITICAL']);
+  });
+});
+
+describe('formatPrice', () => {
+  it('keeps at most eight significant digits and drops trailing zeros', () => {
+    expect(formatPrice(60984.0212215891)).toBe('60984.021');
+    expect(formatPrice(149.18585137583597)).toBe('149.18585');
+    expect(formatPrice(0.0000123456789)).toBe('0.000012345679');
+    expect(formatPrice(100)).toBe('100');
+    expect(formatPrice(2.5)).toBe('2.5');
+  });
+});
