@@ -156,6 +156,15 @@ export class EventSubscription extends QueueIterator<StreamItem> {
   }
 }
 
+/** Whether an entry passes a filter; a filter that throws passes nothing. */
+function matches(filter: EventPredicate | undefined, entry: LogEntry): boolean {
+  try {
+    return filter === undefined || filter(entry.event, entry.symbol);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The typed pub/sub the engine publishes into. Each event gets the next id of the log;
  * every subscriber's filter runs at publish time, so an event a subscriber did not ask
@@ -311,20 +320,27 @@ export class EventBus {
     return subscription;
   }
 
+  /**
+   * The last `count` kept events that match `filter`, oldest first: what a subscription
+   * with `replay: count` would be sent first, for a query that wants it once.
+   */
+  recent(filter: EventPredicate | undefined, count: number): LogEntry[] {
+    const entries: LogEntry[] = [];
+    if (count <= 0) return entries;
+    for (let id = this.replayStart(filter, count); id <= this.last; id++) {
+      const entry = this.history.get(id);
+      if (entry !== undefined && matches(filter, entry)) entries.push(entry);
+    }
+    return entries;
+  }
+
   /** Id from which the last `count` matching kept events start. */
   private replayStart(filter: EventPredicate | undefined, count: number): number {
     let found = 0;
     let id = this.last;
     for (; id >= this.history.oldestId; id--) {
       const entry = this.history.get(id);
-      if (entry === undefined) continue;
-      let match: boolean;
-      try {
-        match = filter === undefined || filter(entry.event, entry.symbol);
-      } catch {
-        match = false;
-      }
-      if (match && ++found === count) return id;
+      if (entry !== undefined && matches(filter, entry) && ++found === count) return id;
     }
     return Math.max(id + 1, this.history.oldestId);
   }

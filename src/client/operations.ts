@@ -197,3 +197,37 @@ export const RestartRunnerDocument = graphql(`
     }
   }
 `);
+
+/** What a chart of one runner draws first: its recent candles, entries and exits. */
+export const RunnerChartDocument = graphql(`
+  query RunnerChart($id: ID!, $intervalMs: Int, $last: Int) {
+    runner(id: $id) {
+      id
+      candles(intervalMs: $intervalMs, last: $last) {
+        start
+        open
+        high
+        low
+        close
+        ticks
+      }
+    }
+    recentEvents(runnerIds: [$id], types: [POSITION_OPENED, POSITION_CLOSED], last: 400) {
+      __typename
+      ... on PositionOpened {
+        id
+        timestamp
+        position {
+          side
+          entryPrice
+        }
+      }
+      ... on PositionClosed {
+        id
+        timestamp
+        exitPrice
+        realizedPnl
+      }
+    }
+  }
+`);

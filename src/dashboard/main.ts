@@ -1,11 +1,11 @@
 import './style.css';
 import type { ClientEvent, ConnectionStatus, EventsClient } from '../client/client.js';
 import type { DashboardQuery, EventsSubscriptionVariables } from '../client/generated/graphql.js';
-import { DashboardDocument, RestartRunnerDocument, StartRunnerDocument, StopRunnerDocument } from '../client/operations.js';
+import { DashboardDocument, RestartRunnerDocument, RunnerChartDocument, StartRunnerDocument, StopRunnerDocument } from '../client/operations.js';
 import { connect, isTokenRefused, storedToken, storeToken } from './connection.js';
 import { EventLog } from './event-log.js';
 import { logVariables, THROTTLE_MS } from './filters.js';
-import { DashboardModel, type RunnerView } from './model.js';
+import { CHART_BARS, CHART_INTERVAL_MS, DashboardModel, type RunnerView } from './model.js';
 import { PriceChart } from './price-chart.js';
 import { RunnersTable } from './runners-table.js';
 
@@ -47,6 +47,8 @@ class Dashboard {
   private reload: { running: boolean; again: boolean } = { running: false, again: false };
   private restartTimer: ReturnType<typeof setTimeout> | null = null;
   private noticeTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Runners whose chart history was asked for on this connection. */
+  private seeded = new Set<string>();
 
   constructor() {
     this.table = new RunnersTable(element('#runners table', HTMLTableElement), this.model, {
@@ -54,7 +56,7 @@ class Dashboard {
       stop: (runner) => void this.stop(runner),
       start: (runner) => void this.restart(runner),
     });
-    this.chart = new PriceChart(element('#chart', HTMLElement), this.model);
+    this.chart = new PriceChart(element('#chart', HTMLElement), element('#chart-caption', HTMLElement), this.model);
     this.log = new EventLog(element('#log-filter', HTMLFormElement), element('#log', HTMLOListElement), () => this.followLog());
     this.tokenForm.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -99,6 +101,7 @@ class Dashboard {
     this.streams = { overview: null, log: null };
     void this.client?.close();
     this.client = null;
+    this.seeded.clear();
   }
 
   private async loadRunners(): Promise<void> {
@@ -178,7 +181,25 @@ class Dashboard {
     this.selected = id;
     this.table.select(id);
     element('#chart-title', HTMLElement).textContent = id === null ? '' : `${id} ${this.model.runner(id)?.symbol ?? ''}`;
-    if (id !== null && this.chart.shown !== id) this.chart.show(id);
+    if (id === null) return;
+    if (this.chart.shown !== id) this.chart.show(id);
+    if (!this.seeded.has(id)) void this.loadChart(id);
+  }
+
+  /** Draws what the server still holds of a runner's chart behind what the page saw live. */
+  private async loadChart(id: string): Promise<void> {
+    const client = this.client;
+    if (client === null) return;
+    this.seeded.add(id);
+    try {
+      const chart = await client.request(RunnerChartDocument, { id, intervalMs: CHART_INTERVAL_MS, last: CHART_BARS });
+      if (client !== this.client) return;
+      this.model.backfill(id, chart);
+      if (this.chart.shown === id) this.chart.show(id);
+    } catch (err) {
+      this.seeded.delete(id);
+      this.showNotice(`could not load the chart of ${id}: ${messageOf(err)}`, ACTION_NOTICE_MS);
+    }
   }
 
   private async stop(runner: RunnerView): Promise<void> {

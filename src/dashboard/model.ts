@@ -1,5 +1,11 @@
 import type { ClientEvent } from '../client/client.js';
-import type { DashboardQuery, PositionSide, RunnerState } from '../client/generated/graphql.js';
+import type { DashboardQuery, PositionSide, RunnerChartQuery, RunnerState } from '../client/generated/graphql.js';
+import { CandleSeries, type Candle } from '../domain/candles.js';
+
+export type { Candle } from '../domain/candles.js';
+
+/** The chart's interval: one-second candles. */
+export const CHART_INTERVAL_MS = 1000;
 
 /** A runner as the dashboard shows it: what the query loaded, kept current by the stream. */
 export interface RunnerView {
@@ -19,17 +25,11 @@ export interface RunnerView {
   positionSince: number;
 }
 
-/** One bar of the price chart: a second of ticks (lightweight-charts counts time in seconds). */
-export interface Candle {
-  readonly time: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-}
-
 /** An entry or an exit, marked on the chart at the bar of its time. */
 export interface TradeMark {
+  /** Id of the PositionOpened or PositionClosed: the same trade may come from a query and the stream. */
+  readonly id: string;
+  /** When, in ms since the epoch. */
   readonly time: number;
   readonly kind: 'entry' | 'exit';
   readonly side: PositionSide | null;
@@ -55,13 +55,16 @@ const NOTHING: Change = { runnerId: null, row: false, bar: null, mark: false, re
 
 /** Limits that keep a page open for days at a steady size. */
 export interface ModelLimits {
-  /** Bars kept per runner (default 900: a quarter of an hour of one-second bars). */
+  /** Candles kept per runner (default 900: a quarter of an hour of one-second candles). */
   readonly bars: number;
   /** Trade marks kept per runner (default 200). */
   readonly marks: number;
 }
 
-const DEFAULT_MODEL_LIMITS: ModelLimits = { bars: 900, marks: 200 };
+/** Candles a chart keeps (and asks the server for): a quarter of an hour of seconds. */
+export const CHART_BARS = 900;
+
+const DEFAULT_MODEL_LIMITS: ModelLimits = { bars: CHART_BARS, marks: 200 };
 
 /**
  * The dashboard's state, free of the DOM so that it is tested in Node: runners from the
@@ -70,7 +73,7 @@ const DEFAULT_MODEL_LIMITS: ModelLimits = { bars: 900, marks: 200 };
  */
 export class DashboardModel {
   private readonly rows = new Map<string, RunnerView>();
-  private readonly bars = new Map<string, Candle[]>();
+  private readonly bars = new Map<string, CandleSeries>();
   private readonly marks = new Map<string, TradeMark[]>();
   private readonly limits: ModelLimits;
 
@@ -111,7 +114,7 @@ export class DashboardModel {
 
   /** The chart's bars of a runner, oldest first. */
   barsOf(id: string): readonly Candle[] {
-    return this.bars.get(id) ?? [];
+    return this.bars.get(id)?.bars ?? [];
   }
 
   /** The trade marks of a runner, oldest first. */
@@ -143,8 +146,7 @@ export class DashboardModel {
         const p = event.position;
         row.position = { side: p.side, quantity: p.quantity, entryPrice: p.entryPrice };
         row.unrealizedPnl = 0;
-        this.addMark(id, { time: toBarTime(event.timestamp), kind: 'entry', side: p.side, price: p.entryPrice, pnl: null });
-        return changed({ mark: true });
+        return changed({ mark: this.addMark(id, { id: event.id, time: event.timestamp, kind: 'entry', side: p.side, price: p.entryPrice, pnl: null }) });
       }
       case 'PositionUpdated':
         // With throttleMs the last mark of a window comes at its end, possibly after the
@@ -155,18 +157,12 @@ export class DashboardModel {
         return changed();
       case 'PositionClosed':
         row.positionSince = Number(event.id);
-        this.addMark(id, {
-          time: toBarTime(event.timestamp),
-          kind: 'exit',
-          side: row.position?.side ?? null,
-          price: event.exitPrice,
-          pnl: event.realizedPnl,
-        });
+        const mark = this.addMark(id, { id: event.id, time: event.timestamp, kind: 'exit', side: row.position?.side ?? null, price: event.exitPrice, pnl: event.realizedPnl });
         row.position = null;
         row.unrealizedPnl = 0;
         // StatsUpdate brings the authoritative total within a second; until then, add.
         row.realizedPnl += event.realizedPnl;
-        return changed({ mark: true });
+        return changed({ mark });
       case 'StatsUpdate':
         row.realizedPnl = event.realizedPnl;
         if (event.lastPrice != null) row.lastPrice = event.lastPrice;
@@ -179,33 +175,42 @@ export class DashboardModel {
     }
   }
 
-  private addTick(id: string, timestamp: number, price: number): Candle | null {
-    let bars = this.bars.get(id);
-    if (bars === undefined) this.bars.set(id, (bars = []));
-    const time = toBarTime(timestamp);
-    const last = bars[bars.length - 1];
-    if (last !== undefined && time < last.time) return null; // late: a chart only grows at its end
-    if (last !== undefined && time === last.time) {
-      last.high = Math.max(last.high, price);
-      last.low = Math.min(last.low, price);
-      last.close = price;
-      return last;
+  /**
+   * Puts what the server still holds of a runner's chart (the RunnerChart query) in
+   * front of what the stream brought since the page opened.
+   */
+  backfill(id: string, chart: RunnerChartQuery): void {
+    if (chart.runner !== null) this.seriesOf(id).backfill(chart.runner.candles);
+    let side: PositionSide | null = null;
+    for (const event of chart.recentEvents) {
+      if (event.__typename === 'PositionOpened') {
+        side = event.position.side;
+        this.addMark(id, { id: event.id, time: event.timestamp, kind: 'entry', side, price: event.position.entryPrice, pnl: null });
+      } else if (event.__typename === 'PositionClosed') {
+        this.addMark(id, { id: event.id, time: event.timestamp, kind: 'exit', side, price: event.exitPrice, pnl: event.realizedPnl });
+      }
     }
-    const bar: Candle = { time, open: price, high: price, low: price, close: price };
-    bars.push(bar);
-    if (bars.length > this.limits.bars) bars.splice(0, bars.length - this.limits.bars);
-    return bar;
   }
 
-  private addMark(id: string, mark: TradeMark): void {
+  private seriesOf(id: string): CandleSeries {
+    let series = this.bars.get(id);
+    if (series === undefined) this.bars.set(id, (series = new CandleSeries(CHART_INTERVAL_MS, this.limits.bars)));
+    return series;
+  }
+
+  private addTick(id: string, timestamp: number, price: number): Candle | null {
+    return this.seriesOf(id).add(timestamp, price);
+  }
+
+  /** Adds a mark in time order; false when it is there already. */
+  private addMark(id: string, mark: TradeMark): boolean {
     let marks = this.marks.get(id);
     if (marks === undefined) this.marks.set(id, (marks = []));
-    marks.push(mark);
+    if (marks.some((m) => m.id === mark.id)) return false;
+    let at = marks.length;
+    while (at > 0 && marks[at - 1]!.time > mark.time) at--;
+    marks.splice(at, 0, mark);
     if (marks.length > this.limits.marks) marks.splice(0, marks.length - this.limits.marks);
+    return true;
   }
-}
-
-/** The one-second bar an epoch-milliseconds time falls in. */
-export function toBarTime(timestamp: number): number {
-  return Math.floor(timestamp / 1000);
 }

@@ -9,7 +9,8 @@ import {
   type Time,
   type UTCTimestamp,
 } from 'lightweight-charts';
-import type { Candle, DashboardModel, TradeMark } from './model.js';
+import { intervalStart } from '../domain/candles.js';
+import { CHART_INTERVAL_MS, type Candle, type DashboardModel, type TradeMark } from './model.js';
 
 const UP = '#26a69a';
 const DOWN = '#ef5350';
@@ -19,7 +20,7 @@ const DOWN = '#ef5350';
  * every few seconds and labels would cover the candles; the log tells the details.
  */
 function toMarker(mark: TradeMark): SeriesMarker<Time> {
-  const time = mark.time as UTCTimestamp;
+  const time = toChartTime(intervalStart(mark.time, CHART_INTERVAL_MS));
   if (mark.kind === 'entry') {
     const long = mark.side !== 'SHORT';
     return { time, position: long ? 'belowBar' : 'aboveBar', shape: long ? 'arrowUp' : 'arrowDown', color: long ? UP : DOWN };
@@ -28,7 +29,10 @@ function toMarker(mark: TradeMark): SeriesMarker<Time> {
   return { time, position: mark.side === 'SHORT' ? 'belowBar' : 'aboveBar', shape: 'circle', color: won ? UP : DOWN, size: 0.6 };
 }
 
-const toBar = (bar: Candle) => ({ time: bar.time as UTCTimestamp, open: bar.open, high: bar.high, low: bar.low, close: bar.close });
+/** lightweight-charts counts time in whole seconds. */
+const toChartTime = (ms: number): UTCTimestamp => Math.floor(ms / 1000) as UTCTimestamp;
+
+const toBar = (bar: Candle) => ({ time: toChartTime(bar.start), open: bar.open, high: bar.high, low: bar.low, close: bar.close });
 
 /**
  * The live price chart of one runner: one-second candles from its ticks, entries and
@@ -42,6 +46,7 @@ export class PriceChart {
 
   constructor(
     container: HTMLElement,
+    private readonly caption: HTMLElement,
     private readonly model: DashboardModel,
   ) {
     this.chart = createChart(container, {
@@ -64,12 +69,15 @@ export class PriceChart {
     this.runnerId = runnerId;
     this.series.setData(this.model.barsOf(runnerId).map(toBar));
     this.refreshMarks();
+    this.refreshCaption();
     this.chart.timeScale().scrollToRealTime();
   }
 
   /** A new or changed last bar of a runner: drawn if it is the one shown. */
   onBar(runnerId: string, bar: Candle): void {
-    if (runnerId === this.runnerId) this.series.update(toBar(bar));
+    if (runnerId !== this.runnerId) return;
+    this.series.update(toBar(bar));
+    if (bar.ticks === 1) this.refreshCaption();
   }
 
   /** A new entry or exit of a runner. */
@@ -77,10 +85,19 @@ export class PriceChart {
     if (runnerId === this.runnerId) this.refreshMarks();
   }
 
+  /** How much the chart shows, in words (and in data-bars, for tests and tools). */
+  private refreshCaption(): void {
+    const bars = this.runnerId === null ? [] : this.model.barsOf(this.runnerId);
+    const first = bars[0];
+    this.caption.dataset['bars'] = String(bars.length);
+    this.caption.textContent =
+      first === undefined ? 'waiting for ticks…' : `${bars.length} one-second candles since ${new Date(first.start).toLocaleTimeString()}`;
+  }
+
   private refreshMarks(): void {
     if (this.runnerId === null) return;
     // A mark needs a bar at its time: marks from before the first bar kept are left out.
-    const first = this.model.barsOf(this.runnerId)[0]?.time ?? Number.POSITIVE_INFINITY;
+    const first = this.model.barsOf(this.runnerId)[0]?.start ?? Number.POSITIVE_INFINITY;
     this.markers.setMarkers(this.model.marksOf(this.runnerId).filter((m) => m.time >= first).map(toMarker));
   }
 }

@@ -3,7 +3,7 @@ import { MAX_FILTER_LIST, validateFilter, type EventFilter } from '../events/fil
 import type { StoredEvent } from '../store/store.js';
 import { builder } from './builder.js';
 import { seesAll } from './principal.js';
-import { ErrorSeverityEnum, EventTypeEnum } from './enums.js';
+import { filterArgs } from './filter-args.js';
 import { RunnerEventUnion, type AnyStreamItem } from './events.js';
 import { TimestampScalar } from './scalars.js';
 
@@ -50,10 +50,7 @@ builder.queryField('eventHistory', (t) =>
       'Stored events, ordered by id, filtered like the live stream. Which types are stored is configured ' +
       '(by default all but TickReceived and PositionUpdated).',
     args: {
-      runnerIds: t.arg.idList({ required: false, description: 'Only these runners.' }),
-      symbols: t.arg.stringList({ required: false, description: 'Only runners trading these symbols.' }),
-      types: t.arg({ type: [EventTypeEnum], required: false, description: 'Only these kinds of event.' }),
-      minSeverity: t.arg({ type: ErrorSeverityEnum, required: false, description: 'Drop RunnerError events below this severity.' }),
+      ...filterArgs,
       from: t.arg({ type: TimestampScalar, required: false, description: 'Only events at or after this time.' }),
       to: t.arg({ type: TimestampScalar, required: false, description: 'Only events at or before this time.' }),
       after: t.arg.id({ required: false, description: 'Only events after this id (the endCursor of the page before).' }),

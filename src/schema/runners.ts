@@ -1,5 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { EngineError } from '../engine/config.js';
+import type { EventBus } from '../bus/bus.js';
+import { CANDLE_INTERVAL_LIMITS, CandleSeries, type Candle } from '../domain/candles.js';
 import type { RunnerInfo } from '../engine/engine.js';
 import { builder } from './builder.js';
 import { assertOperator, mayManage } from './principal.js';
@@ -35,6 +37,30 @@ const RunnerStatsRef = builder.objectRef<RunnerInfo>('RunnerStats').implement({
   }),
 });
 
+/** Most candles `Runner.candles` returns at once. */
+export const MAX_CANDLES = 5000;
+
+const CandleRef = builder.objectRef<Candle>('Candle').implement({
+  description: 'Open, high, low and close of the ticks of one interval.',
+  fields: (t) => ({
+    start: t.field({ type: TimestampScalar, description: 'Start of the interval.', resolve: (c) => c.start }),
+    open: t.exposeFloat('open', { description: 'Close of the first tick in it.' }),
+    high: t.exposeFloat('high', { description: 'Highest close in it.' }),
+    low: t.exposeFloat('low', { description: 'Lowest close in it.' }),
+    close: t.exposeFloat('close', { description: 'Close of the last tick in it.' }),
+    ticks: t.exposeInt('ticks', { description: 'Ticks in it.' }),
+  }),
+});
+
+/** The runner's candles from the ticks the bus still holds. */
+function candlesOf(bus: EventBus, runnerId: string, intervalMs: number, last: number): readonly Candle[] {
+  const series = new CandleSeries(intervalMs, last);
+  for (const { event } of bus.recent((e) => e.type === 'TickReceived' && e.runnerId === runnerId, Number.POSITIVE_INFINITY)) {
+    if (event.type === 'TickReceived') series.add(event.data.timestamp, event.data.close);
+  }
+  return series.bars;
+}
+
 /** A runner the engine manages. */
 export const RunnerRef = builder.objectRef<RunnerInfo>('Runner').implement({
   description: 'A per-symbol trading runner: a strategy, a state machine, a position and its P&L.',
@@ -57,6 +83,27 @@ export const RunnerRef = builder.objectRef<RunnerInfo>('Runner').implement({
     realizedPnl: t.float({ description: 'Realized P&L since start, after fees.', resolve: (r) => r.stats.realizedPnl }),
     unrealizedPnl: t.float({ description: 'P&L of the open position at the last price; 0 when flat.', resolve: (r) => r.unrealizedPnl }),
     stats: t.field({ type: RunnerStatsRef, description: 'Live counters.', resolve: (r) => r }),
+    candles: t.field({
+      type: [CandleRef],
+      description:
+        'Candles of its tick closes, oldest first, from the ticks the server holds in memory (the history that replay reads): ' +
+        'what a chart draws first before it follows the live stream.',
+      args: {
+        intervalMs: t.arg.int({ required: false, defaultValue: 1000, description: `Interval of a candle in ms, ${CANDLE_INTERVAL_LIMITS.min} to ${CANDLE_INTERVAL_LIMITS.max} (default 1000).` }),
+        last: t.arg.int({ required: false, defaultValue: 900, description: `The newest this many candles, 1 to ${MAX_CANDLES} (default 900).` }),
+      },
+      resolve: (r, args, ctx) => {
+        const intervalMs = args.intervalMs ?? 1000;
+        const last = args.last ?? 900;
+        if (!(intervalMs >= CANDLE_INTERVAL_LIMITS.min && intervalMs <= CANDLE_INTERVAL_LIMITS.max)) {
+          throw new GraphQLError(`intervalMs must be within ${CANDLE_INTERVAL_LIMITS.min}..${CANDLE_INTERVAL_LIMITS.max}, got ${intervalMs}`, { extensions: { code: 'BAD_USER_INPUT' } });
+        }
+        if (!(last >= 1 && last <= MAX_CANDLES)) {
+          throw new GraphQLError(`last must be within 1..${MAX_CANDLES}, got ${last}`, { extensions: { code: 'BAD_USER_INPUT' } });
+        }
+        return candlesOf(ctx.bus, r.id, intervalMs, last);
+      },
+    }),
     canManage: t.boolean({
       description: 'Whether the token of this request may start and stop this runner (an operator token whose runners include it).',
       resolve: (r, _args, ctx) => mayManage(ctx.principal, r.id),

@@ -7,7 +7,7 @@ import type { StreamGap, StreamItem } from '../bus/types.js';
 import { compileFilter, MAX_FILTER_LIST, validateFilter, type EventFilter, type EventPredicate } from '../events/filter.js';
 import { seesAll } from './principal.js';
 import { builder } from './builder.js';
-import { ErrorSeverityEnum, EventTypeEnum } from './enums.js';
+import { filterArgs } from './filter-args.js';
 import { StoreBackfill } from './stream-backfill.js';
 import { EventBatchRef, RunnerEventUnion, type AnyStreamItem } from './events.js';
 import type { SchemaContext } from './builder.js';
@@ -42,12 +42,7 @@ interface StreamArgs {
  * then conflation. A bad argument is a GraphQL error (BAD_USER_INPUT), never a stream.
  */
 function openStream(args: StreamArgs, ctx: SchemaContext): StageSource {
-  const filter: EventFilter = {
-    runnerIds: args.runnerIds?.map(String) ?? null,
-    symbols: args.symbols ?? null,
-    types: args.types ?? null,
-    minSeverity: args.minSeverity ?? null,
-  };
+  const filter = filterOf(args);
   const problem =
     validateFilter(filter, MAX_FILTER_LIST) ??
     validateHistoryArgs(args.replay, args.after) ??
@@ -55,10 +50,8 @@ function openStream(args: StreamArgs, ctx: SchemaContext): StageSource {
       ? `throttleMs must be within 1..${MAX_THROTTLE_MS}, got ${args.throttleMs}`
       : null);
   if (problem !== null) throw badInput(problem);
-  const compiled = compileFilter(filter);
+  const scoped = scopedPredicate(filter, ctx);
   const principal = ctx.principal;
-  // A scoped token never receives another runner's events, whatever it asks for.
-  const scoped: EventPredicate = seesAll(principal) ? compiled : (event, symbol) => principal.allows(event.runnerId) && compiled(event, symbol);
   const subscription = ctx.bus.subscribe({
     filter: scoped,
     ...(args.replay != null ? { replay: args.replay } : {}),
@@ -69,6 +62,27 @@ function openStream(args: StreamArgs, ctx: SchemaContext): StageSource {
   return args.throttleMs != null ? new ThrottledStream(resumed, args.throttleMs, DEFAULT_QUEUE_CAPACITY) : resumed;
 }
 
+/** The filter arguments as the events module takes them. */
+function filterOf(args: Pick<StreamArgs, 'runnerIds' | 'symbols' | 'types' | 'minSeverity'>): EventFilter {
+  return {
+    runnerIds: args.runnerIds?.map(String) ?? null,
+    symbols: args.symbols ?? null,
+    types: args.types ?? null,
+    minSeverity: args.minSeverity ?? null,
+  };
+}
+
+/** The compiled filter, narrowed to the runners the request's token may see. */
+function scopedPredicate(filter: EventFilter, ctx: SchemaContext): EventPredicate {
+  const compiled = compileFilter(filter);
+  const principal = ctx.principal;
+  // A scoped token never receives another runner's events, whatever it asks for.
+  return seesAll(principal) ? compiled : (event, symbol) => principal.allows(event.runnerId) && compiled(event, symbol);
+}
+
+/** Most events `recentEvents` returns at once. */
+export const MAX_RECENT = 10_000;
+
 function badInput(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
 }
@@ -78,17 +92,7 @@ builder.subscriptionType({
   fields: (t) => {
     // One definition of the stream arguments for both fields.
     const streamArgs = () => ({
-      runnerIds: t.arg.idList({
-        required: false,
-        description: 'Only these runners. Unknown ids are allowed: the runner may start later.',
-      }),
-      symbols: t.arg.stringList({ required: false, description: 'Only runners trading these symbols.' }),
-      types: t.arg({ type: [EventTypeEnum], required: false, description: 'Only these kinds of event.' }),
-      minSeverity: t.arg({
-        type: ErrorSeverityEnum,
-        required: false,
-        description: 'Drop RunnerError events below this severity; other kinds are not affected.',
-      }),
+      ...filterArgs,
       replay: t.arg.int({
         required: false,
         description: 'First send the last N matching events the server still holds, then live ones. 0 to 100000.',
@@ -113,7 +117,8 @@ builder.subscriptionType({
         description:
           'Live events of the runners, filtered on the server before anything is executed or sent. ' +
           'Arguments combine with AND; inside a list, OR. An omitted or null argument does not filter; ' +
-          'an empty list matches nothing. Events arrive in log order (ascending id); a StreamGap says where some were lost.',
+          'an empty list matches nothing. Events arrive in log order (ascending id; with throttleMs, a conflated event comes ' +
+          'at the end of its window); a StreamGap says where some were lost.',
         args: streamArgs(),
         subscribe: (_root, args, ctx) => openStream(args, ctx),
         // Each entry is one variant's (or a gap notice); the union's resolveType picks the member.
@@ -155,3 +160,23 @@ builder.subscriptionType({
     };
   },
 });
+
+builder.queryField('recentEvents', (t) =>
+  t.field({
+    type: [RunnerEventUnion],
+    description:
+      'The last matching events the server holds in memory, oldest first: what events(replay: last) would send before ' +
+      'going live, once. Unlike eventHistory it sees every type (ticks too) but only as far back as the in-memory history.',
+    args: {
+      ...filterArgs,
+      last: t.arg.int({ required: false, defaultValue: 100, description: `How many, 1 to ${MAX_RECENT} (default 100).` }),
+    },
+    resolve: (_root, args, ctx) => {
+      const filter = filterOf(args);
+      const last = args.last ?? 100;
+      const problem = validateFilter(filter, MAX_FILTER_LIST) ?? (last < 1 || last > MAX_RECENT ? `last must be within 1..${MAX_RECENT}, got ${last}` : null);
+      if (problem !== null) throw badInput(problem);
+      return ctx.bus.recent(scopedPredicate(filter, ctx), last) as AnyStreamItem[];
+    },
+  }),
+);

@@ -302,3 +302,26 @@ describe('drop counters', () => {
     expect(Object.fromEntries(bus.stats().droppedByType)).toEqual({ TickReceived: 4 });
   });
 });
+
+describe('EventBus.recent', () => {
+  it('returns exactly what a subscription with the same replay is sent first', async () => {
+    const bus = new EventBus({ historySize: 50 });
+    for (let i = 0; i < 120; i++) {
+      bus.publish({ type: 'StateTransition', runnerId: `r${i % 3}`, from: 'Idle', to: 'Analyzing', reason: String(i), timestamp: i }, 'S');
+    }
+    for (const [filter, count] of [
+      [compileFilter({ runnerIds: ['r1'] }), 5],
+      [compileFilter({ runnerIds: ['r2'] }), 100],
+      [undefined, 50],
+      [compileFilter({ runnerIds: [] }), 3],
+    ] as const) {
+      const subscription = bus.subscribe({ ...(filter ? { filter } : {}), replay: count });
+      const replayed = show(await drainItems(subscription));
+      subscription.close();
+      expect(bus.recent(filter, count).map((e) => e.id)).toEqual(replayed);
+    }
+    expect(bus.recent(undefined, 0)).toEqual([]);
+    expect(bus.recent(compileFilter({ runnerIds: ['r0'] }), 2).map((e) => e.event.runnerId)).toEqual(['r0', 'r0']);
+    bus.close();
+  });
+});

@@ -151,6 +151,9 @@ describe('the dashboard in Chromium', () => {
 
   it('offers no controls to a viewer, and shows only the runners of its token', async () => {
     const page = await open('watch-secret');
+    // The runners have run for many seconds by now: a chart that only followed the stream
+    // since this page opened would have a candle or two; the server's history gives more.
+    await expect.poll(async () => Number(await page.locator('#chart-caption').getAttribute('data-bars')), { timeout: 1500 }).toBeGreaterThanOrEqual(5);
     await expect.poll(() => page.locator('#runners tbody tr').count()).toBe(2);
     expect(await page.locator('#runners tbody button').count()).toBe(0);
     expect(await page.locator('#new-runner').isHidden()).toBe(true);

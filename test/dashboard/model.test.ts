@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventsClient, type ClientEvent } from '../../src/client/client.js';
 import type { DashboardQuery } from '../../src/client/generated/graphql.js';
 import { DashboardDocument } from '../../src/client/operations.js';
-import { DashboardModel, toBarTime } from '../../src/dashboard/model.js';
+import { DashboardModel } from '../../src/dashboard/model.js';
 import { startTestServer, until, type TestServer } from '../server/harness.js';
 
+/** A whole second, so that T + 0..999 ms fall in one candle. */
 const T = 1_700_000_000_000;
 
 function runner(id: string, extra: Partial<DashboardQuery['runners'][number]> = {}): DashboardQuery['runners'][number] {
@@ -65,12 +66,12 @@ describe('DashboardModel', () => {
     model.apply(tick('a', T + 100, 10));
     model.apply(tick('a', T + 400, 12));
     const merged = model.apply(tick('a', T + 900, 9));
-    expect(merged).toMatchObject({ runnerId: 'a', row: true, bar: { time: toBarTime(T), open: 10, high: 12, low: 9, close: 9 } });
+    expect(merged).toMatchObject({ runnerId: 'a', row: true, bar: { start: T, open: 10, high: 12, low: 9, close: 9, ticks: 3 } });
     model.apply(tick('a', T + 1000, 11));
     expect(model.apply(tick('a', T + 500, 50)).bar).toBeNull();
     expect(model.barsOf('a')).toEqual([
-      { time: toBarTime(T), open: 10, high: 12, low: 9, close: 9 },
-      { time: toBarTime(T) + 1, open: 11, high: 11, low: 11, close: 11 },
+      { start: T, open: 10, high: 12, low: 9, close: 9, ticks: 3 },
+      { start: T + 1000, open: 11, high: 11, low: 11, close: 11, ticks: 1 },
     ]);
     expect(model.runner('a')?.lastPrice).toBe(50);
   });
@@ -87,17 +88,55 @@ describe('DashboardModel', () => {
   it('tracks position, marks and P&L through a trade, and marks entries and exits', () => {
     const model = new DashboardModel();
     model.load([runner('a', { realizedPnl: 5 })]);
-    model.apply(opened('a', T, 'SHORT', 100));
+    const entry = opened('a', T, 'SHORT', 100);
+    model.apply(entry);
     expect(model.runner('a')).toMatchObject({ position: { side: 'SHORT', quantity: 2, entryPrice: 100 }, unrealizedPnl: 0 });
     const updateId = String(nextId++);
     model.apply(mark('a', updateId, -3));
     expect(model.runner('a')).toMatchObject({ unrealizedPnl: -3, lastPrice: 97 });
-    expect(model.apply(closed('a', T + 2000, 101, -2))).toMatchObject({ mark: true, row: true });
+    const exit = closed('a', T + 2000, 101, -2);
+    expect(model.apply(exit)).toMatchObject({ mark: true, row: true });
     expect(model.runner('a')).toMatchObject({ position: null, unrealizedPnl: 0, realizedPnl: 3 });
     expect(model.marksOf('a')).toEqual([
-      { time: toBarTime(T), kind: 'entry', side: 'SHORT', price: 100, pnl: null },
-      { time: toBarTime(T + 2000), kind: 'exit', side: 'SHORT', price: 101, pnl: -2 },
+      { id: (entry as { id: string }).id, time: T, kind: 'entry', side: 'SHORT', price: 100, pnl: null },
+      { id: (exit as { id: string }).id, time: T + 2000, kind: 'exit', side: 'SHORT', price: 101, pnl: -2 },
     ]);
+  });
+
+  it('puts the server\'s candles and trades behind what the stream brought, without doubles', () => {
+    const model = new DashboardModel();
+    model.load([runner('a')]);
+    // Live since the page opened: a sampled tick in T+2s and one in T+3s.
+    model.apply(tick('a', T + 2100, 20));
+    model.apply(tick('a', T + 3100, 21));
+    const entry = opened('a', T + 500, 'LONG', 10) as Extract<ClientEvent, { __typename: 'PositionOpened' }>;
+    model.apply(entry); // the stream's replay brought this trade too
+    model.backfill('a', {
+      runner: {
+        id: 'a',
+        candles: [
+          { start: T, open: 10, high: 11, low: 9, close: 10.5, ticks: 100 },
+          { start: T + 1000, open: 10.5, high: 12, low: 10, close: 11, ticks: 100 },
+          { start: T + 2000, open: 11, high: 19, low: 11, close: 19, ticks: 10 }, // read while forming
+        ],
+      },
+      recentEvents: [
+        { __typename: 'PositionOpened', id: entry.id, timestamp: entry.timestamp, position: { side: 'LONG', entryPrice: 10 } },
+        { __typename: 'PositionClosed', id: String(nextId++), timestamp: T + 1500, exitPrice: 11.5, realizedPnl: 1.5 },
+      ],
+    });
+    expect(model.barsOf('a')).toEqual([
+      { start: T, open: 10, high: 11, low: 9, close: 10.5, ticks: 100 },
+      { start: T + 1000, open: 10.5, high: 12, low: 10, close: 11, ticks: 100 },
+      { start: T + 2000, open: 11, high: 20, low: 11, close: 20, ticks: 10 },
+      { start: T + 3000, open: 21, high: 21, low: 21, close: 21, ticks: 1 },
+    ]);
+    expect(model.marksOf('a').map((m) => [m.kind, m.side, m.time])).toEqual([
+      ['entry', 'LONG', T + 500],
+      ['exit', 'LONG', T + 1500],
+    ]);
+    // Live ticks go on after the backfill.
+    expect(model.apply(tick('a', T + 3500, 22)).bar).toMatchObject({ start: T + 3000, close: 22, high: 22 });
   });
 
   it('drops a throttled PositionUpdated that arrives after its position was closed', () => {
