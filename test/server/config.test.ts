@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadServerConfig } from '../../src/server/config.js';
+import { ConfigError, DEFAULT_DASHBOARD_DIR, loadServerConfig } from '../../src/server/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tickwire-config-'));
 const file = (name: string, text: string) => {
@@ -21,6 +22,14 @@ describe('server configuration', () => {
       ['eth_ema', 'ETHUSDT', 'ema_crossover'],
       ['sol_meanrev', 'SOLUSDT', 'mean_reversion'],
     ]);
+  });
+
+  it('serves the dashboard from dist/dashboard unless told otherwise', () => {
+    expect(loadServerConfig({}).dashboardDir).toBe(DEFAULT_DASHBOARD_DIR);
+    expect(DEFAULT_DASHBOARD_DIR).toBe(resolve(fileURLToPath(new URL('../../dist/dashboard', import.meta.url))));
+    expect(loadServerConfig({ DASHBOARD_DIR: 'build/page' }).dashboardDir).toBe(resolve('build/page'));
+    expect(loadServerConfig({ DASHBOARD: 'false' }).dashboardDir).toBeNull();
+    expect(() => loadServerConfig({ DASHBOARD: 'no' })).toThrow('invalid environment: DASHBOARD: Invalid option: expected one of "true"|"false"');
   });
 
   it('reads runners from YAML and JSON files', () => {
