@@ -21,6 +21,8 @@ export interface Limits {
   readonly maxSubscriptionsPerToken: number;
   /** Largest WebSocket message accepted, in bytes (default 64 KiB). */
   readonly wsMaxPayload: number;
+  /** Largest HTTP request body accepted, in bytes (default 64 KiB). */
+  readonly maxBodyBytes: number;
   /** Time a graphql-ws client has to send connection_init, in ms (default 3000). */
   readonly connectionInitTimeoutMs: number;
   /** GraphiQL at /graphql in a browser (default on). */
@@ -45,6 +47,23 @@ export function originAllowed(origin: string | undefined, host: string | undefin
   }
 }
 
+/**
+ * Why a request's body is refused before anything reads it, or null when it may be read:
+ * over the limit by its Content-Length (413), or a body without one (411), whose size
+ * nothing would know until it had been read.
+ */
+export function bodyRefusal(method: string | undefined, headers: { readonly 'content-length'?: string | undefined; readonly 'transfer-encoding'?: string | undefined }, maxBytes: number): { status: 411 | 413; message: string } | null {
+  const length = headers['content-length'];
+  if (length !== undefined) {
+    const bytes = Number(length);
+    return bytes > maxBytes ? { status: 413, message: `request body of ${bytes} bytes is over the limit of ${maxBytes} (MAX_BODY_BYTES)` } : null;
+  }
+  if (headers['transfer-encoding'] !== undefined && method !== 'GET' && method !== 'HEAD') {
+    return { status: 411, message: 'a request body needs a Content-Length header (chunked bodies are not accepted)' };
+  }
+  return null;
+}
+
 /** The defaults: generous for the dashboards and clients we know, tight for abuse. */
 export const DEFAULT_LIMITS: Limits = {
   maxDepth: 12,
@@ -54,6 +73,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxSubscriptionsPerConnection: 100,
   maxSubscriptionsPerToken: 1000,
   wsMaxPayload: 64 * 1024,
+  maxBodyBytes: 64 * 1024,
   connectionInitTimeoutMs: 3000,
   graphiql: true,
   introspection: true,

@@ -3,7 +3,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { log } from './log.js';
 import type { Registry } from 'prom-client';
 import { bearerToken, type TokenStore } from './auth.js';
-import { DEFAULT_LIMITS, originAllowed, SubscriptionQuota, type Limits } from './limits.js';
+import { bodyRefusal, DEFAULT_LIMITS, originAllowed, SubscriptionQuota, type Limits } from './limits.js';
 import { createDashboardHandler } from './dashboard.js';
 import { createMetrics, type MetricsSources } from './metrics.js';
 import type { AddressInfo } from 'node:net';
@@ -121,6 +121,13 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
           .end(JSON.stringify({ errors: [{ message: 'missing or invalid API token (Authorization: Bearer …)', extensions: { code: 'UNAUTHENTICATED' } }] }));
         return;
       }
+    }
+    const refusal = bodyRefusal(req.method, req.headers, limits.maxBodyBytes);
+    if (refusal !== null) {
+      // The rest of the body is not read: the connection closes after the answer.
+      const code = refusal.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'LENGTH_REQUIRED';
+      res.writeHead(refusal.status, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ errors: [{ message: refusal.message, extensions: { code } }] }));
+      return;
     }
     if ((req.headers.accept ?? '').includes('text/event-stream')) {
       // An event stream counts against its token's subscriptions, as on graphql-ws.

@@ -15,7 +15,7 @@ beforeAll(async () => {
     bus,
     port: 0,
     host: '127.0.0.1',
-    limits: { ...DEFAULT_LIMITS, maxDepth: 4, maxAliases: 2, maxSubscriptionsPerConnection: 2, wsMaxPayload: 4096, connectionInitTimeoutMs: 200, graphiql: false, introspection: false },
+    limits: { ...DEFAULT_LIMITS, maxDepth: 4, maxAliases: 2, maxSubscriptionsPerConnection: 2, wsMaxPayload: 4096, maxBodyBytes: 2048, connectionInitTimeoutMs: 200, graphiql: false, introspection: false },
   });
 });
 afterAll(async () => {
@@ -35,6 +35,30 @@ function raw(): Promise<{ socket: WebSocket; messages: string[]; closed: Promise
 }
 
 describe('limits', () => {
+  it('refuses an HTTP body over MAX_BODY_BYTES (413) or without a length (411), before reading it', async () => {
+    const big = JSON.stringify({ query: `{ runners { id } } # ${'x'.repeat(4000)}` });
+    const res = await fetch(server.urls.http, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({
+      errors: [{ message: `request body of ${Buffer.byteLength(big)} bytes is over the limit of 2048 (MAX_BODY_BYTES)`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+    });
+    const chunked = await fetch(server.urls.http, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('{"query":"{ runners { id } }"}'));
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(411);
+    expect(((await chunked.json()) as { errors: { extensions: { code: string } }[] }).errors[0]?.extensions.code).toBe('LENGTH_REQUIRED');
+    // Under the limit, nothing changes.
+    expect((await post(server, '{ runners { id } }')).errors).toBeUndefined();
+  });
+
   it('refuses operations that are too deep or use too many aliases, with the reason', async () => {
     const deep = await post(server, '{ runners { position { side } stats { ticksProcessed } } }');
     expect(deep.errors).toBeUndefined();
