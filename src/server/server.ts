@@ -41,6 +41,17 @@ async function serveOps(path: string, metrics: Registry, health: ServerOptions['
   }
 }
 
+/** What a caller's X-Request-Id may be: anything else could forge or break a log line. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The id of a request: the caller's X-Request-Id when it is sane (a proxy's, so logs
+ * line up), else a new one. Every response carries it back.
+ */
+function requestIdOf(header: string | string[] | undefined): string {
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+}
+
 /** What {@link startServer} needs. */
 export interface ServerOptions {
   readonly engine: EngineControl;
@@ -99,6 +110,8 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
   });
   const dashboard = options.dashboardDir != null ? createDashboardHandler(options.dashboardDir) : null;
   const http = createServer((req, res) => {
+    const requestId = requestIdOf(req.headers['x-request-id']);
+    res.setHeader('x-request-id', requestId);
     const path = (req.url ?? '/').split('?', 1)[0];
     if (req.method === 'GET' && (path === '/metrics' || path === '/health' || path === '/ready')) {
       void serveOps(path, metrics, options.health, res);
@@ -152,7 +165,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
       const code = (err as { code?: string } | null)?.code;
       if (res.destroyed || code === 'EPIPE' || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE') return;
       // A transport bug must cost one request, never the process.
-      log.error({ err, request: req.headers['x-request-id'] ?? randomUUID(), method: req.method, url: req.url }, 'request failed');
+      log.error({ err, request: requestId, method: req.method, url: req.url }, 'request failed');
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('internal server error');
     });

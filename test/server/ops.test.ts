@@ -48,3 +48,24 @@ describe('/metrics, /health and /ready', () => {
     }
   });
 });
+
+describe('request ids', () => {
+  it('answers every request with an X-Request-Id: the caller\'s when it is sane, else a new one', async () => {
+    const bus = new EventBus();
+    const server = await startServer({ engine: new TradingEngine(bus), bus, port: 0, host: '127.0.0.1' });
+    try {
+      const post = (headers: Record<string, string>) =>
+        fetch(server.urls.http, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"query":"{ runners { id } }"}' });
+      expect((await post({ 'x-request-id': 'lb-7f3a.1' })).headers.get('x-request-id')).toBe('lb-7f3a.1');
+      const fresh = (await post({})).headers.get('x-request-id');
+      expect(fresh).toMatch(/^[0-9a-f-]{36}$/);
+      expect((await post({})).headers.get('x-request-id')).not.toBe(fresh);
+      const forged = (await post({ 'x-request-id': 'a b {"level":60}' })).headers.get('x-request-id');
+      expect(forged).toMatch(/^[0-9a-f-]{36}$/);
+      expect((await fetch(server.urls.http.replace(/\/graphql$/, '/health'))).headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      await server.close();
+      bus.close();
+    }
+  });
+});
