@@ -49,13 +49,23 @@ export interface SharedExecutionOptions<Source> {
    * key (the principal, whose scope filters the stream). Default: nothing.
    */
   readonly contextKey?: (contextValue: unknown) => string;
+  /**
+   * Where a source event stands in the log (its id), or null for one that has no place
+   * (a notice, a batch); with {@link SharedExecutionOptions.position}, a member that joins
+   * a running cohort is sent only events after the log's position when it joined, as a
+   * stream of its own would, and not what the cohort still had queued from before.
+   */
+  readonly positionOf?: (source: Source) => number | null;
+  /** The log's position now (the id of the last event published). */
+  readonly position?: () => number;
 }
 
 /** The plugin with a view of its counters. */
 export type SharedExecutionPlugin = Plugin & { readonly stats: () => SharedExecutionStats };
 
 interface Cohort {
-  readonly members: Set<QueueIterator<ExecutionResult>>;
+  /** Each member, with the log position it joined at: it is sent only what comes after. */
+  readonly members: Map<QueueIterator<ExecutionResult>, number>;
   readonly source: AsyncIterator<unknown>;
 }
 
@@ -70,7 +80,8 @@ interface Cohort {
  * document or the variables. Every subscriber still runs the schema's `subscribe`
  * resolver once, so argument validation stays where it is; the stream it opens is
  * closed at once when a cohort already exists. A member receives the cohort's events
- * from the moment it joins.
+ * from the moment it joins: with `positionOf` and `position`, exactly those published
+ * after it joined.
  */
 export function useSharedExecution<Source>(options: SharedExecutionOptions<Source>): SharedExecutionPlugin {
   const cohorts = new Map<string, Cohort>();
@@ -108,7 +119,9 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
         executions++;
         const result = await execute({ ...args, rootValue: next.value });
         retentions.set(result, options.retentionOf(next.value as Source));
-        for (const member of cohort.members) {
+        const position = options.positionOf?.(next.value as Source) ?? null;
+        for (const [member, joinedAt] of cohort.members) {
+          if (position !== null && position <= joinedAt) continue;
           deliveries++;
           member.push(result);
         }
@@ -117,7 +130,7 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
       log.error({ err }, 'shared subscription execution failed; its subscribers are completed');
     } finally {
       if (cohorts.get(key) === cohort) cohorts.delete(key);
-      for (const member of cohort.members) member.finish();
+      for (const member of cohort.members.keys()) member.finish();
       await cohort.source.return?.();
     }
   }
@@ -130,8 +143,10 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
     // A private cohort has a key of its own that nobody else can join.
     const key = shareable ? keyOf(args) : `private\u0000${++privateCohorts}`;
     let cohort = cohorts.get(key);
+    // A new cohort's own stream starts where it should; one joined late must skip its backlog.
+    let joinedAt = Number.NEGATIVE_INFINITY;
     if (cohort === undefined) {
-      const created: Cohort = { members: new Set(), source: own };
+      const created: Cohort = { members: new Map(), source: own };
       cohorts.set(key, created);
       cohort = created;
       void pump(key, created, args);
@@ -139,6 +154,7 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
       // Not awaited: between an await and joining, the cohort could lose its last member
       // and end, and this subscriber would join a cohort that no longer reads.
       void own.return?.();
+      joinedAt = options.position?.() ?? Number.NEGATIVE_INFINITY;
     }
     const joined = cohort;
     const notice = options.dropNotice;
@@ -156,7 +172,7 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
       undefined,
       notice === undefined ? undefined : (missed) => executeNow({ ...args, rootValue: notice(missed) }),
     );
-    joined.members.add(member);
+    joined.members.set(member, joinedAt);
     return member;
   }
 

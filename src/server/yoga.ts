@@ -1,7 +1,7 @@
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { retentionOf, type EventBus } from '../bus/bus.js';
 import { isBatch, retentionOfBatch, type EventBatch } from '../bus/batch.js';
-import type { StreamGap, StreamItem } from '../bus/types.js';
+import { isGap, type StreamGap, type StreamItem } from '../bus/types.js';
 import type { EngineControl } from '../engine/engine.js';
 import type { EventStore } from '../store/store.js';
 import { schema, type SchemaContext } from '../schema/index.js';
@@ -48,6 +48,8 @@ export function createTickwireYoga(
     // Tokens with different scopes see different streams: never one cohort.
     contextKey: (context) => (context as SchemaContext).principal.name,
     isShareable: (source) => !('replays' in source && source.replays === true),
+    positionOf: (source) => (isBatch(source) || isGap(source) ? null : source.id),
+    position: () => bus.lastId,
   });
   const yoga = createYoga<Record<string, unknown>, SchemaContext>({
     schema,

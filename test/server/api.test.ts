@@ -144,4 +144,29 @@ describe('shared execution', () => {
     }
     await until(() => stats().cohorts === 0 && t.bus.subscriberCount === 0, 'every cohort to be gone');
   });
+
+  it('sends a member that joins a busy cohort only what was published after it joined', async () => {
+    const stats = () => t.server.tickwire.sharedExecution.stats();
+    const query = 'subscription { events(runnerIds: ["burst"]) { ... on Event { id } ... on RunnerStopped { reason } } }';
+    const first = watch('graphql-ws', t.server, query);
+    let late: ReturnType<typeof watch> | null = null;
+    try {
+      await until(() => stats().members === 1, 'the first member');
+      const burst = 8000; // under the queue capacity of 10,000: nothing is dropped
+      for (let i = 0; i < burst; i++) t.bus.publish({ type: 'StateTransition', runnerId: 'burst', from: 'Idle', to: 'Analyzing', reason: String(i), timestamp: i }, 'B');
+      const lastOfBurst = t.bus.lastId;
+      late = watch('graphql-ws', t.server, query);
+      await until(() => stats().members === 2, 'the late member', 10_000);
+      // The case this test is about: the cohort still had the burst to work through.
+      expect(first.results.length).toBeLessThan(burst);
+      t.bus.publish({ type: 'RunnerStopped', runnerId: 'burst', reason: 'marker', timestamp: 1 }, 'B');
+      const [only] = await late.take(1, 10_000);
+      await first.take(burst + 1, 20_000);
+      expect(only?.data).toEqual({ events: { id: String(lastOfBurst + 1), reason: 'marker' } });
+      expect(late.results).toHaveLength(1);
+    } finally {
+      await first.close();
+      await late?.close();
+    }
+  }, 30_000);
 });
