@@ -126,6 +126,26 @@ describe('the dashboard in Chromium', () => {
     await page.close();
   }, 60_000);
 
+  it('makes errors stand out, and a minimum severity keeps only those at or above it', async () => {
+    const page = await open('ops-secret');
+    await page.selectOption('#log-filter select[name=type]', 'ERROR');
+    const rows = () => page.locator('#log li').evaluateAll((items) => items.map((li) => `${li.className} ${li.querySelector('.text')?.textContent}`));
+    const error = (severity: 'Warning' | 'Error' | 'Critical', text: string): void =>
+      void bus.publish({ type: 'Error', runnerId: 'alpha', error: text, severity, timestamp: Date.now() }, 'ALPHAUSDT');
+    error('Warning', 'feed is lagging');
+    error('Error', 'tick rejected');
+    error('Critical', 'strategy blew up');
+    await expect.poll(rows, { timeout: 10_000 }).toEqual(['tone-critical strategy blew up', 'tone-error tick rejected', 'tone-warning feed is lagging']);
+    // Critical events sit on a red band: not just another line.
+    const band = await page.locator('#log li.tone-critical').evaluate((li) => getComputedStyle(li).backgroundColor);
+    const plain = await page.locator('#log li.tone-warning').evaluate((li) => getComputedStyle(li).backgroundColor);
+    expect(band).not.toBe(plain);
+    await page.selectOption('#log-filter select[name=minSeverity]', 'ERROR');
+    await expect.poll(rows, { timeout: 10_000 }).toEqual(['tone-critical strategy blew up', 'tone-error tick rejected']);
+    expect(sent.some((m) => m.includes('"subscribe"') && m.includes('"minSeverity":"ERROR"') && m.includes('"types":["ERROR"]'))).toBe(true);
+    await page.close();
+  }, 60_000);
+
   it('stops and starts a runner from the page with an operator token', async () => {
     const page = await open('ops-secret');
     const state = () => page.locator('tr[data-runner-id="beta"] td.state').textContent();
