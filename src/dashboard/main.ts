@@ -9,7 +9,10 @@ import { CHART_BARS, CHART_INTERVAL_MS, DashboardModel, type RunnerView } from '
 import { PriceChart } from './price-chart.js';
 import { RunnersTable } from './runners-table.js';
 
-/** Events the overview asks for when it subscribes: recent trades for the chart marks. */
+/**
+ * Events the overview asks for when it subscribes, so that nothing published between the
+ * runner query and the subscription is missed (the model applies them in order again).
+ */
 const OVERVIEW_REPLAY = 2000;
 /** How long a message about one action (a refused stop, say) stays. */
 const ACTION_NOTICE_MS = 10_000;
@@ -22,7 +25,16 @@ function element<T extends Element>(selector: string, type: abstract new () => T
   return found;
 }
 
-const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String((err as { reason?: unknown } | null)?.reason ?? err));
+/** Words for what a request or a stream failed with: an Error, or a WebSocket close. */
+function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  const close = err as { code?: unknown; reason?: unknown } | null;
+  if (typeof close?.code === 'number') {
+    const reason = typeof close.reason === 'string' && close.reason !== '' ? `: ${close.reason}` : '';
+    return close.code === 1006 ? 'the server cannot be reached' : `the connection closed (${close.code}${reason})`;
+  }
+  return String(err);
+}
 
 /**
  * The page: one graphql-ws connection; the overview stream (every runner, throttled)
@@ -79,7 +91,10 @@ class Dashboard {
     this.teardown();
     const token = storedToken();
     element('#forget-token', HTMLButtonElement).hidden = token === undefined;
-    const client = connect(token, (status) => this.showStatus(status));
+    // A closed client still reports its last close: only the current one may set the light.
+    const client: EventsClient = connect(token, (status) => {
+      if (this.client === client) this.showStatus(status);
+    });
     this.client = client;
     try {
       await this.loadRunners();
