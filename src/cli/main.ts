@@ -82,6 +82,11 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
+  // `tickwire tail | head`: when the reader goes away, stop quietly, as Unix tools do.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    abort.abort();
+  });
   try {
     switch (command) {
       case 'tail': {
@@ -90,7 +95,7 @@ async function main(argv: readonly string[]): Promise<number> {
           process.stdout.write(TAIL_HELP);
           return 0;
         }
-        await tail(options, (line) => process.stdout.write(`${line}\n`), abort.signal);
+        await tail(options, (line) => void (abort.signal.aborted || process.stdout.write(`${line}\n`)), abort.signal);
         return 0;
       }
       case 'record': {

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatEvent, parseTailArgs, tail, UsageError } from '../../src/cli/tail.js';
 import { publishScript, startTestServer, until, type TestServer } from '../server/harness.js';
@@ -46,6 +46,25 @@ describe('tickwire tail', () => {
     expect(events.every((e) => e.runnerId === 'r1')).toBe(true);
     expect(formatEvent(events[2] as never, false)).toMatch(/^#\d+ \d\d:\d\d:\d\d\.\d{3} r1 +CRITICAL +strategy exploded$/);
   });
+
+  it('stops quietly with exit code 0 when its reader goes away (tickwire tail | head)', async () => {
+    const child = spawn(process.execPath, ['bin/tickwire.mjs', 'tail', '--url', t.server.urls.ws, '--no-color'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const firstLine = new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    await until(() => t.bus.subscriberCount >= 1, 'the tail to subscribe', 15_000);
+    const timer = setInterval(() => publishScript(t.bus), 20);
+    try {
+      await firstLine;
+      child.stdout.destroy(); // what head does after its lines
+      expect(await exited).toBe(0);
+    } finally {
+      clearInterval(timer);
+      child.kill();
+    }
+    expect(stderr).not.toMatch(/EPIPE|Error/);
+  }, 30_000);
 
   it('exits 2 with a message on a bad command line, from npx tickwire', () => {
     const result = spawnSync(process.execPath, ['bin/tickwire.mjs', 'tail', '--throttle', 'soon'], { encoding: 'utf8', timeout: 15_000 });
