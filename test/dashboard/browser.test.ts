@@ -117,7 +117,7 @@ describe('the dashboard in Chromium', () => {
     await page.selectOption('#log-filter select[name=runner]', 'gamma');
     await expect.poll(runnersInLog, { timeout: 10_000 }).toEqual(['gamma']);
     // The page asked the server, not its own eyes: the new subscription carries the filter.
-    expect(sent.some((m) => m.includes('"subscribe"') && m.includes('"runnerIds":["gamma"]'))).toBe(true);
+    expect(sent.some((m) => m.includes('"subscribe"') && m.includes('"runnerIds":["gamma"]') && m.includes('"throttleMs":250'))).toBe(true);
 
     await page.selectOption('#log-filter select[name=type]', 'STATS_UPDATE');
     const typesInLog = () => page.locator('#log li').evaluateAll((rows) => [...new Set(rows.map((r) => (r as HTMLElement).dataset['type']))]);
