@@ -13,10 +13,16 @@ export function storeToken(token: string | null): void {
   else localStorage.setItem(TOKEN_KEY, token);
 }
 
-/** The graphql-ws URL of the server that served this page. */
+/**
+ * The graphql-ws URL of the server that served this page: `graphql` next to the page, so
+ * that a proxy mounting the server under a path (…/tickwire/) works unchanged.
+ */
 export function graphqlUrl(): string {
-  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return `${scheme}//${location.host}/graphql`;
+  const url = new URL('graphql', location.href);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.search = '';
+  url.hash = '';
+  return url.href;
 }
 
 /** True when the server refused the token (close code 4403 Forbidden). */

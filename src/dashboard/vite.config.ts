@@ -6,7 +6,8 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 /** The dashboard's build: `npm run build` writes it to dist/dashboard, which the server serves at /. */
 export default defineConfig({
   root: here,
-  base: '/',
+  // Relative asset URLs: the page also works behind a proxy that mounts it under a path.
+  base: './',
   logLevel: 'warn',
   build: {
     outDir: fileURLToPath(new URL('../../dist/dashboard', import.meta.url)),

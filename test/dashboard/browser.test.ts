@@ -1,4 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import { connect as connectTcp, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -185,6 +187,46 @@ describe('the dashboard in Chromium', () => {
     expect(await page.locator('#new-runner').isHidden()).toBe(true);
     expect(await page.locator('#who').textContent()).toBe('watcher (viewer)');
     await page.close();
+  }, 60_000);
+
+  it('works behind a proxy that mounts the server under a path', async () => {
+    const prefix = '/tickwire';
+    const strip = (url: string | undefined) => (url ?? '/').slice(prefix.length) || '/';
+    const mounted: Server = createServer((req, res) => {
+      if (!(req.url ?? '').startsWith(`${prefix}/`)) return void res.writeHead(404).end();
+      const upstream = request({ host: '127.0.0.1', port: server.port, method: req.method, path: strip(req.url), headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    // WebSocket upgrades: the request line rewritten, then bytes both ways.
+    mounted.on('upgrade', (req, socket, head) => {
+      const upstream = connectTcp(server.port, '127.0.0.1', () => {
+        const lines = [`${req.method} ${strip(req.url)} HTTP/1.1`];
+        for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+        upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+        upstream.write(head);
+        socket.pipe(upstream).pipe(socket);
+      });
+      upstream.on('error', () => socket.destroy());
+      socket.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((r) => mounted.listen(0, '127.0.0.1', r));
+    const page = await browser.newPage();
+    try {
+      await page.goto(`http://127.0.0.1:${(mounted.address() as AddressInfo).port}${prefix}/`);
+      await page.locator('#token-form').waitFor({ state: 'visible' });
+      await page.fill('#token-form input[name=token]', 'ops-secret');
+      await page.click('#token-form button');
+      await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toBe('live');
+      await expect.poll(() => page.locator('#runners tbody tr').count()).toBeGreaterThanOrEqual(RUNNERS.length);
+      expect(await page.locator('header a').getAttribute('href')).toBe('graphql');
+    } finally {
+      await page.close();
+      mounted.closeAllConnections();
+      await new Promise((r) => mounted.close(r));
+    }
   }, 60_000);
 
   it('resumes by itself after a lost connection, without repeating an event', async () => {
