@@ -1,3 +1,6 @@
+import { GraphQLError } from 'graphql';
+import type { EventFilter } from '../events/filter.js';
+import type { ErrorSeverity, EventVariant } from '../events/types.js';
 import { builder } from './builder.js';
 import { ErrorSeverityEnum, EventTypeEnum } from './enums.js';
 
@@ -15,3 +18,26 @@ export const filterArgs = builder.args((t) => ({
     description: 'Drop RunnerError events below this severity; other kinds are not affected.',
   }),
 }));
+
+/** The filter arguments as a resolver receives them. */
+export interface FilterArgValues {
+  readonly runnerIds?: readonly (string | number)[] | null;
+  readonly symbols?: readonly string[] | null;
+  readonly types?: readonly EventVariant[] | null;
+  readonly minSeverity?: ErrorSeverity | null;
+}
+
+/** The filter arguments as the events module takes them (null: does not filter). */
+export function filterOf(args: FilterArgValues): EventFilter {
+  return {
+    runnerIds: args.runnerIds?.map(String) ?? null,
+    symbols: args.symbols ?? null,
+    types: args.types ?? null,
+    minSeverity: args.minSeverity ?? null,
+  };
+}
+
+/** A bad argument: the message says which and why. */
+export function badInput(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+}

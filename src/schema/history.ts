@@ -1,9 +1,9 @@
 import { GraphQLError } from 'graphql';
-import { MAX_FILTER_LIST, validateFilter, type EventFilter } from '../events/filter.js';
+import { MAX_FILTER_LIST, validateFilter } from '../events/filter.js';
 import type { StoredEvent } from '../store/store.js';
 import { builder } from './builder.js';
 import { seesAll } from './principal.js';
-import { filterArgs } from './filter-args.js';
+import { badInput, filterArgs, filterOf } from './filter-args.js';
 import { RunnerEventUnion, type AnyStreamItem } from './events.js';
 import { TimestampScalar } from './scalars.js';
 
@@ -60,19 +60,13 @@ builder.queryField('eventHistory', (t) =>
       if (ctx.store === null) {
         throw new GraphQLError('this server keeps no event store', { extensions: { code: 'NOT_AVAILABLE' } });
       }
-      const filter: EventFilter = {
-        runnerIds: args.runnerIds?.map(String) ?? null,
-        symbols: args.symbols ?? null,
-        types: args.types ?? null,
-        minSeverity: args.minSeverity ?? null,
-      };
+      const filter = filterOf(args);
       const first = args.first ?? 100;
-      const bad = (message: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
       const problem = validateFilter(filter, MAX_FILTER_LIST);
-      if (problem !== null) throw bad(problem);
-      if (first < 1 || first > MAX_HISTORY_PAGE) throw bad(`first must be within 1..${MAX_HISTORY_PAGE}, got ${first}`);
+      if (problem !== null) throw badInput(problem);
+      if (first < 1 || first > MAX_HISTORY_PAGE) throw badInput(`first must be within 1..${MAX_HISTORY_PAGE}, got ${first}`);
       if (args.after != null && !/^(0|[1-9][0-9]{0,15})$/.test(String(args.after))) {
-        throw bad(`after must be an event id (a whole number as a string), got ${JSON.stringify(args.after)}`);
+        throw badInput(`after must be an event id (a whole number as a string), got ${JSON.stringify(args.after)}`);
       }
       const runnerGlobs = seesAll(ctx.principal) ? null : ctx.principal.runners;
       return ctx.store.history({ ...filter, runnerGlobs, from: args.from ?? null, to: args.to ?? null, after: args.after == null ? null : Number(args.after), first });

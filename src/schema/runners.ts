@@ -4,6 +4,7 @@ import type { EventBus } from '../bus/bus.js';
 import { CANDLE_INTERVAL_LIMITS, CandleSeries, type Candle } from '../domain/candles.js';
 import type { RunnerInfo } from '../engine/engine.js';
 import { builder } from './builder.js';
+import { badInput } from './filter-args.js';
 import { assertOperator, mayManage } from './principal.js';
 import { RunnerStateEnum } from './enums.js';
 import { PositionRef } from './market.js';
@@ -96,10 +97,10 @@ export const RunnerRef = builder.objectRef<RunnerInfo>('Runner').implement({
         const intervalMs = args.intervalMs ?? 1000;
         const last = args.last ?? 900;
         if (!(intervalMs >= CANDLE_INTERVAL_LIMITS.min && intervalMs <= CANDLE_INTERVAL_LIMITS.max)) {
-          throw new GraphQLError(`intervalMs must be within ${CANDLE_INTERVAL_LIMITS.min}..${CANDLE_INTERVAL_LIMITS.max}, got ${intervalMs}`, { extensions: { code: 'BAD_USER_INPUT' } });
+          throw badInput(`intervalMs must be within ${CANDLE_INTERVAL_LIMITS.min}..${CANDLE_INTERVAL_LIMITS.max}, got ${intervalMs}`);
         }
         if (!(last >= 1 && last <= MAX_CANDLES)) {
-          throw new GraphQLError(`last must be within 1..${MAX_CANDLES}, got ${last}`, { extensions: { code: 'BAD_USER_INPUT' } });
+          throw badInput(`last must be within 1..${MAX_CANDLES}, got ${last}`);
         }
         return candlesOf(ctx.bus, r.id, intervalMs, last);
       },

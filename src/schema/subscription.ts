@@ -1,4 +1,3 @@
-import { GraphQLError } from 'graphql';
 import { BATCH_LIMITS, BatchStream, isBatch, type EventBatch } from '../bus/batch.js';
 import { DEFAULT_QUEUE_CAPACITY } from '../bus/bus.js';
 import type { StageSource } from '../bus/stage.js';
@@ -7,11 +6,10 @@ import type { StreamGap, StreamItem } from '../bus/types.js';
 import { compileFilter, MAX_FILTER_LIST, validateFilter, type EventFilter, type EventPredicate } from '../events/filter.js';
 import { seesAll } from './principal.js';
 import { builder } from './builder.js';
-import { filterArgs } from './filter-args.js';
+import { badInput, filterArgs, filterOf, type FilterArgValues } from './filter-args.js';
 import { StoreBackfill } from './stream-backfill.js';
 import { EventBatchRef, RunnerEventUnion, type AnyStreamItem } from './events.js';
 import type { SchemaContext } from './builder.js';
-import type { ErrorSeverity, EventVariant } from '../events/types.js';
 
 /** Most events `replay` may ask for: the default history size. */
 export const MAX_REPLAY = 100_000;
@@ -27,11 +25,7 @@ function validateHistoryArgs(replay: number | null | undefined, after: string | 
 }
 
 /** The arguments `events` and `eventBatches` share. */
-interface StreamArgs {
-  readonly runnerIds?: readonly (string | number)[] | null;
-  readonly symbols?: readonly string[] | null;
-  readonly types?: readonly EventVariant[] | null;
-  readonly minSeverity?: ErrorSeverity | null;
+interface StreamArgs extends FilterArgValues {
   readonly replay?: number | null;
   readonly after?: string | number | null;
   readonly throttleMs?: number | null;
@@ -62,16 +56,6 @@ function openStream(args: StreamArgs, ctx: SchemaContext): StageSource {
   return args.throttleMs != null ? new ThrottledStream(resumed, args.throttleMs, DEFAULT_QUEUE_CAPACITY) : resumed;
 }
 
-/** The filter arguments as the events module takes them. */
-function filterOf(args: Pick<StreamArgs, 'runnerIds' | 'symbols' | 'types' | 'minSeverity'>): EventFilter {
-  return {
-    runnerIds: args.runnerIds?.map(String) ?? null,
-    symbols: args.symbols ?? null,
-    types: args.types ?? null,
-    minSeverity: args.minSeverity ?? null,
-  };
-}
-
 /** The compiled filter, narrowed to the runners the request's token may see. */
 function scopedPredicate(filter: EventFilter, ctx: SchemaContext): EventPredicate {
   const compiled = compileFilter(filter);
@@ -83,9 +67,6 @@ function scopedPredicate(filter: EventFilter, ctx: SchemaContext): EventPredicat
 /** Most events `recentEvents` returns at once. */
 export const MAX_RECENT = 10_000;
 
-function badInput(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
-}
 
 builder.subscriptionType({
   description: 'Watch the engine live.',
