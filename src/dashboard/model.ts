@@ -12,9 +12,6 @@ export interface RunnerView {
   readonly id: string;
   readonly symbol: string;
   readonly strategy: string;
-  readonly params: readonly { readonly name: string; readonly value: number }[];
-  readonly quantity: number;
-  readonly feeRate: number;
   readonly canManage: boolean;
   state: RunnerState;
   lastPrice: number | null;
@@ -89,9 +86,6 @@ export class DashboardModel {
         id: r.id,
         symbol: r.symbol,
         strategy: r.strategy,
-        params: r.params,
-        quantity: r.quantity,
-        feeRate: r.feeRate,
         canManage: r.canManage,
         state: r.state,
         lastPrice: r.lastPrice ?? null,
@@ -108,6 +102,7 @@ export class DashboardModel {
     return [...this.rows.values()];
   }
 
+  /** One runner, or undefined when the list has none of that id. */
   runner(id: string): RunnerView | undefined {
     return this.rows.get(id);
   }
@@ -133,7 +128,7 @@ export class DashboardModel {
     switch (event.__typename) {
       case 'TickReceived': {
         row.lastPrice = event.data.close;
-        return changed({ bar: this.addTick(id, event.data.timestamp, event.data.close) });
+        return changed({ bar: this.seriesOf(id).add(event.data.timestamp, event.data.close) });
       }
       case 'StateTransition':
         row.state = event.to;
@@ -196,10 +191,6 @@ export class DashboardModel {
     let series = this.bars.get(id);
     if (series === undefined) this.bars.set(id, (series = new CandleSeries(CHART_INTERVAL_MS, this.limits.bars)));
     return series;
-  }
-
-  private addTick(id: string, timestamp: number, price: number): Candle | null {
-    return this.seriesOf(id).add(timestamp, price);
   }
 
   /** Adds a mark in time order; false when it is there already. */
