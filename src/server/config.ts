@@ -99,6 +99,8 @@ const envSchema = z.object({
   WS_MAX_PAYLOAD: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(DEFAULT_LIMITS.wsMaxPayload),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(DEFAULT_LIMITS.maxBodyBytes),
   CONNECTION_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_LIMITS.connectionInitTimeoutMs),
+  SSE_RESERVATION_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_LIMITS.sseReservationTimeoutMs),
+  MAX_SSE_RESERVATIONS_PER_TOKEN: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_LIMITS.maxSseReservationsPerToken),
   GRAPHIQL: z.enum(['true', 'false']).default('true'),
   TOKENS_FILE: z.string().min(1).optional(),
   ALLOWED_ORIGINS: z.string().optional(),
@@ -137,6 +139,8 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     WS_MAX_PAYLOAD: read('WS_MAX_PAYLOAD'),
     MAX_BODY_BYTES: read('MAX_BODY_BYTES'),
     CONNECTION_INIT_TIMEOUT_MS: read('CONNECTION_INIT_TIMEOUT_MS'),
+    SSE_RESERVATION_TIMEOUT_MS: read('SSE_RESERVATION_TIMEOUT_MS'),
+    MAX_SSE_RESERVATIONS_PER_TOKEN: read('MAX_SSE_RESERVATIONS_PER_TOKEN'),
     GRAPHIQL: read('GRAPHIQL'),
     TOKENS_FILE: read('TOKENS_FILE'),
     ALLOWED_ORIGINS: read('ALLOWED_ORIGINS'),
@@ -162,6 +166,8 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     graphiql: e.GRAPHIQL === 'true',
     introspection: e.INTROSPECTION === 'true',
     allowedOrigins: parseOrigins(e.ALLOWED_ORIGINS),
+    sseReservationTimeoutMs: e.SSE_RESERVATION_TIMEOUT_MS,
+    maxSseReservationsPerToken: e.MAX_SSE_RESERVATIONS_PER_TOKEN,
   };
   const tokens = e.TOKENS_FILE === undefined ? null : loadTokensFile(e.TOKENS_FILE);
   // An open server is only safe where nobody else can reach it.

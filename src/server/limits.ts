@@ -2,7 +2,8 @@ import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
-import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
+import { NoSchemaIntrospectionCustomRule, type GraphQLError, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 /** What one client may ask of the server. Every value is configurable (README). */
@@ -34,6 +35,10 @@ export interface Limits {
    * Origin header from elsewhere is refused: no cross-site WebSocket hijacking.
    */
   readonly allowedOrigins: readonly string[];
+  /** A graphql-sse reservation whose stream is not opened within this many ms ends (default 5000). */
+  readonly sseReservationTimeoutMs: number;
+  /** graphql-sse reservations one token may hold at once (default 8). */
+  readonly maxSseReservationsPerToken: number;
 }
 
 /** True when a browser's Origin may talk to this server: its own host, or an allowed origin. */
@@ -78,45 +83,34 @@ export const DEFAULT_LIMITS: Limits = {
   graphiql: true,
   introspection: true,
   allowedOrigins: [],
+  sseReservationTimeoutMs: 5000,
+  maxSseReservationsPerToken: 8,
 };
 
 /** The envelop plugins that enforce the operation limits (GraphQL Armor). */
 export function limitPlugins(limits: Limits): Plugin[] {
+  // Armor's rules throw by default, which no transport but Yoga's HTTP expects of
+  // validation (graphql-ws closed the whole connection with 4500): report instead, so a
+  // refusal is a validation error of that one operation on every transport.
+  const report = { propagateOnRejection: false, onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)] };
   const plugins: Plugin[] = [
     maxTokensPlugin({ n: limits.maxTokens }),
-    maxDepthPlugin({ n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true }),
-    maxAliasesPlugin({ n: limits.maxAliases }),
-    costLimitPlugin({ maxCost: limits.maxCost, ignoreIntrospection: true }),
+    maxDepthPlugin({ n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true, ...report }),
+    maxAliasesPlugin({ n: limits.maxAliases, ...report }),
+    costLimitPlugin({ maxCost: limits.maxCost, ignoreIntrospection: true, ...report }),
   ] as Plugin[];
-  if (!limits.introspection) plugins.push(useDisableIntrospection() as Plugin);
+  if (!limits.introspection) plugins.push(disableIntrospection(), blockFieldSuggestionsPlugin({ mask: '' }) as Plugin);
   return plugins;
 }
 
 /**
- * Open subscriptions per token, across connections and transports, against
- * `maxSubscriptionsPerToken`. `take` reserves one and returns its release, or null when
- * the token is at its limit.
+ * Refuses introspection in validation, so it holds on every transport: Yoga's own plugin
+ * decides per HTTP request and never sees graphql-ws or graphql-sse operations.
  */
-export class SubscriptionQuota {
-  private readonly open = new Map<string, number>();
-
-  constructor(private readonly limit: number) {}
-
-  /** Subscriptions the token holds now. */
-  held(token: string): number {
-    return this.open.get(token) ?? 0;
-  }
-
-  take(token: string): (() => void) | null {
-    if (this.held(token) >= this.limit) return null;
-    this.open.set(token, this.held(token) + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = this.held(token) - 1;
-      if (left <= 0) this.open.delete(token);
-      else this.open.set(token, left);
-    };
-  }
+function disableIntrospection(): Plugin {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
 }

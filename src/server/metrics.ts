@@ -8,6 +8,8 @@ export interface MetricsSources {
   readonly sharedExecution: () => SharedExecutionStats;
   /** Open connections by transport (graphql-ws, graphql-sse, yoga-sse). */
   readonly connections: () => Readonly<Record<string, number>>;
+  /** Subscription streams open now, by transport (each holds a place in its token's quota). */
+  readonly streams?: () => Readonly<Record<string, number>>;
   /** The store writer, when there is one. */
   readonly store?: () => { readonly written: number; readonly backlog: number; readonly lost: number; readonly failures: number; readonly healthy: boolean } | null;
   /** The Redis reader/appender health, when REDIS_URL is set. */
@@ -64,6 +66,16 @@ export function createMetrics(sources: MetricsSources): Registry {
     collect() {
       this.reset();
       for (const [transport, count] of Object.entries(sources.connections())) this.set({ transport }, count);
+    },
+  });
+  new Gauge({
+    name: 'tickwire_subscription_streams',
+    help: 'Subscription streams open now, by transport: every one has a client that can read it and a place in its token\'s quota.',
+    labelNames: ['transport'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [transport, count] of Object.entries(sources.streams?.() ?? {})) this.set({ transport }, count);
     },
   });
   new Counter({

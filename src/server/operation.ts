@@ -42,7 +42,14 @@ export async function prepareOperation(
     if (err instanceof GraphQLError) return [err];
     throw err;
   }
-  const errors = validate(schema, document);
+  let errors: readonly GraphQLError[];
+  try {
+    errors = validate(schema, document);
+  } catch (err) {
+    // A rule that throws instead of reporting still refuses only this operation.
+    if (err instanceof GraphQLError) return [err];
+    throw err;
+  }
   if (errors.length > 0) return errors;
   return {
     schema,

@@ -1,17 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { shouldRenderGraphiQL } from 'graphql-yoga';
 import { log } from './log.js';
 import type { Registry } from 'prom-client';
-import { bearerToken, type TokenStore } from './auth.js';
-import { bodyRefusal, DEFAULT_LIMITS, originAllowed, SubscriptionQuota, type Limits } from './limits.js';
+import { bearerToken, OPEN_PRINCIPAL, type TokenStore } from './auth.js';
+import { bodyRefusal, DEFAULT_LIMITS, originAllowed, type Limits } from './limits.js';
 import { createDashboardHandler } from './dashboard.js';
 import { createMetrics, type MetricsSources } from './metrics.js';
 import type { AddressInfo } from 'node:net';
 import type { EventBus } from '../bus/bus.js';
 import type { EngineControl } from '../engine/engine.js';
 import type { EventStore } from '../store/store.js';
-import { createGraphqlSseHandler, GRAPHQL_SSE_PATH } from './sse.js';
-import { attachGraphqlWs, type WsEndpoint } from './ws.js';
+import { createGraphqlSseHandler, GRAPHQL_SSE_PATH } from './transports/graphql-sse.js';
+import { StreamScope } from './stream-scope.js';
+import { attachGraphqlWs, type WsEndpoint } from './transports/graphql-ws.js';
 import { createTickwireYoga, GRAPHQL_PATH, type TickwireYoga } from './yoga.js';
 
 /**
@@ -39,6 +41,11 @@ async function serveOps(path: string, metrics: Registry, health: ServerOptions['
   } catch (err) {
     res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${(err as Error).message}`);
   }
+}
+
+/** Yoga's own test for a request that gets the GraphiQL page instead of an execution. */
+function wantsGraphiQL(req: IncomingMessage): boolean {
+  return shouldRenderGraphiQL({ method: req.method ?? 'GET', headers: new Headers({ accept: req.headers.accept ?? '' }) } as Request);
 }
 
 /** What a caller's X-Request-Id may be: anything else could forge or break a log line. */
@@ -95,17 +102,22 @@ export interface TickwireServer {
 export async function startServer(options: ServerOptions): Promise<TickwireServer> {
   const tokens = options.tokens ?? null;
   const limits = options.limits ?? DEFAULT_LIMITS;
-  // One quota per token for every transport.
-  const quota = new SubscriptionQuota(limits.maxSubscriptionsPerToken);
-  const tickwire = createTickwireYoga(options.engine, options.bus, options.store ?? null, options.limits, tokens);
-  const sse = createGraphqlSseHandler(tickwire);
+  const tickwire = createTickwireYoga(options.engine, options.bus, options.store ?? null, limits, tokens);
+  const sse = createGraphqlSseHandler(tickwire, {
+    reservationTimeoutMs: limits.sseReservationTimeoutMs,
+    maxReservationsPerToken: limits.maxSseReservationsPerToken,
+    maxOperationsPerReservation: limits.maxSubscriptionsPerConnection,
+    maxBodyBytes: limits.maxBodyBytes,
+    ...(options.keepAliveMs !== undefined ? { keepAliveMs: options.keepAliveMs } : {}),
+  });
   let ws: WsEndpoint | null = null;
-  // Event streams open over HTTP, counted from the request until its response closes.
-  const sseOpen: Record<string, number> = { 'graphql-sse': 0, 'yoga-sse': 0 };
+  const open = tickwire.admission.open;
   const metrics = createMetrics({
     bus: options.bus,
     sharedExecution: () => tickwire.sharedExecution.stats(),
-    connections: () => ({ 'graphql-ws': ws?.wss.clients.size ?? 0, ...sseOpen }),
+    // Over HTTP a stream is its own connection (graphql-sse's single mode shares one).
+    connections: () => ({ 'graphql-ws': ws?.wss.clients.size ?? 0, 'graphql-sse': open['graphql-sse'], 'yoga-sse': open['yoga-sse'] }),
+    streams: () => open,
     ...options.health,
   });
   const dashboard = options.dashboardDir != null ? createDashboardHandler(options.dashboardDir) : null;
@@ -119,21 +131,19 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
     }
     // The page and its scripts are public, like GraphiQL's; what they ask for needs a token.
     if (dashboard?.(req, res) === true) return;
-    if (!originAllowed(req.headers.origin, req.headers.host, options.limits ?? DEFAULT_LIMITS)) {
+    if (!originAllowed(req.headers.origin, req.headers.host, limits)) {
       res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: `origin ${req.headers.origin} is not allowed (ALLOWED_ORIGINS)`, extensions: { code: 'FORBIDDEN' } }] }));
       return;
     }
-    // Every GraphQL request carries a valid token when tokens are configured; only the
-    // GraphiQL page itself (HTML for a browser) is served without one.
-    const wantsPage = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
-    if (tokens !== null && !wantsPage) {
-      const token = bearerToken(req.headers.authorization);
-      if (token === null || tokens.authenticate(token) === null) {
-        res
-          .writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' })
-          .end(JSON.stringify({ errors: [{ message: 'missing or invalid API token (Authorization: Bearer …)', extensions: { code: 'UNAUTHENTICATED' } }] }));
-        return;
-      }
+    // Every GraphQL request carries a valid token when tokens are configured. Only the
+    // GraphiQL page itself is served without one, and only where Yoga will answer with the
+    // page and execute nothing: GraphiQL on, and Yoga's own test for a page request.
+    const principal = tokens === null ? OPEN_PRINCIPAL : tokens.authenticate(bearerToken(req.headers.authorization) ?? '');
+    if (principal === null && !(limits.graphiql && path === GRAPHQL_PATH && wantsGraphiQL(req))) {
+      res
+        .writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' })
+        .end(JSON.stringify({ errors: [{ message: 'missing or invalid API token (Authorization: Bearer …)', extensions: { code: 'UNAUTHENTICATED' } }] }));
+      return;
     }
     const refusal = bodyRefusal(req.method, req.headers, limits.maxBodyBytes);
     if (refusal !== null) {
@@ -142,24 +152,16 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
       res.writeHead(refusal.status, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ errors: [{ message: refusal.message, extensions: { code } }] }));
       return;
     }
-    if ((req.headers.accept ?? '').includes('text/event-stream')) {
-      // An event stream counts against its token's subscriptions, as on graphql-ws.
-      const token = tokens === null ? 'open' : (tokens.authenticate(bearerToken(req.headers.authorization) ?? '')?.name ?? 'unknown');
-      const free = quota.take(token);
-      if (free === null) {
-        res.writeHead(429, { 'content-type': 'application/json' }).end(
-          JSON.stringify({ errors: [{ message: `too many subscriptions for token "${token}" (at most ${limits.maxSubscriptionsPerToken})`, extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } }] }),
-        );
-        return;
-      }
-      const transport = path === GRAPHQL_SSE_PATH ? 'graphql-sse' : 'yoga-sse';
-      sseOpen[transport]!++;
-      res.once('close', () => {
-        sseOpen[transport]!--;
-        free();
-      });
+    let handled: Promise<unknown> | unknown;
+    if (path === GRAPHQL_SSE_PATH) {
+      handled = sse(req, res, principal ?? OPEN_PRINCIPAL);
+    } else {
+      // Whatever this request streams ends with its response: also a stream Yoga opened
+      // and then refused to send (406), which nothing would ever read or close.
+      const streamScope = new StreamScope();
+      res.once('close', () => streamScope.close());
+      handled = tickwire.yoga(req, res, { streamScope, transport: 'yoga-sse' });
     }
-    const handled = path === GRAPHQL_SSE_PATH ? sse(req, res) : tickwire.yoga(req, res);
     Promise.resolve(handled).catch((err: unknown) => {
       // A client that went away mid-stream is normal, not an error worth a log line.
       const code = (err as { code?: string } | null)?.code;
@@ -170,7 +172,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
       res.end('internal server error');
     });
   });
-  ws = attachGraphqlWs(http, tickwire, options.keepAliveMs, limits, tokens, quota);
+  ws = attachGraphqlWs(http, tickwire, options.keepAliveMs, limits, tokens);
   const endpoint = ws;
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);

@@ -9,9 +9,10 @@ import { GraphQLError } from 'graphql';
 import { OPEN_PRINCIPAL, principalOf, type TokenStore } from './auth.js';
 import { DEFAULT_LIMITS, limitPlugins, type Limits } from './limits.js';
 import { log } from './log.js';
+import { Admission, quotaKeyOf, useStreamAdmission } from './admission.js';
+import { useSharedExecution, type SharedExecutionPlugin } from './shared-execution.js';
 
 const yogaLog = log.child({ component: 'yoga' });
-import { useSharedExecution, type SharedExecutionPlugin } from './shared-execution.js';
 
 /** The GraphQL endpoint of every transport but graphql-sse. */
 export const GRAPHQL_PATH = '/graphql';
@@ -20,6 +21,8 @@ export const GRAPHQL_PATH = '/graphql';
 export interface TickwireYoga {
   readonly yoga: YogaServerInstance<Record<string, unknown>, SchemaContext>;
   readonly sharedExecution: SharedExecutionPlugin;
+  /** Open streams per principal and transport, against the subscription quota. */
+  readonly admission: Admission;
 }
 
 /**
@@ -33,6 +36,7 @@ export function createTickwireYoga(
   store: EventStore | null = null,
   limits: Limits = DEFAULT_LIMITS,
   tokens: TokenStore | null = null,
+  admission: Admission = new Admission(limits.maxSubscriptionsPerToken),
 ): TickwireYoga {
   const sharedExecution = useSharedExecution<StreamItem | EventBatch>({
     retentionOf: (source) => (isBatch(source) ? retentionOfBatch(source) : retentionOf(source)),
@@ -46,7 +50,7 @@ export function createTickwireYoga(
       timestamp: Date.now(),
     }),
     // Tokens with different scopes see different streams: never one cohort.
-    contextKey: (context) => (context as SchemaContext).principal.name,
+    contextKey: (context) => quotaKeyOf((context as SchemaContext).principal),
     isShareable: (source) => !('replays' in source && source.replays === true),
     positionOf: (source) => (isBatch(source) || isGap(source) ? null : source.id),
     position: () => bus.lastId,
@@ -72,7 +76,8 @@ export function createTickwireYoga(
       warn: (...args: unknown[]) => yogaLog.warn(args.map(String).join(' ')),
       error: (...args: unknown[]) => yogaLog.error({ err: args.find((a) => a instanceof Error) }, args.filter((a) => !(a instanceof Error)).map(String).join(' ')),
     },
-    plugins: [...limitPlugins(limits), sharedExecution],
+    // Admission before shared execution: a refused stream never opens a bus subscription.
+    plugins: [...limitPlugins(limits), useStreamAdmission(admission), sharedExecution],
   });
-  return { yoga, sharedExecution };
+  return { yoga, sharedExecution, admission };
 }

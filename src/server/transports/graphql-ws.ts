@@ -2,13 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
-import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import { principalOf, type TokenStore } from './auth.js';
-import { log } from './log.js';
-import { DEFAULT_LIMITS, originAllowed, SubscriptionQuota, type Limits } from './limits.js';
+import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { principalOf, type TokenStore } from '../auth.js';
+import { log } from '../log.js';
+import { DEFAULT_LIMITS, originAllowed, type Limits } from '../limits.js';
+import { payloadOf } from '../payload.js';
+import type { SchemaContext } from '../../schema/index.js';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { executePrepared, prepareOperation, subscribePrepared } from './operation.js';
-import { GRAPHQL_PATH, type TickwireYoga } from './yoga.js';
+import { executePrepared, prepareOperation, subscribePrepared } from '../operation.js';
+import { GRAPHQL_PATH, type TickwireYoga } from '../yoga.js';
 
 /**
  * Bytes a socket may have unsent before `send` starts waiting for the kernel. Below it a
@@ -23,19 +25,6 @@ const CORK_FLUSH_BYTES = 64 * 1024;
 
 /** Default milliseconds between keep-alive pings; a peer that misses one pong is dropped. */
 export const KEEP_ALIVE_MS = 12_000;
-
-// One serialization per result: subscribers of a shared execution receive the same
-// result object, so its JSON is computed by the first and reused by the others.
-const payloads = new WeakMap<ExecutionResult, string>();
-
-function payloadOf(result: ExecutionResult): string {
-  let json = payloads.get(result);
-  if (json === undefined) {
-    json = JSON.stringify(result);
-    payloads.set(result, json);
-  }
-  return json;
-}
 
 /**
  * Streams a subscription's results to the socket as graphql-ws `next` messages without
@@ -130,6 +119,12 @@ function writerOf(socket: WebSocket): FrameWriter {
   return writer;
 }
 
+/** Errors that refuse one operation: logged once at warn (the client's doing, no stack), sent as its `error` message. */
+function refused(...errors: GraphQLError[]): GraphQLError[] {
+  log.warn({ transport: 'graphql-ws', code: errors[0]?.extensions['code'] }, errors.map((e) => e.message).join('; '));
+  return errors;
+}
+
 /** A running graphql-ws endpoint. */
 export interface WsEndpoint {
   readonly wss: WebSocketServer;
@@ -156,7 +151,6 @@ export function attachGraphqlWs(
   keepAliveMs: number = KEEP_ALIVE_MS,
   limits: Limits = DEFAULT_LIMITS,
   tokens: TokenStore | null = null,
-  quota: SubscriptionQuota = new SubscriptionQuota(limits.maxSubscriptionsPerToken),
 ): WsEndpoint {
   const wss = new WebSocketServer({
     server,
@@ -196,35 +190,28 @@ export function attachGraphqlWs(
     onSubscribe: async (ctx, id, params) => {
       // graphql-ws registers the new id before this hook: it counts itself.
       if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection) {
-        return [
-          new GraphQLError(`too many subscriptions on this connection (at most ${limits.maxSubscriptionsPerConnection})`, {
+        return refused(
+          new GraphQLError(`too many subscriptions on this connection (at most ${limits.maxSubscriptionsPerConnection}, MAX_SUBSCRIPTIONS_PER_CONNECTION)`, {
             extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
           }),
-        ];
-      }
-      const token = tokens === null ? 'open' : (principalOf(tokens, { connectionParams: ctx.connectionParams })?.name ?? 'unknown');
-      const free = quota.take(token);
-      if (free === null) {
-        return [
-          new GraphQLError(`too many subscriptions for token "${token}" (at most ${limits.maxSubscriptionsPerToken})`, {
-            extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
-          }),
-        ];
+        );
       }
       const prepared = await prepareOperation(
         tickwire.yoga,
         { req: ctx.extra.request, socket: ctx.extra.socket, connectionParams: ctx.connectionParams },
         params,
       );
-      if (Array.isArray(prepared)) {
-        free();
-        return [...prepared];
-      }
+      if (Array.isArray(prepared)) return refused(...(prepared as readonly GraphQLError[]));
       const args = prepared as Exclude<typeof prepared, readonly unknown[]>;
+      if (getOperationAST(args.document, args.operationName)?.operation === 'subscription') {
+        // A refusal is an `error` message for this operation; the connection and its other subscriptions go on.
+        const ticket = tickwire.admission.admit((args.contextValue as SchemaContext).principal, 'graphql-ws');
+        if (ticket instanceof GraphQLError) return refused(ticket);
+        const entries = held.get(ctx.extra.socket) ?? new Map<string, () => void>();
+        held.set(ctx.extra.socket, entries);
+        entries.set(id, ticket.release);
+      }
       targets.set(args, { socket: ctx.extra.socket, id });
-      const entries = held.get(ctx.extra.socket) ?? new Map<string, () => void>();
-      held.set(ctx.extra.socket, entries);
-      entries.set(id, free);
       return args;
     },
   });
