@@ -67,6 +67,14 @@ function scopedPredicate(filter: EventFilter, ctx: SchemaContext): EventPredicat
 /** Most events `recentEvents` returns at once. */
 export const MAX_RECENT = 10_000;
 
+/**
+ * Most kept events one `recentEvents` call looks at: this many, or 4 × `last` when that
+ * is more. The history's index follows runnerIds, types and the token's scope, so only
+ * symbols and minSeverity can make a call read entries it does not return; this keeps
+ * what such a call reads, and so a request's total, bounded.
+ */
+export const RECENT_SCAN_FLOOR = 10_000;
+
 
 builder.subscriptionType({
   description: 'Watch the engine live.',
@@ -157,7 +165,13 @@ builder.queryField('recentEvents', (t) =>
       const last = args.last ?? 100;
       const problem = validateFilter(filter, MAX_FILTER_LIST) ?? (last < 1 || last > MAX_RECENT ? `last must be within 1..${MAX_RECENT}, got ${last}` : null);
       if (problem !== null) throw badInput(problem);
-      return ctx.bus.recent(scopedPredicate(filter, ctx), last) as AnyStreamItem[];
+      const principal = ctx.principal;
+      return ctx.bus.recent(scopedPredicate(filter, ctx), last, {
+        runnerIds: filter.runnerIds,
+        types: filter.types,
+        runnerAllowed: seesAll(principal) ? null : (id) => principal.allows(id),
+        maxScan: Math.max(RECENT_SCAN_FLOOR, 4 * last),
+      }) as AnyStreamItem[];
     },
   }),
 );
