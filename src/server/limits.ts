@@ -4,6 +4,7 @@ import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import type { Plugin } from 'graphql-yoga';
+import { historyCostPlugin } from './cost.js';
 
 /** What one client may ask of the server. Every value is configurable (README). */
 export interface Limits {
@@ -87,6 +88,7 @@ export function limitPlugins(limits: Limits): Plugin[] {
     maxDepthPlugin({ n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true }),
     maxAliasesPlugin({ n: limits.maxAliases }),
     costLimitPlugin({ maxCost: limits.maxCost, ignoreIntrospection: true }),
+    historyCostPlugin(limits.maxCost),
   ] as Plugin[];
   if (!limits.introspection) plugins.push(useDisableIntrospection() as Plugin);
   return plugins;
