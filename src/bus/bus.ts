@@ -2,7 +2,7 @@ import type { EventPredicate } from '../events/filter.js';
 import { isCritical, isHighFrequency } from '../events/helpers.js';
 import type { RunnerEvent } from '../events/types.js';
 import { QueueIterator, Retention } from './queue.js';
-import { DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_SIZE, EventHistory } from './history.js';
+import { DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_SIZE, EventHistory, type HistoryQuery } from './history.js';
 import { gapNotice, isGap, type LogEntry, type StreamGap, type StreamItem } from './types.js';
 
 /** Queue capacity of a subscriber unless it asks for another. */
@@ -37,6 +37,32 @@ export interface SubscribeOptions {
   readonly replay?: number;
   /** First every kept matching event after this id, then live ones. */
   readonly after?: number;
+  /**
+   * What `filter` narrows to, so that finding where a replay starts follows the
+   * history's index (the predicate itself is opaque). Must let through every event the
+   * filter accepts.
+   */
+  readonly index?: HistoryQuery;
+}
+
+/** Options of {@link EventBus.recent}. */
+export interface RecentOptions extends HistoryQuery {
+  /**
+   * Most kept entries to look at (default: all the index yields). A filter that narrows
+   * by more than the index knows (symbols, severity) may otherwise read every entry of
+   * the chains it names to find few matches.
+   */
+  readonly maxScan?: number;
+}
+
+/** What {@link EventBus.scanRecent} found. */
+export interface RecentScan {
+  /** The matches, oldest first. */
+  readonly entries: LogEntry[];
+  /** Kept entries looked at. */
+  readonly scanned: number;
+  /** False when `maxScan` stopped the search before `count` matches or the history's end. */
+  readonly complete: boolean;
 }
 
 export { SubscriberOverflowError } from './queue.js';
@@ -184,6 +210,7 @@ export class EventBus {
     this.droppedByType.set(type, (this.droppedByType.get(type) ?? 0) + 1);
   };
   private isClosed = false;
+  private visits = 0;
   private readonly capacity: number;
   private readonly history: EventHistory;
   private readonly clock: () => number;
@@ -314,7 +341,7 @@ export class EventBus {
     if (options.after !== undefined) {
       subscription.startFrom(this.history, Math.max(1, options.after + 1), liveFrom);
     } else if (options.replay !== undefined && options.replay > 0) {
-      subscription.startFrom(this.history, this.replayStart(options.filter, options.replay), liveFrom);
+      subscription.startFrom(this.history, this.replayStart(options.filter, options.replay, options.index), liveFrom);
     }
     this.subscribers = [...this.subscribers, subscription];
     return subscription;
@@ -322,27 +349,62 @@ export class EventBus {
 
   /**
    * The last `count` kept events that match `filter`, oldest first: what a subscription
-   * with `replay: count` would be sent first, for a query that wants it once.
+   * with `replay: count` would be sent first, for a query that wants it once. With
+   * runner ids, a scope or types in `options`, it reads only those chains of the
+   * history's index: the work is about what it returns, not the history's size.
    */
-  recent(filter: EventPredicate | undefined, count: number): LogEntry[] {
+  recent(filter: EventPredicate | undefined, count: number, options: RecentOptions = {}): LogEntry[] {
+    return this.scanRecent(filter, count, options).entries;
+  }
+
+  /** {@link recent}, saying how much it read and whether `maxScan` cut it short. */
+  scanRecent(filter: EventPredicate | undefined, count: number, options: RecentOptions = {}): RecentScan {
     const entries: LogEntry[] = [];
-    if (count <= 0) return entries;
-    for (let id = this.replayStart(filter, count); id <= this.last; id++) {
-      const entry = this.history.get(id);
-      if (entry !== undefined && matches(filter, entry)) entries.push(entry);
+    if (count <= 0) return { entries, scanned: 0, complete: true };
+    const maxScan = options.maxScan ?? Number.POSITIVE_INFINITY;
+    const cursor = this.history.newestFirst(options);
+    let complete = true;
+    for (;;) {
+      if (cursor.visited >= maxScan) {
+        complete = false;
+        break;
+      }
+      const entry = cursor.next();
+      if (entry === undefined) break;
+      if (matches(filter, entry) && entries.push(entry) === count) break;
     }
-    return entries;
+    this.visits += cursor.visited;
+    return { entries: entries.reverse(), scanned: cursor.visited, complete };
+  }
+
+  /**
+   * Calls `visit` with the kept entries `query` narrows to, newest first, until it
+   * returns false: for readers that decide as they go how far back to look (candles).
+   */
+  walkBack(query: HistoryQuery, visit: (entry: LogEntry) => boolean): void {
+    const cursor = this.history.newestFirst(query);
+    for (let entry = cursor.next(); entry !== undefined && visit(entry); entry = cursor.next());
+    this.visits += cursor.visited;
+  }
+
+  /** Kept entries read by {@link recent}, {@link walkBack} and replays since start: their work. */
+  get historyVisits(): number {
+    return this.visits;
   }
 
   /** Id from which the last `count` matching kept events start. */
-  private replayStart(filter: EventPredicate | undefined, count: number): number {
+  private replayStart(filter: EventPredicate | undefined, count: number, index: HistoryQuery | undefined): number {
+    const cursor = this.history.newestFirst(index);
     let found = 0;
-    let id = this.last;
-    for (; id >= this.history.oldestId; id--) {
-      const entry = this.history.get(id);
-      if (entry !== undefined && matches(filter, entry) && ++found === count) return id;
+    let oldest = this.last + 1;
+    for (let entry = cursor.next(); entry !== undefined; entry = cursor.next()) {
+      if (!matches(filter, entry)) continue;
+      oldest = entry.id;
+      if (++found === count) break;
     }
-    return Math.max(id + 1, this.history.oldestId);
+    this.visits += cursor.visited;
+    // Fewer than `count`: nothing older matches, so reading starts at the oldest match.
+    return oldest;
   }
 
   /** Ends every subscription (each may still read what it has queued) and refuses new ones. */

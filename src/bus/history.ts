@@ -1,4 +1,4 @@
-import type { RunnerEvent } from '../events/types.js';
+import { EVENT_VARIANTS, type EventVariant, type RunnerEvent } from '../events/types.js';
 import type { LogEntry } from './types.js';
 
 /** Events the history keeps unless told otherwise. */
@@ -43,13 +43,58 @@ export function estimateBytes(event: RunnerEvent): number {
 }
 
 /**
+ * What a read of the history narrows to, so that it follows the index instead of every
+ * entry: the entries it yields are a superset of what the caller's predicate accepts.
+ * Null or omitted: does not narrow.
+ */
+export interface HistoryQuery {
+  /** Only these runners. */
+  readonly runnerIds?: readonly string[] | null;
+  /** Only the kept runners this accepts (a token's scope), checked once per runner, not per entry. */
+  readonly runnerAllowed?: ((runnerId: string) => boolean) | null;
+  /** Only these kinds of event. */
+  readonly types?: readonly EventVariant[] | null;
+}
+
+/** Memory charged for each runner the index holds heads for (a Map entry and its arrays). */
+export const INDEX_BYTES_PER_RUNNER = 256;
+
+const TYPE_COUNT = EVENT_VARIANTS.length;
+// An object, not a Map: a property load by an interned literal is the cheaper of the two on the publish path.
+const TYPE_INDEX: Readonly<Record<string, number>> = Object.freeze(Object.fromEntries(EVENT_VARIANTS.map((type, i) => [type, i])));
+
+/** Which chain of the index a walk follows: every entry by id, a runner's, a runner's of one type, one type's. */
+type Chain = 0 | 1 | 2 | 3;
+const Chain = { All: 0, Runner: 1, RunnerType: 2, Type: 3 } as const;
+
+/** Newest kept id of one runner, overall and per type (0: none). */
+interface RunnerHeads {
+  newest: number;
+  readonly byType: Float64Array;
+}
+
+/**
  * The most recent entries of the log, for replay and resume: at most `size` entries and
  * about `maxBytes` of memory, whichever is reached first; the oldest go first. Ids are
  * contiguous, so an entry is found by id in O(1).
+ *
+ * Entries are also linked per runner, per runner and type, and per type (each slot keeps
+ * the id of the previous entry on its chains), so "the newest N of runner R" reads N
+ * entries, not the whole history. The links live in arrays of `size` beside the ring,
+ * and a link to an id older than the oldest kept ends its chain: eviction needs no work
+ * on them. Only the per-runner heads grow with what is kept; they are dropped with a
+ * runner's last kept entry and charged to `maxBytes`.
  */
 export class EventHistory {
   private readonly ring: (LogEntry | undefined)[];
   private readonly sizes: Float64Array;
+  private readonly prevOfRunner: Float64Array;
+  private readonly prevOfRunnerType: Float64Array;
+  private readonly prevOfType: Float64Array;
+  /** Per slot, the heads of its entry's runner: eviction checks them without a Map lookup. */
+  private readonly headsOf: (RunnerHeads | undefined)[];
+  private readonly runners = new Map<string, RunnerHeads>();
+  private readonly typeHeads = new Float64Array(TYPE_COUNT);
   private bytes = 0;
   private first = 1;
   private last = 0;
@@ -63,8 +108,13 @@ export class EventHistory {
     this.last = startAfter;
     if (!Number.isInteger(size) || size < 0) throw new RangeError(`history size must be a whole number ≥ 0, got ${size}`);
     if (!(maxBytes >= 0)) throw new RangeError(`history bytes must be ≥ 0, got ${maxBytes}`);
-    this.ring = new Array(Math.max(1, size));
-    this.sizes = new Float64Array(Math.max(1, size));
+    const slots = Math.max(1, size);
+    this.ring = new Array(slots);
+    this.sizes = new Float64Array(slots);
+    this.prevOfRunner = new Float64Array(slots);
+    this.prevOfRunnerType = new Float64Array(slots);
+    this.prevOfType = new Float64Array(slots);
+    this.headsOf = new Array(slots);
   }
 
   /** Id of the oldest entry kept (greater than `lastId` when empty). */
@@ -82,9 +132,14 @@ export class EventHistory {
     return this.last - this.first + 1;
   }
 
-  /** Approximate memory held, in bytes. */
+  /** Approximate memory held, in bytes (entries and the index's per-runner heads). */
   get approximateBytes(): number {
     return this.bytes;
+  }
+
+  /** Runners with at least one kept entry. */
+  get runnerCount(): number {
+    return this.runners.size;
   }
 
   /** Appends the next entry of the log; after a jump in ids the history starts again. */
@@ -92,6 +147,9 @@ export class EventHistory {
     if (entry.id !== this.last + 1) {
       // A jump in ids: what is kept would not be contiguous, so start again from here.
       this.ring.fill(undefined);
+      this.headsOf.fill(undefined);
+      this.runners.clear();
+      this.typeHeads.fill(0);
       this.bytes = 0;
       this.first = entry.id;
     }
@@ -102,8 +160,29 @@ export class EventHistory {
     }
     if (this.length > this.size) this.evict();
     const slot = entry.id % this.size;
-    const bytes = estimateBytes(entry.event);
+    const event = entry.event;
+    const bytes = estimateBytes(event);
     this.ring[slot] = entry;
+    let heads = this.runners.get(event.runnerId);
+    if (heads === undefined) {
+      // Once per runner while it has entries kept, not once per event.
+      heads = { newest: 0, byType: new Float64Array(TYPE_COUNT) };
+      this.runners.set(event.runnerId, heads);
+      this.bytes += INDEX_BYTES_PER_RUNNER;
+    }
+    this.headsOf[slot] = heads;
+    this.prevOfRunner[slot] = heads.newest;
+    heads.newest = entry.id;
+    const type = TYPE_INDEX[event.type];
+    if (type !== undefined) {
+      this.prevOfRunnerType[slot] = heads.byType[type]!;
+      heads.byType[type] = entry.id;
+      this.prevOfType[slot] = this.typeHeads[type]!;
+      this.typeHeads[type] = entry.id;
+    } else {
+      this.prevOfRunnerType[slot] = 0;
+      this.prevOfType[slot] = 0;
+    }
     this.sizes[slot] = bytes;
     this.bytes += bytes;
     while (this.bytes > this.maxBytes && this.length > 1) this.evict();
@@ -115,10 +194,148 @@ export class EventHistory {
     return this.ring[id % this.size];
   }
 
+  /**
+   * The kept entries `query` narrows to, newest first, as a cursor: each call of `next`
+   * costs O(log k) for k chains, whatever lies between two of them in the history.
+   * Reads only; appending while a cursor is open is fine (it yields no newer entries
+   * and stops at evicted ones).
+   */
+  newestFirst(query: HistoryQuery = {}): HistoryCursor {
+    const heads: number[] = [];
+    const chains: Chain[] = [];
+    const add = (id: number, chain: Chain): void => {
+      if (id >= this.first && id <= this.last) {
+        heads.push(id);
+        chains.push(chain);
+      }
+    };
+    const types = query.types == null ? null : [...new Set(query.types)].map((t) => TYPE_INDEX[t]).filter((t) => t !== undefined);
+    let runners: RunnerHeads[] | null = null;
+    if (query.runnerIds != null) {
+      runners = [];
+      for (const id of new Set(query.runnerIds)) {
+        const found = this.runners.get(id);
+        if (found !== undefined && (query.runnerAllowed == null || query.runnerAllowed(id))) runners.push(found);
+      }
+    } else if (query.runnerAllowed != null) {
+      runners = [];
+      for (const [id, found] of this.runners) if (query.runnerAllowed(id)) runners.push(found);
+    }
+    if (runners !== null) {
+      for (const r of runners) {
+        if (types === null) add(r.newest, Chain.Runner);
+        else for (const t of types) add(r.byType[t]!, Chain.RunnerType);
+      }
+    } else if (types !== null) {
+      for (const t of types) add(this.typeHeads[t]!, Chain.Type);
+    } else {
+      add(this.last, Chain.All);
+    }
+    return new HistoryCursor(this, heads, chains);
+  }
+
+  /** @internal The id before `id` (a kept one) on `chain` that is still kept, or 0. */
+  previous(id: number, chain: 0 | 1 | 2 | 3): number {
+    let prev: number;
+    switch (chain) {
+      case Chain.All:
+        prev = id - 1;
+        break;
+      case Chain.Runner:
+        prev = this.prevOfRunner[id % this.size]!;
+        break;
+      case Chain.RunnerType:
+        prev = this.prevOfRunnerType[id % this.size]!;
+        break;
+      case Chain.Type:
+        prev = this.prevOfType[id % this.size]!;
+        break;
+    }
+    return prev >= this.first ? prev : 0;
+  }
+
   private evict(): void {
     const slot = this.first % this.size;
     this.bytes -= this.sizes[slot] ?? 0;
+    // The runner's newest entry leaving means it has none left: drop its heads.
+    if (this.headsOf[slot]?.newest === this.first) {
+      this.runners.delete(this.ring[slot]!.event.runnerId);
+      this.bytes -= INDEX_BYTES_PER_RUNNER;
+    }
     this.ring[slot] = undefined;
+    this.headsOf[slot] = undefined;
     this.first++;
+  }
+}
+
+/**
+ * Kept entries newest first, merged from the index's chains (a max-heap on their next
+ * ids). `visited` counts the entries it yielded, the measure of a read's work.
+ */
+export class HistoryCursor {
+  private visits = 0;
+
+  /** @internal Created by {@link EventHistory.newestFirst}. */
+  constructor(
+    private readonly history: EventHistory,
+    private readonly heap: number[],
+    private readonly chains: (0 | 1 | 2 | 3)[],
+  ) {
+    for (let i = (heap.length >> 1) - 1; i >= 0; i--) this.down(i);
+  }
+
+  /** Entries yielded so far. */
+  get visited(): number {
+    return this.visits;
+  }
+
+  /** The next older entry, or undefined when none is left (or the rest was evicted). */
+  next(): LogEntry | undefined {
+    const { heap, chains, history } = this;
+    while (heap.length > 0) {
+      const id = heap[0]!;
+      if (id < history.oldestId) {
+        // Evicted since the cursor opened: its slot, links included, may hold a newer entry now.
+        heap.length = 0;
+        chains.length = 0;
+        return undefined;
+      }
+      const prev = history.previous(id, chains[0]!);
+      if (prev > 0) {
+        heap[0] = prev;
+      } else {
+        heap[0] = heap[heap.length - 1]!;
+        chains[0] = chains[chains.length - 1]!;
+        heap.pop();
+        chains.pop();
+      }
+      this.down(0);
+      const entry = history.get(id);
+      if (entry !== undefined) {
+        this.visits++;
+        return entry;
+      }
+    }
+    return undefined;
+  }
+
+  private down(i: number): void {
+    const { heap, chains } = this;
+    const n = heap.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let top = i;
+      if (l < n && heap[l]! > heap[top]!) top = l;
+      if (r < n && heap[r]! > heap[top]!) top = r;
+      if (top === i) return;
+      const id = heap[i]!;
+      heap[i] = heap[top]!;
+      heap[top] = id;
+      const chain = chains[i]!;
+      chains[i] = chains[top]!;
+      chains[top] = chain;
+      i = top;
+    }
   }
 }

@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { EngineError } from '../engine/config.js';
 import type { EventBus } from '../bus/bus.js';
-import { CANDLE_INTERVAL_LIMITS, CandleSeries, type Candle } from '../domain/candles.js';
+import { CANDLE_INTERVAL_LIMITS, CandleSeries, intervalStart, type Candle } from '../domain/candles.js';
 import type { RunnerInfo } from '../engine/engine.js';
 import { builder } from './builder.js';
 import { badInput } from './filter-args.js';
@@ -53,12 +53,32 @@ const CandleRef = builder.objectRef<Candle>('Candle').implement({
   }),
 });
 
-/** The runner's candles from the ticks the bus still holds. */
+/**
+ * The runner's candles from the ticks the bus still holds. It reads the runner's ticks
+ * newest first through the history's index and stops at the first tick of an interval
+ * older than the `last` newest: the work is `last` × ticks per interval at most, not the
+ * history's size. A runner's ticks come in time order, so that suffix builds the same
+ * candles as all of them would.
+ */
 function candlesOf(bus: EventBus, runnerId: string, intervalMs: number, last: number): readonly Candle[] {
+  const times: number[] = [];
+  const closes: number[] = [];
+  let intervals = 0;
+  let oldest = Number.POSITIVE_INFINITY;
+  bus.walkBack({ runnerIds: [runnerId], types: ['TickReceived'] }, ({ event }) => {
+    if (event.type !== 'TickReceived') return true;
+    const start = intervalStart(event.data.timestamp, intervalMs);
+    if (start < oldest) {
+      if (intervals === last) return false;
+      intervals++;
+      oldest = start;
+    }
+    times.push(event.data.timestamp);
+    closes.push(event.data.close);
+    return true;
+  });
   const series = new CandleSeries(intervalMs, last);
-  for (const { event } of bus.recent((e) => e.type === 'TickReceived' && e.runnerId === runnerId, Number.POSITIVE_INFINITY)) {
-    if (event.type === 'TickReceived') series.add(event.data.timestamp, event.data.close);
-  }
+  for (let i = times.length - 1; i >= 0; i--) series.add(times[i]!, closes[i]!);
   return series.bars;
 }
 

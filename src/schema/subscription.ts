@@ -3,6 +3,7 @@ import { DEFAULT_QUEUE_CAPACITY } from '../bus/bus.js';
 import type { StageSource } from '../bus/stage.js';
 import { MAX_THROTTLE_MS, ThrottledStream } from '../bus/throttle.js';
 import type { StreamGap, StreamItem } from '../bus/types.js';
+import type { HistoryQuery } from '../bus/history.js';
 import { compileFilter, MAX_FILTER_LIST, validateFilter, type EventFilter, type EventPredicate } from '../events/filter.js';
 import { seesAll } from './principal.js';
 import { builder } from './builder.js';
@@ -48,12 +49,19 @@ function openStream(args: StreamArgs, ctx: SchemaContext): StageSource {
   const principal = ctx.principal;
   const subscription = ctx.bus.subscribe({
     filter: scoped,
+    // Where a replay starts is found through the history's index, not by reading all of it.
+    index: historyIndexOf(filter, principal),
     ...(args.replay != null ? { replay: args.replay } : {}),
     ...(args.after != null ? { after: Number(args.after) } : {}),
   });
   // A resume point older than the bus's history is filled from the store, when there is one.
   const resumed: StageSource = args.after != null && ctx.store !== null ? new StoreBackfill(subscription, ctx.store, filter, principal.allows) : subscription;
   return args.throttleMs != null ? new ThrottledStream(resumed, args.throttleMs, DEFAULT_QUEUE_CAPACITY) : resumed;
+}
+
+/** What of a filter and a token's scope the history's index can follow. */
+function historyIndexOf(filter: EventFilter, principal: SchemaContext['principal']): HistoryQuery {
+  return { runnerIds: filter.runnerIds, types: filter.types, runnerAllowed: seesAll(principal) ? null : (id) => principal.allows(id) };
 }
 
 /** The compiled filter, narrowed to the runners the request's token may see. */
@@ -66,6 +74,14 @@ function scopedPredicate(filter: EventFilter, ctx: SchemaContext): EventPredicat
 
 /** Most events `recentEvents` returns at once. */
 export const MAX_RECENT = 10_000;
+
+/**
+ * Most kept events one `recentEvents` call looks at: this many, or 4 × `last` when that
+ * is more. The history's index follows runnerIds, types and the token's scope, so only
+ * symbols and minSeverity can make a call read entries it does not return; this keeps
+ * what such a call reads, and so a request's total, bounded.
+ */
+export const RECENT_SCAN_FLOOR = 10_000;
 
 
 builder.subscriptionType({
@@ -157,7 +173,11 @@ builder.queryField('recentEvents', (t) =>
       const last = args.last ?? 100;
       const problem = validateFilter(filter, MAX_FILTER_LIST) ?? (last < 1 || last > MAX_RECENT ? `last must be within 1..${MAX_RECENT}, got ${last}` : null);
       if (problem !== null) throw badInput(problem);
-      return ctx.bus.recent(scopedPredicate(filter, ctx), last) as AnyStreamItem[];
+      const principal = ctx.principal;
+      return ctx.bus.recent(scopedPredicate(filter, ctx), last, {
+        ...historyIndexOf(filter, principal),
+        maxScan: Math.max(RECENT_SCAN_FLOOR, 4 * last),
+      }) as AnyStreamItem[];
     },
   }),
 );

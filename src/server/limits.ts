@@ -5,6 +5,7 @@ import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { NoSchemaIntrospectionCustomRule, type GraphQLError, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import { historyCostPlugin } from './cost.js';
 
 /** What one client may ask of the server. Every value is configurable (README). */
 export interface Limits {
@@ -98,6 +99,7 @@ export function limitPlugins(limits: Limits): Plugin[] {
     maxDepthPlugin({ n: limits.maxDepth, ignoreIntrospection: true, flattenFragments: true, ...report }),
     maxAliasesPlugin({ n: limits.maxAliases, ...report }),
     costLimitPlugin({ maxCost: limits.maxCost, ignoreIntrospection: true, ...report }),
+    historyCostPlugin(limits.maxCost),
   ] as Plugin[];
   if (!limits.introspection) plugins.push(disableIntrospection(), blockFieldSuggestionsPlugin({ mask: '' }) as Plugin);
   return plugins;
