@@ -144,7 +144,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
     }
     if ((req.headers.accept ?? '').includes('text/event-stream')) {
       // An event stream counts against its token's subscriptions, as on graphql-ws.
-      const token = tokens === null ? 'open' : (tokens.authenticate(bearerToken(req.headers.authorization) ?? '')?.name ?? 'unknown');
+      const token = tokens === null ? 'open' : (tokens.authenticate(bearerToken(req.headers.authorization) ?? '')?.id ?? 'unknown');
       const free = quota.take(token);
       if (free === null) {
         res.writeHead(429, { 'content-type': 'application/json' }).end(

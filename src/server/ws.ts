@@ -202,7 +202,7 @@ export function attachGraphqlWs(
           }),
         ];
       }
-      const token = tokens === null ? 'open' : (principalOf(tokens, { connectionParams: ctx.connectionParams })?.name ?? 'unknown');
+      const token = tokens === null ? 'open' : (principalOf(tokens, { connectionParams: ctx.connectionParams })?.id ?? 'unknown');
       const free = quota.take(token);
       if (free === null) {
         return [

@@ -5,6 +5,7 @@ import { isGap, type StreamGap, type StreamItem } from '../bus/types.js';
 import type { EngineControl } from '../engine/engine.js';
 import type { EventStore } from '../store/store.js';
 import { schema, type SchemaContext } from '../schema/index.js';
+import { principalKey } from '../schema/principal.js';
 import { GraphQLError } from 'graphql';
 import { OPEN_PRINCIPAL, principalOf, type TokenStore } from './auth.js';
 import { DEFAULT_LIMITS, limitPlugins, type Limits } from './limits.js';
@@ -46,7 +47,7 @@ export function createTickwireYoga(
       timestamp: Date.now(),
     }),
     // Tokens with different scopes see different streams: never one cohort.
-    contextKey: (context) => (context as SchemaContext).principal.name,
+    contextKey: (context) => principalKey((context as SchemaContext).principal),
     isShareable: (source) => !('replays' in source && source.replays === true),
     positionOf: (source) => (isBatch(source) || isGap(source) ? null : source.id),
     position: () => bus.lastId,
