@@ -10,6 +10,7 @@ import { TradingEngine } from '../../src/engine/engine.js';
 import type { RunnerEvent } from '../../src/events/types.js';
 import { hashToken, loadTokensFile } from '../../src/server/auth.js';
 import { ConfigError, loadServerConfig } from '../../src/server/config.js';
+import { DEFAULT_LIMITS, hostAllowed } from '../../src/server/limits.js';
 import { startServer, type TickwireServer } from '../../src/server/server.js';
 import { until } from './harness.js';
 
@@ -189,5 +190,18 @@ describe('API tokens', () => {
     expect(viewer.id).not.toBe(ops.id);
     expect(viewer.id).not.toBe(viewer.name);
     expect(store.authenticate('viewer-secret')!.id).toBe(viewer.id);
+  });
+
+  it('reads ALLOWED_HOSTS, and an open server answers only to loopback names unless it lists others', () => {
+    expect(loadServerConfig({}).limits.allowedHosts).toBeUndefined();
+    expect(loadServerConfig({ ALLOWED_HOSTS: 'Tickwire.internal, ::1,10.0.0.5' }).limits.allowedHosts).toEqual(['tickwire.internal', '[::1]', '10.0.0.5']);
+    expect(() => loadServerConfig({ ALLOWED_HOSTS: 'http://evil.test' })).toThrow(/ALLOWED_HOSTS: "http:\/\/evil.test" is not a host name/);
+    expect(() => loadServerConfig({ ALLOWED_HOSTS: 'evil.test:80' })).toThrow(/ALLOWED_HOSTS: "evil.test:80" is not a host name/);
+    const open = { ...DEFAULT_LIMITS };
+    for (const host of ['127.0.0.1:4000', 'localhost', 'LOCALHOST:1', '[::1]:4000', '[::1]']) expect(hostAllowed(host, true, open)).toBe(true);
+    for (const host of ['evil.test', 'evil.test:4000', '127.0.0.1.evil.test', 'localhost.evil.test:4000', '[::2]:4000', '', undefined]) expect(hostAllowed(host, true, open)).toBe(false);
+    expect(hostAllowed('evil.test', false, open)).toBe(true);
+    expect(hostAllowed('tickwire.internal:4000', true, { ...open, allowedHosts: ['tickwire.internal'] })).toBe(true);
+    expect(hostAllowed('localhost:4000', true, { ...open, allowedHosts: ['tickwire.internal'] })).toBe(false);
   });
 });
