@@ -45,6 +45,8 @@ export function createTickwireYoga(
       toId: null,
       reason: `subscriber too slow: ${missed} events dropped (high-frequency first)`,
       timestamp: Date.now(),
+      // A cohort serves one principal: what its member lost were results of its own stream.
+      counts: 'subscriber',
     }),
     // Tokens with different scopes see different streams: never one cohort.
     contextKey: (context) => principalKey((context as SchemaContext).principal),
