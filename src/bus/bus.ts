@@ -112,7 +112,8 @@ export class EventSubscription extends QueueIterator<StreamItem> {
       retentionOf,
       () => detach(this),
       signal,
-      (missed) => this.gap(missed, null, null, `subscriber too slow: ${missed} events dropped (high-frequency first)`),
+      // The filter ran at publish time: what the queue dropped were this reader's own events.
+      (missed) => ({ ...this.gap(missed, null, null, `subscriber too slow: ${missed} events dropped (high-frequency first)`), counts: 'subscriber' as const }),
       onDrop,
     );
   }
@@ -127,11 +128,11 @@ export class EventSubscription extends QueueIterator<StreamItem> {
     let pendingGap: StreamGap | null = null;
     if (from > liveFrom) {
       // Ids restart with the process: a resume point from before a restart can be ahead.
-      pendingGap = this.gap(0, null, null, `resume point ${from - 1} is ahead of the log (last id ${liveFrom - 1}): the server has restarted, events may be missing`);
+      pendingGap = this.gap(0, null, null, `resume point ${from - 1} is ahead of the log (last id ${liveFrom - 1}): the server has restarted, events may be missing`, 'the resume point is ahead of the log: the server has restarted, events may be missing');
       from = liveFrom;
     } else if (from < history.oldestId && from < liveFrom) {
       const toId = Math.min(history.oldestId, liveFrom) - 1;
-      pendingGap = this.gap(toId - from + 1, from, toId, `events ${from}..${toId} are no longer kept (history holds the last ${history.size})`);
+      pendingGap = this.gap(toId - from + 1, from, toId, `events ${from}..${toId} are no longer kept (history holds the last ${history.size})`, 'events after the resume point are no longer kept in memory');
       from = toId + 1;
     }
     this.cursor = { history, next: from, liveFrom, pendingGap };
@@ -160,7 +161,7 @@ export class EventSubscription extends QueueIterator<StreamItem> {
         const toId = Math.min(history.oldestId, cursor.liveFrom) - 1;
         const from = cursor.next;
         cursor.next = toId + 1;
-        return this.gap(toId - from + 1, from, toId, `events ${from}..${toId} left the history before they were read`);
+        return this.gap(toId - from + 1, from, toId, `events ${from}..${toId} left the history before they were read`, 'events left the history before this stream read them');
       }
       const entry = history.get(cursor.next++);
       if (entry === undefined) continue;
@@ -176,9 +177,9 @@ export class EventSubscription extends QueueIterator<StreamItem> {
     return null;
   }
 
-  /** @internal A gap notice stamped with the bus clock. */
-  gap(missed: number, fromId: number | null, toId: number | null, reason: string): StreamGap {
-    return { kind: 'gap', missed, fromId, toId, reason, timestamp: this.clock() };
+  /** @internal A gap notice stamped with the bus clock; `scopedReason` is for readers of some runners only. */
+  gap(missed: number, fromId: number | null, toId: number | null, reason: string, scopedReason?: string): StreamGap {
+    return { kind: 'gap', missed, fromId, toId, reason, timestamp: this.clock(), ...(scopedReason !== undefined ? { scopedReason } : {}) };
   }
 }
 
@@ -288,7 +289,10 @@ export class EventBus {
     if (!Number.isSafeInteger(entry.id) || entry.id <= this.last) return false;
     const missed = entry.id - this.last - 1;
     if (missed > 0) {
-      const gap = gapNotice(missed, `ids ${this.last + 1}..${entry.id - 1} never reached this server (the shared log was trimmed or cut)`, this.last + 1, entry.id - 1, this.clock());
+      const gap: StreamGap = {
+        ...gapNotice(missed, `ids ${this.last + 1}..${entry.id - 1} never reached this server (the shared log was trimmed or cut)`, this.last + 1, entry.id - 1, this.clock()),
+        scopedReason: 'events never reached this server (the shared log was trimmed or cut); some may have been yours',
+      };
       for (const subscriber of this.subscribers) subscriber.push(gap);
     }
     this.deliver(entry);

@@ -24,7 +24,7 @@ export class ThrottledStream extends TimedStage<StreamItem> {
 
   constructor(source: StageSource, windowMs: number, capacity: number) {
     super(source, checkedWindow(windowMs), capacity, retentionOf, (missed) =>
-      gapNotice(missed, `subscriber too slow: ${missed} events dropped (high-frequency first)`),
+      ({ ...gapNotice(missed, `subscriber too slow: ${missed} events dropped (high-frequency first)`), counts: 'subscriber' as const }),
     );
   }
 

@@ -27,7 +27,22 @@ export interface StreamGap {
   readonly reason: string;
   /** When the gap was noticed, ms since the epoch. */
   readonly timestamp: number;
+  /**
+   * What `missed` and the id range count: `subscriber`, this subscriber's own events (its
+   * queue dropped them); `log`, positions of the shared log, every runner's events.
+   * Absent means `log`. A reader that may see only some runners is not told a `log`
+   * count: it would give away how busy the runners it may not see are.
+   */
+  readonly counts?: GapCount;
+  /**
+   * `reason` for a reader that may see only some runners: in words, without counts or id
+   * ranges of the shared log and without internal error text. Absent: a general one.
+   */
+  readonly scopedReason?: string;
 }
+
+/** What a {@link StreamGap}'s `missed` counts. */
+export type GapCount = 'subscriber' | 'log';
 
 /** What a bus subscription yields: log entries, and a gap notice where some were lost. */
 export type StreamItem = LogEntry | StreamGap;

@@ -31,7 +31,8 @@ export async function record(
     for await (const event of events) {
       const wire = toWireRecord(event);
       if (wire === null) {
-        if (event.__typename === 'StreamGap') missed += event.missed;
+        // A token scoped to some runners is not told counts of the shared log (null).
+        if (event.__typename === 'StreamGap') missed += event.missed ?? 0;
         continue;
       }
       // Respect the disk: wait when the file's buffer is full instead of growing memory.

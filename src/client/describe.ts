@@ -31,7 +31,7 @@ const p = formatPrice;
 export function describeEvent(event: ClientEvent): EventDescription {
   switch (event.__typename) {
     case 'StreamGap':
-      return { label: 'gap', text: `${event.missed} events missed (${event.reason})`, tone: 'gap' };
+      return { label: 'gap', text: `${event.missed ?? 'some'} events missed (${event.reason})`, tone: 'gap' };
     case 'TickReceived':
       return { label: 'tick', text: `${p(event.data.close)} (bid ${p(event.data.bid)} ask ${p(event.data.ask)})`, tone: 'plain' };
     case 'StateTransition':

@@ -7,6 +7,7 @@ import { builder, type BuilderTypes } from './builder.js';
 import { ErrorSeverityEnum, EventTypeEnum, RunnerStateEnum } from './enums.js';
 import { ActionRef, MarketDataRef, PositionRef } from './market.js';
 import { TimestampScalar } from './scalars.js';
+import { seesAll, type Principal } from './principal.js';
 
 /** A log entry whose event is of one variant: what each union member resolves from. */
 export type EntryOf<V extends EventVariant> = LogEntry & { readonly event: EventOf<V> };
@@ -130,16 +131,48 @@ export const StatsUpdateRef = eventType('StatsUpdate', 'Periodic statistics of a
 /** A log entry as a member of the union: the entry of any variant. */
 export type AnyEntry = { [V in EventVariant]: EntryOf<V> }[EventVariant];
 
+/**
+ * True when a gap's count and range would tell this principal about runners it may not
+ * see: counts of the shared log, for a token scoped to some runners.
+ */
+function hidesLogCounts(gap: StreamGap, principal: Principal): boolean {
+  return gap.counts !== 'subscriber' && !seesAll(principal);
+}
+
+/** A gap's reason as this principal may read it. */
+function reasonFor(gap: StreamGap, principal: Principal): string {
+  if (seesAll(principal)) return gap.reason;
+  return gap.scopedReason ?? (gap.counts === 'subscriber' ? gap.reason : 'events you asked for were lost');
+}
+
 /** A notice that events the subscriber asked for will not come. */
 export const StreamGapRef = builder.objectRef<StreamGap>('StreamGap').implement({
   description:
     'Events you asked for will not come: your stream fell behind and its queue dropped them (high-frequency first), ' +
     'or your resume point (after) is older than the history the server keeps. It arrives before the next event.',
   fields: (t) => ({
-    missed: t.exposeInt('missed', { description: 'How many events were lost.' }),
-    fromId: t.id({ nullable: true, description: 'First id of the range lost, when it is one range.', resolve: (g) => (g.fromId === null ? null : String(g.fromId)) }),
-    toId: t.id({ nullable: true, description: 'Last id of the range lost, when it is one range.', resolve: (g) => (g.toId === null ? null : String(g.toId)) }),
-    reason: t.exposeString('reason', { description: 'Why, in words.' }),
+    missed: t.int({
+      nullable: true,
+      description:
+        'How many events were lost. Null when your token is scoped to some runners and the count would be of the ' +
+        'shared log (every runner\'s events: a resume point no longer kept, a trimmed log); a drop of your own ' +
+        'stream (too slow) is always counted.',
+      resolve: (g, _args, ctx) => (hidesLogCounts(g, ctx.principal) ? null : g.missed),
+    }),
+    fromId: t.id({
+      nullable: true,
+      description: 'First id of the range lost, when it is one range. Null where missed is null.',
+      resolve: (g, _args, ctx) => (g.fromId === null || hidesLogCounts(g, ctx.principal) ? null : String(g.fromId)),
+    }),
+    toId: t.id({
+      nullable: true,
+      description: 'Last id of the range lost, when it is one range. Null where missed is null.',
+      resolve: (g, _args, ctx) => (g.toId === null || hidesLogCounts(g, ctx.principal) ? null : String(g.toId)),
+    }),
+    reason: t.string({
+      description: 'Why, in words. For a token scoped to some runners, without counts or ids of the shared log.',
+      resolve: (g, _args, ctx) => reasonFor(g, ctx.principal),
+    }),
     timestamp: t.field({ type: TimestampScalar, description: 'When the gap was noticed, ms since the epoch.', resolve: (g) => g.timestamp }),
   }),
 });
@@ -177,6 +210,12 @@ export const EventBatchRef = builder.objectRef<EventBatch>('EventBatch').impleme
     }),
     firstId: t.id({ nullable: true, description: 'Id of the first event; null when the batch holds only notices.', resolve: (b) => (b.firstId === null ? null : String(b.firstId)) }),
     lastId: t.id({ nullable: true, description: 'Id of the last event: resume after it.', resolve: (b) => (b.lastId === null ? null : String(b.lastId)) }),
-    dropped: t.exposeInt('dropped', { description: 'Events lost before or within this batch because the stream fell behind.' }),
+    dropped: t.int({
+      description:
+        'Events lost before or within this batch because the stream fell behind. For a token scoped to some runners, ' +
+        'only what its own stream dropped: counts of the shared log (see StreamGap.missed) are left out.',
+      resolve: (b, _args, ctx) =>
+        seesAll(ctx.principal) ? b.dropped : b.items.reduce((sum, item) => sum + (isGap(item) && !hidesLogCounts(item, ctx.principal) ? item.missed : 0), 0),
+    }),
   }),
 });

@@ -88,15 +88,19 @@ export class StoreBackfill implements StageSource {
         const size = gap.toId - gap.fromId + 1;
         const missing = size - (await this.store.countRange(gap.fromId, gap.toId));
         if (missing > 0) {
-          this.buffer.push(
-            gapNotice(missing, `events ${gap.fromId}..${gap.toId} came from the store, which does not keep every type; up to ${missing} are missing`, gap.fromId, gap.toId),
-          );
+          this.buffer.push({
+            ...gapNotice(missing, `events ${gap.fromId}..${gap.toId} came from the store, which does not keep every type; up to ${missing} are missing`, gap.fromId, gap.toId),
+            scopedReason: 'events came from the event store, which does not keep every type: some may be missing',
+          });
         }
       }
     } catch (err) {
-      // The store is away: the reader still learns exactly what it did not get.
+      // The store is away: the reader still learns what it did not get, but not the
+      // driver's message (hosts, paths): that goes to the process's warnings only.
       this.backfill = null;
-      this.buffer.push({ ...gap, reason: `${gap.reason}; the store could not fill it: ${(err as Error).message}` });
+      process.emitWarning(`the event store could not fill events ${gap.fromId}..${gap.toId} of a stream: ${(err as Error).message}`, { code: 'TICKWIRE_STORE_READ' });
+      const failed = 'the event store could not fill it (it is unavailable)';
+      this.buffer.push({ ...gap, reason: `${gap.reason}; ${failed}`, scopedReason: `${gap.scopedReason ?? 'events you asked for are no longer kept'}; ${failed}` });
     }
   }
 }

@@ -1,6 +1,6 @@
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Principal } from '../schema/principal.js';
+import { principalKey, type Principal } from '../schema/principal.js';
 import type { StreamScope } from './stream-scope.js';
 
 /** The transports that stream subscriptions, as metrics and messages name them. */
@@ -10,11 +10,6 @@ export type StreamTransport = 'graphql-ws' | 'graphql-sse' | 'yoga-sse';
 export interface Ticket {
   /** Gives the place back; a second call does nothing. */
   release(): void;
-}
-
-/** The key a principal's quota is counted under: who it is and what it may see, never a display name alone. */
-export function quotaKeyOf(principal: Principal): string {
-  return `${principal.name}\u0000${principal.role}\u0000${principal.runners.join('\u0001')}`;
 }
 
 /**
@@ -36,7 +31,7 @@ export class Admission {
 
   /** Streams the principal holds now. */
   heldBy(principal: Principal): number {
-    return this.held.get(quotaKeyOf(principal)) ?? 0;
+    return this.held.get(principalKey(principal)) ?? 0;
   }
 
   /**
@@ -44,7 +39,7 @@ export class Admission {
    * (`TOO_MANY_SUBSCRIPTIONS`, HTTP status 429) when the principal is at its limit.
    */
   admit(principal: Principal, transport: StreamTransport): Ticket | GraphQLError {
-    const key = quotaKeyOf(principal);
+    const key = principalKey(principal);
     const count = this.held.get(key) ?? 0;
     if (count >= this.limit) {
       return new GraphQLError(`too many subscriptions for token "${principal.name}" (at most ${this.limit}, MAX_SUBSCRIPTIONS_PER_TOKEN)`, {

@@ -13,7 +13,7 @@ export type Role = 'viewer' | 'operator';
 export type { Principal } from '../schema/principal.js';
 
 /** The principal of a server without tokens (only ever bound to loopback). */
-export const OPEN_PRINCIPAL: Principal = { name: 'open', role: 'operator', runners: ['*'], allows: () => true };
+export const OPEN_PRINCIPAL: Principal = { id: 'open', name: 'open', role: 'operator', runners: ['*'], allows: () => true };
 
 const tokenSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 characters of letters, digits, _ . -'),
@@ -34,16 +34,51 @@ export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
+/** One entry of a tokens file, as {@link TokenStore} takes it. */
+export type TokenEntry = z.output<typeof tokenSchema>;
+
+/**
+ * Refuses two entries with the same name or the same token: a name is how logs and
+ * messages tell principals apart, and a token shared by two entries would get the scope
+ * of whichever was checked last.
+ */
+function assertUnique(tokens: readonly TokenEntry[]): void {
+  const names = new Map<string, number>();
+  const hashes = new Map<string, number>();
+  tokens.forEach((t, i) => {
+    const sameName = names.get(t.name);
+    if (sameName !== undefined) {
+      throw new ConfigError(`tokens.${i}.name: duplicate token name "${t.name}" (also tokens.${sameName}.name): every token needs a name of its own`);
+    }
+    const sameHash = hashes.get(t.sha256);
+    if (sameHash !== undefined) {
+      throw new ConfigError(`tokens.${i}.sha256: the same token as tokens.${sameHash} ("${tokens[sameHash]!.name}"): every entry needs a token of its own`);
+    }
+    names.set(t.name, i);
+    hashes.set(t.sha256, i);
+  });
+}
+
 /** The configured tokens, checked without leaking timing. */
 export class TokenStore {
   private readonly entries: { readonly hash: Buffer; readonly principal: Principal }[];
 
-  constructor(tokens: readonly z.output<typeof tokenSchema>[]) {
+  /** Throws a {@link ConfigError} naming both entries when two share a name or a token. */
+  constructor(tokens: readonly TokenEntry[]) {
+    assertUnique(tokens);
     this.entries = tokens.map((t) => {
       const patterns = t.runners.map(globToRegExp);
       return {
         hash: Buffer.from(t.sha256, 'hex'),
-        principal: { name: t.name, role: t.role, runners: t.runners, allows: (id: string) => patterns.some((p) => p.test(id)) },
+        principal: {
+          // The name is unique in a store; the hash prefix keeps the identity tied to the
+          // token itself, and it is what a client sees in a quota message.
+          id: `${t.name}#${t.sha256.slice(0, 8)}`,
+          name: t.name,
+          role: t.role,
+          runners: t.runners,
+          allows: (id: string) => patterns.some((p) => p.test(id)),
+        },
       };
     });
   }
@@ -70,7 +105,12 @@ export function loadTokensFile(path: string): TokenStore {
   }
   const result = tokensFileSchema.safeParse(value);
   if (!result.success) throw new ConfigError(`tokens file ${path}: ${formatIssues(result.error)}`);
-  return new TokenStore(result.data.tokens);
+  try {
+    return new TokenStore(result.data.tokens);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`tokens file ${path}: ${err.message}`);
+    throw err;
+  }
 }
 
 /** The token of an `Authorization: Bearer …` header, or null. */

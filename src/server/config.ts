@@ -62,6 +62,19 @@ function parseOrigins(value: string | undefined): string[] {
   });
 }
 
+/** ALLOWED_HOSTS: host names without a port; a bare IPv6 address gets its brackets. */
+function parseHosts(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(',').map((entry) => {
+    const name = entry.trim().toLowerCase();
+    const bracketed = name.includes(':') && !name.startsWith('[') ? `[${name}]` : name;
+    if (!/^([a-z0-9_-]+(\.[a-z0-9_-]+)*\.?|\[[0-9a-f:.]+\])$/.test(bracketed)) {
+      throw new ConfigError(`invalid environment: ALLOWED_HOSTS: "${entry.trim()}" is not a host name like tickwire.internal or 10.0.0.5 (no scheme, no port)`);
+    }
+    return bracketed;
+  });
+}
+
 function parseStoreTypes(value: string | undefined): readonly EventVariant[] {
   const text = (value ?? 'default').trim();
   if (text === 'default' || text === '') return DEFAULT_STORE_TYPES;
@@ -104,6 +117,7 @@ const envSchema = z.object({
   GRAPHIQL: z.enum(['true', 'false']).default('true'),
   TOKENS_FILE: z.string().min(1).optional(),
   ALLOWED_ORIGINS: z.string().optional(),
+  ALLOWED_HOSTS: z.string().optional(),
   INTROSPECTION: z.enum(['true', 'false']).default('true'),
   DASHBOARD: z.enum(['true', 'false']).default('true'),
   DASHBOARD_DIR: z.string().min(1).default(DEFAULT_DASHBOARD_DIR),
@@ -144,6 +158,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     GRAPHIQL: read('GRAPHIQL'),
     TOKENS_FILE: read('TOKENS_FILE'),
     ALLOWED_ORIGINS: read('ALLOWED_ORIGINS'),
+    ALLOWED_HOSTS: read('ALLOWED_HOSTS'),
     INTROSPECTION: read('INTROSPECTION'),
     DASHBOARD: read('DASHBOARD'),
     DASHBOARD_DIR: read('DASHBOARD_DIR'),
@@ -168,6 +183,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     allowedOrigins: parseOrigins(e.ALLOWED_ORIGINS),
     sseReservationTimeoutMs: e.SSE_RESERVATION_TIMEOUT_MS,
     maxSseReservationsPerToken: e.MAX_SSE_RESERVATIONS_PER_TOKEN,
+    ...(e.ALLOWED_HOSTS === undefined ? {} : { allowedHosts: parseHosts(e.ALLOWED_HOSTS) }),
   };
   const tokens = e.TOKENS_FILE === undefined ? null : loadTokensFile(e.TOKENS_FILE);
   // An open server is only safe where nobody else can reach it.

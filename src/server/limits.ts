@@ -40,6 +40,12 @@ export interface Limits {
   readonly sseReservationTimeoutMs: number;
   /** graphql-sse reservations one token may hold at once (default 8). */
   readonly maxSseReservationsPerToken: number;
+  /**
+   * Host names (any port) a server without tokens answers to (default
+   * {@link LOOPBACK_HOSTS}); ignored with tokens. A page that rebinds its own name to
+   * 127.0.0.1 sends its own name as Host, so it is refused: no DNS rebinding.
+   */
+  readonly allowedHosts?: readonly string[];
 }
 
 /** True when a browser's Origin may talk to this server: its own host, or an allowed origin. */
@@ -51,6 +57,28 @@ export function originAllowed(origin: string | undefined, host: string | undefin
   } catch {
     return false;
   }
+}
+
+/** The names of the loopback interface: whom an open server answers by default. */
+export const LOOPBACK_HOSTS: readonly string[] = ['127.0.0.1', 'localhost', '[::1]'];
+
+/** The name of a Host header without its port, lower-case (`[::1]` keeps its brackets). */
+export function hostName(host: string): string {
+  const lower = host.trim().toLowerCase();
+  if (lower.startsWith('[')) return lower.slice(0, lower.indexOf(']') + 1);
+  const colon = lower.indexOf(':');
+  return colon < 0 ? lower : lower.slice(0, colon);
+}
+
+/**
+ * True when an open server (no tokens) may answer a request with this Host: its name is
+ * one of `allowedHosts` (loopback by default). With tokens every request proves itself,
+ * so any Host is fine. A request without Host is refused: every browser sends one.
+ */
+export function hostAllowed(host: string | undefined, open: boolean, limits: Limits): boolean {
+  if (!open) return true;
+  if (host === undefined || host === '') return false;
+  return (limits.allowedHosts ?? LOOPBACK_HOSTS).includes(hostName(host));
 }
 
 /**

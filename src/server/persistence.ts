@@ -29,7 +29,8 @@ export const SYSTEM_RUNNER_ID = 'tickwire';
 /**
  * Opens the store (migrating it), starts the bus after the largest stored id so ids stay
  * unique across restarts, and starts the writer. A store outage is logged and published
- * as an Error event of runner `tickwire` when it starts and when it ends.
+ * as an Error event of runner `tickwire` when it starts and when it ends; the event says
+ * what failed in words, the error itself is in the log only.
  */
 export async function startPersistence(
   config: ServerConfig['store'],
@@ -53,10 +54,11 @@ export async function startPersistence(
       ? null
       : new StoreWriter(store, bus.subscribe({ filter: compileFilter({ types: config.types }), capacity: config.buffer }), {
           onFailure: (err, attempt, outageStarted) => {
-            const message = `event store write failed (attempt ${attempt}, retrying): ${(err as Error).message}`;
-            log(`tickwire: ${message}`);
-            // One event per outage, not per retried batch.
-            if (outageStarted) report(message);
+            log(`tickwire: event store write failed (attempt ${attempt}, retrying): ${(err as Error).message}`);
+            // One event per outage, not per retried batch. The driver's message (hosts,
+            // paths, connection strings) is for the log only: every watcher of runner
+            // tickwire receives the event.
+            if (outageStarted) report(`event store writes are failing (${db.kind}); retrying, the events are buffered meanwhile (details in the server log)`);
           },
           onRecovered: (attempts) => {
             log(`tickwire: event store writable again after ${attempts} failed attempts`);
@@ -64,7 +66,7 @@ export async function startPersistence(
           },
           onLost: (missed, reason) => {
             log(`tickwire: ${missed} events were not stored: ${reason}`);
-            report(`${missed} events were not stored: ${reason}`);
+            report(`${missed} events were not stored: the store fell behind and its buffer (STORE_BUFFER) overflowed`);
           },
         });
   return {

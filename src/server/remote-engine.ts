@@ -19,11 +19,26 @@ function keys(stream: string) {
 
 /** How long a host's registry entry counts as live without a refresh. */
 const REGISTRY_STALE_MS = 30_000;
-/** How long the API waits for an engine to answer a request. */
-const REQUEST_TIMEOUT_S = 5;
+/** How long the API waits for an engine to answer a request (default). */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+/** Requests a control list may hold (default): beyond it a request is refused. */
+export const DEFAULT_MAX_QUEUED = 1000;
+
+/**
+ * Pushes a request unless the list already holds ARGV[2] of them: returns the new
+ * length, or 0 when full. Checking and pushing in one step keeps the bound exact.
+ */
+const PUSH_BOUNDED_SCRIPT = `
+if redis.call('LLEN', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+return redis.call('LPUSH', KEYS[1], ARGV[1])`;
 
 interface Request {
   readonly requestId: string;
+  /**
+   * When the asking API instance stops waiting (ms since the epoch, its clock): after it
+   * the request is dropped, never executed, since its caller was already told it failed.
+   */
+  readonly deadline: number;
   readonly op: 'start' | 'stop';
   readonly input?: unknown;
   readonly id?: string;
@@ -108,6 +123,13 @@ export class EngineHost {
         this.log(`tickwire: ignored a control request that is not JSON`);
         continue;
       }
+      // Whoever asked was told ENGINE_UNAVAILABLE at its deadline: running it now would
+      // start or stop a runner nobody is waiting for (perhaps one retried meanwhile).
+      if (typeof request.deadline !== 'number' || !(Date.now() <= request.deadline)) {
+        const late = typeof request.deadline === 'number' ? `its deadline passed ${Date.now() - request.deadline} ms ago` : 'it has no deadline';
+        this.log(`tickwire: dropped a ${String(request.op)} request${request.op === 'stop' ? ` for "${String(request.id)}"` : ''}: ${late}`);
+        continue;
+      }
       const reply = await this.execute(request);
       await this.publishRegistry();
       const key = this.keys.reply(request.requestId);
@@ -135,8 +157,21 @@ export class EngineHost {
 export class RemoteEngine implements EngineControl {
   private readonly redis: Redis;
   private readonly keys: ReturnType<typeof keys>;
+  private readonly timeoutMs: number;
+  private readonly maxQueued: number;
 
-  constructor(private readonly url: string, stream: string) {
+  constructor(
+    private readonly url: string,
+    stream: string,
+    options: {
+      /** How long a request waits for an engine before ENGINE_UNAVAILABLE (default 5000 ms). */
+      readonly timeoutMs?: number;
+      /** Requests a control list may hold before new ones are refused (default 1000). */
+      readonly maxQueued?: number;
+    } = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
     this.keys = keys(stream);
     this.redis = new Redis(url, { maxRetriesPerRequest: 1 });
     this.redis.on('error', () => undefined);
@@ -186,22 +221,32 @@ export class RemoteEngine implements EngineControl {
     return (await this.entries()).find((e) => e.runner.id === id);
   }
 
-  private async request(queue: string, body: Omit<Request, 'requestId'>, timeoutMessage: string): Promise<RunnerInfo> {
+  private async request(queue: string, body: Omit<Request, 'requestId' | 'deadline'>, timeoutMessage: string): Promise<RunnerInfo> {
     const requestId = randomBytes(8).toString('hex');
+    const payload = JSON.stringify({ requestId, deadline: Date.now() + this.timeoutMs, ...body } satisfies Request);
     // A connection of its own: BRPOP blocks it while waiting for the answer.
     const waiter = new Redis(this.url, { maxRetriesPerRequest: 1 });
     waiter.on('error', () => undefined);
     try {
       // Redis itself may be away: the whole exchange is bounded, not only the wait.
-      const deadline = new Promise<null>((resolve) => setTimeout(() => resolve(null), (REQUEST_TIMEOUT_S + 2) * 1000).unref());
+      const deadline = new Promise<null>((resolve) => setTimeout(() => resolve(null), this.timeoutMs + 2000).unref());
       const exchange = (async () => {
-        await this.redis.lpush(queue, JSON.stringify({ requestId, ...body } satisfies Request));
-        return waiter.brpop(this.keys.reply(requestId), REQUEST_TIMEOUT_S);
+        const queued = await this.redis.eval(PUSH_BOUNDED_SCRIPT, 1, queue, payload, String(this.maxQueued));
+        if (queued === 0) return 'full' as const;
+        return waiter.brpop(this.keys.reply(requestId), this.timeoutMs / 1000);
       })();
       // If the deadline wins, a late failure of the exchange must not go unhandled.
       exchange.catch(() => undefined);
       const popped = await Promise.race([exchange, deadline]);
-      if (popped === null) throw new EngineError('ENGINE_UNAVAILABLE', timeoutMessage);
+      if (popped === 'full') {
+        throw new EngineError('ENGINE_UNAVAILABLE', `${timeoutMessage}: ${this.maxQueued} requests are already waiting for it, so no more are queued`);
+      }
+      if (popped === null) {
+        // Still queued when nobody took it in time: take it back. The engine would drop it
+        // at its deadline anyway; this also covers an engine whose clock is behind.
+        await this.redis.lrem(queue, 1, payload).catch(() => undefined);
+        throw new EngineError('ENGINE_UNAVAILABLE', timeoutMessage);
+      }
       const reply = JSON.parse(popped[1]) as Reply;
       if (reply.ok) return reply.runner;
       throw new EngineError(reply.code === 'ENGINE_FAILED' ? 'ENGINE_UNAVAILABLE' : reply.code, reply.message);

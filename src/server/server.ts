@@ -4,7 +4,7 @@ import { shouldRenderGraphiQL } from 'graphql-yoga';
 import { log } from './log.js';
 import type { Registry } from 'prom-client';
 import { bearerToken, OPEN_PRINCIPAL, type TokenStore } from './auth.js';
-import { bodyRefusal, DEFAULT_LIMITS, originAllowed, type Limits } from './limits.js';
+import { bodyRefusal, DEFAULT_LIMITS, hostAllowed, originAllowed, type Limits } from './limits.js';
 import { createDashboardHandler } from './dashboard.js';
 import { createMetrics, type MetricsSources } from './metrics.js';
 import type { AddressInfo } from 'node:net';
@@ -124,6 +124,11 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
   const http = createServer((req, res) => {
     const requestId = requestIdOf(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
+    // An open server answers only to its loopback names: a rebound DNS name is refused.
+    if (!hostAllowed(req.headers.host, tokens === null, limits)) {
+      res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: `host ${JSON.stringify(req.headers.host ?? '')} is not allowed: a server without TOKENS_FILE answers only to the names in ALLOWED_HOSTS (default 127.0.0.1, localhost, [::1])`, extensions: { code: 'FORBIDDEN' } }] }));
+      return;
+    }
     const path = (req.url ?? '/').split('?', 1)[0];
     if (req.method === 'GET' && (path === '/metrics' || path === '/health' || path === '/ready')) {
       void serveOps(path, metrics, options.health, res);

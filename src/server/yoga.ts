@@ -5,11 +5,12 @@ import { isGap, type StreamGap, type StreamItem } from '../bus/types.js';
 import type { EngineControl } from '../engine/engine.js';
 import type { EventStore } from '../store/store.js';
 import { schema, type SchemaContext } from '../schema/index.js';
+import { principalKey } from '../schema/principal.js';
 import { GraphQLError } from 'graphql';
 import { OPEN_PRINCIPAL, principalOf, type TokenStore } from './auth.js';
 import { DEFAULT_LIMITS, limitPlugins, type Limits } from './limits.js';
 import { log } from './log.js';
-import { Admission, quotaKeyOf, useStreamAdmission } from './admission.js';
+import { Admission, useStreamAdmission } from './admission.js';
 import { useSharedExecution, type SharedExecutionPlugin } from './shared-execution.js';
 
 const yogaLog = log.child({ component: 'yoga' });
@@ -48,9 +49,11 @@ export function createTickwireYoga(
       toId: null,
       reason: `subscriber too slow: ${missed} events dropped (high-frequency first)`,
       timestamp: Date.now(),
+      // A cohort serves one principal: what its member lost were results of its own stream.
+      counts: 'subscriber',
     }),
     // Tokens with different scopes see different streams: never one cohort.
-    contextKey: (context) => quotaKeyOf((context as SchemaContext).principal),
+    contextKey: (context) => principalKey((context as SchemaContext).principal),
     isShareable: (source) => !('replays' in source && source.replays === true),
     positionOf: (source) => (isBatch(source) || isGap(source) ? null : source.id),
     position: () => bus.lastId,

@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { EventBus } from '../../src/bus/bus.js';
+import { EventBus, type EventBusOptions } from '../../src/bus/bus.js';
 import { TradingEngine, type EngineOptions } from '../../src/engine/engine.js';
 import { hashToken, TokenStore } from '../../src/server/auth.js';
 import { DEFAULT_LIMITS, type Limits } from '../../src/server/limits.js';
@@ -44,6 +44,13 @@ export interface TargetOptions {
   readonly server?: Partial<ServerOptions>;
   /** Runners started besides the bystander's. */
   readonly runners?: readonly unknown[];
+  /**
+   * Tokens other than the review's (ignored with `open`); they must still accept
+   * `TOKENS.bystander` for a principal that sees `bystander*`.
+   */
+  readonly tokens?: TokenStore;
+  /** The bus to serve (a persistence's, say), or options of a new one (a small historySize). */
+  readonly bus?: EventBus | EventBusOptions;
 }
 
 /** A server under attack and what watches it. */
@@ -57,9 +64,9 @@ export interface Target {
 
 /** Starts a server with the review's tokens, a bystander runner and its subscriber. */
 export async function startTarget(options: TargetOptions = {}): Promise<Target> {
-  const bus = new EventBus();
+  const bus = options.bus instanceof EventBus ? options.bus : new EventBus(options.bus);
   const engine = new TradingEngine(bus, options.engine);
-  const tokens = options.open === true ? null : reviewTokens();
+  const tokens = options.open === true ? null : (options.tokens ?? reviewTokens());
   const server = await startServer({
     engine,
     bus,

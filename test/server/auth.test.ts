@@ -9,7 +9,8 @@ import { EventBus } from '../../src/bus/bus.js';
 import { TradingEngine } from '../../src/engine/engine.js';
 import type { RunnerEvent } from '../../src/events/types.js';
 import { hashToken, loadTokensFile } from '../../src/server/auth.js';
-import { loadServerConfig } from '../../src/server/config.js';
+import { ConfigError, loadServerConfig } from '../../src/server/config.js';
+import { DEFAULT_LIMITS, hostAllowed } from '../../src/server/limits.js';
 import { startServer, type TickwireServer } from '../../src/server/server.js';
 import { until } from './harness.js';
 
@@ -156,5 +157,51 @@ describe('API tokens', () => {
     const plain = join(dir, 'plain.yaml');
     writeFileSync(plain, 'tokens:\n  - name: x\n    sha256: hunter2\n    role: viewer\n');
     expect(() => loadTokensFile(plain)).toThrow(/tokens\.0\.sha256: must be the hex SHA-256/);
+  });
+
+  it('refuses a tokens file where two entries share a name or a token, naming both', () => {
+    const twins = join(dir, 'twins.yaml');
+    writeFileSync(
+      twins,
+      `tokens:
+  - { name: dash, sha256: ${hashToken('a')}, role: viewer, runners: ["btc_*"] }
+  - { name: ops, sha256: ${hashToken('b')}, role: operator }
+  - { name: dash, sha256: ${hashToken('c')}, role: viewer, runners: ["eth_*"] }
+`,
+    );
+    expect(() => loadTokensFile(twins)).toThrow(ConfigError);
+    expect(() => loadTokensFile(twins)).toThrow(`tokens file ${twins}: tokens.2.name: duplicate token name "dash" (also tokens.0.name)`);
+    const sameToken = join(dir, 'same-token.yaml');
+    writeFileSync(
+      sameToken,
+      `tokens:
+  - { name: a, sha256: ${hashToken('a')}, role: viewer }
+  - { name: b, sha256: ${hashToken('a')}, role: operator }
+`,
+    );
+    expect(() => loadTokensFile(sameToken)).toThrow(/tokens\.1\.sha256: the same token as tokens\.0 \("a"\)/);
+  });
+
+  it('gives each token an identity of its own, apart from its display name', () => {
+    const store = loadTokensFile(tokensFile);
+    const viewer = store.authenticate('viewer-secret')!;
+    const ops = store.authenticate('ops-secret')!;
+    expect(viewer.name).toBe('btc-viewer');
+    expect(viewer.id).not.toBe(ops.id);
+    expect(viewer.id).not.toBe(viewer.name);
+    expect(store.authenticate('viewer-secret')!.id).toBe(viewer.id);
+  });
+
+  it('reads ALLOWED_HOSTS, and an open server answers only to loopback names unless it lists others', () => {
+    expect(loadServerConfig({}).limits.allowedHosts).toBeUndefined();
+    expect(loadServerConfig({ ALLOWED_HOSTS: 'Tickwire.internal, ::1,10.0.0.5' }).limits.allowedHosts).toEqual(['tickwire.internal', '[::1]', '10.0.0.5']);
+    expect(() => loadServerConfig({ ALLOWED_HOSTS: 'http://evil.test' })).toThrow(/ALLOWED_HOSTS: "http:\/\/evil.test" is not a host name/);
+    expect(() => loadServerConfig({ ALLOWED_HOSTS: 'evil.test:80' })).toThrow(/ALLOWED_HOSTS: "evil.test:80" is not a host name/);
+    const open = { ...DEFAULT_LIMITS };
+    for (const host of ['127.0.0.1:4000', 'localhost', 'LOCALHOST:1', '[::1]:4000', '[::1]']) expect(hostAllowed(host, true, open)).toBe(true);
+    for (const host of ['evil.test', 'evil.test:4000', '127.0.0.1.evil.test', 'localhost.evil.test:4000', '[::2]:4000', '', undefined]) expect(hostAllowed(host, true, open)).toBe(false);
+    expect(hostAllowed('evil.test', false, open)).toBe(true);
+    expect(hostAllowed('tickwire.internal:4000', true, { ...open, allowedHosts: ['tickwire.internal'] })).toBe(true);
+    expect(hostAllowed('localhost:4000', true, { ...open, allowedHosts: ['tickwire.internal'] })).toBe(false);
   });
 });

@@ -152,7 +152,7 @@ export type EventsSubscription = { events:
     | { __typename: 'RunnerStopped', id: string, runnerId: string, timestamp: number, type: EventType, reason: string }
     | { __typename: 'StateTransition', id: string, runnerId: string, timestamp: number, type: EventType, from: RunnerState, to: RunnerState, reason: string }
     | { __typename: 'StatsUpdate', id: string, runnerId: string, timestamp: number, type: EventType, ticksProcessed: number, actionsExecuted: number, errorRate: number, realizedPnl: number, lastPrice: number | null, ticksPerSecond: number, openPosition: { symbol: string, side: PositionSide, quantity: number, entryPrice: number, entryTime: number } | null }
-    | { __typename: 'StreamGap', missed: number, fromId: string | null, toId: string | null, reason: string }
+    | { __typename: 'StreamGap', missed: number | null, fromId: string | null, toId: string | null, reason: string }
     | { __typename: 'TickReceived', id: string, runnerId: string, timestamp: number, type: EventType, symbol: string, data: { symbol: string, timestamp: number, open: number, high: number, low: number, close: number, volume: number, bid: number, ask: number } }
    };
 

@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from 'graphql-sse';
-import type { Principal } from '../../schema/principal.js';
-import { quotaKeyOf } from '../admission.js';
+import { principalKey, type Principal } from '../../schema/principal.js';
 import { log } from '../log.js';
 import { executePrepared, prepareOperation, subscribePrepared, type OperationParams } from '../operation.js';
 import { payloadOf } from '../payload.js';
@@ -318,7 +317,7 @@ export function createGraphqlSseHandler(tickwire: TickwireYoga, options: Graphql
   };
 
   const reserve = (res: ServerResponse, principal: Principal): void => {
-    const ownerKey = quotaKeyOf(principal);
+    const ownerKey = principalKey(principal);
     const held = reservationsBy.get(ownerKey) ?? 0;
     if (held >= options.maxReservationsPerToken) {
       throw refuse(429, `too many graphql-sse reservations for token "${principal.name}" (at most ${options.maxReservationsPerToken}; each expires ${options.reservationTimeoutMs} ms after it was made unless its stream is opened)`, 'TOO_MANY_RESERVATIONS');
@@ -338,7 +337,7 @@ export function createGraphqlSseHandler(tickwire: TickwireYoga, options: Graphql
   /** A reservation by its token, only for the principal that made it. */
   const reservationOf = (token: string, principal: Principal): Reservation => {
     const reservation = reservations.get(token);
-    if (reservation === undefined || reservation.ownerKey !== quotaKeyOf(principal)) throw refuse(404, 'no such event stream reservation (it may have expired)', 'NOT_FOUND');
+    if (reservation === undefined || reservation.ownerKey !== principalKey(principal)) throw refuse(404, 'no such event stream reservation (it may have expired)', 'NOT_FOUND');
     return reservation;
   };
 

@@ -5,7 +5,7 @@ import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { principalOf, type TokenStore } from '../auth.js';
 import { log } from '../log.js';
-import { DEFAULT_LIMITS, originAllowed, type Limits } from '../limits.js';
+import { DEFAULT_LIMITS, hostAllowed, originAllowed, type Limits } from '../limits.js';
 import { payloadOf } from '../payload.js';
 import type { SchemaContext } from '../../schema/index.js';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -159,7 +159,7 @@ export function attachGraphqlWs(
     perMessageDeflate: false,
     maxPayload: limits.wsMaxPayload,
     // A page of another site must not open a socket with the visitor's network access.
-    verifyClient: ({ origin, req }: { origin: string; req: IncomingMessage }) => originAllowed(origin, req.headers.host, limits),
+    verifyClient: ({ origin, req }: { origin: string; req: IncomingMessage }) => originAllowed(origin, req.headers.host, limits) && hostAllowed(req.headers.host, tokens === null, limits),
   });
   // What each connection holds of its token's subscription quota, by operation id.
   const held = new WeakMap<WebSocket, Map<string, () => void>>();
