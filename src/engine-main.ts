@@ -1,5 +1,5 @@
-import { RedisAppender } from './bus/redis.js';
 import { TradingEngine } from './engine/engine.js';
+import { startPersistence } from './server/persistence.js';
 import { ConfigError, loadServerConfig } from './server/config.js';
 import { log, warnTo } from './server/log.js';
 import { EngineHost } from './server/remote-engine.js';
@@ -20,8 +20,17 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const appender = new RedisAppender({ url: config.redis.url, stream: config.redis.stream, maxLen: config.redis.maxLen, log: warnTo(log) });
-  const engine = new TradingEngine(appender);
+  const redis = config.redis;
+  // The engine process is the store's one writer: it reads the shared log back into a bus
+  // of its own and writes every event in it, whichever process appended it.
+  let persistence;
+  try {
+    persistence = await startPersistence(config.store, warnTo(log), redis, 'writer');
+  } catch (err) {
+    console.error(`tickwire engine: cannot open the event store: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  const engine = new TradingEngine(persistence.sink);
   try {
     for (const runner of config.runners) engine.addRunner(runner);
   } catch (err) {
@@ -29,11 +38,12 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   // Makes the runners visible to every API instance and takes startRunner / stopRunner.
-  const host = new EngineHost(engine, config.redis.url, config.redis.stream, true);
-  console.log(`tickwire engine: ${engine.listRunners().length} runners from ${config.runnersSource}, publishing to ${config.redis.stream}`);
+  const host = new EngineHost(engine, redis.url, redis.stream, true);
+  const stored = persistence.writer === null ? 'nothing (STORE_TYPES=none)' : `in ${persistence.db?.description}; ids continue after ${persistence.storedUpTo}`;
+  console.log(`tickwire engine: ${engine.listRunners().length} runners from ${config.runnersSource}, publishing to ${redis.stream}; events stored ${stored}`);
   const timer = setInterval(() => {
-    const s = appender.stats;
-    log.info({ appended: s.appended, backlog: s.backlog, lost: s.lost, redisUp: s.healthy }, 'engine appends');
+    const health = persistence.redisHealth();
+    log.info({ lastId: persistence.bus.lastId, stored: persistence.writer?.stats.written ?? 0, appendLost: health?.appendLost, missed: health?.missed, redisUp: health?.appenderHealthy }, 'engine');
   }, 10_000);
   timer.unref();
 
@@ -43,8 +53,8 @@ async function main(): Promise<void> {
     stopping = true;
     await engine.stopAll(`engine shutting down (${signal})`);
     await host.close();
-    // The final RunnerStopped events reach the log before the process goes.
-    await appender.close();
+    // The final RunnerStopped events reach the log, and the store, before the process goes.
+    await persistence.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -22,6 +22,7 @@ async function main(): Promise<void> {
   }
   let persistence;
   try {
+    // With Redis, the engine process (npm run engine) writes the store; an API instance only reads it.
     persistence = await startPersistence(config.store, warnTo(log), config.redis);
   } catch (err) {
     console.error(`tickwire: cannot open the event store: ${(err as Error).message}`);
@@ -54,11 +55,19 @@ async function main(): Promise<void> {
     dashboardDir: config.dashboardDir,
   });
   const stored = config.store.types.length === 0 ? 'nothing' : config.store.types.join(', ');
+  const storeLine =
+    persistence.writer !== null
+      ? `events stored in ${persistence.db?.description} (${stored}); ids continue after ${continuesAfter}`
+      : persistence.store !== null
+        ? `history read from ${persistence.db?.description}, written by the engine process (npm run engine)`
+        : persistence.db === null && config.redis !== null
+          ? 'no event history here: the engine process (npm run engine) writes the store; set DATABASE_URL to read it'
+          : `nothing stored (STORE_TYPES=none); ids continue after ${continuesAfter}`;
   if (config.tokens === null) log.warn(`no TOKENS_FILE: the API is open to anyone who can reach ${config.host} (loopback only)`);
   const source = localRunners.length === 0 ? 'nowhere (the engine process runs them)' : config.runnersSource;
   const eventLog = config.redis === null ? 'in this process' : `in the Redis Stream ${config.redis.stream}`;
   console.log(`tickwire is running ${engine.listRunners().length} runners from ${source}; the event log is ${eventLog}
-  events stored in ${persistence.db.description} (${stored}); ids continue after ${continuesAfter}
+  ${storeLine}
   dashboard                             ${config.dashboardDir === null ? 'off (DASHBOARD=false)' : server.urls.http.replace(/\/graphql$/, '/')}
   GraphiQL + GraphQL over HTTP and SSE  ${server.urls.http}
   graphql-ws                            ${server.urls.ws}

@@ -280,6 +280,16 @@ export class EventBus {
   }
 
   /**
+   * Moves the log's position forward to `id` without a gap notice: the ids before it were
+   * never this log's to deliver (a shared log joined part-way, whose first entry read is
+   * far past where this process started). Does nothing for an id not ahead of the log.
+   */
+  advanceTo(id: number): void {
+    if (!Number.isSafeInteger(id) || id <= this.last) return;
+    this.last = id;
+  }
+
+  /**
    * Appends an entry whose id was given elsewhere (a shared log such as a Redis Stream).
    * Ids must increase; an id further on than the next one means entries were lost on the
    * way, and every subscriber is told with a StreamGap before the entry. Returns false,

@@ -17,6 +17,22 @@ export interface RedisLogOptions {
   readonly log?: (line: string) => void;
 }
 
+/** Options of a {@link RedisAppender}. */
+export interface AppenderOptions extends RedisLogOptions {
+  /** Events held while Redis is slow or away (default 100,000). */
+  readonly buffer?: number;
+  /**
+   * The largest id this process has stored or seen: ids appended are always above it,
+   * whatever happened to the counter in Redis (default: only what this appender appended).
+   */
+  readonly floor?: () => number;
+  /**
+   * Told, once they are accounted for in the log, how many events the buffer dropped
+   * (Redis away for longer than the buffer lasts) and which ids stand for them.
+   */
+  readonly onLost?: (count: number, ids: { readonly fromId: number; readonly toId: number } | null) => void;
+}
+
 const DEFAULT_STREAM = 'tickwire:events';
 const DEFAULT_MAX_LEN = 1_000_000;
 /** How long one XREAD waits for new entries. */
@@ -27,12 +43,24 @@ const BLOCK_MS = 1000;
  * the stream in that order, so stream order and id order are the same on every reader.
  * KEYS[3] holds this appender's last batch id (one batch is in flight at a time): a retry
  * of a batch whose reply was lost appends nothing twice.
+ *
+ * ARGV[3] is a floor the counter never stays below (the largest id the appender's process
+ * has stored or seen): a counter lost with a flushed Redis comes back past every id a
+ * client may hold. ARGV[4] ids are first reserved for events the appender had to drop,
+ * with an entry saying so, so that every reader sees the hole as a gap and knows its cause.
  */
 const APPEND_SCRIPT = `
 if redis.call('GET', KEYS[3]) == ARGV[2] then return -1 end
 redis.call('SET', KEYS[3], ARGV[2], 'EX', 86400)
-local last = 0
-for i = 3, #ARGV, 2 do
+local floor = tonumber(ARGV[3])
+if tonumber(redis.call('GET', KEYS[2]) or '0') < floor then redis.call('SET', KEYS[2], floor) end
+local reserve = tonumber(ARGV[4])
+if reserve > 0 then
+  local upTo = redis.call('INCRBY', KEYS[2], reserve)
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'lost', upTo - reserve + 1, 'to', upTo)
+end
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+for i = 5, #ARGV, 2 do
   last = redis.call('INCR', KEYS[2])
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'id', last, 'symbol', ARGV[i], 'event', ARGV[i + 1])
 end
@@ -80,6 +108,8 @@ export interface AppenderStats {
   readonly backlog: number;
   readonly lost: number;
   readonly healthy: boolean;
+  /** The last id the log gave this appender (0 before the first append). */
+  readonly lastId: number;
 }
 
 /**
@@ -96,6 +126,13 @@ export class RedisAppender {
   private readonly log: (line: string) => void;
   private inflight: Pending[] = [];
   private inflightId = '';
+  /** Dropped events the batch in flight reserves ids for. */
+  private inflightReserve = 0;
+  /** Dropped events already given ids in the log. */
+  private reserved = 0;
+  private lastId = 0;
+  private readonly floor: () => number;
+  private readonly onLost: AppenderOptions['onLost'];
   private readonly appenderId = randomBytes(8).toString('hex');
   private running = false;
   private appended = 0;
@@ -103,7 +140,9 @@ export class RedisAppender {
   private closed = false;
   private idle: (() => void) | null = null;
 
-  constructor(options: RedisLogOptions & { readonly buffer?: number }) {
+  constructor(options: AppenderOptions) {
+    this.floor = options.floor ?? (() => 0);
+    this.onLost = options.onLost;
     this.redis = connect(options.url);
     this.redis.on('error', () => undefined);
     this.stream = options.stream ?? DEFAULT_STREAM;
@@ -114,7 +153,7 @@ export class RedisAppender {
 
   /** Counters for metrics and tests. */
   get stats(): AppenderStats {
-    return { appended: this.appended, backlog: this.queue.size + this.inflight.length, lost: this.queue.dropped, healthy: this.healthy };
+    return { appended: this.appended, backlog: this.queue.size + this.inflight.length, lost: this.queue.dropped, healthy: this.healthy, lastId: this.lastId };
   }
 
   /** The engine's sink: queues the event for the shared log. */
@@ -127,20 +166,6 @@ export class RedisAppender {
       this.running = true;
       setImmediate(() => void this.drain());
     }
-  }
-
-  /**
-   * Makes the shared id counter continue after `id` (the largest id stored), so ids stay
-   * unique when a deployment that kept events starts using Redis.
-   */
-  async continueAfter(id: number): Promise<void> {
-    await ready(this.redis);
-    await this.redis.eval(
-      "if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end",
-      1,
-      `${this.stream}:id`,
-      String(id),
-    );
   }
 
   /** Appends what is buffered (within `timeoutMs`) and disconnects. */
@@ -157,6 +182,8 @@ export class RedisAppender {
     while (this.inflight.length > 0 || this.queue.size > 0) {
       if (this.inflight.length === 0) {
         this.inflightId = randomBytes(12).toString('hex');
+        // Fixed with the batch: a retry under the same id must reserve the same.
+        this.inflightReserve = this.queue.dropped - this.reserved;
         for (let item = this.queue.shift(); item !== undefined; item = this.queue.shift()) {
           this.inflight.push(item);
           if (this.inflight.length >= 500) break;
@@ -164,9 +191,19 @@ export class RedisAppender {
       }
       try {
         await ready(this.redis);
-        const args: string[] = [String(this.maxLen), this.inflightId];
+        const floor = Math.max(this.lastId, this.floor());
+        const args: string[] = [String(this.maxLen), this.inflightId, String(floor), String(this.inflightReserve)];
         for (const [symbol, event] of this.inflight) args.push(symbol, toWire(event));
-        await this.redis.eval(APPEND_SCRIPT, 3, this.stream, `${this.stream}:id`, `${this.stream}:appender:${this.appenderId}`, ...args);
+        const last = Number(await this.redis.eval(APPEND_SCRIPT, 3, this.stream, `${this.stream}:id`, `${this.stream}:appender:${this.appenderId}`, ...args));
+        if (last > 0) this.lastId = last;
+        if (this.inflightReserve > 0) {
+          const lost = this.inflightReserve;
+          this.reserved += lost;
+          this.inflightReserve = 0;
+          // A retried batch that had already landed (-1) does not say where its ids went.
+          const toId = last - this.inflight.length;
+          this.onLost?.(lost, last > 0 ? { fromId: toId - lost + 1, toId } : null);
+        }
         this.appended += this.inflight.length;
         this.inflight = [];
         if (!this.healthy) {
@@ -189,6 +226,17 @@ export class RedisAppender {
   }
 }
 
+/** Options of a {@link RedisReader}. */
+export interface ReaderOptions extends RedisLogOptions {
+  /** The newest entries loaded into the bus's history on start (default 10,000). */
+  readonly backfill?: number;
+  /**
+   * Told of ids this reader never received that no appender accounted for (the stream
+   * was trimmed past them, or cut): the bus already sent its subscribers a StreamGap.
+   */
+  readonly onMissed?: (missed: number, fromId: number, toId: number) => void;
+}
+
 /**
  * An API instance's side of the shared log: reads the stream in order and publishes
  * each entry into the local bus with its shared id, so every instance serves the same
@@ -199,15 +247,22 @@ export class RedisReader {
   private readonly redis: Redis;
   private readonly stream: string;
   private readonly log: (line: string) => void;
+  private readonly onMissed: ReaderOptions['onMissed'];
   private lastStreamId = '0-0';
+  /** Ids an appender reserved for events it dropped: a hole it already reported. */
+  private reservedUpTo = 0;
+  private missedCount = 0;
+  private started = false;
+  private joined = false;
   private stopped = false;
   private healthy = true;
   private readonly done: Promise<void>;
 
   constructor(
     private readonly bus: EventBus,
-    options: RedisLogOptions & { readonly backfill?: number },
+    options: ReaderOptions,
   ) {
+    this.onMissed = options.onMissed;
     this.redis = connect(options.url);
     this.redis.on('error', () => undefined);
     this.stream = options.stream ?? DEFAULT_STREAM;
@@ -220,6 +275,11 @@ export class RedisReader {
     return this.healthy;
   }
 
+  /** Ids of the log this reader never received since it started (dropped upstream, or trimmed before it read them). */
+  get missed(): number {
+    return this.missedCount;
+  }
+
   /** Stops reading and disconnects. */
   async close(): Promise<void> {
     this.stopped = true;
@@ -229,15 +289,15 @@ export class RedisReader {
 
   private async run(backfill: number): Promise<void> {
     let attempt = 0;
-    let started = false;
     while (!this.stopped) {
       try {
         await ready(this.redis);
-        if (!started) {
+        if (!this.started) {
           // The newest `backfill` entries, oldest first: history for replay and resume.
           const recent = backfill > 0 ? await this.redis.xrevrange(this.stream, '+', '-', 'COUNT', backfill) : [];
           for (const [streamId, fields] of recent.reverse()) this.accept(streamId, fields);
-          started = true;
+          // Before this point ids are missing because this reader was not there, not lost.
+          this.started = true;
         }
         // A read blocked on a connection that silently died may never settle: give up on it
         // a little after the block time and read again after our own last id.
@@ -274,6 +334,12 @@ export class RedisReader {
       const i = fields.indexOf(name);
       return i >= 0 && i % 2 === 0 ? fields[i + 1] : undefined;
     };
+    const lostTo = Number(value('to'));
+    if (value('lost') !== undefined && Number.isSafeInteger(lostTo)) {
+      // An appender's note that the ids up to `lostTo` stand for events it dropped.
+      this.reservedUpTo = Math.max(this.reservedUpTo, lostTo);
+      return;
+    }
     const id = Number(value('id'));
     const symbol = value('symbol');
     const text = value('event');
@@ -281,7 +347,21 @@ export class RedisReader {
       if (!Number.isSafeInteger(id) || symbol === undefined || text === undefined) {
         throw new EventDecodeError('entry lacks id, symbol or event', '', fields);
       }
-      this.bus.publishEntry({ id, symbol, event: fromWire(text) });
+      // The first entry this reader takes is where its part of the log begins: the ids
+      // before it were appended before this process joined, not lost on the way.
+      if (!this.joined) {
+        this.joined = true;
+        this.bus.advanceTo(id - 1);
+      }
+      const before = this.bus.lastId;
+      if (this.bus.publishEntry({ id, symbol, event: fromWire(text) }) && this.started && id > before + 1) {
+        const missed = id - before - 1;
+        this.missedCount += missed;
+        // A hole an appender reserved was reported where it happened; any other is this reader's to report.
+        const unexplained = id - 1 > this.reservedUpTo;
+        this.log(`tickwire: ids ${before + 1}..${id - 1} of the shared log never reached this instance${unexplained ? ' (the stream was trimmed or cut before they were read)' : ' (dropped before they reached Redis)'}`);
+        if (unexplained) this.onMissed?.(missed, before + 1, id - 1);
+      }
     } catch (err) {
       // One bad entry (another writer, another version) is skipped, never fatal.
       this.log(`tickwire: skipped Redis stream entry ${streamId}: ${(err as Error).message}`);

@@ -12,8 +12,8 @@ export interface MetricsSources {
   readonly streams?: () => Readonly<Record<string, number>>;
   /** The store writer, when there is one. */
   readonly store?: () => { readonly written: number; readonly backlog: number; readonly lost: number; readonly failures: number; readonly healthy: boolean } | null;
-  /** The Redis reader/appender health, when REDIS_URL is set. */
-  readonly redis?: () => { readonly readerHealthy: boolean; readonly appenderHealthy: boolean | null } | null;
+  /** The Redis reader/appender health and losses, when REDIS_URL is set. */
+  readonly redis?: () => { readonly readerHealthy: boolean; readonly appenderHealthy: boolean | null; readonly missed?: number; readonly appendLost?: number } | null;
 }
 
 /**
@@ -99,6 +99,8 @@ export function createMetrics(sources: MetricsSources): Registry {
   counterFrom('tickwire_store_lost_total', 'Events that could not be stored (buffer overflow).', () => sources.store?.()?.lost ?? 0);
   counterFrom('tickwire_store_failures_total', 'Failed store writes (retried).', () => sources.store?.()?.failures ?? 0);
   gaugeFrom('tickwire_store_up', '1 when store writes work, 0 during an outage.', () => (sources.store?.()?.healthy === false ? 0 : 1));
+  counterFrom('tickwire_log_missed_total', 'Ids of the shared Redis log that never reached this process (dropped before Redis, or trimmed before read); each reached subscribers as a StreamGap.', () => sources.redis?.()?.missed ?? 0);
+  counterFrom('tickwire_log_append_lost_total', "Events this process's runners produced that were dropped before they reached the shared Redis log (its append buffer overflowed).", () => sources.redis?.()?.appendLost ?? 0);
   gaugeFrom('tickwire_redis_up', '1 when the Redis log is read (and appended to) without errors; 0 during an outage.', () => {
     const redis = sources.redis?.();
     if (redis === null || redis === undefined) return 1;

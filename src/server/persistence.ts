@@ -8,17 +8,42 @@ import { StoreWriter } from '../store/writer.js';
 import type { ServerConfig } from './config.js';
 import { log as logger, warnTo } from './log.js';
 
+/**
+ * What a process does with the event store. Exactly one process writes it: two writers
+ * (two API instances on one PGlite directory, say) lost events and reused ids.
+ */
+export type StoreRole =
+  /** No shared log: this process's bus is the log, and it writes the store. */
+  | 'single'
+  /** The engine process of a Redis deployment: it reads the shared log back and is the store's one writer. */
+  | 'writer'
+  /** An API instance of a Redis deployment: it writes nothing, and reads history from DATABASE_URL when set. */
+  | 'reader';
+
+/** Health and losses of the shared log, for /metrics and /ready. */
+export interface RedisHealth {
+  readonly readerHealthy: boolean;
+  readonly appenderHealthy: boolean | null;
+  /** Ids of the shared log that never reached this process since it started. */
+  readonly missed: number;
+  /** Events this process's appender dropped before they reached Redis. */
+  readonly appendLost: number;
+}
+
 /** The bus and, behind it, the event store and its writer, and the Redis log when there is one. */
 export interface Persistence {
   readonly bus: EventBus;
-  readonly store: EventStore;
-  readonly db: Db;
-  /** Null when STORE_TYPES is none. */
+  /** Null for an API instance of a Redis deployment without DATABASE_URL. */
+  readonly store: EventStore | null;
+  readonly db: Db | null;
+  /** Null when STORE_TYPES is none, and in every process but the store's writer. */
   readonly writer: StoreWriter | null;
   /** Where local runners publish: the bus, or the Redis Stream that feeds every instance's bus. */
   readonly sink: EventSink;
+  /** The largest id stored when the process started (0 without a store). */
+  readonly storedUpTo: number;
   /** Health of the Redis log, or null without one (for /metrics and /ready). */
-  redisHealth(): { readonly readerHealthy: boolean; readonly appenderHealthy: boolean | null } | null;
+  redisHealth(): RedisHealth | null;
   /** Writes what is buffered (within `timeoutMs`) and closes the database. */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -27,30 +52,58 @@ export interface Persistence {
 export const SYSTEM_RUNNER_ID = 'tickwire';
 
 /**
- * Opens the store (migrating it), starts the bus after the largest stored id so ids stay
- * unique across restarts, and starts the writer. A store outage is logged and published
- * as an Error event of runner `tickwire` when it starts and when it ends; the event says
- * what failed in words, the error itself is in the log only.
+ * Opens the store the role calls for (migrating it where this process writes it), starts
+ * the bus after the largest stored id so ids stay unique across restarts, and starts the
+ * writer. A store outage, and every event lost on the way from the engine to the store,
+ * is logged and published as an Error event of runner `tickwire`; the event says what
+ * failed in words, the error itself is in the log only.
  */
 export async function startPersistence(
   config: ServerConfig['store'],
   log: (line: string) => void = warnTo(logger),
   redis: ServerConfig['redis'] = null,
+  role: StoreRole = redis === null ? 'single' : 'reader',
 ): Promise<Persistence> {
-  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const store = new EventStore(db, config.types);
-  await store.migrate();
-  const storedUpTo = await store.maxId();
+  if (role !== 'single' && redis === null) throw new Error(`the ${role} role needs the shared log (REDIS_URL)`);
+  // An API instance never opens PGlite: the directory belongs to the writer.
+  const db = role === 'reader' && config.databaseUrl === undefined ? null : await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const store = db === null ? null : new EventStore(db, config.types);
+  // Only the writer changes the schema: readers of a shared PostgreSQL must not race it.
+  if (store !== null && role !== 'reader') await store.migrate();
+  const storedUpTo = store === null ? 0 : await store.maxId().catch((err: Error) => {
+    log(`tickwire: cannot read the largest stored id yet (the engine process creates the tables): ${err.message}`);
+    return 0;
+  });
   const bus = new EventBus({ startAfter: storedUpTo });
+  let sink: EventSink = bus;
+  const report = (error: string) => sink.publish({ type: 'Error', runnerId: SYSTEM_RUNNER_ID, error, severity: 'Error', timestamp: Date.now() }, SYSTEM_RUNNER_ID);
   // With Redis, the local bus is fed by the shared log; local runners append to it.
-  const reader = redis === null ? null : new RedisReader(bus, { url: redis.url, stream: redis.stream, log });
-  const appender = redis === null ? null : new RedisAppender({ url: redis.url, stream: redis.stream, maxLen: redis.maxLen, log });
-  if (appender !== null) await appender.continueAfter(storedUpTo).catch((err: Error) => log(`tickwire: cannot set the Redis id counter yet: ${err.message}`));
-  const sink: EventSink = appender ?? bus;
-  const report = (error: string) =>
-    sink.publish({ type: 'Error', runnerId: SYSTEM_RUNNER_ID, error, severity: 'Error', timestamp: Date.now() }, SYSTEM_RUNNER_ID);
+  const reader =
+    redis === null
+      ? null
+      : new RedisReader(bus, {
+          url: redis.url,
+          stream: redis.stream,
+          log,
+          onMissed: (missed, fromId, toId) =>
+            report(`${missed} events (ids ${fromId}..${toId}) of the shared log never reached process ${process.pid}: the stream was trimmed (REDIS_MAXLEN) or cut before it read them`),
+        });
+  const appender =
+    redis === null
+      ? null
+      : new RedisAppender({
+          url: redis.url,
+          stream: redis.stream,
+          maxLen: redis.maxLen,
+          log,
+          // Ids never go back: not after a restart, nor after Redis lost its counter.
+          floor: () => Math.max(storedUpTo, bus.lastId),
+          onLost: (count, ids) =>
+            report(`${count} events were dropped before they reached the shared log: Redis was unreachable for longer than the append buffer lasts${ids === null ? '' : ` (ids ${ids.fromId}..${ids.toId} stand for them)`}`),
+        });
+  if (appender !== null) sink = appender;
   const writer =
-    config.types.length === 0
+    store === null || role === 'reader' || config.types.length === 0
       ? null
       : new StoreWriter(store, bus.subscribe({ filter: compileFilter({ types: config.types }), capacity: config.buffer }), {
           onFailure: (err, attempt, outageStarted) => {
@@ -58,7 +111,7 @@ export async function startPersistence(
             // One event per outage, not per retried batch. The driver's message (hosts,
             // paths, connection strings) is for the log only: every watcher of runner
             // tickwire receives the event.
-            if (outageStarted) report(`event store writes are failing (${db.kind}); retrying, the events are buffered meanwhile (details in the server log)`);
+            if (outageStarted) report(`event store writes are failing (${store.db.kind}); retrying, the events are buffered meanwhile (details in the server log)`);
           },
           onRecovered: (attempts) => {
             log(`tickwire: event store writable again after ${attempts} failed attempts`);
@@ -72,15 +125,24 @@ export async function startPersistence(
   return {
     bus,
     sink,
-    redisHealth: () => (reader === null ? null : { readerHealthy: reader.isHealthy, appenderHealthy: appender?.stats.healthy ?? null }),
+    storedUpTo,
+    redisHealth: () =>
+      reader === null
+        ? null
+        : { readerHealthy: reader.isHealthy, appenderHealthy: appender?.stats.healthy ?? null, missed: reader.missed, appendLost: appender?.stats.lost ?? 0 },
     store,
     db,
     writer,
     close: async (timeoutMs = 5000) => {
+      const deadline = Date.now() + timeoutMs;
       await appender?.close(timeoutMs);
+      // The writer stores what it reads back from the log: let the last appends arrive.
+      if (writer !== null && appender !== null && reader !== null) {
+        while (bus.lastId < appender.stats.lastId && Date.now() < deadline && reader.isHealthy) await new Promise((r) => setTimeout(r, 20));
+      }
       await reader?.close();
-      await writer?.flush(timeoutMs);
-      await db.close();
+      await writer?.flush(Math.max(100, deadline - Date.now()));
+      await db?.close();
     },
   };
 }

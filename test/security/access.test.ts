@@ -255,7 +255,7 @@ const rows: Row[] = [
       expected: 'the RunnerError of runner tickwire says what failed in words: no host, URL, path or driver text',
       target: async () => {
         const persistence = await startPersistence({ databaseUrl: undefined, dataDir: 'memory://', types: DEFAULT_STORE_TYPES, buffer: 1000 }, () => undefined);
-        const { db } = persistence;
+        const db = persistence.db!;
         const { query, exec } = db;
         failStore = () => Object.assign(db, { query: () => Promise.reject(driverError()), exec: () => Promise.reject(driverError()) });
         return {

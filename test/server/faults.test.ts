@@ -90,7 +90,7 @@ describe('faults', () => {
     // And they were written to the store before the process went.
     const again = await startPersistence({ databaseUrl: undefined, dataDir, types: DEFAULT_STORE_TYPES, buffer: 1000 }, () => undefined);
     try {
-      const page = await again.store.history({ types: ['RunnerStopped'], first: 10 });
+      const page = await again.store!.history({ types: ['RunnerStopped'], first: 10 });
       expect(page.entries.map((e) => e.event.runnerId).sort()).toEqual(['btc_ema', 'eth_ema', 'sol_meanrev']);
     } finally {
       await again.close();
