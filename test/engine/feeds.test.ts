@@ -70,7 +70,7 @@ describe('replay feed', () => {
     expect(items).toHaveLength(4);
     expect(items[0]).toMatchObject({ tick: { close: 100.5, timestamp: 1_700_000_000_000 }, where: 'ticks.csv:2' });
     expect(items[1]).toMatchObject({ where: 'ticks.csv:3' });
-    expect('error' in items[1]! && items[1].error).toMatch(/open is not a finite number: "abc"/);
+    expect('error' in items[1]! && items[1].error).toBe('open is not a finite number');
     expect(items[2]).toMatchObject({ where: 'ticks.csv:5' });
     expect('error' in items[2]! && items[2].error).toMatch(/column|record/i);
     expect(items[3]).toMatchObject({ tick: { close: 100 }, where: 'ticks.csv:6' });
@@ -122,7 +122,7 @@ describe('replay feed', () => {
 
   it('converts rows strictly', () => {
     expect(rowToMarketData({ timestamp: '5', open: '1', high: '1', low: '1', close: '1', volume: '1', bid: '1', ask: '1' }, 'S')).toMatchObject({ symbol: 'S', timestamp: 5 });
-    expect(rowToMarketData({ timestamp: true, open: 1 }, 'S')).toBe('timestamp is not a finite number: true');
-    expect(rowToMarketData({ symbol: 5 }, 'S')).toBe('symbol must be a string, got 5');
+    expect(rowToMarketData({ timestamp: true, open: 1 }, 'S')).toBe('timestamp is not a finite number');
+    expect(rowToMarketData({ symbol: 5 }, 'S')).toBe('symbol must be a string, got a number');
   });
 });
