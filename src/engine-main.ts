@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const appender = new RedisAppender({ url: config.redis.url, stream: config.redis.stream, maxLen: config.redis.maxLen, log: warnTo(log) });
-  const engine = new TradingEngine(appender);
+  const engine = new TradingEngine(appender, config.engine);
   try {
     for (const runner of config.runners) engine.addRunner(runner);
   } catch (err) {

@@ -71,6 +71,8 @@ export interface ServerOptions {
   readonly health?: Pick<MetricsSources, 'store' | 'redis'>;
   /** The built dashboard to serve at / (see `npm run build`); null or absent: none. */
   readonly dashboardDir?: string | null;
+  /** REPLAY_DIR: where startRunner's replay paths point into; null or absent: replay feeds are refused. */
+  readonly replayDir?: string | null;
 }
 
 /** A listening tickwire server. */
@@ -97,7 +99,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
   const limits = options.limits ?? DEFAULT_LIMITS;
   // One quota per token for every transport.
   const quota = new SubscriptionQuota(limits.maxSubscriptionsPerToken);
-  const tickwire = createTickwireYoga(options.engine, options.bus, options.store ?? null, options.limits, tokens);
+  const tickwire = createTickwireYoga(options.engine, options.bus, options.store ?? null, options.limits, tokens, options.replayDir ?? null);
   const sse = createGraphqlSseHandler(tickwire);
   let ws: WsEndpoint | null = null;
   // Event streams open over HTTP, counted from the request until its response closes.
