@@ -37,7 +37,9 @@ export async function startPersistence(
   redis: ServerConfig['redis'] = null,
 ): Promise<Persistence> {
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const store = new EventStore(db, config.types);
+  const store = new EventStore(db, config.types, {
+    onUndecodable: (row) => log(`tickwire: stored event ${row.id} (${row.type}) could not be decoded (${row.reason}); skipped in history reads`),
+  });
   await store.migrate();
   const storedUpTo = await store.maxId();
   const bus = new EventBus({ startAfter: storedUpTo });
