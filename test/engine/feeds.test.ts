@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FeedItem } from '../../src/engine/feeds/feed.js';
-import { boundedLines, MAX_LINE_BYTES, replayFeed, rowToMarketData, splitCsvLine } from '../../src/engine/feeds/replay.js';
+import { boundedLines, MAX_LINE_BYTES, replayFeed, rowToMarketData, splitCsvLine, withoutValues } from '../../src/engine/feeds/replay.js';
 import { RandomWalk, simulatedFeed } from '../../src/engine/feeds/simulated.js';
 import { checkMarketData } from '../../src/domain/market-data.js';
 
@@ -206,7 +206,7 @@ describe('replay feed against hostile files', () => {
     const path = join(dir, 'secret.csv');
     writeFileSync(path, 'SECRET_A,SECRET_B\nSECRET_C\n"SECRET_D,\n');
     const jsonl = join(dir, 'secret.jsonl');
-    writeFileSync(jsonl, '{SECRET_E\n{"timestamp":"SECRET_F"}\n{"symbol":["SECRET_G"]}\n');
+    writeFileSync(jsonl, '{SECRET_E\n{"timestamp":"SECRET_F"}\n{"symbol":["SECRET_G"]}\n{"timestamp":1,"open":31337,"high":2,"low":1,"close":2,"volume":0,"bid":1,"ask":2}\n');
     const all = [
       ...errors(await collect(replayFeed({ symbol: 'X', path }).items(signal()))),
       ...errors(await collect(replayFeed({ symbol: 'X', path: jsonl }).items(signal()))),
@@ -218,9 +218,10 @@ describe('replay feed against hostile files', () => {
       'secret.jsonl:1: invalid JSON',
       'secret.jsonl:2: timestamp is not a finite number',
       'secret.jsonl:3: symbol must be a string, got a list',
+      'secret.jsonl:4: open is outside low..high',
       'gone.csv: cannot read gone.csv: no such file (ENOENT)',
     ]);
-    expect(all.join('\n')).not.toMatch(/SECRET|\//);
+    expect(all.join('\n')).not.toMatch(/SECRET|31337|\//);
   });
 
   it('splits CSV lines like RFC 4180 within a line', () => {
@@ -230,5 +231,18 @@ describe('replay feed against hostile files', () => {
     expect(splitCsvLine('"a"x,b')).toBeNull();
     expect(splitCsvLine('a"b,c')).toEqual(['a"b', 'c']);
     expect(splitCsvLine('a,')).toEqual(['a', '']);
+  });
+});
+
+describe('withoutValues', () => {
+  it.each([
+    ['low 5 is above high 4', 'low is above high'],
+    ['open 1e+300 is outside low..high (1..4)', 'open is outside low..high'],
+    ['bid 1.2 is above ask 1.1', 'bid is above ask'],
+    ['open must be positive, got -1', 'open must be positive'],
+    ['timestamp must be whole milliseconds since the Unix epoch, got 1.5', 'timestamp must be whole milliseconds since the Unix epoch'],
+    ['volume must be a finite number ≥ 0, got -3', 'volume must be a finite number ≥ 0'],
+  ])('%s → %s', (reason, expected) => {
+    expect(withoutValues(reason)).toBe(expected);
   });
 });

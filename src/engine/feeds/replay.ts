@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import type { MarketData } from '../../domain/market-data.js';
+import { checkMarketData, type MarketData } from '../../domain/market-data.js';
 import { pace, type FeedItem, type MarketFeed } from './feed.js';
 
 /** Settings of a file replay feed. */
@@ -61,6 +61,17 @@ export function rowToMarketData(row: RawRow, symbol: string): MarketData | strin
     bid: values['bid']!,
     ask: values['ask']!,
   };
+}
+
+/**
+ * The domain's reason a tick is unusable, with the values taken out ("low 5 is above
+ * high 4" → "low is above high"): for a row of a file, the field and the line say enough.
+ */
+export function withoutValues(reason: string): string {
+  return reason
+    .replace(/,? got .*$/, '')
+    .replace(/ \([^)]*\)$/, '')
+    .replace(/\b(timestamp|open|high|low|close|volume|bid|ask) [^ ]+(?= is |$)/g, '$1');
 }
 
 function describeType(value: unknown): string {
@@ -263,6 +274,11 @@ export function replayFeed(options: ReplayFeedOptions): MarketFeed {
               continue;
             }
             if (tick.symbol !== options.symbol) continue;
+            const invalid = checkMarketData(tick);
+            if (invalid !== null) {
+              yield { error: withoutValues(invalid), where };
+              continue;
+            }
             while (budget <= 0) {
               const next = await paced.next();
               if (next.done) return;
