@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     console.error(`tickwire engine: cannot open the event store: ${(err as Error).message}`);
     process.exit(1);
   }
-  const engine = new TradingEngine(persistence.sink);
+  const engine = new TradingEngine(persistence.sink, config.engine);
   try {
     for (const runner of config.runners) engine.addRunner(runner);
   } catch (err) {

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   }
   const { bus, store, sink } = persistence;
   const continuesAfter = bus.lastId;
-  const engine = new TradingEngine(sink);
+  const engine = new TradingEngine(sink, config.engine);
   // With Redis, runners usually live in `npm run engine`; here only those of a RUNNERS_FILE.
   const localRunners = config.redis !== null && !config.runnersFromFile ? [] : config.runners;
   try {
@@ -53,6 +53,7 @@ async function main(): Promise<void> {
     tokens: config.tokens,
     health: { store: () => persistence.writer?.stats ?? null, redis: () => persistence.redisHealth() },
     dashboardDir: config.dashboardDir,
+    replayDir: config.replayDir,
   });
   const stored = config.store.types.length === 0 ? 'nothing' : config.store.types.join(', ');
   const storeLine =

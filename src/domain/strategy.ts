@@ -103,7 +103,7 @@ const emaCrossover: StrategyDefinition = {
 
 const meanReversion: StrategyDefinition = {
   params: {
-    window: { default: 20, integer: true, min: 2, max: 100_000, description: 'ticks in the rolling window' },
+    window: { default: 20, integer: true, min: 2, max: 10_000, description: 'ticks in the rolling window' },
     entryZ: { default: 2, integer: false, min: 0, max: 100, description: 'enter when |z| reaches this' },
     exitZ: { default: 0.5, integer: false, min: 0, max: 100, description: 'exit when z is back within this of the mean' },
   },

@@ -1,21 +1,54 @@
 import { z } from 'zod';
 
-/** Most ticks per second one simulated runner may be asked for. */
+/**
+ * Most ticks per second any one runner may be asked for. The engine's total cap
+ * (`EngineOptions.maxTotalTicksPerSecond`, by default {@link DEFAULT_MAX_TOTAL_TICKS_PER_SECOND})
+ * is the tighter bound in practice: one runner may never take more than all of it.
+ */
 export const MAX_TICKS_PER_SECOND = 100_000;
+
+/** Default cap on the ticks per second of all running runners together (MAX_TOTAL_TICKS_PER_SECOND). */
+export const DEFAULT_MAX_TOTAL_TICKS_PER_SECOND = 20_000;
+
+/** Default cap on the runners running at once (MAX_RUNNERS). */
+export const DEFAULT_MAX_RUNNERS = 100;
+
+/** Rate of a replay feed that does not name one: "as fast as possible" would take the whole engine. */
+export const DEFAULT_REPLAY_TICKS_PER_SECOND = 1000;
+
+/**
+ * Bounds of the numbers in a runner configuration. They keep every price, size and P&L
+ * far from where doubles overflow (1e6 units × 1e9 a unit is 1e15), so a runner's
+ * arithmetic stays finite; the runner still checks each event it publishes.
+ */
+export const CONFIG_BOUNDS = {
+  maxQuantity: 1e6,
+  /** Exclusive: a fee of 10 % of notional per fill is no market's. */
+  maxFeeRate: 0.1,
+  minStartPrice: 1e-6,
+  maxStartPrice: 1e9,
+  maxVolatility: 0.1,
+  maxPathLength: 1024,
+} as const;
 
 const simulatedFeedSchema = z.strictObject({
   kind: z.literal('simulated'),
   ticksPerSecond: z.number().min(1).max(MAX_TICKS_PER_SECOND).default(100),
   seed: z.number().int().optional(),
-  startPrice: z.number().positive().finite().optional(),
-  volatility: z.number().min(0).max(0.1).optional(),
+  startPrice: z.number().min(CONFIG_BOUNDS.minStartPrice).max(CONFIG_BOUNDS.maxStartPrice).optional(),
+  volatility: z.number().min(0).max(CONFIG_BOUNDS.maxVolatility).optional(),
 });
 
 const replayFeedSchema = z.strictObject({
   kind: z.literal('replay'),
-  path: z.string().min(1),
+  path: z
+    .string()
+    .min(1)
+    .max(CONFIG_BOUNDS.maxPathLength)
+    .refine((p) => !p.includes('\0'), 'must not contain a NUL character'),
   format: z.enum(['csv', 'jsonl']).optional(),
-  ticksPerSecond: z.number().positive().optional(),
+  /** Default {@link DEFAULT_REPLAY_TICKS_PER_SECOND}, filled in by the engine. */
+  ticksPerSecond: z.number().positive().max(MAX_TICKS_PER_SECOND).optional(),
   loop: z.boolean().default(false),
 });
 
@@ -34,8 +67,8 @@ export const runnerConfigSchema = z.strictObject({
   symbol: z.string().regex(/^[A-Za-z0-9_.:/-]{1,32}$/, 'must be 1-32 characters of letters, digits, _ . : / -'),
   strategy: z.string().default('ema_crossover'),
   params: z.record(z.string(), z.number()).nullish(),
-  quantity: z.number().positive().finite().default(1),
-  feeRate: z.number().min(0).lt(1).default(0),
+  quantity: z.number().positive().max(CONFIG_BOUNDS.maxQuantity).default(1),
+  feeRate: z.number().min(0).lt(CONFIG_BOUNDS.maxFeeRate).default(0),
   feed: feedConfigSchema.default({ kind: 'simulated', ticksPerSecond: 100 }),
   stopOnError: z.boolean().default(false),
   statsIntervalMs: z.number().int().min(100).max(3_600_000).default(1000),

@@ -2,9 +2,18 @@ import type { Position } from '../domain/position.js';
 import type { RunnerState } from '../domain/state.js';
 import { createStrategy } from '../domain/strategy.js';
 import type { RunnerEvent } from '../events/types.js';
-import { EngineError, parseRunnerConfig, type FeedConfig, type RunnerConfig } from './config.js';
+import {
+  DEFAULT_MAX_RUNNERS,
+  DEFAULT_MAX_TOTAL_TICKS_PER_SECOND,
+  DEFAULT_REPLAY_TICKS_PER_SECOND,
+  EngineError,
+  parseRunnerConfig,
+  type FeedConfig,
+  type RunnerConfig,
+} from './config.js';
 import type { MarketFeed } from './feeds/feed.js';
 import { replayFeed } from './feeds/replay.js';
+import { checkReplayFile } from './feeds/replay-path.js';
 import { simulatedFeed } from './feeds/simulated.js';
 import { SymbolRunner, type RunnerStats } from './runner.js';
 
@@ -66,6 +75,22 @@ export function snapshotRunner(info: RunnerInfo): RunnerInfo {
 export interface EngineOptions {
   /** Milliseconds since the epoch for event timestamps (default Date.now). */
   readonly clock?: () => number;
+  /**
+   * Most runners running at once (MAX_RUNNERS, default {@link DEFAULT_MAX_RUNNERS}); as
+   * many stopped ones are remembered for `restartRunner`, the oldest forgotten first.
+   */
+  readonly maxRunners?: number;
+  /**
+   * Most ticks per second of all running runners together, each runner's configured rate
+   * counted (MAX_TOTAL_TICKS_PER_SECOND, default {@link DEFAULT_MAX_TOTAL_TICKS_PER_SECOND}):
+   * what keeps one runner from starving every client. Also the most one runner may ask for.
+   */
+  readonly maxTotalTicksPerSecond?: number;
+}
+
+/** The ticks per second a feed is paced at, defaults filled in. */
+export function feedRate(feed: FeedConfig): number {
+  return feed.kind === 'replay' ? (feed.ticksPerSecond ?? DEFAULT_REPLAY_TICKS_PER_SECOND) : feed.ticksPerSecond;
 }
 
 class ManagedRunner implements RunnerInfo {
@@ -119,7 +144,7 @@ function seedOf(id: string): number {
 }
 
 function createFeed(symbol: string, id: string, feed: FeedConfig): MarketFeed {
-  if (feed.kind === 'replay') return replayFeed({ symbol, ...feed });
+  if (feed.kind === 'replay') return replayFeed({ symbol, ...feed, ticksPerSecond: feedRate(feed) });
   return simulatedFeed({ symbol, ...feed, seed: feed.seed ?? seedOf(id) });
 }
 
@@ -131,6 +156,8 @@ function createFeed(symbol: string, id: string, feed: FeedConfig): MarketFeed {
 export class TradingEngine implements EngineControl {
   private readonly runners = new Map<string, ManagedRunner>();
   private readonly clock: () => number;
+  /** The limits in effect (see {@link EngineOptions}). */
+  readonly limits: { readonly maxRunners: number; readonly maxTotalTicksPerSecond: number };
 
   /** Creates an engine with no runners that publishes into `sink`. */
   constructor(
@@ -138,13 +165,24 @@ export class TradingEngine implements EngineControl {
     options: EngineOptions = {},
   ) {
     this.clock = options.clock ?? Date.now;
+    const maxRunners = options.maxRunners ?? DEFAULT_MAX_RUNNERS;
+    const maxTotalTicksPerSecond = options.maxTotalTicksPerSecond ?? DEFAULT_MAX_TOTAL_TICKS_PER_SECOND;
+    if (!Number.isInteger(maxRunners) || maxRunners < 1) throw new RangeError(`maxRunners must be a whole number ≥ 1, got ${maxRunners}`);
+    if (!Number.isFinite(maxTotalTicksPerSecond) || maxTotalTicksPerSecond < 1) {
+      throw new RangeError(`maxTotalTicksPerSecond must be a finite number ≥ 1, got ${maxTotalTicksPerSecond}`);
+    }
+    this.limits = { maxRunners, maxTotalTicksPerSecond };
   }
 
   /**
    * Validates a runner configuration, starts the runner and its feed, and returns it.
    * Throws {@link EngineError}: INVALID_CONFIG (naming the key, the unknown strategy or
-   * the bad parameter) or DUPLICATE_RUNNER while a runner with that id is running. The
-   * id of a stopped runner may be reused; the new runner replaces it.
+   * the bad parameter, a replay file that is not there, a start over MAX_RUNNERS or
+   * MAX_TOTAL_TICKS_PER_SECOND) or DUPLICATE_RUNNER while a runner with that id is
+   * running. The id of a stopped runner may be reused; the new runner replaces it.
+   *
+   * A replay path is opened as given (relative to the working directory): callers that
+   * take paths from users confine them first (see `resolveReplayPath`).
    */
   addRunner(input: unknown): RunnerInfo {
     const config = parseRunnerConfig(input);
@@ -157,6 +195,11 @@ export class TradingEngine implements EngineControl {
       strategy = createStrategy(config.strategy, config.params ?? undefined);
     } catch (err) {
       throw new EngineError('INVALID_CONFIG', `runner "${config.id}": ${(err as Error).message}`);
+    }
+    this.admit(config);
+    if (config.feed.kind === 'replay') {
+      const problem = checkReplayFile(config.feed.path);
+      if (problem !== null) throw new EngineError('INVALID_CONFIG', `runner "${config.id}": feed.path: ${problem}`);
     }
     const symbol = config.symbol;
     const sink = this.sink;
@@ -186,6 +229,7 @@ export class TradingEngine implements EngineControl {
       this.clock(),
     );
     this.runners.set(config.id, managed);
+    this.forgetOldStopped();
     runner.start();
     managed.statsTimer = setInterval(() => guard(managed, () => runner.emitStats()), config.statsIntervalMs);
     managed.statsTimer.unref();
@@ -221,6 +265,45 @@ export class TradingEngine implements EngineControl {
     const all = [...this.runners.values()];
     for (const managed of all) this.halt(managed, reason);
     await Promise.all(all.map((m) => m.done));
+  }
+
+  /** Refuses a start that would take the engine over its runner count or its total tick rate. */
+  private admit(config: RunnerConfig): void {
+    const { maxRunners, maxTotalTicksPerSecond } = this.limits;
+    const running = [...this.runners.values()].filter((m) => m.state !== 'Stopped');
+    if (running.length >= maxRunners) {
+      throw new EngineError(
+        'INVALID_CONFIG',
+        `runner "${config.id}": the engine already runs ${running.length} runners, its limit (MAX_RUNNERS=${maxRunners}); stop one first`,
+      );
+    }
+    const rate = feedRate(config.feed);
+    if (rate > maxTotalTicksPerSecond) {
+      throw new EngineError(
+        'INVALID_CONFIG',
+        `runner "${config.id}": feed.ticksPerSecond ${rate} is over the engine's limit of ${maxTotalTicksPerSecond} ticks/s for all runners together (MAX_TOTAL_TICKS_PER_SECOND)`,
+      );
+    }
+    const total = running.reduce((sum, m) => sum + feedRate(m.config.feed), 0);
+    if (total + rate > maxTotalTicksPerSecond) {
+      throw new EngineError(
+        'INVALID_CONFIG',
+        `runner "${config.id}": feed.ticksPerSecond ${rate} would take the engine to ${total + rate} ticks/s, over its limit of ${maxTotalTicksPerSecond} (MAX_TOTAL_TICKS_PER_SECOND); ${total} are in use`,
+      );
+    }
+  }
+
+  /** Stopped runners are kept for restartRunner, but not without end: the oldest go first. */
+  private forgetOldStopped(): void {
+    let stopped = 0;
+    for (const m of this.runners.values()) if (m.state === 'Stopped') stopped++;
+    for (const [id, m] of this.runners) {
+      if (stopped <= this.limits.maxRunners) break;
+      if (m.state === 'Stopped') {
+        this.runners.delete(id);
+        stopped--;
+      }
+    }
   }
 
   private halt(managed: ManagedRunner, reason: string): void {

@@ -4,6 +4,7 @@ import { openPosition, positionPnl, type Position, type PositionSide } from '../
 import { assertTransition, type RunnerState } from '../domain/state.js';
 import type { Strategy } from '../domain/strategy.js';
 import type { ErrorSeverity, RunnerEvent, StatsUpdate } from '../events/types.js';
+import { findNonFinite } from './finite.js';
 
 /** Where a runner's events go. */
 export type EmitEvent = (event: RunnerEvent) => void;
@@ -115,8 +116,10 @@ export class SymbolRunner {
 
   /** Emits RunnerStarted and moves Idle → Analyzing. */
   start(): void {
-    this.emit({ type: 'RunnerStarted', runnerId: this.id, symbol: this.symbol, timestamp: this.clock() });
-    this.transition('Analyzing', 'runner started');
+    this.guarded(() => {
+      this.send({ type: 'RunnerStarted', runnerId: this.id, symbol: this.symbol, timestamp: this.clock() });
+      this.transition('Analyzing', 'runner started');
+    });
   }
 
   /**
@@ -125,6 +128,10 @@ export class SymbolRunner {
    */
   processTick(tick: MarketData, where?: string): void {
     if (this.currentState === 'Stopped') return;
+    this.guarded(() => this.trade(tick, where));
+  }
+
+  private trade(tick: MarketData, where?: string): void {
     const invalid = checkMarketData(tick);
     const reason =
       invalid ?? (tick.symbol === this.symbol ? null : `symbol ${tick.symbol} does not match runner symbol ${this.symbol}`);
@@ -133,12 +140,18 @@ export class SymbolRunner {
       this.fail(`bad tick rejected${where === undefined ? '' : ` (${where})`}: ${reason}`);
       return;
     }
+    if (this.openPos !== null) {
+      // Checked before anything changes: a mark that overflows must not become the
+      // runner's unrealized P&L, which every Runner query reads.
+      this.require('PositionUpdated', 'unrealizedPnl', positionPnl(this.openPos, exitPrice(this.openPos.side, tick), this.feeRate));
+      this.require('Runner', 'unrealizedPnl', positionPnl(this.openPos, tick.close, this.feeRate));
+    }
     this.ticksProcessed++;
     this.lastPrice = tick.close;
-    this.emit({ type: 'TickReceived', runnerId: this.id, symbol: this.symbol, data: tick });
+    this.send({ type: 'TickReceived', runnerId: this.id, symbol: this.symbol, data: tick });
     if (this.openPos !== null) {
       const mark = exitPrice(this.openPos.side, tick);
-      this.emit({
+      this.send({
         type: 'PositionUpdated',
         runnerId: this.id,
         currentPrice: mark,
@@ -163,7 +176,7 @@ export class SymbolRunner {
   reportFeedError(message: string, where: string): void {
     if (this.currentState === 'Stopped') return;
     this.ticksRejected++;
-    this.fail(`bad feed row (${where}): ${message}`);
+    this.guarded(() => this.fail(`bad feed row (${where}): ${message}`));
   }
 
   /** Emits a StatsUpdate; `ticksPerSecond` covers the time since the previous one. */
@@ -185,7 +198,7 @@ export class SymbolRunner {
     };
     this.lastStatsAt = now;
     this.ticksAtLastStats = stats.ticksProcessed;
-    this.emit(event);
+    this.guarded(() => this.send(event));
     return event;
   }
 
@@ -195,13 +208,61 @@ export class SymbolRunner {
    */
   stop(reason: string): void {
     if (this.currentState === 'Stopped') return;
-    if (this.openPos !== null && this.lastPrice !== null) {
-      this.closePosition(this.lastPrice, `runner stopping: ${reason}`, 'Stopped');
-    } else {
-      this.transition('Stopped', reason);
+    this.guarded(() => {
+      if (this.openPos !== null && this.lastPrice !== null) {
+        this.closePosition(this.lastPrice, `runner stopping: ${reason}`, 'Stopped');
+      } else {
+        this.transition('Stopped', reason);
+      }
+      this.stopReason = reason;
+      this.send({ type: 'RunnerStopped', runnerId: this.id, reason, timestamp: this.clock() });
+    });
+  }
+
+  /**
+   * Runs one step of the runner; a number that would not be finite stops the runner
+   * (see {@link poison}) instead of reaching an event or the runner's totals.
+   */
+  private guarded(step: () => void): void {
+    try {
+      step();
+    } catch (err) {
+      if (!(err instanceof NonFiniteValue)) throw err;
+      this.poison(err);
     }
-    this.stopReason = reason;
-    this.emit({ type: 'RunnerStopped', runnerId: this.id, reason, timestamp: this.clock() });
+  }
+
+  /** Publishes an event whose every number is finite; throws {@link NonFiniteValue} otherwise. */
+  private send(event: RunnerEvent): void {
+    const bad = findNonFinite(event);
+    if (bad !== null) throw new NonFiniteValue(event.type === 'Error' ? 'RunnerError' : event.type, bad.path, bad.value);
+    this.emit(event);
+  }
+
+  /** Throws {@link NonFiniteValue} unless `value` is finite (for totals checked before they change). */
+  private require(where: string, field: string, value: number): void {
+    if (!Number.isFinite(value)) throw new NonFiniteValue(where, field, value);
+  }
+
+  /**
+   * The runner computed a number that is not finite (a size or price so large that
+   * P&L overflows). Nothing built on it is published: one Critical error names the
+   * field, the open position is dropped without a fill (its P&L is the number that
+   * cannot be computed, so closing it would publish the same garbage) and the runner stops.
+   */
+  private poison(bad: NonFiniteValue): void {
+    this.openPos = null;
+    this.errors++;
+    const error = `${bad.where}.${bad.field} would be ${bad.value}, not a finite number: the runner stops rather than publish it (its open position is dropped unpriced)`;
+    this.emit({ type: 'Error', runnerId: this.id, error, severity: 'Critical', timestamp: this.clock() });
+    const reason = `stopped on a non-finite ${bad.where}.${bad.field}`;
+    if (this.currentState !== 'Stopped') {
+      const from = this.currentState;
+      this.currentState = 'Stopped';
+      this.emit({ type: 'StateTransition', runnerId: this.id, from, to: 'Stopped', reason, timestamp: this.clock() });
+    }
+    this.stopReason ??= reason;
+    this.emit({ type: 'RunnerStopped', runnerId: this.id, reason: this.stopReason, timestamp: this.clock() });
   }
 
   private act(action: ActionKind, reason: string, tick: MarketData): void {
@@ -219,7 +280,7 @@ export class SymbolRunner {
     const price = side === 'LONG' ? tick.ask : tick.bid;
     this.transition('Entering', reason);
     this.actionsExecuted++;
-    this.emit({
+    this.send({
       type: 'ActionExecuted',
       runnerId: this.id,
       action: { kind: action, symbol: this.symbol, price, quantity: this.quantity, reason },
@@ -227,25 +288,28 @@ export class SymbolRunner {
     });
     const position = openPosition(this.symbol, side, this.quantity, price, tick.timestamp);
     this.openPos = position;
-    this.emit({ type: 'PositionOpened', runnerId: this.id, position, timestamp: tick.timestamp });
+    this.send({ type: 'PositionOpened', runnerId: this.id, position, timestamp: tick.timestamp });
     this.transition('InPosition', `${side} ${this.quantity} ${this.symbol} filled at ${price}`);
   }
 
   private closePosition(price: number, reason: string, then: RunnerState, timestamp = this.clock()): void {
     const position = this.openPos;
     if (position === null) return;
+    // Before the first event of the exit, so that a P&L that overflows publishes none of it.
+    const pnl = positionPnl(position, price, this.feeRate);
+    this.require('PositionClosed', 'realizedPnl', pnl);
+    this.require('StatsUpdate', 'realizedPnl', this.realized + pnl);
     this.transition('Exiting', reason);
     this.actionsExecuted++;
-    this.emit({
+    this.send({
       type: 'ActionExecuted',
       runnerId: this.id,
       action: { kind: 'Exit', symbol: this.symbol, price, quantity: position.quantity, reason },
       timestamp,
     });
-    const pnl = positionPnl(position, price, this.feeRate);
     this.realized += pnl;
     this.openPos = null;
-    this.emit({ type: 'PositionClosed', runnerId: this.id, exitPrice: price, realizedPnl: pnl, reason, timestamp });
+    this.send({ type: 'PositionClosed', runnerId: this.id, exitPrice: price, realizedPnl: pnl, reason, timestamp });
     this.transition(then, then === 'Stopped' ? reason : `position closed at ${price}`);
   }
 
@@ -253,7 +317,7 @@ export class SymbolRunner {
     const from = this.currentState;
     assertTransition(from, to);
     this.currentState = to;
-    this.emit({ type: 'StateTransition', runnerId: this.id, from, to, reason, timestamp: this.clock() });
+    this.send({ type: 'StateTransition', runnerId: this.id, from, to, reason, timestamp: this.clock() });
   }
 
   private warn(message: string): void {
@@ -267,7 +331,18 @@ export class SymbolRunner {
 
   private raise(error: string, severity: ErrorSeverity): void {
     this.errors++;
-    this.emit({ type: 'Error', runnerId: this.id, error, severity, timestamp: this.clock() });
+    this.send({ type: 'Error', runnerId: this.id, error, severity, timestamp: this.clock() });
+  }
+}
+
+/** A number about to be published or kept that is NaN or infinite. */
+class NonFiniteValue extends Error {
+  constructor(
+    readonly where: string,
+    readonly field: string,
+    readonly value: number,
+  ) {
+    super(`${where}.${field} is ${value}`);
   }
 }
 

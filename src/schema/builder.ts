@@ -13,6 +13,11 @@ export interface SchemaContext {
   readonly store: EventStore | null;
   /** Who is asking: what they may see and do. */
   readonly principal: Principal;
+  /**
+   * REPLAY_DIR: the folder replay feeds started through the API read from (paths are
+   * relative to it and never leave it); null or absent: the API refuses replay feeds.
+   */
+  readonly replayDir?: string | null;
 }
 
 /** The Pothos types of the tickwire schema. */

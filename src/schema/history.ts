@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { MAX_FILTER_LIST, validateFilter } from '../events/filter.js';
-import type { StoredEvent } from '../store/store.js';
+import { gapNotice } from '../bus/types.js';
+import type { HistoryPage } from '../store/store.js';
 import { builder } from './builder.js';
 import { seesAll } from './principal.js';
 import { badInput, filterArgs, filterOf } from './filter-args.js';
@@ -10,16 +11,37 @@ import { TimestampScalar } from './scalars.js';
 /** Largest page of eventHistory. */
 export const MAX_HISTORY_PAGE = 1000;
 
-interface HistoryPageShape {
-  readonly entries: readonly StoredEvent[];
-  readonly hasMore: boolean;
+type HistoryPageShape = Pick<HistoryPage, 'entries' | 'undecodable' | 'lastId' | 'hasMore'>;
+
+/** One edge: a stored event, or the notice that stands in for a row that did not decode. */
+interface Edge {
+  readonly id: number;
+  readonly node: AnyStreamItem;
 }
 
-const EventEdgeRef = builder.objectRef<StoredEvent>('EventEdge').implement({
+/**
+ * The page's edges in id order. A row that did not decode becomes a StreamGap of one
+ * event in its place, so the reader learns of it and pages on past it.
+ */
+function edgesOf(page: HistoryPageShape): Edge[] {
+  const edges: Edge[] = page.entries.map((entry) => ({ id: entry.id, node: entry as AnyStreamItem }));
+  if (page.undecodable.length === 0) return edges;
+  for (const row of page.undecodable) {
+    const reason = `stored event ${row.id} (${row.type}) could not be decoded (${row.reason}): skipped`;
+    edges.push({ id: row.id, node: gapNotice(1, reason, row.id, row.id) });
+  }
+  return edges.sort((a, b) => a.id - b.id);
+}
+
+const EventEdgeRef = builder.objectRef<Edge>('EventEdge').implement({
   description: 'One stored event and its cursor.',
   fields: (t) => ({
     cursor: t.id({ description: 'The event id: pass it as `after` for the next page.', resolve: (e) => String(e.id) }),
-    node: t.field({ type: RunnerEventUnion, description: 'The event.', resolve: (e) => e as AnyStreamItem }),
+    node: t.field({
+      type: RunnerEventUnion,
+      description: 'The event; a StreamGap of one event in place of a stored row that could not be decoded.',
+      resolve: (e) => e.node,
+    }),
   }),
 });
 
@@ -30,7 +52,7 @@ const PageInfoRef = builder.objectRef<HistoryPageShape>('PageInfo').implement({
     endCursor: t.id({
       nullable: true,
       description: 'Cursor of the last edge; null on an empty page.',
-      resolve: (p) => (p.entries.length === 0 ? null : String(p.entries[p.entries.length - 1]!.id)),
+      resolve: (p) => (p.lastId === null ? null : String(p.lastId)),
     }),
   }),
 });
@@ -38,7 +60,7 @@ const PageInfoRef = builder.objectRef<HistoryPageShape>('PageInfo').implement({
 const EventConnectionRef = builder.objectRef<HistoryPageShape>('EventConnection').implement({
   description: 'A page of stored events, oldest first (Relay connection).',
   fields: (t) => ({
-    edges: t.field({ type: [EventEdgeRef], description: 'The events of this page.', resolve: (p) => [...p.entries] }),
+    edges: t.field({ type: [EventEdgeRef], description: 'The events of this page.', resolve: (p) => edgesOf(p) }),
     pageInfo: t.field({ type: PageInfoRef, description: 'Where the page ends.', resolve: (p) => p }),
   }),
 });

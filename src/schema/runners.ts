@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { EngineError } from '../engine/config.js';
+import { resolveReplayPath } from '../engine/feeds/replay-path.js';
 import type { EventBus } from '../bus/bus.js';
 import { CANDLE_INTERVAL_LIMITS, CandleSeries, intervalStart, type Candle } from '../domain/candles.js';
 import type { RunnerInfo } from '../engine/engine.js';
@@ -18,12 +19,42 @@ export function toGraphQLError(err: unknown): GraphQLError {
   return err instanceof GraphQLError ? err : new GraphQLError((err as Error).message);
 }
 
+/**
+ * A number for a Float field. A runner never keeps a non-finite one (it stops instead),
+ * but a view that holds one anyway — a snapshot from another process, a bug — must not
+ * fail the whole `runners` list for every client: it reads as `fallback`.
+ */
+function finiteOr<T extends number | null>(value: number | null | undefined, fallback: T): number | T {
+  return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
+}
+
+/**
+ * Points an API-given replay path into REPLAY_DIR (or refuses it) before the engine sees
+ * it: the engine opens what it is given, and only here is the path an untrusted user's.
+ */
+async function confineReplayFeed(config: Record<string, unknown>, replayDir: string | null | undefined): Promise<void> {
+  const feed = config['feed'] as Record<string, unknown> | undefined;
+  if (feed?.['kind'] !== 'replay') return;
+  // A missing path is the engine's to report, with the other configuration errors.
+  if (typeof feed['path'] !== 'string') return;
+  const id = String(config['id']);
+  if (replayDir == null) {
+    throw new EngineError('INVALID_CONFIG', `runner "${id}": feed: REPLAY feeds cannot be started through the API: REPLAY_DIR is not set on this server`);
+  }
+  try {
+    feed['path'] = await resolveReplayPath(replayDir, feed['path']);
+  } catch (err) {
+    if (err instanceof EngineError) throw new EngineError(err.code, `runner "${id}": ${err.message}`);
+    throw err;
+  }
+}
+
 /** A strategy parameter, as a name/value pair (parameters differ per strategy). */
 const StrategyParamRef = builder.objectRef<{ name: string; value: number }>('StrategyParam').implement({
   description: 'One parameter of a strategy.',
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Parameter name, e.g. fastPeriod.' }),
-    value: t.exposeFloat('value', { description: 'Its value.' }),
+    value: t.float({ description: 'Its value.', resolve: (p) => finiteOr(p.value, 0) }),
   }),
 });
 
@@ -34,7 +65,7 @@ const RunnerStatsRef = builder.objectRef<RunnerInfo>('RunnerStats').implement({
     ticksRejected: t.int({ description: 'Ticks or feed rows rejected as invalid.', resolve: (r) => r.stats.ticksRejected }),
     actionsExecuted: t.int({ description: 'Actions executed.', resolve: (r) => r.stats.actionsExecuted }),
     errors: t.int({ description: 'Error events emitted (all severities).', resolve: (r) => r.stats.errors }),
-    errorRate: t.float({ description: 'Errors per tick received, 0..1.', resolve: (r) => r.stats.errorRate }),
+    errorRate: t.float({ description: 'Errors per tick received, 0..1.', resolve: (r) => finiteOr(r.stats.errorRate, 0) }),
   }),
 });
 
@@ -94,15 +125,15 @@ export const RunnerRef = builder.objectRef<RunnerInfo>('Runner').implement({
       description: 'Strategy parameters, defaults filled in.',
       resolve: (r) => Object.entries(r.params).map(([name, value]) => ({ name, value })),
     }),
-    quantity: t.float({ description: 'Units per position.', resolve: (r) => r.config.quantity }),
-    feeRate: t.float({ description: 'Fraction of notional charged per fill.', resolve: (r) => r.config.feeRate }),
+    quantity: t.float({ description: 'Units per position.', resolve: (r) => finiteOr(r.config.quantity, 0) }),
+    feeRate: t.float({ description: 'Fraction of notional charged per fill.', resolve: (r) => finiteOr(r.config.feeRate, 0) }),
     stopOnError: t.boolean({ description: 'Whether an error stops the runner.', resolve: (r) => r.config.stopOnError }),
     feed: t.exposeString('feed', { description: 'Where its ticks come from, in words.' }),
     state: t.field({ type: RunnerStateEnum, description: 'Current state.', resolve: (r) => r.state }),
     position: t.field({ type: PositionRef, nullable: true, description: 'Open position, or null when flat.', resolve: (r) => r.position }),
-    lastPrice: t.float({ nullable: true, description: 'Close of the last valid tick.', resolve: (r) => r.stats.lastPrice }),
-    realizedPnl: t.float({ description: 'Realized P&L since start, after fees.', resolve: (r) => r.stats.realizedPnl }),
-    unrealizedPnl: t.float({ description: 'P&L of the open position at the last price; 0 when flat.', resolve: (r) => r.unrealizedPnl }),
+    lastPrice: t.float({ nullable: true, description: 'Close of the last valid tick.', resolve: (r) => finiteOr(r.stats.lastPrice, null) }),
+    realizedPnl: t.float({ description: 'Realized P&L since start, after fees.', resolve: (r) => finiteOr(r.stats.realizedPnl, 0) }),
+    unrealizedPnl: t.float({ description: 'P&L of the open position at the last price; 0 when flat.', resolve: (r) => finiteOr(r.unrealizedPnl, 0) }),
     stats: t.field({ type: RunnerStatsRef, description: 'Live counters.', resolve: (r) => r }),
     candles: t.field({
       type: [CandleRef],
@@ -155,11 +186,19 @@ const FeedInput = builder.inputType('FeedInput', {
   description: 'Where the runner gets its ticks. Defaults: simulated at 100 ticks/s.',
   fields: (t) => ({
     kind: t.field({ type: FeedKindEnum, required: false, defaultValue: 'simulated', description: 'SIMULATED (default) or REPLAY.' }),
-    ticksPerSecond: t.float({ required: false, description: 'Tick rate (simulated: 1 to 100000, default 100; replay: default as fast as possible).' }),
+    ticksPerSecond: t.float({
+      required: false,
+      description:
+        'Tick rate (simulated: default 100; replay: default 1000). The rates of all running runners together may not exceed the ' +
+        "server's MAX_TOTAL_TICKS_PER_SECOND (default 20000).",
+    }),
     seed: t.int({ required: false, description: 'Simulated: seed of the random walk (default derived from the runner id).' }),
-    startPrice: t.float({ required: false, description: 'Simulated: first price.' }),
-    volatility: t.float({ required: false, description: 'Simulated: standard deviation of the per-tick log return (default 0.0005).' }),
-    path: t.string({ required: false, description: 'Replay: path of the file on the server.' }),
+    startPrice: t.float({ required: false, description: 'Simulated: first price, 0.000001 to 1000000000.' }),
+    volatility: t.float({ required: false, description: 'Simulated: standard deviation of the per-tick log return, 0 to 0.1 (default 0.0005).' }),
+    path: t.string({
+      required: false,
+      description: "Replay: path of a regular file relative to the server's REPLAY_DIR (no absolute path, no .., never leading out of it); refused when REPLAY_DIR is not set.",
+    }),
     loop: t.boolean({ required: false, description: 'Replay: start again at the end of the file.' }),
   }),
 });
@@ -171,8 +210,8 @@ const StartRunnerInput = builder.inputType('StartRunnerInput', {
     symbol: t.string({ required: true, description: 'Symbol to trade, e.g. BTCUSDT.' }),
     strategy: t.string({ required: false, description: 'ema_crossover (default) or mean_reversion.' }),
     params: t.field({ type: [StrategyParamInput], required: false, description: 'Strategy parameters; the rest keep their defaults.' }),
-    quantity: t.float({ required: false, description: 'Units per position (default 1).' }),
-    feeRate: t.float({ required: false, description: 'Fraction of notional charged per fill (default 0).' }),
+    quantity: t.float({ required: false, description: 'Units per position, above 0 and at most 1000000 (default 1).' }),
+    feeRate: t.float({ required: false, description: 'Fraction of notional charged per fill, 0 to below 0.1 (default 0).' }),
     feed: t.field({ type: FeedInput, required: false, description: 'Feed settings (default simulated 100 ticks/s).' }),
     stopOnError: t.boolean({ required: false, description: 'Stop the runner on its first error (default false).' }),
     statsIntervalMs: t.int({ required: false, description: 'Milliseconds between StatsUpdate events (default 1000).' }),
@@ -213,7 +252,9 @@ builder.mutationType({
   fields: (t) => ({
     startRunner: t.field({
       type: RunnerRef,
-      description: 'Start a runner; it shows up on the stream as RunnerStarted. Errors: INVALID_CONFIG, DUPLICATE_RUNNER.',
+      description:
+        'Start a runner; it shows up on the stream as RunnerStarted. Errors: INVALID_CONFIG (also a start over MAX_RUNNERS or MAX_TOTAL_TICKS_PER_SECOND, ' +
+        'or a replay path outside REPLAY_DIR), DUPLICATE_RUNNER.',
       args: { input: t.arg({ type: StartRunnerInput, required: true, description: 'The runner to start.' }) },
       resolve: async (_root, { input }, ctx) => {
         assertOperator(ctx.principal, String(input.id));
@@ -221,6 +262,7 @@ builder.mutationType({
         if (input.params) config['params'] = Object.fromEntries(input.params.map((p) => [p.name, p.value]));
         if (input.feed) config['feed'] = withoutNulls({ ...input.feed });
         try {
+          await confineReplayFeed(config, ctx.replayDir);
           return await ctx.engine.addRunner(config);
         } catch (err) {
           throw toGraphQLError(err);

@@ -2,6 +2,12 @@ import { gapNotice, isGap, type StreamGap, type StreamItem } from '../bus/types.
 import type { StageSource } from '../bus/stage.js';
 import type { EventFilter } from '../events/filter.js';
 import type { EventStore } from '../store/store.js';
+import type { Principal } from './principal.js';
+
+/** Whose scope a backfill reads in: the runner globs of a token, and its check. */
+export type BackfillScope = Pick<Principal, 'runners' | 'allows'>;
+
+const EVERYTHING: BackfillScope = { runners: ['*'], allows: () => true };
 
 /** Rows read from the store per query while backfilling. */
 const PAGE = 1000;
@@ -26,8 +32,8 @@ export class StoreBackfill implements StageSource {
     private readonly source: StageSource,
     private readonly store: EventStore,
     private readonly filter: EventFilter,
-    /** The runners the reader may see (its token's scope). */
-    private readonly allows: (runnerId: string) => boolean = () => true,
+    /** The runners the reader may see (its token's scope): applied in SQL, before any row is decoded. */
+    private readonly scope: BackfillScope = EVERYTHING,
   ) {}
 
   get replays(): boolean {
@@ -72,13 +78,24 @@ export class StoreBackfill implements StageSource {
   private async readPage(backfill: Backfill): Promise<void> {
     const { gap } = backfill;
     try {
-      const page = await this.store.history({ ...this.filter, after: backfill.after, before: gap.toId + 1, first: PAGE });
+      const runnerGlobs = this.scope.runners.includes('*') ? null : this.scope.runners;
+      const page = await this.store.history({ ...this.filter, runnerGlobs, after: backfill.after, before: gap.toId + 1, first: PAGE });
       if (this.backfill !== backfill) return; // closed meanwhile
-      const visible = page.entries.filter((e) => this.allows(e.event.runnerId));
-      this.buffer.push(...visible);
+      // SQL applied the scope; checking again costs little and guards a glob/LIKE mismatch.
+      const visible = page.entries.filter((e) => this.scope.allows(e.event.runnerId));
+      if (page.undecodable.length === 0) {
+        this.buffer.push(...visible);
+      } else {
+        // Rows that did not decode are skipped, each reported where it sat in the log.
+        const items: StreamItem[] = [...visible];
+        for (const row of page.undecodable) {
+          items.push(gapNotice(1, `stored event ${row.id} (${row.type}) could not be decoded (${row.reason}): skipped`, row.id, row.id));
+        }
+        this.buffer.push(...items.sort((a, b) => positionOf(a) - positionOf(b)));
+      }
       backfill.delivered += visible.length;
-      if (page.hasMore && page.entries.length > 0) {
-        backfill.after = page.entries[page.entries.length - 1]!.id;
+      if (page.hasMore && page.lastId !== null) {
+        backfill.after = page.lastId;
         return;
       }
       this.backfill = null;
@@ -103,4 +120,9 @@ export class StoreBackfill implements StageSource {
       this.buffer.push({ ...gap, reason: `${gap.reason}; ${failed}`, scopedReason: `${gap.scopedReason ?? 'events you asked for are no longer kept'}; ${failed}` });
     }
   }
+}
+
+/** Where an item sits in the log: an event's id, a one-row notice's row. */
+function positionOf(item: StreamItem): number {
+  return isGap(item) ? (item.fromId ?? 0) : item.id;
 }

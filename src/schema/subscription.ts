@@ -55,7 +55,7 @@ function openStream(args: StreamArgs, ctx: SchemaContext): StageSource {
     ...(args.after != null ? { after: Number(args.after) } : {}),
   });
   // A resume point older than the bus's history is filled from the store, when there is one.
-  const resumed: StageSource = args.after != null && ctx.store !== null ? new StoreBackfill(subscription, ctx.store, filter, principal.allows) : subscription;
+  const resumed: StageSource = args.after != null && ctx.store !== null ? new StoreBackfill(subscription, ctx.store, filter, principal) : subscription;
   return args.throttleMs != null ? new ThrottledStream(resumed, args.throttleMs, DEFAULT_QUEUE_CAPACITY) : resumed;
 }
 

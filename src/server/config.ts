@@ -1,9 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { formatIssues, runnerConfigSchema, type RunnerConfigInput } from '../engine/config.js';
+import {
+  DEFAULT_MAX_RUNNERS,
+  DEFAULT_MAX_TOTAL_TICKS_PER_SECOND,
+  formatIssues,
+  MAX_TICKS_PER_SECOND,
+  runnerConfigSchema,
+  type RunnerConfigInput,
+} from '../engine/config.js';
 import { loadTokensFile, type TokenStore } from './auth.js';
 import { ConfigError } from './config-error.js';
 import { DEFAULT_RUNNERS } from '../engine/defaults.js';
@@ -40,6 +47,10 @@ export interface ServerConfig {
   };
   /** The built dashboard served at / (DASHBOARD_DIR), or null with DASHBOARD=false. */
   readonly dashboardDir: string | null;
+  /** REPLAY_DIR, absolute: where startRunner's replay paths point into; null: the API refuses replay feeds. */
+  readonly replayDir: string | null;
+  /** The engine's caps: MAX_RUNNERS and MAX_TOTAL_TICKS_PER_SECOND. */
+  readonly engine: { readonly maxRunners: number; readonly maxTotalTicksPerSecond: number };
 }
 
 /** Stored unless STORE_TYPES says otherwise: all but the two high-frequency types. */
@@ -121,6 +132,9 @@ const envSchema = z.object({
   INTROSPECTION: z.enum(['true', 'false']).default('true'),
   DASHBOARD: z.enum(['true', 'false']).default('true'),
   DASHBOARD_DIR: z.string().min(1).default(DEFAULT_DASHBOARD_DIR),
+  REPLAY_DIR: z.string().min(1).optional(),
+  MAX_RUNNERS: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_MAX_RUNNERS),
+  MAX_TOTAL_TICKS_PER_SECOND: z.coerce.number().int().min(1).max(MAX_TICKS_PER_SECOND).default(DEFAULT_MAX_TOTAL_TICKS_PER_SECOND),
 });
 
 const runnersFileSchema = z.strictObject({ runners: z.array(runnerConfigSchema) });
@@ -162,6 +176,9 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     INTROSPECTION: read('INTROSPECTION'),
     DASHBOARD: read('DASHBOARD'),
     DASHBOARD_DIR: read('DASHBOARD_DIR'),
+    REPLAY_DIR: read('REPLAY_DIR'),
+    MAX_RUNNERS: read('MAX_RUNNERS'),
+    MAX_TOTAL_TICKS_PER_SECOND: read('MAX_TOTAL_TICKS_PER_SECOND'),
   });
   if (!parsed.success) throw new ConfigError(`invalid environment: ${formatIssues(parsed.error)}`);
   const { PORT, HOST, RUNNERS_FILE, DATABASE_URL, DATA_DIR, STORE_BUFFER, REDIS_URL, REDIS_STREAM, REDIS_MAXLEN } = parsed.data;
@@ -191,10 +208,26 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     throw new ConfigError(`refusing to listen on ${HOST} without TOKENS_FILE: an open server may only bind to 127.0.0.1, ::1 or localhost`);
   }
   const dashboardDir = e.DASHBOARD === 'true' ? resolve(e.DASHBOARD_DIR) : null;
+  const replayDir = e.REPLAY_DIR === undefined ? null : replayDirOf(e.REPLAY_DIR);
+  const engine = { maxRunners: e.MAX_RUNNERS, maxTotalTicksPerSecond: e.MAX_TOTAL_TICKS_PER_SECOND };
+  const common = { port: PORT, host: HOST, store, redis, limits, tokens, dashboardDir, replayDir, engine };
   if (RUNNERS_FILE === undefined) {
-    return { port: PORT, host: HOST, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners', runnersFromFile: false, store, redis, limits, tokens, dashboardDir };
+    return { ...common, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners', runnersFromFile: false };
   }
-  return { port: PORT, host: HOST, runners: loadRunnersFile(RUNNERS_FILE), runnersSource: RUNNERS_FILE, runnersFromFile: true, store, redis, limits, tokens, dashboardDir };
+  return { ...common, runners: loadRunnersFile(RUNNERS_FILE), runnersSource: RUNNERS_FILE, runnersFromFile: true };
+}
+
+/** REPLAY_DIR as an absolute path; a folder that is not there stops the server now, not at the first startRunner. */
+function replayDirOf(value: string): string {
+  const dir = resolve(value);
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    // Reported below.
+  }
+  if (!isDir) throw new ConfigError(`invalid environment: REPLAY_DIR: ${value} is not a folder`);
+  return dir;
 }
 
 /** Reads and validates a runners file (JSON, or YAML for .yaml/.yml). */

@@ -67,7 +67,12 @@ export async function startPersistence(
   if (role !== 'single' && redis === null) throw new Error(`the ${role} role needs the shared log (REDIS_URL)`);
   // An API instance never opens PGlite: the directory belongs to the writer.
   const db = role === 'reader' && config.databaseUrl === undefined ? null : await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const store = db === null ? null : new EventStore(db, config.types);
+  const store =
+    db === null
+      ? null
+      : new EventStore(db, config.types, {
+          onUndecodable: (row) => log(`tickwire: stored event ${row.id} (${row.type}) could not be decoded (${row.reason}); skipped in history reads`),
+        });
   // Only the writer changes the schema: readers of a shared PostgreSQL must not race it.
   if (store !== null && role !== 'reader') await store.migrate();
   const storedUpTo = store === null ? 0 : await store.maxId().catch((err: Error) => {

@@ -78,6 +78,8 @@ export interface ServerOptions {
   readonly health?: Pick<MetricsSources, 'store' | 'redis'>;
   /** The built dashboard to serve at / (see `npm run build`); null or absent: none. */
   readonly dashboardDir?: string | null;
+  /** REPLAY_DIR: where startRunner's replay paths point into; null or absent: replay feeds are refused. */
+  readonly replayDir?: string | null;
 }
 
 /** A listening tickwire server. */
@@ -102,7 +104,7 @@ export interface TickwireServer {
 export async function startServer(options: ServerOptions): Promise<TickwireServer> {
   const tokens = options.tokens ?? null;
   const limits = options.limits ?? DEFAULT_LIMITS;
-  const tickwire = createTickwireYoga(options.engine, options.bus, options.store ?? null, limits, tokens);
+  const tickwire = createTickwireYoga(options.engine, options.bus, options.store ?? null, limits, tokens, options.replayDir ?? null);
   const sse = createGraphqlSseHandler(tickwire, {
     reservationTimeoutMs: limits.sseReservationTimeoutMs,
     maxReservationsPerToken: limits.maxSseReservationsPerToken,

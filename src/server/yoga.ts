@@ -37,6 +37,7 @@ export function createTickwireYoga(
   store: EventStore | null = null,
   limits: Limits = DEFAULT_LIMITS,
   tokens: TokenStore | null = null,
+  replayDir: string | null = null,
   admission: Admission = new Admission(limits.maxSubscriptionsPerToken),
 ): TickwireYoga {
   const sharedExecution = useSharedExecution<StreamItem | EventBatch>({
@@ -64,10 +65,10 @@ export function createTickwireYoga(
     // Transports authenticate before anything runs (401 / close 4403); here the token
     // is only mapped to its principal. A missing one at this point is a bug, not a user.
     context: (initial): SchemaContext => {
-      if (tokens === null) return { engine, bus, store, principal: OPEN_PRINCIPAL };
+      if (tokens === null) return { engine, bus, store, principal: OPEN_PRINCIPAL, replayDir };
       const principal = principalOf(tokens, initial);
       if (principal === null) throw new GraphQLError('missing or invalid API token', { extensions: { code: 'UNAUTHENTICATED' } });
-      return { engine, bus, store, principal };
+      return { engine, bus, store, principal, replayDir };
     },
     // GraphiQL runs its subscriptions over graphql-ws on the same URL.
     graphiql: limits.graphiql ? { title: 'tickwire', subscriptionsProtocol: 'WS' } : false,

@@ -1,4 +1,4 @@
-import { decodeEvent, encodeEvent } from '../events/codec.js';
+import { decodeEvent, encodeEvent, EventDecodeError } from '../events/codec.js';
 import type { EventFilter } from '../events/filter.js';
 import { EVENT_VARIANTS, type EventVariant, type RunnerEvent } from '../events/types.js';
 import { severityRank } from '../events/helpers.js';
@@ -32,11 +32,34 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX tickwire_events_ts ON tickwire_events (ts, id);`,
 ];
 
+/** A stored row that matched a query but could not be decoded into an event. */
+export interface UndecodableRow {
+  readonly id: number;
+  /** The event's type column, as stored. */
+  readonly type: string;
+  /** What is wrong with it (the field path), for logs and the reader's notice. */
+  readonly reason: string;
+}
+
 /** A page of stored events, oldest first. */
 export interface HistoryPage {
+  /** The events of the page that decoded. */
   readonly entries: readonly StoredEvent[];
+  /**
+   * Rows of the page that did not decode (written by an older version, edited by hand):
+   * skipped, never a failed page. Their ids count for the page's end and for `hasMore`.
+   */
+  readonly undecodable: readonly UndecodableRow[];
+  /** Id of the page's last row, decoded or not: where the next page starts; null when empty. */
+  readonly lastId: number | null;
   /** True when more events match after the last one of this page. */
   readonly hasMore: boolean;
+}
+
+/** Options of an {@link EventStore}. */
+export interface EventStoreOptions {
+  /** Told about every row a query skipped because it did not decode (the server logs it). */
+  readonly onUndecodable?: (row: UndecodableRow) => void;
 }
 
 /** A history query: the event filter plus a time range and a cursor. */
@@ -53,6 +76,15 @@ export interface HistoryQuery extends EventFilter {
   readonly runnerGlobs?: readonly string[] | null;
   /** Page size. */
   readonly first: number;
+}
+
+/**
+ * Why a row did not decode, without its values: the codec's path when it names one
+ * (a stored event may carry anything, and this reaches logs and readers).
+ */
+function undecodableReason(err: unknown): string {
+  if (err instanceof EventDecodeError) return err.path === '' ? 'not an event' : `bad field ${err.path.slice(0, 200)}`;
+  return 'not valid JSON';
 }
 
 /** A runner-id glob as a LIKE pattern (`*` → `%`, `?` → `_`, the rest literal). */
@@ -73,7 +105,11 @@ export class EventStore {
   constructor(
     readonly db: Db,
     readonly storedTypes: readonly EventVariant[] = EVENT_VARIANTS,
+    private readonly options: EventStoreOptions = {},
   ) {}
+
+  /** Rows skipped because they did not decode, since this store was opened. */
+  undecodableRows = 0;
 
   /** Creates or upgrades the tables. */
   async migrate(): Promise<void> {
@@ -126,7 +162,10 @@ export class EventStore {
     );
   }
 
-  /** Stored events matching the query, ordered by id. */
+  /**
+   * Stored events matching the query, ordered by id. Every filter, the reader's scope
+   * (`runnerGlobs`) included, is applied in SQL, so a row outside it is never decoded.
+   */
   async history(query: HistoryQuery): Promise<HistoryPage> {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -144,16 +183,31 @@ export class EventStore {
     if (query.after != null) where.push(`id > ${param(query.after)}`);
     if (query.before != null) where.push(`id < ${param(query.before)}`);
     const sql =
-      `SELECT id::float8 AS id, symbol, event FROM tickwire_events` +
+      `SELECT id::float8 AS id, symbol, type, event FROM tickwire_events` +
       (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
       ` ORDER BY id LIMIT ${param(query.first + 1)}`;
-    const { rows } = await this.db.query<{ id: number; symbol: string; event: unknown }>(sql, params);
-    const entries = rows.slice(0, query.first).map((row) => ({
-      id: Number(row.id),
-      symbol: row.symbol,
-      // pg returns JSONB parsed; decoding checks it is still a valid event.
-      event: decodeEvent(typeof row.event === 'string' ? JSON.parse(row.event) : row.event),
-    }));
-    return { entries, hasMore: rows.length > query.first };
+    const { rows } = await this.db.query<{ id: number; symbol: string; type: string; event: unknown }>(sql, params);
+    const page = rows.slice(0, query.first);
+    const entries: StoredEvent[] = [];
+    const undecodable: UndecodableRow[] = [];
+    for (const row of page) {
+      const id = Number(row.id);
+      try {
+        // pg returns JSONB parsed; decoding checks it is still a valid event.
+        entries.push({ id, symbol: row.symbol, event: decodeEvent(typeof row.event === 'string' ? JSON.parse(row.event) : row.event) });
+      } catch (err) {
+        // One bad row must not fail every page that holds it, forever.
+        const bad: UndecodableRow = { id, type: String(row.type), reason: undecodableReason(err) };
+        undecodable.push(bad);
+        this.undecodableRows++;
+        try {
+          this.options.onUndecodable?.(bad);
+        } catch {
+          // A failing logger must not fail the query either.
+        }
+      }
+    }
+    const last = page.at(-1);
+    return { entries, undecodable, lastId: last === undefined ? null : Number(last.id), hasMore: rows.length > query.first };
   }
 }

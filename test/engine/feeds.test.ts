@@ -1,9 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, ftruncateSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FeedItem } from '../../src/engine/feeds/feed.js';
-import { replayFeed, rowToMarketData } from '../../src/engine/feeds/replay.js';
+import { boundedLines, MAX_LINE_BYTES, replayFeed, rowToMarketData, splitCsvLine, withoutValues } from '../../src/engine/feeds/replay.js';
 import { RandomWalk, simulatedFeed } from '../../src/engine/feeds/simulated.js';
 import { checkMarketData } from '../../src/domain/market-data.js';
 
@@ -70,7 +71,7 @@ describe('replay feed', () => {
     expect(items).toHaveLength(4);
     expect(items[0]).toMatchObject({ tick: { close: 100.5, timestamp: 1_700_000_000_000 }, where: 'ticks.csv:2' });
     expect(items[1]).toMatchObject({ where: 'ticks.csv:3' });
-    expect('error' in items[1]! && items[1].error).toMatch(/open is not a finite number: "abc"/);
+    expect('error' in items[1]! && items[1].error).toBe('open is not a finite number');
     expect(items[2]).toMatchObject({ where: 'ticks.csv:5' });
     expect('error' in items[2]! && items[2].error).toMatch(/column|record/i);
     expect(items[3]).toMatchObject({ tick: { close: 100 }, where: 'ticks.csv:6' });
@@ -122,7 +123,126 @@ describe('replay feed', () => {
 
   it('converts rows strictly', () => {
     expect(rowToMarketData({ timestamp: '5', open: '1', high: '1', low: '1', close: '1', volume: '1', bid: '1', ask: '1' }, 'S')).toMatchObject({ symbol: 'S', timestamp: 5 });
-    expect(rowToMarketData({ timestamp: true, open: 1 }, 'S')).toBe('timestamp is not a finite number: true');
-    expect(rowToMarketData({ symbol: 5 }, 'S')).toBe('symbol must be a string, got 5');
+    expect(rowToMarketData({ timestamp: true, open: 1 }, 'S')).toBe('timestamp is not a finite number');
+    expect(rowToMarketData({ symbol: 5 }, 'S')).toBe('symbol must be a string, got a number');
+  });
+});
+
+describe('replay feed against hostile files', () => {
+  const signal = () => new AbortController().signal;
+  const errors = (items: FeedItem[]) => items.flatMap((i) => ('error' in i ? [`${i.where}: ${i.error}`] : []));
+
+  async function lines(chunks: string[], max: number) {
+    const out: unknown[] = [];
+    async function* input() {
+      for (const c of chunks) yield Buffer.from(c);
+    }
+    for await (const line of boundedLines(input(), max)) out.push(line);
+    return out;
+  }
+
+  it('splits lines across chunks, CRLF too, and caps each line', async () => {
+    expect(await lines(['ab', 'c\r\nde', 'f\n', '\nlast'], 10)).toEqual([
+      { text: 'abc', line: 1 },
+      { text: 'def', line: 2 },
+      { text: '', line: 3 },
+      { text: 'last', line: 4 },
+    ]);
+    expect(await lines(['12345', '67890', '1\nok\n', 'x'.repeat(30)], 10)).toEqual([
+      { tooLong: true, line: 1 },
+      { text: 'ok', line: 2 },
+      { tooLong: true, line: 3 },
+    ]);
+    // Exactly at the cap is fine; a multi-byte character split across chunks survives.
+    const euro = Buffer.from('€');
+    async function* split() {
+      yield euro.subarray(0, 1);
+      yield Buffer.concat([euro.subarray(1), Buffer.from('\n')]);
+    }
+    const out: unknown[] = [];
+    for await (const line of boundedLines(split(), 3)) out.push(line);
+    expect(out).toEqual([{ text: '€', line: 1 }]);
+  });
+
+  it('one over-long line is one error naming file:line, and the rows after it still play', async () => {
+    const path = join(dir, 'long.jsonl');
+    const good = JSON.stringify({ symbol: 'SOLUSDT', timestamp: 1, open: 1, high: 2, low: 1, close: 2, volume: 0, bid: 1.9, ask: 2.1 });
+    writeFileSync(path, [good, `{"note":"${'s'.repeat(MAX_LINE_BYTES)}"}`, good].join('\n'));
+    const items = await collect(replayFeed({ symbol: 'SOLUSDT', path }).items(signal()));
+    expect(items.map((i) => i.where)).toEqual(['long.jsonl:1', 'long.jsonl:2', 'long.jsonl:3']);
+    expect(errors(items)).toEqual([`long.jsonl:2: line longer than ${MAX_LINE_BYTES} bytes; skipped`]);
+  });
+
+  it('a 300 MB file without a newline is read in bounded memory: one error', async () => {
+    const path = join(dir, 'zeros.jsonl');
+    const fd = openSync(path, 'w');
+    ftruncateSync(fd, 300 * 1024 * 1024);
+    closeSync(fd);
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
+    const items = await collect(replayFeed({ symbol: 'X', path }).items(signal()));
+    clearInterval(sampler);
+    expect(errors(items)).toEqual([`zeros.jsonl:1: line longer than ${MAX_LINE_BYTES} bytes; skipped`]);
+    expect((peak - before) / 1e6).toBeLessThan(100);
+  });
+
+  it.each([
+    ['a FIFO', () => {
+      const path = join(dir, 'fifo.csv');
+      execFileSync('mkfifo', [path]);
+      return path;
+    }],
+    ['a folder', () => dir],
+    ['/dev/zero', () => '/dev/zero'],
+  ])('%s is one error, read never (no block, no endless read)', async (_, make) => {
+    const path = make();
+    const items = await collect(replayFeed({ symbol: 'X', path }).items(signal()));
+    expect(items).toHaveLength(1);
+    expect('error' in items[0]! && items[0].error).toMatch(/^cannot read [^/]+: not a regular file$/);
+  });
+
+  it('errors never quote the file: not the header, not the JSON, not a value', async () => {
+    const path = join(dir, 'secret.csv');
+    writeFileSync(path, 'SECRET_A,SECRET_B\nSECRET_C\n"SECRET_D,\n');
+    const jsonl = join(dir, 'secret.jsonl');
+    writeFileSync(jsonl, '{SECRET_E\n{"timestamp":"SECRET_F"}\n{"symbol":["SECRET_G"]}\n{"timestamp":1,"open":31337,"high":2,"low":1,"close":2,"volume":0,"bid":1,"ask":2}\n');
+    const all = [
+      ...errors(await collect(replayFeed({ symbol: 'X', path }).items(signal()))),
+      ...errors(await collect(replayFeed({ symbol: 'X', path: jsonl }).items(signal()))),
+      ...errors(await collect(replayFeed({ symbol: 'X', path: join(dir, 'missing', 'gone.csv') }).items(signal()))),
+    ];
+    expect(all).toEqual([
+      'secret.csv:2: expected 2 columns as in the header, got 1',
+      'secret.csv:3: invalid CSV quoting',
+      'secret.jsonl:1: invalid JSON',
+      'secret.jsonl:2: timestamp is not a finite number',
+      'secret.jsonl:3: symbol must be a string, got a list',
+      'secret.jsonl:4: open is outside low..high',
+      'gone.csv: cannot read gone.csv: no such file (ENOENT)',
+    ]);
+    expect(all.join('\n')).not.toMatch(/SECRET|31337|\//);
+  });
+
+  it('splits CSV lines like RFC 4180 within a line', () => {
+    expect(splitCsvLine(' a , b ,c')).toEqual(['a', 'b', 'c']);
+    expect(splitCsvLine('"a,1", "b""q" ,c')).toEqual(['a,1', 'b"q', 'c']);
+    expect(splitCsvLine('a,"b')).toBeNull();
+    expect(splitCsvLine('"a"x,b')).toBeNull();
+    expect(splitCsvLine('a"b,c')).toEqual(['a"b', 'c']);
+    expect(splitCsvLine('a,')).toEqual(['a', '']);
+  });
+});
+
+describe('withoutValues', () => {
+  it.each([
+    ['low 5 is above high 4', 'low is above high'],
+    ['open 1e+300 is outside low..high (1..4)', 'open is outside low..high'],
+    ['bid 1.2 is above ask 1.1', 'bid is above ask'],
+    ['open must be positive, got -1', 'open must be positive'],
+    ['timestamp must be whole milliseconds since the Unix epoch, got 1.5', 'timestamp must be whole milliseconds since the Unix epoch'],
+    ['volume must be a finite number ≥ 0, got -3', 'volume must be a finite number ≥ 0'],
+  ])('%s → %s', (reason, expected) => {
+    expect(withoutValues(reason)).toBe(expected);
   });
 });

@@ -7,10 +7,15 @@ import { loadRunnersFile } from '../../src/server/config.js';
 import { publishScript, startTestServer, until, type TestServer } from './harness.js';
 import { post, watch, type Watch } from './transports.js';
 
+const dir = mkdtempSync(join(tmpdir(), 'tickwire-bad-'));
+const badCsv = join(dir, 'bad.csv');
+writeFileSync(badCsv, 'timestamp,open,high,low,close,volume,bid,ask\n1700000000000,1,2,0.5,1,1,0.9,1.1\nnot-a-number,1,2,0.5,1,1,0.9,1.1\n1700000000002,1,2,0.5,1,1,1.2,1.1\n');
+
 let t: TestServer;
 let bystander: Watch;
 beforeAll(async () => {
-  t = await startTestServer();
+  // Replay paths through the API are relative to REPLAY_DIR.
+  t = await startTestServer({ replayDir: dir });
   // Another client, subscribed the whole time: it must keep being served.
   bystander = watch('graphql-ws', t.server, 'subscription { events(runnerIds: ["r1"]) { ... on Event { id } } }');
   await until(() => t.bus.subscriberCount === 1, 'the bystander');
@@ -19,10 +24,6 @@ afterAll(async () => {
   await bystander.close();
   await t.close();
 });
-
-const dir = mkdtempSync(join(tmpdir(), 'tickwire-bad-'));
-const badCsv = join(dir, 'bad.csv');
-writeFileSync(badCsv, 'timestamp,open,high,low,close,volume,bid,ask\n1700000000000,1,2,0.5,1,1,0.9,1.1\nnot-a-number,1,2,0.5,1,1,0.9,1.1\n1700000000002,1,2,0.5,1,1,1.2,1.1\n');
 
 /** GraphQL over HTTP: [name, query, variables, expected message]. */
 const HTTP_CASES: readonly [string, string, Record<string, unknown> | undefined, RegExp][] = [
@@ -115,12 +116,12 @@ describe('bad input is answered clearly and hurts nobody', () => {
   it('bad rows of a replay file become RunnerError events with file and line, and the runner goes on', async () => {
     const w = watch('graphql-ws', t.server, 'subscription { events(runnerIds: ["replayer"], types: [ERROR, TICK_RECEIVED]) { __typename ... on RunnerError { error } } }');
     await until(() => t.bus.subscriberCount === 2, 'the replay watcher');
-    const started = await post(t.server, 'mutation ($path: String!) { startRunner(input: { id: "replayer", symbol: "X", feed: { kind: REPLAY, path: $path } }) { id } }', { path: badCsv });
+    const started = await post(t.server, 'mutation ($path: String!) { startRunner(input: { id: "replayer", symbol: "X", feed: { kind: REPLAY, path: $path } }) { id } }', { path: 'bad.csv' });
     expect(started.errors).toBeUndefined();
     const items = (await w.take(3)).map((r) => (r.data as { events: { __typename: string; error?: string } }).events);
     expect(items[0]).toEqual({ __typename: 'TickReceived' });
     expect(items[1]?.error).toMatch(/bad feed row \(bad\.csv:3\): timestamp is not a finite number/);
-    expect(items[2]?.error).toMatch(/bid 1\.2 is above ask 1\.1/);
+    expect(items[2]?.error).toBe('bad feed row (bad.csv:4): bid is above ask');
     await w.close();
   });
 

@@ -1,7 +1,7 @@
 import { EventBus } from '../../src/bus/bus.js';
 import { TradingEngine } from '../../src/engine/engine.js';
 import type { RunnerEvent } from '../../src/events/types.js';
-import { startServer, type TickwireServer } from '../../src/server/server.js';
+import { startServer, type ServerOptions, type TickwireServer } from '../../src/server/server.js';
 
 /** A server on a random port with an engine that has no runners until a test adds some. */
 export interface TestServer {
@@ -11,11 +11,11 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts a server on 127.0.0.1 and a free port. */
-export async function startTestServer(): Promise<TestServer> {
+/** Starts a server on 127.0.0.1 and a free port; `options` adds server options (e.g. replayDir). */
+export async function startTestServer(options: Partial<ServerOptions> = {}): Promise<TestServer> {
   const bus = new EventBus();
   const engine = new TradingEngine(bus);
-  const server = await startServer({ engine, bus, port: 0, host: '127.0.0.1' });
+  const server = await startServer({ engine, bus, port: 0, host: '127.0.0.1', ...options });
   return {
     server,
     bus,

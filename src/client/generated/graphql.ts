@@ -53,15 +53,15 @@ export type FeedInput = {
   kind?: FeedKind | null | undefined;
   /** Replay: start again at the end of the file. */
   loop?: boolean | null | undefined;
-  /** Replay: path of the file on the server. */
+  /** Replay: path of a regular file relative to the server's REPLAY_DIR (no absolute path, no .., never leading out of it); refused when REPLAY_DIR is not set. */
   path?: string | null | undefined;
   /** Simulated: seed of the random walk (default derived from the runner id). */
   seed?: number | null | undefined;
-  /** Simulated: first price. */
+  /** Simulated: first price, 0.000001 to 1000000000. */
   startPrice?: number | null | undefined;
-  /** Tick rate (simulated: 1 to 100000, default 100; replay: default as fast as possible). */
+  /** Tick rate (simulated: default 100; replay: default 1000). The rates of all running runners together may not exceed the server's MAX_TOTAL_TICKS_PER_SECOND (default 20000). */
   ticksPerSecond?: number | null | undefined;
-  /** Simulated: standard deviation of the per-tick log return (default 0.0005). */
+  /** Simulated: standard deviation of the per-tick log return, 0 to 0.1 (default 0.0005). */
   volatility?: number | null | undefined;
 };
 
@@ -103,7 +103,7 @@ export type RunnerState =
 
 /** A runner to start. Only id and symbol are required. */
 export type StartRunnerInput = {
-  /** Fraction of notional charged per fill (default 0). */
+  /** Fraction of notional charged per fill, 0 to below 0.1 (default 0). */
   feeRate?: number | null | undefined;
   /** Feed settings (default simulated 100 ticks/s). */
   feed?: FeedInput | null | undefined;
@@ -111,7 +111,7 @@ export type StartRunnerInput = {
   id: string;
   /** Strategy parameters; the rest keep their defaults. */
   params?: Array<StrategyParamInput> | null | undefined;
-  /** Units per position (default 1). */
+  /** Units per position, above 0 and at most 1000000 (default 1). */
   quantity?: number | null | undefined;
   /** Milliseconds between StatsUpdate events (default 1000). */
   statsIntervalMs?: number | null | undefined;

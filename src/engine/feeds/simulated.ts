@@ -4,7 +4,7 @@ import { pace, type FeedItem, type MarketFeed } from './feed.js';
 /** Settings of a simulated feed; all optional but the symbol. */
 export interface SimulatedFeedOptions {
   readonly symbol: string;
-  /** Ticks per second, 1 to 100,000 (default 100). */
+  /** Ticks per second (default 100; the engine caps it, see MAX_TOTAL_TICKS_PER_SECOND). */
   readonly ticksPerSecond?: number;
   /** Seed of the random walk: the same seed gives the same prices (default 1). */
   readonly seed?: number;
@@ -21,6 +21,10 @@ const START_PRICES: Readonly<Record<string, number>> = {
   ETHUSDT: 3_000,
   SOLUSDT: 150,
 };
+
+/** The band a random walk stays in, whatever its volatility and however long it runs. */
+const MIN_PRICE = 1e-6;
+const MAX_PRICE = 1e12;
 
 /** mulberry32: tiny, fast and good enough for a reproducible random walk. */
 function mulberry32(seed: number): () => number {
@@ -59,7 +63,9 @@ export class RandomWalk {
     const u = 1 - this.random();
     const v = this.random();
     const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-    const close = open * Math.exp(z * this.volatility);
+    const moved = open * Math.exp(z * this.volatility);
+    // A long walk drifts without bound; held inside a band it never reaches 0 or Infinity.
+    const close = moved >= MIN_PRICE && moved <= MAX_PRICE ? moved : open;
     const wick = this.random() * this.volatility * 0.5;
     const high = Math.max(open, close) * (1 + wick);
     const low = Math.min(open, close) * (1 - wick);
