@@ -80,7 +80,7 @@ builder.queryField('eventHistory', (t) =>
     },
     resolve: async (_root, args, ctx) => {
       if (ctx.store === null) {
-        throw new GraphQLError('this server keeps no event store', { extensions: { code: 'NOT_AVAILABLE' } });
+        throw new GraphQLError('this server reads no event store (an API instance of a Redis deployment reads it only with DATABASE_URL)', { extensions: { code: 'NOT_AVAILABLE' } });
       }
       const filter = filterOf(args);
       const first = args.first ?? 100;

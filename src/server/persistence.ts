@@ -40,7 +40,7 @@ export interface Persistence {
   readonly writer: StoreWriter | null;
   /** Where local runners publish: the bus, or the Redis Stream that feeds every instance's bus. */
   readonly sink: EventSink;
-  /** The largest id stored when the process started (0 without a store). */
+  /** The id the log continued after when the process started: past every id stored or handed out before (0 without a store). */
   readonly storedUpTo: number;
   /** Health of the Redis log, or null without one (for /metrics and /ready). */
   redisHealth(): RedisHealth | null;
@@ -50,6 +50,17 @@ export interface Persistence {
 
 /** The runner id of events the server itself emits (store outages). */
 export const SYSTEM_RUNNER_ID = 'tickwire';
+
+/** How often the writer saves where the log stands (the ids of events it does not store). */
+export const LOG_POSITION_SAVE_MS = 1000;
+
+/**
+ * Ids skipped after a process that did not stop cleanly: events it published after its
+ * last saved position (at most {@link LOG_POSITION_SAVE_MS} of them) may have reached
+ * clients, and their ids must not be handed out again. Five times the default engine cap
+ * (MAX_TOTAL_TICKS_PER_SECOND, about two events a tick) over that second.
+ */
+export const CRASH_ID_MARGIN = 200_000;
 
 /**
  * Opens the store the role calls for (migrating it where this process writes it), starts
@@ -79,7 +90,13 @@ export async function startPersistence(
     log(`tickwire: cannot read the largest stored id yet (the engine process creates the tables): ${err.message}`);
     return 0;
   });
-  const bus = new EventBus({ startAfter: storedUpTo });
+  // The writer also keeps where the log stood, for the ids of events it does not store.
+  const keepsPosition = store !== null && role !== 'reader';
+  const position = keepsPosition ? await store.logPosition() : null;
+  const continuesAfter = Math.max(storedUpTo, position === null ? 0 : position.lastId + (position.clean ? 0 : CRASH_ID_MARGIN));
+  if (position !== null && !position.clean) log(`tickwire: the last process did not stop cleanly; ids continue after ${continuesAfter} so that none it handed out is used again`);
+  if (keepsPosition) await store.saveLogPosition(continuesAfter, false);
+  const bus = new EventBus({ startAfter: continuesAfter });
   let sink: EventSink = bus;
   const report = (error: string) => sink.publish({ type: 'Error', runnerId: SYSTEM_RUNNER_ID, error, severity: 'Error', timestamp: Date.now() }, SYSTEM_RUNNER_ID);
   // With Redis, the local bus is fed by the shared log; local runners append to it.
@@ -102,7 +119,7 @@ export async function startPersistence(
           maxLen: redis.maxLen,
           log,
           // Ids never go back: not after a restart, nor after Redis lost its counter.
-          floor: () => Math.max(storedUpTo, bus.lastId),
+          floor: () => Math.max(continuesAfter, bus.lastId),
           onLost: (count, ids) =>
             report(`${count} events were dropped before they reached the shared log: Redis was unreachable for longer than the append buffer lasts${ids === null ? '' : ` (ids ${ids.fromId}..${ids.toId} stand for them)`}`),
         });
@@ -127,10 +144,19 @@ export async function startPersistence(
             report(`${missed} events were not stored: the store fell behind and its buffer (STORE_BUFFER) overflowed`);
           },
         });
+  let saving: Promise<void> = Promise.resolve();
+  const savePosition = (clean: boolean) => {
+    if (store === null || !keepsPosition) return saving;
+    const lastId = bus.lastId;
+    saving = saving.then(() => store.saveLogPosition(lastId, clean)).catch((err: Error) => log(`tickwire: cannot save the log position: ${err.message}`));
+    return saving;
+  };
+  const positionTimer = keepsPosition ? setInterval(() => void savePosition(false), LOG_POSITION_SAVE_MS) : null;
+  positionTimer?.unref();
   return {
     bus,
     sink,
-    storedUpTo,
+    storedUpTo: continuesAfter,
     redisHealth: () =>
       reader === null
         ? null
@@ -147,6 +173,9 @@ export async function startPersistence(
       }
       await reader?.close();
       await writer?.flush(Math.max(100, deadline - Date.now()));
+      if (positionTimer !== null) clearInterval(positionTimer);
+      // Clean only when everything was written: otherwise the next start skips ahead.
+      await savePosition(writer === null || writer.stats.backlog === 0);
       await db?.close();
     },
   };

@@ -30,6 +30,13 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX tickwire_events_symbol ON tickwire_events (symbol, id);
    CREATE INDEX tickwire_events_type ON tickwire_events (type, id);
    CREATE INDEX tickwire_events_ts ON tickwire_events (ts, id);`,
+  // Where the log stood, for ids of events the store does not keep (ticks): a restart
+  // must never hand out an id a client already received.
+  `CREATE TABLE tickwire_log_position (
+     singleton BOOLEAN PRIMARY KEY DEFAULT true CHECK (singleton),
+     last_id BIGINT NOT NULL,
+     clean BOOLEAN NOT NULL
+   );`,
 ];
 
 /** A stored row that matched a query but could not be decoded into an event. */
@@ -121,6 +128,25 @@ export class EventStore {
       // One round trip: the statements and the version row commit together or not at all.
       await this.db.exec(`BEGIN; ${MIGRATIONS[version - 1]} INSERT INTO tickwire_migrations (version) VALUES (${version}); COMMIT;`);
     }
+  }
+
+  /**
+   * Where the log stood when it was last saved (the last id handed out, stored or not),
+   * and whether the process that saved it stopped cleanly; null before the first save.
+   */
+  async logPosition(): Promise<{ readonly lastId: number; readonly clean: boolean } | null> {
+    const { rows } = await this.db.query<{ last_id: number; clean: boolean }>('SELECT last_id::float8 AS last_id, clean FROM tickwire_log_position');
+    const row = rows[0];
+    return row === undefined ? null : { lastId: Number(row.last_id), clean: row.clean === true };
+  }
+
+  /** Saves where the log stands; the saved id never goes back. */
+  async saveLogPosition(lastId: number, clean: boolean): Promise<void> {
+    await this.db.query(
+      `INSERT INTO tickwire_log_position (singleton, last_id, clean) VALUES (true, $1, $2)
+       ON CONFLICT (singleton) DO UPDATE SET last_id = GREATEST(tickwire_log_position.last_id, EXCLUDED.last_id), clean = EXCLUDED.clean`,
+      [lastId, clean],
+    );
   }
 
   /** Largest id stored, or 0: the bus continues after it, so ids stay unique across restarts. */

@@ -100,6 +100,67 @@ describe.runIf(redisAvailable)('the shared log in a Redis Stream', () => {
     got.stop();
   }, 60_000);
 
+  it('gives events it had to drop ids of their own: every reader sees a StreamGap, the appender reports them once', async () => {
+    const stream = streamKey();
+    const { hostname, port } = new URL(REDIS_URL);
+    const toEngine = await tcpProxy(Number(port || 6379), hostname);
+    cleanups.push(() => toEngine.close());
+    const lost: { count: number; ids: { fromId: number; toId: number } | null }[] = [];
+    const missedByReader: number[] = [];
+    const engine = new RedisAppender({ url: `redis://127.0.0.1:${toEngine.port}`, stream, log: () => undefined, buffer: 100, onLost: (count, ids) => lost.push({ count, ids }) });
+    const bus = new EventBus();
+    const reader = new RedisReader(bus, { url: REDIS_URL, stream, log: () => undefined, onMissed: (missed) => missedByReader.push(missed) });
+    cleanups.push(() => engine.close(1000), () => reader.close());
+    const got = collect(bus);
+    for (let n = 0; n < 50; n++) engine.publish(transition(n), 'X');
+    await until(() => got.items.length === 50, 'events before the cut');
+    toEngine.cut(true);
+    // Ten times what the buffer holds, while Redis cannot be reached.
+    for (let n = 50; n < 1050; n++) engine.publish(transition(n), 'X');
+    await until(() => !engine.stats.healthy, 'the appender to notice');
+    toEngine.restore();
+    await until(() => lost.length === 1 && engine.stats.backlog === 0, 'the loss to be accounted for', 30_000);
+    const { count, ids } = lost[0]!;
+    expect(count).toBe(engine.stats.lost);
+    expect(count).toBeGreaterThan(800);
+    await until(() => got.items.includes(`gap:${count}`) && got.items.length === 50 + 1 + (1000 - count), 'the gap and the events kept');
+    // The gap stands exactly where the reserved ids are, and the reader knows it was reported upstream.
+    expect(ids).toEqual({ fromId: 51, toId: 50 + count });
+    expect(reader.missed).toBe(count);
+    expect(missedByReader).toEqual([]);
+    const numbers = got.items.filter((i): i is number => typeof i === 'number');
+    expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
+    got.stop();
+  }, 60_000);
+
+  it('reports ids a reader never received that nobody accounted for (the stream was trimmed past it)', async () => {
+    const stream = streamKey();
+    const { hostname, port } = new URL(REDIS_URL);
+    const toReader = await tcpProxy(Number(port || 6379), hostname);
+    cleanups.push(() => toReader.close());
+    const missedByReader: { missed: number; fromId: number; toId: number }[] = [];
+    const engine = new RedisAppender({ url: REDIS_URL, stream, maxLen: 100, log: () => undefined });
+    const bus = new EventBus();
+    const reader = new RedisReader(bus, { url: `redis://127.0.0.1:${toReader.port}`, stream, log: () => undefined, onMissed: (missed, fromId, toId) => missedByReader.push({ missed, fromId, toId }) });
+    cleanups.push(() => engine.close(1000), () => reader.close());
+    const got = collect(bus);
+    for (let n = 0; n < 10; n++) engine.publish(transition(n), 'X');
+    await until(() => got.items.length === 10, 'events before the cut');
+    toReader.cut(true);
+    await until(() => !reader.isHealthy, 'the reader to notice');
+    // Far more than the stream keeps, while the reader is away.
+    for (let n = 10; n < 5010; n++) engine.publish(transition(n), 'X');
+    await until(() => engine.stats.appended === 5010, 'the appends');
+    toReader.restore();
+    await until(() => missedByReader.length === 1, 'the reader to report its loss', 30_000);
+    const [{ missed, fromId, toId }] = missedByReader as [{ missed: number; fromId: number; toId: number }];
+    expect(fromId).toBe(11);
+    expect(toId - fromId + 1).toBe(missed);
+    expect(reader.missed).toBe(missed);
+    await until(() => got.items.includes(`gap:${missed}`), 'the StreamGap');
+    got.stop();
+  }, 60_000);
+
   it('tells subscribers when ids never reached this instance', async () => {
     const bus = new EventBus();
     const got = collect(bus);

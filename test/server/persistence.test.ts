@@ -67,7 +67,7 @@ describe('the event store behind the server (PGlite in DATA_DIR)', () => {
     const t = await startTestServer();
     try {
       const res = await post(t.server, '{ eventHistory { pageInfo { hasNextPage } } }');
-      expect(res.errors?.[0]).toMatchObject({ message: 'this server keeps no event store', extensions: { code: 'NOT_AVAILABLE' } });
+      expect(res.errors?.[0]).toMatchObject({ message: 'this server reads no event store (an API instance of a Redis deployment reads it only with DATABASE_URL)', extensions: { code: 'NOT_AVAILABLE' } });
     } finally {
       await t.close();
     }

@@ -44,7 +44,7 @@ describe.runIf(redisAvailable)('one engine process, two API instances over Redis
       }),
     );
     const engine = spawn(process.execPath, ['--import', 'tsx', 'src/engine-main.ts'], {
-      env: { ...process.env, REDIS_URL, REDIS_STREAM: stream, RUNNERS_FILE: runners },
+      env: { ...process.env, REDIS_URL, REDIS_STREAM: stream, RUNNERS_FILE: runners, DATA_DIR: join(dir, 'data') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -91,10 +91,11 @@ describe.runIf(redisAvailable)('one engine process, two API instances over Redis
   it('drives the engine process from an API instance: runners, startRunner, stopRunner', async () => {
     const { key: stream, drop } = privateStream();
     cleanups.push(drop);
-    const runners = join(mkdtempSync(join(tmpdir(), 'tickwire-ctl-')), 'runners.json');
+    const dir = mkdtempSync(join(tmpdir(), 'tickwire-ctl-'));
+    const runners = join(dir, 'runners.json');
     writeFileSync(runners, JSON.stringify({ runners: [] }));
     const engine = spawn(process.execPath, ['--import', 'tsx', 'src/engine-main.ts'], {
-      env: { ...process.env, REDIS_URL, REDIS_STREAM: stream, RUNNERS_FILE: runners },
+      env: { ...process.env, REDIS_URL, REDIS_STREAM: stream, RUNNERS_FILE: runners, DATA_DIR: join(dir, 'data') },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     const exited = new Promise<number | null>((resolve) => engine.once('exit', resolve));
