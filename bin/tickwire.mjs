@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// `npx tickwire …`: the CLI runs from its TypeScript sources through tsx, like `npm start`.
-import { register } from 'tsx/esm/api';
+// `tickwire …` / `npx tickwire …`: the compiled CLI (npm run build; npm ci builds it).
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const compiled = new URL('../dist/cli/main.js', import.meta.url);
+if (existsSync(compiled)) {
+  await import(compiled.href);
+} else {
+  // A checkout without a build: run the sources, slower to start.
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli/main.ts');
+}

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_DASHBOARD_DIR, loadServerConfig } from '../../src/server/config.js';
+import { entry } from '../support/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tickwire-config-'));
 const file = (name: string, text: string) => {
@@ -54,7 +55,7 @@ describe('server configuration', () => {
 
   it('npm start refuses a bad configuration with the message and exit code 1', () => {
     const bad = file('start.yaml', 'runners:\n  - id: a\n    symbol: X\n    strategy: moon\n');
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const result = spawnSync(process.execPath, entry('main'), {
       env: { ...process.env, RUNNERS_FILE: bad, PORT: '0' },
       encoding: 'utf8',
       timeout: 15_000,

@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { DEFAULT_STORE_TYPES } from '../../src/server/config.js';
 import { startPersistence } from '../../src/server/persistence.js';
 import { startTestServer, until } from './harness.js';
+import { entry } from '../support/processes.js';
 
 describe('faults', () => {
   it('1000 clients that subscribe and vanish without a close frame leave nothing behind', async () => {
@@ -53,7 +54,7 @@ describe('faults', () => {
 
   it('SIGTERM: subscriptions complete, stored events are flushed, exit 0 within 5 s', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tickwire-term-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, entry('main'), {
       env: { ...process.env, PORT: '0', DATA_DIR: dataDir, REDIS_URL: '', DATABASE_URL: '', RUNNERS_FILE: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { openDb } from '../../src/store/db.js';
 import { DATABASE_URL, postgresAvailable } from '../store/databases.js';
+import { entry } from '../support/processes.js';
 import { privateStream, REDIS_URL, redisAvailable } from '../support/redis.js';
 
 /**
@@ -30,8 +31,8 @@ async function until(cond: () => boolean | Promise<boolean>, what: string, timeo
 }
 
 /** A process of the recipe, with what it printed; `ready` resolves when `pattern` appears. */
-function start(entry: string, env: Record<string, string>, pattern: RegExp): { child: ChildProcess; output: () => string; ready: Promise<RegExpMatchArray>; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], { env: { ...process.env, LOG_LEVEL: 'warn', DASHBOARD: 'false', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+function start(name: 'main' | 'engine-main', env: Record<string, string>, pattern: RegExp): { child: ChildProcess; output: () => string; ready: Promise<RegExpMatchArray>; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, entry(name), { env: { ...process.env, LOG_LEVEL: 'warn', DASHBOARD: 'false', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const ready = new Promise<RegExpMatchArray>((resolve, reject) => {
     const look = (chunk: Buffer) => {
@@ -41,7 +42,7 @@ function start(entry: string, env: Record<string, string>, pattern: RegExp): { c
     };
     child.stdout!.on('data', look);
     child.stderr!.on('data', look);
-    child.once('exit', (code) => reject(new Error(`${entry} exited with ${code} before it was ready:\n${output}`)));
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code} before it was ready:\n${output}`)));
   });
   ready.catch(() => undefined);
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -80,9 +81,9 @@ describe.runIf(redisAvailable && postgresAvailable)("the README's scale-out reci
     ] }));
     const env = { REDIS_URL, REDIS_STREAM: stream, DATABASE_URL: databaseUrl };
     // Each in a folder of its own, with no DATA_DIR: an API instance must not need one.
-    const engine = start('src/engine-main.ts', { ...env, RUNNERS_FILE: runners, DATA_DIR: join(dir, 'must-not-be-used') }, /tickwire engine: .*events stored in PostgreSQL/);
+    const engine = start('engine-main', { ...env, RUNNERS_FILE: runners, DATA_DIR: join(dir, 'must-not-be-used') }, /tickwire engine: .*events stored in PostgreSQL/);
     await engine.ready;
-    const instance = () => start('src/main.ts', { ...env, PORT: '0' }, /graphql-ws\s+ws:\/\/127\.0\.0\.1:(\d+)\/graphql/);
+    const instance = () => start('main', { ...env, PORT: '0' }, /graphql-ws\s+ws:\/\/127\.0\.0\.1:(\d+)\/graphql/);
     const [a, b] = [instance(), instance()];
     const portA = Number((await a.ready)[1]);
     const portB = Number((await b.ready)[1]);
@@ -118,7 +119,7 @@ describe.runIf(redisAvailable && postgresAvailable)("the README's scale-out reci
     engine.child.kill('SIGTERM');
     expect(await engine.exited).toBe(0);
     const lastBefore = Math.max(...ticks, ...seen);
-    const again = start('src/engine-main.ts', { ...env, RUNNERS_FILE: runners }, /tickwire engine: .*events stored in PostgreSQL/);
+    const again = start('engine-main', { ...env, RUNNERS_FILE: runners }, /tickwire engine: .*events stored in PostgreSQL/);
     await again.ready;
     const count = ticks.length;
     await until(() => ticks.length > count + 10, 'ticks after the restart');

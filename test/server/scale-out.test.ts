@@ -10,6 +10,7 @@ import { startServer } from '../../src/server/server.js';
 import { privateStream, REDIS_URL, redisAvailable } from '../support/redis.js';
 import { post, watch } from './transports.js';
 import { RemoteEngine } from '../../src/server/remote-engine.js';
+import { entry } from '../support/processes.js';
 
 
 async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
@@ -43,7 +44,7 @@ describe.runIf(redisAvailable)('one engine process, two API instances over Redis
         ],
       }),
     );
-    const engine = spawn(process.execPath, ['--import', 'tsx', 'src/engine-main.ts'], {
+    const engine = spawn(process.execPath, entry('engine-main'), {
       env: { ...process.env, REDIS_URL, REDIS_STREAM: stream, RUNNERS_FILE: runners, DATA_DIR: join(dir, 'data') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -94,7 +95,7 @@ describe.runIf(redisAvailable)('one engine process, two API instances over Redis
     const dir = mkdtempSync(join(tmpdir(), 'tickwire-ctl-'));
     const runners = join(dir, 'runners.json');
     writeFileSync(runners, JSON.stringify({ runners: [] }));
-    const engine = spawn(process.execPath, ['--import', 'tsx', 'src/engine-main.ts'], {
+    const engine = spawn(process.execPath, entry('engine-main'), {
       env: { ...process.env, REDIS_URL, REDIS_STREAM: stream, RUNNERS_FILE: runners, DATA_DIR: join(dir, 'data') },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
@@ -141,7 +142,7 @@ describe.runIf(redisAvailable)('one engine process, two API instances over Redis
   }, 90_000);
 
   it('npm run engine refuses to start without REDIS_URL', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/engine-main.ts'], { env: { ...process.env, REDIS_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, entry('engine-main'), { env: { ...process.env, REDIS_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += String(d)));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
