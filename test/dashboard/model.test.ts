@@ -194,11 +194,10 @@ describe('DashboardModel on a real throttled stream', () => {
   it('ends where the server ends: state, position and realized P&L of every runner', async () => {
     const client = createEventsClient({ url: t.server.urls.ws });
     const ids = ['m1', 'm2'];
-    for (const id of ids) {
-      t.engine.addRunner({ id, symbol: `${id.toUpperCase()}USDT`, strategy: 'mean_reversion', feed: { kind: 'simulated', ticksPerSecond: 400, seed: id.length + 7 }, statsIntervalMs: 200 });
-    }
+    // The page's first frame, before the runners trade: every trade then reaches the stream,
+    // so the model's P&L does not depend on when its query ran against the trading.
     const model = new DashboardModel();
-    model.load((await client.request(DashboardDocument)).runners);
+    model.load(ids.map((id) => runner(id, { strategy: 'mean_reversion', state: 'IDLE' })));
     const control = new AbortController();
     let stopped = 0;
     let closedTrades = 0;
@@ -209,6 +208,10 @@ describe('DashboardModel on a real throttled stream', () => {
         if (event.__typename === 'RunnerStopped' && ++stopped === ids.length) break;
       }
     })();
+    await until(() => t.bus.subscriberCount === 1, 'the stream to be live');
+    for (const id of ids) {
+      t.engine.addRunner({ id, symbol: `${id.toUpperCase()}USDT`, strategy: 'mean_reversion', feed: { kind: 'simulated', ticksPerSecond: 400, seed: id.length + 7 }, statsIntervalMs: 200 });
+    }
     await until(() => closedTrades >= 4, 'a few closed trades', 15_000);
     await t.engine.stopAll('done');
     await stream;

@@ -22,6 +22,15 @@ afterAll(async () => {
   await server.close();
 });
 
+/** Polls until `cond` holds: waits on what the server did, never on the clock alone. */
+async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 /** A raw graphql-transport-ws connection, to send what a well-behaved client would not. */
 function raw(): Promise<{ socket: WebSocket; messages: string[]; closed: Promise<{ code: number; reason: string }> }> {
   return new Promise((resolve, reject) => {
@@ -78,11 +87,11 @@ describe('limits', () => {
   it('caps subscriptions per graphql-ws connection', async () => {
     const c = await raw();
     c.socket.send(JSON.stringify({ type: 'connection_init' }));
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => c.messages.some((m) => m.includes('connection_ack')), 'connection_ack');
     for (const id of ['1', '2', '3']) {
       c.socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query: 'subscription { events { __typename } }' } }));
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => c.messages.some((m) => m.includes('"type":"error"')), 'the refusal of the third');
     const refused = c.messages.map((m) => JSON.parse(m) as { id?: string; type: string; payload?: { message: string }[] }).find((m) => m.type === 'error');
     expect(refused?.id).toBe('3');
     expect(refused?.payload?.[0]?.message).toBe('too many subscriptions on this connection (at most 2, MAX_SUBSCRIPTIONS_PER_CONNECTION)');
@@ -97,7 +106,7 @@ describe('limits', () => {
     expect((await noisy.closed).code).toBe(1009);
     // The server keeps serving others.
     const w = watch('graphql-ws', server, 'subscription { events { __typename } }');
-    await new Promise((r) => setTimeout(r, 100));
+    await until(() => server.tickwire.admission.open['graphql-ws'] === 1, 'the subscription to be open');
     expect(w.errors).toEqual([]);
     await w.close();
   });
@@ -172,18 +181,19 @@ describe('subscriptions per token', () => {
         });
       const a = await connect();
       const b = await connect();
+      const open = () => s.tickwire.admission.open['graphql-ws'];
       a.subscribe('a1');
       a.subscribe('a2');
-      await new Promise((r) => setTimeout(r, 50));
+      await until(() => open() === 2, "a's two subscriptions");
       b.subscribe('b1');
-      await new Promise((r) => setTimeout(r, 50));
+      await until(() => open() === 3, "b's first");
       b.subscribe('b2');
-      await new Promise((r) => setTimeout(r, 100));
+      await until(() => b.errors.length === 1, 'the refusal of b2');
       expect(b.errors).toEqual(['b2: too many subscriptions for token "open" (at most 3, MAX_SUBSCRIPTIONS_PER_TOKEN)']);
       a.socket.close();
-      await new Promise((r) => setTimeout(r, 100));
+      await until(() => open() === 1, "a's subscriptions to be given back");
       b.subscribe('b3');
-      await new Promise((r) => setTimeout(r, 100));
+      await until(() => open() === 2, 'b3 to be admitted');
       expect(b.errors).toHaveLength(1);
       b.socket.close();
     } finally {
@@ -209,7 +219,7 @@ describe('subscriptions per token over SSE', () => {
       // Yoga sends the refusal in the form the client asked for (an event stream), with the status.
       expect(await second.text()).toContain('TOO_MANY_SUBSCRIPTIONS');
       first.ac.abort();
-      await new Promise((r) => setTimeout(r, 100));
+      await until(() => s.tickwire.admission.open['yoga-sse'] === 0, 'the first stream to be given back');
       const third = open();
       expect((await third.res).status).toBe(200);
       third.ac.abort();
