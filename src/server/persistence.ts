@@ -38,8 +38,15 @@ export async function startPersistence(
 ): Promise<Persistence> {
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const store = new EventStore(db, config.types);
-  await store.migrate();
-  const storedUpTo = await store.maxId();
+  let storedUpTo: number;
+  try {
+    await store.migrate();
+    storedUpTo = await store.maxId();
+  } catch (err) {
+    // Gives the PGlite directory's lock back: the caller may retry or exit.
+    await db.close().catch(() => undefined);
+    throw err;
+  }
   const bus = new EventBus({ startAfter: storedUpTo });
   // With Redis, the local bus is fed by the shared log; local runners append to it.
   const reader = redis === null ? null : new RedisReader(bus, { url: redis.url, stream: redis.stream, log });

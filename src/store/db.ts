@@ -1,4 +1,7 @@
 import { mkdirSync } from 'node:fs';
+import { lockDataDir, type LockHolder } from './lock.js';
+
+export { LOCK_FILE, StoreLockedError, type LockHolder } from './lock.js';
 
 /** The little of a SQL client the store needs; PostgreSQL (pg) and PGlite both fit. */
 export interface Db {
@@ -16,7 +19,7 @@ export interface Db {
 export interface DbConfig {
   /** postgres://… — when set, PostgreSQL; otherwise PGlite in `dataDir`. */
   readonly databaseUrl?: string | undefined;
-  /** PGlite's directory (default ./data); 'memory://' keeps it in memory. */
+  /** PGlite's directory (default ./data), locked while open; 'memory://' keeps it in memory, unlocked. */
   readonly dataDir?: string | undefined;
   /** A PostgreSQL schema for the tables (default public); tests use one each. */
   readonly schema?: string | undefined;
@@ -32,7 +35,12 @@ function redact(url: string): string {
   }
 }
 
-/** Opens the database the configuration names. */
+/**
+ * Opens the database the configuration names. A PGlite directory is held with an
+ * exclusive lock until `close()` (or the process's exit): a directory held by another
+ * live process, or already open in this one, is a {@link StoreLockedError}; a stale lock
+ * (its holder died) is taken over, and `description` says so.
+ */
 export async function openDb(config: DbConfig): Promise<Db> {
   if (config.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(config.schema)) {
     throw new Error(`schema must be a plain lower-case SQL identifier, got ${JSON.stringify(config.schema)}`);
@@ -62,15 +70,45 @@ export async function openDb(config: DbConfig): Promise<Db> {
     };
   }
   const dataDir = config.dataDir ?? './data';
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
   const { PGlite } = await import('@electric-sql/pglite');
-  const db = await PGlite.create(dataDir);
-  if (config.schema !== undefined) {
-    await db.exec(`CREATE SCHEMA IF NOT EXISTS "${config.schema}"; SET search_path TO "${config.schema}"`);
+  if (dataDir.startsWith('memory://')) return wrapPglite(await PGlite.create(dataDir), config.schema, `embedded PGlite in ${dataDir}`, dataDir, () => undefined);
+  mkdirSync(dataDir, { recursive: true });
+  // PGlite is one process's database: a second writer on the directory corrupts it.
+  const lock = lockDataDir(dataDir);
+  let db;
+  try {
+    db = await PGlite.create(dataDir);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  const takeover = lock.tookOver === null ? '' : ` (took over the stale lock of ${describeHolder(lock.tookOver)}, which is no longer running)`;
+  return wrapPglite(db, config.schema, `embedded PGlite in ${dataDir}${takeover}`, dataDir, () => lock.release());
+}
+
+function describeHolder(holder: LockHolder): string {
+  return `pid ${holder.pid} on host ${holder.host}, since ${holder.startedAt}`;
+}
+
+async function wrapPglite(
+  db: import('@electric-sql/pglite').PGlite,
+  schema: string | undefined,
+  description: string,
+  dataDir: string,
+  release: () => void,
+): Promise<Db> {
+  try {
+    if (schema !== undefined) {
+      await db.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"; SET search_path TO "${schema}"`);
+    }
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    release();
+    throw err;
   }
   return {
     kind: 'pglite',
-    description: `embedded PGlite in ${dataDir}`,
+    description,
     query: async <R,>(sql: string, params?: readonly unknown[]) => {
       const result = await db.query<R>(sql, params as unknown[] | undefined);
       return { rows: result.rows };
@@ -78,6 +116,12 @@ export async function openDb(config: DbConfig): Promise<Db> {
     exec: async (sql: string) => {
       await db.exec(sql);
     },
-    close: () => db.close(),
+    close: async () => {
+      try {
+        if (!db.closed) await db.close();
+      } finally {
+        release();
+      }
+    },
   };
 }
