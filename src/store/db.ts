@@ -39,7 +39,8 @@ function redact(url: string): string {
  * Opens the database the configuration names. A PGlite directory is held with an
  * exclusive lock until `close()` (or the process's exit): a directory held by another
  * live process, or already open in this one, is a {@link StoreLockedError}; a stale lock
- * (its holder died) is taken over, and `description` says so.
+ * (its holder died) is taken over, and `description` says so. A directory PGlite cannot
+ * open or read is a {@link StoreDamagedError} naming it and what to do.
  */
 export async function openDb(config: DbConfig): Promise<Db> {
   if (config.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(config.schema)) {
@@ -80,7 +81,7 @@ export async function openDb(config: DbConfig): Promise<Db> {
     db = await PGlite.create(dataDir);
   } catch (err) {
     lock.release();
-    throw err;
+    throw new StoreDamagedError(dataDir, err);
   }
   const takeover = lock.tookOver === null ? '' : ` (took over the stale lock of ${describeHolder(lock.tookOver)}, which is no longer running)`;
   return wrapPglite(db, config.schema, `embedded PGlite in ${dataDir}${takeover}`, dataDir, () => lock.release());
@@ -90,6 +91,42 @@ function describeHolder(holder: LockHolder): string {
   return `pid ${holder.pid} on host ${holder.host}, since ${holder.startedAt}`;
 }
 
+/**
+ * The PGlite directory cannot be opened or read: its files are damaged (a crash of the
+ * machine, two processes on it before the lock existed, a disk error) or written by an
+ * incompatible PGlite version. Names the directory and what to do.
+ */
+export class StoreDamagedError extends Error {
+  constructor(
+    /** The directory, as configured (DATA_DIR). */
+    readonly dataDir: string,
+    /** What PGlite said. */
+    override readonly cause: unknown,
+  ) {
+    const date = new Date().toISOString().slice(0, 10);
+    const quote = (path: string) => (/^[\w./@:+-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`);
+    // Emscripten's abort text asks for a debug build, which helps nobody running tickwire.
+    const said = (cause instanceof Error ? cause.message : String(cause)).replace(/\s*Build with -sASSERTIONS for more info\.?/, '').replace(/\.$/, '');
+    super(
+      `the embedded PGlite database in DATA_DIR ${dataDir} cannot be read (PGlite: ${said}). ` +
+        'Its files are damaged or were written by an incompatible PGlite version. The events in it are not lost until the directory is deleted. ' +
+        `To start again with an empty store, move it aside (mv ${quote(dataDir)} ${quote(`${dataDir.replace(/\/+$/, '')}.damaged-${date}`)}) ` +
+        'and start again, or point DATA_DIR elsewhere; keep the moved directory for recovery or diagnosis',
+    );
+    this.name = 'StoreDamagedError';
+  }
+}
+
+/**
+ * Whether PGlite failed on its files rather than on a statement: the WebAssembly
+ * instance aborted, or PostgreSQL reported corruption (XX) or a file it cannot access (58).
+ */
+function isDamage(err: unknown): boolean {
+  if (err instanceof WebAssembly.RuntimeError) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('XX') || code.startsWith('58'));
+}
+
 async function wrapPglite(
   db: import('@electric-sql/pglite').PGlite,
   schema: string | undefined,
@@ -97,24 +134,35 @@ async function wrapPglite(
   dataDir: string,
   release: () => void,
 ): Promise<Db> {
+  const damaged = (err: unknown) => (isDamage(err) && !dataDir.startsWith('memory://') ? new StoreDamagedError(dataDir, err) : err);
   try {
+    // The first read of the catalog: a damaged directory often opens, then fails here.
+    await db.query('SELECT count(*) FROM pg_catalog.pg_class');
     if (schema !== undefined) {
       await db.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"; SET search_path TO "${schema}"`);
     }
   } catch (err) {
     await db.close().catch(() => undefined);
     release();
-    throw err;
+    throw dataDir.startsWith('memory://') ? err : new StoreDamagedError(dataDir, err);
   }
   return {
     kind: 'pglite',
     description,
     query: async <R,>(sql: string, params?: readonly unknown[]) => {
-      const result = await db.query<R>(sql, params as unknown[] | undefined);
-      return { rows: result.rows };
+      try {
+        const result = await db.query<R>(sql, params as unknown[] | undefined);
+        return { rows: result.rows };
+      } catch (err) {
+        throw damaged(err);
+      }
     },
     exec: async (sql: string) => {
-      await db.exec(sql);
+      try {
+        await db.exec(sql);
+      } catch (err) {
+        throw damaged(err);
+      }
     },
     close: async () => {
       try {
