@@ -6,11 +6,14 @@ import { DEFAULT_STORE_TYPES } from '../../src/server/config.js';
 import { startPersistence } from '../../src/server/persistence.js';
 import { LOCK_FILE, openDb, StoreDamagedError } from '../../src/store/db.js';
 import { EventStore } from '../../src/store/store.js';
-import { spawnServer } from './server-process.js';
+import { killSpawned, spawnServer } from './server-process.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tickwire-damaged-'));
 const pristine = join(work, 'pristine');
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+afterAll(() => {
+  killSpawned();
+  rmSync(work, { recursive: true, force: true });
+});
 
 beforeAll(async () => {
   // A real store with events in it, closed cleanly.

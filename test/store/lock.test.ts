@@ -7,10 +7,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_STORE_TYPES } from '../../src/server/config.js';
 import { startPersistence } from '../../src/server/persistence.js';
 import { LOCK_FILE, openDb, StoreLockedError } from '../../src/store/db.js';
-import { spawnServer, writeRunnersFile } from './server-process.js';
+import { killSpawned, spawnServer, writeRunnersFile } from './server-process.js';
 
 const work = mkdtempSync(join(tmpdir(), 'tickwire-lock-'));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
+afterAll(() => {
+  killSpawned();
+  rmSync(work, { recursive: true, force: true });
+});
 let n = 0;
 const freshDir = () => join(work, `data${n++}`);
 

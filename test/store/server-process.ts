@@ -41,6 +41,13 @@ export function writeRunnersFile(dir: string, ticksPerSecond = 500): string {
   return path;
 }
 
+const running = new Set<ChildProcess>();
+
+/** SIGKILLs every spawned server still running: for afterAll, after a failed or timed-out test. */
+export function killSpawned(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+
 /**
  * Spawns the server with the given environment on top of a neutral one (a free port, no
  * dashboard, warn logs, no DATABASE_URL / REDIS_URL / TOKENS_FILE from the caller's).
@@ -55,7 +62,13 @@ export function spawnServer(env: Record<string, string>): ServerProcess {
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  running.add(child);
+  const exited = new Promise<Exit>((resolve) =>
+    child.once('exit', (code, signal) => {
+      running.delete(child);
+      resolve({ code, signal });
+    }),
+  );
   let gone: Exit | null = null;
   void exited.then((e) => (gone = e));
   const ready = (async () => {
@@ -111,4 +124,29 @@ export async function historyPage(url: string, after: number): Promise<{ events:
     })),
     hasNextPage: body.data.eventHistory.pageInfo.hasNextPage,
   };
+}
+
+/**
+ * Follows every event live (Yoga SSE) and keeps the largest id delivered: what clients
+ * saw of the ids a process gave out, stored or not.
+ */
+export function followLiveIds(url: string): { max(): number; close(): void } {
+  let max = 0;
+  const abort = new AbortController();
+  void (async () => {
+    const res = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: 'subscription { events { ... on Event { id } } }' }),
+      signal: abort.signal,
+    });
+    const decoder = new TextDecoder();
+    let partial = '';
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      const lines = (partial + decoder.decode(chunk, { stream: true })).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) for (const m of line.matchAll(/"id":"(\d+)"/g)) max = Math.max(max, Number(m[1]));
+    }
+  })().catch(() => undefined);
+  return { max: () => max, close: () => abort.abort() };
 }
