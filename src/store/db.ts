@@ -81,10 +81,31 @@ export async function openDb(config: DbConfig): Promise<Db> {
     db = await PGlite.create(dataDir);
   } catch (err) {
     lock.release();
-    throw new StoreDamagedError(dataDir, err);
+    throw pgliteFailure(dataDir, err, true);
   }
   const takeover = lock.tookOver === null ? '' : ` (took over the stale lock of ${describeHolder(lock.tookOver)}, which is no longer running)`;
   return wrapPglite(db, config.schema, `embedded PGlite in ${dataDir}${takeover}`, dataDir, () => lock.release());
+}
+
+/**
+ * What a PGlite failure means for the operator. A file system's refusal is no damage:
+ * the files may be fine, the access is not. Any other failure to open, and a WebAssembly
+ * abort or a corruption error later, is a {@link StoreDamagedError}.
+ */
+function pgliteFailure(dataDir: string, err: unknown, opening: boolean): unknown {
+  if (dataDir.startsWith('memory://')) return err;
+  // Node's own errors name their path; PGlite's file system layer throws a bare
+  // { name: 'ErrnoError', errno } (Emscripten's numbering, e.g. 2 for a permission).
+  if (typeof (err as NodeJS.ErrnoException | null)?.syscall === 'string') return err;
+  const fsError = err as { name?: unknown; errno?: unknown } | null;
+  if (fsError?.name === 'ErrnoError') {
+    return new Error(
+      `cannot use the PGlite directory ${dataDir} (DATA_DIR): a file system error (PGlite ErrnoError ${String(fsError.errno)}); ` +
+        'check that this user may read and write the directory and every file in it, and that its disk is not full',
+      { cause: err },
+    );
+  }
+  return opening || isDamage(err) ? new StoreDamagedError(dataDir, err) : err;
 }
 
 function describeHolder(holder: LockHolder): string {
@@ -134,7 +155,6 @@ async function wrapPglite(
   dataDir: string,
   release: () => void,
 ): Promise<Db> {
-  const damaged = (err: unknown) => (isDamage(err) && !dataDir.startsWith('memory://') ? new StoreDamagedError(dataDir, err) : err);
   try {
     // The first read of the catalog: a damaged directory often opens, then fails here.
     await db.query('SELECT count(*) FROM pg_catalog.pg_class');
@@ -144,7 +164,7 @@ async function wrapPglite(
   } catch (err) {
     await db.close().catch(() => undefined);
     release();
-    throw dataDir.startsWith('memory://') ? err : new StoreDamagedError(dataDir, err);
+    throw pgliteFailure(dataDir, err, true);
   }
   return {
     kind: 'pglite',
@@ -154,14 +174,14 @@ async function wrapPglite(
         const result = await db.query<R>(sql, params as unknown[] | undefined);
         return { rows: result.rows };
       } catch (err) {
-        throw damaged(err);
+        throw pgliteFailure(dataDir, err, false);
       }
     },
     exec: async (sql: string) => {
       try {
         await db.exec(sql);
       } catch (err) {
-        throw damaged(err);
+        throw pgliteFailure(dataDir, err, false);
       }
     },
     close: async () => {
