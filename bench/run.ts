@@ -71,10 +71,19 @@ log(
     `single events: ${batched.single.eventsPerSec.toLocaleString()} events/s in ${batched.single.messagesPerSec.toLocaleString()} msg/s`,
 );
 
-const store = await benchStore(quick ? 50_000 : 200_000);
+const storeWindow = { rate: 5000, seconds: quick ? 1.5 : 3 };
+const store = await benchStore(quick ? 50_000 : 200_000, storeWindow);
 const storeLine = (name: string, r: { eventsPerSec: number; p99Ms: number; events: number } | null) =>
   r === null ? `${name}: not available` : `${name}: ${r.eventsPerSec.toLocaleString()} events/s written (${r.events.toLocaleString()} events, p99 wait between batches ${r.p99Ms} ms)`;
 log(`\nevent store: ${storeLine('PostgreSQL', store.postgres)}; ${storeLine('PGlite in memory', store.pglite)}`);
+const lossLine = (name: string, r: { lossWindowMs: number; lossWindowEvents: number; lossWindowMaxMs: number; lossWindowMaxEvents: number } | null) =>
+  r === null
+    ? `${name}: not available`
+    : `${name}: p99 ${r.lossWindowMs} ms (${r.lossWindowEvents.toLocaleString()} events), max ${r.lossWindowMaxMs} ms (${r.lossWindowMaxEvents.toLocaleString()} events)`;
+log(
+  `event store loss window (published, not yet written: what a crash loses) at ${storeWindow.rate.toLocaleString()} events/s: ` +
+    `${lossLine('PostgreSQL', store.postgres)}; ${lossLine('PGlite on disk', store.pglite)}`,
+);
 
 const redisRate = quick ? 10_000 : 20_000;
 const redis = await benchRedis(redisRate, quick ? 2 : 3);
@@ -114,7 +123,7 @@ if (json) {
       limit: { ...limit, light: limitLight },
       throttled: { ...throttled.throttled, unthrottled: throttled.unthrottled, bytesRatio: throttled.bytesRatio },
       batched: { ...batched.batched, single: batched.single },
-      store: { ...(store.postgres ?? { eventsPerSec: null, p99Ms: null }), pglite: store.pglite },
+      store: { ...(store.postgres ?? { eventsPerSec: null, p99Ms: null, lossWindowMs: null, lossWindowEvents: null }), pglite: store.pglite },
       redis: redis ?? { eventsPerSec: null, p99Ms: null },
       ratios,
     }),

@@ -1,9 +1,14 @@
 /**
  * The event store's write rate: the bus publishes as fast as it can, the StoreWriter
  * batches into PostgreSQL (DATABASE_URL, default the machine's) and into in-memory
- * PGlite; measured from the first publish to the last row written.
+ * PGlite; measured from the first publish to the last row written. Then its loss
+ * window: at a steady rate, how far the rows written trail the events published, which
+ * is what a crash (SIGKILL, power) loses; PGlite on disk here, as DATA_DIR has it.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EventBus } from '../src/bus/bus.js';
 import type { RunnerEvent } from '../src/events/types.js';
 import { openDb, type Db } from '../src/store/db.js';
@@ -16,6 +21,20 @@ export interface StoreResult {
   readonly p99Ms: number;
   readonly events: number;
   readonly database: string;
+}
+
+/** How far the store trails the bus at a steady rate: what a crash would lose. */
+export interface LossWindow {
+  /** p99 of the time from an event's publish to its row being written, in ms. */
+  readonly lossWindowMs: number;
+  /** p99 of the events published and not yet written, sampled every few ms. */
+  readonly lossWindowEvents: number;
+  readonly lossWindowMaxMs: number;
+  readonly lossWindowMaxEvents: number;
+  /** Events published per second meanwhile. */
+  readonly lossWindowRate: number;
+  /** Where it was measured (PGlite: on disk, as DATA_DIR has it). */
+  readonly lossWindowDatabase: string;
 }
 
 const transition = (n: number): RunnerEvent => ({
@@ -57,17 +76,68 @@ async function run(db: Db, events: number): Promise<StoreResult> {
   };
 }
 
-/** PostgreSQL (in a throw-away schema) and in-memory PGlite. */
-export async function benchStore(events = 200_000): Promise<{ postgres: StoreResult | null; pglite: StoreResult }> {
+const p99 = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length * 0.99)] ?? 0;
+
+/**
+ * Publishes `rate` events/s for `seconds` into a bus with a StoreWriter, as runners do:
+ * every few ms the events due, after sampling what was written meanwhile. Events count
+ * as written in publish order (batches usually land in order), so an event's time to
+ * its row is known to within the sampling step. The first half second (warm-up) is not
+ * counted.
+ */
+async function lossWindow(db: Db, rate: number, seconds: number): Promise<LossWindow> {
+  const store = new EventStore(db);
+  await store.migrate();
+  // After what an earlier run stored: a row already there would count as written twice.
+  const bus = new EventBus({ historySize: 0, startAfter: await store.maxId() });
+  const writer = new StoreWriter(store, bus.subscribe({ capacity: Math.ceil(rate * (seconds + 1)) }));
+  const publishedAt: number[] = [];
+  const latencies: number[] = [];
+  const backlogs: number[] = [];
+  let accounted = 0;
+  const start = performance.now();
+  const warm = start + 500;
+  const end = warm + seconds * 1000;
+  for (let now = start; now < end; now = performance.now()) {
+    for (const written = writer.stats.written; accounted < written; accounted++) {
+      if (publishedAt[accounted]! >= warm) latencies.push(now - publishedAt[accounted]!);
+    }
+    const due = Math.floor(((now - start) / 1000) * rate);
+    for (let n = publishedAt.length; n < due; n++) {
+      bus.publish(transition(n), 'X');
+      publishedAt.push(now);
+    }
+    // At this instant a crash loses everything published and not yet written.
+    if (now >= warm) backlogs.push(publishedAt.length - writer.stats.written);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  await writer.flush();
+  const round = (ms: number) => Math.round(ms * 10) / 10;
+  return {
+    lossWindowMs: round(p99(latencies)),
+    lossWindowEvents: p99(backlogs),
+    lossWindowMaxMs: round(Math.max(0, ...latencies)),
+    lossWindowMaxEvents: Math.max(0, ...backlogs),
+    lossWindowRate: rate,
+    lossWindowDatabase: db.description,
+  };
+}
+
+/** PostgreSQL (in a throw-away schema) and PGlite: write rate in memory, loss window on disk. */
+export async function benchStore(
+  events = 200_000,
+  window: { rate: number; seconds: number } = { rate: 5000, seconds: 3 },
+): Promise<{ postgres: (StoreResult & LossWindow) | null; pglite: StoreResult & LossWindow }> {
   const url = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-  let postgres: StoreResult | null = null;
+  let postgres: (StoreResult & LossWindow) | null = null;
   try {
     const schema = `tw_bench_${randomBytes(4).toString('hex')}`;
     const admin = await openDb({ databaseUrl: url });
     await admin.exec(`CREATE SCHEMA ${schema}`);
     const db = await openDb({ databaseUrl: url, schema });
     try {
-      postgres = await run(db, events);
+      const written = await run(db, events);
+      postgres = { ...written, ...(await lossWindow(db, window.rate, window.seconds)) };
     } finally {
       await db.close();
       await admin.exec(`DROP SCHEMA ${schema} CASCADE`);
@@ -77,9 +147,21 @@ export async function benchStore(events = 200_000): Promise<{ postgres: StoreRes
     console.warn(`store bench: PostgreSQL at ${url} is not available: ${(err as Error).message}`);
   }
   const lite = await openDb({ dataDir: 'memory://' });
+  let pglite: StoreResult;
   try {
-    return { postgres, pglite: await run(lite, Math.min(events, 100_000)) };
+    pglite = await run(lite, Math.min(events, 100_000));
   } finally {
     await lite.close();
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tickwire-bench-'));
+  try {
+    const disk = await openDb({ dataDir: dir });
+    try {
+      return { postgres, pglite: { ...pglite, ...(await lossWindow(disk, window.rate, window.seconds)) } };
+    } finally {
+      await disk.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -84,18 +84,27 @@ export async function startPersistence(
       : new EventStore(db, config.types, {
           onUndecodable: (row) => log(`tickwire: stored event ${row.id} (${row.type}) could not be decoded (${row.reason}); skipped in history reads`),
         });
-  // Only the writer changes the schema: readers of a shared PostgreSQL must not race it.
-  if (store !== null && role !== 'reader') await store.migrate();
-  const storedUpTo = store === null ? 0 : await store.maxId().catch((err: Error) => {
-    log(`tickwire: cannot read the largest stored id yet (the engine process creates the tables): ${err.message}`);
-    return 0;
-  });
   // The writer also keeps where the log stood, for the ids of events it does not store.
   const keepsPosition = store !== null && role !== 'reader';
-  const position = keepsPosition ? await store.logPosition() : null;
-  const continuesAfter = Math.max(storedUpTo, position === null ? 0 : position.lastId + (position.clean ? 0 : CRASH_ID_MARGIN));
-  if (position !== null && !position.clean) log(`tickwire: the last process did not stop cleanly; ids continue after ${continuesAfter} so that none it handed out is used again`);
-  if (keepsPosition) await store.saveLogPosition(continuesAfter, false);
+  let storedUpTo = 0;
+  let continuesAfter = 0;
+  try {
+    // Only the writer changes the schema: readers of a shared PostgreSQL must not race it.
+    if (store !== null && role !== 'reader') await store.migrate();
+    storedUpTo = store === null ? 0 : await store.maxId().catch((err: Error) => {
+      if (role !== 'reader') throw err;
+      log(`tickwire: cannot read the largest stored id yet (the engine process creates the tables): ${err.message}`);
+      return 0;
+    });
+    const position = keepsPosition ? await store.logPosition() : null;
+    continuesAfter = Math.max(storedUpTo, position === null ? 0 : position.lastId + (position.clean ? 0 : CRASH_ID_MARGIN));
+    if (position !== null && !position.clean) log(`tickwire: the last process did not stop cleanly; ids continue after ${continuesAfter} so that none it handed out is used again`);
+    if (keepsPosition) await store.saveLogPosition(continuesAfter, false);
+  } catch (err) {
+    // Gives the PGlite directory's lock back: the caller may retry or exit.
+    await db?.close().catch(() => undefined);
+    throw err;
+  }
   const bus = new EventBus({ startAfter: continuesAfter });
   let sink: EventSink = bus;
   const report = (error: string) => sink.publish({ type: 'Error', runnerId: SYSTEM_RUNNER_ID, error, severity: 'Error', timestamp: Date.now() }, SYSTEM_RUNNER_ID);

@@ -1,4 +1,7 @@
 import { mkdirSync } from 'node:fs';
+import { lockDataDir, type LockHolder } from './lock.js';
+
+export { LOCK_FILE, StoreLockedError, type LockHolder } from './lock.js';
 
 /** The little of a SQL client the store needs; PostgreSQL (pg) and PGlite both fit. */
 export interface Db {
@@ -16,7 +19,7 @@ export interface Db {
 export interface DbConfig {
   /** postgres://… — when set, PostgreSQL; otherwise PGlite in `dataDir`. */
   readonly databaseUrl?: string | undefined;
-  /** PGlite's directory (default ./data); 'memory://' keeps it in memory. */
+  /** PGlite's directory (default ./data), locked while open; 'memory://' keeps it in memory, unlocked. */
   readonly dataDir?: string | undefined;
   /** A PostgreSQL schema for the tables (default public); tests use one each. */
   readonly schema?: string | undefined;
@@ -32,7 +35,13 @@ function redact(url: string): string {
   }
 }
 
-/** Opens the database the configuration names. */
+/**
+ * Opens the database the configuration names. A PGlite directory is held with an
+ * exclusive lock until `close()` (or the process's exit): a directory held by another
+ * live process, or already open in this one, is a {@link StoreLockedError}; a stale lock
+ * (its holder died) is taken over, and `description` says so. A directory PGlite cannot
+ * open or read is a {@link StoreDamagedError} naming it and what to do.
+ */
 export async function openDb(config: DbConfig): Promise<Db> {
   if (config.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(config.schema)) {
     throw new Error(`schema must be a plain lower-case SQL identifier, got ${JSON.stringify(config.schema)}`);
@@ -62,22 +71,125 @@ export async function openDb(config: DbConfig): Promise<Db> {
     };
   }
   const dataDir = config.dataDir ?? './data';
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
   const { PGlite } = await import('@electric-sql/pglite');
-  const db = await PGlite.create(dataDir);
-  if (config.schema !== undefined) {
-    await db.exec(`CREATE SCHEMA IF NOT EXISTS "${config.schema}"; SET search_path TO "${config.schema}"`);
+  if (dataDir.startsWith('memory://')) return wrapPglite(await PGlite.create(dataDir), config.schema, `embedded PGlite in ${dataDir}`, dataDir, () => undefined);
+  mkdirSync(dataDir, { recursive: true });
+  // PGlite is one process's database: a second writer on the directory corrupts it.
+  const lock = lockDataDir(dataDir);
+  let db;
+  try {
+    db = await PGlite.create(dataDir);
+  } catch (err) {
+    lock.release();
+    throw pgliteFailure(dataDir, err, true);
+  }
+  const takeover = lock.tookOver === null ? '' : ` (took over the stale lock of ${describeHolder(lock.tookOver)}, which is no longer running)`;
+  return wrapPglite(db, config.schema, `embedded PGlite in ${dataDir}${takeover}`, dataDir, () => lock.release());
+}
+
+/**
+ * What a PGlite failure means for the operator. A file system's refusal is no damage:
+ * the files may be fine, the access is not. Any other failure to open, and a WebAssembly
+ * abort or a corruption error later, is a {@link StoreDamagedError}.
+ */
+function pgliteFailure(dataDir: string, err: unknown, opening: boolean): unknown {
+  if (dataDir.startsWith('memory://')) return err;
+  // Node's own errors name their path; PGlite's file system layer throws a bare
+  // { name: 'ErrnoError', errno } (Emscripten's numbering, e.g. 2 for a permission).
+  if (typeof (err as NodeJS.ErrnoException | null)?.syscall === 'string') return err;
+  const fsError = err as { name?: unknown; errno?: unknown } | null;
+  if (fsError?.name === 'ErrnoError') {
+    return new Error(
+      `cannot use the PGlite directory ${dataDir} (DATA_DIR): a file system error (PGlite ErrnoError ${String(fsError.errno)}); ` +
+        'check that this user may read and write the directory and every file in it, and that its disk is not full',
+      { cause: err },
+    );
+  }
+  return opening || isDamage(err) ? new StoreDamagedError(dataDir, err) : err;
+}
+
+function describeHolder(holder: LockHolder): string {
+  return `pid ${holder.pid} on host ${holder.host}, since ${holder.startedAt}`;
+}
+
+/**
+ * The PGlite directory cannot be opened or read: its files are damaged (a crash of the
+ * machine, two processes on it before the lock existed, a disk error) or written by an
+ * incompatible PGlite version. Names the directory and what to do.
+ */
+export class StoreDamagedError extends Error {
+  constructor(
+    /** The directory, as configured (DATA_DIR). */
+    readonly dataDir: string,
+    /** What PGlite said. */
+    override readonly cause: unknown,
+  ) {
+    const date = new Date().toISOString().slice(0, 10);
+    const quote = (path: string) => (/^[\w./@:+-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`);
+    // Emscripten's abort text asks for a debug build, which helps nobody running tickwire.
+    const said = (cause instanceof Error ? cause.message : String(cause)).replace(/\s*Build with -sASSERTIONS for more info\.?/, '').replace(/\.$/, '');
+    super(
+      `the embedded PGlite database in DATA_DIR ${dataDir} cannot be read (PGlite: ${said}). ` +
+        'Its files are damaged or were written by an incompatible PGlite version. The events in it are not lost until the directory is deleted. ' +
+        `To start again with an empty store, move it aside (mv ${quote(dataDir)} ${quote(`${dataDir.replace(/\/+$/, '')}.damaged-${date}`)}) ` +
+        'and start again, or point DATA_DIR elsewhere; keep the moved directory for recovery or diagnosis',
+    );
+    this.name = 'StoreDamagedError';
+  }
+}
+
+/**
+ * Whether PGlite failed on its files rather than on a statement: the WebAssembly
+ * instance aborted, or PostgreSQL reported corruption (XX) or a file it cannot access (58).
+ */
+function isDamage(err: unknown): boolean {
+  if (err instanceof WebAssembly.RuntimeError) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('XX') || code.startsWith('58'));
+}
+
+async function wrapPglite(
+  db: import('@electric-sql/pglite').PGlite,
+  schema: string | undefined,
+  description: string,
+  dataDir: string,
+  release: () => void,
+): Promise<Db> {
+  try {
+    // The first read of the catalog: a damaged directory often opens, then fails here.
+    await db.query('SELECT count(*) FROM pg_catalog.pg_class');
+    if (schema !== undefined) {
+      await db.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"; SET search_path TO "${schema}"`);
+    }
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    release();
+    throw pgliteFailure(dataDir, err, true);
   }
   return {
     kind: 'pglite',
-    description: `embedded PGlite in ${dataDir}`,
+    description,
     query: async <R,>(sql: string, params?: readonly unknown[]) => {
-      const result = await db.query<R>(sql, params as unknown[] | undefined);
-      return { rows: result.rows };
+      try {
+        const result = await db.query<R>(sql, params as unknown[] | undefined);
+        return { rows: result.rows };
+      } catch (err) {
+        throw pgliteFailure(dataDir, err, false);
+      }
     },
     exec: async (sql: string) => {
-      await db.exec(sql);
+      try {
+        await db.exec(sql);
+      } catch (err) {
+        throw pgliteFailure(dataDir, err, false);
+      }
     },
-    close: () => db.close(),
+    close: async () => {
+      try {
+        if (!db.closed) await db.close();
+      } finally {
+        release();
+      }
+    },
   };
 }
