@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import { runE2e, type E2eOptions, type E2eResult } from './e2e.js';
 import { benchInProcess } from './in-process.js';
 import { benchRedis } from './redis.js';
+import { benchStartup } from './startup.js';
 import { benchStore } from './store.js';
 import { benchBatched, benchThrottled } from './streams.js';
 
@@ -94,6 +95,12 @@ log(
         `p50 ${redis.p50Ms} ms, p99 ${redis.p99Ms} ms (${redis.delivered.toLocaleString()} of ${(redis.published * redis.instances).toLocaleString()} delivered)`,
 );
 
+const startup = await benchStartup(quick ? 3 : 5);
+log(
+  `\nstart-up (median of ${startup.runs}): npm start to /ready ${startup.startMs} ms (node dist/main.js ${startup.nodeStartMs} ms), ` +
+    `a bad configuration refused in ${startup.badConfigMs} ms, tickwire --help ${startup.cliHelpMs} ms`,
+);
+
 const ratio = (a: number, b: number) => Number((a / b).toPrecision(3));
 const ratios = {
   throughputVsPeer: ratio(ours.eventsPerSec, peer.eventsPerSec),
@@ -125,6 +132,7 @@ if (json) {
       batched: { ...batched.batched, single: batched.single },
       store: { ...(store.postgres ?? { eventsPerSec: null, p99Ms: null, lossWindowMs: null, lossWindowEvents: null }), pglite: store.pglite },
       redis: redis ?? { eventsPerSec: null, p99Ms: null },
+      startup,
       ratios,
     }),
   );

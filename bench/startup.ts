@@ -47,14 +47,17 @@ async function ready(port: number, deadline: number): Promise<void> {
 async function timeToReady(command: string, args: string[], dataDir: string): Promise<number> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, stdio: 'ignore' });
+  // A group of its own: npm does not pass SIGTERM on to the server it started.
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn' }, stdio: 'ignore', detached: true });
   const exited = new Promise((r) => child.once('exit', r));
   try {
     await ready(port, Date.now() + 30_000);
     return performance.now() - started;
   } finally {
-    child.kill('SIGTERM');
+    process.kill(-child.pid!, 'SIGTERM');
     await exited;
+    // The server itself may outlive npm by its graceful shutdown: wait until the port is free.
+    for (let i = 0; i < 200 && (await fetch(`http://127.0.0.1:${port}/health`).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 25));
   }
 }
 
