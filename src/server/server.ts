@@ -126,7 +126,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
     streams: () => open,
     ...options.health,
   });
-  const dashboard = options.dashboardDir != null ? createDashboardHandler(options.dashboardDir) : null;
+  const dashboard = options.dashboardDir != null ? createDashboardHandler(options.dashboardDir, { graphiql: limits.graphiql }) : null;
   const http = createServer((req, res) => {
     const requestId = requestIdOf(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
