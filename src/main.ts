@@ -4,6 +4,7 @@ import { startPersistence } from './server/persistence.js';
 import { EngineHost, RemoteEngine } from './server/remote-engine.js';
 import { log, warnTo } from './server/log.js';
 import { startServer } from './server/server.js';
+import { suggestedSubscription } from './server/graphiql.js';
 
 /**
  * `npm start`: the GraphQL server with the configured runners (by default three
@@ -43,6 +44,8 @@ async function main(): Promise<void> {
   // the registry and control lists; this process's own runners are published there too.
   const host = config.redis !== null && localRunners.length > 0 ? new EngineHost(engine, config.redis.url, config.redis.stream, false) : null;
   const remote = config.redis !== null ? new RemoteEngine(config.redis.url, config.redis.stream) : null;
+  // The runner GraphiQL and the banner suggest: one that runs here, or none (a query that needs no id).
+  const firstRunner = engine.listRunners()[0]?.id ?? null;
   const server = await startServer({
     engine: remote ?? engine,
     bus,
@@ -54,6 +57,7 @@ async function main(): Promise<void> {
     health: { store: () => persistence.writer?.stats ?? null, redis: () => persistence.redisHealth() },
     dashboardDir: config.dashboardDir,
     replayDir: config.replayDir,
+    suggestedRunnerId: firstRunner,
   });
   const stored = config.store.types.length === 0 ? 'nothing' : config.store.types.join(', ');
   const storeLine =
@@ -65,17 +69,24 @@ async function main(): Promise<void> {
           ? 'no event history here: the engine process (npm run engine) writes the store; set DATABASE_URL to read it'
           : `nothing stored (STORE_TYPES=none); ids continue after ${continuesAfter}`;
   if (config.tokens === null) log.warn(`no TOKENS_FILE: the API is open to anyone who can reach ${config.host} (loopback only)`);
-  const source = localRunners.length === 0 ? 'nowhere (the engine process runs them)' : config.runnersSource;
+  const running = engine.listRunners().length;
+  const runners =
+    running > 0
+      ? `${running} ${running === 1 ? 'runner' : 'runners'} from ${config.runnersSource}`
+      : config.redis !== null
+        ? 'no local runners (the engine process runs them)'
+        : `no runners (none in ${config.runnersSource})`;
   const eventLog = config.redis === null ? 'in this process' : `in the Redis Stream ${config.redis.stream}`;
-  console.log(`tickwire is running ${engine.listRunners().length} runners from ${source}; the event log is ${eventLog}
+  const graphiql = config.limits.graphiql;
+  console.log(`tickwire is running ${runners}; the event log is ${eventLog}
   ${storeLine}
   dashboard                             ${config.dashboardDir === null ? 'off (DASHBOARD=false)' : server.urls.http.replace(/\/graphql$/, '/')}
-  GraphiQL + GraphQL over HTTP and SSE  ${server.urls.http}
+  ${graphiql ? 'GraphiQL + GraphQL over HTTP and SSE' : 'GraphQL over HTTP and SSE           '}  ${server.urls.http}
   graphql-ws                            ${server.urls.ws}
   graphql-sse                           ${server.urls.sse}
   metrics, health, readiness            ${server.urls.http.replace(/\/graphql$/, '')}/metrics /health /ready
-Try in GraphiQL:
-  subscription { events(runnerIds: ["btc_ema"]) { __typename ... on TickReceived { data { close } } } }`);
+${graphiql ? 'Try in GraphiQL:' : 'Try over graphql-ws:'}
+  ${suggestedSubscription(firstRunner)}`);
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {

@@ -249,7 +249,9 @@ class Dashboard {
     if (isTokenRefused(err)) {
       this.teardown();
       this.tokenForm.hidden = false;
-      this.showNotice(storedToken() === undefined ? 'this server needs an API token' : 'the server refused this token');
+      // Without a token this is a first visit (or a forgotten token): the form asks, nothing failed.
+      if (storedToken() === undefined) this.hideNotice();
+      else this.showNotice('the server refused this token');
       return;
     }
     this.showNotice(`${messageOf(err)}; starting again in ${RESTART_MS / 1000} s`);
@@ -262,9 +264,17 @@ class Dashboard {
   }
 
   private showStatus(status: ConnectionStatus): void {
-    this.status.dataset['state'] = status.state;
-    this.status.textContent =
-      status.state === 'connected' ? 'live' : status.state === 'connecting' ? 'connecting…' : status.code === 4403 ? 'token refused' : `disconnected (${status.code}), reconnecting…`;
+    const tokenNeeded = status.state === 'closed' && status.code === 4403 && storedToken() === undefined;
+    this.status.dataset['state'] = tokenNeeded ? 'waiting' : status.state;
+    this.status.textContent = tokenNeeded
+      ? 'token needed'
+      : status.state === 'connected'
+        ? 'live'
+        : status.state === 'connecting'
+          ? 'connecting…'
+          : status.code === 4403
+            ? 'token refused'
+            : `disconnected (${status.code}), reconnecting…`;
   }
 
   /** Shows a message; one about a single action fades after a while, one about the connection stays. */
@@ -282,4 +292,11 @@ class Dashboard {
   }
 }
 
+/** The server says in a `<meta>` whether it serves GraphiQL (GRAPHIQL=false: no link to a page that is not there). */
+function showGraphiqlLink(): void {
+  const fact = document.querySelector('meta[name="tickwire-graphiql"]')?.getAttribute('content');
+  element('#graphiql-link', HTMLAnchorElement).hidden = fact === 'off';
+}
+
+showGraphiqlLink();
 void new Dashboard().connect();

@@ -80,6 +80,8 @@ export interface ServerOptions {
   readonly dashboardDir?: string | null;
   /** REPLAY_DIR: where startRunner's replay paths point into; null or absent: replay feeds are refused. */
   readonly replayDir?: string | null;
+  /** A runner GraphiQL's default subscription names (the first one at start); absent: one that needs none. */
+  readonly suggestedRunnerId?: string | null;
 }
 
 /** A listening tickwire server. */
@@ -104,7 +106,9 @@ export interface TickwireServer {
 export async function startServer(options: ServerOptions): Promise<TickwireServer> {
   const tokens = options.tokens ?? null;
   const limits = options.limits ?? DEFAULT_LIMITS;
-  const tickwire = createTickwireYoga(options.engine, options.bus, options.store ?? null, limits, tokens, options.replayDir ?? null);
+  const tickwire = createTickwireYoga(options.engine, options.bus, options.store ?? null, limits, tokens, options.replayDir ?? null, undefined, {
+    suggestedRunnerId: options.suggestedRunnerId ?? null,
+  });
   const sse = createGraphqlSseHandler(tickwire, {
     reservationTimeoutMs: limits.sseReservationTimeoutMs,
     maxReservationsPerToken: limits.maxSseReservationsPerToken,
@@ -122,7 +126,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
     streams: () => open,
     ...options.health,
   });
-  const dashboard = options.dashboardDir != null ? createDashboardHandler(options.dashboardDir) : null;
+  const dashboard = options.dashboardDir != null ? createDashboardHandler(options.dashboardDir, { graphiql: limits.graphiql }) : null;
   const http = createServer((req, res) => {
     const requestId = requestIdOf(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);

@@ -12,6 +12,7 @@ import { DEFAULT_LIMITS, limitPlugins, type Limits } from './limits.js';
 import { log } from './log.js';
 import { Admission, useStreamAdmission } from './admission.js';
 import { useSharedExecution, type SharedExecutionPlugin } from './shared-execution.js';
+import { graphiqlOptions, renderTickwireGraphiQL } from './graphiql.js';
 
 const yogaLog = log.child({ component: 'yoga' });
 
@@ -39,6 +40,7 @@ export function createTickwireYoga(
   tokens: TokenStore | null = null,
   replayDir: string | null = null,
   admission: Admission = new Admission(limits.maxSubscriptionsPerToken),
+  graphiql: { readonly suggestedRunnerId?: string | null } = {},
 ): TickwireYoga {
   const sharedExecution = useSharedExecution<StreamItem | EventBatch>({
     retentionOf: (source) => (isBatch(source) ? retentionOfBatch(source) : retentionOf(source)),
@@ -59,6 +61,7 @@ export function createTickwireYoga(
     positionOf: (source) => (isBatch(source) || isGap(source) ? null : source.id),
     position: () => bus.lastId,
   });
+  let graphiqlPage: string | null = null;
   const yoga = createYoga<Record<string, unknown>, SchemaContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -70,8 +73,10 @@ export function createTickwireYoga(
       if (principal === null) throw new GraphQLError('missing or invalid API token', { extensions: { code: 'UNAUTHENTICATED' } });
       return { engine, bus, store, principal, replayDir };
     },
-    // GraphiQL runs its subscriptions over graphql-ws on the same URL.
-    graphiql: limits.graphiql ? { title: 'tickwire', subscriptionsProtocol: 'WS' } : false,
+    // GraphiQL runs its subscriptions over graphql-ws on the same URL; its page carries
+    // its own scripts (no CDN) and is the same for every request, so it is made once.
+    graphiql: limits.graphiql ? graphiqlOptions({ suggestedRunnerId: graphiql.suggestedRunnerId ?? null, tokens: tokens !== null }) : false,
+    renderGraphiQL: (options) => (graphiqlPage ??= renderTickwireGraphiQL(options)),
     landingPage: false,
     // Yoga's own messages go to the same JSON log.
     logging: {

@@ -1,20 +1,19 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { connect as connectTcp, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/bus/bus.js';
 import { TradingEngine } from '../../src/engine/engine.js';
 import { hashToken, TokenStore } from '../../src/server/auth.js';
+import { DEFAULT_LIMITS } from '../../src/server/limits.js';
 import { startServer, type TickwireServer } from '../../src/server/server.js';
 import { tcpProxy, type TcpProxy } from '../support/proxy.js';
-
-/** Debian's Chromium (`apt-get install -y chromium`; .ci/run installs it when missing). */
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+import { launchChromium } from './chromium.js';
 const SCREENSHOT = fileURLToPath(new URL('../../test-results/dashboard.png', import.meta.url));
 const RUNNERS = ['alpha', 'beta', 'gamma'];
 
@@ -31,7 +30,6 @@ describe('the dashboard in Chromium', () => {
   const sent: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
     await build({ configFile: fileURLToPath(new URL('../../src/dashboard/vite.config.ts', import.meta.url)), build: { outDir }, logLevel: 'error' });
     for (const [i, id] of RUNNERS.entries()) {
       engine.addRunner({
@@ -50,10 +48,7 @@ describe('the dashboard in Chromium', () => {
     server = await startServer({ engine, bus, port: 0, host: '127.0.0.1', tokens, dashboardDir: outDir });
     // The page is loaded through a proxy, so a test can cut its connection.
     proxy = await tcpProxy(server.port);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {
@@ -86,10 +81,17 @@ describe('the dashboard in Chromium', () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
     await page.goto(`http://127.0.0.1:${proxy.port}/`);
     await page.locator('#token-form').waitFor({ state: 'visible' });
-    await expect.poll(() => page.locator('#notice').textContent()).toContain('needs an API token');
+    // A first visit is a question, not a failure: the form asks, nothing is red or refused.
+    await expect.poll(() => page.locator('#status').textContent()).toBe('token needed');
+    expect(await page.locator('#token-form').textContent()).toContain('needs an API token');
+    expect(await page.locator('#notice').isVisible()).toBe(false);
+    expect(await page.locator('#status').getAttribute('data-state')).not.toBe('closed');
+    expect(await page.locator('body').innerText()).not.toMatch(/refused/i);
     await page.fill('#token-form input[name=token]', 'wrong');
     await page.click('#token-form button');
     await expect.poll(() => page.locator('#notice').textContent()).toContain('refused this token');
+    expect(await page.locator('#notice').isVisible()).toBe(true);
+    expect(await page.locator('#status').textContent()).toBe('token refused');
     await page.fill('#token-form input[name=token]', 'ops-secret');
     await page.click('#token-form button');
     await expect.poll(() => page.locator('#status').textContent(), { timeout: 10_000 }).toBe('live');
@@ -112,6 +114,23 @@ describe('the dashboard in Chromium', () => {
     await page.screenshot({ path: SCREENSHOT });
     expect(statSync(SCREENSHOT).size).toBeGreaterThan(20_000);
     await page.close();
+  }, 60_000);
+
+  it('links to GraphiQL only when the server serves it', async () => {
+    const page = await open('ops-secret');
+    expect(await page.locator('#graphiql-link').isVisible()).toBe(true);
+    await page.close();
+    const off = await startServer({ engine, bus, port: 0, host: '127.0.0.1', limits: { ...DEFAULT_LIMITS, graphiql: false }, dashboardDir: outDir });
+    const plain = await browser.newPage();
+    try {
+      await plain.goto(`http://127.0.0.1:${off.port}/`);
+      await expect.poll(() => plain.locator('#status').textContent(), { timeout: 10_000 }).toBe('live');
+      expect(await plain.locator('#graphiql-link').count()).toBe(1);
+      expect(await plain.locator('#graphiql-link').isVisible()).toBe(false);
+    } finally {
+      await plain.close();
+      await off.close();
+    }
   }, 60_000);
 
   it('narrows the log to one runner with a server-side filter, then by type', async () => {
