@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGap, type LogEntry } from '../../src/bus/types.js';
 import { record } from '../../src/cli/record.js';
 import { readRecording, replay } from '../../src/cli/replay.js';
-import { parseTailArgs } from '../../src/cli/tail.js';
+import { parseTailArgs } from '../../src/cli/args.js';
 import { sampleEvents } from '../events/fixtures.js';
 import { startTestServer, until, type TestServer } from '../server/harness.js';
 

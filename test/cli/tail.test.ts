@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatEvent, parseTailArgs, tail, UsageError } from '../../src/cli/tail.js';
+import { parseTailArgs, UsageError } from '../../src/cli/args.js';
+import { formatEvent, tail } from '../../src/cli/tail.js';
 import { publishScript, startTestServer, until, type TestServer } from '../server/harness.js';
 
 let t: TestServer;

@@ -1,0 +1,180 @@
+import { parseArgs } from 'node:util';
+import type { ErrorSeverity, EventType } from '../client/generated/graphql.js';
+
+// The command line's words: parsing and help only. main.ts loads this for every run,
+// --help included, so nothing here may import the client, graphql, ws or the server:
+// those load when a command runs.
+
+/** Thrown for a bad command line: the message says what and how to fix it. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** `tickwire tail --help`. */
+export const TAIL_HELP = `Usage: tickwire tail [options]
+
+Watch the live event stream of a tickwire server.
+
+Options:
+  --url <url>             server (default ws://127.0.0.1:4000/graphql; http(s)://…/graphql/stream with --sse)
+  --sse                   use graphql-sse instead of graphql-ws
+  --token <token>         API token (or TICKWIRE_TOKEN)
+  --runner <id>           only this runner (repeatable)
+  --type <type>           only this event type, e.g. TICK_RECEIVED (repeatable)
+  --min-severity <level>  drop RUNNER_ERRORs below WARNING, ERROR or CRITICAL
+  --throttle <ms>         conflate ticks and position marks per runner (1..60000)
+  --after <id>            resume after this event id
+  --json                  one JSON object per line instead of readable lines
+  --no-color              no colours
+  -h, --help              this help
+`;
+
+const TYPES: readonly EventType[] = [
+  'RUNNER_STARTED', 'RUNNER_STOPPED', 'TICK_RECEIVED', 'STATE_TRANSITION', 'ACTION_EXECUTED',
+  'POSITION_OPENED', 'POSITION_UPDATED', 'POSITION_CLOSED', 'ERROR', 'STATS_UPDATE',
+];
+const SEVERITIES: readonly ErrorSeverity[] = ['WARNING', 'ERROR', 'CRITICAL'];
+
+/** The parsed options of `tail`. */
+export interface TailOptions {
+  readonly url: string;
+  readonly sse: boolean;
+  readonly token: string | undefined;
+  readonly runnerIds: string[] | undefined;
+  readonly types: EventType[] | undefined;
+  readonly minSeverity: ErrorSeverity | undefined;
+  readonly throttleMs: number | undefined;
+  readonly after: string | undefined;
+  readonly json: boolean;
+  readonly color: boolean;
+  readonly help: boolean;
+}
+
+/** Parses `tail`'s arguments; throws {@link UsageError} naming the bad flag or value. */
+export function parseTailArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): TailOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        url: { type: 'string' },
+        sse: { type: 'boolean', default: false },
+        token: { type: 'string' },
+        runner: { type: 'string', multiple: true },
+        type: { type: 'string', multiple: true },
+        'min-severity': { type: 'string' },
+        throttle: { type: 'string' },
+        after: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        'no-color': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message} (see tickwire tail --help)`);
+  }
+  const v = parsed.values;
+  const types = v.type?.map((t) => t.toUpperCase());
+  for (const t of types ?? []) {
+    if (!(TYPES as readonly string[]).includes(t)) throw new UsageError(`--type ${t}: unknown event type (one of ${TYPES.join(', ')})`);
+  }
+  const severity = v['min-severity']?.toUpperCase();
+  if (severity !== undefined && !(SEVERITIES as readonly string[]).includes(severity)) {
+    throw new UsageError(`--min-severity ${severity}: must be WARNING, ERROR or CRITICAL`);
+  }
+  let throttleMs: number | undefined;
+  if (v.throttle !== undefined) {
+    throttleMs = Number(v.throttle);
+    if (!Number.isInteger(throttleMs) || throttleMs < 1 || throttleMs > 60_000) throw new UsageError(`--throttle ${v.throttle}: must be a whole number of ms within 1..60000`);
+  }
+  if (v.after !== undefined && !/^(0|[1-9][0-9]*)$/.test(v.after)) throw new UsageError(`--after ${v.after}: must be an event id (a whole number)`);
+  const url = v.url ?? (v.sse ? 'http://127.0.0.1:4000/graphql/stream' : 'ws://127.0.0.1:4000/graphql');
+  if (!/^(wss?|https?):\/\//.test(url)) throw new UsageError(`--url ${url}: must start with ws://, wss://, http:// or https://`);
+  return {
+    url,
+    sse: v.sse ?? false,
+    token: v.token ?? env['TICKWIRE_TOKEN'],
+    runnerIds: v.runner,
+    types: types as EventType[] | undefined,
+    minSeverity: severity as ErrorSeverity | undefined,
+    throttleMs,
+    after: v.after,
+    json: v.json ?? false,
+    color: !(v['no-color'] ?? false) && env['NO_COLOR'] === undefined,
+    help: v.help ?? false,
+  };
+}
+
+/** `tickwire --help`. */
+export const HELP = `Usage: tickwire <command> [options]
+
+Commands:
+  tail     watch the live event stream            (tickwire tail --help)
+  record   write the stream to a JSONL file        (tickwire record --help)
+  replay   serve a recording to clients again      (tickwire replay --help)
+
+Options:
+  -h, --help   this help
+`;
+
+/** `tickwire record --help`. */
+export const RECORD_HELP = `Usage: tickwire record --out <file.jsonl> [tail's filter options]
+
+Writes every event, one JSON record {id, type, data} per line (the engine's wire form),
+until interrupted (Ctrl-C). Takes --url --sse --token --runner --type --min-severity --after.
+`;
+
+/** `tickwire replay --help`. */
+export const REPLAY_HELP = `Usage: tickwire replay <file.jsonl> [options]
+
+Serves a recording: a server whose bus publishes the recorded events again, with their
+recorded spacing, so any client (GraphiQL, tail, a dashboard) sees what happened.
+
+Options:
+  --port <n>      port (default 4000)
+  --host <host>   interface (default 127.0.0.1)
+  --speed <x>     1 = as recorded (default), 10 = ten times faster, max = as fast as possible
+  -h, --help      this help
+`;
+
+/** The parsed options of `replay`. */
+export interface ReplayArgs {
+  readonly file: string;
+  readonly port: number;
+  readonly host: string;
+  /** 1 = recorded pace, Infinity = as fast as possible. */
+  readonly speed: number;
+  readonly help: boolean;
+}
+
+/** Parses `replay`'s arguments; throws {@link UsageError} naming the bad flag or value. */
+export function parseReplayArgs(argv: readonly string[]): ReplayArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: true,
+      options: {
+        port: { type: 'string', default: '4000' },
+        host: { type: 'string', default: '127.0.0.1' },
+        speed: { type: 'string', default: '1' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message} (see tickwire replay --help)`);
+  }
+  const v = parsed.values;
+  if (v.help) return { file: '', port: 0, host: '', speed: 1, help: true };
+  const [file, ...extra] = parsed.positionals;
+  if (file === undefined) throw new UsageError('replay needs the recording to play (tickwire replay <file.jsonl>)');
+  if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}" (see tickwire replay --help)`);
+  const port = Number(v.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError(`--port ${v.port}: must be a port number`);
+  const speed = v.speed === 'max' ? Infinity : Number(v.speed);
+  if (!(speed > 0)) throw new UsageError(`--speed ${v.speed}: must be a positive number or max`);
+  return { file, port, host: v.host ?? '127.0.0.1', speed, help: false };
+}
