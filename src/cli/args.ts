@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { ErrorSeverity, EventType } from '../client/generated/graphql.js';
+import { ACCEPTED_SEVERITIES, ACCEPTED_TYPE_NAMES, EVENT_TYPE_VALUES, parseEventType, parseSeverity } from './names.js';
 
 // The command line's words: parsing and help only. main.ts loads this for every run,
 // --help included, so nothing here may import the client, graphql, ws or the server:
@@ -8,6 +9,22 @@ import type { ErrorSeverity, EventType } from '../client/generated/graphql.js';
 /** Thrown for a bad command line: the message says what and how to fix it. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+}
+
+/** `text` cut into lines of at most `width` characters at spaces, each after `indent`. */
+function wrap(text: string, width: number, indent: string): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === '' ? word : `${line} ${word}`;
+    }
+  }
+  if (line !== '') lines.push(line);
+  return lines.map((l) => indent + l).join('\n');
 }
 
 /** `tickwire tail --help`. */
@@ -20,20 +37,18 @@ Options:
   --sse                   use graphql-sse instead of graphql-ws
   --token <token>         API token (or TICKWIRE_TOKEN)
   --runner <id>           only this runner (repeatable)
-  --type <type>           only this event type, e.g. TICK_RECEIVED (repeatable)
-  --min-severity <level>  drop RUNNER_ERRORs below WARNING, ERROR or CRITICAL
+  --type <type>           only events of this type (repeatable). Any case, with or without _ or -:
+                          an EventType value
+${wrap(EVENT_TYPE_VALUES.join(' '), 64, '                            ')}
+                          or its GraphQL type name (TickReceived…); for ERROR also RunnerError
+                          (its GraphQL type), Error (its wire name) and RUNNER_ERROR
+  --min-severity <level>  drop runner errors (ERROR) below this severity: ${ACCEPTED_SEVERITIES}
   --throttle <ms>         conflate ticks and position marks per runner (1..60000)
   --after <id>            resume after this event id
   --json                  one JSON object per line instead of readable lines
   --no-color              no colours
   -h, --help              this help
 `;
-
-const TYPES: readonly EventType[] = [
-  'RUNNER_STARTED', 'RUNNER_STOPPED', 'TICK_RECEIVED', 'STATE_TRANSITION', 'ACTION_EXECUTED',
-  'POSITION_OPENED', 'POSITION_UPDATED', 'POSITION_CLOSED', 'ERROR', 'STATS_UPDATE',
-];
-const SEVERITIES: readonly ErrorSeverity[] = ['WARNING', 'ERROR', 'CRITICAL'];
 
 /** The parsed options of `tail`. */
 export interface TailOptions {
@@ -76,13 +91,15 @@ export function parseTailArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
     throw new UsageError(`${(err as Error).message} (see tickwire tail --help)`);
   }
   const v = parsed.values;
-  const types = v.type?.map((t) => t.toUpperCase());
-  for (const t of types ?? []) {
-    if (!(TYPES as readonly string[]).includes(t)) throw new UsageError(`--type ${t}: unknown event type (one of ${TYPES.join(', ')})`);
-  }
-  const severity = v['min-severity']?.toUpperCase();
-  if (severity !== undefined && !(SEVERITIES as readonly string[]).includes(severity)) {
-    throw new UsageError(`--min-severity ${severity}: must be WARNING, ERROR or CRITICAL`);
+  const types = v.type?.map((name) => {
+    const type = parseEventType(name);
+    if (type === undefined) throw new UsageError(`--type ${name}: unknown event type; accepted: ${ACCEPTED_TYPE_NAMES}`);
+    return type;
+  });
+  const severityName = v['min-severity'];
+  const severity = severityName === undefined ? undefined : parseSeverity(severityName);
+  if (severityName !== undefined && severity === undefined) {
+    throw new UsageError(`--min-severity ${severityName}: unknown severity; accepted: ${ACCEPTED_SEVERITIES}`);
   }
   let throttleMs: number | undefined;
   if (v.throttle !== undefined) {
@@ -97,8 +114,9 @@ export function parseTailArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
     sse: v.sse ?? false,
     token: v.token ?? env['TICKWIRE_TOKEN'],
     runnerIds: v.runner,
-    types: types as EventType[] | undefined,
-    minSeverity: severity as ErrorSeverity | undefined,
+    // One filter per type, however many of its names were given.
+    types: types === undefined ? undefined : [...new Set(types)],
+    minSeverity: severity,
     throttleMs,
     after: v.after,
     json: v.json ?? false,

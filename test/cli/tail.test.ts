@@ -22,8 +22,8 @@ describe('tickwire tail', () => {
 
   it.each([
     [['--bogus'], /Unknown option '--bogus'/],
-    [['--type', 'TICKS'], /--type TICKS: unknown event type/],
-    [['--min-severity', 'loud'], /--min-severity LOUD: must be WARNING, ERROR or CRITICAL/],
+    [['--type', 'TICKS'], /--type TICKS: unknown event type; accepted: /],
+    [['--min-severity', 'loud'], /--min-severity loud: unknown severity; accepted: WARNING, ERROR, CRITICAL/],
     [['--throttle', '0'], /--throttle 0: must be a whole number of ms within 1..60000/],
     [['--after', 'yesterday'], /--after yesterday: must be an event id/],
     [['--url', 'ftp://x'], /--url ftp:\/\/x: must start with/],
