@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { ErrorSeverity, EventType } from '../client/generated/graphql.js';
+import { shouldColor } from './color.js';
 import { ACCEPTED_SEVERITIES, ACCEPTED_TYPE_NAMES, EVENT_TYPE_VALUES, parseEventType, parseSeverity } from './names.js';
 
 // The command line's words: parsing and help only. main.ts loads this for every run,
@@ -46,7 +47,9 @@ ${wrap(EVENT_TYPE_VALUES.join(' '), 64, '                            ')}
   --throttle <ms>         conflate ticks and position marks per runner (1..60000)
   --after <id>            resume after this event id
   --json                  one JSON object per line instead of readable lines
-  --no-color              no colours
+  --no-color              no colours. Without it, colours only when stdout is a terminal;
+                          NO_COLOR=1 turns them off, FORCE_COLOR=1 on even into a pipe or
+                          file (FORCE_COLOR=0: off; FORCE_COLOR wins over NO_COLOR)
   -h, --help              this help
 `;
 
@@ -61,12 +64,16 @@ export interface TailOptions {
   readonly throttleMs: number | undefined;
   readonly after: string | undefined;
   readonly json: boolean;
+  /** Whether lines carry ANSI colours (see {@link shouldColor}); never with --json. */
   readonly color: boolean;
   readonly help: boolean;
 }
 
-/** Parses `tail`'s arguments; throws {@link UsageError} naming the bad flag or value. */
-export function parseTailArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): TailOptions {
+/**
+ * Parses `tail`'s arguments; throws {@link UsageError} naming the bad flag or value.
+ * `env` and `isTTY` (whether stdout is a terminal) decide colour with the flags.
+ */
+export function parseTailArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, isTTY: boolean = process.stdout.isTTY === true): TailOptions {
   let parsed;
   try {
     parsed = parseArgs({
@@ -120,7 +127,7 @@ export function parseTailArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
     throttleMs,
     after: v.after,
     json: v.json ?? false,
-    color: !(v['no-color'] ?? false) && env['NO_COLOR'] === undefined,
+    color: !(v.json ?? false) && shouldColor({ noColorFlag: v['no-color'] ?? false, env, isTTY }),
     help: v.help ?? false,
   };
 }
