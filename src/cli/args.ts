@@ -31,7 +31,7 @@ function wrap(text: string, width: number, indent: string): string {
 /** `tickwire tail --help`. */
 export const TAIL_HELP = `Usage: tickwire tail [options]
 
-Watch the live event stream of a tickwire server.
+Watch the live event stream of a tickwire server, until interrupted (Ctrl-C).
 
 Options:
   --url <url>             server (default ws://127.0.0.1:4000/graphql; http(s)://…/graphql/stream with --sse)
@@ -46,6 +46,12 @@ ${wrap(EVENT_TYPE_VALUES.join(' '), 64, '                            ')}
   --min-severity <level>  drop runner errors (ERROR) below this severity: ${ACCEPTED_SEVERITIES}
   --throttle <ms>         conflate ticks and position marks per runner (1..60000)
   --after <id>            resume after this event id
+  --retries <n>           give up after n failed attempts in a row to reconnect (exit code 1);
+                          default: never. A lost connection or a restarted server is retried
+                          after 0.5 s, doubling to 10 s (with jitter), reported on stderr, and
+                          resumed after the last id printed: nothing missed, nothing twice.
+                          A refusal (a bad token: close 4403, HTTP 401/403; any 44xx/4xx)
+                          ends it at once with exit code 1
   --json                  one JSON object per line instead of readable lines
   --no-color              no colours. Without it, colours only when stdout is a terminal;
                           NO_COLOR=1 turns them off, FORCE_COLOR=1 on even into a pipe or
@@ -66,6 +72,8 @@ export interface TailOptions {
   readonly json: boolean;
   /** Whether lines carry ANSI colours (see {@link shouldColor}); never with --json. */
   readonly color: boolean;
+  /** Failed reconnection attempts in a row before giving up (Infinity: never). */
+  readonly retries: number;
   readonly help: boolean;
 }
 
@@ -89,6 +97,7 @@ export function parseTailArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
         'min-severity': { type: 'string' },
         throttle: { type: 'string' },
         after: { type: 'string' },
+        retries: { type: 'string' },
         json: { type: 'boolean', default: false },
         'no-color': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -114,6 +123,11 @@ export function parseTailArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
     if (!Number.isInteger(throttleMs) || throttleMs < 1 || throttleMs > 60_000) throw new UsageError(`--throttle ${v.throttle}: must be a whole number of ms within 1..60000`);
   }
   if (v.after !== undefined && !/^(0|[1-9][0-9]*)$/.test(v.after)) throw new UsageError(`--after ${v.after}: must be an event id (a whole number)`);
+  let retries = Infinity;
+  if (v.retries !== undefined) {
+    retries = Number(v.retries);
+    if (!/^[0-9]+$/.test(v.retries) || !Number.isSafeInteger(retries)) throw new UsageError(`--retries ${v.retries}: must be a whole number of attempts (0: do not reconnect)`);
+  }
   const url = v.url ?? (v.sse ? 'http://127.0.0.1:4000/graphql/stream' : 'ws://127.0.0.1:4000/graphql');
   if (!/^(wss?|https?):\/\//.test(url)) throw new UsageError(`--url ${url}: must start with ws://, wss://, http:// or https://`);
   return {
@@ -128,6 +142,7 @@ export function parseTailArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
     after: v.after,
     json: v.json ?? false,
     color: !(v.json ?? false) && shouldColor({ noColorFlag: v['no-color'] ?? false, env, isTTY }),
+    retries,
     help: v.help ?? false,
   };
 }
