@@ -169,8 +169,19 @@ until interrupted (Ctrl-C). Takes --url --sse --token --runner --type --min-seve
 /** `tickwire replay --help`. */
 export const REPLAY_HELP = `Usage: tickwire replay <file.jsonl> [options]
 
-Serves a recording: a server whose bus publishes the recorded events again, with their
-recorded spacing, so any client (GraphiQL, tail, a dashboard) sees what happened.
+Serves a recording on a server of its own (no tokens), publishing the recorded events
+again with their recorded spacing. A client sees:
+  /                 the dashboard (the build in dist/dashboard, as npm start serves it)
+  events            on /graphql (graphql-ws, Yoga SSE, GraphiQL) and /graphql/stream
+                    (graphql-sse): the recorded events with their recorded ids. A hole
+                    between two recorded ids (events the recorder missed) arrives as a
+                    StreamGap; a client that joins late can ask for events(replay: N)
+                    or events(after: id)
+  runners           the recorded runners as the events played so far describe them:
+                    symbol, state, position, stats, stopped; their strategy and
+                    configuration were not recorded (strategy reads "recorded")
+  startRunner, stopRunner, restartRunner
+                    refused: "a replay cannot start or stop runners"
 
 Options:
   --port <n>      port (default 4000)

@@ -64,8 +64,9 @@ async function main(argv: readonly string[]): Promise<number> {
         }
         const { readRecording, replay } = await import('./replay.js');
         const recording = await readRecording(options.file);
-        const { server, start } = await replay(recording, options, progressBar('replayed'));
-        process.stderr.write(`tickwire: replaying ${recording.length} events at ${server.urls.ws} (GraphiQL at ${server.urls.http})\n`);
+        const { server, start } = await replay(recording, { ...options, source: `recording ${options.file}` }, progressBar('replayed'));
+        const page = server.urls.http.replace(/\/graphql$/, '/');
+        process.stderr.write(`tickwire: replaying ${recording.length} events: dashboard ${page}, GraphiQL ${server.urls.http}, graphql-ws ${server.urls.ws}\n`);
         const finished = start();
         await Promise.race([finished, new Promise((r) => abort.signal.addEventListener('abort', r, { once: true }))]);
         process.stderr.write(`\ntickwire: replay ${abort.signal.aborted ? 'interrupted' : 'finished'}; Ctrl-C to stop serving\n`);
