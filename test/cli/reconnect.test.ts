@@ -57,18 +57,21 @@ describe('tail retries by default', () => {
     expect(() => parseTailArgs(['--retries', '-1'], {})).toThrow(/--retries/);
   });
 
-  it('survives a restart of the server: says so on stderr and goes on after the last id it printed, no gap, no duplicate', async () => {
+  it.each([
+    ['graphql-ws', [] as string[], /^tickwire: connection lost \(code 1001\); reconnecting in \d+(\.\d)? s…$/],
+    ['graphql-sse', ['--sse'], /^tickwire: (connection lost \(.+\)|the server ended the stream); reconnecting in \d+(\.\d)? s…$/],
+  ])('survives a restart of the server (%s): says so on stderr and goes on after the last id it printed, no gap, no duplicate', async (_, flags, lost) => {
     const t = await startTestServer();
     const port = t.server.port;
     let second: TickwireServer | null = null;
     try {
-      const { out, err } = cli('--url', t.server.urls.ws, '--json');
+      const { out, err } = cli('--url', flags.includes('--sse') ? t.server.urls.sse : t.server.urls.ws, ...flags, '--json');
       await until(() => t.bus.subscriberCount === 1, 'the tail to subscribe', 15_000);
       publishScript(t.bus);
       await until(() => out.length === SCRIPT.length, 'the first events', 15_000);
 
       await t.server.close();
-      await until(() => err.some((l) => /^tickwire: connection lost \(code 1001\); reconnecting in \d+(\.\d)? s…$/.test(l)), 'the reconnecting line', 15_000);
+      await until(() => err.some((l) => lost.test(l)), 'the reconnecting line', 15_000);
       // Published while the tail is away: the bus keeps them, and the resumed subscription must bring them.
       publishScript(t.bus);
       second = await startServer({ engine: t.engine, bus: t.bus, port, host: '127.0.0.1' });
