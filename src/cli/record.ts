@@ -1,7 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { createEventsClient } from '../client/client.js';
 import { toWireRecord } from '../client/wire.js';
-import type { TailOptions } from './tail.js';
+import type { TailOptions } from './args.js';
 
 /**
  * `tickwire record --out file.jsonl`: writes the stream, one wire record `{id, type, data}`

@@ -1,108 +1,6 @@
-import { parseArgs } from 'node:util';
-import { createEventsClient, type ClientEvent } from '../client/client.js';
-import type { ErrorSeverity, EventType } from '../client/generated/graphql.js';
+import { createEventsClient, OperationError, type ClientEvent } from '../client/client.js';
 import { describeEvent, type Tone } from '../client/describe.js';
-
-/** Thrown for a bad command line: the message says what and how to fix it. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
-
-export const TAIL_HELP = `Usage: tickwire tail [options]
-
-Watch the live event stream of a tickwire server.
-
-Options:
-  --url <url>             server (default ws://127.0.0.1:4000/graphql; http(s)://…/graphql/stream with --sse)
-  --sse                   use graphql-sse instead of graphql-ws
-  --token <token>         API token (or TICKWIRE_TOKEN)
-  --runner <id>           only this runner (repeatable)
-  --type <type>           only this event type, e.g. TICK_RECEIVED (repeatable)
-  --min-severity <level>  drop RUNNER_ERRORs below WARNING, ERROR or CRITICAL
-  --throttle <ms>         conflate ticks and position marks per runner (1..60000)
-  --after <id>            resume after this event id
-  --json                  one JSON object per line instead of readable lines
-  --no-color              no colours
-  -h, --help              this help
-`;
-
-const TYPES: readonly EventType[] = [
-  'RUNNER_STARTED', 'RUNNER_STOPPED', 'TICK_RECEIVED', 'STATE_TRANSITION', 'ACTION_EXECUTED',
-  'POSITION_OPENED', 'POSITION_UPDATED', 'POSITION_CLOSED', 'ERROR', 'STATS_UPDATE',
-];
-const SEVERITIES: readonly ErrorSeverity[] = ['WARNING', 'ERROR', 'CRITICAL'];
-
-/** The parsed options of `tail`. */
-export interface TailOptions {
-  readonly url: string;
-  readonly sse: boolean;
-  readonly token: string | undefined;
-  readonly runnerIds: string[] | undefined;
-  readonly types: EventType[] | undefined;
-  readonly minSeverity: ErrorSeverity | undefined;
-  readonly throttleMs: number | undefined;
-  readonly after: string | undefined;
-  readonly json: boolean;
-  readonly color: boolean;
-  readonly help: boolean;
-}
-
-/** Parses `tail`'s arguments; throws {@link UsageError} naming the bad flag or value. */
-export function parseTailArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): TailOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        url: { type: 'string' },
-        sse: { type: 'boolean', default: false },
-        token: { type: 'string' },
-        runner: { type: 'string', multiple: true },
-        type: { type: 'string', multiple: true },
-        'min-severity': { type: 'string' },
-        throttle: { type: 'string' },
-        after: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        'no-color': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message} (see tickwire tail --help)`);
-  }
-  const v = parsed.values;
-  const types = v.type?.map((t) => t.toUpperCase());
-  for (const t of types ?? []) {
-    if (!(TYPES as readonly string[]).includes(t)) throw new UsageError(`--type ${t}: unknown event type (one of ${TYPES.join(', ')})`);
-  }
-  const severity = v['min-severity']?.toUpperCase();
-  if (severity !== undefined && !(SEVERITIES as readonly string[]).includes(severity)) {
-    throw new UsageError(`--min-severity ${severity}: must be WARNING, ERROR or CRITICAL`);
-  }
-  let throttleMs: number | undefined;
-  if (v.throttle !== undefined) {
-    throttleMs = Number(v.throttle);
-    if (!Number.isInteger(throttleMs) || throttleMs < 1 || throttleMs > 60_000) throw new UsageError(`--throttle ${v.throttle}: must be a whole number of ms within 1..60000`);
-  }
-  if (v.after !== undefined && !/^(0|[1-9][0-9]*)$/.test(v.after)) throw new UsageError(`--after ${v.after}: must be an event id (a whole number)`);
-  const url = v.url ?? (v.sse ? 'http://127.0.0.1:4000/graphql/stream' : 'ws://127.0.0.1:4000/graphql');
-  if (!/^(wss?|https?):\/\//.test(url)) throw new UsageError(`--url ${url}: must start with ws://, wss://, http:// or https://`);
-  return {
-    url,
-    sse: v.sse ?? false,
-    token: v.token ?? env['TICKWIRE_TOKEN'],
-    runnerIds: v.runner,
-    types: types as EventType[] | undefined,
-    minSeverity: severity as ErrorSeverity | undefined,
-    throttleMs,
-    after: v.after,
-    json: v.json ?? false,
-    color: !(v['no-color'] ?? false) && env['NO_COLOR'] === undefined,
-    help: v.help ?? false,
-  };
-}
+import type { TailOptions } from './args.js';
 
 const paint = (on: boolean, code: number, text: string) => (on ? `\u001b[${code}m${text}\u001b[0m` : text);
 
@@ -119,25 +17,156 @@ export function formatEvent(event: ClientEvent, color: boolean): string {
   return `${head} ${paint(on, TONE_COLOR[tone], label.padEnd(10))} ${text}`;
 }
 
-/** Runs `tail` until the stream ends or `signal` aborts; writes lines to `out`. */
-export async function tail(options: TailOptions, out: (line: string) => void, signal?: AbortSignal): Promise<void> {
+/** First wait before reconnecting, in ms; it doubles with each failed attempt. */
+const FIRST_DELAY_MS = 500;
+/** Longest wait between attempts, in ms. */
+const MAX_DELAY_MS = 10_000;
+
+/**
+ * The wait before reconnection attempt `attempt` (1, 2, …): 0.5 s doubling up to 10 s,
+ * each moved by up to 20 % either way so that the clients of a restarted server do not
+ * all come back in the same instant.
+ */
+export function backoffDelay(attempt: number, random: () => number = Math.random): number {
+  const base = Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** Math.max(0, attempt - 1));
+  return Math.round(Math.min(MAX_DELAY_MS, base * (0.8 + 0.4 * random())));
+}
+
+/** 0.5 s, 1.1 s, 10 s: precise where it matters, short where it does not. */
+function seconds(ms: number): string {
+  const s = ms / 1000;
+  return `${s >= 10 ? Math.round(s) : Number(s.toFixed(1))} s`;
+}
+
+/** The later of two log ids (ids are whole numbers past 2^53 in long-lived logs). */
+function later(a: string | null, b: string): string {
+  return a === null || BigInt(b) > BigInt(a) ? b : a;
+}
+
+/**
+ * What the server said when it refused us, or null when the connection was lost. A
+ * refusal is an answer, not an accident: retrying would only repeat it.
+ */
+function refusalOf(error: unknown): string | null {
+  if (error instanceof OperationError) return `the server refused the subscription: ${error.message}`;
+  const close = error as { code?: unknown; reason?: unknown } | null;
+  if (typeof close?.code === 'number' && close.code >= 4400 && close.code < 4500) {
+    const reason = typeof close.reason === 'string' && close.reason !== '' ? `: ${close.reason}` : '';
+    const hint = close.code === 4403 ? '; check --token or TICKWIRE_TOKEN' : '';
+    return `the server refused the connection (close ${close.code}${reason})${hint}`;
+  }
+  // graphql-sse: an HTTP answer of 4xx (401/403: the token; 429: too many subscriptions).
+  const status = (error as { response?: { status?: unknown; statusText?: unknown } } | null)?.response?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const hint = status === 401 || status === 403 ? '; check --token or TICKWIRE_TOKEN' : '';
+    return `the server refused the request (HTTP ${status})${hint}`;
+  }
+  return null;
+}
+
+/** A lost connection in a few words: its close code, HTTP status or system error. */
+function lossOf(error: unknown): string {
+  const e = error as { code?: unknown; response?: { status?: unknown }; cause?: { code?: unknown }; message?: unknown } | null;
+  if (typeof e?.code === 'number') return `code ${e.code}`;
+  if (typeof e?.response?.status === 'number') return `HTTP ${e.response.status}`;
+  if (typeof e?.cause?.code === 'string') return e.cause.code;
+  if (typeof e?.code === 'string') return e.code;
+  return typeof e?.message === 'string' && e.message !== '' ? e.message : String(error);
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Where `tail` reports its connection, and how it waits (tests replace them). */
+export interface TailReporting {
+  /** One line about the connection (default: stderr). */
+  readonly notice?: (line: string) => void;
+  /** 0 ≤ x < 1 for the jitter of the waits (default Math.random). */
+  readonly random?: () => number;
+}
+
+/**
+ * Runs `tail` until `signal` aborts; writes lines to `out`. A lost connection, or a
+ * stream the server ended (it is shutting down), is not the end: like `tail -F` it
+ * reconnects with backoff, saying so on `notice`, and resumes after the last id it
+ * printed, so nothing is missed or printed twice. It gives up only after
+ * `options.retries` failed attempts in a row, or at once when the server refuses it
+ * (a 44xx close, a 4xx answer, GraphQL errors): those throw with a message.
+ */
+export async function tail(options: TailOptions, out: (line: string) => void, signal?: AbortSignal, reporting: TailReporting = {}): Promise<void> {
+  const notice = reporting.notice ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  const random = reporting.random ?? Math.random;
+  let after: string | null = options.after ?? null;
+  let failures = 0;
+  let reconnecting = false;
+  let connectedOnce = false;
+  // Called when the connection is known to be up again: graphql-ws says so itself;
+  // over graphql-sse the first event is the first sign.
+  const connected = () => {
+    if (reconnecting) {
+      reconnecting = false;
+      notice(connectedOnce ? `tickwire: reconnected${after === null ? '' : `, resuming after id ${after}`}` : `tickwire: connected to ${options.url}`);
+    }
+    connectedOnce = true;
+    failures = 0;
+  };
   const client = createEventsClient({
     url: options.url,
     transport: options.sse ? 'sse' : 'ws',
     ...(options.token !== undefined ? { token: options.token } : {}),
+    // Reconnecting is ours, so that each attempt can be reported and counted.
+    retryAttempts: 0,
+    onConnection: (status) => {
+      if (status.state === 'connected') connected();
+    },
   });
+  const filters = {
+    ...(options.runnerIds ? { runnerIds: options.runnerIds } : {}),
+    ...(options.types ? { types: options.types } : {}),
+    ...(options.minSeverity ? { minSeverity: options.minSeverity } : {}),
+    ...(options.throttleMs !== undefined ? { throttleMs: options.throttleMs } : {}),
+  };
+  // A function, not a property read: TypeScript would keep the loop condition's narrowing.
+  const stopped = (): boolean => signal?.aborted === true;
   try {
-    const events = client.events(
-      {
-        ...(options.runnerIds ? { runnerIds: options.runnerIds } : {}),
-        ...(options.types ? { types: options.types } : {}),
-        ...(options.minSeverity ? { minSeverity: options.minSeverity } : {}),
-        ...(options.throttleMs !== undefined ? { throttleMs: options.throttleMs } : {}),
-        ...(options.after !== undefined ? { after: options.after } : {}),
-      },
-      signal,
-    );
-    for await (const event of events) out(options.json ? JSON.stringify(event) : formatEvent(event, options.color));
+    while (!stopped()) {
+      let why: string;
+      try {
+        for await (const event of client.events({ ...filters, ...(after !== null ? { after } : {}) }, signal)) {
+          connected();
+          // With --throttle a conflated event may come after higher ids: resuming from
+          // the highest one printed is what avoids printing any twice.
+          if ('id' in event) after = later(after, event.id);
+          out(options.json ? JSON.stringify(event) : formatEvent(event, options.color));
+        }
+        if (stopped()) return;
+        why = 'the server ended the stream';
+      } catch (err) {
+        if (stopped()) return;
+        const refusal = refusalOf(err);
+        if (refusal !== null) throw new Error(refusal);
+        why = connectedOnce ? `connection lost (${lossOf(err)})` : `cannot connect to ${options.url} (${lossOf(err)})`;
+      }
+      failures++;
+      if (failures > options.retries) {
+        throw new Error(options.retries === 0 ? `${why}; not trying again (--retries 0)` : `${why}; gave up after ${options.retries} ${options.retries === 1 ? 'attempt' : 'attempts'} to ${connectedOnce ? 'reconnect' : 'connect'}`);
+      }
+      const delay = backoffDelay(failures, random);
+      notice(`tickwire: ${why}; ${connectedOnce ? 'reconnecting' : 'retrying'} in ${seconds(delay)}…`);
+      reconnecting = true;
+      await sleep(delay, signal);
+    }
   } finally {
     await client.close();
   }

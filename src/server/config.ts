@@ -16,6 +16,7 @@ import { ConfigError } from './config-error.js';
 import { DEFAULT_RUNNERS } from '../engine/defaults.js';
 import { EVENT_VARIANTS, type EventVariant } from '../events/types.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
+import { LOG_LEVELS } from './log.js';
 
 /** Where `npm run build` (run by `npm start`) writes the dashboard. */
 export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../dist/dashboard', import.meta.url));
@@ -135,6 +136,7 @@ const envSchema = z.object({
   REPLAY_DIR: z.string().min(1).optional(),
   MAX_RUNNERS: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_MAX_RUNNERS),
   MAX_TOTAL_TICKS_PER_SECOND: z.coerce.number().int().min(1).max(MAX_TICKS_PER_SECOND).default(DEFAULT_MAX_TOTAL_TICKS_PER_SECOND),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 });
 
 const runnersFileSchema = z.strictObject({ runners: z.array(runnerConfigSchema) });
@@ -179,6 +181,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     REPLAY_DIR: read('REPLAY_DIR'),
     MAX_RUNNERS: read('MAX_RUNNERS'),
     MAX_TOTAL_TICKS_PER_SECOND: read('MAX_TOTAL_TICKS_PER_SECOND'),
+    LOG_LEVEL: read('LOG_LEVEL'),
   });
   if (!parsed.success) throw new ConfigError(`invalid environment: ${formatIssues(parsed.error)}`);
   const { PORT, HOST, RUNNERS_FILE, DATABASE_URL, DATA_DIR, STORE_BUFFER, REDIS_URL, REDIS_STREAM, REDIS_MAXLEN } = parsed.data;

@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatEvent, parseTailArgs, tail, UsageError } from '../../src/cli/tail.js';
+import { parseTailArgs, UsageError } from '../../src/cli/args.js';
+import { formatEvent, tail } from '../../src/cli/tail.js';
 import { publishScript, startTestServer, until, type TestServer } from '../server/harness.js';
 
 let t: TestServer;
@@ -21,8 +22,8 @@ describe('tickwire tail', () => {
 
   it.each([
     [['--bogus'], /Unknown option '--bogus'/],
-    [['--type', 'TICKS'], /--type TICKS: unknown event type/],
-    [['--min-severity', 'loud'], /--min-severity LOUD: must be WARNING, ERROR or CRITICAL/],
+    [['--type', 'TICKS'], /--type TICKS: unknown event type; accepted: /],
+    [['--min-severity', 'loud'], /--min-severity loud: unknown severity; accepted: WARNING, ERROR, CRITICAL/],
     [['--throttle', '0'], /--throttle 0: must be a whole number of ms within 1..60000/],
     [['--after', 'yesterday'], /--after yesterday: must be an event id/],
     [['--url', 'ftp://x'], /--url ftp:\/\/x: must start with/],

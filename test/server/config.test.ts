@@ -53,6 +53,24 @@ describe('server configuration', () => {
     expect(() => loadServerConfig(env)).toThrow(message);
   });
 
+  it('validates LOG_LEVEL with the rest of the environment', () => {
+    expect(() => loadServerConfig({})).not.toThrow();
+    for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']) expect(() => loadServerConfig({ LOG_LEVEL: level })).not.toThrow();
+    expect(() => loadServerConfig({ LOG_LEVEL: 'loud' })).toThrow(ConfigError);
+    expect(() => loadServerConfig({ LOG_LEVEL: 'loud' })).toThrow(/^invalid environment: LOG_LEVEL: /);
+  });
+
+  it('npm start refuses a bad LOG_LEVEL like any other setting: the message, no stack trace, exit code 1', () => {
+    const result = spawnSync(process.execPath, entry('main'), {
+      env: { ...process.env, LOG_LEVEL: 'loud', PORT: '0' },
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toMatch(/^tickwire: invalid environment: LOG_LEVEL: .*"silent"$/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('npm start refuses a bad configuration with the message and exit code 1', () => {
     const bad = file('start.yaml', 'runners:\n  - id: a\n    symbol: X\n    strategy: moon\n');
     const result = spawnSync(process.execPath, entry('main'), {

@@ -1,0 +1,51 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+// A module hook that refuses the packages that make a start slow: whatever imports one
+// fails loudly, so the test sees which runs load them instead of timing them (timings
+// on a shared machine vary more than the difference).
+const dir = mkdtempSync(join(tmpdir(), 'tickwire-startup-'));
+const HEAVY = ['graphql', 'graphql-ws', 'graphql-sse', 'ws', 'graphql-yoga', 'pino', '@pothos/core', 'zod'];
+writeFileSync(
+  join(dir, 'hooks.mjs'),
+  `const heavy = new Set(${JSON.stringify(HEAVY)});
+export async function resolve(specifier, context, next) {
+  const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
+  if (heavy.has(name)) throw new Error('heavy import at start-up: ' + specifier);
+  return next(specifier, context);
+}
+`,
+);
+writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
+
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, ['--import', pathToFileURL(join(dir, 'register.mjs')).href, 'bin/tickwire.mjs', ...args], {
+    encoding: 'utf8',
+    timeout: 15_000,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+
+describe('tickwire starts at once', () => {
+  it.each([
+    [['--help'], 0],
+    [['tail', '--help'], 0],
+    [['record', '--help'], 0],
+    [['replay', '--help'], 0],
+    [['tail', '--throttle', 'soon'], 2],
+    [['replay'], 2],
+    [['nope'], 2],
+  ])('answers %j without loading the client, graphql, ws or the server', (args, status) => {
+    const result = run(...args);
+    expect(result.stderr).not.toMatch(/heavy import/);
+    expect(result.status).toBe(status);
+  });
+
+  it('does load them for a command that runs (the hook above does catch them)', () => {
+    const result = run('tail', '--url', 'ws://127.0.0.1:9/graphql');
+    expect(result.stderr).toMatch(/heavy import at start-up/);
+  });
+});
