@@ -139,7 +139,11 @@ type Payload = { query: string; variables?: Record<string, unknown> };
 function isConnectionLoss(error: unknown): boolean {
   if (Array.isArray(error)) return false;
   const code = (error as { code?: unknown } | null)?.code;
-  return !(typeof code === 'number' && code >= 4400 && code < 4500);
+  if (typeof code === 'number' && code >= 4400 && code < 4500) return false;
+  // Over SSE a refusal is an HTTP 4xx answer (a wrong token, a bad request), which
+  // graphql-sse reports as a NetworkError carrying the response: trying again repeats it.
+  const status = (error as { response?: { status?: unknown } } | null)?.response?.status;
+  return !(typeof status === 'number' && status >= 400 && status < 500 && status !== 408);
 }
 
 /**

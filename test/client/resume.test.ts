@@ -93,6 +93,28 @@ describe('the typed client over graphql-ws with throttleMs', () => {
 });
 
 describe('the typed client and a refused token', () => {
+  it('over SSE, ends events() at once with the 401 instead of trying again', async () => {
+    const bus = new EventBus();
+    const tokens = new TokenStore([{ name: 'ops', sha256: hashToken('right'), role: 'operator', runners: ['*'] }]);
+    const server = await startServer({ engine: new TradingEngine(bus), bus, port: 0, host: '127.0.0.1', tokens });
+    let requests = 0;
+    server.http.on('request', () => requests++);
+    const client = createEventsClient({ url: server.urls.sse, transport: 'sse', token: 'wrong', retryAttempts: Infinity });
+    try {
+      const failure = await client.events().next().then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect((failure as { response?: { status?: number } }).response?.status).toBe(401);
+      // One request: no retry followed the refusal.
+      expect(requests).toBe(1);
+    } finally {
+      await client.close();
+      await server.close();
+      bus.close();
+    }
+  });
+
   it('ends events() at once with close code 4403 instead of trying again', async () => {
     const bus = new EventBus();
     const tokens = new TokenStore([{ name: 'ops', sha256: hashToken('right'), role: 'operator', runners: ['*'] }]);
