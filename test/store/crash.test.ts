@@ -12,21 +12,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDb, type Db } from '../../src/store/db.js';
 import { DATABASE_URL, postgresAvailable } from './databases.js';
+import { mulberry32 } from '../../src/engine/feeds/simulated.js';
 import { followLiveIds, historyPage, killSpawned, spawnServer, writeRunnersFile, type SeenEvent, type ServerProcess } from './server-process.js';
 
 const SEED = Number(process.env['CRASH_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 
-/** mulberry32: the schedule is reproducible from the seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The writer's rows in flight at most (3 batches of 5,000): a crash can leave holes only that far below the last stored id. */
 const IN_FLIGHT = 15_000;
@@ -64,7 +54,7 @@ interface Findings {
  * stop, and checks the store's rows directly.
  */
 async function crashRounds(label: string, rounds: number, env: Record<string, string>, lockFile: string | null, direct: () => Promise<Db>): Promise<Findings> {
-  const rand = random(SEED + rounds);
+  const rand = mulberry32(SEED + rounds);
   const between = (lo: number, hi: number) => Math.round(lo + rand() * (hi - lo));
   const context = (round: number) => `${label}, round ${round}, CRASH_SEED=${SEED}`;
   const seen = new Map<number, SeenEvent>();

@@ -26,8 +26,8 @@ const START_PRICES: Readonly<Record<string, number>> = {
 const MIN_PRICE = 1e-6;
 const MAX_PRICE = 1e12;
 
-/** mulberry32: tiny, fast and good enough for a reproducible random walk. */
-function mulberry32(seed: number): () => number {
+/** mulberry32: tiny, fast and good enough for a reproducible random walk (and a reproducible test schedule). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
