@@ -7,6 +7,20 @@ import { build, buildIsStale, ROOT } from './build-state.mjs';
 
 const entry = process.argv[2] === 'engine' ? 'engine-main' : 'main';
 if (buildIsStale()) {
+  // A bad setting is reported before the build, not after it: read the configuration
+  // from the sources, as the built server will read it first thing.
+  const { register } = await import('tsx/esm/api');
+  const unregister = register();
+  const { ConfigError, loadServerConfig } = await import('../src/server/config.ts');
+  try {
+    loadServerConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`tickwire: ${err.message}`);
+    process.exit(1);
+  } finally {
+    await unregister();
+  }
   console.error('tickwire: building (a source changed since the last build, or there is none yet)…');
   const code = await build();
   if (code !== 0) process.exit(code);
