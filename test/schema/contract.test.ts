@@ -10,7 +10,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { schema } from '../../src/schema/index.js';
 
-/** The names DESIGN.md fixes; clients depend on them. */
+/** The names the GraphQL contract fixes; clients depend on them. */
 describe('the GraphQL contract', () => {
   const type = (name: string): GraphQLNamedType => {
     const t = schema.getType(name);

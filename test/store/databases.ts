@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Socket } from 'node:net';
 import { openDb, type Db } from '../../src/store/db.js';
 
-/** The machine's PostgreSQL (DESIGN.md, "Services"). */
+/** The machine's PostgreSQL (README, "Services the tests use"). */
 export const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** Whether a TCP server answers at host:port within a second. */
