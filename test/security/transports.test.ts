@@ -286,14 +286,17 @@ describe('no execution without a token (item 15)', () => {
 
   it.each(['text/html', 'text/html, application/json', 'text/html, text/event-stream', 'application/json, text/html;q=0.9'])('GET with Accept: %s and no token executes nothing', async (accept) => {
     const before = target.bus.subscriberCount;
-    const query = await fetch(`${target.server.urls.http}?query=${encodeURIComponent('{ runners { id } }')}`, { headers: { accept } });
-    const body = await query.text();
-    expect(body).not.toContain(BYSTANDER);
-    expect(query.status).toBe(401);
-    const sub = await fetch(`${target.server.urls.http}?query=${encodeURIComponent('subscription { events { __typename } }')}`, { headers: { accept }, signal: AbortSignal.timeout(2000) }).catch(() => null);
-    expect(sub?.status).toBe(401);
-    await sub?.body?.cancel();
+    const report = await underAttack(target, `15 GET without a token, GRAPHIQL=false, Accept: ${accept}`, '401 for a query and a subscription; nothing executed', async () => {
+      const query = await fetch(`${target.server.urls.http}?query=${encodeURIComponent('{ runners { id } }')}`, { headers: { accept } });
+      const body = await query.text();
+      expect(body).not.toContain(BYSTANDER);
+      expect(query.status).toBe(401);
+      const sub = await fetch(`${target.server.urls.http}?query=${encodeURIComponent('subscription { events { __typename } }')}`, { headers: { accept }, signal: AbortSignal.timeout(2000) }).catch(() => null);
+      expect(sub?.status).toBe(401);
+      await sub?.body?.cancel();
+    });
     expect(target.bus.subscriberCount).toBe(before);
+    expect(report.bystanderMaxGapMs).toBeLessThan(BOUNDS.bystanderMaxGapMs);
   });
 
   it('with GraphiQL on, the page loads without a token and nothing runs', async () => {
