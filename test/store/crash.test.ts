@@ -228,7 +228,7 @@ const report = (label: string, f: Findings) => {
     `crash test ${label} (CRASH_SEED=${SEED}): ${f.rounds.length} kills (${kinds('startup')} in start-up, ${kinds('running')} while writing, ${kinds('shutdown')} in a graceful shutdown); ` +
       `${f.seen} events seen before kills, all there after; ${f.stored} stored; ${f.holes} ids never stored below a stored one; ` +
       `${f.takeovers} starts took over a killed process's lock; events delivered live but not stored at a kill while writing: ` +
-      `${f.unstored.join(', ')} (max ${Math.max(0, ...f.unstored)}; their ids were given again after the restart)\n` +
+      `${f.unstored.join(', ')} (max ${Math.max(0, ...f.unstored)}; their ids are not given again: the next start skips past them)\n` +
       f.rounds.map((r, i) => `  round ${i}: ${r.kind}, killed ${r.killedAfterMs} ms after spawn${r.ready ? '' : ' (before ready)'}, ${r.exit}`).join('\n'),
   );
 };
