@@ -92,7 +92,8 @@ export function createMetrics(sources: MetricsSources): Registry {
   gaugeFrom('tickwire_bus_subscribers', 'Subscriptions attached to the bus.', () => sources.bus.subscriberCount);
   gaugeFrom('tickwire_shared_execution_cohorts', 'Groups of subscribers sharing one execution.', () => sources.sharedExecution().cohorts);
   gaugeFrom('tickwire_shared_execution_members', 'Subscribers in those groups.', () => sources.sharedExecution().members);
-  counterFrom('tickwire_executions_total', 'Subscription executions (one per event per cohort).', () => sources.sharedExecution().executions);
+  counterFrom('tickwire_executions_total', 'Subscription executions (one per event per cohort, less those shared across variables).', () => sources.sharedExecution().executions);
+  counterFrom('tickwire_executions_saved_total', 'Subscription executions not run: the result of another cohort of the same document was reused.', () => sources.sharedExecution().executionsSaved);
 
   gaugeFrom('tickwire_store_backlog', 'Events waiting to be written to the store.', () => sources.store?.()?.backlog ?? 0);
   counterFrom('tickwire_store_written_total', 'Events written to the store.', () => sources.store?.()?.written ?? 0);

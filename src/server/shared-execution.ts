@@ -1,4 +1,16 @@
-import { createSourceEventStream, execute, GraphQLError, print, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import {
+  createSourceEventStream,
+  execute,
+  getOperationAST,
+  GraphQLError,
+  Kind,
+  print,
+  visit,
+  type ASTNode,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { log } from './log.js';
 import { DEFAULT_QUEUE_CAPACITY } from '../bus/bus.js';
@@ -6,6 +18,16 @@ import { QueueIterator, Retention } from '../bus/queue.js';
 
 /** Events a cohort executes before it lets the event loop run I/O. */
 const PUMP_BATCH = 64;
+
+/**
+ * Results of source events kept per shared document for the cohorts that have not reached
+ * that event yet. Cohorts of one document read the same events at about the same time
+ * (each pump takes up to {@link PUMP_BATCH} before yielding), so a few thousand cover the
+ * spread; a cohort further behind executes the event itself, which is only slower. Bounded
+ * rather than weak: the bus's history holds its entries for a long time, and a weak map
+ * keyed by them would hold a result (and its JSON) per document for every kept event.
+ */
+const SHARED_RESULTS_KEPT = 4096;
 
 /** Executes an operation whose resolvers are synchronous (the notices are). */
 function executeNow(args: ExecutionArgs): ExecutionResult {
@@ -26,6 +48,11 @@ export interface SharedExecutionStats {
   readonly executions: number;
   /** Results handed to subscribers (one execution serves every member of a cohort). */
   readonly deliveries: number;
+  /**
+   * Executions a cohort did not run because another cohort of the same document (with
+   * other variables) had already executed that source event.
+   */
+  readonly executionsSaved: number;
 }
 
 /** Options of {@link useSharedExecution}. */
@@ -58,15 +85,67 @@ export interface SharedExecutionOptions<Source> {
   readonly positionOf?: (source: Source) => number | null;
   /** The log's position now (the id of the last event published). */
   readonly position?: () => number;
+  /**
+   * Root subscription fields whose arguments only choose the source stream (filter,
+   * history, conflation, batching) and whose `resolve` does not read them. An operation
+   * whose variables appear nowhere but in such a field's arguments gives the same result
+   * for a source event whatever its variables, so cohorts of that document, operation
+   * name and context key share the execution of every event that has a position
+   * ({@link SharedExecutionOptions.positionOf}): the bus hands each subscriber the same
+   * entry object, and the result is looked up by that object. Events without a position
+   * (notices, batches) are each subscriber's own and executed per cohort. Default: none.
+   */
+  readonly sourceArgumentFields?: readonly string[];
 }
 
 /** The plugin with a view of its counters. */
 export type SharedExecutionPlugin = Plugin & { readonly stats: () => SharedExecutionStats };
 
+/** Results of source events, shared by every cohort of one document across variables. */
+interface SharedResults {
+  /** By source event object, oldest first; pending while an execution is async. */
+  readonly results: Map<object, ExecutionResult | Promise<ExecutionResult>>;
+  /** Cohorts using it: the last one to end removes it. */
+  users: number;
+}
+
 interface Cohort {
   /** Each member, with the log position it joined at: it is sent only what comes after. */
   readonly members: Map<QueueIterator<ExecutionResult>, number>;
   readonly source: AsyncIterator<unknown>;
+  /** Where results are shared across variables, with its key; null when they cannot be. */
+  readonly shared: { readonly key: string; readonly results: SharedResults } | null;
+}
+
+/**
+ * True when every variable of the operation is used only in the arguments of its root
+ * field, and that field is one of `fields`. A variable anywhere else (a nested field's
+ * argument, a directive, even on the root field) may change the result, so it must not be
+ * shared across variables. Fragments of the document are counted whether the operation
+ * uses them or not: an unused one only costs the sharing.
+ */
+export function variablesOnlyInRootArguments(document: DocumentNode, operationName: string | null | undefined, fields: ReadonlySet<string>): boolean {
+  const operation = getOperationAST(document, operationName);
+  if (operation == null || operation.operation !== 'subscription') return false;
+  const [root, ...others] = operation.selectionSet.selections;
+  if (root === undefined || others.length > 0 || root.kind !== Kind.FIELD || !fields.has(root.name.value)) return false;
+  const countVariables = (node: ASTNode): number => {
+    let count = 0;
+    visit(node, {
+      // A definition declares the variable; it is not a use.
+      VariableDefinition: () => false,
+      Variable: () => {
+        count++;
+      },
+    });
+    return count;
+  };
+  let everywhere = countVariables(operation);
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) everywhere += countVariables(definition);
+  }
+  const inArguments = (root.arguments ?? []).reduce((sum, argument) => sum + countVariables(argument), 0);
+  return everywhere === inArguments;
 }
 
 /**
@@ -82,6 +161,11 @@ interface Cohort {
  * closed at once when a cohort already exists. A member receives the cohort's events
  * from the moment it joins: with `positionOf` and `position`, exactly those published
  * after it joined.
+ *
+ * Across variables, cohorts of one document keep their own source streams (their own
+ * filter, history, order and drop policy) and share only results: with
+ * `sourceArgumentFields`, an event executed for one cohort is not executed again for
+ * another cohort of that document, operation name and context key that receives it too.
  */
 export function useSharedExecution<Source>(options: SharedExecutionOptions<Source>): SharedExecutionPlugin {
   const cohorts = new Map<string, Cohort>();
@@ -89,20 +173,88 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
   const retentions = new WeakMap<ExecutionResult, Retention>();
   const capacity = options.memberCapacity ?? DEFAULT_QUEUE_CAPACITY;
   const retentionOfResult = (result: ExecutionResult) => retentions.get(result) ?? Retention.Standard;
+  const sourceArgumentFields = new Set(options.sourceArgumentFields ?? []);
+  // By document, then operation name: whether results may be shared across variables.
+  const variableFree = new WeakMap<DocumentNode, Map<string, boolean>>();
+  const sharedResults = new Map<string, SharedResults>();
   let executions = 0;
   let deliveries = 0;
+  let executionsSaved = 0;
   let privateCohorts = 0;
 
   // Yoga caches parsed documents, so the same query text is usually the same object.
-  const keyOf = (args: ExecutionArgs): string => {
+  const documentKeyOf = (args: ExecutionArgs): string => {
     let documentKey = documentKeys.get(args.document);
     if (documentKey === undefined) {
       documentKey = print(args.document);
       documentKeys.set(args.document, documentKey);
     }
     const contextKey = options.contextKey?.(args.contextValue) ?? '';
-    return `${contextKey}\u0000${documentKey}\u0000${args.operationName ?? ''}\u0000${JSON.stringify(args.variableValues ?? {})}`;
+    return `${contextKey}\u0000${documentKey}\u0000${args.operationName ?? ''}`;
   };
+  const keyOf = (args: ExecutionArgs): string => `${documentKeyOf(args)}\u0000${JSON.stringify(args.variableValues ?? {})}`;
+
+  const sharesAcrossVariables = (args: ExecutionArgs): boolean => {
+    if (sourceArgumentFields.size === 0) return false;
+    let byName = variableFree.get(args.document);
+    if (byName === undefined) {
+      byName = new Map();
+      variableFree.set(args.document, byName);
+    }
+    const name = args.operationName ?? '';
+    let shares = byName.get(name);
+    if (shares === undefined) {
+      shares = variablesOnlyInRootArguments(args.document, args.operationName, sourceArgumentFields);
+      byName.set(name, shares);
+    }
+    return shares;
+  };
+
+  const sharedResultsOf = (args: ExecutionArgs): Cohort['shared'] => {
+    if (!sharesAcrossVariables(args)) return null;
+    const key = documentKeyOf(args);
+    let results = sharedResults.get(key);
+    if (results === undefined) {
+      results = { results: new Map(), users: 0 };
+      sharedResults.set(key, results);
+    }
+    results.users++;
+    return { key, results };
+  };
+
+  const releaseShared = (shared: Cohort['shared']): void => {
+    if (shared === null || --shared.results.users > 0) return;
+    if (sharedResults.get(shared.key) === shared.results) sharedResults.delete(shared.key);
+  };
+
+  /** The result of a source event: executed here, or by another cohort of the document. */
+  function resultOf(cohort: Cohort, args: ExecutionArgs, source: unknown, position: number | null): ExecutionResult | Promise<ExecutionResult> {
+    const shared = cohort.shared?.results;
+    // Only an event with a place in the log is the same object for every subscriber.
+    const shareable = shared !== undefined && position !== null && typeof source === 'object' && source !== null;
+    if (shareable) {
+      const known = shared.results.get(source);
+      if (known !== undefined) {
+        executionsSaved++;
+        return known;
+      }
+    }
+    executions++;
+    const result = execute({ ...args, rootValue: source });
+    const settle = (done: ExecutionResult): ExecutionResult => {
+      retentions.set(done, options.retentionOf(source as Source));
+      return done;
+    };
+    const settled = result instanceof Promise ? result.then(settle) : settle(result);
+    if (shareable) {
+      shared.results.set(source, settled);
+      if (shared.results.size > SHARED_RESULTS_KEPT) {
+        const oldest = shared.results.keys().next();
+        if (oldest.done !== true) shared.results.delete(oldest.value);
+      }
+    }
+    return settled;
+  }
 
   async function pump(key: string, cohort: Cohort, args: ExecutionArgs): Promise<void> {
     let sinceYield = 0;
@@ -116,10 +268,8 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
         }
         const next = await cohort.source.next();
         if (next.done === true || cohort.members.size === 0) break;
-        executions++;
-        const result = await execute({ ...args, rootValue: next.value });
-        retentions.set(result, options.retentionOf(next.value as Source));
         const position = options.positionOf?.(next.value as Source) ?? null;
+        const result = await resultOf(cohort, args, next.value, position);
         for (const [member, joinedAt] of cohort.members) {
           if (position !== null && position <= joinedAt) continue;
           deliveries++;
@@ -131,6 +281,7 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
     } finally {
       if (cohorts.get(key) === cohort) cohorts.delete(key);
       for (const member of cohort.members.keys()) member.finish();
+      releaseShared(cohort.shared);
       await cohort.source.return?.();
     }
   }
@@ -146,7 +297,7 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
     // A new cohort's own stream starts where it should; one joined late must skip its backlog.
     let joinedAt = Number.NEGATIVE_INFINITY;
     if (cohort === undefined) {
-      const created: Cohort = { members: new Map(), source: own };
+      const created: Cohort = { members: new Map(), source: own, shared: sharedResultsOf(args) };
       cohorts.set(key, created);
       cohort = created;
       void pump(key, created, args);
@@ -183,7 +334,7 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
     stats: () => {
       let members = 0;
       for (const cohort of cohorts.values()) members += cohort.members.size;
-      return { cohorts: cohorts.size, members, executions, deliveries };
+      return { cohorts: cohorts.size, members, executions, deliveries, executionsSaved };
     },
   };
 }

@@ -60,6 +60,9 @@ export function createTickwireYoga(
     isShareable: (source) => !('replays' in source && source.replays === true),
     positionOf: (source) => (isBatch(source) || isGap(source) ? null : source.id),
     position: () => bus.lastId,
+    // Their arguments are consumed by the bus and the stream stages (filter, replay/after,
+    // throttle, batching) before execution; their resolvers only pass the item on.
+    sourceArgumentFields: ['events', 'eventBatches'],
   });
   let graphiqlPage: string | null = null;
   const yoga = createYoga<Record<string, unknown>, SchemaContext>({
