@@ -3,6 +3,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { clientAddressOf } from '../admission.js';
 import { principalOf, type TokenStore } from '../auth.js';
 import { log } from '../log.js';
 import { DEFAULT_LIMITS, hostAllowed, originAllowed, type Limits } from '../limits.js';
@@ -205,7 +206,7 @@ export function attachGraphqlWs(
       const args = prepared as Exclude<typeof prepared, readonly unknown[]>;
       if (getOperationAST(args.document, args.operationName)?.operation === 'subscription') {
         // A refusal is an `error` message for this operation; the connection and its other subscriptions go on.
-        const ticket = tickwire.admission.admit((args.contextValue as SchemaContext).principal, 'graphql-ws');
+        const ticket = tickwire.admission.admit((args.contextValue as SchemaContext).principal, 'graphql-ws', clientAddressOf(ctx.extra.request.socket.remoteAddress));
         if (ticket instanceof GraphQLError) return refused(ticket);
         const entries = held.get(ctx.extra.socket) ?? new Map<string, () => void>();
         held.set(ctx.extra.socket, entries);
