@@ -247,10 +247,10 @@ function connectFrom(s: TickwireServer, localAddress: string, token?: string) {
   });
 }
 
-/** Opens a Yoga SSE subscription from `localAddress`: its status, and how to end it. */
-function sseFrom(s: TickwireServer, localAddress: string): Promise<{ status: number; body: Promise<string>; close(): void }> {
+/** Opens an SSE subscription (Yoga's, or graphql-sse's distinct mode) from `localAddress`: its status, and how to end it. */
+function sseFrom(s: TickwireServer, localAddress: string, endpoint: 'http' | 'sse' = 'http'): Promise<{ status: number; body: Promise<string>; close(): void }> {
   return new Promise((resolve, reject) => {
-    const url = new URL(s.urls.http);
+    const url = new URL(s.urls[endpoint]);
     url.searchParams.set('query', 'subscription { events { __typename } }');
     const req = request(url, { localAddress, headers: { accept: 'text/event-stream' } }, (res) => {
       let text = '';
@@ -285,6 +285,9 @@ describe('subscriptions per client address in open mode', () => {
       const refused = await sseFrom(s, '127.0.0.2');
       expect(refused.status).toBe(429);
       expect(await refused.body).toContain('client address 127.0.0.2');
+      const refusedSse = await sseFrom(s, '127.0.0.2', 'sse');
+      expect(refusedSse.status).toBe(429);
+      expect(await refusedSse.body).toContain('client address 127.0.0.2');
       const third = await sseFrom(s, '127.0.0.3');
       expect(third.status).toBe(200);
       third.close();
