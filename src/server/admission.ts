@@ -1,6 +1,7 @@
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { principalKey, type Principal } from '../schema/principal.js';
+import { OPEN_PRINCIPAL } from './auth.js';
 import type { StreamScope } from './stream-scope.js';
 
 /** The transports that stream subscriptions, as metrics and messages name them. */
@@ -13,10 +14,24 @@ export interface Ticket {
 }
 
 /**
+ * The client address a quota is counted by: the remote address of the socket or HTTP
+ * request, with an IPv4-mapped IPv6 address written as plain IPv4, so one client reaching
+ * a dual-stack listener is one client.
+ */
+export function clientAddressOf(remoteAddress: string | undefined): string | undefined {
+  return remoteAddress?.startsWith('::ffff:') === true && remoteAddress.includes('.') ? remoteAddress.slice(7) : remoteAddress;
+}
+
+/**
  * Open subscription streams, per principal across every connection and transport,
  * against `maxSubscriptionsPerToken`; and per transport, for metrics. Every transport
  * asks here at the point where it knows an operation will stream, so a quota cannot be
  * dodged by the spelling of a header or the choice of transport.
+ *
+ * Without tokens every client is the one principal `open`; a quota per principal would
+ * then be one quota for the whole server. So the open principal's streams are counted
+ * per client address instead (the same limit), and a token's per token, whatever address
+ * it comes from.
  */
 export class Admission {
   private readonly held = new Map<string, number>();
@@ -29,20 +44,24 @@ export class Admission {
     return this.byTransport;
   }
 
-  /** Streams the principal holds now. */
-  heldBy(principal: Principal): number {
-    return this.held.get(principalKey(principal)) ?? 0;
+  /** Streams the principal holds now (from `clientAddress`, for the open principal). */
+  heldBy(principal: Principal, clientAddress?: string): number {
+    return this.held.get(this.quotaKey(principal, clientAddress)) ?? 0;
   }
 
   /**
    * A place for one more stream of `principal`, or the error that refuses it
-   * (`TOO_MANY_SUBSCRIPTIONS`, HTTP status 429) when the principal is at its limit.
+   * (`TOO_MANY_SUBSCRIPTIONS`, HTTP status 429) when its quota is full. `clientAddress`
+   * is the remote address of the client's socket or request (see
+   * {@link clientAddressOf}): the open principal's quota is kept per address.
    */
-  admit(principal: Principal, transport: StreamTransport): Ticket | GraphQLError {
-    const key = principalKey(principal);
+  admit(principal: Principal, transport: StreamTransport, clientAddress?: string): Ticket | GraphQLError {
+    const key = this.quotaKey(principal, clientAddress);
     const count = this.held.get(key) ?? 0;
     if (count >= this.limit) {
-      return new GraphQLError(`too many subscriptions for token "${principal.name}" (at most ${this.limit}, MAX_SUBSCRIPTIONS_PER_TOKEN)`, {
+      const whose = isOpen(principal) && clientAddress !== undefined ? `client address ${clientAddress}` : `token "${principal.name}"`;
+      const counted = isOpen(principal) && clientAddress !== undefined ? ', per client address in open mode' : '';
+      return new GraphQLError(`too many subscriptions for ${whose} (at most ${this.limit}, MAX_SUBSCRIPTIONS_PER_TOKEN${counted})`, {
         extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', http: { status: 429 } },
       });
     }
@@ -60,7 +79,15 @@ export class Admission {
       },
     };
   }
+
+  private quotaKey(principal: Principal, clientAddress: string | undefined): string {
+    const key = principalKey(principal);
+    return isOpen(principal) && clientAddress !== undefined ? `${key}\u0000${clientAddress}` : key;
+  }
 }
+
+// A token's id is `name#hash`, so no token can be mistaken for the open principal.
+const isOpen = (principal: Principal): boolean => principal.id === OPEN_PRINCIPAL.id;
 
 /** What an HTTP transport puts in the context of each operation it runs. */
 export interface StreamOwner {
@@ -68,6 +95,8 @@ export interface StreamOwner {
   readonly streamScope: StreamScope;
   /** Which transport streams it. */
   readonly transport: StreamTransport;
+  /** The remote address of the request (see {@link clientAddressOf}), for the open principal's quota. */
+  readonly clientAddress?: string | undefined;
 }
 
 function ownerOf(contextValue: unknown): (StreamOwner & { readonly principal: Principal }) | null {
@@ -88,7 +117,7 @@ export function useStreamAdmission(admission: Admission): Plugin {
     onSubscribe({ args }) {
       const owner = ownerOf((args as ExecutionArgs).contextValue);
       if (owner === null) return;
-      const ticket = admission.admit(owner.principal, owner.transport);
+      const ticket = admission.admit(owner.principal, owner.transport, owner.clientAddress);
       // Thrown, so that the request fails with the error's HTTP status (429) rather than
       // streaming a result that says no.
       if (ticket instanceof GraphQLError) throw ticket;

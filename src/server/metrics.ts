@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventBus } from '../bus/bus.js';
 import type { SharedExecutionStats } from './shared-execution.js';
@@ -15,6 +16,9 @@ export interface MetricsSources {
   /** The Redis reader/appender health and losses, when REDIS_URL is set. */
   readonly redis?: () => { readonly readerHealthy: boolean; readonly appenderHealthy: boolean | null; readonly missed?: number; readonly appendLost?: number } | null;
 }
+
+// The same relative path from src/server and dist/server.
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
  * A Prometheus registry (prom-client) whose gauges and counters are read from the live
@@ -38,6 +42,16 @@ export function createMetrics(sources: MetricsSources): Registry {
     new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
   };
 
+  new Gauge({
+    name: 'tickwire_info',
+    help: 'Always 1: the version and the NODE_ENV the process runs with (graphql-js skips its development checks only under production).',
+    labelNames: ['node_env', 'version'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.set({ node_env: process.env['NODE_ENV'] ?? '', version: VERSION }, 1);
+    },
+  });
   new Counter({
     name: 'tickwire_events_published_total',
     help: 'Events published into the bus, by type.',

@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client';
 import { bearerToken, OPEN_PRINCIPAL, type TokenStore } from './auth.js';
 import { bodyRefusal, DEFAULT_LIMITS, hostAllowed, originAllowed, type Limits } from './limits.js';
 import { createDashboardHandler } from './dashboard.js';
+import { clientAddressOf } from './admission.js';
 import { createMetrics, type MetricsSources } from './metrics.js';
 import type { AddressInfo } from 'node:net';
 import type { EventBus } from '../bus/bus.js';
@@ -171,7 +172,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
       // and then refused to send (406), which nothing would ever read or close.
       const streamScope = new StreamScope();
       res.once('close', () => streamScope.close());
-      handled = tickwire.yoga(req, res, { streamScope, transport: 'yoga-sse' });
+      handled = tickwire.yoga(req, res, { streamScope, transport: 'yoga-sse', clientAddress: clientAddressOf(req.socket.remoteAddress) });
     }
     Promise.resolve(handled).catch((err: unknown) => {
       // A client that went away mid-stream is normal, not an error worth a log line.

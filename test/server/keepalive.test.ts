@@ -33,4 +33,56 @@ describe('graphql-ws keep-alive', () => {
       await server.close();
     }
   });
+
+  /** Spins for `ms`: the deliberate stall of a server too busy to read its sockets. */
+  const stall = (ms: number) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end) {
+      // busy
+    }
+  };
+
+  it.each([
+    // The pong is written already (autoPong answers before the event); the server reads
+    // it only once the loop runs again, after its timer came due.
+    ['after the client answered', 'client'],
+    // The ping is on its way: the client (on this loop too) answers only after the stall,
+    // so the pong arrives after the late round has begun.
+    ['right after the server pinged', 'server'],
+  ] as const)('keeps a healthy client whose pong was late because the server stalled %s', async (_when, where) => {
+    const bus = new EventBus();
+    const server = await startServer({ engine: new TradingEngine(bus), bus, port: 0, host: '127.0.0.1', keepAliveMs: 100 });
+    try {
+      let serverPings = 0;
+      if (where === 'server') {
+        server.ws.wss.once('connection', (peer) => {
+          const ping = peer.ping.bind(peer);
+          peer.ping = (...args: Parameters<WebSocket['ping']>) => {
+            ping(...args);
+            if (++serverPings === 2) stall(400);
+          };
+        });
+      }
+      const socket = await new Promise<WebSocket>((resolve, reject) => {
+        const s = new WebSocket(server.urls.ws, 'graphql-transport-ws');
+        s.once('open', () => resolve(s));
+        s.once('error', reject);
+      });
+      let pings = 0;
+      const enough = new Promise<void>((resolve, reject) => {
+        socket.once('close', (code) => reject(new Error(`the healthy client was dropped (close ${code})`)));
+        socket.on('ping', () => {
+          pings++;
+          if (where === 'client' && pings === 2) stall(400);
+          // Three more rounds after the stall, each answered: the client stays.
+          if (pings >= 5) resolve();
+        });
+      });
+      await enough;
+      expect(socket.readyState).toBe(WebSocket.OPEN);
+      socket.close();
+    } finally {
+      await server.close();
+    }
+  });
 });

@@ -1,7 +1,9 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { EventBus } from '../../src/bus/bus.js';
 import { TradingEngine } from '../../src/engine/engine.js';
+import { hashToken, TokenStore } from '../../src/server/auth.js';
 import { loadServerConfig } from '../../src/server/config.js';
 import { DEFAULT_LIMITS } from '../../src/server/limits.js';
 import { startServer, type TickwireServer } from '../../src/server/server.js';
@@ -189,7 +191,7 @@ describe('subscriptions per token', () => {
       await until(() => open() === 3, "b's first");
       b.subscribe('b2');
       await until(() => b.errors.length === 1, 'the refusal of b2');
-      expect(b.errors).toEqual(['b2: too many subscriptions for token "open" (at most 3, MAX_SUBSCRIPTIONS_PER_TOKEN)']);
+      expect(b.errors).toEqual(['b2: too many subscriptions for client address 127.0.0.1 (at most 3, MAX_SUBSCRIPTIONS_PER_TOKEN, per client address in open mode)']);
       a.socket.close();
       await until(() => open() === 1, "a's subscriptions to be given back");
       b.subscribe('b3');
@@ -223,6 +225,97 @@ describe('subscriptions per token over SSE', () => {
       const third = open();
       expect((await third.res).status).toBe(200);
       third.ac.abort();
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+/** A graphql-ws connection from `localAddress` (a loopback alias: 127.0.0.x all reach 127.0.0.1 on Linux). */
+function connectFrom(s: TickwireServer, localAddress: string, token?: string) {
+  return new Promise<{ socket: WebSocket; errors: string[]; subscribe(id: string): void }>((resolve, reject) => {
+    const socket = new WebSocket(s.urls.ws, 'graphql-transport-ws', { localAddress });
+    const errors: string[] = [];
+    socket.on('message', (d) => {
+      const m = JSON.parse(String(d)) as { type: string; id?: string; payload?: { message: string }[] };
+      if (m.type === 'connection_ack') resolve({ socket, errors, subscribe });
+      if (m.type === 'error') errors.push(`${m.id}: ${m.payload?.[0]?.message}`);
+    });
+    const subscribe = (id: string) => socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query: 'subscription { events { __typename } }' } }));
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', ...(token !== undefined ? { payload: { token } } : {}) })));
+    socket.once('error', reject);
+  });
+}
+
+/** Opens an SSE subscription (Yoga's, or graphql-sse's distinct mode) from `localAddress`: its status, and how to end it. */
+function sseFrom(s: TickwireServer, localAddress: string, endpoint: 'http' | 'sse' = 'http'): Promise<{ status: number; body: Promise<string>; close(): void }> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(s.urls[endpoint]);
+    url.searchParams.set('query', 'subscription { events { __typename } }');
+    const req = request(url, { localAddress, headers: { accept: 'text/event-stream' } }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += String(d)));
+      const body = new Promise<string>((r) => res.once('end', () => r(text)).once('close', () => r(text)));
+      resolve({ status: res.statusCode ?? 0, body, close: () => req.destroy() });
+    });
+    req.once('error', reject);
+    req.end();
+  });
+}
+
+describe('subscriptions per client address in open mode', () => {
+  it('gives every client address a quota of its own, across transports', async () => {
+    const bus = new EventBus();
+    const s = await startServer({ engine: new TradingEngine(bus), bus, port: 0, host: '127.0.0.1', limits: { ...DEFAULT_LIMITS, maxSubscriptionsPerToken: 2 } });
+    try {
+      const open = () => s.tickwire.admission.open['graphql-ws'];
+      const one = await connectFrom(s, '127.0.0.1');
+      const two = await connectFrom(s, '127.0.0.2');
+      one.subscribe('a');
+      one.subscribe('b');
+      await until(() => open() === 2, 'the first address to hold two');
+      // The open principal is everybody: a quota per principal would refuse these.
+      two.subscribe('a');
+      two.subscribe('b');
+      await until(() => open() === 4, 'the second address to hold two of its own');
+      two.subscribe('c');
+      await until(() => two.errors.length === 1, 'the refusal of the third from 127.0.0.2');
+      expect(two.errors).toEqual(['c: too many subscriptions for client address 127.0.0.2 (at most 2, MAX_SUBSCRIPTIONS_PER_TOKEN, per client address in open mode)']);
+      // The same quota over HTTP: the address is full on every transport, another is not.
+      const refused = await sseFrom(s, '127.0.0.2');
+      expect(refused.status).toBe(429);
+      expect(await refused.body).toContain('client address 127.0.0.2');
+      const refusedSse = await sseFrom(s, '127.0.0.2', 'sse');
+      expect(refusedSse.status).toBe(429);
+      expect(await refusedSse.body).toContain('client address 127.0.0.2');
+      const third = await sseFrom(s, '127.0.0.3');
+      expect(third.status).toBe(200);
+      third.close();
+      expect(one.errors).toEqual([]);
+      one.socket.close();
+      two.socket.close();
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('keeps a token\'s quota per token, whatever address it comes from', async () => {
+    const bus = new EventBus();
+    const tokens = new TokenStore([{ name: 'dash', sha256: hashToken('dash-secret'), role: 'viewer', runners: ['*'] }]);
+    const s = await startServer({ engine: new TradingEngine(bus), bus, port: 0, host: '127.0.0.1', tokens, limits: { ...DEFAULT_LIMITS, maxSubscriptionsPerToken: 2 } });
+    try {
+      const open = () => s.tickwire.admission.open['graphql-ws'];
+      const one = await connectFrom(s, '127.0.0.1', 'dash-secret');
+      const two = await connectFrom(s, '127.0.0.2', 'dash-secret');
+      one.subscribe('a');
+      await until(() => open() === 1, 'the first');
+      two.subscribe('a');
+      await until(() => open() === 2, 'the second, from another address');
+      two.subscribe('b');
+      await until(() => two.errors.length === 1, 'the refusal of the third');
+      expect(two.errors).toEqual(['b: too many subscriptions for token "dash" (at most 2, MAX_SUBSCRIPTIONS_PER_TOKEN)']);
+      one.socket.close();
+      two.socket.close();
     } finally {
       await s.close();
     }

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from 'graphql-sse';
 import { principalKey, type Principal } from '../../schema/principal.js';
+import { clientAddressOf } from '../admission.js';
 import { log } from '../log.js';
 import { executePrepared, prepareOperation, subscribePrepared, type OperationParams } from '../operation.js';
 import { payloadOf } from '../payload.js';
@@ -277,7 +278,7 @@ export function createGraphqlSseHandler(tickwire: TickwireYoga, options: Graphql
   const reservationsBy = new Map<string, number>();
 
   const prepare = async (req: IncomingMessage, params: OperationParams, scope: StreamScope) => {
-    const prepared = await prepareOperation(tickwire.yoga, { req, streamScope: scope, transport: 'graphql-sse' }, params);
+    const prepared = await prepareOperation(tickwire.yoga, { req, streamScope: scope, transport: 'graphql-sse', clientAddress: clientAddressOf(req.socket.remoteAddress) }, params);
     if (Array.isArray(prepared)) throw new Refusal(400, (prepared as readonly GraphQLError[]).map((e) => e.toJSON()));
     const args = prepared as ExecutionArgs;
     const operation = getOperationAST(args.document, args.operationName)?.operation;

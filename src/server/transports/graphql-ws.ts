@@ -3,6 +3,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { clientAddressOf } from '../admission.js';
 import { principalOf, type TokenStore } from '../auth.js';
 import { log } from '../log.js';
 import { DEFAULT_LIMITS, hostAllowed, originAllowed, type Limits } from '../limits.js';
@@ -23,8 +24,46 @@ export const SOCKET_HIGH_WATER_BYTES = 1 << 20;
 /** Bytes held back in a corked socket before they are written anyway. */
 const CORK_FLUSH_BYTES = 64 * 1024;
 
-/** Default milliseconds between keep-alive pings; a peer that misses one pong is dropped. */
+/**
+ * Default milliseconds between keep-alive pings. A peer that leaves a ping unanswered for
+ * a whole interval of the server's own time is dropped (see {@link keepAlive}).
+ */
 export const KEEP_ALIVE_MS = 12_000;
+
+/**
+ * Pings every socket of `wss` on one timer and terminates those that did not answer the
+ * previous ping. A pong can only be read when the event loop runs: when the server itself
+ * lags (overload, a long turn), pongs wait in the kernel through no fault of the peer, and
+ * dropping those peers would turn the overload into a reconnect storm. So the timer
+ * measures how late it fired: a round more than half an interval late gives no verdict
+ * (it still pings the sockets that answered), and an on-time round decides only after the
+ * loop has read the I/O already waiting (`setImmediate` runs after the poll phase).
+ * Returns what stops the timer.
+ */
+function keepAlive(wss: WebSocketServer, intervalMs: number): () => void {
+  const unanswered = new WeakSet<WebSocket>();
+  wss.on('connection', (socket) => socket.on('pong', () => unanswered.delete(socket)));
+  let due = performance.now() + intervalMs;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const late = now - due > intervalMs / 2;
+    // Node schedules the next run from this one, not from when this one was due.
+    due = now + intervalMs;
+    setImmediate(() => {
+      for (const socket of wss.clients) {
+        if (socket.readyState !== socket.OPEN) continue;
+        if (!unanswered.has(socket)) {
+          unanswered.add(socket);
+          socket.ping();
+        } else if (!late) {
+          socket.terminate();
+        }
+      }
+    });
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
 
 /**
  * Streams a subscription's results to the socket as graphql-ws `next` messages without
@@ -161,6 +200,7 @@ export function attachGraphqlWs(
     // A page of another site must not open a socket with the visitor's network access.
     verifyClient: ({ origin, req }: { origin: string; req: IncomingMessage }) => originAllowed(origin, req.headers.host, limits) && hostAllowed(req.headers.host, tokens === null, limits),
   });
+  const stopKeepAlive = keepAlive(wss, keepAliveMs);
   // What each connection holds of its token's subscription quota, by operation id.
   const held = new WeakMap<WebSocket, Map<string, () => void>>();
   const release = (socket: WebSocket, id?: string) => {
@@ -205,7 +245,7 @@ export function attachGraphqlWs(
       const args = prepared as Exclude<typeof prepared, readonly unknown[]>;
       if (getOperationAST(args.document, args.operationName)?.operation === 'subscription') {
         // A refusal is an `error` message for this operation; the connection and its other subscriptions go on.
-        const ticket = tickwire.admission.admit((args.contextValue as SchemaContext).principal, 'graphql-ws');
+        const ticket = tickwire.admission.admit((args.contextValue as SchemaContext).principal, 'graphql-ws', clientAddressOf(ctx.extra.request.socket.remoteAddress));
         if (ticket instanceof GraphQLError) return refused(ticket);
         const entries = held.get(ctx.extra.socket) ?? new Map<string, () => void>();
         held.set(ctx.extra.socket, entries);
@@ -218,15 +258,6 @@ export function attachGraphqlWs(
 
   wss.on('connection', (socket, request) => {
     const connection = log.child({ connection: randomUUID(), remote: request.socket.remoteAddress });
-    let alive = true;
-    socket.on('pong', () => (alive = true));
-    const keepAlive = setInterval(() => {
-      if (!alive) return socket.terminate();
-      alive = false;
-      socket.ping();
-    }, keepAliveMs);
-    keepAlive.unref();
-
     socket.once('error', (err) => {
       // Mostly a client's fault (an oversized or malformed frame): ws has already closed
       // the connection with the matching code; one line is enough.
@@ -251,7 +282,6 @@ export function attachGraphqlWs(
       { socket, request },
     );
     socket.once('close', (code, reason) => {
-      clearInterval(keepAlive);
       void closed(code, String(reason));
     });
   });
@@ -259,6 +289,7 @@ export function attachGraphqlWs(
   return {
     wss,
     close: async () => {
+      stopKeepAlive();
       for (const client of wss.clients) client.close(1001, 'Going away');
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
