@@ -81,9 +81,17 @@ export class Admission {
   }
 
   private quotaKey(principal: Principal, clientAddress: string | undefined): string {
-    const key = principalKey(principal);
-    return isOpen(principal) && clientAddress !== undefined ? `${key}\u0000${clientAddress}` : key;
+    return quotaKeyOf(principal, clientAddress);
   }
+}
+
+/**
+ * Whose quota a request counts against: its principal (identity and scope), and for the
+ * open principal, which every client of a server without tokens shares, its address.
+ */
+export function quotaKeyOf(principal: Principal, clientAddress: string | undefined): string {
+  const key = principalKey(principal);
+  return isOpen(principal) && clientAddress !== undefined ? `${key}\u0000${clientAddress}` : key;
 }
 
 // A token's id is `name#hash`, so no token can be mistaken for the open principal.

@@ -117,6 +117,31 @@ describe('graphql-sse single connection mode (items 3 and 13)', () => {
   }, 60_000);
 });
 
+describe('graphql-sse reservations in open mode', () => {
+  it('are counted per client address, not for the whole server', async () => {
+    const target = await startTarget({ open: true, limits: { maxSseReservationsPerToken: 1 } });
+    const reserveFrom = (localAddress: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = httpRequest({ host: '127.0.0.1', port: target.server.port, method: 'PUT', path: '/graphql/stream', localAddress, headers: { accept: 'text/plain' } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.once('error', reject);
+        req.end();
+      });
+    try {
+      const report = await underAttack(target, '13 open mode: graphql-sse PUTs from two client addresses, 1 each', 'one reservation per address; the second from an address 429', async () => {
+        expect(await reserveFrom('127.0.0.1')).toBe(201);
+        expect(await reserveFrom('127.0.0.1')).toBe(429);
+        expect(await reserveFrom('127.0.0.2')).toBe(201);
+      });
+      expect(report.bystanderMaxGapMs).toBeLessThan(BOUNDS.bystanderMaxGapMs);
+    } finally {
+      await target.close();
+    }
+  });
+});
+
 describe('quotas count what streams (item 5)', () => {
   let target: Target;
   beforeAll(async () => {

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from 'graphql-sse';
-import { principalKey, type Principal } from '../../schema/principal.js';
-import { clientAddressOf } from '../admission.js';
+import type { Principal } from '../../schema/principal.js';
+import { clientAddressOf, quotaKeyOf } from '../admission.js';
 import { log } from '../log.js';
 import { executePrepared, prepareOperation, subscribePrepared, type OperationParams } from '../operation.js';
 import { payloadOf } from '../payload.js';
@@ -317,8 +317,11 @@ export function createGraphqlSseHandler(tickwire: TickwireYoga, options: Graphql
     }
   };
 
-  const reserve = (res: ServerResponse, principal: Principal): void => {
-    const ownerKey = principalKey(principal);
+  // Reservations are counted like streams: per token, and per client address in open mode.
+  const ownerOf = (req: IncomingMessage, principal: Principal) => quotaKeyOf(principal, clientAddressOf(req.socket.remoteAddress));
+
+  const reserve = (req: IncomingMessage, res: ServerResponse, principal: Principal): void => {
+    const ownerKey = ownerOf(req, principal);
     const held = reservationsBy.get(ownerKey) ?? 0;
     if (held >= options.maxReservationsPerToken) {
       throw refuse(429, `too many graphql-sse reservations for token "${principal.name}" (at most ${options.maxReservationsPerToken}; each expires ${options.reservationTimeoutMs} ms after it was made unless its stream is opened)`, 'TOO_MANY_RESERVATIONS');
@@ -336,9 +339,9 @@ export function createGraphqlSseHandler(tickwire: TickwireYoga, options: Graphql
   };
 
   /** A reservation by its token, only for the principal that made it. */
-  const reservationOf = (token: string, principal: Principal): Reservation => {
+  const reservationOf = (token: string, req: IncomingMessage, principal: Principal): Reservation => {
     const reservation = reservations.get(token);
-    if (reservation === undefined || reservation.ownerKey !== principalKey(principal)) throw refuse(404, 'no such event stream reservation (it may have expired)', 'NOT_FOUND');
+    if (reservation === undefined || reservation.ownerKey !== ownerOf(req, principal)) throw refuse(404, 'no such event stream reservation (it may have expired)', 'NOT_FOUND');
     return reservation;
   };
 
@@ -393,14 +396,14 @@ export function createGraphqlSseHandler(tickwire: TickwireYoga, options: Graphql
     if (accept.includes('text/event-stream')) {
       const reservation = token === null ? undefined : reservations.get(token);
       if (reservation === undefined) return distinct(req, res, url);
-      const mine = reservationOf(reservation.token, principal);
+      const mine = reservationOf(reservation.token, req, principal);
       if (mine.isOpen) throw refuse(409, 'this event stream is already open', 'CONFLICT');
       mine.open(res, keepAliveMs);
       return;
     }
-    if (req.method === 'PUT') return reserve(res, principal);
+    if (req.method === 'PUT') return reserve(req, res, principal);
     if (token === null) throw refuse(404, 'no event stream token: open a stream with Accept: text/event-stream, or reserve one with PUT', 'NOT_FOUND');
-    const reservation = reservationOf(token, principal);
+    const reservation = reservationOf(token, req, principal);
     if (req.method === 'DELETE') {
       const id = url.searchParams.get('operationId');
       if (id === null || id === '') throw refuse(400, 'operationId is missing', 'BAD_REQUEST');
