@@ -5,6 +5,7 @@
  */
 import { cpus } from 'node:os';
 import { runE2e, type E2eOptions, type E2eResult } from './e2e.js';
+import { benchFanout } from './fanout.js';
 import { benchInProcess } from './in-process.js';
 import { benchRedis } from './redis.js';
 import { benchStartup } from './startup.js';
@@ -95,6 +96,15 @@ log(
         `p50 ${redis.p50Ms} ms, p99 ${redis.p99Ms} ms (${redis.delivered.toLocaleString()} of ${(redis.published * redis.instances).toLocaleString()} delivered)`,
 );
 
+// One runner at 1,000 ticks/s to 100 subscribers of one document: all with the same
+// variables, then each with its own (they share one execution per event either way).
+const fanout = { '100': { shared: await benchFanout(100, false), distinct: await benchFanout(100, true) } };
+log(
+  `\nfan-out, 100 subscribers of one runner at 1,000 ticks/s: same variables ${fanout['100'].shared.deliveredPerSec.toLocaleString()} deliveries/s ` +
+    `(${(fanout['100'].shared.deliveredShare * 100).toFixed(1)} %, p99 ${fanout['100'].shared.p99Ms} ms); each its own ${fanout['100'].distinct.deliveredPerSec.toLocaleString()} deliveries/s ` +
+    `(${(fanout['100'].distinct.deliveredShare * 100).toFixed(1)} %, p99 ${fanout['100'].distinct.p99Ms} ms)`,
+);
+
 const startup = await benchStartup(quick ? 3 : 5);
 log(
   `\nstart-up (median of ${startup.runs}): npm start to /ready ${startup.startMs} ms (node dist/main.js ${startup.nodeStartMs} ms), ` +
@@ -133,6 +143,7 @@ if (json) {
       store: { ...(store.postgres ?? { eventsPerSec: null, p99Ms: null, lossWindowMs: null, lossWindowEvents: null }), pglite: store.pglite },
       redis: redis ?? { eventsPerSec: null, p99Ms: null },
       startup,
+      fanout,
       ratios,
     }),
   );
