@@ -169,18 +169,7 @@ describe('subscriptions per token', () => {
       limits: { ...DEFAULT_LIMITS, maxSubscriptionsPerToken: 3 },
     });
     try {
-      const connect = () =>
-        new Promise<{ socket: WebSocket; errors: string[]; subscribe(id: string): void }>((resolve) => {
-          const socket = new WebSocket(s.urls.ws, 'graphql-transport-ws');
-          const errors: string[] = [];
-          socket.on('message', (d) => {
-            const m = JSON.parse(String(d)) as { type: string; id?: string; payload?: { message: string }[] };
-            if (m.type === 'connection_ack') resolve({ socket, errors, subscribe });
-            if (m.type === 'error') errors.push(`${m.id}: ${m.payload?.[0]?.message}`);
-          });
-          const subscribe = (id: string) => socket.send(JSON.stringify({ id, type: 'subscribe', payload: { query: 'subscription { events { __typename } }' } }));
-          socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
-        });
+      const connect = () => connectFrom(s, '127.0.0.1');
       const a = await connect();
       const b = await connect();
       const open = () => s.tickwire.admission.open['graphql-ws'];
