@@ -31,7 +31,6 @@ export interface EngineResult {
 
 const RUNNERS = 100;
 const RATE = 100;
-const WARM_UP_MS = 1000;
 /** Fine enough for a p99 in ms, coarse enough not to be load itself. */
 const RESOLUTION_MS = 5;
 
@@ -39,10 +38,11 @@ const ticksOf = (bus: EventBus) => bus.stats().publishedByType.get('TickReceived
 const allOf = (bus: EventBus) => [...bus.stats().publishedByType.values()].reduce((a, b) => a + b, 0);
 
 /**
- * Starts 100 runners × 100 ticks/s, waits until each has ticked, warms up for a second,
- * then counts what the bus published over `seconds` while sampling event-loop delay.
+ * Starts 100 runners × 100 ticks/s, waits until each has ticked, warms up for `warmUpMs`
+ * (not counted: the first ticks run unoptimised code), then counts what the bus published
+ * over `seconds` while sampling event-loop delay.
  */
-export async function benchEngine(seconds = 3): Promise<EngineResult> {
+export async function benchEngine(seconds = 3, warmUpMs = 1000): Promise<EngineResult> {
   const bus = new EventBus();
   const ticked = new Set<string>();
   // A bus subscriber would be a subscriber: count first ticks with a sink in front instead.
@@ -64,7 +64,7 @@ export async function benchEngine(seconds = 3): Promise<EngineResult> {
       await new Promise((r) => setTimeout(r, 1));
     }
     const readyMs = performance.now() - t0;
-    await new Promise((r) => setTimeout(r, WARM_UP_MS));
+    await new Promise((r) => setTimeout(r, warmUpMs));
     const lag = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
     const ticks0 = ticksOf(bus);
     const all0 = allOf(bus);
