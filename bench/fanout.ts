@@ -31,6 +31,12 @@ export interface FanoutResult {
    * In `npm run bench` it also holds whatever the benchmarks before it left behind.
    */
   readonly serverRssMb: number;
+  /**
+   * Events the bus's subscriber queues dropped during the run (slow consumers), and those
+   * still queued at its end: whether what was not delivered was lost or only late.
+   */
+  readonly busDropped: number;
+  readonly busQueued: number;
   /** RSS of this process when the run started, in MB: the base the peak grew from. */
   readonly rssAtStartMb: number;
 }
@@ -136,6 +142,7 @@ export async function benchFanout(subscribers: number, distinct: boolean): Promi
     rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
     const elapsedSec = Math.max(SECONDS, (lastDeliveryAt - start) / 1000);
     const after = stats();
+    const busStats = bus.stats();
     latencies.sort((a, b) => a - b);
     return {
       subscribers,
@@ -146,6 +153,8 @@ export async function benchFanout(subscribers: number, distinct: boolean): Promi
       p99Ms: latencies.length === 0 ? Number.NaN : Math.round(latencies[Math.min(latencies.length - 1, Math.floor(0.99 * latencies.length))]! * 100) / 100,
       execution: countedSince(before, after),
       serverRssMb: Math.round((rssPeak / 2 ** 20) * 10) / 10,
+      busDropped: [...busStats.droppedByType.values()].reduce((a, b) => a + b, 0),
+      busQueued: busStats.queued,
       rssAtStartMb: Math.round((rssAtStart / 2 ** 20) * 10) / 10,
     };
   } finally {

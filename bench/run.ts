@@ -108,7 +108,7 @@ for (const n of fanoutSizes) {
   const r = { shared: await benchFanout(n, false), distinct: await benchFanout(n, true) };
   fanout[String(n)] = r;
   const part = (f: FanoutResult) =>
-    `${f.deliveredPerSec.toLocaleString()} deliveries/s (${(f.deliveredShare * 100).toFixed(1)} %, p99 ${f.p99Ms} ms, process RSS ${f.rssAtStartMb} → peak ${f.serverRssMb} MB)`;
+    `${f.deliveredPerSec.toLocaleString()} deliveries/s (${(f.deliveredShare * 100).toFixed(1)} %, p99 ${f.p99Ms} ms, process RSS ${f.rssAtStartMb} → peak ${f.serverRssMb} MB, bus dropped ${f.busDropped.toLocaleString()}, still queued ${f.busQueued.toLocaleString()})`;
   log(`fan-out, ${n.toLocaleString()} subscribers of one runner at 1,000 ticks/s (one process): same variables ${part(r.shared)}; each its own ${part(r.distinct)}`);
 }
 
