@@ -25,6 +25,20 @@ export interface FanoutResult {
   /** 99th percentile from publish to receive, of every 10th event, in ms. */
   readonly p99Ms: number;
   readonly execution: SharedExecutionStats;
+  /**
+   * Peak RSS of this process during the run, in MB, sampled every 100 ms. Server and
+   * clients share the process, so this is both together: an upper bound for the server.
+   * In `npm run bench` it also holds whatever the benchmarks before it left behind.
+   */
+  readonly serverRssMb: number;
+  /**
+   * Events the bus's subscriber queues dropped during the run (slow consumers), and those
+   * still queued at its end: whether what was not delivered was lost or only late.
+   */
+  readonly busDropped: number;
+  readonly busQueued: number;
+  /** RSS of this process when the run started, in MB: the base the peak grew from. */
+  readonly rssAtStartMb: number;
 }
 
 const RUNNER = 'fan';
@@ -65,6 +79,10 @@ export async function benchFanout(subscribers: number, distinct: boolean): Promi
   let delivered = 0;
   let lastDeliveryAt = 0;
   let counting = true;
+  const rssAtStart = process.memoryUsage().rss;
+  let rssPeak = rssAtStart;
+  // Sampled from before the clients connect: their connections are part of the cost.
+  const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 100);
   try {
     const url = `ws://127.0.0.1:${server.port}/graphql`;
     for (let i = 0; i < subscribers; i++) {
@@ -120,8 +138,11 @@ export async function benchFanout(subscribers: number, distinct: boolean): Promi
     const end = Date.now() + DRAIN_MS;
     while (delivered < total * subscribers && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
     counting = false;
+    clearInterval(rssTimer);
+    rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
     const elapsedSec = Math.max(SECONDS, (lastDeliveryAt - start) / 1000);
     const after = stats();
+    const busStats = bus.stats();
     latencies.sort((a, b) => a - b);
     return {
       subscribers,
@@ -131,9 +152,14 @@ export async function benchFanout(subscribers: number, distinct: boolean): Promi
       deliveredShare: delivered / (total * subscribers),
       p99Ms: latencies.length === 0 ? Number.NaN : Math.round(latencies[Math.min(latencies.length - 1, Math.floor(0.99 * latencies.length))]! * 100) / 100,
       execution: countedSince(before, after),
+      serverRssMb: Math.round((rssPeak / 2 ** 20) * 10) / 10,
+      busDropped: [...busStats.droppedByType.values()].reduce((a, b) => a + b, 0),
+      busQueued: busStats.queued,
+      rssAtStartMb: Math.round((rssAtStart / 2 ** 20) * 10) / 10,
     };
   } finally {
     counting = false;
+    clearInterval(rssTimer);
     await Promise.all(clients.map((c) => c.dispose()));
     await engine.stopAll('bench over');
     await server.close();

@@ -5,7 +5,9 @@
  */
 import { cpus } from 'node:os';
 import { runE2e, type E2eOptions, type E2eResult } from './e2e.js';
-import { benchFanout } from './fanout.js';
+import { benchEngine } from './engine.js';
+import { benchFanout, type FanoutResult } from './fanout.js';
+import { benchIdle } from './idle.js';
 import { benchInProcess } from './in-process.js';
 import { benchRedis } from './redis.js';
 import { benchStartup } from './startup.js';
@@ -98,11 +100,30 @@ log(
 
 // One runner at 1,000 ticks/s to 100 subscribers of one document: all with the same
 // variables, then each with its own (they share one execution per event either way).
-const fanout = { '100': { shared: await benchFanout(100, false), distinct: await benchFanout(100, true) } };
+// 1,000 subscribers in the full run only: it takes the longest and --quick must stay short.
+const fanoutSizes = quick ? [100] : [100, 1000];
+const fanout: Record<string, { shared: FanoutResult; distinct: FanoutResult }> = {};
+log('');
+for (const n of fanoutSizes) {
+  const r = { shared: await benchFanout(n, false), distinct: await benchFanout(n, true) };
+  fanout[String(n)] = r;
+  const part = (f: FanoutResult) =>
+    `${f.deliveredPerSec.toLocaleString()} deliveries/s (${(f.deliveredShare * 100).toFixed(1)} %, p99 ${f.p99Ms} ms, process RSS ${f.rssAtStartMb} → peak ${f.serverRssMb} MB, bus dropped ${f.busDropped.toLocaleString()}, still queued ${f.busQueued.toLocaleString()})`;
+  log(`fan-out, ${n.toLocaleString()} subscribers of one runner at 1,000 ticks/s (one process): same variables ${part(r.shared)}; each its own ${part(r.distinct)}`);
+}
+
+const idle = await benchIdle(quick ? 500 : 1000);
 log(
-  `\nfan-out, 100 subscribers of one runner at 1,000 ticks/s: same variables ${fanout['100'].shared.deliveredPerSec.toLocaleString()} deliveries/s ` +
-    `(${(fanout['100'].shared.deliveredShare * 100).toFixed(1)} %, p99 ${fanout['100'].shared.p99Ms} ms); each its own ${fanout['100'].distinct.deliveredPerSec.toLocaleString()} deliveries/s ` +
-    `(${(fanout['100'].distinct.deliveredShare * 100).toFixed(1)} %, p99 ${fanout['100'].distinct.p99Ms} ms)`,
+  `\nidle subscribers (server in a child process): ${idle.connections.toLocaleString()} graphql-ws connections with one subscription each ` +
+    `that receives nothing: ${idle.idleMemoryPerSubscriberKb} KB RSS per subscriber (${idle.rssBeforeMb} → ${idle.rssAfterMb} MB), ${idle.heapPerSubscriberKb} KB heap`,
+);
+
+// Shorter in --quick: the quick run is close to its 2-minute budget.
+const engine = await benchEngine(quick ? 1 : 3, quick ? 500 : 1000);
+log(
+  `engine (${engine.setup}, no subscriber): ${engine.runners} runners, ${engine.offeredPerSec.toLocaleString()} ticks/s offered, ` +
+    `${engine.publishedPerSec.toLocaleString()} TickReceived/s published (${engine.allEventsPerSec.toLocaleString()} events/s of every type), ` +
+    `event-loop lag p99 ${engine.loopLagP99Ms} ms (max ${engine.loopLagMaxMs} ms), all runners ticking ${engine.readyMs} ms after the first start`,
 );
 
 const startup = await benchStartup(quick ? 3 : 5);
@@ -144,6 +165,9 @@ if (json) {
       redis: redis ?? { eventsPerSec: null, p99Ms: null },
       startup,
       fanout,
+      idleMemoryPerSubscriberKb: idle.idleMemoryPerSubscriberKb,
+      idle,
+      engine,
       ratios,
     }),
   );
