@@ -4,6 +4,7 @@
  * subscriber. Measures events/s delivered per instance and p99 from publish to receive.
  */
 import { randomBytes } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import { EventBus } from '../src/bus/bus.js';
 import { RedisAppender, RedisReader } from '../src/bus/redis.js';
@@ -65,13 +66,16 @@ const MAX_GRACE_MS = 1000;
  * Steps the offered rate up (20k, 50k, 100k, 150k events/s, `seconds` each) and reports the
  * highest at which each of two instances received ≥ 98 % of what was offered within a
  * second of the last publish, with its p99; stops at the first rate that falls short.
+ * Each instance runs in a worker thread of its own (bench/redis-instance.ts), as each is
+ * a process of its own in production; the appender runs on this thread. With
+ * `instancesIn` 'thread', everything shares this thread, as in {@link benchRedis}.
  * Null when Redis does not answer.
  */
-export async function benchRedisMax(seconds = 3): Promise<RedisMaxResult | null> {
+export async function benchRedisMax(seconds = 3, instancesIn: 'workers' | 'thread' = 'workers'): Promise<RedisMaxResult | null> {
   const steps: RedisStep[] = [];
   let best: RedisStep | null = null;
   for (const offered of MAX_STEPS) {
-    const run = await runRedis(offered, seconds, MAX_GRACE_MS);
+    const run = instancesIn === 'workers' ? await runRedisInWorkers(offered, seconds, MAX_GRACE_MS) : await runRedis(offered, seconds, MAX_GRACE_MS);
     if (run === null) return null;
     const step: RedisStep = {
       offeredPerSec: offered,
@@ -152,6 +156,91 @@ async function runRedis(perSecond: number, seconds: number, graceMs: number): Pr
     p99Ms: pct(0.99),
     instances: instances.length,
     delivered,
+    published: total,
+    perInstance,
+  };
+}
+
+/** Like {@link runRedis}, with each instance in a worker thread. */
+async function runRedisInWorkers(perSecond: number, seconds: number, graceMs: number): Promise<(RedisResult & { perInstance: number[] }) | null> {
+  const url = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch {
+    probe.disconnect();
+    console.warn(`redis bench: Redis at ${url} does not answer`);
+    return null;
+  }
+  const stream = `tickwire:bench:${randomBytes(4).toString('hex')}`;
+  const appender = new RedisAppender({ url, stream, log: () => undefined });
+  const instances = 2;
+  const counts = new SharedArrayBuffer(4 * instances);
+  const lastAt = new SharedArrayBuffer(8 * instances);
+  const workers = Array.from({ length: instances }, (_, index) => new Worker(new URL('./redis-instance.mjs', import.meta.url), { workerData: { url, stream, index, counts, lastAt } }),
+  );
+  const replies = workers.map((w) => {
+    const messages: unknown[] = [];
+    const waiters: ((m: unknown) => void)[] = [];
+    w.on('message', (m) => (waiters.length > 0 ? waiters.shift()!(m) : messages.push(m)));
+    // A failed instance answers nothing more: let the bench go on instead of waiting forever.
+    w.on('error', (err) => {
+      console.warn(`redis bench: an instance failed: ${err.message}`);
+      for (const waiter of waiters.splice(0)) waiter([]);
+      messages.push([], []);
+    });
+    return () => (messages.length > 0 ? Promise.resolve(messages.shift()) : new Promise<unknown>((r) => waiters.push(r)));
+  });
+  await Promise.all(replies.map((next) => next()));
+  await new Promise((r) => setTimeout(r, 300));
+  const now = () => performance.timeOrigin + performance.now();
+  const publishedAt = new Map<number, number>();
+  const start = performance.now();
+  const startAt = now();
+  const total = perSecond * seconds;
+  let sent = 0;
+  await new Promise<void>((resolve) => {
+    const step = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * perSecond));
+      for (; sent < due; sent++) {
+        if ((sent + 1) % 50 === 0) publishedAt.set(sent + 1, now());
+        appender.publish(tickOf(sent), 'SYM');
+      }
+      if (sent < total) setTimeout(step, 1);
+      else resolve();
+    };
+    step();
+  });
+  const received = new Int32Array(counts);
+  const delivered = () => received.reduce((a, b) => a + b, 0);
+  const deadline = performance.now() + graceMs;
+  while (delivered() < total * instances && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const perInstance = Array.from(received);
+  const lastReceive = Math.max(...new Float64Array(lastAt));
+  const latencies: number[] = [];
+  for (let i = 0; i < instances; i++) {
+    workers[i]!.postMessage('stop');
+    const timed = (await replies[i]!()) as number[];
+    for (let j = 0; j < timed.length; j += 2) {
+      const at = publishedAt.get(timed[j]!);
+      if (at !== undefined) latencies.push(timed[j + 1]! - at);
+    }
+  }
+  await Promise.all(workers.map((w) => w.terminate()));
+  await appender.close();
+  const keys = await probe.keys(`${stream}*`);
+  if (keys.length > 0) await probe.del(...keys);
+  probe.disconnect();
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? Number.NaN) * 1000) / 1000;
+  const sum = perInstance.reduce((a, b) => a + b, 0);
+  return {
+    eventsPerSec: Math.round(sum / instances / ((lastReceive - startAt) / 1000)),
+    p50Ms: pct(0.5),
+    p99Ms: pct(0.99),
+    instances,
+    delivered: sum,
     published: total,
     perInstance,
   };
