@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/bus/bus.js';
 import { RedisAppender, RedisReader } from '../../src/bus/redis.js';
@@ -160,6 +161,35 @@ describe.runIf(redisAvailable)('the shared log in a Redis Stream', () => {
     expect(reader.missed).toBe(missed);
     await until(() => got.items.includes(`gap:${missed}`), 'the StreamGap');
     got.stop();
+  }, 60_000);
+
+  it('appends more than one script call and one XREAD hold, above the floor, in order and without holes', async () => {
+    const stream = streamKey();
+    const log = () => undefined;
+    // The floor stands for ids the process already handed out: the counter starts past it.
+    const engine = new RedisAppender({ url: REDIS_URL, stream, log, floor: () => 40_000 });
+    const busA = new EventBus();
+    const busB = new EventBus();
+    const readerA = new RedisReader(busA, { url: REDIS_URL, stream, log });
+    const readerB = new RedisReader(busB, { url: REDIS_URL, stream, log });
+    cleanups.push(() => engine.close(), () => readerA.close(), () => readerB.close());
+    const onA = collect(busA);
+    const onB = collect(busB);
+    // At once, so that batches are as large as they get (several script calls, several reads).
+    const total = 23_456;
+    for (let n = 0; n < total; n++) engine.publish(transition(n), 'X');
+    await until(() => onA.items.length === total && onB.items.length === total, 'both instances', 30_000);
+    const expected = Array.from({ length: total }, (_, i) => 40_001 + i);
+    expect(onA.items).toEqual(expected);
+    expect(onB.items).toEqual(expected);
+    expect(engine.stats.lastId).toBe(40_000 + total);
+    // Each event is in the stream once, and stream order is id order.
+    const redis = new Redis(REDIS_URL);
+    const entries = await redis.xrange(stream, '-', '+');
+    redis.disconnect();
+    expect(entries.map(([, fields]) => Number(fields[1]))).toEqual(expected);
+    onA.stop();
+    onB.stop();
   }, 60_000);
 
   it('tells subscribers when ids never reached this instance', async () => {
