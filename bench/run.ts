@@ -9,7 +9,7 @@ import { benchEngine } from './engine.js';
 import { benchFanout, type FanoutResult } from './fanout.js';
 import { benchIdle } from './idle.js';
 import { benchInProcess } from './in-process.js';
-import { benchRedis } from './redis.js';
+import { benchRedis, benchRedisMax } from './redis.js';
 import { benchStartup } from './startup.js';
 import { benchStore } from './store.js';
 import { benchBatched, benchThrottled } from './streams.js';
@@ -98,6 +98,10 @@ log(
         `p50 ${redis.p50Ms} ms, p99 ${redis.p99Ms} ms (${redis.delivered.toLocaleString()} of ${(redis.published * redis.instances).toLocaleString()} delivered)`,
 );
 
+// The ceiling: the offered rate stepped up until an instance falls behind (full run only).
+const redisMax = quick ? null : await benchRedisMax(2);
+if (redisMax !== null) log(`redis ceiling: each instance (a worker thread) keeps up with ${redisMax.maxEventsPerSec.toLocaleString()} events/s offered (p99 ${redisMax.p99Ms} ms)`);
+
 // One runner at 1,000 ticks/s to 100 subscribers of one document: all with the same
 // variables, then each with its own (they share one execution per event either way).
 // 1,000 subscribers in the full run only: it takes the longest and --quick must stay short.
@@ -162,7 +166,7 @@ if (json) {
       throttled: { ...throttled.throttled, unthrottled: throttled.unthrottled, bytesRatio: throttled.bytesRatio },
       batched: { ...batched.batched, single: batched.single },
       store: { ...(store.postgres ?? { eventsPerSec: null, p99Ms: null, lossWindowMs: null, lossWindowEvents: null }), pglite: store.pglite },
-      redis: redis ?? { eventsPerSec: null, p99Ms: null },
+      redis: { ...(redis ?? { eventsPerSec: null, p99Ms: null }), maxEventsPerSec: redisMax?.maxEventsPerSec ?? null, max: redisMax },
       startup,
       fanout,
       idleMemoryPerSubscriberKb: idle.idleMemoryPerSubscriberKb,
