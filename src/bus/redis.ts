@@ -37,6 +37,18 @@ const DEFAULT_STREAM = 'tickwire:events';
 const DEFAULT_MAX_LEN = 1_000_000;
 /** How long one XREAD waits for new entries. */
 const BLOCK_MS = 1000;
+/**
+ * How long an append may wait for its reply. A command written just as the connection
+ * dropped can stay unanswered forever (nothing resends it); the batch is then retried
+ * under the same batch id, which the script recognises if the first attempt landed.
+ */
+const APPEND_TIMEOUT_MS = 5000;
+
+/** Settles with `promise`, or rejects with `what` after `ms`; a late failure of `promise` is not left unhandled. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  promise.catch(() => undefined);
+  return Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(what)), ms).unref())]);
+}
 
 /**
  * Appends a batch atomically: each event gets the next id of the counter and is added to
@@ -194,7 +206,8 @@ export class RedisAppender {
         const floor = Math.max(this.lastId, this.floor());
         const args: string[] = [String(this.maxLen), this.inflightId, String(floor), String(this.inflightReserve)];
         for (const [symbol, event] of this.inflight) args.push(symbol, toWire(event));
-        const last = Number(await this.redis.eval(APPEND_SCRIPT, 3, this.stream, `${this.stream}:id`, `${this.stream}:appender:${this.appenderId}`, ...args));
+        const reply = this.redis.eval(APPEND_SCRIPT, 3, this.stream, `${this.stream}:id`, `${this.stream}:appender:${this.appenderId}`, ...args);
+        const last = Number(await within(reply, APPEND_TIMEOUT_MS, `no answer to an append within ${APPEND_TIMEOUT_MS} ms`));
         if (last > 0) this.lastId = last;
         if (this.inflightReserve > 0) {
           const lost = this.inflightReserve;
@@ -302,14 +315,7 @@ export class RedisReader {
         // A read blocked on a connection that silently died may never settle: give up on it
         // a little after the block time and read again after our own last id.
         const read = this.redis.xread('COUNT', 1000, 'BLOCK', BLOCK_MS, 'STREAMS', this.stream, this.lastStreamId);
-        // If the timer wins, the read's late failure must not go unhandled.
-        read.catch(() => undefined);
-        const result = await Promise.race([
-          read,
-          new Promise<never>((_, reject) =>
-            setTimeout(() => reject(new Error(`no answer to XREAD within ${BLOCK_MS + 2000} ms`)), BLOCK_MS + 2000).unref(),
-          ),
-        ]);
+        const result = await within(read, BLOCK_MS + 2000, `no answer to XREAD within ${BLOCK_MS + 2000} ms`);
         if (!this.healthy) {
           this.healthy = true;
           this.log(`tickwire: reading the Redis stream again after ${attempt} failed attempts`);

@@ -5,6 +5,11 @@ export interface LostNotice {
   readonly kind: 'gap';
   readonly missed: number;
   readonly reason: string;
+  /**
+   * `subscriber`: the writer's own queue dropped them (the store fell behind). Anything
+   * else: ids that never reached this process, reported where they were lost.
+   */
+  readonly counts?: 'subscriber' | 'log';
 }
 
 /** What the writer reads: events, and notices of events lost. */
@@ -133,6 +138,9 @@ export class StoreWriter {
 
   private collect(item: WriterItem, batch: StoredEvent[]): void {
     if ('kind' in item) {
+      // Ids the shared log never delivered here are not the store's loss: the appender or
+      // the reader that lost them has said so; reporting them again would blame the store.
+      if (item.counts !== 'subscriber') return;
       this.lost += item.missed;
       this.options.onLost?.(item.missed, item.reason);
       return;

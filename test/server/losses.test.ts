@@ -60,5 +60,8 @@ describe.runIf(redisAvailable)('losses between the engine and Redis', () => {
     const gap = items.find(isGap);
     expect(gap?.missed).toBe(500);
     expect(health.missed).toBe(500);
+    // Lost before the shared log, not by the store: the store's writer does not claim them.
+    expect(persistence.writer?.stats.lost).toBe(0);
+    expect(items.some((i) => !isGap(i) && i.event.type === 'Error' && /not stored/.test(i.event.error))).toBe(false);
   }, 90_000);
 });

@@ -3,7 +3,7 @@ import { EventBus } from '../../src/bus/bus.js';
 import type { RunnerEvent } from '../../src/events/types.js';
 import { openDb } from '../../src/store/db.js';
 import { EventStore } from '../../src/store/store.js';
-import { StoreWriter } from '../../src/store/writer.js';
+import { StoreWriter, type WriterItem, type WriterSource } from '../../src/store/writer.js';
 import { tcpProxy } from '../support/proxy.js';
 import { DATABASE_URL, postgresAvailable, privatePglite, privatePostgres } from './databases.js';
 
@@ -93,4 +93,29 @@ describe('StoreWriter', () => {
     },
     60_000,
   );
+});
+
+describe('the writer and notices of lost events', () => {
+  it('counts what its own queue dropped, not ids that never reached this process', async () => {
+    const store = new EventStore((await privatePglite()).db);
+    await store.migrate();
+    const items: WriterItem[] = [
+      { kind: 'gap', missed: 7, reason: 'ids 1..7 never reached this server', counts: 'log' },
+      { kind: 'gap', missed: 3, reason: 'subscriber too slow', counts: 'subscriber' },
+    ];
+    const lost: number[] = [];
+    const source: WriterSource = {
+      next: async () => (items.length > 0 ? { done: false, value: items.shift()! } : new Promise<never>(() => undefined)),
+      get size() {
+        return items.length;
+      },
+      close: () => undefined,
+    };
+    const writer = new StoreWriter(store, source, { onLost: (missed) => lost.push(missed) });
+    const end = Date.now() + 5000;
+    while (lost.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    expect(lost).toEqual([3]);
+    expect(writer.stats.lost).toBe(3);
+    await writer.flush(100);
+  });
 });
