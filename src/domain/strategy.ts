@@ -46,6 +46,49 @@ interface StrategyDefinition {
 
 const HOLD_WARMING: Signal = { action: 'Hold', reason: 'warming up' };
 const HOLD: Signal = { action: 'Hold', reason: 'no signal' };
+const HOLD_BAR: Signal = { action: 'Hold', reason: 'bar forming' };
+
+/** Default length of the time bars the strategies decide on, in seconds. */
+export const DEFAULT_BAR_SECONDS = 5;
+
+/** Longest bar a strategy may decide on: one hour. */
+const MAX_BAR_SECONDS = 3600;
+
+const barSecondsSpec: ParamSpec = {
+  default: DEFAULT_BAR_SECONDS,
+  integer: false,
+  min: 0,
+  max: MAX_BAR_SECONDS,
+  description: 'length of the time bars the indicators run on, in seconds of tick time; 0 decides on every tick',
+};
+
+/**
+ * Turns ticks into closed time bars for a strategy. A strategy deciding on every tick of
+ * a 100 ticks/s feed reacts to noise and trades several times a second; on bars it reacts
+ * to moves a person would see on a chart. A bar closes when the first tick of a later
+ * interval arrives (tick time, so a replay decides as it did live), and its close is the
+ * last price of the interval; with a length of 0 every tick is a bar.
+ */
+class BarCloser {
+  private readonly ms: number;
+  private interval: number | null = null;
+  private lastClose = 0;
+
+  constructor(seconds: number) {
+    this.ms = seconds * 1000;
+  }
+
+  /** The close of the bar this tick ended, or null while the current bar is still forming. */
+  next(tick: MarketData): number | null {
+    if (this.ms === 0) return tick.close;
+    const interval = Math.floor(tick.timestamp / this.ms);
+    let closed: number | null = null;
+    if (this.interval !== null && interval !== this.interval) closed = this.lastClose;
+    this.interval = interval;
+    this.lastClose = tick.close;
+    return closed;
+  }
+}
 
 /**
  * Exponential moving average seeded with the first value, so it is defined from the
@@ -65,8 +108,9 @@ class Ema {
 
 const emaCrossover: StrategyDefinition = {
   params: {
-    fastPeriod: { default: 12, integer: true, min: 1, max: 10_000, description: 'period of the fast EMA, in ticks' },
-    slowPeriod: { default: 26, integer: true, min: 2, max: 10_000, description: 'period of the slow EMA, in ticks' },
+    fastPeriod: { default: 12, integer: true, min: 1, max: 10_000, description: 'period of the fast EMA, in bars' },
+    slowPeriod: { default: 26, integer: true, min: 2, max: 10_000, description: 'period of the slow EMA, in bars' },
+    barSeconds: barSecondsSpec,
   },
   check: (p) =>
     (p.fastPeriod ?? 0) < (p.slowPeriod ?? 0) ? null : `fastPeriod (${p.fastPeriod}) must be less than slowPeriod (${p.slowPeriod})`,
@@ -74,12 +118,15 @@ const emaCrossover: StrategyDefinition = {
     const slowPeriod = p.slowPeriod ?? 26;
     const fast = new Ema(p.fastPeriod ?? 12);
     const slow = new Ema(slowPeriod);
+    const bars = new BarCloser(p.barSeconds ?? DEFAULT_BAR_SECONDS);
     let seen = 0;
-    // Sign of fast − slow on the previous tick after warm-up; 0 until known.
+    // Sign of fast − slow on the previous bar after warm-up; 0 until known.
     let previous = 0;
     return (tick, ctx) => {
-      const f = fast.update(tick.close);
-      const s = slow.update(tick.close);
+      const close = bars.next(tick);
+      if (close === null) return seen < slowPeriod ? HOLD_WARMING : HOLD_BAR;
+      const f = fast.update(close);
+      const s = slow.update(close);
       seen++;
       // The slow EMA means little before it has seen a period's worth of ticks.
       if (seen < slowPeriod) return HOLD_WARMING;
@@ -103,15 +150,17 @@ const emaCrossover: StrategyDefinition = {
 
 const meanReversion: StrategyDefinition = {
   params: {
-    window: { default: 20, integer: true, min: 2, max: 10_000, description: 'ticks in the rolling window' },
+    window: { default: 12, integer: true, min: 2, max: 10_000, description: 'bars in the rolling window' },
     entryZ: { default: 2, integer: false, min: 0, max: 100, description: 'enter when |z| reaches this' },
     exitZ: { default: 0.5, integer: false, min: 0, max: 100, description: 'exit when z is back within this of the mean' },
+    barSeconds: barSecondsSpec,
   },
   check: (p) => ((p.exitZ ?? 0) < (p.entryZ ?? 0) ? null : `exitZ (${p.exitZ}) must be less than entryZ (${p.entryZ})`),
   create: (p) => {
-    const window = p.window ?? 20;
+    const window = p.window ?? 12;
     const entryZ = p.entryZ ?? 2;
     const exitZ = p.exitZ ?? 0.5;
+    const bars = new BarCloser(p.barSeconds ?? DEFAULT_BAR_SECONDS);
     const values = new Float64Array(window);
     let count = 0;
     let next = 0;
@@ -119,7 +168,9 @@ const meanReversion: StrategyDefinition = {
     let sumSq = 0;
     let sinceRecompute = 0;
     return (tick, ctx) => {
-      const x = tick.close;
+      const closed = bars.next(tick);
+      if (closed === null) return count < window ? HOLD_WARMING : HOLD_BAR;
+      const x = closed;
       if (count === window) {
         const old = values[next] ?? 0;
         sum -= old;

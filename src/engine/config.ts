@@ -28,6 +28,11 @@ export const CONFIG_BOUNDS = {
   minStartPrice: 1e-6,
   maxStartPrice: 1e9,
   maxVolatility: 0.1,
+  /** 500 % a year: beyond any listed market's, and at any tick rate and speed still under maxVolatility a tick. */
+  maxAnnualVolatility: 5,
+  maxSpreadBps: 1000,
+  /** A day of market time a second. */
+  maxSpeed: 10_000,
   maxPathLength: 1024,
 } as const;
 
@@ -37,6 +42,15 @@ const simulatedFeedSchema = z.strictObject({
   seed: z.number().int().optional(),
   startPrice: z.number().min(CONFIG_BOUNDS.minStartPrice).max(CONFIG_BOUNDS.maxStartPrice).optional(),
   volatility: z.number().min(0).max(CONFIG_BOUNDS.maxVolatility).optional(),
+  annualVolatility: z.number().min(0).max(CONFIG_BOUNDS.maxAnnualVolatility).optional(),
+  spreadBps: z.number().min(0).max(CONFIG_BOUNDS.maxSpreadBps).optional(),
+  speed: z.number().positive().max(CONFIG_BOUNDS.maxSpeed).optional(),
+}).refine((feed) => feed.volatility === undefined || feed.annualVolatility === undefined, {
+  message: 'give volatility (per tick) or annualVolatility, not both',
+  path: ['volatility'],
+}).refine((feed) => feed.volatility === undefined || feed.speed === undefined, {
+  message: 'speed scales annualVolatility; a per-tick volatility does not change with it, so give one of the two',
+  path: ['speed'],
 });
 
 const replayFeedSchema = z.strictObject({

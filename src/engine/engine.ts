@@ -137,7 +137,7 @@ class ManagedRunner implements RunnerInfo {
 }
 
 /** A stable seed per runner id, so default runners differ but replay the same way. */
-function seedOf(id: string): number {
+export function seedOf(id: string): number {
   let hash = 2166136261;
   for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 16777619);
   return hash >>> 0;

@@ -194,7 +194,14 @@ const FeedInput = builder.inputType('FeedInput', {
     }),
     seed: t.int({ required: false, description: 'Simulated: seed of the random walk (default derived from the runner id).' }),
     startPrice: t.float({ required: false, description: 'Simulated: first price, 0.000001 to 1000000000.' }),
-    volatility: t.float({ required: false, description: 'Simulated: standard deviation of the per-tick log return, 0 to 0.1 (default 0.0005).' }),
+    annualVolatility: t.float({
+      required: false,
+      description:
+        "Simulated: annualized volatility as a fraction, 0 to 5 (default the symbol's: BTCUSDT 0.6, ETHUSDT 0.75, SOLUSDT 1.0, others 0.8), scaled to the tick rate and speed.",
+    }),
+    spreadBps: t.float({ required: false, description: "Simulated: bid/ask spread in basis points, 0 to 1000 (default the symbol's: BTCUSDT 1, ETHUSDT 1.5, SOLUSDT 3, others 5)." }),
+    speed: t.float({ required: false, description: 'Simulated: seconds of market time per second, above 0 and at most 10000 (default 1); 60 moves the price in a second as a real market moves in a minute.' }),
+    volatility: t.float({ required: false, description: 'Simulated: standard deviation of the per-tick log return, 0 to 0.1; overrides annualVolatility (give one of volatility, or annualVolatility and speed).' }),
     path: t.string({
       required: false,
       description: "Replay: path of a regular file relative to the server's REPLAY_DIR (no absolute path, no .., never leading out of it); refused when REPLAY_DIR is not set.",

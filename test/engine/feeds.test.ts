@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { FeedItem } from '../../src/engine/feeds/feed.js';
 import { boundedLines, MAX_LINE_BYTES, replayFeed, rowToMarketData, splitCsvLine, withoutValues } from '../../src/engine/feeds/replay.js';
-import { RandomWalk, simulatedFeed } from '../../src/engine/feeds/simulated.js';
+import { perTickVolatility, RandomWalk, SECONDS_PER_YEAR, simulatedFeed } from '../../src/engine/feeds/simulated.js';
+import { parseRunnerConfig } from '../../src/engine/config.js';
 import { checkMarketData } from '../../src/domain/market-data.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tickwire-feeds-'));
@@ -51,6 +52,72 @@ describe('simulated feed', () => {
     const abort = new AbortController();
     abort.abort();
     expect(await collect(simulatedFeed({ symbol: 'X', ticksPerSecond: 10 }).items(abort.signal))).toEqual([]);
+  });
+});
+
+describe('a simulated market that looks real', () => {
+  /** Standard deviation of the log returns over `seconds`-second steps of a walk at `rate` ticks/s. */
+  function realized(options: { symbol: string; ticksPerSecond: number; speed?: number; annualVolatility?: number }, seconds: number, steps: number): number {
+    let now = 0;
+    const walk = new RandomWalk({ ...options, seed: 11, clock: () => now });
+    const perStep = Math.round(options.ticksPerSecond * seconds);
+    const returns: number[] = [];
+    let price = walk.next().close;
+    for (let s = 0; s < steps; s++) {
+      let close = price;
+      for (let i = 0; i < perStep; i++) close = walk.next().close;
+      returns.push(Math.log(close / price));
+      price = close;
+      now += seconds * 1000;
+    }
+    const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
+    return Math.sqrt(returns.reduce((a, r) => a + (r - mean) ** 2, 0) / (returns.length - 1));
+  }
+
+  it.each([10, 100, 1000])('moves BTC at 60 %% a year whatever the tick rate (%i ticks/s)', (rate) => {
+    // Per second, σ = 0.6 / √(seconds a year); 4,000 one-second returns estimate it within a few %.
+    const expected = 0.6 / Math.sqrt(SECONDS_PER_YEAR);
+    expect(realized({ symbol: 'BTCUSDT', ticksPerSecond: rate }, 1, 4000) / expected).toBeGreaterThan(0.9);
+    expect(realized({ symbol: 'BTCUSDT', ticksPerSecond: rate }, 1, 4000) / expected).toBeLessThan(1.1);
+  });
+
+  it('has each symbol its own volatility, and a speed that compresses time', () => {
+    const sol = realized({ symbol: 'SOLUSDT', ticksPerSecond: 100 }, 1, 4000);
+    const eth = realized({ symbol: 'ETHUSDT', ticksPerSecond: 100 }, 1, 4000);
+    expect(sol / (1.0 / Math.sqrt(SECONDS_PER_YEAR))).toBeCloseTo(1, 0);
+    expect(eth / (0.75 / Math.sqrt(SECONDS_PER_YEAR))).toBeCloseTo(1, 0);
+    // At speed 60 a second moves like a minute: σ grows by √60.
+    const fast = realized({ symbol: 'BTCUSDT', ticksPerSecond: 100, speed: 60 }, 1, 4000);
+    expect(fast / (0.6 * Math.sqrt(60 / SECONDS_PER_YEAR))).toBeGreaterThan(0.9);
+    expect(fast / (0.6 * Math.sqrt(60 / SECONDS_PER_YEAR))).toBeLessThan(1.1);
+    expect(perTickVolatility(0.6, 100)).toBeCloseTo(0.6 / Math.sqrt(100 * SECONDS_PER_YEAR), 12);
+  });
+
+  it('quotes a spread in basis points of the price', () => {
+    const spreadOf = (options: { symbol: string; spreadBps?: number }) => {
+      const t = new RandomWalk({ ...options, seed: 1 }).next();
+      return ((t.ask - t.bid) / t.close) * 10_000;
+    };
+    expect(spreadOf({ symbol: 'BTCUSDT' })).toBeCloseTo(1, 6);
+    expect(spreadOf({ symbol: 'SOLUSDT' })).toBeCloseTo(3, 6);
+    expect(spreadOf({ symbol: 'XYZ' })).toBeCloseTo(5, 6);
+    expect(spreadOf({ symbol: 'BTCUSDT', spreadBps: 25 })).toBeCloseTo(25, 6);
+  });
+
+  it.each([
+    [{ annualVolatility: 6 }, /feed\.annualVolatility: Too big/],
+    [{ spreadBps: -1 }, /feed\.spreadBps: Too small/],
+    [{ speed: 0 }, /feed\.speed: Too small/],
+    [{ speed: 1e6 }, /feed\.speed: Too big/],
+    [{ volatility: 0.001, annualVolatility: 0.5 }, /feed\.volatility: give volatility \(per tick\) or annualVolatility, not both/],
+    [{ volatility: 0.001, speed: 10 }, /feed\.speed: speed scales annualVolatility/],
+  ])('refuses feed %j, naming the key', (feed, message) => {
+    expect(() => parseRunnerConfig({ id: 'x', symbol: 'BTCUSDT', feed: { kind: 'simulated', ...feed } })).toThrow(message);
+  });
+
+  it('keeps a tick inside the engine bounds at the fastest speed and highest volatility', () => {
+    // 1 tick/s, 500 % a year, a day a second: still far below the 0.1 a tick the walk allows.
+    expect(perTickVolatility(5, 1, 10_000)).toBeLessThan(0.1);
   });
 });
 

@@ -119,7 +119,7 @@ describe('a runner never publishes a non-finite number', () => {
     // Prices near the largest double: every P&L of 1e6 units overflows.
     const row = (t: number, p: number) => JSON.stringify({ symbol: 'BTCUSDT', timestamp: t, open: p, high: p, low: p, close: p, volume: 1, bid: p, ask: p });
     writeFileSync(path, Array.from({ length: 60 }, (_, i) => row(1 + i, i % 7 === 0 ? 1e301 : 1e304)).join('\n'));
-    engine.addRunner({ id: 'big', symbol: 'BTCUSDT', quantity: 1e6, strategy: 'ema_crossover', params: { fastPeriod: 1, slowPeriod: 2 }, feed: { kind: 'replay', path, ticksPerSecond: 10_000 } });
+    engine.addRunner({ id: 'big', symbol: 'BTCUSDT', quantity: 1e6, strategy: 'ema_crossover', params: { fastPeriod: 1, slowPeriod: 2, barSeconds: 0 }, feed: { kind: 'replay', path, ticksPerSecond: 10_000 } });
     await new Promise<void>((resolve) => {
       const check = setInterval(() => engine.getRunner('big')!.state === 'Stopped' && (clearInterval(check), resolve()), 5);
     });

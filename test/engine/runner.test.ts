@@ -191,7 +191,7 @@ describe('SymbolRunner', () => {
   });
 
   it('runs a real strategy end to end: EMA crossover trades a V-shaped series', () => {
-    const { runner, events } = makeRunner(createStrategy('ema_crossover', { fastPeriod: 2, slowPeriod: 4 }));
+    const { runner, events } = makeRunner(createStrategy('ema_crossover', { fastPeriod: 2, slowPeriod: 4, barSeconds: 0 }));
     runner.start();
     const closes = [100, 99, 98, 97, 96, 97, 99, 102, 105, 108, 104, 99, 95, 92];
     closes.forEach((c, i) => runner.processTick(tick(c, T0 + i)));

@@ -33,7 +33,7 @@ export interface ServerProcess {
  */
 export function writeRunnersFile(dir: string, ticksPerSecond = 500): string {
   const runner = (id: string, symbol: string, seed: number) => ({
-    id, symbol, strategy: 'ema_crossover', params: { fastPeriod: 3, slowPeriod: 8 }, quantity: 1, statsIntervalMs: 100,
+    id, symbol, strategy: 'ema_crossover', params: { fastPeriod: 3, slowPeriod: 8, barSeconds: 0 }, quantity: 1, statsIntervalMs: 100,
     feed: { kind: 'simulated', ticksPerSecond, seed },
   });
   const path = join(dir, 'runners.json');

@@ -49,6 +49,8 @@ export type EventType =
 
 /** Where the runner gets its ticks. Defaults: simulated at 100 ticks/s. */
 export type FeedInput = {
+  /** Simulated: annualized volatility as a fraction, 0 to 5 (default the symbol's: BTCUSDT 0.6, ETHUSDT 0.75, SOLUSDT 1.0, others 0.8), scaled to the tick rate and speed. */
+  annualVolatility?: number | null | undefined;
   /** SIMULATED (default) or REPLAY. */
   kind?: FeedKind | null | undefined;
   /** Replay: start again at the end of the file. */
@@ -57,11 +59,15 @@ export type FeedInput = {
   path?: string | null | undefined;
   /** Simulated: seed of the random walk (default derived from the runner id). */
   seed?: number | null | undefined;
+  /** Simulated: seconds of market time per second, above 0 and at most 10000 (default 1); 60 moves the price in a second as a real market moves in a minute. */
+  speed?: number | null | undefined;
+  /** Simulated: bid/ask spread in basis points, 0 to 1000 (default the symbol's: BTCUSDT 1, ETHUSDT 1.5, SOLUSDT 3, others 5). */
+  spreadBps?: number | null | undefined;
   /** Simulated: first price, 0.000001 to 1000000000. */
   startPrice?: number | null | undefined;
   /** Tick rate (simulated: default 100; replay: default 1000). The rates of all running runners together may not exceed the server's MAX_TOTAL_TICKS_PER_SECOND (default 20000). */
   ticksPerSecond?: number | null | undefined;
-  /** Simulated: standard deviation of the per-tick log return, 0 to 0.1 (default 0.0005). */
+  /** Simulated: standard deviation of the per-tick log return, 0 to 0.1; overrides annualVolatility (give one of volatility, or annualVolatility and speed). */
   volatility?: number | null | undefined;
 };
 
