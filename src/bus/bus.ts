@@ -3,6 +3,7 @@ import { isCritical, isHighFrequency } from '../events/helpers.js';
 import type { RunnerEvent } from '../events/types.js';
 import { QueueIterator, Retention } from './queue.js';
 import { DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_SIZE, EventHistory, type HistoryQuery } from './history.js';
+import { LatestState } from './latest.js';
 import { gapNotice, isGap, type LogEntry, type StreamGap, type StreamItem } from './types.js';
 
 /** Queue capacity of a subscriber unless it asks for another. */
@@ -37,6 +38,12 @@ export interface SubscribeOptions {
   readonly replay?: number;
   /** First every kept matching event after this id, then live ones. */
   readonly after?: number;
+  /**
+   * First the current state of every runner the filter lets through (its last
+   * StateTransition, open position, last TickReceived and StatsUpdate, each marked
+   * `snapshot`), then live events. Not together with `replay` or `after`.
+   */
+  readonly snapshot?: boolean;
   /**
    * What `filter` narrows to, so that finding where a replay starts follows the
    * history's index (the predicate itself is opaque). Must let through every event the
@@ -118,9 +125,15 @@ export class EventSubscription extends QueueIterator<StreamItem> {
     );
   }
 
-  /** True when this subscription started with history (replay or after). */
+  /** True when this subscription started with entries of its own (replay, after or snapshot). */
   get replays(): boolean {
     return this.withHistory;
+  }
+
+  /** @internal Queues `entries` (a snapshot) before any live entry. */
+  startWith(entries: readonly LogEntry[]): void {
+    for (const entry of entries) this.push(entry);
+    this.withHistory = true;
   }
 
   /** @internal Reads `history` from `from` up to `liveFrom` before the live queue. */
@@ -214,6 +227,7 @@ export class EventBus {
   private visits = 0;
   private readonly capacity: number;
   private readonly history: EventHistory;
+  private readonly latest = new LatestState();
   private readonly clock: () => number;
   private readonly detach = (subscription: EventSubscription): void => {
     const i = this.subscribers.indexOf(subscription);
@@ -314,6 +328,7 @@ export class EventBus {
     this.last = entry.id;
     this.publishedByType.set(event.type, (this.publishedByType.get(event.type) ?? 0) + 1);
     this.history.append(entry);
+    this.latest.update(entry);
     const subscribers = this.subscribers;
     let matched = 0;
     for (let i = 0; i < subscribers.length; i++) {
@@ -352,7 +367,10 @@ export class EventBus {
       return subscription;
     }
     const liveFrom = this.last + 1;
-    if (options.after !== undefined) {
+    if (options.snapshot === true) {
+      if (options.after !== undefined || options.replay !== undefined) throw new RangeError('snapshot is not combined with replay or after');
+      subscription.startWith(this.latest.snapshot(options.filter, options.index));
+    } else if (options.after !== undefined) {
       subscription.startFrom(this.history, Math.max(1, options.after + 1), liveFrom);
     } else if (options.replay !== undefined && options.replay > 0) {
       subscription.startFrom(this.history, this.replayStart(options.filter, options.replay, options.index), liveFrom);

@@ -10,6 +10,11 @@ export interface LogEntry {
   /** Symbol traded by the emitting runner. */
   readonly symbol: string;
   readonly event: RunnerEvent;
+  /**
+   * True on a copy sent first to a subscriber that asked for the current state
+   * (`snapshot`): an entry published before it joined, standing for a runner's state.
+   */
+  readonly snapshot?: true;
 }
 
 /**

@@ -283,8 +283,8 @@ export function createEventsClient(options: EventsClientOptions): EventsClient {
       const base: Record<string, unknown> = { ...variables };
       return iterate<ClientEvent>(transport, { query, variables: base }, signal, {
         idOf: (event) => ('id' in event ? event.id : null),
-        // Resuming replaces a replay: what was replayed has been delivered already.
-        payloadAfter: (after) => ({ query, variables: after === null ? base : { ...base, replay: null, after } }),
+        // Resuming replaces a replay or a snapshot: what they sent has been delivered already.
+        payloadAfter: (after) => ({ query, variables: after === null ? base : { ...base, replay: null, snapshot: null, after } }),
         attempts: retryAttempts,
       });
     },

@@ -14,6 +14,7 @@ export const EventsDocument = graphql(`
     $minSeverity: ErrorSeverity
     $replay: Int
     $after: ID
+    $snapshot: Boolean
     $throttleMs: Int
   ) {
     events(
@@ -23,6 +24,7 @@ export const EventsDocument = graphql(`
       minSeverity: $minSeverity
       replay: $replay
       after: $after
+      snapshot: $snapshot
       throttleMs: $throttleMs
     ) {
       __typename
@@ -37,6 +39,7 @@ export const EventsDocument = graphql(`
         runnerId
         timestamp
         type
+        snapshot
       }
       ... on RunnerStarted {
         symbol

@@ -45,6 +45,12 @@ export const EventInterface = builder.interfaceRef<LogEntry>('Event').implement(
       resolve: (entry) => timestampOf(entry.event),
     }),
     type: t.field({ type: EventTypeEnum, description: 'The kind of event.', resolve: (entry) => entry.event.type }),
+    snapshot: t.boolean({
+      description:
+        'True when the event was sent first by events(snapshot: true) or eventBatches(snapshot: true) to stand for a ' +
+        "runner's current state (it was published before the subscription began); false for live, replayed and stored events.",
+      resolve: (entry) => entry.snapshot === true,
+    }),
   }),
 });
 

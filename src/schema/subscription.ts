@@ -15,8 +15,11 @@ import type { SchemaContext } from './builder.js';
 /** Most events `replay` may ask for: the default history size. */
 export const MAX_REPLAY = 100_000;
 
-/** Says what is wrong with `replay` / `after`, or null. */
-function validateHistoryArgs(replay: number | null | undefined, after: string | number | null | undefined): string | null {
+/** Says what is wrong with `replay` / `after` / `snapshot`, or null. */
+function validateHistoryArgs(replay: number | null | undefined, after: string | number | null | undefined, snapshot: boolean | null | undefined): string | null {
+  if (snapshot === true && (replay != null || after != null)) {
+    return `give snapshot or ${replay != null ? 'replay' : 'after'}, not both: a snapshot stands for the history before it, and a resume needs none`;
+  }
   if (replay != null && (replay < 0 || replay > MAX_REPLAY)) return `replay must be within 0..${MAX_REPLAY}, got ${replay}`;
   if (after != null) {
     if (replay != null) return 'give replay or after, not both';
@@ -29,6 +32,7 @@ function validateHistoryArgs(replay: number | null | undefined, after: string | 
 interface StreamArgs extends FilterArgValues {
   readonly replay?: number | null;
   readonly after?: string | number | null;
+  readonly snapshot?: boolean | null;
   readonly throttleMs?: number | null;
 }
 
@@ -40,7 +44,7 @@ function openStream(args: StreamArgs, ctx: SchemaContext): StageSource {
   const filter = filterOf(args);
   const problem =
     validateFilter(filter, MAX_FILTER_LIST) ??
-    validateHistoryArgs(args.replay, args.after) ??
+    validateHistoryArgs(args.replay, args.after, args.snapshot) ??
     (args.throttleMs != null && (args.throttleMs < 1 || args.throttleMs > MAX_THROTTLE_MS)
       ? `throttleMs must be within 1..${MAX_THROTTLE_MS}, got ${args.throttleMs}`
       : null);
@@ -53,6 +57,7 @@ function openStream(args: StreamArgs, ctx: SchemaContext): StageSource {
     index: historyIndexOf(filter, principal),
     ...(args.replay != null ? { replay: args.replay } : {}),
     ...(args.after != null ? { after: Number(args.after) } : {}),
+    ...(args.snapshot === true ? { snapshot: true } : {}),
   });
   // A resume point older than the bus's history is filled from the store, when there is one.
   const resumed: StageSource = args.after != null && ctx.store !== null ? new StoreBackfill(subscription, ctx.store, filter, principal) : subscription;
@@ -99,6 +104,14 @@ builder.subscriptionType({
         description:
           'Resume: first send every matching event after this id, then live ones, without a gap or a duplicate. ' +
           'If events after it are no longer kept, a StreamGap says how many were lost. Not together with replay.',
+      }),
+      snapshot: t.arg.boolean({
+        required: false,
+        description:
+          'First send the current state of every runner the filter and the token allow, as the latest events that make ' +
+          'it up (its last StateTransition, its open position as PositionOpened or PositionUpdated, its last ' +
+          'TickReceived and StatsUpdate), each with snapshot: true and in id order; then live events, without a gap or a ' +
+          'duplicate between the two. The filter applies to the snapshot too. Not together with replay or after.',
       }),
       throttleMs: t.arg.int({
         required: false,

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { describeEvent, formatPrice, type Tone } from '../../src/client/describe.js';
 import type { ClientEvent } from '../../src/client/client.js';
 
-const head = { id: '7', runnerId: 'r', timestamp: 1_700_000_000_000 };
+const head = { id: '7', runnerId: 'r', timestamp: 1_700_000_000_000, snapshot: false };
 const position = { symbol: 'X', side: 'LONG' as const, quantity: 2, entryPrice: 60984.0212215891, entryTime: 1 };
 
 /** One event of every variant (and a gap): what the CLI and the dashboard must both say. */

@@ -27,7 +27,7 @@ function runner(id: string, extra: Partial<DashboardQuery['runners'][number]> = 
 }
 
 let nextId = 1;
-const head = (runnerId: string, timestamp: number) => ({ id: String(nextId++), runnerId, timestamp });
+const head = (runnerId: string, timestamp: number) => ({ id: String(nextId++), runnerId, timestamp, snapshot: false });
 const tick = (runnerId: string, timestamp: number, close: number): ClientEvent => ({
   __typename: 'TickReceived',
   ...head(runnerId, timestamp),
@@ -54,6 +54,7 @@ const mark = (runnerId: string, id: string, unrealizedPnl: number): ClientEvent 
   id,
   runnerId,
   timestamp: T,
+  snapshot: false,
   type: 'POSITION_UPDATED',
   currentPrice: 100 + unrealizedPnl,
   unrealizedPnl,
