@@ -14,6 +14,7 @@ export const EventsDocument = graphql(`
     $minSeverity: ErrorSeverity
     $replay: Int
     $after: ID
+    $epoch: String
     $snapshot: Boolean
     $throttleMs: Int
   ) {
@@ -24,6 +25,7 @@ export const EventsDocument = graphql(`
       minSeverity: $minSeverity
       replay: $replay
       after: $after
+      epoch: $epoch
       snapshot: $snapshot
       throttleMs: $throttleMs
     ) {
@@ -33,6 +35,7 @@ export const EventsDocument = graphql(`
         fromId
         toId
         reason
+        epoch
       }
       ... on Event {
         id
@@ -112,6 +115,15 @@ export const EventsDocument = graphql(`
           entryTime
         }
       }
+    }
+  }
+`);
+
+/** The log's epoch: what the client sends back with `after` when it resumes. */
+export const LogEpochDocument = graphql(`
+  query LogEpoch {
+    log {
+      epoch
     }
   }
 `);

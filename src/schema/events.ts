@@ -180,6 +180,13 @@ export const StreamGapRef = builder.objectRef<StreamGap>('StreamGap').implement(
       resolve: (g, _args, ctx) => reasonFor(g, ctx.principal),
     }),
     timestamp: t.field({ type: TimestampScalar, description: 'When the gap was noticed, ms since the epoch.', resolve: (g) => g.timestamp }),
+    epoch: t.string({
+      nullable: true,
+      description:
+        'Set when the log was reset: your resume point belonged to another epoch of the log, and the stream goes on in this ' +
+        'one (keep it for your next resume). Null for every other gap.',
+      resolve: (g) => g.epoch ?? null,
+    }),
   }),
 });
 

@@ -1,5 +1,5 @@
 import { BATCH_LIMITS, BatchStream, isBatch, type EventBatch } from '../bus/batch.js';
-import { DEFAULT_QUEUE_CAPACITY } from '../bus/bus.js';
+import { DEFAULT_QUEUE_CAPACITY, MAX_EPOCH_LENGTH } from '../bus/bus.js';
 import type { StageSource } from '../bus/stage.js';
 import { MAX_THROTTLE_MS, ThrottledStream } from '../bus/throttle.js';
 import type { StreamGap, StreamItem } from '../bus/types.js';
@@ -16,7 +16,16 @@ import type { SchemaContext } from './builder.js';
 export const MAX_REPLAY = 100_000;
 
 /** Says what is wrong with `replay` / `after` / `snapshot`, or null. */
-function validateHistoryArgs(replay: number | null | undefined, after: string | number | null | undefined, snapshot: boolean | null | undefined): string | null {
+function validateHistoryArgs(
+  replay: number | null | undefined,
+  after: string | number | null | undefined,
+  snapshot: boolean | null | undefined,
+  epoch: string | null | undefined,
+): string | null {
+  if (epoch != null) {
+    if (after == null) return 'epoch goes with after: it names the log the resume point was read in';
+    if (epoch.length === 0 || epoch.length > MAX_EPOCH_LENGTH) return `epoch must be 1..${MAX_EPOCH_LENGTH} characters, got ${epoch.length}`;
+  }
   if (snapshot === true && (replay != null || after != null)) {
     return `give snapshot or ${replay != null ? 'replay' : 'after'}, not both: a snapshot stands for the history before it, and a resume needs none`;
   }
@@ -33,6 +42,7 @@ interface StreamArgs extends FilterArgValues {
   readonly replay?: number | null;
   readonly after?: string | number | null;
   readonly snapshot?: boolean | null;
+  readonly epoch?: string | null;
   readonly throttleMs?: number | null;
 }
 
@@ -44,7 +54,7 @@ function openStream(args: StreamArgs, ctx: SchemaContext): StageSource {
   const filter = filterOf(args);
   const problem =
     validateFilter(filter, MAX_FILTER_LIST) ??
-    validateHistoryArgs(args.replay, args.after, args.snapshot) ??
+    validateHistoryArgs(args.replay, args.after, args.snapshot, args.epoch) ??
     (args.throttleMs != null && (args.throttleMs < 1 || args.throttleMs > MAX_THROTTLE_MS)
       ? `throttleMs must be within 1..${MAX_THROTTLE_MS}, got ${args.throttleMs}`
       : null);
@@ -58,9 +68,13 @@ function openStream(args: StreamArgs, ctx: SchemaContext): StageSource {
     ...(args.replay != null ? { replay: args.replay } : {}),
     ...(args.after != null ? { after: Number(args.after) } : {}),
     ...(args.snapshot === true ? { snapshot: true } : {}),
+    ...(args.epoch != null ? { epoch: args.epoch } : {}),
   });
-  // A resume point older than the bus's history is filled from the store, when there is one.
-  const resumed: StageSource = args.after != null && ctx.store !== null ? new StoreBackfill(subscription, ctx.store, filter, principal) : subscription;
+  // A resume point older than the bus's history is filled from the store, when there is
+  // one; not one of another epoch (the stream starts live after a reset notice).
+  const reset = args.epoch != null && args.epoch !== ctx.bus.epoch;
+  const resumed: StageSource =
+    args.after != null && ctx.store !== null && !reset ? new StoreBackfill(subscription, ctx.store, filter, principal) : subscription;
   return args.throttleMs != null ? new ThrottledStream(resumed, args.throttleMs, DEFAULT_QUEUE_CAPACITY) : resumed;
 }
 
@@ -104,6 +118,13 @@ builder.subscriptionType({
         description:
           'Resume: first send every matching event after this id, then live ones, without a gap or a duplicate. ' +
           'If events after it are no longer kept, a StreamGap says how many were lost. Not together with replay.',
+      }),
+      epoch: t.arg.string({
+        required: false,
+        description:
+          'With after: the log epoch (Query.log.epoch) the resume point was read in. When the log has been recreated since, ' +
+          'the stream starts with a StreamGap saying so (its epoch field names the new one) and goes on with live events, ' +
+          'instead of sending events of another log that only share the ids. 1 to 64 characters.',
       }),
       snapshot: t.arg.boolean({
         required: false,

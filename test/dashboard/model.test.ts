@@ -179,7 +179,7 @@ describe('DashboardModel', () => {
     expect(model.runner('a')?.state).toBe('STOPPED');
     expect(model.apply(tick('b', T, 1))).toMatchObject({ runnerId: 'b', reload: true, row: false });
     expect(model.apply({ __typename: 'RunnerStarted', ...head('a', T), type: 'RUNNER_STARTED', symbol: 'X' }).reload).toBe(true);
-    expect(model.apply({ __typename: 'StreamGap', missed: 3, fromId: '1', toId: '3', reason: 'slow' })).toMatchObject({ runnerId: null, reload: false });
+    expect(model.apply({ __typename: 'StreamGap', missed: 3, fromId: '1', toId: '3', reason: 'slow', epoch: null })).toMatchObject({ runnerId: null, reload: false });
   });
 });
 
