@@ -3,6 +3,8 @@ import { isCritical, isHighFrequency } from '../events/helpers.js';
 import type { RunnerEvent } from '../events/types.js';
 import { QueueIterator, Retention } from './queue.js';
 import { DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_SIZE, EventHistory, type HistoryQuery } from './history.js';
+import { randomBytes } from 'node:crypto';
+import { LatestState } from './latest.js';
 import { gapNotice, isGap, type LogEntry, type StreamGap, type StreamItem } from './types.js';
 
 /** Queue capacity of a subscriber unless it asks for another. */
@@ -23,6 +25,20 @@ export interface EventBusOptions {
    * unique across restarts of a deployment that keeps its events.
    */
   readonly startAfter?: number;
+  /**
+   * The log's epoch: names one continuous id space (default: a new one). It changes when
+   * the log is recreated (a new store, a flushed shared log): ids of another epoch mean
+   * nothing in this one.
+   */
+  readonly epoch?: string;
+}
+
+/** Longest epoch a client may send back. */
+export const MAX_EPOCH_LENGTH = 64;
+
+/** A new epoch: 16 random hex digits, unique enough that two logs never share one. */
+export function newEpoch(): string {
+  return randomBytes(8).toString('hex');
 }
 
 /** Options of {@link EventBus.subscribe}. */
@@ -37,6 +53,18 @@ export interface SubscribeOptions {
   readonly replay?: number;
   /** First every kept matching event after this id, then live ones. */
   readonly after?: number;
+  /**
+   * The epoch `after` was read in. When it is not the log's, the ids after it belong to
+   * a log that is gone: the subscription starts with a StreamGap saying the log was reset
+   * (with the current epoch), then goes on live, instead of replaying unrelated ids.
+   */
+  readonly epoch?: string;
+  /**
+   * First the current state of every runner the filter lets through (its last
+   * StateTransition, open position, last TickReceived and StatsUpdate, each marked
+   * `snapshot`), then live events. Not together with `replay` or `after`.
+   */
+  readonly snapshot?: boolean;
   /**
    * What `filter` narrows to, so that finding where a replay starts follows the
    * history's index (the predicate itself is opaque). Must let through every event the
@@ -118,9 +146,20 @@ export class EventSubscription extends QueueIterator<StreamItem> {
     );
   }
 
-  /** True when this subscription started with history (replay or after). */
+  /** True when this subscription started with entries of its own (replay, after or snapshot). */
   get replays(): boolean {
     return this.withHistory;
+  }
+
+  /** @internal Queues a notice before any entry. */
+  startWithNotice(gap: StreamGap): void {
+    this.push(gap);
+  }
+
+  /** @internal Queues `entries` (a snapshot) before any live entry. */
+  startWith(entries: readonly LogEntry[]): void {
+    for (const entry of entries) this.push(entry);
+    this.withHistory = true;
   }
 
   /** @internal Reads `history` from `from` up to `liveFrom` before the live queue. */
@@ -214,6 +253,8 @@ export class EventBus {
   private visits = 0;
   private readonly capacity: number;
   private readonly history: EventHistory;
+  private readonly latest = new LatestState();
+  private currentEpoch: string;
   private readonly clock: () => number;
   private readonly detach = (subscription: EventSubscription): void => {
     const i = this.subscribers.indexOf(subscription);
@@ -235,6 +276,22 @@ export class EventBus {
     this.last = startAfter;
     this.history = new EventHistory(options.historySize ?? DEFAULT_HISTORY_SIZE, options.historyBytes ?? DEFAULT_HISTORY_BYTES, startAfter);
     this.clock = options.clock ?? Date.now;
+    this.currentEpoch = options.epoch ?? newEpoch();
+  }
+
+  /** The log's epoch (see {@link EventBusOptions.epoch}). */
+  get epoch(): string {
+    return this.currentEpoch;
+  }
+
+  /**
+   * Adopts the epoch of the log this bus mirrors (a shared log read at start, or read
+   * again after it was recreated). Subscriptions already running go on: their ids came
+   * from this bus.
+   */
+  setEpoch(epoch: string): void {
+    if (epoch.length === 0 || epoch.length > MAX_EPOCH_LENGTH) throw new RangeError(`an epoch is 1..${MAX_EPOCH_LENGTH} characters, got ${epoch.length}`);
+    this.currentEpoch = epoch;
   }
 
   /** Ids the history still holds: `oldestId..lastId` (empty when oldestId > lastId). */
@@ -314,6 +371,7 @@ export class EventBus {
     this.last = entry.id;
     this.publishedByType.set(event.type, (this.publishedByType.get(event.type) ?? 0) + 1);
     this.history.append(entry);
+    this.latest.update(entry);
     const subscribers = this.subscribers;
     let matched = 0;
     for (let i = 0; i < subscribers.length; i++) {
@@ -352,7 +410,17 @@ export class EventBus {
       return subscription;
     }
     const liveFrom = this.last + 1;
-    if (options.after !== undefined) {
+    if (options.snapshot === true) {
+      if (options.after !== undefined || options.replay !== undefined) throw new RangeError('snapshot is not combined with replay or after');
+      subscription.startWith(this.latest.snapshot(options.filter, options.index));
+    } else if (options.after !== undefined && options.epoch !== undefined && options.epoch !== this.currentEpoch) {
+      subscription.startWithNotice({
+        ...gapNotice(0, `the event log was reset: id ${options.after} was read in log epoch ${options.epoch}, which is gone; this is epoch ${this.currentEpoch}, going on with live events`, null, null, this.clock()),
+        counts: 'log',
+        scopedReason: 'the event log was reset: the resume point belongs to a log that is gone; going on with live events',
+        epoch: this.currentEpoch,
+      });
+    } else if (options.after !== undefined) {
       subscription.startFrom(this.history, Math.max(1, options.after + 1), liveFrom);
     } else if (options.replay !== undefined && options.replay > 0) {
       subscription.startFrom(this.history, this.replayStart(options.filter, options.replay, options.index), liveFrom);

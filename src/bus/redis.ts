@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { EventDecodeError, fromWire, toWire } from '../events/codec.js';
 import { isCritical, isHighFrequency } from '../events/helpers.js';
 import type { RunnerEvent } from '../events/types.js';
-import type { EventBus } from './bus.js';
+import { MAX_EPOCH_LENGTH, newEpoch, type EventBus } from './bus.js';
 import { BoundedQueue, PushResult, Retention } from './queue.js';
 
 /** Where the shared log lives in Redis. */
@@ -34,6 +34,11 @@ export interface AppenderOptions extends RedisLogOptions {
 }
 
 const DEFAULT_STREAM = 'tickwire:events';
+
+/** The key holding a stream's epoch. */
+export function epochKeyOf(stream: string): string {
+  return `${stream}:epoch`;
+}
 const DEFAULT_MAX_LEN = 1_000_000;
 /** How long one XREAD waits for new entries. */
 const BLOCK_MS = 1000;
@@ -267,6 +272,7 @@ export class RedisReader {
   private missedCount = 0;
   private started = false;
   private joined = false;
+  private epochRead = false;
   private stopped = false;
   private healthy = true;
   private readonly done: Promise<void>;
@@ -305,6 +311,9 @@ export class RedisReader {
     while (!this.stopped) {
       try {
         await ready(this.redis);
+        // Read at start and after every outage: a Redis that lost its data while away
+        // comes back with a new log, and so a new epoch.
+        if (!this.epochRead) await this.readEpoch();
         if (!this.started) {
           // The newest `backfill` entries, oldest first: history for replay and resume.
           const recent = backfill > 0 ? await this.redis.xrevrange(this.stream, '+', '-', 'COUNT', backfill) : [];
@@ -328,10 +337,26 @@ export class RedisReader {
         if (this.stopped) break;
         if (this.healthy) this.log(`tickwire: reading the Redis stream failed, retrying: ${(err as Error).message}`);
         this.healthy = false;
+        this.epochRead = false;
         attempt++;
         await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(attempt - 1, 6))));
       }
     }
+  }
+
+  /**
+   * Adopts the shared log's epoch, creating it when the log has none (the first process
+   * to come, or Redis lost it): every instance then serves the same one.
+   */
+  private async readEpoch(): Promise<void> {
+    const key = epochKeyOf(this.stream);
+    await within(this.redis.set(key, newEpoch(), 'NX'), APPEND_TIMEOUT_MS, `no answer to SET ${key} within ${APPEND_TIMEOUT_MS} ms`);
+    const epoch = await within(this.redis.get(key), APPEND_TIMEOUT_MS, `no answer to GET ${key} within ${APPEND_TIMEOUT_MS} ms`);
+    if (epoch !== null && epoch.length > 0 && epoch.length <= MAX_EPOCH_LENGTH && epoch !== this.bus.epoch) {
+      this.log(`tickwire: the shared log's epoch is ${epoch}`);
+      this.bus.setEpoch(epoch);
+    }
+    this.epochRead = true;
   }
 
   private accept(streamId: string, fields: string[]): void {

@@ -10,6 +10,11 @@ export interface LogEntry {
   /** Symbol traded by the emitting runner. */
   readonly symbol: string;
   readonly event: RunnerEvent;
+  /**
+   * True on a copy sent first to a subscriber that asked for the current state
+   * (`snapshot`): an entry published before it joined, standing for a runner's state.
+   */
+  readonly snapshot?: true;
 }
 
 /**
@@ -39,6 +44,11 @@ export interface StreamGap {
    * ranges of the shared log and without internal error text. Absent: a general one.
    */
   readonly scopedReason?: string;
+  /**
+   * Set when the gap is a log reset: the resume point belonged to another epoch of the
+   * log, and the stream goes on in this one.
+   */
+  readonly epoch?: string;
 }
 
 /** What a {@link StreamGap}'s `missed` counts. */

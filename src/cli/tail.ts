@@ -1,5 +1,6 @@
 import { createEventsClient, OperationError, type ClientEvent } from '../client/client.js';
 import { describeEvent, type Tone } from '../client/describe.js';
+import { LogEpochDocument } from '../client/operations.js';
 import type { TailOptions } from './args.js';
 
 const paint = (on: boolean, code: number, text: string) => (on ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -108,6 +109,9 @@ export async function tail(options: TailOptions, out: (line: string) => void, si
   const notice = reporting.notice ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const random = reporting.random ?? Math.random;
   let after: string | null = options.after ?? null;
+  // The epoch of the log `after` belongs to: asked once, on the first connection, then
+  // taken from a reset notice. A server with another log then says so on resume.
+  let epoch: string | null = null;
   let failures = 0;
   let reconnecting = false;
   let connectedOnce = false;
@@ -143,8 +147,11 @@ export async function tail(options: TailOptions, out: (line: string) => void, si
     while (!stopped()) {
       let why: string;
       try {
-        for await (const event of client.events({ ...filters, ...(after !== null ? { after } : {}) }, signal)) {
+        if (epoch === null && !connectedOnce) epoch = await client.request(LogEpochDocument).then((d) => d.log.epoch, () => null);
+        const resume: { after?: string; epoch?: string } = after === null ? {} : { after, ...(epoch === null ? {} : { epoch }) };
+        for await (const event of client.events({ ...filters, ...resume }, signal)) {
           connected();
+          if (event.__typename === 'StreamGap' && event.epoch !== null) epoch = event.epoch;
           // With --throttle a conflated event may come after higher ids: resuming from
           // the highest one printed is what avoids printing any twice.
           if ('id' in event) after = later(after, event.id);

@@ -4,7 +4,7 @@ import { createClient as createSseClient, type Client as SseClient } from 'graph
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { EventsSubscription, EventsSubscriptionVariables } from './generated/graphql.js';
-import { EventsDocument } from './operations.js';
+import { EventsDocument, LogEpochDocument } from './operations.js';
 
 /** One event as the `Events` operation selects it: a member of the RunnerEvent union. */
 export type ClientEvent = EventsSubscription['events'];
@@ -127,6 +127,8 @@ interface Resume<R> {
   readonly payloadAfter: (after: string | null) => Payload;
   /** Consecutive failed attempts before giving up. */
   readonly attempts: number;
+  /** Sees each value as it arrives, before the caller does. */
+  readonly onValue?: (value: R) => void;
 }
 
 type Payload = { query: string; variables?: Record<string, unknown> };
@@ -188,6 +190,7 @@ function iterate<R>(transport: Transport, payload: Payload, signal: AbortSignal 
             const value = data[key] as R;
             failedAttempts = 0;
             lastId = later(lastId, resume?.idOf(value) ?? null);
+            resume?.onValue?.(value);
             queue.push(value);
           }
         }
@@ -281,10 +284,31 @@ export function createEventsClient(options: EventsClientOptions): EventsClient {
     events: (variables, signal) => {
       const query = queryOf(EventsDocument as TypedDocumentNode<unknown, never>);
       const base: Record<string, unknown> = { ...variables };
+      // The epoch of the log the ids come from, sent back with `after`: a server whose log
+      // was recreated meanwhile then says so, instead of resuming in ids of another log.
+      // Asked of the same server when the first event arrives (a refused subscription asks
+      // nothing more); an older server without Query.log leaves it unknown, as before.
+      let epoch: string | null = variables?.epoch ?? null;
+      let asked = epoch !== null;
+      const askEpoch = () => {
+        asked = true;
+        client.request(LogEpochDocument).then(
+          (data) => (epoch ??= data.log.epoch),
+          () => undefined,
+        );
+      };
       return iterate<ClientEvent>(transport, { query, variables: base }, signal, {
         idOf: (event) => ('id' in event ? event.id : null),
-        // Resuming replaces a replay: what was replayed has been delivered already.
-        payloadAfter: (after) => ({ query, variables: after === null ? base : { ...base, replay: null, after } }),
+        // Resuming replaces a replay or a snapshot: what they sent has been delivered already.
+        payloadAfter: (after) => ({
+          query,
+          variables: after === null ? base : { ...base, replay: null, snapshot: null, after, ...(epoch === null ? {} : { epoch }) },
+        }),
+        // After a reset the stream goes on in the new epoch: the next resume belongs to it.
+        onValue: (event) => {
+          if (event.__typename === 'StreamGap' && event.epoch != null) epoch = event.epoch;
+          if (!asked) askEpoch();
+        },
         attempts: retryAttempts,
       });
     },

@@ -14,6 +14,8 @@ export const EventsDocument = graphql(`
     $minSeverity: ErrorSeverity
     $replay: Int
     $after: ID
+    $epoch: String
+    $snapshot: Boolean
     $throttleMs: Int
   ) {
     events(
@@ -23,6 +25,8 @@ export const EventsDocument = graphql(`
       minSeverity: $minSeverity
       replay: $replay
       after: $after
+      epoch: $epoch
+      snapshot: $snapshot
       throttleMs: $throttleMs
     ) {
       __typename
@@ -31,12 +35,14 @@ export const EventsDocument = graphql(`
         fromId
         toId
         reason
+        epoch
       }
       ... on Event {
         id
         runnerId
         timestamp
         type
+        snapshot
       }
       ... on RunnerStarted {
         symbol
@@ -109,6 +115,15 @@ export const EventsDocument = graphql(`
           entryTime
         }
       }
+    }
+  }
+`);
+
+/** The log's epoch: what the client sends back with `after` when it resumes. */
+export const LogEpochDocument = graphql(`
+  query LogEpoch {
+    log {
+      epoch
     }
   }
 `);

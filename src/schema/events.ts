@@ -45,6 +45,12 @@ export const EventInterface = builder.interfaceRef<LogEntry>('Event').implement(
       resolve: (entry) => timestampOf(entry.event),
     }),
     type: t.field({ type: EventTypeEnum, description: 'The kind of event.', resolve: (entry) => entry.event.type }),
+    snapshot: t.boolean({
+      description:
+        'True when the event was sent first by events(snapshot: true) or eventBatches(snapshot: true) to stand for a ' +
+        "runner's current state (it was published before the subscription began); false for live, replayed and stored events.",
+      resolve: (entry) => entry.snapshot === true,
+    }),
   }),
 });
 
@@ -174,6 +180,13 @@ export const StreamGapRef = builder.objectRef<StreamGap>('StreamGap').implement(
       resolve: (g, _args, ctx) => reasonFor(g, ctx.principal),
     }),
     timestamp: t.field({ type: TimestampScalar, description: 'When the gap was noticed, ms since the epoch.', resolve: (g) => g.timestamp }),
+    epoch: t.string({
+      nullable: true,
+      description:
+        'Set when the log was reset: your resume point belonged to another epoch of the log, and the stream goes on in this ' +
+        'one (keep it for your next resume). Null for every other gap.',
+      resolve: (g) => g.epoch ?? null,
+    }),
   }),
 });
 

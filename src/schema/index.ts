@@ -7,6 +7,7 @@ import './events.js';
 import './runners.js';
 import './subscription.js';
 import './history.js';
+import './log.js';
 import './access.js';
 
 export type { SchemaContext } from './builder.js';

@@ -1,5 +1,5 @@
 import { BATCH_LIMITS, BatchStream, isBatch, type EventBatch } from '../bus/batch.js';
-import { DEFAULT_QUEUE_CAPACITY } from '../bus/bus.js';
+import { DEFAULT_QUEUE_CAPACITY, MAX_EPOCH_LENGTH } from '../bus/bus.js';
 import type { StageSource } from '../bus/stage.js';
 import { MAX_THROTTLE_MS, ThrottledStream } from '../bus/throttle.js';
 import type { StreamGap, StreamItem } from '../bus/types.js';
@@ -15,8 +15,20 @@ import type { SchemaContext } from './builder.js';
 /** Most events `replay` may ask for: the default history size. */
 export const MAX_REPLAY = 100_000;
 
-/** Says what is wrong with `replay` / `after`, or null. */
-function validateHistoryArgs(replay: number | null | undefined, after: string | number | null | undefined): string | null {
+/** Says what is wrong with `replay` / `after` / `snapshot`, or null. */
+function validateHistoryArgs(
+  replay: number | null | undefined,
+  after: string | number | null | undefined,
+  snapshot: boolean | null | undefined,
+  epoch: string | null | undefined,
+): string | null {
+  if (epoch != null) {
+    if (after == null) return 'epoch goes with after: it names the log the resume point was read in';
+    if (epoch.length === 0 || epoch.length > MAX_EPOCH_LENGTH) return `epoch must be 1..${MAX_EPOCH_LENGTH} characters, got ${epoch.length}`;
+  }
+  if (snapshot === true && (replay != null || after != null)) {
+    return `give snapshot or ${replay != null ? 'replay' : 'after'}, not both: a snapshot stands for the history before it, and a resume needs none`;
+  }
   if (replay != null && (replay < 0 || replay > MAX_REPLAY)) return `replay must be within 0..${MAX_REPLAY}, got ${replay}`;
   if (after != null) {
     if (replay != null) return 'give replay or after, not both';
@@ -29,6 +41,8 @@ function validateHistoryArgs(replay: number | null | undefined, after: string | 
 interface StreamArgs extends FilterArgValues {
   readonly replay?: number | null;
   readonly after?: string | number | null;
+  readonly snapshot?: boolean | null;
+  readonly epoch?: string | null;
   readonly throttleMs?: number | null;
 }
 
@@ -40,7 +54,7 @@ function openStream(args: StreamArgs, ctx: SchemaContext): StageSource {
   const filter = filterOf(args);
   const problem =
     validateFilter(filter, MAX_FILTER_LIST) ??
-    validateHistoryArgs(args.replay, args.after) ??
+    validateHistoryArgs(args.replay, args.after, args.snapshot, args.epoch) ??
     (args.throttleMs != null && (args.throttleMs < 1 || args.throttleMs > MAX_THROTTLE_MS)
       ? `throttleMs must be within 1..${MAX_THROTTLE_MS}, got ${args.throttleMs}`
       : null);
@@ -53,9 +67,14 @@ function openStream(args: StreamArgs, ctx: SchemaContext): StageSource {
     index: historyIndexOf(filter, principal),
     ...(args.replay != null ? { replay: args.replay } : {}),
     ...(args.after != null ? { after: Number(args.after) } : {}),
+    ...(args.snapshot === true ? { snapshot: true } : {}),
+    ...(args.epoch != null ? { epoch: args.epoch } : {}),
   });
-  // A resume point older than the bus's history is filled from the store, when there is one.
-  const resumed: StageSource = args.after != null && ctx.store !== null ? new StoreBackfill(subscription, ctx.store, filter, principal) : subscription;
+  // A resume point older than the bus's history is filled from the store, when there is
+  // one; not one of another epoch (the stream starts live after a reset notice).
+  const reset = args.epoch != null && args.epoch !== ctx.bus.epoch;
+  const resumed: StageSource =
+    args.after != null && ctx.store !== null && !reset ? new StoreBackfill(subscription, ctx.store, filter, principal) : subscription;
   return args.throttleMs != null ? new ThrottledStream(resumed, args.throttleMs, DEFAULT_QUEUE_CAPACITY) : resumed;
 }
 
@@ -99,6 +118,21 @@ builder.subscriptionType({
         description:
           'Resume: first send every matching event after this id, then live ones, without a gap or a duplicate. ' +
           'If events after it are no longer kept, a StreamGap says how many were lost. Not together with replay.',
+      }),
+      epoch: t.arg.string({
+        required: false,
+        description:
+          'With after: the log epoch (Query.log.epoch) the resume point was read in. When the log has been recreated since, ' +
+          'the stream starts with a StreamGap saying so (its epoch field names the new one) and goes on with live events, ' +
+          'instead of sending events of another log that only share the ids. 1 to 64 characters.',
+      }),
+      snapshot: t.arg.boolean({
+        required: false,
+        description:
+          'First send the current state of every runner the filter and the token allow, as the latest events that make ' +
+          'it up (its last StateTransition, its open position as PositionOpened or PositionUpdated, its last ' +
+          'TickReceived and StatsUpdate), each with snapshot: true and in id order; then live events, without a gap or a ' +
+          'duplicate between the two. The filter applies to the snapshot too. Not together with replay or after.',
       }),
       throttleMs: t.arg.int({
         required: false,

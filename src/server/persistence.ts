@@ -1,4 +1,4 @@
-import { EventBus } from '../bus/bus.js';
+import { EventBus, newEpoch } from '../bus/bus.js';
 import { RedisAppender, RedisReader } from '../bus/redis.js';
 import type { EventSink } from '../engine/engine.js';
 import { compileFilter } from '../events/filter.js';
@@ -88,6 +88,8 @@ export async function startPersistence(
   const keepsPosition = store !== null && role !== 'reader';
   let storedUpTo = 0;
   let continuesAfter = 0;
+  // With a shared log, the epoch is the shared log's (the reader adopts it); otherwise the store's.
+  let epoch = newEpoch();
   try {
     // Only the writer changes the schema: readers of a shared PostgreSQL must not race it.
     if (store !== null && role !== 'reader') await store.migrate();
@@ -100,12 +102,13 @@ export async function startPersistence(
     continuesAfter = Math.max(storedUpTo, position === null ? 0 : position.lastId + (position.clean ? 0 : CRASH_ID_MARGIN));
     if (position !== null && !position.clean) log(`tickwire: the last process did not stop cleanly; ids continue after ${continuesAfter} so that none it handed out is used again`);
     if (keepsPosition) await store.saveLogPosition(continuesAfter, false);
+    if (keepsPosition && redis === null) epoch = await store.epoch(epoch);
   } catch (err) {
     // Gives the PGlite directory's lock back: the caller may retry or exit.
     await db?.close().catch(() => undefined);
     throw err;
   }
-  const bus = new EventBus({ startAfter: continuesAfter });
+  const bus = new EventBus({ startAfter: continuesAfter, epoch });
   let sink: EventSink = bus;
   const report = (error: string) => sink.publish({ type: 'Error', runnerId: SYSTEM_RUNNER_ID, error, severity: 'Error', timestamp: Date.now() }, SYSTEM_RUNNER_ID);
   // With Redis, the local bus is fed by the shared log; local runners append to it.

@@ -37,6 +37,13 @@ const MIGRATIONS: readonly string[] = [
      last_id BIGINT NOT NULL,
      clean BOOLEAN NOT NULL
    );`,
+  // The log's epoch: ids continue across restarts as long as this store lives, so the
+  // epoch is the store's. A new store (or one recreated) is a new epoch.
+  `CREATE TABLE tickwire_log_epoch (
+     singleton BOOLEAN PRIMARY KEY DEFAULT true CHECK (singleton),
+     epoch TEXT NOT NULL,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+   );`,
 ];
 
 /** A stored row that matched a query but could not be decoded into an event. */
@@ -147,6 +154,16 @@ export class EventStore {
        ON CONFLICT (singleton) DO UPDATE SET last_id = GREATEST(tickwire_log_position.last_id, EXCLUDED.last_id), clean = EXCLUDED.clean`,
       [lastId, clean],
     );
+  }
+
+  /**
+   * The epoch of the log this store continues (see EventBus's `epoch`); `proposed`
+   * becomes it when the store has none yet. Every process on this store answers the same.
+   */
+  async epoch(proposed: string): Promise<string> {
+    await this.db.query('INSERT INTO tickwire_log_epoch (singleton, epoch) VALUES (true, $1) ON CONFLICT (singleton) DO NOTHING', [proposed]);
+    const { rows } = await this.db.query<{ epoch: string }>('SELECT epoch FROM tickwire_log_epoch');
+    return rows[0]?.epoch ?? proposed;
   }
 
   /** Largest id stored, or 0: the bus continues after it, so ids stay unique across restarts. */

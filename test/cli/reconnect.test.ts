@@ -134,8 +134,8 @@ describe('tail retries by default', () => {
       first.bus.close();
       await until(() => notices.some((l) => l.startsWith('tickwire: the server ended the stream; reconnecting in')), 'the reconnecting line');
       await first.server.close();
-      // The next process continues the ids (its store says where the log stood).
-      const bus = new EventBus();
+      // The next process continues the ids (its store says where the log stood, and keeps its epoch).
+      const bus = new EventBus({ epoch: first.bus.epoch });
       bus.advanceTo(SCRIPT.length);
       next = { bus, server: await startServer({ engine: new TradingEngine(bus), bus, port, host: '127.0.0.1' }) };
       await until(() => bus.subscriberCount === 1, 'the tail to subscribe again', 15_000);
@@ -143,6 +143,39 @@ describe('tail retries by default', () => {
       await until(() => lines.length === 2 * SCRIPT.length, 'the events of the new server');
       expect(idsOf(lines)).toEqual(range(1, 2 * SCRIPT.length));
       expect(notices).toContain(`tickwire: reconnected, resuming after id ${SCRIPT.length}`);
+    } finally {
+      abort.abort();
+      await done;
+      await next?.server.close();
+      next?.bus.close();
+    }
+  }, 30_000);
+
+  it('says so when the server it reconnects to has another log, and goes on with live events', async () => {
+    const first = await startTestServer();
+    const port = first.server.port;
+    const lines: string[] = [];
+    const abort = new AbortController();
+    const options = parseTailArgs(['--url', first.server.urls.ws, '--json'], {});
+    const done = tail(options, (l) => lines.push(l), abort.signal, { notice: () => undefined, random: () => 0 });
+    let next: { bus: EventBus; server: TickwireServer } | null = null;
+    try {
+      await until(() => first.bus.subscriberCount === 1, 'the tail to subscribe');
+      publishScript(first.bus);
+      await until(() => lines.length === SCRIPT.length, 'the first events');
+      first.bus.close();
+      await first.server.close();
+      // A new store: a new log whose ids only happen to go on past the ones printed.
+      const bus = new EventBus({ epoch: 'another-log' });
+      bus.advanceTo(2);
+      next = { bus, server: await startServer({ engine: new TradingEngine(bus), bus, port, host: '127.0.0.1' }) };
+      await until(() => bus.subscriberCount === 1, 'the tail to subscribe again', 15_000);
+      const live = publishScript(bus);
+      await until(() => lines.length === 2 * SCRIPT.length + 1, 'the notice and the live events');
+      const after = lines.slice(SCRIPT.length).map((l) => JSON.parse(l) as { __typename: string; id?: string; epoch?: string; reason?: string });
+      expect(after[0]).toMatchObject({ __typename: 'StreamGap', epoch: 'another-log', reason: expect.stringMatching(/the event log was reset/) });
+      // Live only: events 3..10 of the new log are not what followed id 10 of the old one.
+      expect(after.slice(1).map((e) => Number(e.id))).toEqual(live);
     } finally {
       abort.abort();
       await done;

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { describeEvent, formatPrice, type Tone } from '../../src/client/describe.js';
 import type { ClientEvent } from '../../src/client/client.js';
 
-const head = { id: '7', runnerId: 'r', timestamp: 1_700_000_000_000 };
+const head = { id: '7', runnerId: 'r', timestamp: 1_700_000_000_000, snapshot: false };
 const position = { symbol: 'X', side: 'LONG' as const, quantity: 2, entryPrice: 60984.0212215891, entryTime: 1 };
 
 /** One event of every variant (and a gap): what the CLI and the dashboard must both say. */
 const EVERY: [ClientEvent, string, Tone][] = [
-  [{ __typename: 'StreamGap', missed: 3, fromId: '1', toId: '3', reason: 'slow consumer' }, '3 events missed (slow consumer)', 'gap'],
+  [{ __typename: 'StreamGap', missed: 3, fromId: '1', toId: '3', reason: 'slow consumer', epoch: null }, '3 events missed (slow consumer)', 'gap'],
   [{ __typename: 'RunnerStarted', ...head, type: 'RUNNER_STARTED', symbol: 'BTCUSDT' }, 'BTCUSDT', 'lifecycle'],
   [{ __typename: 'RunnerStopped', ...head, type: 'RUNNER_STOPPED', reason: 'by request' }, 'by request', 'lifecycle'],
   [

@@ -27,7 +27,7 @@ function runner(id: string, extra: Partial<DashboardQuery['runners'][number]> = 
 }
 
 let nextId = 1;
-const head = (runnerId: string, timestamp: number) => ({ id: String(nextId++), runnerId, timestamp });
+const head = (runnerId: string, timestamp: number) => ({ id: String(nextId++), runnerId, timestamp, snapshot: false });
 const tick = (runnerId: string, timestamp: number, close: number): ClientEvent => ({
   __typename: 'TickReceived',
   ...head(runnerId, timestamp),
@@ -54,6 +54,7 @@ const mark = (runnerId: string, id: string, unrealizedPnl: number): ClientEvent 
   id,
   runnerId,
   timestamp: T,
+  snapshot: false,
   type: 'POSITION_UPDATED',
   currentPrice: 100 + unrealizedPnl,
   unrealizedPnl,
@@ -178,7 +179,7 @@ describe('DashboardModel', () => {
     expect(model.runner('a')?.state).toBe('STOPPED');
     expect(model.apply(tick('b', T, 1))).toMatchObject({ runnerId: 'b', reload: true, row: false });
     expect(model.apply({ __typename: 'RunnerStarted', ...head('a', T), type: 'RUNNER_STARTED', symbol: 'X' }).reload).toBe(true);
-    expect(model.apply({ __typename: 'StreamGap', missed: 3, fromId: '1', toId: '3', reason: 'slow' })).toMatchObject({ runnerId: null, reload: false });
+    expect(model.apply({ __typename: 'StreamGap', missed: 3, fromId: '1', toId: '3', reason: 'slow', epoch: null })).toMatchObject({ runnerId: null, reload: false });
   });
 });
 

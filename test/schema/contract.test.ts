@@ -36,7 +36,7 @@ describe('the GraphQL contract', () => {
     const event = type('Event');
     if (!isInterfaceType(event)) throw new Error('Event is not an interface');
     expect(Object.fromEntries(Object.entries(event.getFields()).map(([k, f]) => [k, String(f.type)]))).toEqual({
-      id: 'ID!', runnerId: 'ID!', timestamp: 'Timestamp!', type: 'EventType!',
+      id: 'ID!', runnerId: 'ID!', timestamp: 'Timestamp!', type: 'EventType!', snapshot: 'Boolean!',
     });
     const union = type('RunnerEvent');
     if (!isUnionType(union)) throw new Error('RunnerEvent is not a union');

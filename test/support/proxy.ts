@@ -8,6 +8,8 @@ export interface TcpProxy {
   /** Drops every connection; with `refuse`, new ones are dropped too until `restore`. */
   cut(refuse?: boolean): void;
   restore(): void;
+  /** Sends new connections to another port (a server that took over); open ones stay. */
+  retarget(port: number): void;
   close(): Promise<void>;
 }
 
@@ -16,6 +18,7 @@ export async function tcpProxy(targetPort: number, targetHost = '127.0.0.1'): Pr
   const sockets = new Set<Socket>();
   let refusing = false;
   let cuts = 0;
+  let target = targetPort;
   const server: Server = createServer((client) => {
     client.on('error', () => undefined);
     if (refusing) {
@@ -24,7 +27,7 @@ export async function tcpProxy(targetPort: number, targetHost = '127.0.0.1'): Pr
     }
     const upstream = new Socket();
     upstream.on('error', () => undefined);
-    upstream.connect(targetPort, targetHost);
+    upstream.connect(target, targetHost);
     client.pipe(upstream).pipe(client);
     for (const s of [client, upstream]) {
       sockets.add(s);
@@ -48,6 +51,9 @@ export async function tcpProxy(targetPort: number, targetHost = '127.0.0.1'): Pr
     },
     restore: () => {
       refusing = false;
+    },
+    retarget: (port) => {
+      target = port;
     },
     close: () => {
       refusing = true;
