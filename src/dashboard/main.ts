@@ -52,6 +52,8 @@ class Dashboard {
   private streams: { overview: AbortController | null; log: AbortController | null } = { overview: null, log: null };
   private me: DashboardQuery['me'] | null = null;
   private selected: string | null = null;
+  /** The user picked the runner charted; else the page did, and the runner list's first wins. */
+  private picked = false;
   private dirtyRows = new Set<string>();
   /** A runner got its first row: the table is built again at the next frame. */
   private newRows = false;
@@ -64,7 +66,10 @@ class Dashboard {
 
   constructor() {
     this.table = new RunnersTable(element('#runners table', HTMLTableElement), this.model, {
-      select: (id) => this.select(id),
+      select: (id) => {
+        this.picked = true;
+        this.select(id);
+      },
       stop: (runner) => void this.stop(runner),
       start: (runner) => void this.restart(runner),
     });
@@ -137,7 +142,9 @@ class Dashboard {
     this.newRunner.hidden = data.me.role !== 'OPERATOR';
     this.table.rebuild();
     this.log.setRunners(data.runners.map((r) => r.id));
-    const keep = this.selected !== null && this.model.runner(this.selected) !== undefined;
+    // The snapshot lists runners in the order of their latest events: before the list
+    // came, the page charted whichever came first; the list's first is the one to show.
+    const keep = this.picked && this.selected !== null && this.model.runner(this.selected) !== undefined;
     this.select(keep ? this.selected : (data.runners[0]?.id ?? null));
   }
 
