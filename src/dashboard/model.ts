@@ -350,12 +350,16 @@ export interface MarkGroup {
   readonly side: PositionSide | null;
   /** Summed realized P&L of exits (their colour); null for entries. */
   readonly pnl: number | null;
-  /** What the marker says: nothing for one mark, "3 entries" or "3 exits +1.25" for more. */
+  /**
+   * What the marker says: nothing for one mark, the count for more ("×3"). Short, so that
+   * labels of neighbouring markers do not run into each other; shape and colour already
+   * tell entries (by side) from exits (by summed P&L), and the log tells the rest.
+   */
   readonly text: string;
 }
 
 /** Width a marker needs on the chart, in pixels, before the next one may sit beside it. */
-export const MARKER_WIDTH_PX = 12;
+export const MARKER_WIDTH_PX = 16;
 
 /**
  * How much time one marker stands for at a bar spacing of `barSpacingPx`: one bar while
@@ -382,7 +386,7 @@ export function groupMarks(marks: readonly TradeMark[], bucketMs: number, interv
     const before = at === undefined ? undefined : groups[at];
     const count = (before?.count ?? 0) + 1;
     const pnl = mark.kind === 'exit' ? (before?.pnl ?? 0) + (mark.pnl ?? 0) : null;
-    const text = count === 1 ? '' : pnl === null ? `${count} entries` : `${count} exits ${pnl >= 0 ? '+' : ''}${pnl.toFixed(2)}`;
+    const text = count === 1 ? '' : `×${count}`;
     const group: MarkGroup = { time: intervalStart(mark.time, intervalMs), kind: mark.kind, count, side: mark.side, pnl, text };
     if (at === undefined) {
       open.set(key, groups.length);

@@ -287,8 +287,8 @@ describe('groupMarks', () => {
   it('keeps one marker per bar and kind, saying how many trades it stands for', () => {
     const marks = [m(1, T + 10, 'entry'), m(2, T + 300, 'exit', 'LONG', 1), m(3, T + 400, 'entry', 'SHORT'), m(4, T + 600, 'exit', 'SHORT', -0.25), m(5, T + 700, 'entry'), m(6, T + 1500, 'exit', 'LONG', 2)];
     expect(groupMarks(marks, 1000)).toEqual([
-      { time: T, kind: 'entry', count: 3, side: 'LONG', pnl: null, text: '3 entries' },
-      { time: T, kind: 'exit', count: 2, side: 'SHORT', pnl: 0.75, text: '2 exits +0.75' },
+      { time: T, kind: 'entry', count: 3, side: 'LONG', pnl: null, text: '×3' },
+      { time: T, kind: 'exit', count: 2, side: 'SHORT', pnl: 0.75, text: '×2' },
       { time: T + 1000, kind: 'exit', count: 1, side: 'LONG', pnl: 2, text: '' },
     ]);
   });
@@ -297,17 +297,17 @@ describe('groupMarks', () => {
     const marks = [m(1, T + 100, 'entry'), m(2, T + 1100, 'exit', 'LONG', -1), m(3, T + 2100, 'entry'), m(4, T + 3100, 'exit', 'LONG', -1)];
     // T is a multiple of 4 s: T..T+3999 is one bucket of four one-second bars.
     expect(groupMarks(marks, 4000).map((g) => [g.kind, g.time, g.text])).toEqual([
-      ['entry', T + 2000, '2 entries'],
-      ['exit', T + 3000, '2 exits -2.00'],
+      ['entry', T + 2000, '×2'],
+      ['exit', T + 3000, '×2'],
     ]);
     expect(groupMarks([], 1000)).toEqual([]);
   });
 
   it('takes as many bars per marker as one marker covers at the bar spacing', () => {
     expect(markBucketMs(20)).toBe(1000);
-    expect(markBucketMs(12)).toBe(1000);
-    expect(markBucketMs(6)).toBe(2000);
-    expect(markBucketMs(0.5)).toBe(24_000);
+    expect(markBucketMs(16)).toBe(1000);
+    expect(markBucketMs(6)).toBe(3000);
+    expect(markBucketMs(0.5)).toBe(32_000);
     expect(markBucketMs(0)).toBe(1000);
   });
 });
