@@ -17,7 +17,10 @@ function checkedWindow(windowMs: number): number {
  * A subscription with high-frequency events conflated: at most one TickReceived and one
  * PositionUpdated per runner per window, always the latest, sent at the end of the
  * window (trailing edge), so the last value is never lost. Standard events pass at once
- * in their order; critical events and gap notices are never delayed or conflated.
+ * in their order; critical events and gap notices are never delayed or conflated. Nor is
+ * a snapshot (`snapshot: true` entries): it stands for a runner's state now, and holding
+ * its tick back a window, or letting a live tick replace it, would leave a page's first
+ * frame without a price.
  */
 export class ThrottledStream extends TimedStage<StreamItem> {
   private readonly pending = new Map<string, LogEntry>();
@@ -29,7 +32,7 @@ export class ThrottledStream extends TimedStage<StreamItem> {
   }
 
   protected accept(item: StreamItem): void {
-    if (!isGap(item) && isHighFrequency(item.event)) {
+    if (!isGap(item) && item.snapshot !== true && isHighFrequency(item.event)) {
       this.pending.set(`${item.event.runnerId}\u0000${item.event.type}`, item);
     } else {
       this.push(item);

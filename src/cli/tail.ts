@@ -1,5 +1,5 @@
 import { createEventsClient, OperationError, type ClientEvent } from '../client/client.js';
-import { describeEvent, type Tone } from '../client/describe.js';
+import { describeEvent, formatTime, type Tone } from '../client/describe.js';
 import { LogEpochDocument } from '../client/operations.js';
 import type { TailOptions } from './args.js';
 
@@ -13,7 +13,7 @@ export function formatEvent(event: ClientEvent, color: boolean): string {
   const { label, text, tone } = describeEvent(event);
   const on = color && TONE_COLOR[tone] !== 0;
   if (event.__typename === 'StreamGap') return paint(on, TONE_COLOR[tone], `-- ${label}: ${text}`);
-  const time = new Date(event.timestamp).toISOString().slice(11, 23);
+  const time = formatTime(event.timestamp);
   const head = `${paint(color, 2, `#${event.id}`)} ${time} ${paint(color, 36, event.runnerId.padEnd(12))}`;
   return `${head} ${paint(on, TONE_COLOR[tone], label.padEnd(10))} ${text}`;
 }

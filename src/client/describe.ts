@@ -22,6 +22,19 @@ const money = (value: number): string => value.toFixed(2);
 export function formatPrice(price: number): string {
   return String(Number(price.toPrecision(8)));
 }
+/**
+ * A time as every reader shows it, the event log, the runners table, the chart's axis and
+ * crosshair and the command line alike: UTC, `HH:MM:SS.mmm`, or `HH:MM:SS` with
+ * precision `s` (an axis label, where milliseconds are noise). UTC because the server,
+ * its logs and the charts' time scale count in it: two screens never show one event at
+ * two hours. A time that is not a valid date reads `–` rather than throwing mid-render.
+ */
+export function formatTime(ms: number, precision: 'ms' | 's' = 'ms'): string {
+  const date = new Date(ms);
+  if (Number.isNaN(date.getTime())) return '–';
+  return date.toISOString().slice(11, precision === 'ms' ? 23 : 19);
+}
+
 const p = formatPrice;
 
 /**

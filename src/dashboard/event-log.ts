@@ -1,5 +1,5 @@
 import type { ClientEvent } from '../client/client.js';
-import { describeEvent } from '../client/describe.js';
+import { describeEvent, formatTime } from '../client/describe.js';
 import { EVENT_TYPES, SEVERITIES, type LogFilter } from './filters.js';
 
 /** Rows the log keeps; older ones go, so a page left open stays fast. */
@@ -82,7 +82,7 @@ export class EventLog {
         ? [['id', ''], ['time', ''], ['runner', ''], ['label', label], ['text', text]]
         : [
             ['id', `#${event.id}`],
-            ['time', new Date(event.timestamp).toISOString().slice(11, 23)],
+            ['time', formatTime(event.timestamp)],
             ['runner', event.runnerId],
             ['label', label],
             ['text', text],

@@ -6,14 +6,10 @@ import { connect, isTokenRefused, storedToken, storeToken } from './connection.j
 import { EventLog } from './event-log.js';
 import { logVariables, THROTTLE_MS } from './filters.js';
 import { CHART_BARS, CHART_INTERVAL_MS, DashboardModel, type RunnerView } from './model.js';
+import { EquityCurve } from './equity-curve.js';
 import { PriceChart } from './price-chart.js';
 import { RunnersTable } from './runners-table.js';
 
-/**
- * Events the overview asks for when it subscribes, so that nothing published between the
- * runner query and the subscription is missed (the model applies them in order again).
- */
-const OVERVIEW_REPLAY = 2000;
 /** How long a message about one action (a refused stop, say) stays. */
 const ACTION_NOTICE_MS = 10_000;
 /** Wait before starting again after the server ended a stream or refused an operation. */
@@ -38,13 +34,15 @@ function messageOf(err: unknown): string {
 
 /**
  * The page: one graphql-ws connection; the overview stream (every runner, throttled)
- * drives the table and the chart, the log stream follows the filter form. Both resume
- * after a lost connection without a gap; a stream the server ends starts again.
+ * drives the table and the charts, starting with a snapshot of every runner's state so
+ * the first frame needs no live event; the log stream follows the filter form. Both
+ * resume after a lost connection without a gap; a stream the server ends starts again.
  */
 class Dashboard {
   private readonly model = new DashboardModel();
   private readonly table: RunnersTable;
   private readonly chart: PriceChart;
+  private readonly equity: EquityCurve;
   private readonly log: EventLog;
   private readonly status = element('#status', HTMLElement);
   private readonly notice = element('#notice', HTMLElement);
@@ -54,7 +52,11 @@ class Dashboard {
   private streams: { overview: AbortController | null; log: AbortController | null } = { overview: null, log: null };
   private me: DashboardQuery['me'] | null = null;
   private selected: string | null = null;
+  /** The user picked the runner charted; else the page did, and the runner list's first wins. */
+  private picked = false;
   private dirtyRows = new Set<string>();
+  /** A runner got its first row: the table is built again at the next frame. */
+  private newRows = false;
   private frame: number | null = null;
   private reload: { running: boolean; again: boolean } = { running: false, again: false };
   private restartTimer: ReturnType<typeof setTimeout> | null = null;
@@ -64,11 +66,15 @@ class Dashboard {
 
   constructor() {
     this.table = new RunnersTable(element('#runners table', HTMLTableElement), this.model, {
-      select: (id) => this.select(id),
+      select: (id) => {
+        this.picked = true;
+        this.select(id);
+      },
       stop: (runner) => void this.stop(runner),
       start: (runner) => void this.restart(runner),
     });
     this.chart = new PriceChart(element('#chart', HTMLElement), element('#chart-caption', HTMLElement), this.model);
+    this.equity = new EquityCurve(this.chart.api, element('#equity-caption', HTMLElement), this.model);
     this.log = new EventLog(element('#log-filter', HTMLFormElement), element('#log', HTMLOListElement), () => this.followLog());
     this.tokenForm.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -86,7 +92,10 @@ class Dashboard {
     });
   }
 
-  /** (Re)connects: loads the runners, then follows both streams. */
+  /**
+   * (Re)connects: the overview subscribes with a snapshot, which draws every runner's
+   * state, and the runner query (who may do what) runs beside it, not before it.
+   */
   async connect(): Promise<void> {
     this.teardown();
     const token = storedToken();
@@ -96,16 +105,19 @@ class Dashboard {
       if (this.client === client) this.showStatus(status);
     });
     this.client = client;
+    this.model.resubscribe();
+    // The client drops snapshot for an `after` when it resumes: a resume needs none.
+    this.streams.overview = this.follow({ throttleMs: THROTTLE_MS, snapshot: true }, (event) => this.onOverview(event));
+    this.followLog();
     try {
       await this.loadRunners();
     } catch (err) {
       if (client === this.client) this.failed(err);
       return;
     }
+    if (client !== this.client) return;
     this.tokenForm.hidden = true;
     this.hideNotice();
-    this.streams.overview = this.follow({ throttleMs: THROTTLE_MS, replay: OVERVIEW_REPLAY }, (event) => this.onOverview(event));
-    this.followLog();
   }
 
   private teardown(): void {
@@ -130,7 +142,9 @@ class Dashboard {
     this.newRunner.hidden = data.me.role !== 'OPERATOR';
     this.table.rebuild();
     this.log.setRunners(data.runners.map((r) => r.id));
-    const keep = this.selected !== null && this.model.runner(this.selected) !== undefined;
+    // The snapshot lists runners in the order of their latest events: before the list
+    // came, the page charted whichever came first; the list's first is the one to show.
+    const keep = this.picked && this.selected !== null && this.model.runner(this.selected) !== undefined;
     this.select(keep ? this.selected : (data.runners[0]?.id ?? null));
   }
 
@@ -182,14 +196,22 @@ class Dashboard {
     if (change.runnerId === null) return;
     if (change.bar !== null) this.chart.onBar(change.runnerId, change.bar);
     if (change.mark) this.chart.onMark(change.runnerId);
-    if (change.row) {
-      this.dirtyRows.add(change.runnerId);
-      this.frame ??= requestAnimationFrame(() => {
-        this.frame = null;
+    if (change.equity !== null) this.equity.onPoint(change.runnerId, change.equity);
+    if (change.added) this.newRows = true;
+    if (change.row) this.dirtyRows.add(change.runnerId);
+    if (!change.added && !change.row) return;
+    this.frame ??= requestAnimationFrame(() => {
+      this.frame = null;
+      if (this.newRows) {
+        this.newRows = false;
+        this.table.rebuild();
+        // Before the query answers, the first runner of the snapshot gets the chart.
+        if (this.selected === null) this.select(this.model.runners()[0]?.id ?? null);
+      } else {
         for (const id of this.dirtyRows) this.table.update(id);
-        this.dirtyRows.clear();
-      });
-    }
+      }
+      this.dirtyRows.clear();
+    });
   }
 
   private select(id: string | null): void {
@@ -197,7 +219,10 @@ class Dashboard {
     this.table.select(id);
     element('#chart-title', HTMLElement).textContent = id === null ? '' : `${id} ${this.model.runner(id)?.symbol ?? ''}`;
     if (id === null) return;
-    if (this.chart.shown !== id) this.chart.show(id);
+    if (this.chart.shown !== id) {
+      this.chart.show(id);
+      this.equity.show(id);
+    }
     if (!this.seeded.has(id)) void this.loadChart(id);
   }
 

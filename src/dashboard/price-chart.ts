@@ -9,40 +9,48 @@ import {
   type Time,
   type UTCTimestamp,
 } from 'lightweight-charts';
-import { intervalStart } from '../domain/candles.js';
-import { CHART_INTERVAL_MS, type Candle, type DashboardModel, type TradeMark } from './model.js';
+import { formatTime } from '../client/describe.js';
+import { groupMarks, markBucketMs, type Candle, type DashboardModel, type MarkGroup } from './model.js';
 
 const UP = '#26a69a';
 const DOWN = '#ef5350';
 
 /**
- * A chart mark for an entry or an exit. No text on the chart: a busy strategy trades
- * every few seconds and labels would cover the candles; the log tells the details.
+ * The marker of a group of entries or exits. One mark alone has no text (the log tells
+ * its details); a group says how many it stands for, so thinning hides no trade.
  */
-function toMarker(mark: TradeMark): SeriesMarker<Time> {
-  const time = toChartTime(intervalStart(mark.time, CHART_INTERVAL_MS));
-  if (mark.kind === 'entry') {
-    const long = mark.side !== 'SHORT';
-    return { time, position: long ? 'belowBar' : 'aboveBar', shape: long ? 'arrowUp' : 'arrowDown', color: long ? UP : DOWN };
+function toMarker(group: MarkGroup): SeriesMarker<Time> {
+  const time = toChartTime(group.time);
+  const text = group.text === '' ? {} : { text: group.text };
+  if (group.kind === 'entry') {
+    const long = group.side !== 'SHORT';
+    return { time, position: long ? 'belowBar' : 'aboveBar', shape: long ? 'arrowUp' : 'arrowDown', color: long ? UP : DOWN, ...text };
   }
-  const won = (mark.pnl ?? 0) >= 0;
-  return { time, position: mark.side === 'SHORT' ? 'belowBar' : 'aboveBar', shape: 'circle', color: won ? UP : DOWN, size: 0.6 };
+  const won = (group.pnl ?? 0) >= 0;
+  return { time, position: group.side === 'SHORT' ? 'belowBar' : 'aboveBar', shape: 'circle', color: won ? UP : DOWN, size: 0.6, ...text };
 }
 
 /** lightweight-charts counts time in whole seconds. */
-const toChartTime = (ms: number): UTCTimestamp => Math.floor(ms / 1000) as UTCTimestamp;
+export const toChartTime = (ms: number): UTCTimestamp => Math.floor(ms / 1000) as UTCTimestamp;
+
+/** Back from a chart time to ms; this chart only ever holds UTCTimestamps. */
+const fromChartTime = (time: Time): number => (typeof time === 'number' ? time * 1000 : Number.NaN);
 
 const toBar = (bar: Candle) => ({ time: toChartTime(bar.start), open: bar.open, high: bar.high, low: bar.low, close: bar.close });
 
 /**
  * The live price chart of one runner: one-second candles from its ticks, entries and
- * exits marked. It draws what the model keeps, so switching runners is instant.
+ * exits marked (thinned to one marker per kind where they would overlap). It draws what
+ * the model keeps, so switching runners is instant. Its axis and crosshair read times
+ * with the same {@link formatTime} as the rest of the page.
  */
 export class PriceChart {
   private readonly chart: IChartApi;
   private readonly series: ISeriesApi<'Candlestick'>;
   private readonly markers: ISeriesMarkersPluginApi<Time>;
   private runnerId: string | null = null;
+  /** Time one marker stands for at the current zoom. */
+  private bucketMs: number;
 
   constructor(
     container: HTMLElement,
@@ -53,10 +61,24 @@ export class PriceChart {
       autoSize: true,
       layout: { background: { color: '#10151c' }, textColor: '#c8d1dc' },
       grid: { vertLines: { color: '#1d2530' }, horzLines: { color: '#1d2530' } },
-      timeScale: { timeVisible: true, secondsVisible: true },
+      localization: { timeFormatter: (time: Time) => formatTime(fromChartTime(time)) },
+      timeScale: { timeVisible: true, secondsVisible: true, tickMarkFormatter: (time: Time) => formatTime(fromChartTime(time), 's') },
     });
     this.series = this.chart.addSeries(CandlestickSeries, { upColor: UP, downColor: DOWN, wickUpColor: UP, wickDownColor: DOWN, borderVisible: false });
     this.markers = createSeriesMarkers(this.series, []);
+    this.bucketMs = markBucketMs(this.chart.timeScale().options().barSpacing);
+    // Zooming changes how many bars a marker covers: group the marks again when it does.
+    this.chart.timeScale().subscribeVisibleLogicalRangeChange(() => {
+      const bucketMs = markBucketMs(this.chart.timeScale().options().barSpacing);
+      if (bucketMs === this.bucketMs) return;
+      this.bucketMs = bucketMs;
+      this.refreshMarks();
+    });
+  }
+
+  /** The chart, for panes drawn under the candles on the same time scale. */
+  get api(): IChartApi {
+    return this.chart;
   }
 
   /** The runner shown, or null. */
@@ -90,14 +112,16 @@ export class PriceChart {
     const bars = this.runnerId === null ? [] : this.model.barsOf(this.runnerId);
     const first = bars[0];
     this.caption.dataset['bars'] = String(bars.length);
-    this.caption.textContent =
-      first === undefined ? 'waiting for ticks…' : `${bars.length} one-second candles since ${new Date(first.start).toLocaleTimeString()}`;
+    this.caption.textContent = first === undefined ? 'waiting for ticks…' : `${bars.length} one-second candles since ${formatTime(first.start)} UTC`;
   }
 
   private refreshMarks(): void {
     if (this.runnerId === null) return;
     // A mark needs a bar at its time: marks from before the first bar kept are left out.
     const first = this.model.barsOf(this.runnerId)[0]?.start ?? Number.POSITIVE_INFINITY;
-    this.markers.setMarkers(this.model.marksOf(this.runnerId).filter((m) => m.time >= first).map(toMarker));
+    const marks = this.model.marksOf(this.runnerId).filter((m) => m.time >= first);
+    const groups = groupMarks(marks, this.bucketMs);
+    this.markers.setMarkers(groups.map(toMarker));
+    this.caption.dataset['markers'] = String(groups.length);
   }
 }

@@ -1,4 +1,4 @@
-import { formatPrice } from '../client/describe.js';
+import { formatPrice, formatTime } from '../client/describe.js';
 import type { DashboardModel, RunnerView } from './model.js';
 
 /** What the table asks of the page. */
@@ -65,18 +65,24 @@ export class RunnersTable {
     const runner = this.model.runner(id);
     if (tr === undefined || runner === undefined) return;
     const [name, state, last, position, unrealized, realized, control] = tr.cells;
-    if (name!.childElementCount === 0) {
-      name!.append(
+    // Symbol and strategy may come after the row (a snapshot draws it before the query answers).
+    const naming = `${runner.symbol}\u0000${runner.strategy ?? ''}`;
+    if (name!.dataset['naming'] !== naming) {
+      name!.dataset['naming'] = naming;
+      name!.replaceChildren(
         Object.assign(document.createElement('strong'), { textContent: runner.id }),
         ` ${runner.symbol}`,
-        Object.assign(document.createElement('small'), { textContent: runner.strategy }),
+        Object.assign(document.createElement('small'), { textContent: runner.strategy ?? '' }),
       );
     }
-    state!.textContent = runner.state;
-    state!.dataset['state'] = runner.state;
+    state!.textContent = runner.state ?? '–';
+    if (runner.state === null) delete state!.dataset['state'];
+    else state!.dataset['state'] = runner.state;
     last!.textContent = runner.lastPrice === null ? '–' : formatPrice(runner.lastPrice);
+    last!.title = runner.lastPriceAt === null ? '' : `at ${formatTime(runner.lastPriceAt)}`;
     position!.textContent = runner.position === null ? 'flat' : `${runner.position.side} ${runner.position.quantity} @ ${formatPrice(runner.position.entryPrice)}`;
-    setMoney(unrealized!, runner.position === null ? null : runner.unrealizedPnl);
+    // A snapshot may hold a position's last mark before the stats that describe it.
+    setMoney(unrealized!, runner.position === null && runner.unrealizedPnl === 0 ? null : runner.unrealizedPnl);
     setMoney(realized!, runner.realizedPnl);
     this.renderControl(control!, runner);
   }

@@ -73,6 +73,20 @@ describe('ThrottledStream', () => {
     stream.close();
   });
 
+  it('passes a snapshot at once: its tick and mark are the state a page draws first, not a flood to conflate', async () => {
+    const bus = new EventBus();
+    bus.publish(tick('a', 1), 'X');
+    bus.publish(mark('a', 2), 'X');
+    bus.publish(tick('b', 3), 'X');
+    const stream = new ThrottledStream(bus.subscribe({ snapshot: true }), 1000, 1000);
+    bus.publish(tick('a', 4), 'X');
+    // Before any window ends, and not replaced by the live tick that came after it.
+    expect((await ready(stream)).map(describeItem)).toEqual(['tick a 1', 'mark a 2', 'tick b 3']);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect((await ready(stream)).map(describeItem)).toEqual(['tick a 4']);
+    stream.close();
+  });
+
   it('sends what is pending when the source ends, so the last value is never lost', async () => {
     const bus = new EventBus();
     const stream = new ThrottledStream(bus.subscribe(), 1000, 1000);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeEvent, formatPrice, type Tone } from '../../src/client/describe.js';
+import { describeEvent, formatPrice, formatTime, type Tone } from '../../src/client/describe.js';
 import type { ClientEvent } from '../../src/client/client.js';
 
 const head = { id: '7', runnerId: 'r', timestamp: 1_700_000_000_000, snapshot: false };
@@ -48,5 +48,16 @@ describe('formatPrice', () => {
     expect(formatPrice(0.0000123456789)).toBe('0.000012345679');
     expect(formatPrice(100)).toBe('100');
     expect(formatPrice(2.5)).toBe('2.5');
+  });
+});
+
+describe('formatTime', () => {
+  it('reads UTC HH:MM:SS.mmm whatever the local zone, HH:MM:SS with precision s, and – for no date', () => {
+    // 2023-11-14T22:13:20.005Z
+    const t = 1_700_000_000_005;
+    expect(formatTime(t)).toBe('22:13:20.005');
+    expect(formatTime(t, 's')).toBe('22:13:20');
+    expect(formatTime(0)).toBe('00:00:00.000');
+    expect(formatTime(Number.NaN)).toBe('–');
   });
 });

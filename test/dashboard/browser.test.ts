@@ -116,6 +116,74 @@ describe('the dashboard in Chromium', () => {
     await page.close();
   }, 60_000);
 
+  it('draws every runner from the snapshot in its first frame, before any live event or the runner query reaches the page', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    await page.addInitScript(() => localStorage.setItem('tickwire.token', 'ops-secret'));
+    // Between the page and the server, hold back every message but the protocol's own and
+    // the snapshot's events: the live events, the log's replay and the answers of the runner
+    // and chart queries. Whatever the page draws meanwhile, it drew from the snapshot alone,
+    // however fast or slow the machine is.
+    let holding = true;
+    const held: (() => void)[] = [];
+    const passedEvents: unknown[] = [];
+    await page.routeWebSocket(
+      (url) => url.pathname.endsWith('/graphql'),
+      (ws) => {
+        const server = ws.connectToServer();
+        ws.onMessage((message) => {
+          sent.push(String(message));
+          server.send(message);
+        });
+        server.onMessage((message) => {
+          const deliver = () => ws.send(message);
+          const parsed = JSON.parse(String(message)) as { type: string; payload?: { data?: { events?: { snapshot?: boolean } } } };
+          const event = parsed.payload?.data?.events;
+          const protocol = parsed.type === 'connection_ack' || parsed.type === 'ping' || parsed.type === 'pong';
+          if (!holding || protocol) return deliver();
+          if (parsed.type === 'next' && event?.snapshot === true) {
+            passedEvents.push(event);
+            return deliver();
+          }
+          held.push(deliver);
+        });
+      },
+    );
+    await page.goto(`http://127.0.0.1:${proxy.port}/`);
+    const rows = () =>
+      page.locator('#runners tbody tr').evaluateAll((trs) =>
+        trs.map((tr) => ({
+          id: (tr as HTMLElement).dataset['runnerId'],
+          state: tr.querySelector('td.state')?.textContent,
+          last: tr.querySelector('td.last-price')?.textContent,
+          realized: tr.querySelector('td.realized')?.textContent,
+        })),
+      );
+    const drawn = (r: { state?: string | null | undefined; last?: string | null | undefined; realized?: string | null | undefined }) =>
+      /^[A-Z_]+$/.test(r.state ?? '') && /^\d+(\.\d+)?$/.test(r.last ?? '') && /^[+-]\d+\.\d\d$/.test(r.realized ?? '');
+    await expect.poll(async () => (await rows()).filter(drawn).map((r) => r.id).sort(), { timeout: 20_000 }).toEqual([...RUNNERS].sort());
+    // Still nothing but the snapshot: no live event, no answer of the runner query (who is asking).
+    expect(passedEvents.length).toBeGreaterThanOrEqual(RUNNERS.length);
+    expect(await page.locator('#who').textContent()).toBe('');
+    expect(sent.some((m) => m.includes('"subscribe"') && m.includes('"snapshot":true') && m.includes('"throttleMs":250') && !m.includes('"replay"'))).toBe(true);
+
+    // Let the rest through, in order: the page goes on live from there.
+    holding = false;
+    for (const deliver of held.splice(0)) deliver();
+    await expect.poll(() => page.locator('#who').textContent(), { timeout: 10_000 }).toBe('ops (operator)');
+    await expect.poll(() => page.locator('tr[data-runner-id="gamma"] td.runner small').textContent(), { timeout: 10_000 }).toBe('mean_reversion');
+    const first = await lastPrice(page, 'alpha');
+    await expect.poll(() => lastPrice(page, 'alpha'), { timeout: 10_000 }).not.toBe(first);
+    // The equity curve of the shown runner is drawn, and every time on the page reads the same way.
+    await expect.poll(async () => Number(await page.locator('#equity-caption').getAttribute('data-points')), { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(await page.locator('#equity-caption').textContent()).toMatch(/^equity \(realized \+ unrealized\) [+-]\d+\.\d\d at \d\d:\d\d:\d\d\.\d{3} UTC$/);
+    await expect.poll(() => page.locator('#log li .time').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    for (const time of await page.locator('#log li .time').allTextContents()) expect(time).toMatch(/^\d\d:\d\d:\d\d\.\d{3}$/);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 90_000);
+
   it('links to GraphiQL only when the server serves it', async () => {
     const page = await open('ops-secret');
     expect(await page.locator('#graphiql-link').isVisible()).toBe(true);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventsClient, type ClientEvent } from '../../src/client/client.js';
 import type { DashboardQuery } from '../../src/client/generated/graphql.js';
 import { DashboardDocument } from '../../src/client/operations.js';
-import { DashboardModel } from '../../src/dashboard/model.js';
+import { DashboardModel, groupMarks, markBucketMs, type TradeMark } from '../../src/dashboard/model.js';
 import { startTestServer, until, type TestServer } from '../server/harness.js';
 
 /** A whole second, so that T + 0..999 ms fall in one candle. */
@@ -49,11 +49,11 @@ const closed = (runnerId: string, timestamp: number, exitPrice: number, realized
   realizedPnl,
   reason: 'exit signal',
 });
-const mark = (runnerId: string, id: string, unrealizedPnl: number): ClientEvent => ({
+const mark = (runnerId: string, id: string, unrealizedPnl: number, timestamp = T): ClientEvent => ({
   __typename: 'PositionUpdated',
   id,
   runnerId,
-  timestamp: T,
+  timestamp,
   snapshot: false,
   type: 'POSITION_UPDATED',
   currentPrice: 100 + unrealizedPnl,
@@ -170,6 +170,103 @@ describe('DashboardModel', () => {
     expect(model.runner('a')).toMatchObject({ realizedPnl: 7.5, lastPrice: 101, position: null, unrealizedPnl: 0 });
   });
 
+  it('draws every runner from the snapshot alone, before the query answers and before any live event', () => {
+    const model = new DashboardModel();
+    const snap = { snapshot: true };
+    const events: ClientEvent[] = [
+      { __typename: 'StateTransition', ...head('a', T), ...snap, type: 'STATE_TRANSITION', from: 'ENTERING', to: 'IN_POSITION', reason: 'filled' },
+      { ...opened('a', T + 1, 'LONG', 100), ...snap },
+      { ...tick('b', T + 2, 55), ...snap },
+      { ...mark('a', String(nextId++), 4), ...snap },
+      { __typename: 'StateTransition', ...head('b', T + 3), ...snap, type: 'STATE_TRANSITION', from: 'IDLE', to: 'ANALYZING', reason: 'started' },
+      { ...tick('a', T + 4, 104), ...snap },
+      {
+        __typename: 'StatsUpdate',
+        ...head('b', T + 5),
+        ...snap,
+        type: 'STATS_UPDATE',
+        ticksProcessed: 9,
+        actionsExecuted: 2,
+        errorRate: 0,
+        realizedPnl: -1.5,
+        lastPrice: 55,
+        ticksPerSecond: 1,
+        openPosition: null,
+      },
+    ];
+    const changes = events.map((e) => model.apply(e));
+    // New rows, but no reload: the query that names them is on its way.
+    expect(changes.filter((c) => c.added).map((c) => c.runnerId)).toEqual(['a', 'b']);
+    expect(changes.some((c) => c.reload)).toBe(false);
+    expect(model.runners().map((r) => r.id)).toEqual(['a', 'b']);
+    expect(model.runner('a')).toMatchObject({ symbol: 'X', strategy: null, canManage: false, state: 'IN_POSITION', lastPrice: 104, position: { side: 'LONG', quantity: 2, entryPrice: 100 }, unrealizedPnl: 4 });
+    expect(model.runner('b')).toMatchObject({ state: 'ANALYZING', lastPrice: 55, lastPriceAt: T + 2, realizedPnl: -1.5, position: null });
+
+    // The query adds who may do what; what the stream told stands over its (older) values.
+    model.load([runner('b', { strategy: 'mean_reversion', state: 'IDLE', lastPrice: 50, realizedPnl: 0 }), runner('a', { canManage: false, state: 'ANALYZING' })]);
+    expect(model.runners().map((r) => r.id)).toEqual(['b', 'a']);
+    expect(model.runner('b')).toMatchObject({ symbol: 'BUSDT', strategy: 'mean_reversion', canManage: true, state: 'ANALYZING', lastPrice: 55, realizedPnl: -1.5 });
+    expect(model.runner('a')).toMatchObject({ strategy: 'ema_crossover', canManage: false, state: 'IN_POSITION', unrealizedPnl: 4 });
+    // Loaded: a runner the list lacks is news.
+    expect(model.apply(tick('c', T, 1))).toMatchObject({ added: true, reload: true });
+  });
+
+  it('shows a runner stopped with a position flat, with the query\'s final realized P&L', () => {
+    const model = new DashboardModel();
+    const snap = { snapshot: true };
+    // No stats follow a stop: the snapshot's StatsUpdate still holds the position its stop closed.
+    model.apply({
+      __typename: 'StatsUpdate',
+      ...head('a', T),
+      ...snap,
+      type: 'STATS_UPDATE',
+      ticksProcessed: 9,
+      actionsExecuted: 1,
+      errorRate: 0,
+      realizedPnl: 2,
+      lastPrice: 10,
+      ticksPerSecond: 1,
+      openPosition: { symbol: 'X', side: 'LONG', quantity: 1, entryPrice: 9, entryTime: T },
+    });
+    model.apply({ __typename: 'StateTransition', ...head('a', T + 1), ...snap, type: 'STATE_TRANSITION', from: 'EXITING', to: 'STOPPED', reason: 'by request' });
+    expect(model.runner('a')).toMatchObject({ state: 'STOPPED', position: null, unrealizedPnl: 0 });
+    model.load([runner('a', { state: 'STOPPED', realizedPnl: 2.8 })]);
+    expect(model.runner('a')?.realizedPnl).toBe(2.8);
+  });
+
+  it('draws an equity curve of realized plus unrealized P&L, one point per second, last value winning', () => {
+    const model = new DashboardModel({ equity: 3 });
+    model.load([runner('a', { realizedPnl: 1 })]);
+    expect(model.apply(opened('a', T + 100, 'LONG', 100)).equity).toEqual({ time: T, value: 1 });
+    const m1 = mark('a', String(nextId++), 2, T + 1200);
+    expect(model.apply(m1).equity).toEqual({ time: T + 1000, value: 3 });
+    model.apply(mark('a', String(nextId++), -0.5, T + 1900));
+    model.apply(closed('a', T + 2500, 99.5, -0.5));
+    expect(model.equityOf('a')).toEqual([
+      { time: T, value: 1 },
+      { time: T + 1000, value: 0.5 },
+      { time: T + 2000, value: 0.5 },
+    ]);
+    // Stats run on the wall clock; the curve stays on the market time of the ticks.
+    model.apply(tick('a', T + 3100, 99));
+    const stats = model.apply({
+      __typename: 'StatsUpdate',
+      ...head('a', Date.now()),
+      type: 'STATS_UPDATE',
+      ticksProcessed: 9,
+      actionsExecuted: 2,
+      errorRate: 0,
+      realizedPnl: 0.25,
+      lastPrice: 99,
+      ticksPerSecond: 1,
+      openPosition: null,
+    });
+    expect(stats.equity).toEqual({ time: T + 3000, value: 0.25 });
+    // A time before the last point counts for the last point; at most `equity` points are kept.
+    expect(model.apply(mark('a', String(nextId++), 9, T)).equity).toEqual({ time: T + 3000, value: 9.25 });
+    expect(model.equityOf('a').map((p) => p.time)).toEqual([T + 1000, T + 2000, T + 3000]);
+  });
+
   it('follows state transitions and stops, and asks for a reload for runners it does not know', () => {
     const model = new DashboardModel();
     model.load([runner('a')]);
@@ -177,9 +274,41 @@ describe('DashboardModel', () => {
     expect(model.runner('a')?.state).toBe('ENTERING');
     model.apply({ __typename: 'RunnerStopped', ...head('a', T), type: 'RUNNER_STOPPED', reason: 'by request' });
     expect(model.runner('a')?.state).toBe('STOPPED');
-    expect(model.apply(tick('b', T, 1))).toMatchObject({ runnerId: 'b', reload: true, row: false });
+    // A runner the loaded list lacks started since: a row now, and the list again for its strategy.
+    expect(model.apply(tick('b', T, 1))).toMatchObject({ runnerId: 'b', reload: true, added: true });
     expect(model.apply({ __typename: 'RunnerStarted', ...head('a', T), type: 'RUNNER_STARTED', symbol: 'X' }).reload).toBe(true);
     expect(model.apply({ __typename: 'StreamGap', missed: 3, fromId: '1', toId: '3', reason: 'slow', epoch: null })).toMatchObject({ runnerId: null, reload: false });
+  });
+});
+
+describe('groupMarks', () => {
+  const m = (id: number, time: number, kind: 'entry' | 'exit', side: 'LONG' | 'SHORT' = 'LONG', pnl: number | null = null): TradeMark => ({ id: String(id), time, kind, side, price: 1, pnl: kind === 'exit' ? (pnl ?? 0) : null });
+
+  it('keeps one marker per bar and kind, saying how many trades it stands for', () => {
+    const marks = [m(1, T + 10, 'entry'), m(2, T + 300, 'exit', 'LONG', 1), m(3, T + 400, 'entry', 'SHORT'), m(4, T + 600, 'exit', 'SHORT', -0.25), m(5, T + 700, 'entry'), m(6, T + 1500, 'exit', 'LONG', 2)];
+    expect(groupMarks(marks, 1000)).toEqual([
+      { time: T, kind: 'entry', count: 3, side: 'LONG', pnl: null, text: '×3' },
+      { time: T, kind: 'exit', count: 2, side: 'SHORT', pnl: 0.75, text: '×2' },
+      { time: T + 1000, kind: 'exit', count: 1, side: 'LONG', pnl: 2, text: '' },
+    ]);
+  });
+
+  it('groups over several bars when zoomed out, at the bar of the latest mark, in time order', () => {
+    const marks = [m(1, T + 100, 'entry'), m(2, T + 1100, 'exit', 'LONG', -1), m(3, T + 2100, 'entry'), m(4, T + 3100, 'exit', 'LONG', -1)];
+    // T is a multiple of 4 s: T..T+3999 is one bucket of four one-second bars.
+    expect(groupMarks(marks, 4000).map((g) => [g.kind, g.time, g.text])).toEqual([
+      ['entry', T + 2000, '×2'],
+      ['exit', T + 3000, '×2'],
+    ]);
+    expect(groupMarks([], 1000)).toEqual([]);
+  });
+
+  it('takes as many bars per marker as one marker covers at the bar spacing', () => {
+    expect(markBucketMs(20)).toBe(1000);
+    expect(markBucketMs(16)).toBe(1000);
+    expect(markBucketMs(6)).toBe(3000);
+    expect(markBucketMs(0.5)).toBe(32_000);
+    expect(markBucketMs(0)).toBe(1000);
   });
 });
 
@@ -226,6 +355,37 @@ describe('DashboardModel on a real throttled stream', () => {
     }
     expect(ids.flatMap((id) => model.marksOf(id)).filter((m) => m.kind === 'exit').length).toBeGreaterThanOrEqual(4);
     control.abort();
+    await client.close();
+  });
+
+  it('draws stopped runners from a snapshot alone as the server has them; the query completes their P&L', async () => {
+    const ids = ['s1', 's2'];
+    for (const id of ids) {
+      t.engine.addRunner({ id, symbol: `${id.toUpperCase()}USDT`, strategy: 'mean_reversion', feed: { kind: 'simulated', ticksPerSecond: 400, seed: id.length + 3 }, statsIntervalMs: 100 });
+    }
+    await until(() => ids.every((id) => (t.engine.getRunner(id)?.stats.actionsExecuted ?? 0) >= 3), 'a few trades of each', 15_000);
+    for (const id of ids) await t.engine.stopRunner(id);
+    const client = createEventsClient({ url: t.server.urls.ws });
+    const model = new DashboardModel();
+    const control = new AbortController();
+    const got: ClientEvent[] = [];
+    for await (const event of client.events({ snapshot: true, throttleMs: 50, runnerIds: ids }, control.signal)) {
+      // Stopped runners publish nothing more: a live event of our own marks where the snapshot ended.
+      if (got.length === 0) t.bus.publish({ type: 'Error', runnerId: 's1', error: 'end of snapshot', severity: 'Warning', timestamp: Date.now() }, 'S1USDT');
+      if (event.__typename === 'RunnerError') break;
+      got.push(event);
+      model.apply(event);
+    }
+    control.abort();
+    expect(got.length).toBeGreaterThan(0);
+    expect(got.every((e) => e.__typename !== 'StreamGap' && e.snapshot)).toBe(true);
+    const server = (await client.request(DashboardDocument)).runners.filter((r) => ids.includes(r.id));
+    expect(server).toHaveLength(ids.length);
+    for (const r of server) {
+      expect(model.runner(r.id)).toMatchObject({ state: 'STOPPED', position: null, lastPrice: r.lastPrice, strategy: null });
+    }
+    model.load(server);
+    for (const r of server) expect(model.runner(r.id)?.realizedPnl).toBeCloseTo(r.realizedPnl, 6);
     await client.close();
   });
 });
