@@ -17,7 +17,7 @@ export const MAX_EVENT_AGE_LIMIT_MS = 600_000;
 /** The words of a gap notice for events dropped from a subscriber's own queue. */
 export function dropReason(missed: number, cause: DropCause): string {
   return cause.kind === 'age'
-    ? `subscriber too slow: ${missed} high-frequency events older than ${cause.maxAgeMs} ms skipped (the latest per runner and type kept)`
+    ? `subscriber too slow: its next event was older than ${cause.maxAgeMs} ms; ${missed} high-frequency events skipped (the latest per runner and type kept)`
     : `subscriber too slow: ${missed} events dropped (high-frequency first)`;
 }
 
@@ -37,10 +37,10 @@ export interface EventBusOptions {
   /** Clock of gap notices (default Date.now). */
   readonly clock?: () => number;
   /**
-   * Oldest a queued high-frequency event may be when its subscriber reads it, in ms; older
-   * ones are conflated to the latest per runner and type, with a StreamGap (see
-   * {@link BoundedQueue.expire}). 0 or absent: no bound. Also settable later
-   * ({@link EventBus.maxEventAgeMs}).
+   * How far behind a subscriber may fall, in ms: when the next event it would read was
+   * queued longer ago, its queued high-frequency events are conflated to the latest per
+   * runner and type, after a StreamGap (see `BoundedQueue.expire`). 0 or absent: no
+   * bound. Also settable later ({@link EventBus.maxEventAgeMs}).
    */
   readonly maxEventAgeMs?: number;
   /** Monotonic clock of those ages, in ms (default performance.now). */
@@ -276,11 +276,12 @@ export class EventBus {
   }
 
   /**
-   * The age bound of subscriptions opened from now on, in ms (0: none): a high-frequency
-   * event that waited longer in a subscriber's queue is conflated when the subscriber
-   * reads (only the latest per runner and type is kept, after a StreamGap saying how
-   * many were skipped). Ages count from when this process queued the event, never from
-   * its timestamp, which may come from another machine's clock.
+   * The age bound of subscriptions opened from now on, in ms (0: none): when the next
+   * event a subscriber would read waited longer in its queue, the subscriber is behind and
+   * its queued high-frequency events are conflated (only the latest per runner and type is
+   * kept, after a StreamGap saying how many were skipped); standard and critical events
+   * are never dropped for age. Ages count from when this process queued the event, never
+   * from its timestamp, which may come from another machine's clock.
    */
   get maxEventAgeMs(): number {
     return this.maxAge;

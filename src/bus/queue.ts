@@ -33,8 +33,8 @@ export interface AgeBound<T> {
   /** Oldest a high-frequency item may be when it is next to be read, in ms (> 0). */
   readonly maxAgeMs: number;
   /**
-   * What conflation keeps one of: of the stale high-frequency items, only the latest per
-   * key stays (for events, runner and type). Called only for stale high-frequency items.
+   * What conflation keeps one of: of the high-frequency items, only the latest per key
+   * stays (for events, runner and type). Called for high-frequency items only.
    */
   readonly keyOf: (item: T) => string;
   /** A monotonic clock in ms (default `performance.now`); push times must come from it. */
@@ -55,7 +55,7 @@ export interface AgeBound<T> {
 export class BoundedQueue<T> {
   private items: (T | undefined)[] = [];
   // Push time of each slot of `items` (only with an age bound); queue order is push order,
-  // so these never decrease and the stale items are always a prefix of the queue.
+  // so the head is always the oldest.
   private times: number[] = [];
   private head = 0;
   private live = 0;
@@ -63,12 +63,14 @@ export class BoundedQueue<T> {
   private readonly cursors = [0, 0];
   private droppedCount = 0;
   private expiredCount = 0;
-  // Slots before this one were looked at by `expire` already.
+  // Slots before this one were looked at by a pass of `expire` already.
   private ageScan = 0;
   // Slot numbers that never repeat: slot i is `base + i` until the array is compacted.
   private base = 0;
-  // Of the stale high-frequency items kept so far, where the latest of each key is (absolute).
+  // Where the last pass kept the latest of each key (absolute slot numbers).
   private readonly latest = new Map<string, number>();
+  // Keys met in the pass under way (kept to spare an allocation per pass).
+  private readonly passKeys = new Set<string>();
   private readonly now: () => number;
 
   /**
@@ -131,34 +133,48 @@ export class BoundedQueue<T> {
   }
 
   /**
-   * Applies the age bound before a read: when the next item was queued more than
-   * `maxAgeMs` ago, every high-frequency item queued that long ago is dropped except the
-   * latest per key; standard and critical items stay, in their order. Returns how many
-   * were dropped now. Amortized O(1) per item: the stale items are a prefix of the queue
-   * (push order is time order) and each slot is looked at once, the check itself reads
-   * the head only. Which key's latest was kept is remembered, so a later pass that finds
-   * a newer stale one of that key drops the one kept before.
+   * Applies the age bound before a read. When the next item was queued more than
+   * `maxAgeMs` ago, the reader is behind: every high-frequency item queued now that a
+   * newer one of the same key follows is dropped, so what it reads next is the latest of
+   * each key (however old) and standard and critical items, in their order. Returns how
+   * many were dropped now.
+   *
+   * Conflating the whole queue, not only the items past the bound, matters: a reader kept
+   * at the edge of the bound would otherwise get one item just under it after another
+   * (every one nearly `maxAgeMs` old), and a gap notice between each two.
+   *
+   * Amortized O(1) per item: the check reads the head only; a pass looks at the items
+   * queued since the previous pass, once, and remembers where it kept the latest of each
+   * key, so that a later pass that finds a newer one drops the one kept before.
    */
   expire(): number {
     const age = this.age;
     if (age === undefined || this.live === 0) return 0;
     const items = this.items;
-    const times = this.times;
     let head = this.head;
     while (items[head] === undefined) head++;
     this.head = head;
-    const cutoff = this.now() - age.maxAgeMs;
-    if (times[head]! >= cutoff) return 0;
-    let i = Math.max(this.ageScan, head);
+    if (this.times[head]! >= this.now() - age.maxAgeMs) return 0;
+    const from = Math.max(this.ageScan, head);
+    const seen = this.passKeys;
     let dropped = 0;
-    for (; i < items.length && times[i]! < cutoff; i++) {
+    // Newest first: the first of a key met is the one kept.
+    for (let i = items.length - 1; i >= from; i--) {
       const item = items[i];
       if (item === undefined || this.retentionOf(item) !== Retention.HighFrequency) continue;
       const key = age.keyOf(item);
+      if (seen.has(key)) {
+        items[i] = undefined;
+        this.live--;
+        dropped++;
+        age.onExpire?.(item);
+        continue;
+      }
+      seen.add(key);
       const before = this.latest.get(key);
       this.latest.set(key, this.base + i);
-      if (before === undefined) continue;
-      const slot = before - this.base;
+      // The one a previous pass kept, if it is still queued: a newer one is here now.
+      const slot = before === undefined ? -1 : before - this.base;
       const victim = slot >= head ? items[slot] : undefined;
       if (victim === undefined) continue;
       items[slot] = undefined;
@@ -166,7 +182,8 @@ export class BoundedQueue<T> {
       dropped++;
       age.onExpire?.(victim);
     }
-    this.ageScan = i;
+    seen.clear();
+    this.ageScan = items.length;
     this.expiredCount += dropped;
     return dropped;
   }
