@@ -188,8 +188,12 @@ export class BoundedQueue<T> {
     return dropped;
   }
 
+  private shiftedAt = Number.NaN;
+
   /** When the item last taken by {@link shift} was queued (with an age bound; else NaN). */
-  lastShiftedAt = Number.NaN;
+  get lastShiftedAt(): number {
+    return this.shiftedAt;
+  }
 
   /** Takes the oldest item, or undefined when empty. */
   shift(): T | undefined {
@@ -199,7 +203,7 @@ export class BoundedQueue<T> {
     while (items[head] === undefined) head++;
     const item = items[head];
     items[head] = undefined;
-    if (this.age !== undefined) this.lastShiftedAt = this.times[head]!;
+    if (this.age !== undefined) this.shiftedAt = this.times[head]!;
     this.head = head + 1;
     this.live--;
     if (this.live === 0) {
