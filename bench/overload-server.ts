@@ -21,7 +21,9 @@ const rate = Number(process.env['OVERLOAD_RATE'] ?? 1000);
 const bus = new EventBus();
 // Every subscriber comes from one address: lift the per-address quota of open mode.
 const limits = { ...DEFAULT_LIMITS, maxSubscriptionsPerToken: 1_000_000 };
-const server = await startServer({ engine: new TradingEngine(bus), bus, port: 0, host: '127.0.0.1', limits });
+// OVERLOAD_MAX_AGE_MS: this checkout's MAX_EVENT_AGE_MS (a baseline ignores it).
+const maxAge = process.env['OVERLOAD_MAX_AGE_MS'];
+const server = await startServer({ engine: new TradingEngine(bus), bus, port: 0, host: '127.0.0.1', limits, ...(maxAge !== undefined ? { maxEventAgeMs: Number(maxAge) } : {}) });
 
 let published = 0;
 let running = false;

@@ -26,7 +26,7 @@ const root = arg('root', '');
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 const child = (file: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess =>
-  fork(here(file), args, { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
+  fork(here(file), args, { execArgv: ['--import', 'tsx', ...(file.includes('server') && process.env['OVERLOAD_PROF'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/fresh-prof'] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
 const reply = <T>(p: ChildProcess, cmd: string): Promise<T> =>
   new Promise((resolve) => {
     const on = (m: { cmd: string }) => {

@@ -15,12 +15,14 @@ import type { Plugin } from 'graphql-yoga';
 import { log } from './log.js';
 import { DEFAULT_QUEUE_CAPACITY } from '../bus/bus.js';
 import { QueueIterator, Retention, type AgeBound, type DropCause } from '../bus/queue.js';
-import { turnSpent, yieldTurn } from '../bus/turn.js';
+
+/** Events a cohort executes before it lets the event loop run I/O. */
+const PUMP_BATCH = 64;
 
 /**
  * Results of source events kept per shared document for the cohorts that have not reached
  * that event yet. Cohorts of one document read the same events at about the same time
- * (each pump yields after the turn's time budget is spent), so a few thousand cover the
+ * (each pump takes up to {@link PUMP_BATCH} before yielding), so a few thousand cover the
  * spread; a cohort further behind executes the event itself, which is only slower. Bounded
  * rather than weak: the bus's history holds its entries for a long time, and a weak map
  * keyed by them would hold a result (and its JSON) per document for every kept event.
@@ -295,17 +297,19 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
   async function pump(key: string, cohort: Cohort, args: ExecutionArgs): Promise<void> {
     const source = cohort.source;
     const queued = source instanceof QueueIterator ? (source as QueueIterator<unknown>) : null;
+    let sinceYield = 0;
     try {
       for (;;) {
+        // A backlog resolves every next() at once, which would run this loop as one long
+        // chain of microtasks; yielding now and then lets sockets write in between.
+        if (++sinceYield >= PUMP_BATCH) {
+          sinceYield = 0;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
         const next = await source.next();
-        if (next.done === true) break;
+        if (next.done === true || cohort.members.size === 0) break;
         // Its age counts from when it was queued for this subscriber, not from now.
         const at = queued?.lastEnqueuedAt;
-        // A backlog, or one event that wakes thousands of pumps, would otherwise run as one
-        // long chain of microtasks: no socket read (health, handshakes, pongs) until it
-        // ends. Past the turn's time budget, the event waits for the next turn.
-        if (turnSpent()) await yieldTurn();
-        if (cohort.members.size === 0) break;
         const position = options.positionOf?.(next.value as Source) ?? null;
         const result = await resultOf(cohort, args, next.value, position);
         const pushedAt = age === undefined ? undefined : at !== undefined && !Number.isNaN(at) ? at : performance.now();

@@ -7,7 +7,6 @@ import { clientAddressOf, quotaKeyOf } from '../admission.js';
 import { log } from '../log.js';
 import { executePrepared, prepareOperation, subscribePrepared, type OperationParams } from '../operation.js';
 import { payloadOf } from '../payload.js';
-import { turnSpent, yieldTurn } from '../../bus/turn.js';
 import { StreamScope } from '../stream-scope.js';
 import type { TickwireYoga } from '../yoga.js';
 
@@ -262,8 +261,6 @@ async function pump(outcome: Outcome, sink: Sink, frame: (json: string) => strin
     const next = await outcome.next();
     if (next.done === true) return;
     sink.write(frame(payloadOf(next.value)));
-    // A backlog drains as a chain of microtasks: past the turn's budget, the loop reads I/O first.
-    if (turnSpent()) await yieldTurn();
   }
 }
 

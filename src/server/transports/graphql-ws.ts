@@ -11,7 +11,6 @@ import { payloadOf } from '../payload.js';
 import type { SchemaContext } from '../../schema/index.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { executePrepared, prepareOperation, subscribePrepared } from '../operation.js';
-import { turnSpent, yieldTurn } from '../../bus/turn.js';
 import { GRAPHQL_PATH, type TickwireYoga } from '../yoga.js';
 
 /**
@@ -117,9 +116,6 @@ function writeThrough(
         // subscriber's queue applies the drop policy.
         const pending = write(`${prefix}${payloadOf(next.value)}}`);
         if (pending !== undefined) await pending;
-        // Draining a backlog is a chain of microtasks; past the turn's budget the rest
-        // waits for the next turn (and is read then, when the queue's age bound applies).
-        else if (turnSpent()) await yieldTurn();
       }
     },
     async return(): Promise<IteratorResult<ExecutionResult>> {
