@@ -58,6 +58,7 @@ async function main(): Promise<void> {
     dashboardDir: config.dashboardDir,
     replayDir: config.replayDir,
     suggestedRunnerId: firstRunner,
+    maxEventAgeMs: config.maxEventAgeMs,
   });
   const stored = config.store.types.length === 0 ? 'nothing' : config.store.types.join(', ');
   const storeLine =

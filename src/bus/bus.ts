@@ -1,7 +1,7 @@
 import type { EventPredicate } from '../events/filter.js';
 import { isCritical, isHighFrequency } from '../events/helpers.js';
 import type { RunnerEvent } from '../events/types.js';
-import { QueueIterator, Retention } from './queue.js';
+import { QueueIterator, Retention, type AgeBound, type DropCause } from './queue.js';
 import { DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_SIZE, EventHistory, type HistoryQuery } from './history.js';
 import { randomBytes } from 'node:crypto';
 import { LatestState } from './latest.js';
@@ -9,6 +9,24 @@ import { gapNotice, isGap, type LogEntry, type StreamGap, type StreamItem } from
 
 /** Queue capacity of a subscriber unless it asks for another. */
 export const DEFAULT_QUEUE_CAPACITY = 10_000;
+
+/** The server's age bound of queued high-frequency events (MAX_EVENT_AGE_MS) unless configured. */
+export const DEFAULT_MAX_EVENT_AGE_MS = 1000;
+
+/** Largest age bound accepted (MAX_EVENT_AGE_MS), in ms: ten minutes. */
+export const MAX_EVENT_AGE_LIMIT_MS = 600_000;
+
+/** The words of a gap notice for events dropped from a subscriber's own queue. */
+export function dropReason(missed: number, cause: DropCause): string {
+  return cause.kind === 'age'
+    ? `subscriber too slow: its next event was older than ${cause.maxAgeMs} ms; ${missed} high-frequency events skipped (the latest per runner and type kept)`
+    : `subscriber too slow: ${missed} events dropped (high-frequency first)`;
+}
+
+/** What age conflation keeps one of: a runner's latest event of a type. */
+export function conflationKeyOf(item: StreamItem): string {
+  return isGap(item) ? '' : `${item.event.runnerId}\u0000${item.event.type}`;
+}
 
 /** Options of {@link EventBus}. */
 export interface EventBusOptions {
@@ -20,6 +38,15 @@ export interface EventBusOptions {
   readonly historyBytes?: number;
   /** Clock of gap notices (default Date.now). */
   readonly clock?: () => number;
+  /**
+   * How far behind a subscriber may fall, in ms: when the next event it would read was
+   * queued longer ago, its queued high-frequency events are conflated to the latest per
+   * runner and type, after a StreamGap (see `BoundedQueue.expire`). 0 or absent: no
+   * bound. Also settable later ({@link EventBus.maxEventAgeMs}).
+   */
+  readonly maxEventAgeMs?: number;
+  /** Monotonic clock of those ages, in ms (default performance.now). */
+  readonly ageClock?: () => number;
   /**
    * The id the log continues after (default 0): the largest id stored, so that ids stay
    * unique across restarts of a deployment that keeps its events.
@@ -134,6 +161,7 @@ export class EventSubscription extends QueueIterator<StreamItem> {
     signal: AbortSignal | undefined,
     private readonly clock: () => number,
     onDrop?: (item: StreamItem) => void,
+    age?: AgeBound<StreamItem>,
   ) {
     super(
       capacity,
@@ -141,8 +169,9 @@ export class EventSubscription extends QueueIterator<StreamItem> {
       () => detach(this),
       signal,
       // The filter ran at publish time: what the queue dropped were this reader's own events.
-      (missed) => ({ ...this.gap(missed, null, null, `subscriber too slow: ${missed} events dropped (high-frequency first)`), counts: 'subscriber' as const }),
+      (missed, cause) => ({ ...this.gap(missed, null, null, dropReason(missed, cause)), counts: 'subscriber' as const }),
       onDrop,
+      age,
     );
   }
 
@@ -249,6 +278,13 @@ export class EventBus {
     const type = isGap(item) ? 'StreamGap' : item.event.type;
     this.droppedByType.set(type, (this.droppedByType.get(type) ?? 0) + 1);
   };
+  private readonly expiredByType = new Map<string, number>();
+  private readonly countExpired = (item: StreamItem): void => {
+    const type = isGap(item) ? 'StreamGap' : item.event.type;
+    this.expiredByType.set(type, (this.expiredByType.get(type) ?? 0) + 1);
+  };
+  private maxAge = 0;
+  private readonly ageClock: () => number;
   private isClosed = false;
   private visits = 0;
   private readonly capacity: number;
@@ -277,6 +313,8 @@ export class EventBus {
     this.history = new EventHistory(options.historySize ?? DEFAULT_HISTORY_SIZE, options.historyBytes ?? DEFAULT_HISTORY_BYTES, startAfter);
     this.clock = options.clock ?? Date.now;
     this.currentEpoch = options.epoch ?? newEpoch();
+    this.ageClock = options.ageClock ?? (() => performance.now());
+    this.maxEventAgeMs = options.maxEventAgeMs ?? 0;
   }
 
   /** The log's epoch (see {@link EventBusOptions.epoch}). */
@@ -292,6 +330,25 @@ export class EventBus {
   setEpoch(epoch: string): void {
     if (epoch.length === 0 || epoch.length > MAX_EPOCH_LENGTH) throw new RangeError(`an epoch is 1..${MAX_EPOCH_LENGTH} characters, got ${epoch.length}`);
     this.currentEpoch = epoch;
+  }
+
+  /**
+   * The age bound of subscriptions opened from now on, in ms (0: none): when the next
+   * event a subscriber would read waited longer in its queue, the subscriber is behind and
+   * its queued high-frequency events are conflated (only the latest per runner and type is
+   * kept, after a StreamGap saying how many were skipped); standard and critical events
+   * are never dropped for age. Ages count from when this process queued the event, never
+   * from its timestamp, which may come from another machine's clock.
+   */
+  get maxEventAgeMs(): number {
+    return this.maxAge;
+  }
+
+  set maxEventAgeMs(ms: number) {
+    if (!Number.isFinite(ms) || ms < 0 || ms > MAX_EVENT_AGE_LIMIT_MS) {
+      throw new RangeError(`maxEventAgeMs must be 0 (off) to ${MAX_EVENT_AGE_LIMIT_MS} ms, got ${ms}`);
+    }
+    this.maxAge = ms;
   }
 
   /** Ids the history still holds: `oldestId..lastId` (empty when oldestId > lastId). */
@@ -313,6 +370,8 @@ export class EventBus {
     readonly deliveredByType: ReadonlyMap<string, number>;
     /** Events dropped by subscriber queues since start (slow consumers), by type. */
     readonly droppedByType: ReadonlyMap<string, number>;
+    /** High-frequency events conflated away by subscriber queues for their age, by type. */
+    readonly expiredByType: ReadonlyMap<string, number>;
     readonly delivered: number;
     readonly queued: number;
     readonly dropped: number;
@@ -323,7 +382,15 @@ export class EventBus {
       queued += subscriber.size;
       dropped += subscriber.dropped;
     }
-    return { publishedByType: this.publishedByType, deliveredByType: this.deliveredByType, droppedByType: this.droppedByType, delivered: this.deliveries, queued, dropped };
+    return {
+      publishedByType: this.publishedByType,
+      deliveredByType: this.deliveredByType,
+      droppedByType: this.droppedByType,
+      expiredByType: this.expiredByType,
+      delivered: this.deliveries,
+      queued,
+      dropped,
+    };
   }
 
   /** Subscribers currently attached. */
@@ -360,7 +427,8 @@ export class EventBus {
         ...gapNotice(missed, `ids ${this.last + 1}..${entry.id - 1} never reached this server (the shared log was trimmed or cut)`, this.last + 1, entry.id - 1, this.clock()),
         scopedReason: 'events never reached this server (the shared log was trimmed or cut); some may have been yours',
       };
-      for (const subscriber of this.subscribers) subscriber.push(gap);
+      const at = this.maxAge > 0 ? this.ageClock() : undefined;
+      for (const subscriber of this.subscribers) subscriber.push(gap, at);
     }
     this.deliver(entry);
     return true;
@@ -373,6 +441,8 @@ export class EventBus {
     this.history.append(entry);
     this.latest.update(entry);
     const subscribers = this.subscribers;
+    // Read once for every queue this event goes into, not once per subscriber.
+    const at = this.maxAge > 0 ? this.ageClock() : undefined;
     let matched = 0;
     for (let i = 0; i < subscribers.length; i++) {
       const subscriber = subscribers[i]!;
@@ -386,7 +456,7 @@ export class EventBus {
       }
       if (match) {
         matched++;
-        subscriber.push(entry);
+        subscriber.push(entry, at);
       }
     }
     if (matched > 0) {
@@ -404,7 +474,9 @@ export class EventBus {
    */
   subscribe(options: SubscribeOptions = {}): EventSubscription {
     const capacity = options.capacity ?? this.capacity;
-    const subscription = new EventSubscription(this.detach, options.filter, capacity, options.signal, this.clock, this.countDrop);
+    const age: AgeBound<StreamItem> | undefined =
+      this.maxAge > 0 ? { maxAgeMs: this.maxAge, keyOf: conflationKeyOf, now: this.ageClock, onExpire: this.countExpired } : undefined;
+    const subscription = new EventSubscription(this.detach, options.filter, capacity, options.signal, this.clock, this.countDrop, age);
     if (this.isClosed || subscription.closed) {
       subscription.finish();
       return subscription;

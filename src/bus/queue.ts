@@ -23,63 +23,176 @@ export enum PushResult {
 const COMPACT_AFTER = 1024;
 
 /**
+ * How old a queued high-frequency item may get before the queue conflates it (see
+ * {@link BoundedQueue.expire}). Ages are measured from when the item was queued on this
+ * process, with a clock of this process: event timestamps may come from other machines
+ * (a recorded feed, another instance through Redis) and say nothing about how long an
+ * item has waited here.
+ */
+export interface AgeBound<T> {
+  /** Oldest a high-frequency item may be when it is next to be read, in ms (> 0). */
+  readonly maxAgeMs: number;
+  /**
+   * What conflation keeps one of: of the high-frequency items, only the latest per key
+   * stays (for events, runner and type). Called for high-frequency items only.
+   */
+  readonly keyOf: (item: T) => string;
+  /** A monotonic clock in ms (default `performance.now`); push times must come from it. */
+  readonly now?: () => number;
+  /** Told of every item dropped for its age (for metrics). */
+  readonly onExpire?: (item: T) => void;
+}
+
+/**
  * A FIFO queue with a capacity and a drop policy by class: when full, the oldest
  * high-frequency item goes first, then the oldest standard one; critical items are never
  * dropped. Dropping the oldest item of a class is amortized O(1): dropped slots become
  * holes that `shift` skips, and each class has a cursor that only moves forward, so a
  * slot is scanned at most once per class.
+ *
+ * With an {@link AgeBound}, staleness is bounded by time too: see {@link expire}.
  */
 export class BoundedQueue<T> {
   private items: (T | undefined)[] = [];
+  // Push time of each slot of `items` (only with an age bound); queue order is push order,
+  // so the head is always the oldest.
+  private times: number[] = [];
   private head = 0;
   private live = 0;
   // Where the search for the oldest item of each droppable class resumes.
   private readonly cursors = [0, 0];
   private droppedCount = 0;
+  private expiredCount = 0;
+  // Slots before this one were looked at by a pass of `expire` already.
+  private ageScan = 0;
+  // Slot numbers that never repeat: slot i is `base + i` until the array is compacted.
+  private base = 0;
+  // Where the last pass kept the latest of each key (absolute slot numbers).
+  private readonly latest = new Map<string, number>();
+  // Keys met in the pass under way (kept to spare an allocation per pass).
+  private readonly passKeys = new Set<string>();
+  private readonly now: () => number;
 
   /**
    * @param capacity items held before dropping starts (critical items may double it)
    * @param retentionOf the class of an item; called on push and while looking for a victim
    * @param onDrop told of every item dropped (for metrics)
+   * @param age bound on how stale a high-frequency item may be when read; absent: none
    */
   constructor(
     readonly capacity: number,
     private readonly retentionOf: (item: T) => Retention,
     private readonly onDrop?: (item: T) => void,
+    private readonly age?: AgeBound<T>,
   ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`queue capacity must be a positive integer, got ${capacity}`);
+    if (age !== undefined && !(age.maxAgeMs > 0 && Number.isFinite(age.maxAgeMs))) throw new RangeError(`maxAgeMs must be a positive number of ms, got ${age.maxAgeMs}`);
+    this.now = age?.now ?? (() => performance.now());
   }
+
 
   /** Items queued now. */
   get size(): number {
     return this.live;
   }
 
-  /** Items lost to the drop policy so far. */
+  /** Items lost to the drop policy (capacity) so far. */
   get dropped(): number {
     return this.droppedCount;
   }
 
-  /** Appends an item, dropping by the policy when full. */
-  push(item: T): PushResult {
+  /** High-frequency items conflated away by the age bound so far. */
+  get expired(): number {
+    return this.expiredCount;
+  }
+
+  /**
+   * Appends an item, dropping by the policy when full. `at` is when it was queued, by the
+   * age bound's clock (default: now); a caller that pushes one item into many queues reads
+   * the clock once and passes it to each.
+   */
+  push(item: T, at?: number): PushResult {
     if (this.live < this.capacity) {
-      this.append(item);
+      this.append(item, at);
       return PushResult.Queued;
     }
     const retention = this.retentionOf(item);
     if (this.dropOldest(Retention.HighFrequency)) {
-      this.append(item);
+      this.append(item, at);
       return PushResult.QueuedDroppedOlder;
     }
     if (retention === Retention.HighFrequency) return this.dropNew(item);
     if (this.dropOldest(Retention.Standard)) {
-      this.append(item);
+      this.append(item, at);
       return PushResult.QueuedDroppedOlder;
     }
     if (retention === Retention.Standard) return this.dropNew(item);
     if (this.live >= 2 * this.capacity) return PushResult.Overflow;
-    this.append(item);
+    this.append(item, at);
     return PushResult.Queued;
+  }
+
+  /**
+   * Applies the age bound before a read. When the next item was queued more than
+   * `maxAgeMs` ago, the reader is behind: every high-frequency item queued now that a
+   * newer one of the same key follows is dropped, so what it reads next is the latest of
+   * each key (however old) and standard and critical items, in their order. Returns how
+   * many were dropped now.
+   *
+   * Conflating the whole queue, not only the items past the bound, matters: a reader kept
+   * at the edge of the bound would otherwise get one item just under it after another
+   * (every one nearly `maxAgeMs` old), and a gap notice between each two.
+   *
+   * Amortized O(1) per item: the check reads the head only; a pass looks at the items
+   * queued since the previous pass, once, and remembers where it kept the latest of each
+   * key, so that a later pass that finds a newer one drops the one kept before.
+   */
+  expire(): number {
+    const age = this.age;
+    if (age === undefined || this.live === 0) return 0;
+    const items = this.items;
+    let head = this.head;
+    while (items[head] === undefined) head++;
+    this.head = head;
+    if (this.times[head]! >= this.now() - age.maxAgeMs) return 0;
+    const from = Math.max(this.ageScan, head);
+    const seen = this.passKeys;
+    let dropped = 0;
+    // Newest first: the first of a key met is the one kept.
+    for (let i = items.length - 1; i >= from; i--) {
+      const item = items[i];
+      if (item === undefined || this.retentionOf(item) !== Retention.HighFrequency) continue;
+      const key = age.keyOf(item);
+      if (seen.has(key)) {
+        items[i] = undefined;
+        this.live--;
+        dropped++;
+        age.onExpire?.(item);
+        continue;
+      }
+      seen.add(key);
+      const before = this.latest.get(key);
+      this.latest.set(key, this.base + i);
+      // The one a previous pass kept, if it is still queued: a newer one is here now.
+      const slot = before === undefined ? -1 : before - this.base;
+      const victim = slot >= head ? items[slot] : undefined;
+      if (victim === undefined) continue;
+      items[slot] = undefined;
+      this.live--;
+      dropped++;
+      age.onExpire?.(victim);
+    }
+    seen.clear();
+    this.ageScan = items.length;
+    this.expiredCount += dropped;
+    return dropped;
+  }
+
+  private shiftedAt = Number.NaN;
+
+  /** When the item last taken by {@link shift} was queued (with an age bound; else NaN). */
+  get lastShiftedAt(): number {
+    return this.shiftedAt;
   }
 
   /** Takes the oldest item, or undefined when empty. */
@@ -90,6 +203,7 @@ export class BoundedQueue<T> {
     while (items[head] === undefined) head++;
     const item = items[head];
     items[head] = undefined;
+    if (this.age !== undefined) this.shiftedAt = this.times[head]!;
     this.head = head + 1;
     this.live--;
     if (this.live === 0) {
@@ -107,8 +221,9 @@ export class BoundedQueue<T> {
     this.live = 0;
   }
 
-  private append(item: T): void {
+  private append(item: T, at: number | undefined): void {
     this.items.push(item);
+    if (this.age !== undefined) this.times.push(at ?? this.now());
     this.live++;
   }
 
@@ -137,10 +252,15 @@ export class BoundedQueue<T> {
   }
 
   private reset(): void {
+    this.base += this.items.length;
     this.items.length = 0;
+    this.times.length = 0;
     this.head = 0;
     this.cursors[0] = 0;
     this.cursors[1] = 0;
+    this.ageScan = 0;
+    // Nothing kept is queued any more.
+    this.latest.clear();
   }
 
   private compact(): void {
@@ -148,9 +268,15 @@ export class BoundedQueue<T> {
     const items = this.items;
     items.copyWithin(0, head);
     items.length -= head;
+    if (this.age !== undefined) {
+      this.times.copyWithin(0, head);
+      this.times.length -= head;
+    }
+    this.base += head;
     this.head = 0;
     this.cursors[0] = Math.max(0, this.cursors[0]! - head);
     this.cursors[1] = Math.max(0, this.cursors[1]! - head);
+    this.ageScan = Math.max(0, this.ageScan - head);
   }
 }
 
@@ -170,6 +296,11 @@ export class SubscriberOverflowError extends Error {
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
+/** Why a reader lost items: its queue was full, or they were older than the age bound. */
+export type DropCause = { readonly kind: 'capacity' } | { readonly kind: 'age'; readonly maxAgeMs: number };
+
+const CAPACITY: DropCause = Object.freeze({ kind: 'capacity' });
+
 /**
  * An async iterator fed by pushes, over a {@link BoundedQueue}: the one shape of every
  * live stream here (a bus subscriber, a member of a shared execution). A waiting reader
@@ -185,27 +316,49 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
   private readonly onAbort = () => this.close();
 
   private reportedDrops = 0;
+  private reportedExpired = 0;
+  private readonly ageCause: DropCause | null;
+  private lastAt = Number.NaN;
 
   /**
    * @param dropNotice makes the item a reader gets, before anything else, after the
-   *   queue dropped `missed` items; without it drops are only counted in `dropped`
+   *   queue dropped `missed` items (`cause` says why); without it drops are only counted
+   *   in `dropped` and `expired`
+   * @param age bound on how stale a high-frequency item may be when read (see
+   *   {@link BoundedQueue.expire}); absent: none
    */
   constructor(
     capacity: number,
     retentionOf: (item: T) => Retention,
     private readonly onEnd: () => void,
     private readonly signal?: AbortSignal,
-    private readonly dropNotice?: (missed: number) => T,
+    private readonly dropNotice?: (missed: number, cause: DropCause) => T,
     onDrop?: (item: T) => void,
+    age?: AgeBound<T>,
   ) {
-    this.queue = new BoundedQueue(capacity, retentionOf, onDrop);
+    this.queue = new BoundedQueue(capacity, retentionOf, onDrop, age);
+    this.ageCause = age === undefined ? null : Object.freeze({ kind: 'age', maxAgeMs: age.maxAgeMs });
     if (signal?.aborted === true) this.ended = true;
     else signal?.addEventListener('abort', this.onAbort, { once: true });
   }
 
-  /** Items lost because the reader did not keep up. */
+  /** Items lost because the reader did not keep up (its queue was full). */
   get dropped(): number {
     return this.queue.dropped;
+  }
+
+  /** High-frequency items conflated away because they waited longer than the age bound. */
+  get expired(): number {
+    return this.queue.expired;
+  }
+
+  /**
+   * When the item last returned by `next()` was pushed, by the age bound's clock: what a
+   * reader that queues it again elsewhere passes on, so its age counts from here. NaN when
+   * unknown (no age bound, or an item that did not come through the queue).
+   */
+  get lastEnqueuedAt(): number {
+    return this.lastAt;
   }
 
   /** Items queued and not yet read. */
@@ -218,15 +371,19 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
     return this.ended;
   }
 
-  /** Hands an item to a waiting reader or queues it. Ignored once ended. */
-  push(item: T): void {
+  /**
+   * Hands an item to a waiting reader or queues it. Ignored once ended. `at` is when it
+   * was queued, by the age bound's clock (default: now; see {@link BoundedQueue.push}).
+   */
+  push(item: T, at?: number): void {
     if (this.ended) return;
     const waiter = this.waiters.shift();
     if (waiter !== undefined) {
+      this.lastAt = at ?? Number.NaN;
       waiter({ done: false, value: item });
       return;
     }
-    if (this.queue.push(item) === PushResult.Overflow) {
+    if (this.queue.push(item, at) === PushResult.Overflow) {
       this.failure = new SubscriberOverflowError(this.queue.capacity, this.queue.size);
       this.end();
     }
@@ -245,13 +402,28 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (this.dropNotice !== undefined && this.queue.dropped > this.reportedDrops && !this.ended) {
-      const missed = this.queue.dropped - this.reportedDrops;
-      this.reportedDrops = this.queue.dropped;
-      return Promise.resolve({ done: false, value: this.dropNotice(missed) });
+    const queue = this.queue;
+    // Ends before anything stale is read; a finished stream is read out as it stands.
+    if (this.ageCause !== null && !this.ended) queue.expire();
+    if (this.dropNotice !== undefined && !this.ended) {
+      if (queue.dropped > this.reportedDrops) {
+        const missed = queue.dropped - this.reportedDrops;
+        this.reportedDrops = queue.dropped;
+        this.lastAt = Number.NaN;
+        return Promise.resolve({ done: false, value: this.dropNotice(missed, CAPACITY) });
+      }
+      if (queue.expired > this.reportedExpired) {
+        const missed = queue.expired - this.reportedExpired;
+        this.reportedExpired = queue.expired;
+        this.lastAt = Number.NaN;
+        return Promise.resolve({ done: false, value: this.dropNotice(missed, this.ageCause!) });
+      }
     }
-    const item = this.queue.shift();
-    if (item !== undefined) return Promise.resolve({ done: false, value: item });
+    const item = queue.shift();
+    if (item !== undefined) {
+      this.lastAt = queue.lastShiftedAt;
+      return Promise.resolve({ done: false, value: item });
+    }
     if (this.failure !== null) {
       const failure = this.failure;
       this.failure = null;

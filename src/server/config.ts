@@ -14,6 +14,7 @@ import {
 import { loadTokensFile, type TokenStore } from './auth.js';
 import { ConfigError } from './config-error.js';
 import { DEFAULT_RUNNERS } from '../engine/defaults.js';
+import { DEFAULT_MAX_EVENT_AGE_MS, MAX_EVENT_AGE_LIMIT_MS } from '../bus/bus.js';
 import { EVENT_VARIANTS, type EventVariant } from '../events/types.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { LOG_LEVELS } from './log.js';
@@ -52,6 +53,11 @@ export interface ServerConfig {
   readonly replayDir: string | null;
   /** The engine's caps: MAX_RUNNERS and MAX_TOTAL_TICKS_PER_SECOND. */
   readonly engine: { readonly maxRunners: number; readonly maxTotalTicksPerSecond: number };
+  /**
+   * MAX_EVENT_AGE_MS: oldest a queued high-frequency event may be when handed to a
+   * subscriber before it is conflated (latest per runner and type, after a StreamGap); 0: off.
+   */
+  readonly maxEventAgeMs: number;
 }
 
 /** Stored unless STORE_TYPES says otherwise: all but the two high-frequency types. */
@@ -137,6 +143,12 @@ const envSchema = z.object({
   MAX_RUNNERS: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_MAX_RUNNERS),
   MAX_TOTAL_TICKS_PER_SECOND: z.coerce.number().int().min(1).max(MAX_TICKS_PER_SECOND).default(DEFAULT_MAX_TOTAL_TICKS_PER_SECOND),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  MAX_EVENT_AGE_MS: z.coerce
+    .number({ error: 'must be a whole number of milliseconds (0 turns the bound off)' })
+    .int('must be a whole number of milliseconds (0 turns the bound off)')
+    .min(0, 'must be 0 (off) or more')
+    .max(MAX_EVENT_AGE_LIMIT_MS, `must be at most ${MAX_EVENT_AGE_LIMIT_MS} (ten minutes); 0 turns the bound off`)
+    .default(DEFAULT_MAX_EVENT_AGE_MS),
 });
 
 const runnersFileSchema = z.strictObject({ runners: z.array(runnerConfigSchema) });
@@ -182,6 +194,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     MAX_RUNNERS: read('MAX_RUNNERS'),
     MAX_TOTAL_TICKS_PER_SECOND: read('MAX_TOTAL_TICKS_PER_SECOND'),
     LOG_LEVEL: read('LOG_LEVEL'),
+    MAX_EVENT_AGE_MS: read('MAX_EVENT_AGE_MS'),
   });
   if (!parsed.success) throw new ConfigError(`invalid environment: ${formatIssues(parsed.error)}`);
   const { PORT, HOST, RUNNERS_FILE, DATABASE_URL, DATA_DIR, STORE_BUFFER, REDIS_URL, REDIS_STREAM, REDIS_MAXLEN } = parsed.data;
@@ -213,7 +226,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   const dashboardDir = e.DASHBOARD === 'true' ? resolve(e.DASHBOARD_DIR) : null;
   const replayDir = e.REPLAY_DIR === undefined ? null : replayDirOf(e.REPLAY_DIR);
   const engine = { maxRunners: e.MAX_RUNNERS, maxTotalTicksPerSecond: e.MAX_TOTAL_TICKS_PER_SECOND };
-  const common = { port: PORT, host: HOST, store, redis, limits, tokens, dashboardDir, replayDir, engine };
+  const common = { port: PORT, host: HOST, store, redis, limits, tokens, dashboardDir, replayDir, engine, maxEventAgeMs: e.MAX_EVENT_AGE_MS };
   if (RUNNERS_FILE === undefined) {
     return { ...common, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners', runnersFromFile: false };
   }

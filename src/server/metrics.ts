@@ -7,6 +7,8 @@ import type { SharedExecutionStats } from './shared-execution.js';
 export interface MetricsSources {
   readonly bus: EventBus;
   readonly sharedExecution: () => SharedExecutionStats;
+  /** Results the shared-execution member queues conflated for their age, by event type. */
+  readonly sharedExecutionExpired?: () => ReadonlyMap<string, number>;
   /** Open connections by transport (graphql-ws, graphql-sse, yoga-sse). */
   readonly connections: () => Readonly<Record<string, number>>;
   /** Subscription streams open now, by transport (each holds a place in its token's quota). */
@@ -100,6 +102,17 @@ export function createMetrics(sources: MetricsSources): Registry {
     collect() {
       this.reset();
       for (const [type, count] of sources.bus.stats().droppedByType) this.inc({ type }, count);
+    },
+  });
+  new Counter({
+    name: 'tickwire_events_conflated_by_age_total',
+    help: 'High-frequency events skipped because they waited in a subscriber queue longer than MAX_EVENT_AGE_MS (only the latest per runner and type was sent, after a StreamGap), by type and queue: subscription (the bus) or execution (a shared-execution member).',
+    labelNames: ['type', 'queue'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [type, count] of sources.bus.stats().expiredByType) this.inc({ type, queue: 'subscription' }, count);
+      for (const [type, count] of sources.sharedExecutionExpired?.() ?? []) this.inc({ type, queue: 'execution' }, count);
     },
   });
   gaugeFrom('tickwire_subscriber_queue_depth', 'Events waiting in subscriber queues now.', () => sources.bus.stats().queued);

@@ -9,7 +9,7 @@ import { createDashboardHandler } from './dashboard.js';
 import { clientAddressOf } from './admission.js';
 import { createMetrics, type MetricsSources } from './metrics.js';
 import type { AddressInfo } from 'node:net';
-import type { EventBus } from '../bus/bus.js';
+import { DEFAULT_MAX_EVENT_AGE_MS, type EventBus } from '../bus/bus.js';
 import type { EngineControl } from '../engine/engine.js';
 import type { EventStore } from '../store/store.js';
 import { createGraphqlSseHandler, GRAPHQL_SSE_PATH } from './transports/graphql-sse.js';
@@ -83,6 +83,13 @@ export interface ServerOptions {
   readonly replayDir?: string | null;
   /** A runner GraphiQL's default subscription names (the first one at start); absent: one that needs none. */
   readonly suggestedRunnerId?: string | null;
+  /**
+   * MAX_EVENT_AGE_MS: oldest a queued high-frequency event may be when a subscriber's
+   * queue (bus subscription, shared-execution member) hands it on; older ones are
+   * conflated to the latest per runner and type after a StreamGap. 0: no bound. Default
+   * {@link DEFAULT_MAX_EVENT_AGE_MS}. Applied to the bus's subscriptions opened from now on.
+   */
+  readonly maxEventAgeMs?: number;
 }
 
 /** A listening tickwire server. */
@@ -107,8 +114,11 @@ export interface TickwireServer {
 export async function startServer(options: ServerOptions): Promise<TickwireServer> {
   const tokens = options.tokens ?? null;
   const limits = options.limits ?? DEFAULT_LIMITS;
+  const maxEventAgeMs = options.maxEventAgeMs ?? DEFAULT_MAX_EVENT_AGE_MS;
+  options.bus.maxEventAgeMs = maxEventAgeMs;
   const tickwire = createTickwireYoga(options.engine, options.bus, options.store ?? null, limits, tokens, options.replayDir ?? null, undefined, {
     suggestedRunnerId: options.suggestedRunnerId ?? null,
+    maxEventAgeMs,
   });
   const sse = createGraphqlSseHandler(tickwire, {
     reservationTimeoutMs: limits.sseReservationTimeoutMs,
@@ -122,6 +132,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
   const metrics = createMetrics({
     bus: options.bus,
     sharedExecution: () => tickwire.sharedExecution.stats(),
+    sharedExecutionExpired: () => tickwire.sharedExecution.expiredByType(),
     // Over HTTP a stream is its own connection (graphql-sse's single mode shares one).
     connections: () => ({ 'graphql-ws': ws?.wss.clients.size ?? 0, 'graphql-sse': open['graphql-sse'], 'yoga-sse': open['yoga-sse'] }),
     streams: () => open,

@@ -14,7 +14,7 @@ import {
 import type { Plugin } from 'graphql-yoga';
 import { log } from './log.js';
 import { DEFAULT_QUEUE_CAPACITY } from '../bus/bus.js';
-import { QueueIterator, Retention } from '../bus/queue.js';
+import { QueueIterator, Retention, type AgeBound, type DropCause } from '../bus/queue.js';
 
 /** Events a cohort executes before it lets the event loop run I/O. */
 const PUMP_BATCH = 64;
@@ -49,6 +49,11 @@ export interface SharedExecutionStats {
   /** Results handed to subscribers (one execution serves every member of a cohort). */
   readonly deliveries: number;
   /**
+   * Results of high-frequency events that members' queues conflated away because they had
+   * waited longer than the age bound (`maxEventAgeMs`); by type in `expiredByType()`.
+   */
+  readonly expired: number;
+  /**
    * Executions a cohort did not run because another cohort of the same document (with
    * other variables) had already executed that source event.
    */
@@ -70,7 +75,16 @@ export interface SharedExecutionOptions<Source> {
    * The source event that tells a member it lost `missed` results because it did not
    * keep up; it is executed with the member's document and comes before its next result.
    */
-  readonly dropNotice?: (missed: number) => Source;
+  readonly dropNotice?: (missed: number, cause: DropCause) => Source;
+  /**
+   * Oldest a queued result of a high-frequency source event may be when its member reads
+   * it, in ms since the event was queued on this process (for the subscriber's bus queue
+   * when it came through one); older ones are conflated to the latest per
+   * {@link SharedExecutionOptions.conflationKeyOf}, after a drop notice. 0 or absent: none.
+   */
+  readonly maxEventAgeMs?: number;
+  /** What age conflation keeps one of (runner and type); also names the type in stats. */
+  readonly conflationKeyOf?: (source: Source) => { readonly key: string; readonly type: string };
   /**
    * What of the context changes results: subscribers share only with others of the same
    * key (the principal, whose scope filters the stream). Default: nothing.
@@ -99,7 +113,11 @@ export interface SharedExecutionOptions<Source> {
 }
 
 /** The plugin with a view of its counters. */
-export type SharedExecutionPlugin = Plugin & { readonly stats: () => SharedExecutionStats };
+export type SharedExecutionPlugin = Plugin & {
+  readonly stats: () => SharedExecutionStats;
+  /** Results conflated away for their age (see {@link SharedExecutionStats.expired}), by event type. */
+  readonly expiredByType: () => ReadonlyMap<string, number>;
+};
 
 /** Results of source events, shared by every cohort of one document across variables. */
 interface SharedResults {
@@ -170,9 +188,25 @@ export function variablesOnlyInRootArguments(document: DocumentNode, operationNa
 export function useSharedExecution<Source>(options: SharedExecutionOptions<Source>): SharedExecutionPlugin {
   const cohorts = new Map<string, Cohort>();
   const documentKeys = new WeakMap<DocumentNode, string>();
-  const retentions = new WeakMap<ExecutionResult, Retention>();
+  // What a member's queue needs to know of a result: its source's class and conflation key.
+  const meta = new WeakMap<ExecutionResult, { readonly retention: Retention; readonly key: string; readonly type: string }>();
   const capacity = options.memberCapacity ?? DEFAULT_QUEUE_CAPACITY;
-  const retentionOfResult = (result: ExecutionResult) => retentions.get(result) ?? Retention.Standard;
+  const retentionOfResult = (result: ExecutionResult) => meta.get(result)?.retention ?? Retention.Standard;
+  const expiredByType = new Map<string, number>();
+  const maxAgeMs = options.maxEventAgeMs ?? 0;
+  if (!Number.isFinite(maxAgeMs) || maxAgeMs < 0) throw new RangeError(`maxEventAgeMs must be 0 (off) or a positive number of ms, got ${maxAgeMs}`);
+  const age: AgeBound<ExecutionResult> | undefined =
+    maxAgeMs > 0
+      ? {
+          maxAgeMs,
+          keyOf: (result) => meta.get(result)?.key ?? '',
+          onExpire: (result) => {
+            const type = meta.get(result)?.type ?? 'unknown';
+            expiredByType.set(type, (expiredByType.get(type) ?? 0) + 1);
+            expired++;
+          },
+        }
+      : undefined;
   const sourceArgumentFields = new Set(options.sourceArgumentFields ?? []);
   // By document, then operation name: whether results may be shared across variables.
   const variableFree = new WeakMap<DocumentNode, Map<string, boolean>>();
@@ -181,6 +215,7 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
   let deliveries = 0;
   let executionsSaved = 0;
   let privateCohorts = 0;
+  let expired = 0;
 
   // Yoga caches parsed documents, so the same query text is usually the same object.
   const documentKeyOf = (args: ExecutionArgs): string => {
@@ -242,7 +277,10 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
     executions++;
     const result = execute({ ...args, rootValue: source });
     const settle = (done: ExecutionResult): ExecutionResult => {
-      retentions.set(done, options.retentionOf(source as Source));
+      const retention = options.retentionOf(source as Source);
+      // Only high-frequency results are ever conflated; the key is worked out for them alone.
+      const conflation = retention === Retention.HighFrequency ? options.conflationKeyOf?.(source as Source) : undefined;
+      meta.set(done, { retention, key: conflation?.key ?? '', type: conflation?.type ?? '' });
       return done;
     };
     const settled = result instanceof Promise ? result.then(settle) : settle(result);
@@ -257,6 +295,8 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
   }
 
   async function pump(key: string, cohort: Cohort, args: ExecutionArgs): Promise<void> {
+    const source = cohort.source;
+    const queued = source instanceof QueueIterator ? (source as QueueIterator<unknown>) : null;
     let sinceYield = 0;
     try {
       for (;;) {
@@ -266,14 +306,17 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
           sinceYield = 0;
           await new Promise((resolve) => setImmediate(resolve));
         }
-        const next = await cohort.source.next();
+        const next = await source.next();
         if (next.done === true || cohort.members.size === 0) break;
+        // Its age counts from when it was queued for this subscriber, not from now.
+        const at = queued?.lastEnqueuedAt;
         const position = options.positionOf?.(next.value as Source) ?? null;
         const result = await resultOf(cohort, args, next.value, position);
+        const pushedAt = age === undefined ? undefined : at !== undefined && !Number.isNaN(at) ? at : performance.now();
         for (const [member, joinedAt] of cohort.members) {
           if (position !== null && position <= joinedAt) continue;
           deliveries++;
-          member.push(result);
+          member.push(result, pushedAt);
         }
       }
     } catch (err) {
@@ -321,7 +364,9 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
         }
       },
       undefined,
-      notice === undefined ? undefined : (missed) => executeNow({ ...args, rootValue: notice(missed) }),
+      notice === undefined ? undefined : (missed, cause) => executeNow({ ...args, rootValue: notice(missed, cause) }),
+      undefined,
+      age,
     );
     joined.members.set(member, joinedAt);
     return member;
@@ -334,7 +379,8 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
     stats: () => {
       let members = 0;
       for (const cohort of cohorts.values()) members += cohort.members.size;
-      return { cohorts: cohorts.size, members, executions, deliveries, executionsSaved };
+      return { cohorts: cohorts.size, members, executions, deliveries, executionsSaved, expired };
     },
+    expiredByType: () => expiredByType,
   };
 }

@@ -1,5 +1,5 @@
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { retentionOf, type EventBus } from '../bus/bus.js';
+import { conflationKeyOf, dropReason, retentionOf, type EventBus } from '../bus/bus.js';
 import { isBatch, retentionOfBatch, type EventBatch } from '../bus/batch.js';
 import { isGap, type StreamGap, type StreamItem } from '../bus/types.js';
 import type { EngineControl } from '../engine/engine.js';
@@ -40,17 +40,21 @@ export function createTickwireYoga(
   tokens: TokenStore | null = null,
   replayDir: string | null = null,
   admission: Admission = new Admission(limits.maxSubscriptionsPerToken),
-  graphiql: { readonly suggestedRunnerId?: string | null } = {},
+  extra: {
+    readonly suggestedRunnerId?: string | null;
+    /** MAX_EVENT_AGE_MS for the shared-execution member queues (0 or absent: none). */
+    readonly maxEventAgeMs?: number;
+  } = {},
 ): TickwireYoga {
   const sharedExecution = useSharedExecution<StreamItem | EventBatch>({
     retentionOf: (source) => (isBatch(source) ? retentionOfBatch(source) : retentionOf(source)),
     // A stream that starts with its own history (replay, after) serves only its subscriber.
-    dropNotice: (missed): StreamGap => ({
+    dropNotice: (missed, cause): StreamGap => ({
       kind: 'gap',
       missed,
       fromId: null,
       toId: null,
-      reason: `subscriber too slow: ${missed} events dropped (high-frequency first)`,
+      reason: dropReason(missed, cause),
       timestamp: Date.now(),
       // A cohort serves one principal: what its member lost were results of its own stream.
       counts: 'subscriber',
@@ -60,6 +64,9 @@ export function createTickwireYoga(
     isShareable: (source) => !('replays' in source && source.replays === true),
     positionOf: (source) => (isBatch(source) || isGap(source) ? null : source.id),
     position: () => bus.lastId,
+    maxEventAgeMs: extra.maxEventAgeMs ?? 0,
+    // Only high-frequency sources are asked, and those are log entries (batches and gaps never are).
+    conflationKeyOf: (source) => ({ key: isBatch(source) ? '' : conflationKeyOf(source), type: isBatch(source) || isGap(source) ? 'unknown' : source.event.type }),
     // Their arguments are consumed by the bus and the stream stages (filter, replay/after,
     // throttle, batching) before execution; their resolvers only pass the item on.
     sourceArgumentFields: ['events', 'eventBatches'],
@@ -78,7 +85,7 @@ export function createTickwireYoga(
     },
     // GraphiQL runs its subscriptions over graphql-ws on the same URL; its page carries
     // its own scripts (no CDN) and is the same for every request, so it is made once.
-    graphiql: limits.graphiql ? graphiqlOptions({ suggestedRunnerId: graphiql.suggestedRunnerId ?? null, tokens: tokens !== null }) : false,
+    graphiql: limits.graphiql ? graphiqlOptions({ suggestedRunnerId: extra.suggestedRunnerId ?? null, tokens: tokens !== null }) : false,
     renderGraphiQL: (options) => (graphiqlPage ??= renderTickwireGraphiQL(options)),
     landingPage: false,
     // Yoga's own messages go to the same JSON log.

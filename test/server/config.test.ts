@@ -71,6 +71,16 @@ describe('server configuration', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('reads MAX_EVENT_AGE_MS: 1000 by default, 0 turns it off, anything else is refused naming it', () => {
+    expect(loadServerConfig({}).maxEventAgeMs).toBe(1000);
+    expect(loadServerConfig({ MAX_EVENT_AGE_MS: '0' }).maxEventAgeMs).toBe(0);
+    expect(loadServerConfig({ MAX_EVENT_AGE_MS: '250' }).maxEventAgeMs).toBe(250);
+    expect(() => loadServerConfig({ MAX_EVENT_AGE_MS: 'soon' })).toThrow('invalid environment: MAX_EVENT_AGE_MS: must be a whole number of milliseconds (0 turns the bound off)');
+    expect(() => loadServerConfig({ MAX_EVENT_AGE_MS: '1.5' })).toThrow('invalid environment: MAX_EVENT_AGE_MS: must be a whole number of milliseconds');
+    expect(() => loadServerConfig({ MAX_EVENT_AGE_MS: '-5' })).toThrow('invalid environment: MAX_EVENT_AGE_MS: must be 0 (off) or more');
+    expect(() => loadServerConfig({ MAX_EVENT_AGE_MS: '600001' })).toThrow('invalid environment: MAX_EVENT_AGE_MS: must be at most 600000 (ten minutes); 0 turns the bound off');
+  });
+
   it('npm start refuses a bad configuration with the message and exit code 1', () => {
     const bad = file('start.yaml', 'runners:\n  - id: a\n    symbol: X\n    strategy: moon\n');
     const result = spawnSync(process.execPath, entry('main'), {

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { EventBus } from '../../src/bus/bus.js';
@@ -85,4 +86,65 @@ describe('graphql-ws keep-alive', () => {
       await server.close();
     }
   });
+
+  /** Holds everything the server writes to its next connection in its own buffer (corked), as a loop too busy to write would. */
+  const holdWrites = (server: Awaited<ReturnType<typeof startServer>>): Promise<Socket> =>
+    new Promise((resolve) =>
+      server.ws.wss.once('connection', (peer) => {
+        const raw = (peer as unknown as { _socket: Socket })._socket;
+        raw.cork();
+        resolve(raw);
+      }),
+    );
+
+  it('keeps a healthy client whose ping was held in the server\'s own send buffer for longer than an interval', async () => {
+    const bus = new EventBus();
+    const server = await startServer({ engine: new TradingEngine(bus), bus, port: 0, host: '127.0.0.1', keepAliveMs: 100 });
+    try {
+      const held = holdWrites(server);
+      const socket = new WebSocket(server.urls.ws, 'graphql-transport-ws');
+      const dropped = new Promise<never>((_, reject) => socket.once('close', (code) => reject(new Error(`the healthy client was dropped (close ${code})`))));
+      dropped.catch(() => undefined);
+      const raw = await held;
+      // Two to three rounds pass while the first ping waits behind our own writes: the peer
+      // cannot answer what it never got.
+      const heldAt = performance.now();
+      await Promise.race([dropped, until(() => performance.now() - heldAt > 250)]);
+      raw.uncork();
+      let pings = 0;
+      await Promise.race([
+        dropped,
+        new Promise<void>((resolve) =>
+          socket.on('ping', () => {
+            // The held ping, then three more rounds, each answered: the client stays.
+            if (++pings >= 4) resolve();
+          }),
+        ),
+      ]);
+      expect(socket.readyState).toBe(WebSocket.OPEN);
+      socket.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('drops a client whose ping never leaves the server because it reads nothing', async () => {
+    const bus = new EventBus();
+    const server = await startServer({ engine: new TradingEngine(bus), bus, port: 0, host: '127.0.0.1', keepAliveMs: 50 });
+    try {
+      const held = holdWrites(server);
+      const socket = new WebSocket(server.urls.ws, 'graphql-transport-ws');
+      const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+      await held;
+      // Never uncorked: after a few on-time rounds the peer is taken for gone.
+      expect(await closed).toBe(1006);
+    } finally {
+      await server.close();
+    }
+  });
 });
+
+/** Polls until `cond` holds. */
+async function until(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 5));
+}

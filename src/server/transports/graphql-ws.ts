@@ -31,18 +31,37 @@ const CORK_FLUSH_BYTES = 64 * 1024;
 export const KEEP_ALIVE_MS = 12_000;
 
 /**
+ * On-time rounds a ping may stay unsent (held in our send buffer behind data the peer does
+ * not read) before the peer is dropped anyway: a peer that reads nothing for that long is gone.
+ */
+const UNSENT_PING_ROUNDS = 4;
+
+/** A ping waiting for its pong. */
+interface PendingPing {
+  /** When the ping left for the kernel (performance.now()); -1 while it waits in our buffer. */
+  sentAt: number;
+  /** On-time rounds it has waited unsent. */
+  unsentRounds: number;
+}
+
+/**
  * Pings every socket of `wss` on one timer and terminates those that did not answer the
- * previous ping. A pong can only be read when the event loop runs: when the server itself
- * lags (overload, a long turn), pongs wait in the kernel through no fault of the peer, and
- * dropping those peers would turn the overload into a reconnect storm. So the timer
- * measures how late it fired: a round more than half an interval late gives no verdict
- * (it still pings the sockets that answered), and an on-time round decides only after the
- * loop has read the I/O already waiting (`setImmediate` runs after the poll phase).
+ * previous ping in time. A peer is only judged on time it really had, never on our delays:
+ * - A pong can only be read when the event loop runs: when the server lags (overload, a
+ *   long turn), pongs wait in the kernel through no fault of the peer, and dropping those
+ *   peers would turn the overload into a reconnect storm. So the timer measures how late it
+ *   fired: a round more than half an interval late gives no verdict (it still pings the
+ *   sockets that answered), and an on-time round decides only after the loop has read the
+ *   I/O already waiting (`setImmediate` runs after the poll phase).
+ * - A ping queued behind our own backlog of frames (a busy socket, a loop too slow to
+ *   write) has not reached the peer: its time counts from when it left for the kernel, and
+ *   a peer gets at least half an interval from then. A ping still unsent after
+ *   {@link UNSENT_PING_ROUNDS} on-time rounds means the peer reads nothing: it is dropped.
  * Returns what stops the timer.
  */
 function keepAlive(wss: WebSocketServer, intervalMs: number): () => void {
-  const unanswered = new WeakSet<WebSocket>();
-  wss.on('connection', (socket) => socket.on('pong', () => unanswered.delete(socket)));
+  const pending = new WeakMap<WebSocket, PendingPing>();
+  wss.on('connection', (socket) => socket.on('pong', () => pending.delete(socket)));
   let due = performance.now() + intervalMs;
   const timer = setInterval(() => {
     const now = performance.now();
@@ -50,12 +69,18 @@ function keepAlive(wss: WebSocketServer, intervalMs: number): () => void {
     // Node schedules the next run from this one, not from when this one was due.
     due = now + intervalMs;
     setImmediate(() => {
+      const at = performance.now();
       for (const socket of wss.clients) {
         if (socket.readyState !== socket.OPEN) continue;
-        if (!unanswered.has(socket)) {
-          unanswered.add(socket);
-          socket.ping();
-        } else if (!late) {
+        const ping = pending.get(socket);
+        if (ping === undefined) {
+          const sent: PendingPing = { sentAt: -1, unsentRounds: 0 };
+          pending.set(socket, sent);
+          // Called once the frame is handed to the kernel, after whatever was queued before it.
+          socket.ping(undefined, undefined, (err) => {
+            if (err == null) sent.sentAt = performance.now();
+          });
+        } else if (!late && (ping.sentAt >= 0 ? at - ping.sentAt >= intervalMs / 2 : ++ping.unsentRounds >= UNSENT_PING_ROUNDS)) {
           socket.terminate();
         }
       }
