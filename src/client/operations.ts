@@ -5,7 +5,10 @@ import { graphql } from './generated/gql.js';
  * TypedDocumentNodes for them in ./generated; edit here, then `npm run codegen`.
  */
 
-/** Every field of every event: what a dashboard showing everything selects. */
+/**
+ * Every field of every event: what a dashboard showing everything selects. `where` is
+ * typed per variant (EventWhere), e.g. `{ tickReceived: { close: { gt: 61000 } } }`.
+ */
 export const EventsDocument = graphql(`
   subscription Events(
     $runnerIds: [ID!]
@@ -15,6 +18,7 @@ export const EventsDocument = graphql(`
     $replay: Int
     $after: ID
     $throttleMs: Int
+    $where: EventWhere
   ) {
     events(
       runnerIds: $runnerIds
@@ -24,6 +28,7 @@ export const EventsDocument = graphql(`
       replay: $replay
       after: $after
       throttleMs: $throttleMs
+      where: $where
     ) {
       __typename
       ... on StreamGap {

@@ -134,6 +134,8 @@ function whereSql(where: EventWhere, param: (value: unknown) => string): string[
 
 /** The conditions of one field, each `<value> <op> <param>`. */
 function fieldSql(field: WhereField, condition: Readonly<Record<string, unknown>>, param: (value: unknown) => string): string[] {
+  // An unused parameter would fail the statement ("could not determine data type").
+  if (WHERE_OPERATORS.every((op) => condition[op] == null)) return [];
   // The path comes from WHERE_FIELDS, never from a request; checked all the same.
   if (!field.path.every((p) => /^[A-Za-z]+$/.test(p))) throw new TypeError(`bad where path ${field.path.join('.')}`);
   const json = `(event #> '{data,${field.path.join(',')}}')`;

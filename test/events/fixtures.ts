@@ -81,7 +81,13 @@ const positionArb: fc.Arbitrary<Position> = fc.record({
   entryTime: timestampArb,
 });
 
-/** Any event of any variant, with any finite numbers (the engine's own checks aside). */
+/** Whole numbers ≥ 0 (StatsUpdate's counts), from the pool and anywhere. */
+const countArb: fc.Arbitrary<number> = fc.oneof(fc.constantFrom(0, 1, 61_000), fc.nat());
+
+/**
+ * Any event of any variant, with any finite numbers where the codec takes any (the
+ * engine's own checks aside): every one stores and decodes.
+ */
 export const eventArb: fc.Arbitrary<RunnerEvent> = (() => {
   const runnerId = fc.constantFrom('btc_ema', 'eth_ema', 'sol_meanrev');
   const text = fc.constantFrom('x', 'signal', '');
@@ -118,12 +124,12 @@ export const eventArb: fc.Arbitrary<RunnerEvent> = (() => {
     fc.record({
       type: fc.constant('StatsUpdate' as const),
       runnerId,
-      ticksProcessed: numberArb,
-      actionsExecuted: numberArb,
-      errorRate: numberArb,
+      ticksProcessed: countArb,
+      actionsExecuted: countArb,
+      errorRate: numberArb.map(Math.abs),
       realizedPnl: numberArb,
       lastPrice: fc.option(numberArb, { nil: null }),
-      ticksPerSecond: numberArb,
+      ticksPerSecond: numberArb.map(Math.abs),
       openPosition: fc.option(positionArb, { nil: null }),
       timestamp: timestampArb,
     }),
