@@ -3,7 +3,10 @@ import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { EventBus } from '../../src/bus/bus.js';
 import type { LogEntry } from '../../src/bus/types.js';
+import { TradingEngine } from '../../src/engine/engine.js';
+import { startServer } from '../../src/server/server.js';
 import type { RunnerEvent } from '../../src/events/types.js';
 import { openDb, type Db } from '../../src/store/db.js';
 import { EventStore } from '../../src/store/store.js';
@@ -63,7 +66,7 @@ beforeAll(async () => {
   store = new EventStore(db);
   await store.migrate();
   t = await startTestServer({ store });
-});
+}, 60_000); // PGlite's start-up is slow on a busy machine
 afterAll(async () => {
   await t.close();
   await db.close();
@@ -214,6 +217,30 @@ describe('where on the history queries', () => {
     expect(cursors).toEqual([...cursors].sort((a, b) => a - b));
     expect(new Set(cursors).size).toBe(cursors.length);
   });
+});
+
+describe('where when a resume point is older than memory', () => {
+  it('fills from the store with the same predicate, then history, then live', async () => {
+    // The same store (its ids from 1,000,000 up are the eventHistory test's), a bus of its own.
+    const bus = new EventBus({ historySize: 10 });
+    const server = await startServer({ engine: new TradingEngine(bus), bus, store, port: 0, host: '127.0.0.1' });
+    try {
+      // 60 closes, a loss every seventh; the store has them all, the bus only the last 10.
+      const pnl = (n: number) => (n % 7 === 3 ? -n : n);
+      const entries = Array.from({ length: 60 }, (_, n) => bus.publish(closed('w_resume', n, pnl(n)), 'BTCUSDT'));
+      await store.insert(entries);
+      const w = watch('graphql-ws', server, 'subscription { events(runnerIds: ["w_resume"], after: "0", where: { positionClosed: { realizedPnl: { lt: 0 } } }) { ... on PositionClosed { id realizedPnl } } }');
+      await until(() => bus.subscriberCount === 1, 'the subscriber');
+      for (let n = 60; n < 70; n++) bus.publish(closed('w_resume', n, pnl(n)), 'BTCUSDT');
+      const losses = Array.from({ length: 70 }, (_, n) => n).filter((n) => pnl(n) < 0);
+      const got = await w.take(losses.length);
+      expect(got.map((r) => (r.data as { events: { realizedPnl: number } }).events.realizedPnl)).toEqual(losses.map((n) => -n));
+      await w.close();
+    } finally {
+      await server.close();
+      bus.close();
+    }
+  }, 30_000);
 });
 
 /** Bad `where` arguments: [name, argument, what the message must say]. */
