@@ -5,7 +5,10 @@ import { graphql } from './generated/gql.js';
  * TypedDocumentNodes for them in ./generated; edit here, then `npm run codegen`.
  */
 
-/** Every field of every event: what a dashboard showing everything selects. */
+/**
+ * Every field of every event: what a dashboard showing everything selects. `where` is
+ * typed per variant (EventWhere), e.g. `{ tickReceived: { close: { gt: 61000 } } }`.
+ */
 export const EventsDocument = graphql(`
   subscription Events(
     $runnerIds: [ID!]
@@ -17,6 +20,7 @@ export const EventsDocument = graphql(`
     $epoch: String
     $snapshot: Boolean
     $throttleMs: Int
+    $where: EventWhere
   ) {
     events(
       runnerIds: $runnerIds
@@ -28,6 +32,7 @@ export const EventsDocument = graphql(`
       epoch: $epoch
       snapshot: $snapshot
       throttleMs: $throttleMs
+      where: $where
     ) {
       __typename
       ... on StreamGap {

@@ -1,5 +1,6 @@
 import { ERROR_SEVERITIES, severityRank } from './helpers.js';
 import { EVENT_VARIANTS, type ErrorSeverity, type EventVariant, type RunnerEvent } from './types.js';
+import { compileWhere, DEFAULT_WHERE_LIMITS, validateWhere, type EventWhere, type WhereLimits } from './where.js';
 
 /**
  * What a subscriber wants to see. Arguments combine with AND; inside a list, OR.
@@ -12,6 +13,11 @@ export interface EventFilter {
   readonly symbols?: readonly string[] | null;
   readonly types?: readonly EventVariant[] | null;
   readonly minSeverity?: ErrorSeverity | null;
+  /**
+   * Typed field predicates, per variant: they constrain only the variants they name and
+   * never let through what the other arguments drop (see ./where.ts for the semantics).
+   */
+  readonly where?: EventWhere | null;
 }
 
 /** A compiled filter: `symbol` is the symbol of the runner that emitted the event. */
@@ -32,7 +38,7 @@ const MATCH_NONE: EventPredicate = () => false;
  * arguments a constant `true`. Expects a filter that {@link validateFilter} accepted.
  */
 export function compileFilter(filter: EventFilter): EventPredicate {
-  const { runnerIds, symbols, types, minSeverity } = filter;
+  const { runnerIds, symbols, types, minSeverity, where } = filter;
   if (runnerIds?.length === 0 || symbols?.length === 0 || types?.length === 0) return MATCH_NONE;
 
   const checks: EventPredicate[] = [];
@@ -55,12 +61,20 @@ export function compileFilter(filter: EventFilter): EventPredicate {
     checks.push((event) => event.type !== 'Error' || severityRank(event.severity) >= minRank);
   }
 
+  // Last: the cheap checks above reject most events before a field is read.
+  const fields = compileWhere(where);
+  if (fields !== null) checks.push(fields);
+
   const [a, b, c, d] = checks;
   if (a === undefined) return MATCH_ALL;
   if (b === undefined) return a;
   if (c === undefined) return (event, symbol) => a(event, symbol) && b(event, symbol);
   if (d === undefined) return (event, symbol) => a(event, symbol) && b(event, symbol) && c(event, symbol);
-  return (event, symbol) => a(event, symbol) && b(event, symbol) && c(event, symbol) && d(event, symbol);
+  if (checks.length === 4) return (event, symbol) => a(event, symbol) && b(event, symbol) && c(event, symbol) && d(event, symbol);
+  return (event, symbol) => {
+    for (const check of checks) if (!check(event, symbol)) return false;
+    return true;
+  };
 }
 
 /** Renders an offending entry for a message; must not throw whatever the value is. */
@@ -76,10 +90,16 @@ function show(value: unknown): string {
 /**
  * Says what is wrong with a filter built from untrusted input, or returns null when it
  * is usable. Lists longer than `maxListLength` are refused because each entry costs
- * memory per subscription and time at compile. The message names the argument, and
- * the index for a bad list entry, e.g. `types[2]: unknown event type "Foo"`.
+ * memory per subscription and time at compile; `where` is bounded by `whereLimits`.
+ * The message names the argument, and the index for a bad list entry, e.g.
+ * `types[2]: unknown event type "Foo"`, or the place in `where`, e.g.
+ * `where.tickReceived.close.in has 51 values; at most 50 are allowed in one in`.
  */
-export function validateFilter(filter: EventFilter, maxListLength: number = MAX_FILTER_LIST): string | null {
+export function validateFilter(
+  filter: EventFilter,
+  maxListLength: number = MAX_FILTER_LIST,
+  whereLimits: WhereLimits = DEFAULT_WHERE_LIMITS,
+): string | null {
   const lists = [
     ['runnerIds', filter.runnerIds],
     ['symbols', filter.symbols],
@@ -103,5 +123,5 @@ export function validateFilter(filter: EventFilter, maxListLength: number = MAX_
   if (minSeverity != null && !(ERROR_SEVERITIES as readonly unknown[]).includes(minSeverity)) {
     return `minSeverity: unknown severity ${show(minSeverity)} (expected one of ${ERROR_SEVERITIES.join(', ')})`;
   }
-  return null;
+  return validateWhere(filter.where, whereLimits);
 }

@@ -6,3 +6,4 @@ export * from './codec.js';
 export * from './filter.js';
 export * from './helpers.js';
 export * from './types.js';
+export * from './where.js';

@@ -1,8 +1,10 @@
 import { GraphQLError } from 'graphql';
 import type { EventFilter } from '../events/filter.js';
 import type { ErrorSeverity, EventVariant } from '../events/types.js';
+import type { EventWhere } from '../events/where.js';
 import { builder } from './builder.js';
 import { ErrorSeverityEnum, EventTypeEnum } from './enums.js';
+import { EventWhereInput } from './where.js';
 
 /**
  * The filter arguments every event-reading field takes (events, eventBatches,
@@ -17,6 +19,13 @@ export const filterArgs = builder.args((t) => ({
     required: false,
     description: 'Drop RunnerError events below this severity; other kinds are not affected.',
   }),
+  where: t.field({
+    type: EventWhereInput,
+    required: false,
+    description:
+      'Comparisons on the fields of each kind of event, e.g. { tickReceived: { close: { gt: 61000 } } }. Constrains only ' +
+      'the kinds it names; applied on the server before anything is executed or sent.',
+  }),
 }));
 
 /** The filter arguments as a resolver receives them. */
@@ -25,6 +34,8 @@ export interface FilterArgValues {
   readonly symbols?: readonly string[] | null;
   readonly types?: readonly EventVariant[] | null;
   readonly minSeverity?: ErrorSeverity | null;
+  /** As GraphQL coerced it: shaped by the input types, still checked by validateFilter. */
+  readonly where?: Readonly<Record<string, unknown>> | null;
 }
 
 /** The filter arguments as the events module takes them (null: does not filter). */
@@ -34,6 +45,8 @@ export function filterOf(args: FilterArgValues): EventFilter {
     symbols: args.symbols ?? null,
     types: args.types ?? null,
     minSeverity: args.minSeverity ?? null,
+    // The input types give it the shape of EventWhere; validateFilter checks the rest.
+    where: (args.where ?? null) as EventWhere | null,
   };
 }
 

@@ -97,7 +97,7 @@ export const MAX_RECENT = 10_000;
 /**
  * Most kept events one `recentEvents` call looks at: this many, or 4 × `last` when that
  * is more. The history's index follows runnerIds, types and the token's scope, so only
- * symbols and minSeverity can make a call read entries it does not return; this keeps
+ * symbols, minSeverity and where can make a call read entries it does not return; this keeps
  * what such a call reads, and so a request's total, bounded.
  */
 export const RECENT_SCAN_FLOOR = 10_000;

@@ -1,6 +1,7 @@
 import { decodeEvent, encodeEvent, EventDecodeError } from '../events/codec.js';
 import type { EventFilter } from '../events/filter.js';
 import { EVENT_VARIANTS, type EventVariant, type RunnerEvent } from '../events/types.js';
+import { WHERE_FIELDS, WHERE_OPERATORS, type EventWhere, type WhereField, type WhereVariant } from '../events/where.js';
 import { severityRank } from '../events/helpers.js';
 import { timestampOf } from '../events/helpers.js';
 import type { Db } from './db.js';
@@ -106,6 +107,80 @@ function globToLike(glob: string): string {
   return glob.replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%').replace(/\?/g, '_');
 }
 
+const SQL_COMPARISON: Readonly<Record<(typeof WHERE_OPERATORS)[number], string>> = { eq: '=', in: '= ANY', gt: '>', gte: '>=', lt: '<', lte: '<=' };
+
+/**
+ * A `where` as SQL conditions, one per variant it constrains:
+ * `(type <> 'V' OR COALESCE(<every field condition>, false))`. Each is exact, so pages
+ * and cursors stay what they are without a `where` (nothing is filtered after reading).
+ * Numbers are compared as `numeric`: the stored JSON holds the shortest text that reads
+ * back as the double, so numeric order and equality are the doubles' order and equality.
+ * A value that is not a JSON number (null, or a damaged row) gives NULL, which matches
+ * nothing, and never a cast error that would fail the page. The timestamp is the `ts`
+ * column. The JSONB comparisons have no index of their own: the indexes still serve
+ * the other filters (type, runner, symbol, time, the cursor) that narrow the scan.
+ */
+function whereSql(where: EventWhere, param: (value: unknown) => string): string[] {
+  const clauses: string[] = [];
+  for (const key of Object.keys(where)) {
+    if (!Object.hasOwn(WHERE_FIELDS, key)) continue;
+    const spec = (WHERE_FIELDS as Readonly<Record<string, WhereVariant>>)[key]!;
+    const conditions = (where as Readonly<Record<string, Readonly<Record<string, unknown>> | null | undefined>>)[key];
+    if (conditions == null) continue;
+    const parts: string[] = [];
+    for (const name of Object.keys(conditions)) {
+      const condition = conditions[name] as Readonly<Record<string, unknown>> | null | undefined;
+      if (condition == null || !Object.hasOwn(spec.fields, name)) continue;
+      parts.push(...fieldSql(spec.fields[name]!, condition, param));
+    }
+    if (parts.length === 0) continue;
+    clauses.push(`(type <> ${param(spec.variant)} OR COALESCE(${parts.join(' AND ')}, false))`);
+  }
+  return clauses;
+}
+
+/** The conditions of one field, each `<value> <op> <param>`. */
+function fieldSql(field: WhereField, condition: Readonly<Record<string, unknown>>, param: (value: unknown) => string): string[] {
+  // An unused parameter would fail the statement ("could not determine data type").
+  if (WHERE_OPERATORS.every((op) => condition[op] == null)) return [];
+  // The path comes from WHERE_FIELDS, never from a request; checked all the same.
+  if (!field.path.every((p) => /^[A-Za-z]+$/.test(p))) throw new TypeError(`bad where path ${field.path.join('.')}`);
+  const json = `(event #> '{data,${field.path.join(',')}}')`;
+  let value: string;
+  let cast: string;
+  let operand: (v: unknown) => unknown;
+  if (field.kind === 'timestamp') {
+    value = 'ts';
+    cast = 'bigint';
+    operand = (v) => String(v);
+  } else if (field.kind === 'number') {
+    value = `(CASE WHEN jsonb_typeof(${json}) = 'number' THEN ${json}::numeric END)`;
+    cast = 'numeric';
+    // As text: the shortest form that reads back as the double, whatever the driver does.
+    operand = (v) => String(v);
+  } else if (field.ordered === true) {
+    const values = field.values ?? [];
+    value = `array_position(${param(values)}::text[], ${json} #>> '{}')`;
+    cast = 'int';
+    operand = (v) => values.indexOf(v as string) + 1;
+  } else {
+    value = `(${json} #>> '{}')`;
+    cast = 'text';
+    operand = (v) => v;
+  }
+  const sql: string[] = [];
+  for (const op of WHERE_OPERATORS) {
+    const given = condition[op];
+    if (given == null) continue;
+    sql.push(
+      op === 'in'
+        ? `${value} = ANY(${param((given as readonly unknown[]).map(operand))}::${cast}[])`
+        : `${value} ${SQL_COMPARISON[op]} ${param(operand(given))}::${cast}`,
+    );
+  }
+  return sql;
+}
+
 /**
  * Events in PostgreSQL (or PGlite: the same SQL). The event itself is stored in its
  * wire form and decoded strictly on the way out; the columns beside it are what
@@ -207,7 +282,8 @@ export class EventStore {
 
   /**
    * Stored events matching the query, ordered by id. Every filter, the reader's scope
-   * (`runnerGlobs`) included, is applied in SQL, so a row outside it is never decoded.
+   * (`runnerGlobs`) and `where` included, is applied in SQL, so a row outside it is never
+   * decoded and a page holds `first` matches whenever that many follow the cursor.
    */
   async history(query: HistoryQuery): Promise<HistoryPage> {
     const where: string[] = [];
@@ -221,6 +297,7 @@ export class EventStore {
     if (query.symbols != null) where.push(`symbol = ANY(${param(query.symbols)}::text[])`);
     if (query.types != null) where.push(`type = ANY(${param(query.types)}::text[])`);
     if (query.minSeverity != null) where.push(`(type <> 'Error' OR severity >= ${param(severityRank(query.minSeverity))})`);
+    if (query.where != null) where.push(...whereSql(query.where, param));
     if (query.from != null) where.push(`ts >= ${param(query.from)}`);
     if (query.to != null) where.push(`ts <= ${param(query.to)}`);
     if (query.after != null) where.push(`id > ${param(query.after)}`);

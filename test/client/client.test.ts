@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEventsClient, OperationError, RunnersDocument, StartRunnerDocument, StopRunnerDocument } from '../../src/client/index.js';
+import { createEventsClient, OperationError, RunnersDocument, StartRunnerDocument, StopRunnerDocument, type EventWhere } from '../../src/client/index.js';
 import { publishScript, startTestServer, until, type TestServer } from '../server/harness.js';
 
 let t: TestServer;
@@ -30,6 +30,31 @@ describe.each([
       const error = (await events.next()).value;
       if (error?.__typename !== 'RunnerError') throw new Error('expected a RunnerError');
       expect([error.severity, error.error]).toEqual(['CRITICAL', 'strategy exploded']);
+      await events.return?.();
+      await until(() => t.bus.subscriberCount === 0, 'the subscriber to go');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('passes a typed where: the server sends only what it matches', async () => {
+    const where: EventWhere = { tickReceived: { close: { gt: 15 } }, runnerError: { severity: { eq: 'CRITICAL' } } };
+    // @ts-expect-error: ActionKind has no order, so its condition has no gt.
+    const unordered: EventWhere = { actionExecuted: { action: { gt: 'ENTER_LONG' } } };
+    expect(unordered).toBeDefined();
+    const client = create();
+    try {
+      const events = client.events({ types: ['TICK_RECEIVED', 'ERROR'], where });
+      const first = events.next();
+      await until(() => t.bus.subscriberCount === 1, 'the subscriber');
+      publishScript(t.bus);
+      // The script's first tick (10.5) and its WARNING and ERROR are not sent.
+      const critical = (await first).value;
+      if (critical?.__typename !== 'RunnerError') throw new Error(`expected a RunnerError, got ${critical?.__typename}`);
+      expect(critical.severity).toBe('CRITICAL');
+      const tick = (await events.next()).value;
+      if (tick?.__typename !== 'TickReceived') throw new Error(`expected a tick, got ${tick?.__typename}`);
+      expect(tick.data.close).toBe(20.5);
       await events.return?.();
       await until(() => t.bus.subscriberCount === 0, 'the subscriber to go');
     } finally {

@@ -1,6 +1,8 @@
-import type { RunnerEvent } from '../../src/events/types.js';
-
-import type { Position } from '../../src/domain/position.js';
+import fc from 'fast-check';
+import { ACTION_KINDS } from '../../src/domain/action.js';
+import type { Position, PositionSide } from '../../src/domain/position.js';
+import { RUNNER_STATES } from '../../src/domain/state.js';
+import type { ErrorSeverity, RunnerEvent } from '../../src/events/types.js';
 
 const T = 1_700_000_000_000;
 
@@ -58,3 +60,78 @@ export function sampleEvents(): RunnerEvent[] {
     },
   ];
 }
+
+/**
+ * Numbers for generated events and predicates: a small pool (so equality and `in` hit
+ * often, with 0 and -0 both in it) mixed with any finite double.
+ */
+export const numberArb: fc.Arbitrary<number> = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(0, -0, 1, 1.5, -2.5, 0.1, 0.30000000000000004, 61_000, 60_999.99, 1e-7, 1e21, -1e21) },
+  { weight: 1, arbitrary: fc.double({ noNaN: true, noDefaultInfinity: true }) },
+);
+
+/** Whole milliseconds since the epoch, from a small pool and anywhere. */
+export const timestampArb: fc.Arbitrary<number> = fc.oneof(fc.constantFrom(T, T + 1, T + 2, 0), fc.integer({ min: 0, max: 2 * T }));
+
+const positionArb: fc.Arbitrary<Position> = fc.record({
+  symbol: fc.constantFrom('BTCUSDT', 'ETHUSDT'),
+  side: fc.constantFrom<PositionSide>('LONG', 'SHORT'),
+  quantity: numberArb,
+  entryPrice: numberArb,
+  entryTime: timestampArb,
+});
+
+/** Whole numbers ≥ 0 (StatsUpdate's counts), from the pool and anywhere. */
+const countArb: fc.Arbitrary<number> = fc.oneof(fc.constantFrom(0, 1, 61_000), fc.nat());
+
+/**
+ * Any event of any variant, with any finite numbers where the codec takes any (the
+ * engine's own checks aside): every one stores and decodes.
+ */
+export const eventArb: fc.Arbitrary<RunnerEvent> = (() => {
+  const runnerId = fc.constantFrom('btc_ema', 'eth_ema', 'sol_meanrev');
+  const text = fc.constantFrom('x', 'signal', '');
+  return fc.oneof(
+    fc.record({ type: fc.constant('RunnerStarted' as const), runnerId, symbol: fc.constantFrom('BTCUSDT'), timestamp: timestampArb }),
+    fc.record({ type: fc.constant('RunnerStopped' as const), runnerId, reason: text, timestamp: timestampArb }),
+    fc.record({
+      type: fc.constant('TickReceived' as const),
+      runnerId,
+      symbol: fc.constant('BTCUSDT'),
+      data: fc.record({
+        symbol: fc.constant('BTCUSDT'),
+        timestamp: timestampArb,
+        open: numberArb,
+        high: numberArb,
+        low: numberArb,
+        close: numberArb,
+        volume: numberArb,
+        bid: numberArb,
+        ask: numberArb,
+      }),
+    }),
+    fc.record({ type: fc.constant('StateTransition' as const), runnerId, from: fc.constantFrom(...RUNNER_STATES), to: fc.constantFrom(...RUNNER_STATES), reason: text, timestamp: timestampArb }),
+    fc.record({
+      type: fc.constant('ActionExecuted' as const),
+      runnerId,
+      action: fc.record({ kind: fc.constantFrom(...ACTION_KINDS), symbol: fc.constant('BTCUSDT'), price: numberArb, quantity: numberArb, reason: text }),
+      timestamp: timestampArb,
+    }),
+    fc.record({ type: fc.constant('PositionOpened' as const), runnerId, position: positionArb, timestamp: timestampArb }),
+    fc.record({ type: fc.constant('PositionUpdated' as const), runnerId, currentPrice: numberArb, unrealizedPnl: numberArb, timestamp: timestampArb }),
+    fc.record({ type: fc.constant('PositionClosed' as const), runnerId, exitPrice: numberArb, realizedPnl: numberArb, reason: text, timestamp: timestampArb }),
+    fc.record({ type: fc.constant('Error' as const), runnerId, error: text, severity: fc.constantFrom<ErrorSeverity>('Warning', 'Error', 'Critical'), timestamp: timestampArb }),
+    fc.record({
+      type: fc.constant('StatsUpdate' as const),
+      runnerId,
+      ticksProcessed: countArb,
+      actionsExecuted: countArb,
+      errorRate: numberArb.map(Math.abs),
+      realizedPnl: numberArb,
+      lastPrice: fc.option(numberArb, { nil: null }),
+      ticksPerSecond: numberArb.map(Math.abs),
+      openPosition: fc.option(positionArb, { nil: null }),
+      timestamp: timestampArb,
+    }),
+  );
+})();

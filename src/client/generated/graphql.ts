@@ -4,6 +4,18 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** Conditions on ActionExecuted events: all given must hold. Events of other kinds are not affected. */
+export type ActionExecutedWhere = {
+  /** ActionExecuted.action.kind. */
+  action?: ActionKindCondition | null | undefined;
+  /** ActionExecuted.action.price. */
+  price?: FloatCondition | null | undefined;
+  /** ActionExecuted.action.quantity. */
+  quantity?: FloatCondition | null | undefined;
+  /** The event's timestamp. */
+  timestamp?: TimestampCondition | null | undefined;
+};
+
 /** What a strategy asks for on a tick. */
 export type ActionKind =
   /** Open a long position. */
@@ -15,6 +27,14 @@ export type ActionKind =
   /** Do nothing. */
   | 'HOLD';
 
+/** Comparisons on a value of ActionKind: eq or in (the enum has no order); when both are given, both must hold. */
+export type ActionKindCondition = {
+  /** Equal to this. */
+  eq?: ActionKind | null | undefined;
+  /** Equal to one of these (at most 50); an empty list matches nothing. */
+  in?: Array<ActionKind> | null | undefined;
+};
+
 /** Severity of a runner error, ordered: WARNING < ERROR < CRITICAL. */
 export type ErrorSeverity =
   /** A failure that stops the runner; always delivered. */
@@ -23,6 +43,22 @@ export type ErrorSeverity =
   | 'ERROR'
   /** Something odd that the runner ignored. */
   | 'WARNING';
+
+/** Comparisons on an ErrorSeverity, in its order WARNING < ERROR < CRITICAL. Every operator given must hold (AND). */
+export type ErrorSeverityCondition = {
+  /** Equal to this. */
+  eq?: ErrorSeverity | null | undefined;
+  /** More severe than this. */
+  gt?: ErrorSeverity | null | undefined;
+  /** At least this severe. */
+  gte?: ErrorSeverity | null | undefined;
+  /** Equal to one of these (at most 50); an empty list matches nothing. */
+  in?: Array<ErrorSeverity> | null | undefined;
+  /** Less severe than this. */
+  lt?: ErrorSeverity | null | undefined;
+  /** At most this severe. */
+  lte?: ErrorSeverity | null | undefined;
+};
 
 /** The kind of an event: one value per member of the RunnerEvent union. */
 export type EventType =
@@ -46,6 +82,30 @@ export type EventType =
   | 'STATS_UPDATE'
   /** A tick of market data reached a runner (high-frequency). */
   | 'TICK_RECEIVED';
+
+/** Typed field predicates, one entry per kind of event. An entry constrains only events of its kind: an event of a kind not named here (or named with no operators) passes as without where, and where never lets through what the other arguments (types, runnerIds, symbols, minSeverity) drop. Inside an entry all field conditions must hold, and inside a condition all operators. At most 20 operators in one where and 50 values in one in. Nested values are flattened: actionExecuted.action is the action's kind, beside its price and quantity; positionOpened compares the position's side, quantity and entryPrice. */
+export type EventWhere = {
+  /** Conditions on ActionExecuted events. */
+  actionExecuted?: ActionExecutedWhere | null | undefined;
+  /** Conditions on PositionClosed events. */
+  positionClosed?: PositionClosedWhere | null | undefined;
+  /** Conditions on PositionOpened events. */
+  positionOpened?: PositionOpenedWhere | null | undefined;
+  /** Conditions on PositionUpdated events. */
+  positionUpdated?: PositionUpdatedWhere | null | undefined;
+  /** Conditions on RunnerError events. */
+  runnerError?: RunnerErrorWhere | null | undefined;
+  /** Conditions on RunnerStarted events. */
+  runnerStarted?: RunnerStartedWhere | null | undefined;
+  /** Conditions on RunnerStopped events. */
+  runnerStopped?: RunnerStoppedWhere | null | undefined;
+  /** Conditions on StateTransition events. */
+  stateTransition?: StateTransitionWhere | null | undefined;
+  /** Conditions on StatsUpdate events. */
+  statsUpdate?: StatsUpdateWhere | null | undefined;
+  /** Conditions on TickReceived events. */
+  tickReceived?: TickReceivedWhere | null | undefined;
+};
 
 /** Where the runner gets its ticks. Defaults: simulated at 100 ticks/s. */
 export type FeedInput = {
@@ -78,6 +138,44 @@ export type FeedKind =
   /** A seeded random walk. */
   | 'SIMULATED';
 
+/** Comparisons on a number. Every operator given must hold (AND); a null operator does not filter. A null field value matches no operator. */
+export type FloatCondition = {
+  /** Equal to this. */
+  eq?: number | null | undefined;
+  /** Greater than this. */
+  gt?: number | null | undefined;
+  /** Greater than or equal to this. */
+  gte?: number | null | undefined;
+  /** Equal to one of these (at most 50); an empty list matches nothing. */
+  in?: Array<number> | null | undefined;
+  /** Less than this. */
+  lt?: number | null | undefined;
+  /** Less than or equal to this. */
+  lte?: number | null | undefined;
+};
+
+/** Conditions on PositionClosed events: all given must hold. Events of other kinds are not affected. */
+export type PositionClosedWhere = {
+  /** PositionClosed.exitPrice. */
+  exitPrice?: FloatCondition | null | undefined;
+  /** PositionClosed.realizedPnl. */
+  realizedPnl?: FloatCondition | null | undefined;
+  /** The event's timestamp. */
+  timestamp?: TimestampCondition | null | undefined;
+};
+
+/** Conditions on PositionOpened events: all given must hold. Events of other kinds are not affected. */
+export type PositionOpenedWhere = {
+  /** PositionOpened.position.entryPrice. */
+  entryPrice?: FloatCondition | null | undefined;
+  /** PositionOpened.position.quantity. */
+  quantity?: FloatCondition | null | undefined;
+  /** PositionOpened.position.side. */
+  side?: PositionSideCondition | null | undefined;
+  /** The event's timestamp. */
+  timestamp?: TimestampCondition | null | undefined;
+};
+
 /** Direction of a position. */
 export type PositionSide =
   /** Bought: gains when the price rises. */
@@ -85,12 +183,44 @@ export type PositionSide =
   /** Sold: gains when the price falls. */
   | 'SHORT';
 
+/** Comparisons on a value of PositionSide: eq or in (the enum has no order); when both are given, both must hold. */
+export type PositionSideCondition = {
+  /** Equal to this. */
+  eq?: PositionSide | null | undefined;
+  /** Equal to one of these (at most 50); an empty list matches nothing. */
+  in?: Array<PositionSide> | null | undefined;
+};
+
+/** Conditions on PositionUpdated events: all given must hold. Events of other kinds are not affected. */
+export type PositionUpdatedWhere = {
+  /** PositionUpdated.currentPrice. */
+  currentPrice?: FloatCondition | null | undefined;
+  /** The event's timestamp. */
+  timestamp?: TimestampCondition | null | undefined;
+  /** PositionUpdated.unrealizedPnl. */
+  unrealizedPnl?: FloatCondition | null | undefined;
+};
+
 /** What a token may do. */
 export type Role =
   /** Also start and stop runners. */
   | 'OPERATOR'
   /** Watch and query. */
   | 'VIEWER';
+
+/** Conditions on RunnerError events: all given must hold. Events of other kinds are not affected. */
+export type RunnerErrorWhere = {
+  /** RunnerError.severity. */
+  severity?: ErrorSeverityCondition | null | undefined;
+  /** The event's timestamp. */
+  timestamp?: TimestampCondition | null | undefined;
+};
+
+/** Conditions on RunnerStarted events: all given must hold. Events of other kinds are not affected. */
+export type RunnerStartedWhere = {
+  /** The event's timestamp. */
+  timestamp?: TimestampCondition | null | undefined;
+};
 
 /** The states of a runner's state machine. */
 export type RunnerState =
@@ -106,6 +236,20 @@ export type RunnerState =
   | 'IN_POSITION'
   /** Stopped for good. */
   | 'STOPPED';
+
+/** Comparisons on a value of RunnerState: eq or in (the enum has no order); when both are given, both must hold. */
+export type RunnerStateCondition = {
+  /** Equal to this. */
+  eq?: RunnerState | null | undefined;
+  /** Equal to one of these (at most 50); an empty list matches nothing. */
+  in?: Array<RunnerState> | null | undefined;
+};
+
+/** Conditions on RunnerStopped events: all given must hold. Events of other kinds are not affected. */
+export type RunnerStoppedWhere = {
+  /** The event's timestamp. */
+  timestamp?: TimestampCondition | null | undefined;
+};
 
 /** A runner to start. Only id and symbol are required. */
 export type StartRunnerInput = {
@@ -129,12 +273,76 @@ export type StartRunnerInput = {
   symbol: string;
 };
 
+/** Conditions on StateTransition events: all given must hold. Events of other kinds are not affected. */
+export type StateTransitionWhere = {
+  /** StateTransition.from. */
+  from?: RunnerStateCondition | null | undefined;
+  /** The event's timestamp. */
+  timestamp?: TimestampCondition | null | undefined;
+  /** StateTransition.to. */
+  to?: RunnerStateCondition | null | undefined;
+};
+
+/** Conditions on StatsUpdate events: all given must hold. Events of other kinds are not affected. */
+export type StatsUpdateWhere = {
+  /** StatsUpdate.actionsExecuted. */
+  actionsExecuted?: FloatCondition | null | undefined;
+  /** StatsUpdate.errorRate. */
+  errorRate?: FloatCondition | null | undefined;
+  /** StatsUpdate.lastPrice (null matches no operator). */
+  lastPrice?: FloatCondition | null | undefined;
+  /** StatsUpdate.realizedPnl. */
+  realizedPnl?: FloatCondition | null | undefined;
+  /** StatsUpdate.ticksPerSecond. */
+  ticksPerSecond?: FloatCondition | null | undefined;
+  /** StatsUpdate.ticksProcessed. */
+  ticksProcessed?: FloatCondition | null | undefined;
+  /** The event's timestamp. */
+  timestamp?: TimestampCondition | null | undefined;
+};
+
 /** One strategy parameter to set. */
 export type StrategyParamInput = {
   /** Parameter name, e.g. fastPeriod. */
   name: string;
   /** Its value. */
   value: number;
+};
+
+/** Conditions on TickReceived events: all given must hold. Events of other kinds are not affected. */
+export type TickReceivedWhere = {
+  /** TickReceived.data.ask. */
+  ask?: FloatCondition | null | undefined;
+  /** TickReceived.data.bid. */
+  bid?: FloatCondition | null | undefined;
+  /** TickReceived.data.close. */
+  close?: FloatCondition | null | undefined;
+  /** TickReceived.data.high. */
+  high?: FloatCondition | null | undefined;
+  /** TickReceived.data.low. */
+  low?: FloatCondition | null | undefined;
+  /** TickReceived.data.open. */
+  open?: FloatCondition | null | undefined;
+  /** The event's timestamp (data.timestamp). */
+  timestamp?: TimestampCondition | null | undefined;
+  /** TickReceived.data.volume. */
+  volume?: FloatCondition | null | undefined;
+};
+
+/** Comparisons on a Timestamp (ms since the epoch). Every operator given must hold (AND); a null operator does not filter. */
+export type TimestampCondition = {
+  /** Equal to this. */
+  eq?: number | null | undefined;
+  /** Greater than this. */
+  gt?: number | null | undefined;
+  /** Greater than or equal to this. */
+  gte?: number | null | undefined;
+  /** Equal to one of these (at most 50); an empty list matches nothing. */
+  in?: Array<number> | null | undefined;
+  /** Less than this. */
+  lt?: number | null | undefined;
+  /** Less than or equal to this. */
+  lte?: number | null | undefined;
 };
 
 export type EventsSubscriptionVariables = Exact<{
@@ -147,6 +355,7 @@ export type EventsSubscriptionVariables = Exact<{
   epoch?: string | null | undefined;
   snapshot?: boolean | null | undefined;
   throttleMs?: number | null | undefined;
+  where?: EventWhere | null | undefined;
 }>;
 
 
@@ -225,7 +434,7 @@ export type RunnerChartQuery = { runner: { id: string, candles: Array<{ start: n
   > };
 
 export const RunnerFieldsFragmentDoc = {"kind":"Document","definitions":[{"kind":"FragmentDefinition","name":{"kind":"Name","value":"RunnerFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Runner"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"symbol"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"state"}},{"kind":"Field","name":{"kind":"Name","value":"params"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"value"}}]}},{"kind":"Field","name":{"kind":"Name","value":"quantity"}},{"kind":"Field","name":{"kind":"Name","value":"feeRate"}},{"kind":"Field","name":{"kind":"Name","value":"lastPrice"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}},{"kind":"Field","name":{"kind":"Name","value":"unrealizedPnl"}},{"kind":"Field","name":{"kind":"Name","value":"position"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"side"}},{"kind":"Field","name":{"kind":"Name","value":"quantity"}},{"kind":"Field","name":{"kind":"Name","value":"entryPrice"}}]}},{"kind":"Field","name":{"kind":"Name","value":"canManage"}}]}}]} as unknown as DocumentNode<RunnerFieldsFragment, unknown>;
-export const EventsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"subscription","name":{"kind":"Name","value":"Events"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"runnerIds"}},"type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"symbols"}},"type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"types"}},"type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"EventType"}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"minSeverity"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"ErrorSeverity"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"replay"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"epoch"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"snapshot"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Boolean"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"throttleMs"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"events"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"runnerIds"},"value":{"kind":"Variable","name":{"kind":"Name","value":"runnerIds"}}},{"kind":"Argument","name":{"kind":"Name","value":"symbols"},"value":{"kind":"Variable","name":{"kind":"Name","value":"symbols"}}},{"kind":"Argument","name":{"kind":"Name","value":"types"},"value":{"kind":"Variable","name":{"kind":"Name","value":"types"}}},{"kind":"Argument","name":{"kind":"Name","value":"minSeverity"},"value":{"kind":"Variable","name":{"kind":"Name","value":"minSeverity"}}},{"kind":"Argument","name":{"kind":"Name","value":"replay"},"value":{"kind":"Variable","name":{"kind":"Name","value":"replay"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}},{"kind":"Argument","name":{"kind":"Name","value":"epoch"},"value":{"kind":"Variable","name":{"kind":"Name","value":"epoch"}}},{"kind":"Argument","name":{"kind":"Name","value":"snapshot"},"value":{"kind":"Variable","name":{"kind":"Name","value":"snapshot"}}},{"kind":"Argument","name":{"kind":"Name","value":"throttleMs"},"value":{"kind":"Variable","name":{"kind":"Name","value":"throttleMs"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"StreamGap"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"missed"}},{"kind":"Field","name":{"kind":"Name","value":"fromId"}},{"kind":"Field","name":{"kind":"Name","value":"toId"}},{"kind":"Field","name":{"kind":"Name","value":"reason"}},{"kind":"Field","name":{"kind":"Name","value":"epoch"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Event"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"runnerId"}},{"kind":"Field","name":{"kind":"Name","value":"timestamp"}},{"kind":"Field","name":{"kind":"Name","value":"type"}},{"kind":"Field","name":{"kind":"Name","value":"snapshot"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"RunnerStarted"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"symbol"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"RunnerStopped"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"reason"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"TickReceived"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"symbol"}},{"kind":"Field","name":{"kind":"Name","value":"data"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"symbol"}},{"kind":"Field","name":{"kind":"Name","value":"timestamp"}},{"kind":"Field","name":{"kind":"Name","value":"open"}},{"kind":"Field","name":{"kind":"Name","value":"high"}},{"kind":"Field","name":{"kind":"Name","value":"low"}},{"kind":"Field","name":{"kind":"Name","value":"close"}},{"kind":"Field","name":{"kind":"Name","value":"volume"}},{"kind":"Field","name":{"kind":"Name","value":"bid"}},{"kind":"Field","name":{"kind":"Name","value":"ask"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"StateTransition"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"from"}},{"kind":"Field","name":{"kind":"Name","value":"to"}},{"kind":"Field","name":{"kind":"Name","value":"reason"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ActionExecuted"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"action"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"symbol"}},{"kind":"Field","name":{"kind":"Name","value":"price"}},{"kind":"Field","name":{"kind":"Name","value":"quantity"}},{"kind":"Field","name":{"kind":"Name","value":"reason"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"PositionOpened"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"position"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"symbol"}},{"kind":"Field","name":{"kind":"Name","value":"side"}},{"kind":"Field","name":{"kind":"Name","value":"quantity"}},{"kind":"Field","name":{"kind":"Name","value":"entryPrice"}},{"kind":"Field","name":{"kind":"Name","value":"entryTime"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"PositionUpdated"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"currentPrice"}},{"kind":"Field","name":{"kind":"Name","value":"unrealizedPnl"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"PositionClosed"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"exitPrice"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}},{"kind":"Field","name":{"kind":"Name","value":"reason"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"RunnerError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"error"}},{"kind":"Field","name":{"kind":"Name","value":"severity"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"StatsUpdate"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"ticksProcessed"}},{"kind":"Field","name":{"kind":"Name","value":"actionsExecuted"}},{"kind":"Field","name":{"kind":"Name","value":"errorRate"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}},{"kind":"Field","name":{"kind":"Name","value":"lastPrice"}},{"kind":"Field","name":{"kind":"Name","value":"ticksPerSecond"}},{"kind":"Field","name":{"kind":"Name","value":"openPosition"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"symbol"}},{"kind":"Field","name":{"kind":"Name","value":"side"}},{"kind":"Field","name":{"kind":"Name","value":"quantity"}},{"kind":"Field","name":{"kind":"Name","value":"entryPrice"}},{"kind":"Field","name":{"kind":"Name","value":"entryTime"}}]}}]}}]}}]}}]} as unknown as DocumentNode<EventsSubscription, EventsSubscriptionVariables>;
+export const EventsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"subscription","name":{"kind":"Name","value":"Events"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"runnerIds"}},"type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"symbols"}},"type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"types"}},"type":{"kind":"ListType","type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"EventType"}}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"minSeverity"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"ErrorSeverity"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"replay"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"epoch"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"snapshot"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Boolean"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"throttleMs"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"where"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"EventWhere"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"events"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"runnerIds"},"value":{"kind":"Variable","name":{"kind":"Name","value":"runnerIds"}}},{"kind":"Argument","name":{"kind":"Name","value":"symbols"},"value":{"kind":"Variable","name":{"kind":"Name","value":"symbols"}}},{"kind":"Argument","name":{"kind":"Name","value":"types"},"value":{"kind":"Variable","name":{"kind":"Name","value":"types"}}},{"kind":"Argument","name":{"kind":"Name","value":"minSeverity"},"value":{"kind":"Variable","name":{"kind":"Name","value":"minSeverity"}}},{"kind":"Argument","name":{"kind":"Name","value":"replay"},"value":{"kind":"Variable","name":{"kind":"Name","value":"replay"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}},{"kind":"Argument","name":{"kind":"Name","value":"epoch"},"value":{"kind":"Variable","name":{"kind":"Name","value":"epoch"}}},{"kind":"Argument","name":{"kind":"Name","value":"snapshot"},"value":{"kind":"Variable","name":{"kind":"Name","value":"snapshot"}}},{"kind":"Argument","name":{"kind":"Name","value":"throttleMs"},"value":{"kind":"Variable","name":{"kind":"Name","value":"throttleMs"}}},{"kind":"Argument","name":{"kind":"Name","value":"where"},"value":{"kind":"Variable","name":{"kind":"Name","value":"where"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"StreamGap"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"missed"}},{"kind":"Field","name":{"kind":"Name","value":"fromId"}},{"kind":"Field","name":{"kind":"Name","value":"toId"}},{"kind":"Field","name":{"kind":"Name","value":"reason"}},{"kind":"Field","name":{"kind":"Name","value":"epoch"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Event"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"runnerId"}},{"kind":"Field","name":{"kind":"Name","value":"timestamp"}},{"kind":"Field","name":{"kind":"Name","value":"type"}},{"kind":"Field","name":{"kind":"Name","value":"snapshot"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"RunnerStarted"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"symbol"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"RunnerStopped"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"reason"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"TickReceived"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"symbol"}},{"kind":"Field","name":{"kind":"Name","value":"data"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"symbol"}},{"kind":"Field","name":{"kind":"Name","value":"timestamp"}},{"kind":"Field","name":{"kind":"Name","value":"open"}},{"kind":"Field","name":{"kind":"Name","value":"high"}},{"kind":"Field","name":{"kind":"Name","value":"low"}},{"kind":"Field","name":{"kind":"Name","value":"close"}},{"kind":"Field","name":{"kind":"Name","value":"volume"}},{"kind":"Field","name":{"kind":"Name","value":"bid"}},{"kind":"Field","name":{"kind":"Name","value":"ask"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"StateTransition"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"from"}},{"kind":"Field","name":{"kind":"Name","value":"to"}},{"kind":"Field","name":{"kind":"Name","value":"reason"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ActionExecuted"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"action"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"kind"}},{"kind":"Field","name":{"kind":"Name","value":"symbol"}},{"kind":"Field","name":{"kind":"Name","value":"price"}},{"kind":"Field","name":{"kind":"Name","value":"quantity"}},{"kind":"Field","name":{"kind":"Name","value":"reason"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"PositionOpened"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"position"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"symbol"}},{"kind":"Field","name":{"kind":"Name","value":"side"}},{"kind":"Field","name":{"kind":"Name","value":"quantity"}},{"kind":"Field","name":{"kind":"Name","value":"entryPrice"}},{"kind":"Field","name":{"kind":"Name","value":"entryTime"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"PositionUpdated"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"currentPrice"}},{"kind":"Field","name":{"kind":"Name","value":"unrealizedPnl"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"PositionClosed"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"exitPrice"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}},{"kind":"Field","name":{"kind":"Name","value":"reason"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"RunnerError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"error"}},{"kind":"Field","name":{"kind":"Name","value":"severity"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"StatsUpdate"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"ticksProcessed"}},{"kind":"Field","name":{"kind":"Name","value":"actionsExecuted"}},{"kind":"Field","name":{"kind":"Name","value":"errorRate"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}},{"kind":"Field","name":{"kind":"Name","value":"lastPrice"}},{"kind":"Field","name":{"kind":"Name","value":"ticksPerSecond"}},{"kind":"Field","name":{"kind":"Name","value":"openPosition"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"symbol"}},{"kind":"Field","name":{"kind":"Name","value":"side"}},{"kind":"Field","name":{"kind":"Name","value":"quantity"}},{"kind":"Field","name":{"kind":"Name","value":"entryPrice"}},{"kind":"Field","name":{"kind":"Name","value":"entryTime"}}]}}]}}]}}]}}]} as unknown as DocumentNode<EventsSubscription, EventsSubscriptionVariables>;
 export const LogEpochDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"LogEpoch"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"log"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"epoch"}}]}}]}}]} as unknown as DocumentNode<LogEpochQuery, LogEpochQueryVariables>;
 export const RunnersDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"Runners"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"runners"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"FragmentSpread","name":{"kind":"Name","value":"RunnerFields"}},{"kind":"Field","name":{"kind":"Name","value":"stats"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"ticksProcessed"}},{"kind":"Field","name":{"kind":"Name","value":"actionsExecuted"}},{"kind":"Field","name":{"kind":"Name","value":"errorRate"}}]}}]}}]}},{"kind":"FragmentDefinition","name":{"kind":"Name","value":"RunnerFields"},"typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Runner"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"symbol"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"state"}},{"kind":"Field","name":{"kind":"Name","value":"params"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"value"}}]}},{"kind":"Field","name":{"kind":"Name","value":"quantity"}},{"kind":"Field","name":{"kind":"Name","value":"feeRate"}},{"kind":"Field","name":{"kind":"Name","value":"lastPrice"}},{"kind":"Field","name":{"kind":"Name","value":"realizedPnl"}},{"kind":"Field","name":{"kind":"Name","value":"unrealizedPnl"}},{"kind":"Field","name":{"kind":"Name","value":"position"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"side"}},{"kind":"Field","name":{"kind":"Name","value":"quantity"}},{"kind":"Field","name":{"kind":"Name","value":"entryPrice"}}]}},{"kind":"Field","name":{"kind":"Name","value":"canManage"}}]}}]} as unknown as DocumentNode<RunnersQuery, RunnersQueryVariables>;
 export const StartRunnerDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"StartRunner"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"StartRunnerInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"startRunner"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"symbol"}},{"kind":"Field","name":{"kind":"Name","value":"strategy"}},{"kind":"Field","name":{"kind":"Name","value":"state"}}]}}]}}]} as unknown as DocumentNode<StartRunnerMutation, StartRunnerMutationVariables>;
