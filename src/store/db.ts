@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { lockDataDir, type LockHolder } from './lock.js';
+import { openPgliteThread, PgliteThreadError } from './pglite-thread.js';
 
 export { LOCK_FILE, StoreLockedError, type LockHolder } from './lock.js';
 
@@ -77,7 +78,7 @@ export async function openDb(config: DbConfig): Promise<Db> {
     };
   }
   const dataDir = config.dataDir ?? './data';
-  const open = (): Promise<PgliteHandle> => (config.thread === false ? openInThread(dataDir, config.schema) : openInWorker(dataDir, config.schema));
+  const open = (): Promise<PgliteHandle> => (config.thread === false ? openInThread(dataDir, config.schema) : openPgliteThread(dataDir, config.schema));
   if (dataDir.startsWith('memory://')) {
     const handle = await open();
     return wrapPglite(handle, `embedded PGlite in ${dataDir}`, dataDir, () => undefined);
@@ -104,11 +105,6 @@ interface PgliteHandle {
   close(): Promise<void>;
   /** The worker thread it runs in; undefined on this thread. */
   readonly worker?: Worker;
-}
-
-async function openInWorker(dataDir: string, schema: string | undefined): Promise<PgliteHandle> {
-  const { openPgliteThread } = await import('./pglite-thread.js');
-  return openPgliteThread(dataDir, schema);
 }
 
 async function openInThread(dataDir: string, schema: string | undefined): Promise<PgliteHandle> {
@@ -142,6 +138,8 @@ export function pgliteWorkerOf(db: Db): Worker | null {
  */
 function pgliteFailure(dataDir: string, err: unknown, opening: boolean): unknown {
   if (dataDir.startsWith('memory://')) return err;
+  // The thread PGlite ran in stopped: that says nothing about the files, and says what it is.
+  if (err instanceof PgliteThreadError) return err;
   // Node's own errors name their path; PGlite's file system layer throws a bare
   // { name: 'ErrnoError', errno } (Emscripten's numbering, e.g. 2 for a permission).
   if (typeof (err as NodeJS.ErrnoException | null)?.syscall === 'string') return err;

@@ -43,7 +43,7 @@ type Unnumbered<T> = T extends unknown ? Omit<T, 'id'> : never;
 type Pending = { readonly resolve: (reply: PgliteReply) => void; readonly reject: (err: Error) => void };
 
 /**
- * Starts a worker thread and opens PGlite at `dataDir` in it (see {@link openPglite}).
+ * Starts a worker thread and opens PGlite at `dataDir` in it (see `openPglite`).
  * An open that fails throws what PGlite threw, rebuilt with its fields, and leaves no
  * thread behind. The thread never keeps the process alive while no request is waiting,
  * and it ends with the process.
@@ -84,7 +84,7 @@ export async function openPgliteThread(dataDir: string, schema: string | undefin
         ? `it threw: ${(threw as Error | null)?.message ?? String(threw)}`
         : closing !== null
           ? 'the database was closed'
-          : `it exited with code ${code} (terminated, or out of memory)`;
+          : `it was terminated or exited, code ${code}`;
     stopped = new PgliteThreadError(`${where} is unavailable: its worker thread stopped (${why})`, threw === null ? undefined : { cause: threw });
     opened(stopped);
     for (const waiting of pending.values()) waiting.reject(stopped);

@@ -34,7 +34,7 @@ describe("the store's worker thread behind the server", () => {
         'event store writes are failing (pglite); retrying, the events are buffered meanwhile (details in the server log)',
       );
       expect(logs.find((l) => l.includes('event store write failed'))).toMatch(
-        /^tickwire: event store write failed \(attempt 1, retrying\): the embedded PGlite database .+ is unavailable: its worker thread stopped \(it exited with code 1 \(terminated, or out of memory\)\)$/,
+        /^tickwire: event store write failed \(attempt 1, retrying\): the embedded PGlite database .+ is unavailable: its worker thread stopped \(it was terminated or exited, code 1\)$/,
       );
       expect(persistence.writer!.stats.healthy).toBe(false);
 

@@ -75,7 +75,7 @@ describe('embedded PGlite in its worker thread', () => {
     const waiting = db.query(SLOW);
     await pgliteWorkerOf(db)!.terminate();
     const pending = await rejection(waiting);
-    expect(pending.message).toBe('the embedded PGlite database memory:// is unavailable: its worker thread stopped (it exited with code 1 (terminated, or out of memory))');
+    expect(pending.message).toBe('the embedded PGlite database memory:// is unavailable: its worker thread stopped (it was terminated or exited, code 1)');
     expect(pending.name).toBe('PgliteThreadError');
     const later = await rejection(db.exec('SELECT 1'));
     expect(later.message).toBe(pending.message);
