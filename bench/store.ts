@@ -3,12 +3,15 @@
  * batches into PostgreSQL (DATABASE_URL, default the machine's) and into in-memory
  * PGlite; measured from the first publish to the last row written. Then its loss
  * window: at a steady rate, how far the rows written trail the events published, which
- * is what a crash (SIGKILL, power) loses; PGlite on disk here, as DATA_DIR has it.
+ * is what a crash (SIGKILL, power) loses; PGlite on disk here, as DATA_DIR has it. And
+ * what storing costs the main thread (the server's event loop) at 20,000 events/s, with
+ * PGlite in its worker thread and, as the baseline, on the main thread (STORE_THREAD=false).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { EventBus } from '../src/bus/bus.js';
 import type { RunnerEvent } from '../src/events/types.js';
 import { openDb, type Db } from '../src/store/db.js';
@@ -123,11 +126,97 @@ async function lossWindow(db: Db, rate: number, seconds: number): Promise<LossWi
   };
 }
 
-/** PostgreSQL (in a throw-away schema) and PGlite: write rate in memory, loss window on disk. */
+/** What storing costs the thread that publishes (the server's event loop). */
+export interface MainThreadCost {
+  /**
+   * Busy time of the main thread per 10,000 events published and written, in ms: its
+   * event-loop utilization, which on a busy machine also counts time it was preempted.
+   */
+  readonly mainThreadMsPer10k: number;
+  /** The same without a store (publishing alone): the part that is not the store's. */
+  readonly mainThreadMsPer10kNoStore: number;
+  /** CPU time of the main thread alone (Linux: /proc), per 10,000 events; null elsewhere. */
+  readonly mainThreadCpuMsPer10k: number | null;
+  readonly mainThreadCpuMsPer10kNoStore: number | null;
+  /** Event-loop delay meanwhile (ms): what a socket or a runner's timer waited. */
+  readonly eventLoopLagP99Ms: number;
+  readonly eventLoopLagMaxMs: number;
+  /** Events published per second meanwhile. */
+  readonly mainThreadRate: number;
+}
+
+/**
+ * CPU time the main thread used so far, in ms (the process's other threads, PGlite's
+ * among them, not counted); null where /proc does not say. Clock ticks of 10 ms.
+ */
+function mainThreadCpuMs(): number | null {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, fields 14 and 15 of the line, in clock ticks (100 a second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Publishes `rate` events/s for `seconds` as runners do (every 5 ms the events due) into a
+ * bus whose StoreWriter writes into `db` (none: publishing alone), until the last row is
+ * written; the main thread's busy time is its event-loop utilization meanwhile.
+ */
+async function publishBurst(db: Db | null, rate: number, seconds: number): Promise<{ activeMs: number; cpuMs: number | null; events: number; lagP99Ms: number; lagMaxMs: number }> {
+  const store = db === null ? null : new EventStore(db);
+  await store?.migrate();
+  const bus = new EventBus({ historySize: 0, startAfter: (await store?.maxId()) ?? 0 });
+  const events = Math.round(rate * seconds);
+  const writer = store === null ? null : new StoreWriter(store, bus.subscribe({ capacity: events + 1 }));
+  const lag = monitorEventLoopDelay({ resolution: 1 });
+  lag.enable();
+  const before = performance.eventLoopUtilization();
+  const cpuBefore = mainThreadCpuMs();
+  const start = performance.now();
+  for (let published = 0; published < events; ) {
+    const due = Math.min(events, Math.floor(((performance.now() - start) / 1000) * rate));
+    for (; published < due; published++) bus.publish(transition(published), 'X');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  while (writer !== null && writer.stats.written < events) await new Promise((r) => setTimeout(r, 5));
+  const used = performance.eventLoopUtilization(before);
+  const cpuAfter = mainThreadCpuMs();
+  lag.disable();
+  await writer?.flush();
+  const cpuMs = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
+  return { activeMs: used.active, cpuMs, events, lagP99Ms: lag.percentile(99) / 1e6, lagMaxMs: lag.max / 1e6 };
+}
+
+/** {@link MainThreadCost} of `db` at `rate` events/s. */
+export async function mainThreadCost(db: Db, rate = 20_000, seconds = 3): Promise<MainThreadCost> {
+  const per10k = (ms: number | null, events: number) => (ms === null ? null : Math.round((ms / events) * 10_000 * 10) / 10);
+  const alone = await publishBurst(null, rate, seconds);
+  const stored = await publishBurst(db, rate, seconds);
+  return {
+    mainThreadMsPer10k: per10k(stored.activeMs, stored.events)!,
+    mainThreadMsPer10kNoStore: per10k(alone.activeMs, alone.events)!,
+    mainThreadCpuMsPer10k: per10k(stored.cpuMs, stored.events),
+    mainThreadCpuMsPer10kNoStore: per10k(alone.cpuMs, alone.events),
+    eventLoopLagP99Ms: Math.round(stored.lagP99Ms * 10) / 10,
+    eventLoopLagMaxMs: Math.round(stored.lagMaxMs * 10) / 10,
+    mainThreadRate: rate,
+  };
+}
+
+/**
+ * PostgreSQL (in a throw-away schema) and PGlite: write rate and main-thread cost in
+ * memory, loss window on disk.
+ */
 export async function benchStore(
   events = 200_000,
   window: { rate: number; seconds: number } = { rate: 5000, seconds: 3 },
-): Promise<{ postgres: (StoreResult & LossWindow) | null; pglite: StoreResult & LossWindow }> {
+): Promise<{
+  postgres: (StoreResult & LossWindow) | null;
+  pglite: StoreResult & LossWindow & MainThreadCost & { readonly onServerThread: MainThreadCost };
+}> {
   const url = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
   let postgres: (StoreResult & LossWindow) | null = null;
   try {
@@ -147,17 +236,25 @@ export async function benchStore(
     console.warn(`store bench: PostgreSQL at ${url} is not available: ${(err as Error).message}`);
   }
   const lite = await openDb({ dataDir: 'memory://' });
-  let pglite: StoreResult;
+  let pglite: StoreResult & MainThreadCost;
   try {
-    pglite = await run(lite, Math.min(events, 100_000));
+    pglite = { ...(await run(lite, Math.min(events, 100_000))), ...(await mainThreadCost(lite, 20_000, window.seconds)) };
   } finally {
     await lite.close();
+  }
+  // The baseline: PGlite on the main thread, as before it had a thread of its own.
+  const onThread = await openDb({ dataDir: 'memory://', thread: false });
+  let onServerThread: MainThreadCost;
+  try {
+    onServerThread = await mainThreadCost(onThread, 20_000, window.seconds);
+  } finally {
+    await onThread.close();
   }
   const dir = mkdtempSync(join(tmpdir(), 'tickwire-bench-'));
   try {
     const disk = await openDb({ dataDir: dir });
     try {
-      return { postgres, pglite: { ...pglite, ...(await lossWindow(disk, window.rate, window.seconds)) } };
+      return { postgres, pglite: { ...pglite, ...(await lossWindow(disk, window.rate, window.seconds)), onServerThread } };
     } finally {
       await disk.close();
     }

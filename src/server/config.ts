@@ -46,6 +46,11 @@ export interface ServerConfig {
     readonly types: readonly EventVariant[];
     /** Events buffered for the store while the database is slow or away. */
     readonly buffer: number;
+    /**
+     * PGlite in a worker thread of its own (STORE_THREAD, default true); false runs it on
+     * the server's thread, where its inserts take the event loop. Ignored for PostgreSQL.
+     */
+    readonly thread?: boolean;
   };
   /** The built dashboard served at / (DASHBOARD_DIR), or null with DASHBOARD=false. */
   readonly dashboardDir: string | null;
@@ -118,6 +123,7 @@ const envSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   STORE_BUFFER: z.coerce.number().int().min(1000).max(10_000_000).default(100_000),
+  STORE_THREAD: z.enum(['true', 'false']).default('true'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   REDIS_STREAM: z.string().regex(/^[A-Za-z0-9:_.-]{1,100}$/, 'must be 1-100 characters of letters, digits, : _ . -').default('tickwire:events'),
   REDIS_MAXLEN: z.coerce.number().int().min(1000).max(1_000_000_000).default(1_000_000),
@@ -169,6 +175,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     DATABASE_URL: read('DATABASE_URL'),
     DATA_DIR: read('DATA_DIR'),
     STORE_BUFFER: read('STORE_BUFFER'),
+    STORE_THREAD: read('STORE_THREAD'),
     REDIS_URL: read('REDIS_URL'),
     REDIS_STREAM: read('REDIS_STREAM'),
     REDIS_MAXLEN: read('REDIS_MAXLEN'),
@@ -198,7 +205,13 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   });
   if (!parsed.success) throw new ConfigError(`invalid environment: ${formatIssues(parsed.error)}`);
   const { PORT, HOST, RUNNERS_FILE, DATABASE_URL, DATA_DIR, STORE_BUFFER, REDIS_URL, REDIS_STREAM, REDIS_MAXLEN } = parsed.data;
-  const store = { databaseUrl: DATABASE_URL, dataDir: DATA_DIR, types: parseStoreTypes(read('STORE_TYPES')), buffer: STORE_BUFFER };
+  const store = {
+    databaseUrl: DATABASE_URL,
+    dataDir: DATA_DIR,
+    types: parseStoreTypes(read('STORE_TYPES')),
+    buffer: STORE_BUFFER,
+    thread: parsed.data.STORE_THREAD === 'true',
+  };
   const redis = REDIS_URL === undefined ? null : { url: REDIS_URL, stream: REDIS_STREAM, maxLen: REDIS_MAXLEN };
   const e = parsed.data;
   const limits: Limits = {

@@ -1,5 +1,7 @@
 import { mkdirSync } from 'node:fs';
+import type { Worker } from 'node:worker_threads';
 import { lockDataDir, type LockHolder } from './lock.js';
+import { openPgliteThread, PgliteThreadError } from './pglite-thread.js';
 
 export { LOCK_FILE, StoreLockedError, type LockHolder } from './lock.js';
 
@@ -23,6 +25,11 @@ export interface DbConfig {
   readonly dataDir?: string | undefined;
   /** A PostgreSQL schema for the tables (default public); tests use one each. */
   readonly schema?: string | undefined;
+  /**
+   * PGlite in a worker thread of its own (default true), so that its work does not take
+   * the caller's event loop; false runs it on the calling thread (STORE_THREAD=false).
+   */
+  readonly thread?: boolean | undefined;
 }
 
 function redact(url: string): string {
@@ -71,20 +78,57 @@ export async function openDb(config: DbConfig): Promise<Db> {
     };
   }
   const dataDir = config.dataDir ?? './data';
-  const { PGlite } = await import('@electric-sql/pglite');
-  if (dataDir.startsWith('memory://')) return wrapPglite(await PGlite.create(dataDir), config.schema, `embedded PGlite in ${dataDir}`, dataDir, () => undefined);
+  const open = (): Promise<PgliteHandle> => (config.thread === false ? openInThread(dataDir, config.schema) : openPgliteThread(dataDir, config.schema));
+  if (dataDir.startsWith('memory://')) {
+    const handle = await open();
+    return wrapPglite(handle, `embedded PGlite in ${dataDir}`, dataDir, () => undefined);
+  }
   mkdirSync(dataDir, { recursive: true });
-  // PGlite is one process's database: a second writer on the directory corrupts it.
+  // PGlite is one process's database: a second writer on the directory corrupts it. The
+  // process holds the lock, not the worker thread PGlite runs in.
   const lock = lockDataDir(dataDir);
-  let db;
+  let handle;
   try {
-    db = await PGlite.create(dataDir);
+    handle = await open();
   } catch (err) {
     lock.release();
     throw pgliteFailure(dataDir, err, true);
   }
   const takeover = lock.tookOver === null ? '' : ` (took over the stale lock of ${describeHolder(lock.tookOver)}, which is no longer running)`;
-  return wrapPglite(db, config.schema, `embedded PGlite in ${dataDir}${takeover}`, dataDir, () => lock.release());
+  return wrapPglite(handle, `embedded PGlite in ${dataDir}${takeover}`, dataDir, () => lock.release());
+}
+
+/** An open PGlite database, on this thread or in a worker; `close` is idempotent. */
+interface PgliteHandle {
+  query<R>(sql: string, params?: readonly unknown[]): Promise<{ rows: R[] }>;
+  exec(sql: string): Promise<unknown>;
+  close(): Promise<void>;
+  /** The worker thread it runs in; undefined on this thread. */
+  readonly worker?: Worker;
+}
+
+async function openInThread(dataDir: string, schema: string | undefined): Promise<PgliteHandle> {
+  const { openPglite } = await import('./pglite.js');
+  const db = await openPglite(dataDir, schema);
+  return {
+    query: (sql, params) => db.query(sql, params as unknown[] | undefined),
+    exec: (sql) => db.exec(sql),
+    close: async () => {
+      if (!db.closed) await db.close();
+    },
+  };
+}
+
+/** The worker thread of each PGlite Db that runs in one. */
+const workers = new WeakMap<Db, Worker>();
+
+/**
+ * The worker thread an embedded PGlite database runs in; null for PostgreSQL and for
+ * PGlite on the calling thread (STORE_THREAD=false). For diagnostics and tests:
+ * terminating it is what a crash of the thread does (queries fail, the process goes on).
+ */
+export function pgliteWorkerOf(db: Db): Worker | null {
+  return workers.get(db) ?? null;
 }
 
 /**
@@ -94,6 +138,8 @@ export async function openDb(config: DbConfig): Promise<Db> {
  */
 function pgliteFailure(dataDir: string, err: unknown, opening: boolean): unknown {
   if (dataDir.startsWith('memory://')) return err;
+  // The thread PGlite ran in stopped: that says nothing about the files, and says what it is.
+  if (err instanceof PgliteThreadError) return err;
   // Node's own errors name their path; PGlite's file system layer throws a bare
   // { name: 'ErrnoError', errno } (Emscripten's numbering, e.g. 2 for a permission).
   if (typeof (err as NodeJS.ErrnoException | null)?.syscall === 'string') return err;
@@ -148,30 +194,13 @@ function isDamage(err: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('XX') || code.startsWith('58'));
 }
 
-async function wrapPglite(
-  db: import('@electric-sql/pglite').PGlite,
-  schema: string | undefined,
-  description: string,
-  dataDir: string,
-  release: () => void,
-): Promise<Db> {
-  try {
-    // The first read of the catalog: a damaged directory often opens, then fails here.
-    await db.query('SELECT count(*) FROM pg_catalog.pg_class');
-    if (schema !== undefined) {
-      await db.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"; SET search_path TO "${schema}"`);
-    }
-  } catch (err) {
-    await db.close().catch(() => undefined);
-    release();
-    throw pgliteFailure(dataDir, err, true);
-  }
-  return {
+function wrapPglite(handle: PgliteHandle, description: string, dataDir: string, release: () => void): Db {
+  const db: Db = {
     kind: 'pglite',
     description,
     query: async <R,>(sql: string, params?: readonly unknown[]) => {
       try {
-        const result = await db.query<R>(sql, params as unknown[] | undefined);
+        const result = await handle.query<R>(sql, params);
         return { rows: result.rows };
       } catch (err) {
         throw pgliteFailure(dataDir, err, false);
@@ -179,17 +208,19 @@ async function wrapPglite(
     },
     exec: async (sql: string) => {
       try {
-        await db.exec(sql);
+        await handle.exec(sql);
       } catch (err) {
         throw pgliteFailure(dataDir, err, false);
       }
     },
     close: async () => {
       try {
-        if (!db.closed) await db.close();
+        await handle.close();
       } finally {
         release();
       }
     },
   };
+  if (handle.worker !== undefined) workers.set(db, handle.worker);
+  return db;
 }

@@ -53,6 +53,14 @@ describe('server configuration', () => {
     expect(() => loadServerConfig(env)).toThrow(message);
   });
 
+  it('runs PGlite in a worker thread unless STORE_THREAD=false, and refuses anything else', () => {
+    expect(loadServerConfig({}).store.thread).toBe(true);
+    expect(loadServerConfig({ STORE_THREAD: 'true' }).store.thread).toBe(true);
+    expect(loadServerConfig({ STORE_THREAD: 'false' }).store.thread).toBe(false);
+    expect(() => loadServerConfig({ STORE_THREAD: 'no' })).toThrow(ConfigError);
+    expect(() => loadServerConfig({ STORE_THREAD: 'no' })).toThrow(/^invalid environment: STORE_THREAD: /);
+  });
+
   it('validates LOG_LEVEL with the rest of the environment', () => {
     expect(() => loadServerConfig({})).not.toThrow();
     for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']) expect(() => loadServerConfig({ LOG_LEVEL: level })).not.toThrow();

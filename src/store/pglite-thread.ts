@@ -1,0 +1,145 @@
+/**
+ * An embedded PGlite database in a worker thread of its own (pglite-worker.ts), seen from
+ * the main thread. PGlite computes on the thread that calls it: on the server's thread
+ * its inserts took half the busy CPU and seconds of event-loop lag from the engine.
+ * Here the main thread only copies a request to the worker (a structured clone) and the
+ * rows back.
+ *
+ * What is handed to the worker is bounded by its callers: the store writer keeps at most
+ * a few batches in flight and buffers the rest in its bus queue (STORE_BUFFER), history
+ * reads are one per GraphQL request.
+ */
+import type { Worker } from 'node:worker_threads';
+import { startWorker, workerModule } from '../runtime/worker.js';
+import { fromWire, type PgliteReply, type PgliteRequest, type PgliteWorkerData } from './pglite.js';
+
+/** PGlite in its worker thread: what the store asks of a database, and the thread. */
+export interface PgliteThread {
+  query<R>(sql: string, params?: readonly unknown[]): Promise<{ rows: R[] }>;
+  exec(sql: string): Promise<void>;
+  /**
+   * Answers the requests sent before it, closes the database (which writes it out) and
+   * ends the thread. Idempotent; after the thread died, it only lets it go.
+   */
+  close(): Promise<void>;
+  /** The thread; tests terminate it to see what a crash does. */
+  readonly worker: Worker;
+}
+
+/**
+ * The worker thread stopped (it threw, ran out of memory or was terminated) or its
+ * database was closed: every request pending then, and every one after, fails with this.
+ */
+export class PgliteThreadError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'PgliteThreadError';
+  }
+}
+
+/** A request before it is numbered. */
+type Unnumbered<T> = T extends unknown ? Omit<T, 'id'> : never;
+
+type Pending = { readonly resolve: (reply: PgliteReply) => void; readonly reject: (err: Error) => void };
+
+/**
+ * Starts a worker thread and opens PGlite at `dataDir` in it (see `openPglite`).
+ * An open that fails throws what PGlite threw, rebuilt with its fields, and leaves no
+ * thread behind. The thread never keeps the process alive while no request is waiting,
+ * and it ends with the process.
+ */
+export async function openPgliteThread(dataDir: string, schema: string | undefined): Promise<PgliteThread> {
+  const workerData: PgliteWorkerData = { dataDir, schema };
+  const worker = startWorker(workerModule('./pglite-worker.js', import.meta.url), { workerData });
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+  let threw: unknown = null;
+  let stopped: PgliteThreadError | null = null;
+  let closing: Promise<void> | null = null;
+  const where = `the embedded PGlite database ${dataDir}`;
+
+  let opened!: (failure: Error | null) => void;
+  const open = new Promise<Error | null>((resolve) => (opened = resolve));
+
+  worker.on('message', (reply: PgliteReply) => {
+    if (reply.kind === 'opened') return opened(null);
+    if (reply.kind === 'failed') return opened(fromWire(reply.error));
+    const waiting = pending.get(reply.id);
+    if (waiting === undefined) return;
+    pending.delete(reply.id);
+    if (pending.size === 0) worker.unref();
+    waiting.resolve(reply);
+  });
+  // An uncaught exception of the thread: it exits next, and the exit says why.
+  worker.on('error', (err) => (threw = err));
+  // A reply that could not be read: which request it answered is unknown, so none can
+  // be trusted to get an answer; end the thread and fail them all.
+  worker.on('messageerror', (err) => {
+    threw = err;
+    void worker.terminate();
+  });
+  worker.on('exit', (code) => {
+    const why =
+      threw !== null
+        ? `it threw: ${(threw as Error | null)?.message ?? String(threw)}`
+        : closing !== null
+          ? 'the database was closed'
+          : `it was terminated or exited, code ${code}`;
+    stopped = new PgliteThreadError(`${where} is unavailable: its worker thread stopped (${why})`, threw === null ? undefined : { cause: threw });
+    opened(stopped);
+    for (const waiting of pending.values()) waiting.reject(stopped);
+    pending.clear();
+  });
+
+  const request = (message: Unnumbered<PgliteRequest>): Promise<PgliteReply> => {
+    if (closing !== null && message.op !== 'close') return Promise.reject(new PgliteThreadError(`${where} is closed`));
+    if (stopped !== null) return Promise.reject(stopped);
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      try {
+        // Throws at once for what cannot be cloned (a function among the parameters).
+        worker.postMessage({ ...message, id });
+      } catch (err) {
+        reject(new Error(`${where} cannot be sent this request: ${(err as Error).message}`, { cause: err }));
+        return;
+      }
+      if (pending.size === 0) worker.ref();
+      pending.set(id, { resolve, reject });
+    });
+  };
+  const answer = (reply: PgliteReply): PgliteReply => {
+    if (reply.kind === 'error') throw fromWire(reply.error);
+    return reply;
+  };
+
+  const failure = await open;
+  if (failure !== null) {
+    await worker.terminate();
+    throw failure;
+  }
+  // Referenced while requests wait (see `request`): a script's last query still gets its answer.
+  worker.unref();
+  return {
+    worker,
+    query: async <R>(sql: string, params?: readonly unknown[]) => {
+      const reply = answer(await request({ op: 'query', sql, params }));
+      return { rows: (reply.kind === 'done' ? (reply.rows ?? []) : []) as R[] };
+    },
+    exec: async (sql: string) => {
+      answer(await request({ op: 'exec', sql }));
+    },
+    close: () => {
+      closing ??= (async () => {
+        try {
+          if (stopped === null) answer(await request({ op: 'close' }));
+        } catch (err) {
+          // A thread that died meanwhile is closed too; PGlite failing to close is news.
+          if (!(err instanceof PgliteThreadError)) throw err;
+        } finally {
+          await worker.terminate();
+        }
+      })();
+      return closing;
+    },
+  };
+}
