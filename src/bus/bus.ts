@@ -25,8 +25,30 @@ export function dropReason(missed: number, cause: DropCause): string {
 
 /** What age conflation keeps one of: a runner's latest event of a type. */
 export function conflationKeyOf(item: StreamItem): string {
-  return isGap(item) ? '' : `${item.event.runnerId}\u0000${item.event.type}`;
+  if (isGap(item)) return '';
+  const { runnerId, type } = item.event;
+  let byType = conflationKeys.get(runnerId);
+  if (byType === undefined) {
+    // Runner ids are few and long-lived; a process that met very many starts afresh.
+    if (conflationKeys.size >= MAX_INTERNED_RUNNERS) conflationKeys.clear();
+    byType = new Map();
+    conflationKeys.set(runnerId, byType);
+  }
+  let key = byType.get(type);
+  if (key === undefined) {
+    key = `${runnerId}\u0000${type}`;
+    byType.set(type, key);
+  }
+  return key;
 }
+
+/**
+ * Keys of {@link conflationKeyOf}, made once per runner and type: an overloaded reader
+ * conflates millions of events a second, and a new string for each was garbage enough to
+ * double the CPU of an overload run.
+ */
+const conflationKeys = new Map<string, Map<string, string>>();
+const MAX_INTERNED_RUNNERS = 100_000;
 
 /** Options of {@link EventBus}. */
 export interface EventBusOptions {
