@@ -14,6 +14,7 @@ import {
 import { loadTokensFile, type TokenStore } from './auth.js';
 import { ConfigError } from './config-error.js';
 import { DEFAULT_RUNNERS } from '../engine/defaults.js';
+import { DEFAULT_ENGINE_THREADS, MAX_ENGINE_THREADS } from '../engine/threaded.js';
 import { EVENT_VARIANTS, type EventVariant } from '../events/types.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { LOG_LEVELS } from './log.js';
@@ -52,6 +53,11 @@ export interface ServerConfig {
   readonly replayDir: string | null;
   /** The engine's caps: MAX_RUNNERS and MAX_TOTAL_TICKS_PER_SECOND. */
   readonly engine: { readonly maxRunners: number; readonly maxTotalTicksPerSecond: number };
+  /**
+   * ENGINE_THREADS: worker threads the runners are spread over, so that the thread that
+   * serves sockets does no strategy work; 0 runs them on the main thread.
+   */
+  readonly engineThreads: number;
 }
 
 /** Stored unless STORE_TYPES says otherwise: all but the two high-frequency types. */
@@ -136,6 +142,12 @@ const envSchema = z.object({
   REPLAY_DIR: z.string().min(1).optional(),
   MAX_RUNNERS: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_MAX_RUNNERS),
   MAX_TOTAL_TICKS_PER_SECOND: z.coerce.number().int().min(1).max(MAX_TICKS_PER_SECOND).default(DEFAULT_MAX_TOTAL_TICKS_PER_SECOND),
+  ENGINE_THREADS: z.coerce
+    .number()
+    .int(`must be a whole number from 0 (runners on the main thread) to ${MAX_ENGINE_THREADS}`)
+    .min(0, `must be a whole number from 0 (runners on the main thread) to ${MAX_ENGINE_THREADS}`)
+    .max(MAX_ENGINE_THREADS, `must be a whole number from 0 (runners on the main thread) to ${MAX_ENGINE_THREADS}`)
+    .default(DEFAULT_ENGINE_THREADS),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 });
 
@@ -181,6 +193,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     REPLAY_DIR: read('REPLAY_DIR'),
     MAX_RUNNERS: read('MAX_RUNNERS'),
     MAX_TOTAL_TICKS_PER_SECOND: read('MAX_TOTAL_TICKS_PER_SECOND'),
+    ENGINE_THREADS: read('ENGINE_THREADS'),
     LOG_LEVEL: read('LOG_LEVEL'),
   });
   if (!parsed.success) throw new ConfigError(`invalid environment: ${formatIssues(parsed.error)}`);
@@ -213,7 +226,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   const dashboardDir = e.DASHBOARD === 'true' ? resolve(e.DASHBOARD_DIR) : null;
   const replayDir = e.REPLAY_DIR === undefined ? null : replayDirOf(e.REPLAY_DIR);
   const engine = { maxRunners: e.MAX_RUNNERS, maxTotalTicksPerSecond: e.MAX_TOTAL_TICKS_PER_SECOND };
-  const common = { port: PORT, host: HOST, store, redis, limits, tokens, dashboardDir, replayDir, engine };
+  const common = { port: PORT, host: HOST, store, redis, limits, tokens, dashboardDir, replayDir, engine, engineThreads: e.ENGINE_THREADS };
   if (RUNNERS_FILE === undefined) {
     return { ...common, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners', runnersFromFile: false };
   }
