@@ -210,6 +210,11 @@ export class ThreadedEngine implements LocalEngine {
     return this.views.get(id);
   }
 
+  /** The engine thread (0 to `threads` − 1) a runner runs or ran on, if the engine knows it. */
+  threadOf(id: string): number | undefined {
+    return this.views.get(id)?.shard;
+  }
+
   /** Every runner the engine knows, in the order they were added. */
   listRunners(): RunnerInfo[] {
     return [...this.views.values()];
