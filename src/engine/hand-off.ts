@@ -1,6 +1,7 @@
 import { isHighFrequency } from '../events/helpers.js';
 import type { RunnerEvent } from '../events/types.js';
 import type { EventSink } from './engine.js';
+import { BatchEncoder } from './thread-codec.js';
 import type { EngineThreadBatch, EngineThreadReply, RunnerUpdate } from './thread-protocol.js';
 
 /**
@@ -31,6 +32,11 @@ export interface HandOffOptions {
   readonly clock?: () => number;
 }
 
+/** Milliseconds since the epoch at sub-millisecond resolution, comparable across threads. */
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
 interface Loss {
   readonly symbol: string;
   ticks: number;
@@ -48,12 +54,12 @@ interface Loss {
  * runner's next standard or critical event, and every second while it lasts.
  */
 export class HandOff implements EventSink {
-  private events: RunnerEvent[] = [];
-  private symbols: string[] = [];
+  private readonly encoder = new BatchEncoder();
   private replies: EngineThreadReply[] = [];
   private readonly dirty = new Set<string>();
   private readonly losses = new Map<string, Loss>();
   private unacked = 0;
+  private since = 0;
   private scheduled = false;
   private readonly bound: number;
   private readonly schedule: (flush: () => void) => void;
@@ -68,7 +74,7 @@ export class HandOff implements EventSink {
    * (undefined once the engine forgot it).
    */
   constructor(
-    private readonly post: (batch: EngineThreadBatch) => void,
+    private readonly post: (batch: EngineThreadBatch, transfer: ArrayBuffer[]) => void,
     private readonly view: (id: string) => RunnerUpdate | undefined,
     options: HandOffOptions = {},
   ) {
@@ -80,7 +86,7 @@ export class HandOff implements EventSink {
 
   /** Events handed off (or waiting to be) that the main thread has not yet published. */
   get backlog(): number {
-    return this.unacked + this.events.length;
+    return this.unacked + this.encoder.count;
   }
 
   publish(event: RunnerEvent, symbol: string): void {
@@ -121,26 +127,24 @@ export class HandOff implements EventSink {
       const now = this.clock();
       for (const [id, loss] of [...this.losses]) if (now - loss.since >= LOSS_REPORT_MS) this.reportLoss(id);
     }
-    if (this.events.length === 0 && this.replies.length === 0 && this.dirty.size === 0) return;
-    const updates: RunnerUpdate[] = [];
+    if (this.encoder.count === 0 && this.replies.length === 0 && this.dirty.size === 0) return;
     for (const id of this.dirty) {
       const update = this.view(id);
-      if (update !== undefined) updates.push(update);
+      if (update !== undefined) this.encoder.update(update, update.symbol);
     }
     this.dirty.clear();
-    const batch: EngineThreadBatch = { events: this.events, symbols: this.symbols, updates, replies: this.replies };
-    this.unacked += this.events.length;
-    this.events = [];
-    this.symbols = [];
+    this.unacked += this.encoder.count;
+    const since = this.encoder.count > 0 ? this.since : now();
+    const { batch, transfer } = this.encoder.take(since, this.replies);
     this.replies = [];
-    this.post(batch);
+    this.post(batch, transfer);
   }
 
   private push(event: RunnerEvent, symbol: string): void {
-    this.events.push(event);
-    this.symbols.push(symbol);
+    if (this.encoder.count === 0) this.since = now();
+    this.encoder.event(event, symbol);
     this.dirty.add(event.runnerId);
-    if (this.events.length >= MAX_BATCH) this.flush();
+    if (this.encoder.count >= MAX_BATCH) this.flush();
     else this.wake();
   }
 

@@ -4,7 +4,6 @@
  */
 import type { Position } from '../domain/position.js';
 import type { RunnerState } from '../domain/state.js';
-import type { RunnerEvent } from '../events/types.js';
 import type { EngineErrorCode, RunnerConfig } from './config.js';
 import type { RunnerInfo } from './engine.js';
 import type { RunnerStats } from './runner.js';
@@ -32,6 +31,7 @@ export type ToEngineThread =
 /** What changes in a runner's view while it runs. */
 export interface RunnerUpdate {
   readonly id: string;
+  readonly symbol: string;
   readonly state: RunnerState;
   readonly position: Position | null;
   readonly unrealizedPnl: number;
@@ -45,14 +45,5 @@ export type EngineThreadReply =
   | { readonly requestId: number; readonly ok: true; readonly runner: RunnerInfo | null }
   | { readonly requestId: number; readonly ok: false; readonly code: EngineErrorCode | 'ENGINE_FAILED'; readonly message: string };
 
-/**
- * One hand-off from an engine thread: events to publish (in order; `symbols[i]` is the
- * symbol of `events[i]`), the runners whose view changed (as they are after the last of
- * these events), and the requests answered (after the events they caused).
- */
-export interface EngineThreadBatch {
-  readonly events: RunnerEvent[];
-  readonly symbols: string[];
-  readonly updates: RunnerUpdate[];
-  readonly replies: EngineThreadReply[];
-}
+/** One hand-off from an engine thread: see `EncodedBatch` (thread-codec.ts). */
+export type { EncodedBatch as EngineThreadBatch } from './thread-codec.js';

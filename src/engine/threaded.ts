@@ -18,6 +18,7 @@ import {
 import { DEFAULT_HAND_OFF_BOUND } from './hand-off.js';
 import type { RunnerStats } from './runner.js';
 import { startEngineWorker } from './thread.js';
+import { BatchDecoder } from './thread-codec.js';
 import type { EngineThreadBatch, EngineThreadReply, EngineThreadSettings, RunnerUpdate, ToEngineThread } from './thread-protocol.js';
 
 /** Most engine threads (ENGINE_THREADS): more than any machine this runs on has cores for. */
@@ -36,6 +37,12 @@ export interface ThreadedEngineOptions extends EngineOptions {
    * {@link DEFAULT_HAND_OFF_BOUND}; see `HandOffOptions.bound`).
    */
   readonly handOffBound?: number;
+  /**
+   * Called after each batch is published with its event count and how long its oldest
+   * event waited between the runner emitting it and its publication, in ms (benches,
+   * metrics).
+   */
+  readonly onBatch?: (events: number, oldestWaitMs: number) => void;
 }
 
 const EMPTY_STATS: RunnerStats = { ticksProcessed: 0, ticksRejected: 0, actionsExecuted: 0, errors: 0, errorRate: 0, realizedPnl: 0, lastPrice: null };
@@ -96,6 +103,7 @@ interface Pending {
 /** One engine thread and what is waiting on it. */
 class Shard {
   readonly pending = new Map<number, Pending>();
+  readonly decoder = new BatchDecoder();
   failure: string | null = null;
 
   constructor(
@@ -137,6 +145,7 @@ export class ThreadedEngine implements LocalEngine {
   private readonly shards: (Shard | null)[];
   private readonly clock: () => number;
   private readonly handOffBound: number;
+  private readonly onBatch: ThreadedEngineOptions['onBatch'];
   private nextRequest = 1;
   private closed = false;
 
@@ -154,6 +163,7 @@ export class ThreadedEngine implements LocalEngine {
     this.handOffBound = options.handOffBound ?? DEFAULT_HAND_OFF_BOUND;
     if (!Number.isInteger(this.handOffBound) || this.handOffBound < 1) throw new RangeError(`handOffBound must be a whole number ≥ 1, got ${this.handOffBound}`);
     this.clock = options.clock ?? Date.now;
+    this.onBatch = options.onBatch;
     this.shards = Array.from({ length: threads }, () => null);
   }
 
@@ -304,22 +314,27 @@ export class ThreadedEngine implements LocalEngine {
   /** Publishes a batch: views first, then the events in order, then the answers they complete. */
   private receive(shard: Shard, batch: EngineThreadBatch): void {
     let stopped = false;
-    for (const update of batch.updates) {
+    shard.decoder.names(batch);
+    shard.decoder.updates(batch, (update) => {
       const view = this.views.get(update.id);
       // A runner restarted on another thread has a new view; the old thread's last word about it is stale.
-      if (view === undefined || view.shard !== shard.index) continue;
+      if (view === undefined || view.shard !== shard.index) return;
       stopped ||= update.state === 'Stopped' && view.state !== 'Stopped';
       view.apply(update);
-    }
-    const { events, symbols } = batch;
-    for (let i = 0; i < events.length; i++) {
+    });
+    const sink = this.sink;
+    shard.decoder.events(batch, (event, symbol) => {
       try {
-        this.sink.publish(events[i]!, symbols[i]!);
+        sink.publish(event, symbol);
       } catch {
         // The bus never throws; a foreign sink that does must not stop the others' events.
       }
+    });
+    const events = batch.count;
+    if (events > 0) {
+      if (this.shards[shard.index] === shard) shard.send({ op: 'ack', count: events });
+      this.onBatch?.(events, performance.timeOrigin + performance.now() - batch.since);
     }
-    if (events.length > 0 && this.shards[shard.index] === shard) shard.send({ op: 'ack', count: events.length });
     for (const reply of batch.replies) {
       const pending = shard.pending.get(reply.requestId);
       shard.pending.delete(reply.requestId);

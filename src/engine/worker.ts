@@ -18,6 +18,7 @@ function update(id: string): RunnerUpdate | undefined {
   if (info === undefined) return undefined;
   return {
     id,
+    symbol: info.symbol,
     state: info.state,
     position: info.position,
     unrealizedPnl: info.unrealizedPnl,
@@ -27,7 +28,7 @@ function update(id: string): RunnerUpdate | undefined {
   };
 }
 
-const handOff = new HandOff((batch) => port.postMessage(batch), update, { bound: settings.handOffBound });
+const handOff = new HandOff((batch, transfer) => port.postMessage(batch, transfer), update, { bound: settings.handOffBound });
 engine = new TradingEngine(handOff, { maxRunners: settings.maxRunners, maxTotalTicksPerSecond: settings.maxTotalTicksPerSecond });
 const local = engine;
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HandOff } from '../../src/engine/hand-off.js';
+import { BatchDecoder } from '../../src/engine/thread-codec.js';
 import type { EngineThreadBatch } from '../../src/engine/thread-protocol.js';
 import type { RunnerEvent } from '../../src/events/types.js';
 import { tick } from '../fixtures/ticks.js';
@@ -17,19 +18,30 @@ function handOff(bound: number) {
     pending = null;
     f?.();
   };
-  const published = () => batches.flatMap((b) => b.events);
-  return { h, batches, flush, published };
+  // Decoded as the main thread does, in order.
+  const decoder = new BatchDecoder();
+  const all: { event: RunnerEvent; symbol: string }[] = [];
+  let decoded = 0;
+  const published = () => {
+    for (; decoded < batches.length; decoded++) {
+      decoder.names(batches[decoded]!);
+      decoder.events(batches[decoded]!, (event, symbol) => all.push({ event, symbol }));
+    }
+    return all.map((e) => e.event);
+  };
+  return { h, batches, flush, published, symbols: () => (published(), all.map((e) => e.symbol)) };
 }
 
 describe('engine hand-off', () => {
   it('batches a turn’s events into one message and counts them until acknowledged', () => {
-    const { h, batches, flush } = handOff(100);
+    const { h, batches, flush, published, symbols } = handOff(100);
     for (let i = 0; i < 10; i++) h.publish(tickOf('a', i), 'TEST');
     expect(batches).toHaveLength(0);
     flush();
     expect(batches).toHaveLength(1);
-    expect(batches[0]!.events).toHaveLength(10);
-    expect(batches[0]!.symbols).toEqual(Array(10).fill('TEST'));
+    expect(batches[0]!.count).toBe(10);
+    expect(published()).toEqual(Array.from({ length: 10 }, (_, i) => tickOf('a', i)));
+    expect(symbols()).toEqual(Array(10).fill('TEST'));
     expect(h.backlog).toBe(10);
     h.acknowledge(10);
     expect(h.backlog).toBe(0);
