@@ -89,6 +89,7 @@ export class HandOff implements EventSink {
     return this.unacked + this.encoder.count;
   }
 
+  /** Queues an event for the next batch, or drops it (a tick or mark over the bound) and counts it. */
   publish(event: RunnerEvent, symbol: string): void {
     const id = event.runnerId;
     if (isHighFrequency(event)) {
