@@ -1,4 +1,4 @@
-import { TradingEngine } from './engine/engine.js';
+import { createEngine } from './engine/threaded.js';
 import { startPersistence } from './server/persistence.js';
 import { ConfigError, loadServerConfig } from './server/config.js';
 import { log, warnTo } from './server/log.js';
@@ -30,9 +30,9 @@ async function main(): Promise<void> {
     console.error(`tickwire engine: cannot open the event store: ${(err as Error).message}`);
     process.exit(1);
   }
-  const engine = new TradingEngine(persistence.sink, config.engine);
+  const engine = createEngine(persistence.sink, { ...config.engine, threads: config.engineThreads });
   try {
-    for (const runner of config.runners) engine.addRunner(runner);
+    await Promise.all(config.runners.map(async (runner) => engine.addRunner(runner)));
   } catch (err) {
     console.error(`tickwire engine: ${(err as Error).message}`);
     process.exit(1);

@@ -1,4 +1,4 @@
-import { TradingEngine } from './engine/engine.js';
+import { createEngine } from './engine/threaded.js';
 import { ConfigError, loadServerConfig } from './server/config.js';
 import { startPersistence } from './server/persistence.js';
 import { EngineHost, RemoteEngine } from './server/remote-engine.js';
@@ -31,11 +31,14 @@ async function main(): Promise<void> {
   }
   const { bus, store, sink } = persistence;
   const continuesAfter = bus.lastId;
-  const engine = new TradingEngine(sink, config.engine);
+  // Runners on worker threads (ENGINE_THREADS, default 1): this thread serves the sockets.
+  const engine = createEngine(sink, { ...config.engine, threads: config.engineThreads });
   // With Redis, runners usually live in `npm run engine`; here only those of a RUNNERS_FILE.
   const localRunners = config.redis !== null && !config.runnersFromFile ? [] : config.runners;
   try {
-    for (const runner of localRunners) engine.addRunner(runner);
+    // Started together: each is checked here as it is asked, in order, and the threads
+    // start them while the next is checked.
+    await Promise.all(localRunners.map(async (runner) => engine.addRunner(runner)));
   } catch (err) {
     console.error(`tickwire: ${(err as Error).message}`);
     process.exit(1);

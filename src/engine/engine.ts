@@ -1,6 +1,6 @@
 import type { Position } from '../domain/position.js';
 import type { RunnerState } from '../domain/state.js';
-import { createStrategy } from '../domain/strategy.js';
+import { createStrategy, type Strategy } from '../domain/strategy.js';
 import type { RunnerEvent } from '../events/types.js';
 import {
   DEFAULT_MAX_RUNNERS,
@@ -148,16 +148,126 @@ function createFeed(symbol: string, id: string, feed: FeedConfig): MarketFeed {
   return simulatedFeed({ symbol, ...feed, seed: feed.seed ?? seedOf(id) });
 }
 
+/** The limits an engine enforces (see {@link EngineOptions}). */
+export interface EngineLimits {
+  readonly maxRunners: number;
+  readonly maxTotalTicksPerSecond: number;
+}
+
+/** Fills in and checks an engine's limits; throws RangeError naming the bad one. */
+export function engineLimits(options: EngineOptions): EngineLimits {
+  const maxRunners = options.maxRunners ?? DEFAULT_MAX_RUNNERS;
+  const maxTotalTicksPerSecond = options.maxTotalTicksPerSecond ?? DEFAULT_MAX_TOTAL_TICKS_PER_SECOND;
+  if (!Number.isInteger(maxRunners) || maxRunners < 1) throw new RangeError(`maxRunners must be a whole number ≥ 1, got ${maxRunners}`);
+  if (!Number.isFinite(maxTotalTicksPerSecond) || maxTotalTicksPerSecond < 1) {
+    throw new RangeError(`maxTotalTicksPerSecond must be a finite number ≥ 1, got ${maxTotalTicksPerSecond}`);
+  }
+  return { maxRunners, maxTotalTicksPerSecond };
+}
+
+/** What {@link vetRunner} needs to know of a runner the engine already has. */
+export interface KnownRunner {
+  readonly state: RunnerState;
+  readonly config: RunnerConfig;
+}
+
+/**
+ * Everything that can refuse a start, in the order the engine has always checked it:
+ * the configuration, a duplicate id, the strategy and its parameters, the limits
+ * (counted over `known`, the runners of every shard), a replay file that is not there.
+ * Pure but for the replay file's `stat`, so an engine that runs its runners on other
+ * threads refuses a start where it is asked, with the same {@link EngineError}.
+ */
+export function vetRunner(
+  input: unknown,
+  known: ReadonlyMap<string, KnownRunner>,
+  limits: EngineLimits,
+): { readonly config: RunnerConfig; readonly strategy: Strategy } {
+  const config = parseRunnerConfig(input);
+  const existing = known.get(config.id);
+  if (existing !== undefined && existing.state !== 'Stopped') {
+    throw new EngineError('DUPLICATE_RUNNER', `runner "${config.id}" is already running`);
+  }
+  let strategy;
+  try {
+    strategy = createStrategy(config.strategy, config.params ?? undefined);
+  } catch (err) {
+    throw new EngineError('INVALID_CONFIG', `runner "${config.id}": ${(err as Error).message}`);
+  }
+  admit(config, known, limits);
+  if (config.feed.kind === 'replay') {
+    const problem = checkReplayFile(config.feed.path);
+    if (problem !== null) throw new EngineError('INVALID_CONFIG', `runner "${config.id}": feed.path: ${problem}`);
+  }
+  return { config, strategy };
+}
+
+/** Refuses a start that would take the engine over its runner count or its total tick rate. */
+function admit(config: RunnerConfig, known: ReadonlyMap<string, KnownRunner>, limits: EngineLimits): void {
+  const { maxRunners, maxTotalTicksPerSecond } = limits;
+  const running = [...known.values()].filter((m) => m.state !== 'Stopped');
+  if (running.length >= maxRunners) {
+    throw new EngineError(
+      'INVALID_CONFIG',
+      `runner "${config.id}": the engine already runs ${running.length} runners, its limit (MAX_RUNNERS=${maxRunners}); stop one first`,
+    );
+  }
+  const rate = feedRate(config.feed);
+  if (rate > maxTotalTicksPerSecond) {
+    throw new EngineError(
+      'INVALID_CONFIG',
+      `runner "${config.id}": feed.ticksPerSecond ${rate} is over the engine's limit of ${maxTotalTicksPerSecond} ticks/s for all runners together (MAX_TOTAL_TICKS_PER_SECOND)`,
+    );
+  }
+  const total = running.reduce((sum, m) => sum + feedRate(m.config.feed), 0);
+  if (total + rate > maxTotalTicksPerSecond) {
+    throw new EngineError(
+      'INVALID_CONFIG',
+      `runner "${config.id}": feed.ticksPerSecond ${rate} would take the engine to ${total + rate} ticks/s, over its limit of ${maxTotalTicksPerSecond} (MAX_TOTAL_TICKS_PER_SECOND); ${total} are in use`,
+    );
+  }
+}
+
+/**
+ * Stopped runners are kept for restartRunner, but not without end: beyond `maxRunners`
+ * stopped ones, the oldest go first.
+ */
+export function forgetOldStopped(runners: Map<string, { readonly state: RunnerState }>, maxRunners: number): void {
+  let stopped = 0;
+  for (const m of runners.values()) if (m.state === 'Stopped') stopped++;
+  for (const [id, m] of runners) {
+    if (stopped <= maxRunners) break;
+    if (m.state === 'Stopped') {
+      runners.delete(id);
+      stopped--;
+    }
+  }
+}
+
+/**
+ * An engine in this process that the server drives: {@link TradingEngine}, or
+ * `ThreadedEngine`, whose runners live on worker threads. Unlike a remote
+ * {@link EngineControl}, it answers `getRunner` and `listRunners` at once.
+ */
+export interface LocalEngine extends EngineControl {
+  getRunner(id: string): RunnerInfo | undefined;
+  listRunners(): readonly RunnerInfo[];
+  /** Stops every running runner; resolves once each one's RunnerStopped is published. */
+  stopAll(reason?: string): Promise<void>;
+  /** Stops every runner and lets go of what the engine holds (threads); the engine is unusable after. */
+  close(): Promise<void>;
+}
+
 /**
  * Owns the runners: starts and stops them at run time, drives their feeds and stats
  * timers, and publishes everything they emit into one sink. One runner's failure —
  * a bad feed, a throwing strategy, even a bug — stops that runner only.
  */
-export class TradingEngine implements EngineControl {
+export class TradingEngine implements LocalEngine {
   private readonly runners = new Map<string, ManagedRunner>();
   private readonly clock: () => number;
   /** The limits in effect (see {@link EngineOptions}). */
-  readonly limits: { readonly maxRunners: number; readonly maxTotalTicksPerSecond: number };
+  readonly limits: EngineLimits;
 
   /** Creates an engine with no runners that publishes into `sink`. */
   constructor(
@@ -165,13 +275,7 @@ export class TradingEngine implements EngineControl {
     options: EngineOptions = {},
   ) {
     this.clock = options.clock ?? Date.now;
-    const maxRunners = options.maxRunners ?? DEFAULT_MAX_RUNNERS;
-    const maxTotalTicksPerSecond = options.maxTotalTicksPerSecond ?? DEFAULT_MAX_TOTAL_TICKS_PER_SECOND;
-    if (!Number.isInteger(maxRunners) || maxRunners < 1) throw new RangeError(`maxRunners must be a whole number ≥ 1, got ${maxRunners}`);
-    if (!Number.isFinite(maxTotalTicksPerSecond) || maxTotalTicksPerSecond < 1) {
-      throw new RangeError(`maxTotalTicksPerSecond must be a finite number ≥ 1, got ${maxTotalTicksPerSecond}`);
-    }
-    this.limits = { maxRunners, maxTotalTicksPerSecond };
+    this.limits = engineLimits(options);
   }
 
   /**
@@ -185,22 +289,7 @@ export class TradingEngine implements EngineControl {
    * take paths from users confine them first (see `resolveReplayPath`).
    */
   addRunner(input: unknown): RunnerInfo {
-    const config = parseRunnerConfig(input);
-    const existing = this.runners.get(config.id);
-    if (existing !== undefined && existing.state !== 'Stopped') {
-      throw new EngineError('DUPLICATE_RUNNER', `runner "${config.id}" is already running`);
-    }
-    let strategy;
-    try {
-      strategy = createStrategy(config.strategy, config.params ?? undefined);
-    } catch (err) {
-      throw new EngineError('INVALID_CONFIG', `runner "${config.id}": ${(err as Error).message}`);
-    }
-    this.admit(config);
-    if (config.feed.kind === 'replay') {
-      const problem = checkReplayFile(config.feed.path);
-      if (problem !== null) throw new EngineError('INVALID_CONFIG', `runner "${config.id}": feed.path: ${problem}`);
-    }
+    const { config, strategy } = vetRunner(input, this.runners, this.limits);
     const symbol = config.symbol;
     const sink = this.sink;
     const runner = new SymbolRunner(
@@ -267,43 +356,13 @@ export class TradingEngine implements EngineControl {
     await Promise.all(all.map((m) => m.done));
   }
 
-  /** Refuses a start that would take the engine over its runner count or its total tick rate. */
-  private admit(config: RunnerConfig): void {
-    const { maxRunners, maxTotalTicksPerSecond } = this.limits;
-    const running = [...this.runners.values()].filter((m) => m.state !== 'Stopped');
-    if (running.length >= maxRunners) {
-      throw new EngineError(
-        'INVALID_CONFIG',
-        `runner "${config.id}": the engine already runs ${running.length} runners, its limit (MAX_RUNNERS=${maxRunners}); stop one first`,
-      );
-    }
-    const rate = feedRate(config.feed);
-    if (rate > maxTotalTicksPerSecond) {
-      throw new EngineError(
-        'INVALID_CONFIG',
-        `runner "${config.id}": feed.ticksPerSecond ${rate} is over the engine's limit of ${maxTotalTicksPerSecond} ticks/s for all runners together (MAX_TOTAL_TICKS_PER_SECOND)`,
-      );
-    }
-    const total = running.reduce((sum, m) => sum + feedRate(m.config.feed), 0);
-    if (total + rate > maxTotalTicksPerSecond) {
-      throw new EngineError(
-        'INVALID_CONFIG',
-        `runner "${config.id}": feed.ticksPerSecond ${rate} would take the engine to ${total + rate} ticks/s, over its limit of ${maxTotalTicksPerSecond} (MAX_TOTAL_TICKS_PER_SECOND); ${total} are in use`,
-      );
-    }
+  /** Stops every runner; the in-thread engine holds nothing else. */
+  async close(): Promise<void> {
+    await this.stopAll();
   }
 
-  /** Stopped runners are kept for restartRunner, but not without end: the oldest go first. */
   private forgetOldStopped(): void {
-    let stopped = 0;
-    for (const m of this.runners.values()) if (m.state === 'Stopped') stopped++;
-    for (const [id, m] of this.runners) {
-      if (stopped <= this.limits.maxRunners) break;
-      if (m.state === 'Stopped') {
-        this.runners.delete(id);
-        stopped--;
-      }
-    }
+    forgetOldStopped(this.runners, this.limits.maxRunners);
   }
 
   private halt(managed: ManagedRunner, reason: string): void {

@@ -15,6 +15,7 @@ import { loadTokensFile, type TokenStore } from './auth.js';
 import { ConfigError } from './config-error.js';
 import { DEFAULT_RUNNERS } from '../engine/defaults.js';
 import { DEFAULT_MAX_EVENT_AGE_MS, MAX_EVENT_AGE_LIMIT_MS } from '../bus/bus.js';
+import { DEFAULT_ENGINE_THREADS, MAX_ENGINE_THREADS } from '../engine/threaded.js';
 import { EVENT_VARIANTS, type EventVariant } from '../events/types.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { LOG_LEVELS } from './log.js';
@@ -63,6 +64,11 @@ export interface ServerConfig {
    * subscriber before it is conflated (latest per runner and type, after a StreamGap); 0: off.
    */
   readonly maxEventAgeMs: number;
+  /**
+   * ENGINE_THREADS: worker threads the runners are spread over, so that the thread that
+   * serves sockets does no strategy work; 0 runs them on the main thread.
+   */
+  readonly engineThreads: number;
 }
 
 /** Stored unless STORE_TYPES says otherwise: all but the two high-frequency types. */
@@ -148,6 +154,12 @@ const envSchema = z.object({
   REPLAY_DIR: z.string().min(1).optional(),
   MAX_RUNNERS: z.coerce.number().int().min(1).max(10_000).default(DEFAULT_MAX_RUNNERS),
   MAX_TOTAL_TICKS_PER_SECOND: z.coerce.number().int().min(1).max(MAX_TICKS_PER_SECOND).default(DEFAULT_MAX_TOTAL_TICKS_PER_SECOND),
+  ENGINE_THREADS: z.coerce
+    .number()
+    .int(`must be a whole number from 0 (runners on the main thread) to ${MAX_ENGINE_THREADS}`)
+    .min(0, `must be a whole number from 0 (runners on the main thread) to ${MAX_ENGINE_THREADS}`)
+    .max(MAX_ENGINE_THREADS, `must be a whole number from 0 (runners on the main thread) to ${MAX_ENGINE_THREADS}`)
+    .default(DEFAULT_ENGINE_THREADS),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   MAX_EVENT_AGE_MS: z.coerce
     .number({ error: 'must be a whole number of milliseconds (0 turns the bound off)' })
@@ -200,6 +212,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     REPLAY_DIR: read('REPLAY_DIR'),
     MAX_RUNNERS: read('MAX_RUNNERS'),
     MAX_TOTAL_TICKS_PER_SECOND: read('MAX_TOTAL_TICKS_PER_SECOND'),
+    ENGINE_THREADS: read('ENGINE_THREADS'),
     LOG_LEVEL: read('LOG_LEVEL'),
     MAX_EVENT_AGE_MS: read('MAX_EVENT_AGE_MS'),
   });
@@ -239,7 +252,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   const dashboardDir = e.DASHBOARD === 'true' ? resolve(e.DASHBOARD_DIR) : null;
   const replayDir = e.REPLAY_DIR === undefined ? null : replayDirOf(e.REPLAY_DIR);
   const engine = { maxRunners: e.MAX_RUNNERS, maxTotalTicksPerSecond: e.MAX_TOTAL_TICKS_PER_SECOND };
-  const common = { port: PORT, host: HOST, store, redis, limits, tokens, dashboardDir, replayDir, engine, maxEventAgeMs: e.MAX_EVENT_AGE_MS };
+  const common = { port: PORT, host: HOST, store, redis, limits, tokens, dashboardDir, replayDir, engine, maxEventAgeMs: e.MAX_EVENT_AGE_MS, engineThreads: e.ENGINE_THREADS };
   if (RUNNERS_FILE === undefined) {
     return { ...common, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners', runnersFromFile: false };
   }

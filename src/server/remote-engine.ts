@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { EngineError, parseRunnerConfig, type EngineErrorCode } from '../engine/config.js';
 import { log as logger, warnTo } from './log.js';
-import { snapshotRunner, type EngineControl, type RunnerInfo, type TradingEngine } from '../engine/engine.js';
+import { snapshotRunner, type EngineControl, type LocalEngine, type RunnerInfo } from '../engine/engine.js';
 
 /** Keys of the control channel beside the shared log's stream. */
 function keys(stream: string) {
@@ -68,7 +68,7 @@ export class EngineHost {
   private readonly loop: Promise<void>;
 
   constructor(
-    private readonly engine: TradingEngine,
+    private readonly engine: LocalEngine,
     url: string,
     stream: string,
     /** True for the engine process: it takes startRunner requests. */
@@ -140,7 +140,7 @@ export class EngineHost {
   private async execute(request: Request): Promise<Reply> {
     try {
       const runner =
-        request.op === 'start' ? this.engine.addRunner(request.input) : await this.engine.stopRunner(String(request.id), request.reason);
+        request.op === 'start' ? await this.engine.addRunner(request.input) : await this.engine.stopRunner(String(request.id), request.reason);
       return { ok: true, runner: snapshotRunner(runner) };
     } catch (err) {
       if (err instanceof EngineError) return { ok: false, code: err.code, message: err.message };

@@ -158,39 +158,41 @@ const ROWS: readonly Row[] = [
   },
 ];
 
-let target: Target;
-let viewer: Client;
-/** Every RunnerError the btc viewer received: `runnerId: error`. */
-const viewerErrors: string[] = [];
-
-beforeAll(async () => {
-  target = await startTarget({ engine: { maxRunners: 8 }, server: { replayDir } });
-  const before = target.bus.subscriberCount;
-  viewer = createClient({ url: target.server.urls.ws, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { token: TOKENS.btcViewer } });
-  viewer.subscribe(
-    { query: 'subscription { events(types: [ERROR]) { ... on RunnerError { runnerId error } } }' },
-    {
-      next: (result) => {
-        const event = (result.data as { events: { runnerId: string; error: string } }).events;
-        viewerErrors.push(`${event.runnerId}: ${event.error}`);
-      },
-      error: () => undefined,
-      complete: () => undefined,
-    },
-  );
-  await waitFor(() => target.bus.subscriberCount > before, 'the btc viewer to subscribe');
-}, 30_000);
-
-afterAll(async () => {
-  await viewer?.dispose();
-  await target?.close();
-});
-
 function expectClean(text: string): void {
   for (const piece of FORBIDDEN) expect(text).not.toContain(piece);
 }
 
-describe('attacks on the engine through the API', () => {
+// The same attacks whether the runners live on the thread that serves the API
+// (ENGINE_THREADS=0) or on an engine thread (the default): refused alike, before any thread sees them.
+describe.each([0, 1])('attacks on the engine through the API (ENGINE_THREADS=%i)', (threads) => {
+  let target: Target;
+  let viewer: Client;
+  /** Every RunnerError the btc viewer received: `runnerId: error`. */
+  const viewerErrors: string[] = [];
+
+  beforeAll(async () => {
+    target = await startTarget({ engine: { maxRunners: 8, threads }, server: { replayDir } });
+    const before = target.bus.subscriberCount;
+    viewer = createClient({ url: target.server.urls.ws, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { token: TOKENS.btcViewer } });
+    viewer.subscribe(
+      { query: 'subscription { events(types: [ERROR]) { ... on RunnerError { runnerId error } } }' },
+      {
+        next: (result) => {
+          const event = (result.data as { events: { runnerId: string; error: string } }).events;
+          viewerErrors.push(`${event.runnerId}: ${event.error}`);
+        },
+        error: () => undefined,
+        complete: () => undefined,
+      },
+    );
+    await waitFor(() => target.bus.subscriberCount > before, 'the btc viewer to subscribe');
+  }, 30_000);
+
+  afterAll(async () => {
+    await viewer?.dispose();
+    await target?.close();
+  });
+
   it.each(ROWS)('$case', async (row) => {
     const errorsBefore = viewerErrors.length;
     let answer: GqlAnswer | null = null;
@@ -232,7 +234,7 @@ describe('attacks on the engine through the API', () => {
   }, 90_000);
 
   it('a server without REPLAY_DIR refuses every replay feed through the API, saying why', async () => {
-    const plain = await startTarget();
+    const plain = await startTarget({ engine: { threads } });
     try {
       const inside = await startRunner(plain, replay('btc_plain', 'ticks.csv'));
       expect(inside.body.errors?.[0]).toMatchObject({ extensions: { code: 'INVALID_CONFIG' } });

@@ -2,7 +2,8 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { EventBus, type EventBusOptions } from '../../src/bus/bus.js';
-import { TradingEngine, type EngineOptions } from '../../src/engine/engine.js';
+import type { LocalEngine } from '../../src/engine/engine.js';
+import { createEngine, type ThreadedEngineOptions } from '../../src/engine/threaded.js';
 import { hashToken, TokenStore } from '../../src/server/auth.js';
 import { DEFAULT_LIMITS, type Limits } from '../../src/server/limits.js';
 import { startServer, type ServerOptions, type TickwireServer } from '../../src/server/server.js';
@@ -39,7 +40,8 @@ export interface TargetOptions {
   /** Tokens on (the default) or an open server (`open: true`). */
   readonly open?: boolean;
   readonly limits?: Partial<Limits>;
-  readonly engine?: EngineOptions;
+  /** The engine's options; `threads` as ENGINE_THREADS (default 0: runners on the test's thread). */
+  readonly engine?: ThreadedEngineOptions;
   /** Anything else the server takes (store, dashboardDir, …). */
   readonly server?: Partial<ServerOptions>;
   /** Runners started besides the bystander's. */
@@ -57,7 +59,7 @@ export interface TargetOptions {
 export interface Target {
   readonly server: TickwireServer;
   readonly bus: EventBus;
-  readonly engine: TradingEngine;
+  readonly engine: LocalEngine;
   readonly bystander: Bystander;
   close(): Promise<void>;
 }
@@ -65,7 +67,7 @@ export interface Target {
 /** Starts a server with the review's tokens, a bystander runner and its subscriber. */
 export async function startTarget(options: TargetOptions = {}): Promise<Target> {
   const bus = options.bus instanceof EventBus ? options.bus : new EventBus(options.bus);
-  const engine = new TradingEngine(bus, options.engine);
+  const engine = createEngine(bus, { threads: 0, ...options.engine });
   const tokens = options.open === true ? null : (options.tokens ?? reviewTokens());
   const server = await startServer({
     engine,
@@ -76,8 +78,8 @@ export async function startTarget(options: TargetOptions = {}): Promise<Target> 
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     ...options.server,
   });
-  engine.addRunner({ id: BYSTANDER_RUNNER, symbol: 'SOLUSDT', feed: { kind: 'simulated', ticksPerSecond: 200 } });
-  for (const runner of options.runners ?? []) engine.addRunner(runner);
+  await engine.addRunner({ id: BYSTANDER_RUNNER, symbol: 'SOLUSDT', feed: { kind: 'simulated', ticksPerSecond: 200 } });
+  for (const runner of options.runners ?? []) await engine.addRunner(runner);
   const bystander = await watchAsBystander(server, tokens === null ? undefined : TOKENS.bystander);
   return {
     server,
@@ -87,6 +89,7 @@ export async function startTarget(options: TargetOptions = {}): Promise<Target> 
     close: async () => {
       bystander.close();
       await engine.stopAll('attack over');
+      await engine.close();
       await server.close();
       bus.close();
     },
