@@ -10,7 +10,11 @@
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 
-/** Opens `count` sockets; replies {@link Connected} once every one has received a first event. */
+/**
+ * Opens `count` sockets; replies {@link Connected} once every one is open and (graphql)
+ * acknowledged and subscribed. Whether the server has registered the subscriptions is
+ * the orchestrator's to ask the server.
+ */
 export interface ConnectCommand {
   readonly cmd: 'connect';
   readonly url: string;
@@ -26,14 +30,19 @@ export interface ConnectCommand {
   readonly sampleEvery: number;
 }
 
-/** Sent when every socket is open and has received an event (so the server registered it). */
+/** Sent when every socket is open and, for graphql, has sent its subscribe. */
 export interface Connected {
   readonly cmd: 'connected';
   readonly sockets: number;
   readonly ms: number;
 }
 
-/** What arrived between `start` and `stop`. */
+/**
+ * What arrived between `start` and `stop`, by arrival time: a server that falls behind
+ * delivers old events (its queues hold up to 10,000 per subscriber, 10 s of this feed),
+ * and their ages say how old; counting by the events' own time would need a drain that
+ * long after every window.
+ */
 export interface WindowReport {
   readonly cmd: 'window';
   /** `next` messages received. */
@@ -43,7 +52,7 @@ export interface WindowReport {
   readonly other: number;
   /** Message ages in whole ms (the event's timestamp has ms resolution): age → count. */
   readonly ages: Record<number, number>;
-  /** CPU this process used over the window, ms. */
+  /** CPU this process used over the window, ms, and how long the window was. */
   readonly cpuMs: number;
   readonly elapsedMs: number;
   /** Sockets the server closed (not us) since `connect`, and their close codes. */
@@ -51,9 +60,31 @@ export interface WindowReport {
   readonly closeCodes: Record<number, number>;
   /** Sockets still open at `stop`. */
   readonly open: number;
+  /** graphql-ws `error` messages since `connect` (a refused subscription), and the first. */
+  readonly errors: number;
+  readonly firstError: string | null;
 }
 
-export type ClientCommand = ConnectCommand | { readonly cmd: 'start' } | { readonly cmd: 'stop' } | { readonly cmd: 'close' } | { readonly cmd: 'exit' };
+/** Where the sockets are in their handshake (the answer to `status`, for a stalled connect). */
+export interface Status {
+  readonly cmd: 'status';
+  readonly opening: number;
+  readonly open: number;
+  readonly acked: number;
+  readonly receiving: number;
+  readonly closed: number;
+  readonly errors: number;
+  readonly firstError: string | null;
+}
+
+
+export type ClientCommand =
+  | ConnectCommand
+  | { readonly cmd: 'start' }
+  | { readonly cmd: 'stop' }
+  | { readonly cmd: 'status' }
+  | { readonly cmd: 'close' }
+  | { readonly cmd: 'exit' };
 
 // Every frame that carries an event starts with this: graphql-ws `next` for operation id
 // "1", and the limit's pre-serialized frames have the same shape.
@@ -68,6 +99,9 @@ let other = 0;
 let ages = new Map<number, number>();
 let cut = 0;
 const closeCodes: Record<number, number> = {};
+const phases = { acked: 0, receiving: 0 };
+let errors = 0;
+let firstError: string | null = null;
 
 /** The first `"timestamp":<digits>` of a frame: the event's own (selected before `data`). */
 function timestampIn(data: Buffer): number {
@@ -86,7 +120,7 @@ function isNext(data: Buffer): boolean {
   return data.length > NEXT_PREFIX.length && data.compare(NEXT_PREFIX, 0, NEXT_PREFIX.length, 0, NEXT_PREFIX.length) === 0;
 }
 
-/** One socket; resolves when its first event arrived. */
+/** One socket; resolves when it is open and (graphql) has sent its subscribe. */
 function open(command: ConnectCommand, index: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(command.url, command.protocol === 'graphql' ? ['graphql-transport-ws'] : [], {
@@ -100,6 +134,7 @@ function open(command: ConnectCommand, index: number): Promise<void> {
     socket.on('error', reject);
     socket.on('open', () => {
       if (command.protocol === 'graphql') socket.send('{"type":"connection_init"}');
+      else resolve();
     });
     socket.on('close', (code) => {
       if (closing) return;
@@ -111,7 +146,7 @@ function open(command: ConnectCommand, index: number): Promise<void> {
       if (isNext(data)) {
         if (first) {
           first = false;
-          resolve();
+          phases.receiving++;
         }
         delivered++;
         bytes += data.length;
@@ -123,14 +158,19 @@ function open(command: ConnectCommand, index: number): Promise<void> {
       }
       const text = data.toString();
       if (text.includes('"connection_ack"')) {
+        phases.acked++;
         const variables = JSON.parse(JSON.stringify(command.variables ?? {}).replaceAll('$own', `own-${command.firstIndex + index}`)) as unknown;
         socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: command.query, variables } }));
+        resolve();
         return;
       }
       // graphql-ws pings must be answered or the server would take the client for gone.
       if (text.includes('"ping"')) socket.send('{"type":"pong"}');
       other++;
-      if (text.includes('"error"')) reject(new Error(`subscriber ${index}: ${text}`));
+      if (text.includes('"error"')) {
+        errors++;
+        firstError ??= text.slice(0, 500);
+      }
     });
   });
 }
@@ -165,31 +205,55 @@ process.on('message', (message: ClientCommand) => {
       windowStart = performance.now();
       cpuStart = process.cpuUsage();
       break;
-    case 'stop': {
-      const cpu = process.cpuUsage(cpuStart);
-      const report: WindowReport = {
-        cmd: 'window',
-        delivered,
-        bytes,
-        other,
-        ages: Object.fromEntries(ages),
-        cpuMs: (cpu.user + cpu.system) / 1000,
-        elapsedMs: performance.now() - windowStart,
-        cut,
-        closeCodes: { ...closeCodes },
+    case 'stop':
+      report();
+      break;
+    case 'status': {
+      const status: Status = {
+        cmd: 'status',
+        opening: sockets.filter((s) => s.readyState === WebSocket.CONNECTING).length,
         open: sockets.filter((s) => s.readyState === WebSocket.OPEN).length,
+        acked: phases.acked,
+        receiving: phases.receiving,
+        closed: sockets.filter((s) => s.readyState === WebSocket.CLOSED).length,
+        errors,
+        firstError,
       };
-      process.send?.(report);
+      process.send?.(status);
       break;
     }
     case 'close':
       closing = true;
       for (const s of sockets) s.terminate();
       sockets.length = 0;
+      phases.acked = 0;
+      phases.receiving = 0;
+      errors = 0;
+      firstError = null;
       process.send?.({ cmd: 'closed' });
       break;
     case 'exit':
       process.exit(0);
   }
 });
+
+function report(): void {
+  const cpu = process.cpuUsage(cpuStart);
+  const message: WindowReport = {
+    cmd: 'window',
+    delivered,
+    bytes,
+    other,
+    ages: Object.fromEntries(ages),
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    elapsedMs: performance.now() - windowStart,
+    cut,
+    closeCodes: { ...closeCodes },
+    open: sockets.filter((s) => s.readyState === WebSocket.OPEN).length,
+    errors,
+    firstError,
+  };
+  process.send?.(message);
+}
+
 process.send?.({ cmd: 'ready' });

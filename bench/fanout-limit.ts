@@ -12,13 +12,15 @@ import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { simulatedFeed } from '../src/engine/feeds/simulated.js';
 
-/** What the orchestrator asks. */
-export type LimitCommand = { readonly cmd: 'stats' } | { readonly cmd: 'exit' };
+/** What the orchestrator asks: `go` starts the feed (once the sockets are in), `stats` reports. */
+export type LimitCommand = { readonly cmd: 'go' } | { readonly cmd: 'stats' } | { readonly cmd: 'exit' };
 
 /** The answer to `stats`. */
 export interface LimitStats {
   readonly cmd: 'stats';
   readonly published: number;
+  /** Sockets connected now. */
+  readonly sockets: number;
   /** Frames not written because the socket had more than the high-water mark unsent. */
   readonly skipped: number;
 }
@@ -45,13 +47,20 @@ wss.on('connection', (socket) => {
 await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
 
 const stop = new AbortController();
+let go: () => void = () => undefined;
+const started = new Promise<void>((resolve) => (go = resolve));
 process.on('message', (message: LimitCommand) => {
   if (message.cmd === 'exit') {
     stop.abort();
     for (const s of sockets) s.terminate();
     process.exit(0);
   }
-  const stats: LimitStats = { cmd: 'stats', published, skipped };
+  if (message.cmd === 'go') {
+    go();
+    process.send?.({ cmd: 'going' });
+    return;
+  }
+  const stats: LimitStats = { cmd: 'stats', published, sockets: sockets.size, skipped };
   process.send?.(stats);
 });
 process.send?.({ cmd: 'ready', port: (http.address() as AddressInfo).port });
@@ -62,6 +71,7 @@ process.send?.({ cmd: 'ready', port: (http.address() as AddressInfo).port });
 // ticks that come due together leave in one write per socket, not one write per frame.
 // Without it plain `ws` pays a syscall per frame and this "limit" would be slower than
 // tickwire, which measures nothing about tickwire's own pipeline.
+await started;
 const rawOf = (socket: WebSocket) => (socket as unknown as { _socket?: Socket })._socket;
 let corked = false;
 const uncorkAll = () => {

@@ -111,6 +111,7 @@ log('\nfan-out: one runner at 1,000 ticks/s, server in a child process, subscrib
 const fanoutRun = await benchFanout({
   sizes: quick ? [100] : [100, 1000, 5000],
   seconds: quick ? 2 : 3,
+  warmUpSeconds: quick ? 1 : 2,
   overloadAt: quick ? null : 5000,
   log,
 });
