@@ -36,13 +36,17 @@ export interface FanoutRun {
   /** Events received by all subscribers together, per second of the window (by arrival). */
   readonly deliveredPerSec: number;
   /**
-   * deliveredPerSec / (enginePublishedPerSec × subscribers): the share of what was asked
-   * that the server delivered. Above 1 while a backlog from before the window drains.
+   * deliveredPerSec / (1,000 ticks/s × subscribers): the share of what the subscribers
+   * asked for that they got (enginePublishedPerSec says whether the engine kept its rate).
+   * Above 1 while a backlog from before the window drains.
    */
   readonly deliveredShare: number;
-  /** Age of the events received in the window (receive time minus the event's timestamp, 1 ms resolution), at every 10th subscriber. */
-  readonly p50Ms: number;
-  readonly p99Ms: number;
+  /**
+   * Age of the events received in the window (receive time minus the event's timestamp,
+   * 1 ms resolution), at every 10th subscriber; null when nothing arrived.
+   */
+  readonly p50Ms: number | null;
+  readonly p99Ms: number | null;
   /** Peak RSS of the server process from the first connection to the end of the window, MB. */
   readonly serverRssMb: number;
   /**
@@ -50,8 +54,11 @@ export interface FanoutRun {
    * tickwire's includes its embedded PGlite (opened even with STORE_TYPES=none).
    */
   readonly serverRssBaseMb: number;
-  /** TickReceived published per second by the server (tickwire: its /metrics; the limit: its own count). */
-  readonly enginePublishedPerSec: number;
+  /**
+   * TickReceived published per second by the server over the window (tickwire: its
+   * /metrics; the limit: its own count); null when the server did not answer within 15 s.
+   */
+  readonly enginePublishedPerSec: number | null;
   /** CPU of the server process over the window, % of one core. */
   readonly serverCpuPct: number;
   /** CPU of all client processes together over the window, % of one core. */
@@ -79,8 +86,8 @@ export interface FanoutSize {
 /** The server under the largest `distinct` load. */
 export interface OverloadResult {
   readonly subscribers: number;
-  /** p99 age of what was delivered (the run's p99Ms). */
-  readonly deliveredP99AgeMs: number;
+  /** p99 age of what was delivered (the run's p99Ms; null when nothing was). */
+  readonly deliveredP99AgeMs: number | null;
   readonly deliveredShare: number;
   /** /health polled every 100 ms through the window: p50, p99 and slowest answer, ms (a poll without answer in 5 s counts 5,000). */
   readonly healthP50Ms: number;
@@ -129,6 +136,8 @@ const QUERY = `subscription ($symbols: [String!]) { events(symbols: $symbols, ty
 const HEALTH_EVERY_MS = 100;
 /** Time for every subscriber to connect and be registered by the server. */
 const CONNECT_TIMEOUT_MS = 120_000;
+/** How long a /metrics scrape may take before the figure it was for is given up. */
+const METRICS_TIMEOUT_MS = 15_000;
 /** How long the new connection of the overload figures may take, from mid-window. */
 const PROBE_TIMEOUT_MS = 10_000;
 const HEALTH_TIMEOUT_MS = 5000;
@@ -221,11 +230,11 @@ function machineTimes(): { idle: number; total: number } {
   return { idle: cpu[3]! + (cpu[4] ?? 0), total: cpu.reduce((a, b) => a + b, 0) };
 }
 
-/** Percentile of a histogram of whole-ms ages. */
-function percentileOf(histogram: ReadonlyMap<number, number>, p: number): number {
+/** Percentile of a histogram of whole-ms ages (null when it is empty). */
+function percentileOf(histogram: ReadonlyMap<number, number>, p: number): number | null {
   const entries = [...histogram].sort((a, b) => a[0] - b[0]);
   const total = entries.reduce((a, [, n]) => a + n, 0);
-  if (total === 0) return Number.NaN;
+  if (total === 0) return null;
   let seen = 0;
   for (const [age, n] of entries) {
     seen += n;
@@ -261,11 +270,12 @@ async function metricOf(httpBase: string, name: string): Promise<{ value: number
   let text = '';
   for (let attempt = 1; ; attempt++) {
     try {
-      text = await (await fetch(`${httpBase}/metrics`)).text();
+      text = await (await fetch(`${httpBase}/metrics`, { signal: AbortSignal.timeout(METRICS_TIMEOUT_MS) })).text();
       break;
     } catch (err) {
-      // A kept-alive connection the server closed as it was reused: ask again, once or twice.
-      if (attempt === 3) throw err;
+      // A kept-alive connection the server closed as it was reused: ask again, once or
+      // twice. A server that did not answer in time will not answer sooner when asked again.
+      if (attempt === 3 || (err as Error).name === 'TimeoutError') throw err;
     }
   }
   // Read when the answer is in: the value is the server's at (about) that moment, however
@@ -361,7 +371,7 @@ async function startLimit(): Promise<Server> {
     url: `ws://127.0.0.1:${port}/`,
     httpBase: null,
     published: async () => {
-      const stats = await peer.ask<LimitStats>({ cmd: 'stats' }, 'stats');
+      const stats = await peer.ask<LimitStats>({ cmd: 'stats' }, 'stats', METRICS_TIMEOUT_MS);
       return { count: stats.published, at: performance.now() };
     },
     joined: async () => (await peer.ask<LimitStats>({ cmd: 'stats' }, 'stats')).sockets,
@@ -476,7 +486,9 @@ async function runOnce(
       }, HEALTH_EVERY_MS);
     }
 
-    const published0 = await server.published();
+    // An overloaded server may not answer /metrics at all (it stops accepting): then the
+    // engine's rate is unknown (null), and the window goes on without it.
+    const published0 = await server.published().catch(() => null);
     const cpu0 = cpuMsOf(server.pid);
     const machine0 = machineTimes();
     const from = performance.now();
@@ -487,10 +499,9 @@ async function runOnce(
     await sleep(options.seconds * 1000);
     const stopped = Promise.all(clients.map((c) => c.ask<WindowReport>({ cmd: 'stop' } satisfies ClientCommand, 'window')));
     const to = performance.now();
-    const published1 = await server.published();
     const cpu1 = cpuMsOf(server.pid);
     const machine1 = machineTimes();
-    const serverMs = published1.at - published0.at;
+    const published1 = published0 === null ? null : await server.published().catch(() => null);
     if (healthTimer !== undefined) clearInterval(healthTimer);
     const reports = await stopped;
     clearInterval(rssTimer);
@@ -503,20 +514,21 @@ async function runOnce(
     const bytes = reports.reduce((a, r) => a + r.bytes, 0);
     const ages = new Map<number, number>();
     for (const r of reports) for (const [age, n] of Object.entries(r.ages)) ages.set(Number(age), (ages.get(Number(age)) ?? 0) + n);
-    const publishedPerSec = (published1.count - published0.count) / (serverMs / 1000);
+    const publishedPerSec =
+      published0 === null || published1 === null ? null : (published1.count - published0.count) / ((published1.at - published0.at) / 1000);
     const cut = reports.reduce((a, r) => a + r.cut, 0);
     const closeCodes: Record<string, number> = {};
     for (const r of reports) for (const [code, n] of Object.entries(r.closeCodes)) closeCodes[code] = (closeCodes[code] ?? 0) + n;
     const run: FanoutRun = {
       subscribers,
       deliveredPerSec: Math.round(delivered / (windowMs / 1000)),
-      deliveredShare: round(delivered / (windowMs / 1000) / Math.max(1, publishedPerSec * subscribers), 4),
+      deliveredShare: round(delivered / (windowMs / 1000) / (RATE * subscribers), 4),
       p50Ms: percentileOf(ages, 50),
       p99Ms: percentileOf(ages, 99),
       serverRssMb: round(rssPeak / 2 ** 20, 1),
       serverRssBaseMb: round(rssBase / 2 ** 20, 1),
-      enginePublishedPerSec: Math.round(publishedPerSec),
-      serverCpuPct: Math.round(((cpu1 - cpu0) / serverMs) * 100),
+      enginePublishedPerSec: publishedPerSec === null ? null : Math.round(publishedPerSec),
+      serverCpuPct: Math.round(((cpu1 - cpu0) / (to - from)) * 100),
       clientCpuPct: Math.round((reports.reduce((a, r) => a + r.cpuMs, 0) / windowMs) * 100),
       machineIdlePct: Math.round(((machine1.idle - machine0.idle) / Math.max(1, machine1.total - machine0.total)) * 100),
       bytesPerMessage: Math.round(bytes / Math.max(1, delivered)),
@@ -607,7 +619,7 @@ export function describeRun(kind: FanoutKind, r: FanoutRun): string {
   return (
     `fan-out ${r.subscribers.toLocaleString().padStart(5)} ${kind.padEnd(8)} ${r.deliveredPerSec.toLocaleString().padStart(9)} deliveries/s ` +
     `(${(r.deliveredShare * 100).toFixed(1).padStart(5)} %)  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  server RSS ${r.serverRssBaseMb} → ${r.serverRssMb} MB  ` +
-    `published ${r.enginePublishedPerSec.toLocaleString()}/s  CPU server ${r.serverCpuPct} % clients ${r.clientCpuPct} % machine idle ${r.machineIdlePct} %  ` +
+    `published ${r.enginePublishedPerSec?.toLocaleString() ?? '?'}/s  CPU server ${r.serverCpuPct} % clients ${r.clientCpuPct} % machine idle ${r.machineIdlePct} %  ` +
     `${r.bytesPerMessage} B/msg  cut ${r.connectionsCut}  server up in ${r.serverStartMs} ms, subscribers in ${r.connectMs} ms`
   );
 }
