@@ -6,7 +6,7 @@
 import { cpus } from 'node:os';
 import { runE2e, type E2eOptions, type E2eResult } from './e2e.js';
 import { benchEngine } from './engine.js';
-import { benchFanout, type FanoutResult } from './fanout.js';
+import { benchFanout } from './fanout.js';
 import { benchIdle } from './idle.js';
 import { benchInProcess } from './in-process.js';
 import { benchRedis, benchRedisMax } from './redis.js';
@@ -102,19 +102,24 @@ log(
 const redisMax = quick ? null : await benchRedisMax(2);
 if (redisMax !== null) log(`redis ceiling: each instance (a worker thread) keeps up with ${redisMax.maxEventsPerSec.toLocaleString()} events/s offered (p99 ${redisMax.p99Ms} ms)`);
 
-// One runner at 1,000 ticks/s to 100 subscribers of one document: all with the same
-// variables, then each with its own (they share one execution per event either way).
-// 1,000 subscribers in the full run only: it takes the longest and --quick must stay short.
-const fanoutSizes = quick ? [100] : [100, 1000];
-const fanout: Record<string, { shared: FanoutResult; distinct: FanoutResult }> = {};
-log('');
-for (const n of fanoutSizes) {
-  const r = { shared: await benchFanout(n, false), distinct: await benchFanout(n, true) };
-  fanout[String(n)] = r;
-  const part = (f: FanoutResult) =>
-    `${f.deliveredPerSec.toLocaleString()} deliveries/s (${(f.deliveredShare * 100).toFixed(1)} %, p99 ${f.p99Ms} ms, process RSS ${f.rssAtStartMb} → peak ${f.serverRssMb} MB, bus dropped ${f.busDropped.toLocaleString()}, still queued ${f.busQueued.toLocaleString()})`;
-  log(`fan-out, ${n.toLocaleString()} subscribers of one runner at 1,000 ticks/s (one process): same variables ${part(r.shared)}; each its own ${part(r.distinct)}`);
+// One runner at 1,000 ticks/s (the compiled server in its own process) to N graphql-ws
+// subscribers of the full TickReceived, all with the same variables (shared) or each with
+// its own (distinct), and the limit: N plain ws sockets sent frames serialized once.
+// 1,000 and 5,000 subscribers, and the overload figures, in the full run only: --quick
+// must stay under 2 minutes.
+log('\nfan-out: one runner at 1,000 ticks/s, server in a child process, subscribers in two client processes');
+const fanoutRun = await benchFanout({
+  sizes: quick ? [100] : [100, 1000, 5000],
+  seconds: quick ? 2 : 3,
+  warmUpSeconds: quick ? 1 : 2,
+  overloadAt: quick ? null : 5000,
+  log,
+});
+const fanoutRatios = Object.fromEntries(Object.entries(fanoutRun.sizes).map(([n, r]) => [n, r.ratios]));
+for (const [n, r] of Object.entries(fanoutRatios)) {
+  log(`fan-out ${n} subscribers: distinct ${r.distinctVsShared}× shared, ours (distinct) ${r.oursVsLimit}× the limit, shared ${r.sharedVsLimit}× the limit (deliveries/s)`);
 }
+log(`fan-out took ${(fanoutRun.tookMs / 1000).toFixed(1)} s`);
 
 const idle = await benchIdle(quick ? 500 : 1000);
 log(
@@ -122,13 +127,18 @@ log(
     `that receives nothing: ${idle.idleMemoryPerSubscriberKb} KB RSS per subscriber (${idle.rssBeforeMb} → ${idle.rssAfterMb} MB), ${idle.heapPerSubscriberKb} KB heap`,
 );
 
-// Shorter in --quick: the quick run is close to its 2-minute budget.
-const engine = await benchEngine(quick ? 1 : 3, quick ? 500 : 1000);
-log(
-  `engine (${engine.setup}, no subscriber): ${engine.runners} runners, ${engine.offeredPerSec.toLocaleString()} ticks/s offered, ` +
-    `${engine.publishedPerSec.toLocaleString()} TickReceived/s published (${engine.allEventsPerSec.toLocaleString()} events/s of every type), ` +
-    `event-loop lag p99 ${engine.loopLagP99Ms} ms (max ${engine.loopLagMaxMs} ms), all runners ticking ${engine.readyMs} ms after the first start`,
-);
+// 100 and 1,000 runners at 100 ticks/s each. Shorter in --quick: the quick run is close
+// to its 2-minute budget.
+const engine: Record<string, Awaited<ReturnType<typeof benchEngine>>> = {};
+for (const runners of [100, 1000]) {
+  const e = await benchEngine(quick ? 1 : 3, runners);
+  engine[String(runners)] = e;
+  log(
+    `engine (${e.setup}, no subscriber): ${e.runners} runners, ${e.offeredPerSec.toLocaleString()} ticks/s offered, ` +
+      `${e.publishedPerSec.toLocaleString()} TickReceived/s published (${e.allEventsPerSec.toLocaleString()} events/s of every type), ` +
+      `event-loop lag p99 ${e.loopLagP99Ms} ms (max ${e.loopLagMaxMs} ms), all runners ticking ${e.readyMs} ms after the first start`,
+  );
+}
 
 const startup = await benchStartup(quick ? 3 : 5);
 log(
@@ -147,6 +157,10 @@ const ratios = {
   lightP99VsPeer: ratio(oursLight.p99Ms, peerLight.p99Ms),
   bytesVsLimit: ratio(ours.bytesPerEvent, limit.bytesPerEvent),
   minimalBytesVsFull: ratio(oursMinimal.bytesPerEvent, ours.bytesPerEvent),
+  /** Per fan-out size: distinct / shared, distinct / limit and shared / limit, in deliveries/s. */
+  fanout: fanoutRatios,
+  /** Per runner count: TickReceived published / offered by the engine (the goal is ≥ 0.98). */
+  engine: Object.fromEntries(Object.entries(engine).map(([n, e]) => [n, ratio(e.publishedPerSec, e.offeredPerSec)])),
 };
 log(
   `\nours vs peer: ${ratios.throughputVsPeer}× events/s, ${ratios.cpuPerEventVsPeer}× server CPU per event` +
@@ -168,7 +182,14 @@ if (json) {
       store: { ...(store.postgres ?? { eventsPerSec: null, p99Ms: null, lossWindowMs: null, lossWindowEvents: null }), pglite: store.pglite },
       redis: { ...(redis ?? { eventsPerSec: null, p99Ms: null }), maxEventsPerSec: redisMax?.maxEventsPerSec ?? null, max: redisMax },
       startup,
-      fanout,
+      fanout: fanoutRun.sizes,
+      fanoutSetup: {
+        seconds: fanoutRun.seconds,
+        warmUpSeconds: fanoutRun.warmUpSeconds,
+        clientProcesses: fanoutRun.clientProcesses,
+        tookMs: fanoutRun.tookMs,
+      },
+      overload: fanoutRun.overload,
       idleMemoryPerSubscriberKb: idle.idleMemoryPerSubscriberKb,
       idle,
       engine,

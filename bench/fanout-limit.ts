@@ -1,0 +1,107 @@
+/**
+ * The limit of the fan-out benchmark (bench/fanout.ts): no GraphQL, no bus. One simulated
+ * feed at the same rate and with the same pacing as tickwire's runner; each tick is
+ * serialized once, into the frame a graphql-ws subscriber of the full TickReceived
+ * selection receives, and that one buffer is written with plain `ws` to every socket,
+ * corked for the turn and bounded per socket the way tickwire writes.
+ * Run as a child process (forked with tsx); it reports its port and, when asked, how many
+ * ticks it has published.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { simulatedFeed } from '../src/engine/feeds/simulated.js';
+
+/** What the orchestrator asks: `go` starts the feed (once the sockets are in), `stats` reports. */
+export type LimitCommand = { readonly cmd: 'go' } | { readonly cmd: 'stats' } | { readonly cmd: 'exit' };
+
+/** The answer to `stats`. */
+export interface LimitStats {
+  readonly cmd: 'stats';
+  readonly published: number;
+  /** Sockets connected now. */
+  readonly sockets: number;
+  /** Frames not written because the socket had more than the high-water mark unsent. */
+  readonly skipped: number;
+}
+
+/**
+ * SOCKET_HIGH_WATER_BYTES of src/server/transports/graphql-ws.ts, written out: importing
+ * it would load graphql and Yoga into this process and count them in the limit's RSS.
+ */
+const SOCKET_HIGH_WATER_BYTES = 1 << 20;
+/** CORK_FLUSH_BYTES of the same file: a corked socket writes anyway past this many bytes. */
+const CORK_FLUSH_BYTES = 64 * 1024;
+const ticksPerSecond = Number(process.argv[2] ?? 1000);
+const sockets = new Set<WebSocket>();
+let published = 0;
+let skipped = 0;
+
+const http = createServer((_req, res) => res.writeHead(404).end());
+const wss = new WebSocketServer({ server: http, perMessageDeflate: false });
+wss.on('connection', (socket) => {
+  sockets.add(socket);
+  socket.on('close', () => sockets.delete(socket));
+  socket.on('error', () => socket.terminate());
+});
+await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+
+const stop = new AbortController();
+let go: () => void = () => undefined;
+const started = new Promise<void>((resolve) => (go = resolve));
+process.on('message', (message: LimitCommand) => {
+  if (message.cmd === 'exit') {
+    stop.abort();
+    for (const s of sockets) s.terminate();
+    process.exit(0);
+  }
+  if (message.cmd === 'go') {
+    go();
+    process.send?.({ cmd: 'going' });
+    return;
+  }
+  const stats: LimitStats = { cmd: 'stats', published, sockets: sockets.size, skipped };
+  process.send?.(stats);
+});
+process.send?.({ cmd: 'ready', port: (http.address() as AddressInfo).port });
+
+// The same frame as tickwire's for `events(...) { ... on Event { id } __typename
+// ... on Event { runnerId timestamp type } ... on TickReceived { symbol data {...} } }`.
+// Corked for the turn like tickwire's sockets (src/server/transports/graphql-ws.ts): the
+// ticks that come due together leave in one write per socket, not one write per frame.
+// Without it plain `ws` pays a syscall per frame and this "limit" would be slower than
+// tickwire, which measures nothing about tickwire's own pipeline.
+await started;
+const rawOf = (socket: WebSocket) => (socket as unknown as { _socket?: Socket })._socket;
+let corked = false;
+const uncorkAll = () => {
+  corked = false;
+  for (const socket of sockets) rawOf(socket)?.uncork();
+};
+for await (const item of simulatedFeed({ symbol: 'FAN', ticksPerSecond }).items(stop.signal)) {
+  if (!('tick' in item)) continue;
+  const tick = item.tick;
+  const id = ++published;
+  const frame = Buffer.from(
+    `{"id":"1","type":"next","payload":{"data":{"events":{"id":"${id}","__typename":"TickReceived","runnerId":"fan","timestamp":${tick.timestamp},"type":"TICK_RECEIVED","symbol":"FAN","data":${JSON.stringify(tick)}}}}}`,
+  );
+  if (!corked) {
+    corked = true;
+    for (const socket of sockets) rawOf(socket)?.cork();
+    process.nextTick(uncorkAll);
+  }
+  for (const socket of sockets) {
+    // The same bound as tickwire's sockets: a socket that cannot keep up loses frames
+    // instead of growing the process without limit (tickwire drops them in its queues).
+    if (socket.bufferedAmount >= SOCKET_HIGH_WATER_BYTES) {
+      skipped++;
+      continue;
+    }
+    const raw = rawOf(socket);
+    if (raw !== undefined && raw.writableLength >= CORK_FLUSH_BYTES) {
+      raw.uncork();
+      raw.cork();
+    }
+    socket.send(frame, { binary: false });
+  }
+}
