@@ -127,11 +127,11 @@ log(
     `that receives nothing: ${idle.idleMemoryPerSubscriberKb} KB RSS per subscriber (${idle.rssBeforeMb} → ${idle.rssAfterMb} MB), ${idle.heapPerSubscriberKb} KB heap`,
 );
 
-// 100 and 1,000 runners at 100 ticks/s each. Shorter in --quick: the quick run is close
-// to its 2-minute budget.
+// 100 and 1,000 runners at 100 ticks/s each, on one engine thread (ENGINE_THREADS's
+// default). Shorter in --quick: the quick run is close to its 2-minute budget.
 const engine: Record<string, Awaited<ReturnType<typeof benchEngine>>> = {};
 for (const runners of [100, 1000]) {
-  const e = await benchEngine(quick ? 1 : 3, runners);
+  const e = await benchEngine(quick ? 1 : 3, quick ? 500 : 1000, { runners, threads: 1 });
   engine[String(runners)] = e;
   log(
     `engine (${e.setup}, no subscriber): ${e.runners} runners, ${e.offeredPerSec.toLocaleString()} ticks/s offered, ` +
