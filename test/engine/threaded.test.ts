@@ -190,7 +190,7 @@ describe.each(KINDS)('%s', (_name, make) => {
     };
     engine = make(sink);
     // Quick EMAs trade often, so positions open and close during the test.
-    const fast = { strategy: 'ema_crossover', params: { fastPeriod: 2, slowPeriod: 3 } };
+    const fast = { strategy: 'ema_crossover', params: { fastPeriod: 2, slowPeriod: 3, barSeconds: 0 } };
     await engine.addRunner({ id: 'v1', symbol: 'BTCUSDT', ...fast, feed: { kind: 'simulated', ticksPerSecond: 1000 } });
     await engine.addRunner({ id: 'v2', symbol: 'ETHUSDT', ...fast, feed: { kind: 'simulated', ticksPerSecond: 1000 } });
     await until(() => (realized.size === 2 && (ticks.get('v1') ?? 0) > 300 && (ticks.get('v2') ?? 0) > 300), 'trades of both runners');
