@@ -23,7 +23,8 @@ const pascal = (value: string) =>
 /** Returns the wire record of an event, or null for a stream notice (StreamGap). */
 export function toWireRecord(event: ClientEvent): WireRecord | null {
   if (event.__typename === 'StreamGap') return null;
-  const { __typename, id, type: _type, timestamp, ...rest } = event as ClientEvent & { id: string; type: string; timestamp: number };
+  // `snapshot` says how the event reached this client, not what happened: no part of the event.
+  const { __typename, id, type: _type, timestamp, snapshot: _snapshot, ...rest } = event as ClientEvent & { id: string; type: string; timestamp: number; snapshot?: boolean };
   const data: Record<string, unknown> = { ...rest };
   switch (event.__typename) {
     case 'TickReceived':

@@ -71,9 +71,10 @@ describe.each([
       const { runners } = await client.request(RunnersDocument);
       const mine = runners.find((r) => r.id === id);
       expect(mine?.params).toEqual([
-        { name: 'window', value: 20 },
+        { name: 'window', value: 12 },
         { name: 'entryZ', value: 2 },
         { name: 'exitZ', value: 0.5 },
+        { name: 'barSeconds', value: 5 },
       ]);
       await expect(client.request(StartRunnerDocument, { input: { id, symbol: 'SOLUSDT' } })).rejects.toThrow(OperationError);
       const stopped = await client.request(StopRunnerDocument, { id, reason: 'test over' });

@@ -340,7 +340,8 @@ describe('DashboardModel on a real throttled stream', () => {
     })();
     await until(() => t.bus.subscriberCount === 1, 'the stream to be live');
     for (const id of ids) {
-      t.engine.addRunner({ id, symbol: `${id.toUpperCase()}USDT`, strategy: 'mean_reversion', feed: { kind: 'simulated', ticksPerSecond: 400, seed: id.length + 7 }, statsIntervalMs: 200 });
+      // Per-tick decisions: closed trades within seconds.
+      t.engine.addRunner({ id, symbol: `${id.toUpperCase()}USDT`, strategy: 'mean_reversion', params: { barSeconds: 0 }, feed: { kind: 'simulated', ticksPerSecond: 400, seed: id.length + 7 }, statsIntervalMs: 200 });
     }
     await until(() => closedTrades >= 4, 'a few closed trades', 15_000);
     await t.engine.stopAll('done');
@@ -361,7 +362,7 @@ describe('DashboardModel on a real throttled stream', () => {
   it('draws stopped runners from a snapshot alone as the server has them; the query completes their P&L', async () => {
     const ids = ['s1', 's2'];
     for (const id of ids) {
-      t.engine.addRunner({ id, symbol: `${id.toUpperCase()}USDT`, strategy: 'mean_reversion', feed: { kind: 'simulated', ticksPerSecond: 400, seed: id.length + 3 }, statsIntervalMs: 100 });
+      t.engine.addRunner({ id, symbol: `${id.toUpperCase()}USDT`, strategy: 'mean_reversion', params: { barSeconds: 0 }, feed: { kind: 'simulated', ticksPerSecond: 400, seed: id.length + 3 }, statsIntervalMs: 100 });
     }
     await until(() => ids.every((id) => (t.engine.getRunner(id)?.stats.actionsExecuted ?? 0) >= 3), 'a few trades of each', 15_000);
     for (const id of ids) await t.engine.stopRunner(id);

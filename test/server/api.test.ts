@@ -23,6 +23,7 @@ describe('queries and mutations over HTTP', () => {
       params: [
         { name: 'fastPeriod', value: 12 },
         { name: 'slowPeriod', value: 26 },
+        { name: 'barSeconds', value: 5 },
       ],
     });
     const list = await post(t.server, '{ runners { id state } runner(id: "q1") { symbol stats { ticksProcessed } } missing: runner(id: "nope") { id } }');
