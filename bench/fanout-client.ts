@@ -148,10 +148,14 @@ function open(command: ConnectCommand, index: number): Promise<void> {
           first = false;
           phases.receiving++;
         }
+        // A StreamGap notice (the server dropped or conflated for this subscriber) selects no
+        // timestamp: it is no delivery of a tick, and has no age.
+        const at = timestampIn(data);
+        if (at <= 0) return;
         delivered++;
         bytes += data.length;
         if (sampled) {
-          const age = Date.now() - timestampIn(data);
+          const age = Date.now() - at;
           ages.set(age, (ages.get(age) ?? 0) + 1);
         }
         return;
