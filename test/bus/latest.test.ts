@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { take } from '../support/iterate.js';
 import { EventBus } from '../../src/bus/bus.js';
 import { LatestState } from '../../src/bus/latest.js';
 import { isGap, type LogEntry, type StreamItem } from '../../src/bus/types.js';
@@ -14,16 +15,6 @@ const tick = (runnerId: string, close: number): RunnerEvent => ({
 });
 const position = { symbol: 'AAA', side: 'LONG' as const, quantity: 1, entryPrice: 10, entryTime: T };
 
-/** Reads what a subscription has queued now. */
-async function drain(iterator: AsyncIterator<StreamItem>, n: number): Promise<StreamItem[]> {
-  const out: StreamItem[] = [];
-  while (out.length < n) {
-    const next = await iterator.next();
-    if (next.done === true) break;
-    out.push(next.value);
-  }
-  return out;
-}
 
 describe('snapshot on subscribe', () => {
   it("sends each runner's latest state, open position, tick and stats, marked, in id order, then live", async () => {
@@ -45,7 +36,7 @@ describe('snapshot on subscribe', () => {
     const sub = bus.subscribe({ snapshot: true });
     // Live after the snapshot: published after the subscription started.
     const live = bus.publish(tick('a', 12), 'AAA').id;
-    const got = (await drain(sub, 5)) as LogEntry[];
+    const got = (await take(sub, 5)) as LogEntry[];
     expect(got.map((e) => e.id)).toEqual([ids['toInPosition'], ids['bTick'], ids['mark'], ids['tick2'], live]);
     expect(got.map((e) => e.snapshot === true)).toEqual([true, true, true, true, false]);
     // b's position was closed: a closed position is not state. The Error is not state either.
@@ -65,7 +56,7 @@ describe('snapshot on subscribe', () => {
       index: { runnerIds: ['a', 'b', 'zzz'], runnerAllowed: (id) => id !== 'b' },
     });
     bus.close();
-    const got = (await drain(sub, 10)) as LogEntry[];
+    const got = (await take(sub, 10)) as LogEntry[];
     expect(got.map((e) => [e.event.runnerId, e.event.type, e.snapshot])).toEqual([['a', 'StatsUpdate', true]]);
   });
 
@@ -98,9 +89,9 @@ describe('snapshot on subscribe', () => {
     });
     publishSome(500);
     bus.close();
-    const all = (await drain(record, Number.POSITIVE_INFINITY)).filter((i): i is LogEntry => !isGap(i)).map((e) => e.id);
+    const all = (await take(record, Number.POSITIVE_INFINITY)).filter((i): i is LogEntry => !isGap(i)).map((e) => e.id);
     for (const sub of subs) {
-      const got = (await drain(sub, Number.POSITIVE_INFINITY)) as LogEntry[];
+      const got = (await take(sub, Number.POSITIVE_INFINITY)) as LogEntry[];
       expect(got[0]?.snapshot).toBe(true);
       const start = all.indexOf(got[0]!.id);
       // The snapshot's tick, then every later tick once, in order: what the log holds after it.

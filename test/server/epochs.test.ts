@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { take } from '../support/iterate.js';
 import { EventBus } from '../../src/bus/bus.js';
 import { isGap, type LogEntry, type StreamGap, type StreamItem } from '../../src/bus/types.js';
 import { createEventsClient } from '../../src/client/index.js';
@@ -24,15 +25,6 @@ const tick = (n: number): RunnerEvent => ({
   data: { symbol: 'E', timestamp: n, open: 1, high: 1, low: 1, close: n, volume: 1, bid: 1, ask: 1 },
 });
 
-async function take(iterator: AsyncIterator<StreamItem>, n: number): Promise<StreamItem[]> {
-  const out: StreamItem[] = [];
-  while (out.length < n) {
-    const next = await iterator.next();
-    if (next.done === true) break;
-    out.push(next.value);
-  }
-  return out;
-}
 
 describe('the bus resumes only within its epoch', () => {
   it('resumes after an id of its own epoch, and starts with a reset notice, then live, for another', async () => {
