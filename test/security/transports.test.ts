@@ -3,6 +3,7 @@ import { TOKEN_HEADER_KEY } from 'graphql-sse';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
+import { DEFAULT_LIMITS } from '../../src/server/limits.js';
 import { log } from '../../src/server/log.js';
 import { BOUNDS, startTarget, TOKENS, underAttack, waitFor, type Target } from './harness.js';
 
@@ -99,12 +100,16 @@ describe('graphql-sse single connection mode (items 3 and 13)', () => {
 
   it('13: reservations are bounded per token and expire', async () => {
     const statuses: number[] = [];
+    const started = Date.now();
     const report = await underAttack(target, '13 graphql-sse 2,000 PUTs of one token', 'the first few 201, then 429', async () => {
       for (let i = 0; i < 2000; i++) statuses.push((await reserve(TOKENS.btcViewer)).status);
     });
     const created = statuses.filter((s) => s === 201).length;
     expect(created).toBeGreaterThan(0);
-    expect(created).toBeLessThanOrEqual(10);
+    // At most the cap per token at once; on a busy machine the attack outlasts the timeout,
+    // and reservations that expired make room for as many again, once per timeout.
+    const windows = Math.floor((Date.now() - started) / DEFAULT_LIMITS.sseReservationTimeoutMs) + 1;
+    expect(created).toBeLessThanOrEqual(DEFAULT_LIMITS.maxSseReservationsPerToken * windows);
     expect(statuses.filter((s) => s !== 201).every((s) => s === 429)).toBe(true);
     expect(report.bystanderMaxGapMs).toBeLessThan(BOUNDS.bystanderMaxGapMs);
     // Once they expired, the token may reserve again.
