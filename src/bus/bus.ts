@@ -5,7 +5,7 @@ import { QueueIterator, Retention, type AgeBound, type DropCause } from './queue
 import { DEFAULT_HISTORY_BYTES, DEFAULT_HISTORY_SIZE, EventHistory, type HistoryQuery } from './history.js';
 import { randomBytes } from 'node:crypto';
 import { LatestState } from './latest.js';
-import { gapNotice, isGap, type LogEntry, type StreamGap, type StreamItem } from './types.js';
+import { gapNotice, isGap, matches, type LogEntry, type StreamGap, type StreamItem } from './types.js';
 
 /** Queue capacity of a subscriber unless it asks for another. */
 export const DEFAULT_QUEUE_CAPACITY = 10_000;
@@ -274,14 +274,6 @@ export class EventSubscription extends QueueIterator<StreamItem> {
 }
 
 /** Whether an entry passes a filter; a filter that throws passes nothing. */
-function matches(filter: EventPredicate | undefined, entry: LogEntry): boolean {
-  try {
-    return filter === undefined || filter(entry.event, entry.symbol);
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The typed pub/sub the engine publishes into. Each event gets the next id of the log;
  * every subscriber's filter runs at publish time, so an event a subscriber did not ask

@@ -1,6 +1,6 @@
 import type { EventPredicate } from '../events/filter.js';
 import type { HistoryQuery } from './history.js';
-import type { LogEntry } from './types.js';
+import { matches, type LogEntry } from './types.js';
 
 /** Runners whose latest state is kept; past it, the runner seen least recently is forgotten. */
 export const MAX_SNAPSHOT_RUNNERS = 10_000;
@@ -74,14 +74,7 @@ export class LatestState {
       seen.add(runnerId);
       if (query.runnerAllowed != null && !query.runnerAllowed(runnerId)) continue;
       for (const entry of [runner.state, runner.position, runner.tick, runner.stats]) {
-        if (entry === undefined) continue;
-        let match: boolean;
-        try {
-          match = filter === undefined || filter(entry.event, entry.symbol);
-        } catch {
-          match = false;
-        }
-        if (match) out.push({ ...entry, snapshot: true });
+        if (entry !== undefined && matches(filter, entry)) out.push({ ...entry, snapshot: true });
       }
     }
     return out.sort((a, b) => a.id - b.id);

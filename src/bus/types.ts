@@ -1,3 +1,4 @@
+import type { EventPredicate } from '../events/filter.js';
 import type { RunnerEvent } from '../events/types.js';
 
 /**
@@ -65,4 +66,13 @@ export function isGap(item: StreamItem): item is StreamGap {
 /** A gap notice stamped now. */
 export function gapNotice(missed: number, reason: string, fromId: number | null = null, toId: number | null = null, timestamp = Date.now()): StreamGap {
   return { kind: 'gap', missed, fromId, toId, reason, timestamp };
+}
+
+/** Whether `filter` accepts an entry; a filter that throws accepts nothing (it is its subscriber's problem). */
+export function matches(filter: EventPredicate | undefined, entry: LogEntry): boolean {
+  try {
+    return filter === undefined || filter(entry.event, entry.symbol);
+  } catch {
+    return false;
+  }
 }

@@ -2,19 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Collect } from './collect.js';
 import { EngineError } from '../../src/engine/config.js';
-import { TradingEngine, type EventSink } from '../../src/engine/engine.js';
-import type { RunnerEvent } from '../../src/events/types.js';
-
-class Collect implements EventSink {
-  readonly events: { event: RunnerEvent; symbol: string }[] = [];
-  publish(event: RunnerEvent, symbol: string): void {
-    this.events.push({ event, symbol });
-  }
-  of(runnerId: string): RunnerEvent[] {
-    return this.events.filter((e) => e.event.runnerId === runnerId).map((e) => e.event);
-  }
-}
+import { TradingEngine } from '../../src/engine/engine.js';
 
 async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Collect } from './collect.js';
 import { EventBus } from '../../src/bus/bus.js';
 import { isGap, type LogEntry } from '../../src/bus/types.js';
 import { EngineError } from '../../src/engine/config.js';
@@ -10,21 +11,6 @@ import { ThreadedEngine, type ThreadedEngineOptions } from '../../src/engine/thr
 import { compileFilter } from '../../src/events/filter.js';
 import type { RunnerEvent } from '../../src/events/types.js';
 import { ConfigError, loadServerConfig } from '../../src/server/config.js';
-
-class Collect implements EventSink {
-  readonly events: { event: RunnerEvent; symbol: string }[] = [];
-  publish(event: RunnerEvent, symbol: string): void {
-    this.events.push({ event, symbol });
-  }
-  of(runnerId: string): RunnerEvent[] {
-    return this.events.filter((e) => e.event.runnerId === runnerId).map((e) => e.event);
-  }
-  ticks(runnerId: string): number {
-    let n = 0;
-    for (const e of this.events) if (e.event.runnerId === runnerId && e.event.type === 'TickReceived') n++;
-    return n;
-  }
-}
 
 /** Waits for a condition, checking at every turn of the event loop (never a fixed sleep). */
 async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
