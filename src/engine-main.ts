@@ -32,6 +32,8 @@ async function main(): Promise<void> {
   }
   const engine = createEngine(persistence.sink, { ...config.engine, threads: config.engineThreads });
   try {
+    // The threads load before any start waits on them (a remote start has a deadline).
+    await engine.ready();
     await Promise.all(config.runners.map(async (runner) => engine.addRunner(runner)));
   } catch (err) {
     console.error(`tickwire engine: ${(err as Error).message}`);

@@ -36,6 +36,8 @@ async function main(): Promise<void> {
   // With Redis, runners usually live in `npm run engine`; here only those of a RUNNERS_FILE.
   const localRunners = config.redis !== null && !config.runnersFromFile ? [] : config.runners;
   try {
+    // The threads load before any start waits on them (a remote start has a deadline).
+    await engine.ready();
     // Started together: each is checked here as it is asked, in order, and the threads
     // start them while the next is checked.
     await Promise.all(localRunners.map(async (runner) => engine.addRunner(runner)));

@@ -254,6 +254,8 @@ export interface LocalEngine extends EngineControl {
   listRunners(): readonly RunnerInfo[];
   /** Stops every running runner; resolves once each one's RunnerStopped is published. */
   stopAll(reason?: string): Promise<void>;
+  /** Resolves once the engine can start a runner without first loading anything (its threads run). */
+  ready(): Promise<void>;
   /** Stops every runner and lets go of what the engine holds (threads); the engine is unusable after. */
   close(): Promise<void>;
 }
@@ -350,6 +352,9 @@ export class TradingEngine implements LocalEngine {
   }
 
   /** Stops every running runner and waits for their feeds. */
+  /** Always ready: runners run on this thread. */
+  async ready(): Promise<void> {}
+
   async stopAll(reason = 'engine shutting down'): Promise<void> {
     const all = [...this.runners.values()];
     for (const managed of all) this.halt(managed, reason);

@@ -23,6 +23,8 @@ export type ToEngineThread =
   | { readonly op: 'start'; readonly requestId: number; readonly config: RunnerConfig }
   | { readonly op: 'stop'; readonly requestId: number; readonly id: string; readonly reason: string }
   | { readonly op: 'stopAll'; readonly requestId: number; readonly reason: string }
+  /** Answered as soon as the thread runs: its start-up is paid before a runner waits on it. */
+  | { readonly op: 'ready'; readonly requestId: number }
   /** The main thread has published this many more events of the thread's batches. */
   | { readonly op: 'ack'; readonly count: number }
   /** Tests and drills only: the thread throws an uncaught error, as a bug would. */

@@ -230,6 +230,26 @@ export class ThreadedEngine implements LocalEngine {
     return [...this.views.values()];
   }
 
+  /**
+   * Starts every engine thread now and resolves once each runs, so that the first runner
+   * of a thread does not wait for the thread to load (seconds on a busy machine; a remote
+   * startRunner has a deadline). Rejects with ENGINE_UNAVAILABLE when a thread cannot start.
+   */
+  async ready(): Promise<void> {
+    await Promise.all(
+      this.shards.map(async (_, index) => {
+        let shard: Shard;
+        try {
+          shard = this.shard(index);
+        } catch (err) {
+          throw new EngineError('ENGINE_UNAVAILABLE', `cannot start engine thread ${index}: ${(err as Error).message}`);
+        }
+        const reply = await this.request(shard, (requestId) => ({ op: 'ready', requestId }));
+        if (!reply.ok) throw new EngineError('ENGINE_UNAVAILABLE', reply.message);
+      }),
+    );
+  }
+
   /** Stops every runner on every thread; resolves once each RunnerStopped is published. */
   async stopAll(reason = 'engine shutting down'): Promise<void> {
     await Promise.all(

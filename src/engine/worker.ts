@@ -67,6 +67,9 @@ async function handle(message: ToEngineThread): Promise<void> {
       await local.stopAll(message.reason);
       handOff.reply({ requestId: message.requestId, ok: true, runner: null });
       return;
+    case 'ready':
+      handOff.reply({ requestId: message.requestId, ok: true, runner: null });
+      return;
     case 'crash':
       setImmediate(() => {
         throw new Error(message.message);

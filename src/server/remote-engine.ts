@@ -131,6 +131,15 @@ export class EngineHost {
         continue;
       }
       const reply = await this.execute(request);
+      // A start that finished after the deadline was already answered ENGINE_UNAVAILABLE
+      // (and may be retried): a runner nobody was told about must not keep running.
+      if (request.op === 'start' && reply.ok && Date.now() > request.deadline) {
+        const late = `its startRunner request was answered ENGINE_UNAVAILABLE: it started ${Date.now() - request.deadline} ms after the requester's deadline`;
+        this.log(`tickwire: stopped runner "${reply.runner.id}": ${late}`);
+        await this.engine.stopRunner(reply.runner.id, late).catch(() => undefined);
+        await this.publishRegistry();
+        continue;
+      }
       await this.publishRegistry();
       const key = this.keys.reply(request.requestId);
       await this.redis.multi().lpush(key, JSON.stringify(reply)).expire(key, 60).exec().catch(() => undefined);

@@ -9,7 +9,7 @@ import { TradingEngine } from '../../src/engine/engine.js';
 import { startServer } from '../../src/server/server.js';
 import { privateStream, REDIS_URL, redisAvailable } from '../support/redis.js';
 import { post, watch } from './transports.js';
-import { RemoteEngine } from '../../src/server/remote-engine.js';
+import { EngineHost, RemoteEngine } from '../../src/server/remote-engine.js';
 import { entry } from '../support/processes.js';
 
 
@@ -140,6 +140,34 @@ describe.runIf(redisAvailable)('one engine process, two API instances over Redis
     engine.kill('SIGTERM');
     expect(await exited).toBe(0);
   }, 90_000);
+
+  it('stops a runner whose start finished after the requester was told ENGINE_UNAVAILABLE', async () => {
+    const { key: stream, drop } = privateStream();
+    cleanups.push(drop);
+    // An engine whose starts take longer than the requester waits (a thread still loading on a busy machine).
+    const inner = new TradingEngine(new EventBus());
+    let release!: () => void;
+    const slow = new Promise<void>((resolve) => (release = resolve));
+    const engine = Object.assign(Object.create(inner) as TradingEngine, {
+      addRunner: async (input: unknown) => {
+        await slow;
+        return inner.addRunner(input);
+      },
+    });
+    const logged: string[] = [];
+    const host = new EngineHost(engine, REDIS_URL, stream, true, (line) => logged.push(line));
+    const remote = new RemoteEngine(REDIS_URL, stream, { timeoutMs: 500 });
+    cleanups.push(() => host.close(), () => remote.close(), () => inner.stopAll());
+    const asked = remote.addRunner({ id: 'late1', symbol: 'AAA', feed: { kind: 'simulated', ticksPerSecond: 10, seed: 1 } });
+    await expect(asked).rejects.toMatchObject({ code: 'ENGINE_UNAVAILABLE' });
+    release();
+    await until(() => inner.getRunner('late1')?.state === 'Stopped', 'the late runner stopped');
+    expect(inner.getRunner('late1')?.stopReason).toMatch(/answered ENGINE_UNAVAILABLE: it started \d+ ms after the requester's deadline/);
+    expect(logged.join('\n')).toMatch(/stopped runner "late1"/);
+    // The requester may retry: the id is free again, and this start is answered.
+    const retried = await remote.addRunner({ id: 'late1', symbol: 'AAA', feed: { kind: 'simulated', ticksPerSecond: 10, seed: 1 } });
+    expect(retried.state).not.toBe('Stopped');
+  }, 30_000);
 
   it('npm run engine refuses to start without REDIS_URL', async () => {
     const child = spawn(process.execPath, entry('engine-main'), { env: { ...process.env, REDIS_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
