@@ -16,7 +16,7 @@
  * `npx tsx bench/fanout.ts [--quick] [sizes…]` prints each run and then one JSON line.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,7 +47,7 @@ export interface FanoutRun {
    */
   readonly p50Ms: number | null;
   readonly p99Ms: number | null;
-  /** Peak RSS of the server process from the first connection to the end of the window, MB. */
+  /** Peak RSS of the server process (with its socket workers) from the first connection to the end of the window, MB. */
   readonly serverRssMb: number;
   /**
    * RSS of the server once ready, before any subscriber, MB: the base the peak grew from.
@@ -59,7 +59,7 @@ export interface FanoutRun {
    * /metrics; the limit: its own count); null when the server did not answer within 15 s.
    */
   readonly enginePublishedPerSec: number | null;
-  /** CPU of the server process over the window, % of one core. */
+  /** CPU of the server process (with its socket workers) over the window, % of one core. */
   readonly serverCpuPct: number;
   /** CPU of all client processes together over the window, % of one core. */
   readonly clientCpuPct: number;
@@ -106,6 +106,8 @@ export interface OverloadResult {
 /** Everything {@link benchFanout} measured. */
 export interface FanoutResult {
   readonly sizes: Readonly<Record<string, FanoutSize>>;
+  /** The `distinct` runs by number of socket workers (see {@link FanoutOptions.workers}), or null. */
+  readonly workers: { readonly subscribers: number; readonly runs: Readonly<Record<string, FanoutRun>> } | null;
   readonly overload: OverloadResult | null;
   readonly seconds: number;
   readonly warmUpSeconds: number;
@@ -121,6 +123,11 @@ export interface FanoutOptions {
   readonly seconds: number;
   /** Ticks flowing before the window, not measured (default 1). */
   readonly warmUpSeconds?: number;
+  /**
+   * `distinct` runs of `subscribers` with each of `counts` socket workers (WORKERS; 0: the
+   * server process serves the sockets itself); null: none.
+   */
+  readonly workers?: { readonly subscribers: number; readonly counts: readonly number[] } | null;
   /** Size whose `distinct` run also measures the overload figures; null: none. */
   readonly overloadAt: number | null;
   readonly clientProcesses?: number;
@@ -216,6 +223,40 @@ function rssOf(pid: number): number {
   }
 }
 
+/** A process and its children (the server's socket workers), by /proc's parent ids. */
+function treeOf(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) out.push(...(children.get(out[i]!) ?? []));
+  return out;
+}
+
+/** RSS of a process and its children, bytes. */
+function treeRssOf(pid: number): number {
+  return treeOf(pid).reduce((a, p) => a + rssOf(p), 0);
+}
+
+/** CPU a process and its children have used, ms. */
+function treeCpuMsOf(pid: number): number {
+  return treeOf(pid).reduce((a, p) => {
+    try {
+      return a + cpuMsOf(p);
+    } catch {
+      return a;
+    }
+  }, 0);
+}
+
 /** CPU a process has used, ms (user + system). */
 function cpuMsOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -291,7 +332,7 @@ async function metricOf(httpBase: string, name: string): Promise<{ value: number
  * in. With ticks flowing, an overloaded server accepts new connections slowly (that is
  * what the overload figures measure), and connecting thousands would measure only that.
  */
-async function startTickwire(dir: string): Promise<Server> {
+async function startTickwire(dir: string, workers = 0): Promise<Server> {
   const port = await freePort();
   const runners = join(dir, 'runners.json');
   writeFileSync(runners, JSON.stringify({ runners: [] }));
@@ -310,6 +351,7 @@ async function startTickwire(dir: string): Promise<Server> {
     // Open mode counts subscriptions per client address (default 1,000), and every bench
     // client is 127.0.0.1: lift the cap so the fan-out is measured, not the quota.
     MAX_SUBSCRIPTIONS_PER_TOKEN: '1000000',
+    WORKERS: String(workers),
   });
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -424,14 +466,14 @@ async function runOnce(
   subscribers: number,
   clients: Peer[],
   dir: string,
-  options: { seconds: number; warmUpSeconds: number; overload: boolean },
+  options: { seconds: number; warmUpSeconds: number; overload: boolean; workers?: number },
 ): Promise<RunOutcome> {
   const startedAt = performance.now();
-  const server = kind === 'limit' ? await startLimit() : await startTickwire(dir);
+  const server = kind === 'limit' ? await startLimit() : await startTickwire(dir, options.workers ?? 0);
   const serverStartMs = Math.round(performance.now() - startedAt);
-  const rssBase = rssOf(server.pid);
+  const rssBase = treeRssOf(server.pid);
   let rssPeak = rssBase;
-  const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, rssOf(server.pid))), 200);
+  const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, treeRssOf(server.pid))), 200);
   try {
     const t0 = performance.now();
     let firstIndex = 0;
@@ -489,7 +531,7 @@ async function runOnce(
     // An overloaded server may not answer /metrics at all (it stops accepting): then the
     // engine's rate is unknown (null), and the window goes on without it.
     const published0 = await server.published().catch(() => null);
-    const cpu0 = cpuMsOf(server.pid);
+    const cpu0 = treeCpuMsOf(server.pid);
     const machine0 = machineTimes();
     const from = performance.now();
     for (const c of clients) c.send({ cmd: 'start' } satisfies ClientCommand);
@@ -499,13 +541,13 @@ async function runOnce(
     await sleep(options.seconds * 1000);
     const stopped = Promise.all(clients.map((c) => c.ask<WindowReport>({ cmd: 'stop' } satisfies ClientCommand, 'window')));
     const to = performance.now();
-    const cpu1 = cpuMsOf(server.pid);
+    const cpu1 = treeCpuMsOf(server.pid);
     const machine1 = machineTimes();
     const published1 = published0 === null ? null : await server.published().catch(() => null);
     if (healthTimer !== undefined) clearInterval(healthTimer);
     const reports = await stopped;
     clearInterval(rssTimer);
-    rssPeak = Math.max(rssPeak, rssOf(server.pid));
+    rssPeak = Math.max(rssPeak, treeRssOf(server.pid));
     const probed = await probe;
     await Promise.all(polls);
 
@@ -602,7 +644,17 @@ export async function benchFanout(options: FanoutOptions): Promise<FanoutResult>
         },
       };
     }
-    return { sizes, overload, seconds: options.seconds, warmUpSeconds, clientProcesses: clients.length, tookMs: Math.round(performance.now() - started) };
+    let workers: FanoutResult['workers'] = null;
+    if (options.workers != null) {
+      const runs: Record<string, FanoutRun> = {};
+      for (const count of options.workers.counts) {
+        const outcome = await runOnce('distinct', options.workers.subscribers, clients, dir, { seconds: options.seconds, warmUpSeconds, overload: false, workers: count });
+        runs[String(count)] = outcome.run;
+        options.log?.(`WORKERS=${count}: ${describeRun('distinct', outcome.run)}`);
+      }
+      workers = { subscribers: options.workers.subscribers, runs };
+    }
+    return { sizes, workers, overload, seconds: options.seconds, warmUpSeconds, clientProcesses: clients.length, tookMs: Math.round(performance.now() - started) };
   } finally {
     await Promise.all(clients.map((c) => c.exit()));
     try {

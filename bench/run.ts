@@ -113,11 +113,27 @@ const fanoutRun = await benchFanout({
   seconds: quick ? 2 : 3,
   warmUpSeconds: quick ? 1 : 2,
   overloadAt: quick ? null : 5000,
+  workers: { subscribers: quick ? 200 : 1000, counts: [0, 1, 2] },
   log,
 });
 const fanoutRatios = Object.fromEntries(Object.entries(fanoutRun.sizes).map(([n, r]) => [n, r.ratios]));
 for (const [n, r] of Object.entries(fanoutRatios)) {
   log(`fan-out ${n} subscribers: distinct ${r.distinctVsShared}× shared, ours (distinct) ${r.oursVsLimit}× the limit, shared ${r.sharedVsLimit}× the limit (deliveries/s)`);
+}
+const workers =
+  fanoutRun.workers === null
+    ? null
+    : {
+        subscribers: fanoutRun.workers.subscribers,
+        /** Deliveries/s of the `distinct` run, by WORKERS (0: the server process serves the sockets). */
+        deliveredPerSec: Object.fromEntries(Object.entries(fanoutRun.workers.runs).map(([n, r]) => [n, r.deliveredPerSec])),
+        runs: fanoutRun.workers.runs,
+      };
+if (workers !== null) {
+  log(
+    `socket workers, ${workers.subscribers.toLocaleString()} distinct subscribers: ` +
+      Object.entries(workers.deliveredPerSec).map(([n, d]) => `WORKERS=${n} ${d.toLocaleString()} deliveries/s`).join(', '),
+  );
 }
 log(`fan-out took ${(fanoutRun.tookMs / 1000).toFixed(1)} s`);
 
@@ -190,6 +206,7 @@ if (json) {
         tookMs: fanoutRun.tookMs,
       },
       overload: fanoutRun.overload,
+      workers,
       idleMemoryPerSubscriberKb: idle.idleMemoryPerSubscriberKb,
       idle,
       engine,

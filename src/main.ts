@@ -64,6 +64,7 @@ async function main(): Promise<void> {
     replayDir: config.replayDir,
     suggestedRunnerId: firstRunner,
     maxEventAgeMs: config.maxEventAgeMs,
+    workers: config.workers,
   });
   const stored = config.store.types.length === 0 ? 'nothing' : config.store.types.join(', ');
   const storeLine =
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
   ${storeLine}
   dashboard                             ${config.dashboardDir === null ? 'off (DASHBOARD=false)' : server.urls.http.replace(/\/graphql$/, '/')}
   ${graphiql ? 'GraphiQL + GraphQL over HTTP and SSE' : 'GraphQL over HTTP and SSE           '}  ${server.urls.http}
-  graphql-ws                            ${server.urls.ws}
+  graphql-ws                            ${server.urls.ws}${config.workers > 0 ? ` (served by ${config.workers} worker ${config.workers === 1 ? 'process' : 'processes'})` : ''}
   graphql-sse                           ${server.urls.sse}
   metrics, health, readiness            ${server.urls.http.replace(/\/graphql$/, '')}/metrics /health /ready
 ${graphiql ? 'Try in GraphiQL:' : 'Try over graphql-ws:'}

@@ -50,6 +50,17 @@ export function conflationKeyOf(item: StreamItem): string {
 const conflationKeys = new Map<string, Map<string, string>>();
 const MAX_INTERNED_RUNNERS = 100_000;
 
+/**
+ * Told of every change of the log, synchronously and in order: what mirrors the whole log
+ * elsewhere (the socket workers) without a subscription's queue, which may drop.
+ */
+export interface LogTap {
+  /** An entry was appended (published, or given with its id). */
+  appended(entry: LogEntry): void;
+  /** The log moved on to `id` without entries (see {@link EventBus.advanceTo}). */
+  advanced(id: number): void;
+}
+
 /** Options of {@link EventBus}. */
 export interface EventBusOptions {
   /** Events a subscriber may have queued before it starts losing some (default 10,000). */
@@ -305,6 +316,7 @@ export class EventBus {
   private readonly history: EventHistory;
   private readonly latest = new LatestState();
   private currentEpoch: string;
+  private taps: readonly LogTap[] = [];
   private readonly clock: () => number;
   private readonly detach = (subscription: EventSubscription): void => {
     const i = this.subscribers.indexOf(subscription);
@@ -425,6 +437,28 @@ export class EventBus {
   advanceTo(id: number): void {
     if (!Number.isSafeInteger(id) || id <= this.last) return;
     this.last = id;
+    for (const tap of this.taps) tap.advanced(id);
+  }
+
+  /** Tells `tap` of every change of the log from now on; returns what stops it. */
+  tap(tap: LogTap): () => void {
+    this.taps = [...this.taps, tap];
+    return () => {
+      this.taps = this.taps.filter((t) => t !== tap);
+    };
+  }
+
+  /** Every runner's latest state entries (what `snapshot` subscriptions start with), oldest first. */
+  latestEntries(): LogEntry[] {
+    return this.latest.snapshot(undefined).map(({ snapshot: _, ...entry }) => entry);
+  }
+
+  /**
+   * Takes runners' latest state entries from the log this bus mirrors, for those older
+   * than its history (a mirror that joined late); entries published here come after.
+   */
+  restoreLatest(entries: readonly LogEntry[]): void {
+    for (const entry of entries) this.latest.update(entry);
   }
 
   /**
@@ -454,6 +488,7 @@ export class EventBus {
     this.publishedByType.set(event.type, (this.publishedByType.get(event.type) ?? 0) + 1);
     this.history.append(entry);
     this.latest.update(entry);
+    for (const tap of this.taps) tap.appended(entry);
     const subscribers = this.subscribers;
     // Read once for every queue this event goes into, not once per subscriber.
     const at = this.maxAge > 0 ? this.ageClock() : undefined;

@@ -1,7 +1,9 @@
 /**
- * Starting worker threads on our own modules, from the compiled build (dist/, `.js`) and
+ * Starting worker threads and child processes on our own modules, from the compiled build (dist/, `.js`) and
  * from the sources (vitest, tsx: `.ts`) alike. Knows nothing of what the workers do.
  */
+import { fork, type ChildProcess, type ForkOptions as NodeForkOptions } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 const TYPESCRIPT = /\.[cm]?ts$/;
@@ -33,4 +35,20 @@ export function startWorker(url: URL, options: WorkerOptions = {}): Worker {
   const tsx = import.meta.resolve('tsx/esm/api');
   const bootstrap = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); });`;
   return new Worker(bootstrap, { ...options, eval: true });
+}
+
+/**
+ * Starts a child process on an ES module with an IPC channel (`child_process.fork`). A
+ * `.ts` module runs behind tsx's loader (`--import tsx`), as {@link startWorker} does for threads.
+ */
+export function startProcess(url: URL, options: ForkOptions = {}): ChildProcess {
+  // Not the parent's flags (a test runner's loaders): only what the caller names.
+  const own = options.execArgv ?? [];
+  const execArgv = TYPESCRIPT.test(url.pathname) ? [...own, '--import', 'tsx'] : own;
+  return fork(fileURLToPath(url), options.args ?? [], { ...options, execArgv });
+}
+
+/** What {@link startProcess} takes: fork's options and the child's arguments. */
+export interface ForkOptions extends NodeForkOptions {
+  readonly args?: readonly string[];
 }

@@ -64,7 +64,11 @@ export class TokenStore {
   private readonly entries: { readonly hash: Buffer; readonly principal: Principal }[];
 
   /** Throws a {@link ConfigError} naming both entries when two share a name or a token. */
-  constructor(tokens: readonly TokenEntry[]) {
+  constructor(
+    /** The entries as configured (hashes, never tokens): what another process needs to check the same tokens. */
+    readonly configured: readonly TokenEntry[],
+  ) {
+    const tokens = configured;
     assertUnique(tokens);
     this.entries = tokens.map((t) => {
       const patterns = t.runners.map(globToRegExp);

@@ -16,6 +16,8 @@ import { ConfigError } from './config-error.js';
 import { DEFAULT_RUNNERS } from '../engine/defaults.js';
 import { DEFAULT_MAX_EVENT_AGE_MS, MAX_EVENT_AGE_LIMIT_MS } from '../bus/bus.js';
 import { DEFAULT_ENGINE_THREADS, MAX_ENGINE_THREADS } from '../engine/threaded.js';
+import { availableParallelism } from 'node:os';
+import { MAX_WORKERS } from './workers/protocol.js';
 import { EVENT_VARIANTS, type EventVariant } from '../events/types.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { LOG_LEVELS } from './log.js';
@@ -69,7 +71,15 @@ export interface ServerConfig {
    * serves sockets does no strategy work; 0 runs them on the main thread.
    */
   readonly engineThreads: number;
+  /**
+   * WORKERS: processes that serve the graphql-ws connections, each mirroring the log, so
+   * that fan-out uses every core; 0 serves them in the server process. `auto`: one per core.
+   */
+  readonly workers: number;
 }
+
+/** WORKERS when unset (see {@link ServerConfig.workers}). */
+export const DEFAULT_WORKERS = 0;
 
 /** Stored unless STORE_TYPES says otherwise: all but the two high-frequency types. */
 export const DEFAULT_STORE_TYPES: readonly EventVariant[] = EVENT_VARIANTS.filter(
@@ -160,6 +170,11 @@ const envSchema = z.object({
     .min(0, `must be a whole number from 0 (runners on the main thread) to ${MAX_ENGINE_THREADS}`)
     .max(MAX_ENGINE_THREADS, `must be a whole number from 0 (runners on the main thread) to ${MAX_ENGINE_THREADS}`)
     .default(DEFAULT_ENGINE_THREADS),
+  WORKERS: z
+    .union([z.literal('auto'), z.coerce.number().int().min(0).max(MAX_WORKERS)], {
+      error: `must be auto (one per core) or a whole number from 0 (graphql-ws served by the server process) to ${MAX_WORKERS}`,
+    })
+    .default(DEFAULT_WORKERS),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   MAX_EVENT_AGE_MS: z.coerce
     .number({ error: 'must be a whole number of milliseconds (0 turns the bound off)' })
@@ -213,6 +228,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     MAX_RUNNERS: read('MAX_RUNNERS'),
     MAX_TOTAL_TICKS_PER_SECOND: read('MAX_TOTAL_TICKS_PER_SECOND'),
     ENGINE_THREADS: read('ENGINE_THREADS'),
+    WORKERS: read('WORKERS'),
     LOG_LEVEL: read('LOG_LEVEL'),
     MAX_EVENT_AGE_MS: read('MAX_EVENT_AGE_MS'),
   });
@@ -252,7 +268,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   const dashboardDir = e.DASHBOARD === 'true' ? resolve(e.DASHBOARD_DIR) : null;
   const replayDir = e.REPLAY_DIR === undefined ? null : replayDirOf(e.REPLAY_DIR);
   const engine = { maxRunners: e.MAX_RUNNERS, maxTotalTicksPerSecond: e.MAX_TOTAL_TICKS_PER_SECOND };
-  const common = { port: PORT, host: HOST, store, redis, limits, tokens, dashboardDir, replayDir, engine, maxEventAgeMs: e.MAX_EVENT_AGE_MS, engineThreads: e.ENGINE_THREADS };
+  const common = { port: PORT, host: HOST, store, redis, limits, tokens, dashboardDir, replayDir, engine, maxEventAgeMs: e.MAX_EVENT_AGE_MS, engineThreads: e.ENGINE_THREADS, workers: e.WORKERS === 'auto' ? availableParallelism() : e.WORKERS };
   if (RUNNERS_FILE === undefined) {
     return { ...common, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners', runnersFromFile: false };
   }

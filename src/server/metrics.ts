@@ -5,7 +5,8 @@ import type { SharedExecutionStats } from './shared-execution.js';
 
 /** What the metrics read from, each at scrape time. */
 export interface MetricsSources {
-  readonly bus: EventBus;
+  /** The bus's counters (with socket workers, theirs added). */
+  readonly bus: Pick<EventBus, 'stats' | 'subscriberCount'>;
   readonly sharedExecution: () => SharedExecutionStats;
   /** Results the shared-execution member queues conflated for their age, by event type. */
   readonly sharedExecutionExpired?: () => ReadonlyMap<string, number>;

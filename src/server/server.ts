@@ -8,7 +8,9 @@ import { bodyRefusal, DEFAULT_LIMITS, hostAllowed, originAllowed, type Limits } 
 import { createDashboardHandler } from './dashboard.js';
 import { clientAddressOf } from './admission.js';
 import { createMetrics, type MetricsSources } from './metrics.js';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { SocketWorkers } from './workers/primary.js';
+import type { SharedExecutionStats } from './shared-execution.js';
 import { DEFAULT_MAX_EVENT_AGE_MS, type EventBus } from '../bus/bus.js';
 import type { EngineControl } from '../engine/engine.js';
 import type { EventStore } from '../store/store.js';
@@ -90,13 +92,22 @@ export interface ServerOptions {
    * {@link DEFAULT_MAX_EVENT_AGE_MS}. Applied to the bus's subscriptions opened from now on.
    */
   readonly maxEventAgeMs?: number;
+  /**
+   * WORKERS: processes that serve the graphql-ws connections. This server hands them
+   * every upgrade and serves HTTP itself; each mirrors the bus, and their queries,
+   * mutations and quotas come back here. 0 or absent: graphql-ws is served here.
+   */
+  readonly workers?: number;
 }
 
 /** A listening tickwire server. */
 export interface TickwireServer {
   readonly http: Server;
   readonly tickwire: TickwireYoga;
-  readonly ws: WsEndpoint;
+  /** The graphql-ws endpoint, or null where socket workers serve it. */
+  readonly ws: WsEndpoint | null;
+  /** The socket workers (WORKERS), or null when graphql-ws is served here. */
+  readonly workers: SocketWorkers | null;
   /** The port actually bound. */
   readonly port: number;
   /** Base URLs of every transport. */
@@ -129,12 +140,32 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
   });
   let ws: WsEndpoint | null = null;
   const open = tickwire.admission.open;
+  const workers =
+    (options.workers ?? 0) > 0
+      ? new SocketWorkers({
+          count: options.workers ?? 0,
+          bus: options.bus,
+          engine: options.engine,
+          db: options.store?.db ?? null,
+          admission: tickwire.admission,
+          settings: {
+            limits,
+            tokens: tokens?.configured ?? null,
+            replayDir: options.replayDir ?? null,
+            maxEventAgeMs,
+            keepAliveMs: options.keepAliveMs,
+            storedTypes: options.store?.storedTypes ?? [],
+          },
+          log: (line) => log.warn(line),
+        })
+      : null;
+  await workers?.start();
   const metrics = createMetrics({
-    bus: options.bus,
-    sharedExecution: () => tickwire.sharedExecution.stats(),
-    sharedExecutionExpired: () => tickwire.sharedExecution.expiredByType(),
+    bus: workers === null ? options.bus : withWorkers(options.bus, workers),
+    sharedExecution: () => (workers === null ? tickwire.sharedExecution.stats() : sumShared(tickwire.sharedExecution.stats(), workers.totals().sharedExecution)),
+    sharedExecutionExpired: () => (workers === null ? tickwire.sharedExecution.expiredByType() : sumCounts(tickwire.sharedExecution.expiredByType(), workers.totals().sharedExecutionExpired)),
     // Over HTTP a stream is its own connection (graphql-sse's single mode shares one).
-    connections: () => ({ 'graphql-ws': ws?.wss.clients.size ?? 0, 'graphql-sse': open['graphql-sse'], 'yoga-sse': open['yoga-sse'] }),
+    connections: () => ({ 'graphql-ws': (ws?.wss.clients.size ?? 0) + (workers?.totals().connections ?? 0), 'graphql-sse': open['graphql-sse'], 'yoga-sse': open['yoga-sse'] }),
     streams: () => open,
     ...options.health,
   });
@@ -195,7 +226,17 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
       res.end('internal server error');
     });
   });
-  ws = attachGraphqlWs(http, tickwire, options.keepAliveMs, limits, tokens);
+  if (workers === null) {
+    ws = attachGraphqlWs(http, tickwire, options.keepAliveMs, limits, tokens);
+  } else {
+    http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      if ((req.url ?? '/').split('?', 1)[0] !== GRAPHQL_PATH) {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      workers.handOff(req, socket, head);
+    });
+  }
   const endpoint = ws;
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -210,6 +251,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
     http,
     tickwire,
     ws: endpoint,
+    workers,
     port,
     urls: {
       http: `http://${host}:${port}${GRAPHQL_PATH}`,
@@ -220,9 +262,60 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
       if (http.listening) http.close();
     },
     close: async () => {
-      await endpoint.close();
+      await endpoint?.close();
+      await workers?.close();
       http.closeAllConnections();
+      if (workers !== null) {
+        // A server that sent sockets to other processes waits in `close` for those processes
+        // to report them closed, and never emits `close` once they have all exited (Node's
+        // net.Server counts on a worker that is gone). The workers closed every socket they
+        // were sent; the listening socket and this process's connections close here.
+        if (http.listening) http.close();
+        return;
+      }
       if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+function sumCounts(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): Map<string, number> {
+  const sum = new Map(a);
+  for (const [k, v] of b) sum.set(k, (sum.get(k) ?? 0) + v);
+  return sum;
+}
+
+function sumShared(a: SharedExecutionStats, b: SharedExecutionStats): SharedExecutionStats {
+  const sum = { ...a };
+  for (const key of Object.keys(sum) as (keyof SharedExecutionStats)[]) sum[key] += b[key];
+  return sum;
+}
+
+/**
+ * The bus as /metrics reports it with socket workers: what this process published, and
+ * what its subscribers and every worker's (as of their last report) were handed, dropped
+ * and hold.
+ */
+function withWorkers(bus: EventBus, workers: SocketWorkers): MetricsSources['bus'] {
+  return {
+    get subscriberCount() {
+      return bus.subscriberCount + workers.totals().subscribers;
+    },
+    stats: () => {
+      const own = bus.stats();
+      const theirs = workers.totals();
+      let delivered = 0;
+      for (const n of theirs.delivered.values()) delivered += n;
+      let dropped = 0;
+      for (const n of theirs.dropped.values()) dropped += n;
+      return {
+        publishedByType: own.publishedByType,
+        deliveredByType: sumCounts(own.deliveredByType, theirs.delivered),
+        droppedByType: sumCounts(own.droppedByType, theirs.dropped),
+        expiredByType: sumCounts(own.expiredByType, theirs.expired),
+        delivered: own.delivered + delivered,
+        queued: own.queued + theirs.queued,
+        dropped: own.dropped + dropped,
+      };
     },
   };
 }

@@ -208,7 +208,7 @@ const rows: Row[] = [
       });
       socket.terminate();
       expect(outcome).toMatch(/^(refused|error)/);
-      expect(target.server.ws.wss.clients.size).toBe(1); // the bystander's alone
+      expect(target.server.ws!.wss.clients.size).toBe(1); // the bystander's alone
     },
   },
   {

@@ -39,7 +39,7 @@ describe('faults', () => {
         // terminate(): the TCP connection is destroyed, no close frame is sent.
         for (const s of sockets) s.terminate();
         await until(
-          () => t.server.tickwire.sharedExecution.stats().members === 0 && t.bus.subscriberCount === 0 && t.server.ws.wss.clients.size === 0,
+          () => t.server.tickwire.sharedExecution.stats().members === 0 && t.bus.subscriberCount === 0 && t.server.ws!.wss.clients.size === 0,
           `round ${round}: cleanup`,
         );
       }

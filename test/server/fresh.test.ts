@@ -69,7 +69,7 @@ describe('a graphql-ws client that stalls longer than MAX_EVENT_AGE_MS', () => {
       } }`,
     );
     await until(() => t.bus.subscriberCount === 1, 'the subscriber');
-    const [peer] = [...t.server.ws.wss.clients];
+    const [peer] = [...t.server.ws!.wss.clients];
     client.socket.pause();
 
     // Fill what the kernel and the server's socket hold until the server stops writing:

@@ -56,7 +56,7 @@ describe('graphql-ws keep-alive', () => {
     try {
       let serverPings = 0;
       if (where === 'server') {
-        server.ws.wss.once('connection', (peer) => {
+        server.ws!.wss.once('connection', (peer) => {
           const ping = peer.ping.bind(peer);
           peer.ping = (...args: Parameters<WebSocket['ping']>) => {
             ping(...args);
@@ -90,7 +90,7 @@ describe('graphql-ws keep-alive', () => {
   /** Holds everything the server writes to its next connection in its own buffer (corked), as a loop too busy to write would. */
   const holdWrites = (server: Awaited<ReturnType<typeof startServer>>): Promise<Socket> =>
     new Promise((resolve) =>
-      server.ws.wss.once('connection', (peer) => {
+      server.ws!.wss.once('connection', (peer) => {
         const raw = (peer as unknown as { _socket: Socket })._socket;
         raw.cork();
         resolve(raw);

@@ -3,7 +3,8 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
-import { clientAddressOf } from '../admission.js';
+import { clientAddressOf, type StreamTransport, type Ticket } from '../admission.js';
+import type { Principal } from '../../schema/principal.js';
 import { principalOf, type TokenStore } from '../auth.js';
 import { log } from '../log.js';
 import { DEFAULT_LIMITS, hostAllowed, originAllowed, type Limits } from '../limits.js';
@@ -189,9 +190,20 @@ function refused(...errors: GraphQLError[]): GraphQLError[] {
   return errors;
 }
 
+/**
+ * Where a subscription takes its place in its principal's quota: this server's
+ * {@link Admission}, or the server process's ledger for a socket worker.
+ */
+export type Admit = (principal: Principal, transport: StreamTransport, clientAddress: string | undefined) => Ticket | GraphQLError | Promise<Ticket | GraphQLError>;
+
 /** A running graphql-ws endpoint. */
 export interface WsEndpoint {
   readonly wss: WebSocketServer;
+  /**
+   * Serves an upgrade request accepted elsewhere (a socket worker is handed the socket by
+   * the process that listens): the origin and host checks, the handshake, then graphql-ws.
+   */
+  handleUpgrade(request: IncomingMessage, socket: Socket, head: Buffer): void;
   /** Closes every socket with 1001 (going away) and stops accepting. */
   close(): Promise<void>;
 }
@@ -210,15 +222,16 @@ export interface WsExtra {
  * which caps a subscription at one event per event-loop turn.
  */
 export function attachGraphqlWs(
-  server: Server,
+  server: Server | null,
   tickwire: TickwireYoga,
   keepAliveMs: number = KEEP_ALIVE_MS,
   limits: Limits = DEFAULT_LIMITS,
   tokens: TokenStore | null = null,
+  admit: Admit = (principal, transport, clientAddress) => tickwire.admission.admit(principal, transport, clientAddress),
 ): WsEndpoint {
   const wss = new WebSocketServer({
-    server,
-    path: GRAPHQL_PATH,
+    // Without a server, upgrades come through `handleUpgrade` (a socket worker's hand-off).
+    ...(server === null ? { noServer: true } : { server, path: GRAPHQL_PATH }),
     handleProtocols,
     perMessageDeflate: false,
     maxPayload: limits.wsMaxPayload,
@@ -270,10 +283,15 @@ export function attachGraphqlWs(
       const args = prepared as Exclude<typeof prepared, readonly unknown[]>;
       if (getOperationAST(args.document, args.operationName)?.operation === 'subscription') {
         // A refusal is an `error` message for this operation; the connection and its other subscriptions go on.
-        const ticket = tickwire.admission.admit((args.contextValue as SchemaContext).principal, 'graphql-ws', clientAddressOf(ctx.extra.request.socket.remoteAddress));
+        const ticket = await admit((args.contextValue as SchemaContext).principal, 'graphql-ws', clientAddressOf(ctx.extra.request.socket.remoteAddress));
         if (ticket instanceof GraphQLError) return refused(ticket);
         const entries = held.get(ctx.extra.socket) ?? new Map<string, () => void>();
         held.set(ctx.extra.socket, entries);
+        // The connection may have closed while the place was asked for: give it back.
+        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) {
+          ticket.release();
+          return [new GraphQLError('the connection closed')];
+        }
         entries.set(id, ticket.release);
       }
       targets.set(args, { socket: ctx.extra.socket, id });
@@ -313,6 +331,7 @@ export function attachGraphqlWs(
 
   return {
     wss,
+    handleUpgrade: (request, socket, head) => wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request)),
     close: async () => {
       stopKeepAlive();
       for (const client of wss.clients) client.close(1001, 'Going away');

@@ -1,0 +1,164 @@
+import type { ExecutionResult, FormattedExecutionResult } from 'graphql';
+import { createClient } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { DEFAULT_LIMITS } from '../../src/server/limits.js';
+import { publishScript, startTestServer, until, type TestServer } from './harness.js';
+import { watch, type Watch } from './transports.js';
+
+/**
+ * WORKERS: graphql-ws connections are served by worker processes that mirror the server's
+ * log; the engine, the quota ledger and HTTP stay in the server process.
+ */
+
+let t: TestServer;
+beforeAll(async () => {
+  // A quota of 3 streams per client address (open mode), counted across both workers.
+  t = await startTestServer({ workers: 2, limits: { ...DEFAULT_LIMITS, maxSubscriptionsPerToken: 3 } });
+}, 120_000);
+afterAll(async () => {
+  await t?.close();
+});
+
+const workers = () => t.server.workers!;
+
+/** Subscribers on every worker, as of their last report (once a second). */
+async function subscribersReach(n: number): Promise<void> {
+  await until(() => workers().totals().subscribers === n, `${n} subscribers on the workers`, 15_000);
+}
+
+/** One operation over a graphql-ws connection of its own: its first result. */
+async function overWs(query: string): Promise<FormattedExecutionResult> {
+  const client = createClient({ url: t.server.urls.ws, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+  try {
+    return await new Promise<FormattedExecutionResult>((resolve, reject) => {
+      client.subscribe({ query }, { next: resolve, error: reject, complete: () => undefined });
+    });
+  } finally {
+    await client.dispose();
+  }
+}
+
+const ids = (results: ExecutionResult[], first: number) => results.map((r) => Number((r.data as { events: { id: string } }).events.id) - first + 1);
+
+describe('socket workers (WORKERS=2)', () => {
+  it('hands connections to both workers, and each subscriber gets exactly what its filter accepts, in order', async () => {
+    // Ids are 1-based positions in SCRIPT (test/server/harness.ts): r1/r3 trade AAA, r2 BBB.
+    const cases: [string, number[]][] = [
+      ['(runnerIds: ["r1"])', [1, 2, 4, 9]],
+      ['(symbols: ["AAA"])', [1, 2, 4, 6, 7, 9, 10]],
+      ['(types: [TICK_RECEIVED, ERROR])', [2, 3, 4, 5, 7]],
+    ];
+    const watches = cases.map(([args]) => watch('graphql-ws', t.server, `subscription { events${args} { ... on Event { id } } }`));
+    try {
+      await subscribersReach(cases.length);
+      expect(workers().totals().connections).toBe(cases.length);
+      expect(workers().pids).toHaveLength(2);
+      const first = publishScript(t.bus)[0]!;
+      for (const [i, [, expected]] of cases.entries()) {
+        const w = watches[i]!;
+        expect(ids(await w.take(expected.length, 15_000), first)).toEqual(expected);
+      }
+      // Nothing from before they joined, nothing their filter rejects: no result beyond those.
+      const after = publishScript(t.bus)[0]!;
+      const last = await watches[0]!.take(8, 15_000);
+      expect(ids(last.slice(4), after)).toEqual([1, 2, 4, 9]);
+    } finally {
+      await Promise.all(watches.map((w) => w.close()));
+    }
+    await subscribersReach(0);
+  }, 60_000);
+
+  // Each test ends with no subscriber left (as the workers last reported), so that the
+  // next one's wait for its own subscribers cannot be met by a report from before.
+  it('resumes after an id from the history a worker mirrors, with no gap and no duplicate', async () => {
+    const published = publishScript(t.bus);
+    const w = watch('graphql-ws', t.server, `subscription { events(after: "${published[4]}", runnerIds: ["r1", "r2", "r3"]) { ... on Event { id } } }`);
+    try {
+      const got = await w.take(5, 15_000);
+      expect(got.map((r) => Number((r.data as { events: { id: string } }).events.id))).toEqual(published.slice(5));
+    } finally {
+      await w.close();
+    }
+    await subscribersReach(0);
+  }, 60_000);
+
+  it("runs a worker connection's queries and mutations on the server's engine, with its error codes", async () => {
+    const started = await overWs('mutation { startRunner(input: { id: "wk1", symbol: "AAA", feed: { kind: SIMULATED, ticksPerSecond: 5, seed: 3 } }) { id state } }');
+    expect(started.errors).toBeUndefined();
+    expect(t.engine.getRunner('wk1')?.state).not.toBe('Stopped');
+    const listed = await overWs('{ runners { id } }');
+    expect((listed.data as { runners: { id: string }[] }).runners.map((r) => r.id)).toContain('wk1');
+    const duplicate = await overWs('mutation { startRunner(input: { id: "wk1", symbol: "AAA" }) { id } }');
+    expect(duplicate.errors?.[0]?.extensions?.['code']).toBe('DUPLICATE_RUNNER');
+    const stopped = await overWs('mutation { stopRunner(id: "wk1", reason: "from a worker") { state stopReason } }');
+    expect(stopped.data).toEqual({ stopRunner: { state: 'STOPPED', stopReason: 'from a worker' } });
+  }, 60_000);
+
+  it("keeps one subscription quota across the workers' connections", async () => {
+    // Four connections, two per worker, from one client address: a quota of 3 in all.
+    const watches: Watch[] = [];
+    for (let i = 0; i < 4; i++) watches.push(watch('graphql-ws', t.server, 'subscription { events(runnerIds: ["quota"]) { ... on Event { id } } }'));
+    try {
+      await until(() => watches.filter((w) => w.errors.length > 0).length === 1, 'one refusal', 15_000);
+      await until(() => t.server.tickwire.admission.open['graphql-ws'] === 3, 'three places taken', 15_000);
+      const refusal = JSON.stringify(watches.find((w) => w.errors.length > 0)!.errors);
+      expect(refusal).toMatch(/too many subscriptions for client address 127\.0\.0\.1 \(at most 3/);
+      expect(t.server.tickwire.admission.open['graphql-ws']).toBe(3);
+      // A place given back on one worker can be taken on the other.
+      await watches.find((w) => w.errors.length === 0)!.close();
+      await until(() => t.server.tickwire.admission.open['graphql-ws'] === 2, 'the place given back', 15_000);
+      const again = watch('graphql-ws', t.server, 'subscription { events(runnerIds: ["quota"]) { ... on Event { id } } }');
+      watches.push(again);
+      await until(() => t.server.tickwire.admission.open['graphql-ws'] === 3, 'the place taken again', 15_000);
+      expect(again.errors).toEqual([]);
+    } finally {
+      await Promise.all(watches.map((w) => w.close()));
+    }
+    await until(() => t.server.tickwire.admission.open['graphql-ws'] === 0, 'every place given back', 15_000);
+    await subscribersReach(0);
+  }, 60_000);
+
+  it('restarts a worker that dies, gives its places back, and the new one serves the history', async () => {
+    const w = watch('graphql-ws', t.server, 'subscription { events(runnerIds: ["r1"]) { ... on Event { id } } }');
+    const other = watch('graphql-ws', t.server, 'subscription { events(runnerIds: ["r2"]) { ... on Event { id } } }');
+    await subscribersReach(2);
+    await until(() => t.server.tickwire.admission.open['graphql-ws'] === 2, 'two places taken', 15_000);
+    const [victim] = workers().pids;
+    process.kill(victim!, 'SIGKILL');
+    // Its client is cut; the other worker's goes on; the dead worker's place is free again.
+    await until(() => workers().running === 1, 'the dead worker noticed', 15_000);
+    await until(() => t.server.tickwire.admission.open['graphql-ws'] === 1, "the dead worker's place given back", 15_000);
+    await until(() => workers().running === 2, 'the worker restarted', 60_000);
+    expect(workers().pids).not.toContain(victim);
+    const published = publishScript(t.bus);
+    const alive = [w, other].find((x) => x.errors.length === 0 && !x.completed)!;
+    expect(alive).toBeDefined();
+    await alive.take(1, 15_000);
+    await Promise.all([w.close(), other.close()]);
+    // Both workers (the new one too) serve a resume from before the restart.
+    for (let i = 0; i < 2; i++) {
+      const resumed = watch('graphql-ws', t.server, `subscription { events(after: "${published[0]! - 1}", runnerIds: ["r1", "r2", "r3"]) { ... on Event { id } } }`);
+      const got = await resumed.take(10, 15_000);
+      expect(got.map((r) => Number((r.data as { events: { id: string } }).events.id))).toEqual(published);
+      await resumed.close();
+    }
+    await subscribersReach(0);
+  }, 120_000);
+
+  it("counts the workers' connections and deliveries in /metrics", async () => {
+    const w = watch('graphql-ws', t.server, 'subscription { events(runnerIds: ["r3"]) { ... on Event { id } } }');
+    try {
+      await subscribersReach(1);
+      publishScript(t.bus);
+      await w.take(3, 15_000);
+      const metricsUrl = t.server.urls.http.replace(/\/graphql$/, '/metrics');
+      await until(() => workers().totals().delivered.size > 0, 'a report with deliveries', 15_000);
+      const text = await (await fetch(metricsUrl)).text();
+      expect(text).toMatch(/tickwire_connections\{transport="graphql-ws"\} 1/);
+      expect(text).toMatch(/tickwire_bus_subscribers 1/);
+    } finally {
+      await w.close();
+    }
+  }, 60_000);
+});
