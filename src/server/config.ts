@@ -79,7 +79,7 @@ export interface ServerConfig {
 }
 
 /** WORKERS when unset (see {@link ServerConfig.workers}). */
-export const DEFAULT_WORKERS = 0;
+export const DEFAULT_WORKERS = 'auto';
 
 /** Stored unless STORE_TYPES says otherwise: all but the two high-frequency types. */
 export const DEFAULT_STORE_TYPES: readonly EventVariant[] = EVENT_VARIANTS.filter(

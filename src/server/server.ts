@@ -9,8 +9,7 @@ import { createDashboardHandler } from './dashboard.js';
 import { clientAddressOf } from './admission.js';
 import { createMetrics, type MetricsSources } from './metrics.js';
 import type { AddressInfo, Socket } from 'node:net';
-import { SocketWorkers } from './workers/primary.js';
-import type { SharedExecutionStats } from './shared-execution.js';
+import { SocketWorkers, sumCounts, sumShared } from './workers/primary.js';
 import { DEFAULT_MAX_EVENT_AGE_MS, type EventBus } from '../bus/bus.js';
 import type { EngineControl } from '../engine/engine.js';
 import type { EventStore } from '../store/store.js';
@@ -276,18 +275,6 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
       if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
-}
-
-function sumCounts(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): Map<string, number> {
-  const sum = new Map(a);
-  for (const [k, v] of b) sum.set(k, (sum.get(k) ?? 0) + v);
-  return sum;
-}
-
-function sumShared(a: SharedExecutionStats, b: SharedExecutionStats): SharedExecutionStats {
-  const sum = { ...a };
-  for (const key of Object.keys(sum) as (keyof SharedExecutionStats)[]) sum[key] += b[key];
-  return sum;
 }
 
 /**

@@ -1,3 +1,7 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ExecutionResult, FormattedExecutionResult } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -5,6 +9,7 @@ import WebSocket from 'ws';
 import { DEFAULT_LIMITS } from '../../src/server/limits.js';
 import { publishScript, startTestServer, until, type TestServer } from './harness.js';
 import { watch, type Watch } from './transports.js';
+import { entry } from '../support/processes.js';
 
 /**
  * WORKERS: graphql-ws connections are served by worker processes that mirror the server's
@@ -161,4 +166,81 @@ describe('socket workers (WORKERS=2)', () => {
       await w.close();
     }
   }, 60_000);
+});
+
+/** Child processes of `pid`, by /proc's parent ids. */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('the compiled server with WORKERS=2', () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function start(): Promise<{ child: ChildProcess; url: string; workers: number[]; exited: Promise<number | null> }> {
+    const dir = mkdtempSync(join(tmpdir(), 'tickwire-workers-'));
+    dirs.push(dir);
+    const child = spawn(process.execPath, entry('main'), {
+      env: { ...process.env, WORKERS: '2', PORT: '0', HOST: '127.0.0.1', STORE_TYPES: 'none', DATA_DIR: join(dir, 'data'), DASHBOARD: 'false', LOG_LEVEL: 'warn', TOKENS_FILE: '', REDIS_URL: '', DATABASE_URL: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => (out += String(d)));
+    child.stderr!.on('data', (d: Buffer) => (out += String(d)));
+    let url: string | null = null;
+    await until(() => (url = /graphql-ws\s+(ws:\/\/\S+) \(served by 2 worker processes\)/.exec(out)?.[1] ?? null) !== null, `the banner (${out})`, 60_000);
+    await until(() => childrenOf(child.pid!).length === 2, 'two worker processes', 15_000);
+    return { child, url: url!, workers: childrenOf(child.pid!), exited };
+  }
+
+  it('SIGTERM: each subscriber gets the final RunnerStopped and a complete; the workers exit with the server', async () => {
+    const { child, url, workers: pids, exited } = await start();
+    const client = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const seen: string[] = [];
+    let completed = false;
+    client.subscribe(
+      { query: 'subscription { events(types: [TICK_RECEIVED, RUNNER_STOPPED]) { __typename } }' },
+      { next: (r) => seen.push((r.data as { events: { __typename: string } }).events.__typename), error: () => undefined, complete: () => (completed = true) },
+    );
+    await until(() => seen.length > 0, 'a first event', 15_000);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    await until(() => completed, 'complete', 15_000);
+    expect(seen.filter((t) => t === 'RunnerStopped')).toHaveLength(3);
+    await until(() => pids.every((pid) => !alive(pid)), 'the workers gone', 15_000);
+    await client.dispose();
+  }, 90_000);
+
+  it('SIGKILL of the server: the workers do not outlive it, and their clients are cut', async () => {
+    const { child, url, workers: pids, exited } = await start();
+    const socket = new WebSocket(url, 'graphql-transport-ws');
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    await new Promise((resolve) => socket.once('open', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    await until(() => pids.every((pid) => !alive(pid)), 'the workers gone', 15_000);
+    expect(await closed).toBe(1006);
+  }, 90_000);
 });

@@ -50,13 +50,16 @@ export function killSpawned(): void {
 
 /**
  * Spawns the server with the given environment on top of a neutral one (a free port, no
- * dashboard, warn logs, no DATABASE_URL / REDIS_URL / TOKENS_FILE from the caller's).
+ * dashboard, warn logs, no socket workers, no DATABASE_URL / REDIS_URL / TOKENS_FILE from
+ * the caller's).
  */
 export function spawnServer(env: Record<string, string>): ServerProcess {
   const spawnedAt = Date.now();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DASHBOARD: 'false', DATABASE_URL: '', REDIS_URL: '', TOKENS_FILE: '', ...env },
+    // No socket workers unless asked: they hold nothing on disk (these are the store's
+    // tests), and each would load the sources through tsx again, seconds per start.
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', DASHBOARD: 'false', DATABASE_URL: '', REDIS_URL: '', TOKENS_FILE: '', WORKERS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -151,40 +151,32 @@ export class SocketWorkers {
   }
 
   /** Counters of every worker's last report, summed, for /metrics. */
-  totals(): {
-    readonly connections: number;
-    readonly subscribers: number;
-    readonly queued: number;
-    readonly delivered: Map<string, number>;
-    readonly dropped: Map<string, number>;
-    readonly expired: Map<string, number>;
-    readonly sharedExecution: SharedExecutionStats;
-    readonly sharedExecutionExpired: Map<string, number>;
-  } {
-    const add = (into: Map<string, number>, from: ReadonlyMap<string, number>) => {
-      for (const [k, v] of from) into.set(k, (into.get(k) ?? 0) + v);
+  totals(): Omit<WorkerReport, 'read'> {
+    let sum: Omit<WorkerReport, 'read'> = {
+      connections: 0,
+      subscribers: 0,
+      queued: 0,
+      delivered: new Map(),
+      dropped: new Map(),
+      expired: new Map(),
+      sharedExecution: EMPTY_SHARED,
+      sharedExecutionExpired: new Map(),
     };
-    const delivered = new Map<string, number>();
-    const dropped = new Map<string, number>();
-    const expired = new Map<string, number>();
-    const sharedExecutionExpired = new Map<string, number>();
-    let connections = 0;
-    let subscribers = 0;
-    let queued = 0;
-    const shared = { ...EMPTY_SHARED };
     for (const slot of this.slots) {
       const r = slot.report;
       if (r === null) continue;
-      connections += r.connections;
-      subscribers += r.subscribers;
-      queued += r.queued;
-      add(delivered, r.delivered);
-      add(dropped, r.dropped);
-      add(expired, r.expired);
-      add(sharedExecutionExpired, r.sharedExecutionExpired);
-      for (const key of Object.keys(shared) as (keyof SharedExecutionStats)[]) shared[key] += r.sharedExecution[key];
+      sum = {
+        connections: sum.connections + r.connections,
+        subscribers: sum.subscribers + r.subscribers,
+        queued: sum.queued + r.queued,
+        delivered: sumCounts(sum.delivered, r.delivered),
+        dropped: sumCounts(sum.dropped, r.dropped),
+        expired: sumCounts(sum.expired, r.expired),
+        sharedExecution: sumShared(sum.sharedExecution, r.sharedExecution),
+        sharedExecutionExpired: sumCounts(sum.sharedExecutionExpired, r.sharedExecutionExpired),
+      };
     }
-    return { connections, subscribers, queued, delivered, dropped, expired, sharedExecution: shared, sharedExecutionExpired };
+    return sum;
   }
 
   /**
@@ -363,4 +355,18 @@ export class SocketWorkers {
 /** A principal from its reference: what the quota ledger keys and words its refusal by. */
 function principalOf(ref: PrincipalRef): Principal {
   return { id: ref.id, name: ref.name, role: ref.role, runners: ref.runners, allows: () => false };
+}
+
+/** Counts by key, added. */
+export function sumCounts(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): Map<string, number> {
+  const sum = new Map(a);
+  for (const [k, v] of b) sum.set(k, (sum.get(k) ?? 0) + v);
+  return sum;
+}
+
+/** Shared-execution counters, added. */
+export function sumShared(a: SharedExecutionStats, b: SharedExecutionStats): SharedExecutionStats {
+  const sum = { ...a };
+  for (const key of Object.keys(sum) as (keyof SharedExecutionStats)[]) sum[key] += b[key];
+  return sum;
 }
