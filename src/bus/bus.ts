@@ -467,13 +467,13 @@ export class EventBus {
    * way, and every subscriber is told with a StreamGap before the entry. Returns false,
    * and delivers nothing, for an id not after the last one (a duplicate).
    */
-  publishEntry(entry: LogEntry): boolean {
+  publishEntry(entry: LogEntry, why = 'the shared log was trimmed or cut'): boolean {
     if (!Number.isSafeInteger(entry.id) || entry.id <= this.last) return false;
     const missed = entry.id - this.last - 1;
     if (missed > 0) {
       const gap: StreamGap = {
-        ...gapNotice(missed, `ids ${this.last + 1}..${entry.id - 1} never reached this server (the shared log was trimmed or cut)`, this.last + 1, entry.id - 1, this.clock()),
-        scopedReason: 'events never reached this server (the shared log was trimmed or cut); some may have been yours',
+        ...gapNotice(missed, `ids ${this.last + 1}..${entry.id - 1} never reached this server (${why})`, this.last + 1, entry.id - 1, this.clock()),
+        scopedReason: `events never reached this server (${why}); some may have been yours`,
       };
       const at = this.maxAge > 0 ? this.ageClock() : undefined;
       for (const subscriber of this.subscribers) subscriber.push(gap, at);

@@ -20,9 +20,10 @@ import { createTickwireYoga, GRAPHQL_PATH, type TickwireYoga } from './yoga.js';
 
 /**
  * /metrics (Prometheus text), /health (the process answers) and /ready (its
- * dependencies work: 503 with the reason during a store or Redis outage).
+ * dependencies work: 503 with the reason during a store or Redis outage, or while no
+ * socket worker runs).
  */
-async function serveOps(path: string, metrics: Registry, health: ServerOptions['health'], res: ServerResponse): Promise<void> {
+async function serveOps(path: string, metrics: Registry, health: ServerOptions['health'], workers: SocketWorkers | null, res: ServerResponse): Promise<void> {
   try {
     if (path === '/metrics') {
       const body = await metrics.metrics();
@@ -37,6 +38,7 @@ async function serveOps(path: string, metrics: Registry, health: ServerOptions['
     if (health?.store?.()?.healthy === false) problems.push('event store writes are failing');
     const redis = health?.redis?.();
     if (redis && (!redis.readerHealthy || redis.appenderHealthy === false)) problems.push('the Redis log is unreachable');
+    if (workers !== null && workers.running === 0) problems.push('no socket worker is running (graphql-ws connections are refused while they restart)');
     res
       .writeHead(problems.length === 0 ? 200 : 503, { 'content-type': 'application/json' })
       .end(JSON.stringify(problems.length === 0 ? { status: 'ready' } : { status: 'unavailable', problems }));
@@ -179,7 +181,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
     }
     const path = (req.url ?? '/').split('?', 1)[0];
     if (req.method === 'GET' && (path === '/metrics' || path === '/health' || path === '/ready')) {
-      void serveOps(path, metrics, options.health, res);
+      void serveOps(path, metrics, options.health, workers, res);
       return;
     }
     // The page and its scripts are public, like GraphiQL's; what they ask for needs a token.

@@ -6,7 +6,14 @@ import type { ExecutionResult, FormattedExecutionResult } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { EventBus } from '../../src/bus/bus.js';
+import { TradingEngine } from '../../src/engine/engine.js';
+import type { RunnerEvent } from '../../src/events/types.js';
+import { Admission } from '../../src/server/admission.js';
 import { DEFAULT_LIMITS } from '../../src/server/limits.js';
+import { SocketWorkers } from '../../src/server/workers/primary.js';
 import { publishScript, startTestServer, until, type TestServer } from './harness.js';
 import { watch, type Watch } from './transports.js';
 import { entry } from '../support/processes.js';
@@ -242,5 +249,89 @@ describe('the compiled server with WORKERS=2', () => {
     await exited;
     await until(() => pids.every((pid) => !alive(pid)), 'the workers gone', 15_000);
     expect(await closed).toBe(1006);
+  }, 90_000);
+});
+
+describe('a socket worker that stops reading', () => {
+  it("costs the server bounded memory: past the bound it is sent only standard and critical events, and its subscribers see a gap for the rest", async () => {
+    const BOUND = 256 * 1024;
+    const bus = new EventBus();
+    const workers = new SocketWorkers({
+      count: 1,
+      bus,
+      engine: new TradingEngine(bus),
+      db: null,
+      admission: new Admission(100),
+      settings: { limits: DEFAULT_LIMITS, tokens: null, replayDir: null, maxEventAgeMs: 0, keepAliveMs: undefined, storedTypes: [] },
+      log: () => undefined,
+      backlogBytes: BOUND,
+    });
+    await workers.start();
+    // The listening side is the server's part: every upgrade goes to the worker.
+    const http = createServer();
+    http.on('upgrade', (req, socket, head) => workers.handOff(req, socket as Socket, head));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/graphql`;
+    const received: { __typename: string; missed?: number; reason?: string }[] = [];
+    const client = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0 });
+    client.subscribe(
+      { query: 'subscription { events(runnerIds: ["w"]) { __typename ... on StreamGap { missed reason } } }' },
+      { next: (r) => received.push((r.data as { events: { __typename: string; missed?: number } }).events), error: () => undefined, complete: () => undefined },
+    );
+    try {
+      await until(() => workers.totals().subscribers === 1, 'the subscriber', 15_000);
+      const [pid] = workers.pids;
+      process.kill(pid!, 'SIGSTOP');
+      const tick = (n: number): RunnerEvent => ({
+        type: 'TickReceived',
+        runnerId: 'w',
+        symbol: 'W',
+        data: { symbol: 'W', timestamp: 1_700_000_000_000 + n, open: n, high: n, low: n, close: n, volume: 1, bid: n, ask: n },
+      });
+      const transition = (n: number): RunnerEvent => ({ type: 'StateTransition', runnerId: 'w', from: 'Idle', to: 'Analyzing', reason: `step ${n}`, timestamp: 1_700_000_000_000 + n });
+      // 20 turns of 500 ticks and one standard event each: about 2 MB of entries, 8× the bound.
+      for (let turn = 0; turn < 20; turn++) {
+        for (let i = 0; i < 500; i++) bus.publish(tick(turn * 500 + i), 'W');
+        bus.publish(transition(turn), 'W');
+        await new Promise((r) => setImmediate(r));
+      }
+      await new Promise((r) => setImmediate(r));
+      const unread = workers.unreadBytes[0]!;
+      // Past the bound, a turn adds only its standard event.
+      expect(unread).toBeLessThan(BOUND + 200 * 1024);
+      process.kill(pid!, 'SIGCONT');
+      await until(() => received.filter((r) => r.__typename === 'StateTransition').length === 20, 'every standard event', 30_000);
+      const ticks = received.filter((r) => r.__typename === 'TickReceived').length;
+      expect(ticks).toBeLessThan(10_000);
+      const gaps = received.filter((r) => r.__typename === 'StreamGap');
+      expect(gaps.length).toBeGreaterThan(0);
+      expect(gaps[0]!.reason).toMatch(/this socket worker fell behind the log, and its high-frequency events were skipped/);
+      // Every tick is either delivered or counted in a gap.
+      expect(ticks + gaps.reduce((a, g) => a + (g.missed ?? 0), 0)).toBe(10_000);
+    } finally {
+      await client.dispose();
+      await workers.close();
+      http.close();
+      bus.close();
+    }
+  }, 90_000);
+});
+
+describe('readiness with one socket worker', () => {
+  it('answers 503 naming it while the only worker restarts, and 200 again once it runs', async () => {
+    const one = await startTestServer({ workers: 1 });
+    try {
+      const ready = () => fetch(one.server.urls.http.replace(/\/graphql$/, '/ready'));
+      expect((await ready()).status).toBe(200);
+      process.kill(one.server.workers!.pids[0]!, 'SIGKILL');
+      await until(() => one.server.workers!.running === 0, 'the worker gone', 15_000);
+      const during = await ready();
+      expect(during.status).toBe(503);
+      expect(await during.text()).toMatch(/no socket worker is running/);
+      await until(() => one.server.workers!.running === 1, 'the worker back', 60_000);
+      expect((await ready()).status).toBe(200);
+    } finally {
+      await one.close();
+    }
   }, 90_000);
 });

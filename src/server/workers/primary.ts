@@ -50,6 +50,8 @@ export interface SocketWorkersOptions {
   readonly settings: WorkerSettings;
   /** Told of workers that die and restart. */
   readonly log: (line: string) => void;
+  /** Unread bytes past which a worker is sent only standard and critical entries (default {@link WORKER_BACKLOG_BYTES}). */
+  readonly backlogBytes?: number;
 }
 
 /** One worker process and what the primary holds for it. */
@@ -118,6 +120,11 @@ export class SocketWorkers {
   /** Workers serving now. */
   get running(): number {
     return this.slots.filter((s) => s.live).length;
+  }
+
+  /** Bytes of entries each worker has not read yet (as of its last report), by worker. */
+  get unreadBytes(): number[] {
+    return this.slots.map((s) => s.unread);
   }
 
   /** Process ids of the workers serving now. */
@@ -225,11 +232,10 @@ export class SocketWorkers {
     let kept: Uint8Array | null = null;
     for (const slot of this.slots) {
       if (!slot.live || slot.child?.connected !== true) continue;
-      let bytes: Uint8Array;
-      if (slot.unread < WORKER_BACKLOG_BYTES) bytes = all ??= serialize(items);
-      else bytes = kept ??= serialize(items.filter((item) => typeof item === 'number' || !isHighFrequency(item.event)));
+      const partial = slot.unread >= (this.options.backlogBytes ?? WORKER_BACKLOG_BYTES);
+      const bytes = partial ? (kept ??= serialize(items.filter((item) => typeof item === 'number' || !isHighFrequency(item.event)))) : (all ??= serialize(items));
       slot.unread += bytes.byteLength;
-      slot.child.send({ kind: 'entries', epoch, bytes } satisfies ToWorker);
+      slot.child.send({ kind: 'entries', epoch, bytes, partial } satisfies ToWorker);
     }
   }
 

@@ -63,12 +63,16 @@ function start(hello: Extract<ToWorker, { kind: 'hello' }>): Serving {
   return { bus, tickwire, ws };
 }
 
-function take(bus: EventBus, epoch: string, bytes: Uint8Array): void {
-  read += bytes.byteLength;
-  if (epoch !== bus.epoch) bus.setEpoch(epoch);
-  const items = deserialize(bytes) as (LogEntry | number)[];
+/** Why ids of a partial batch are missing, as its gap says. */
+const FELL_BEHIND = 'this socket worker fell behind the log, and its high-frequency events were skipped';
+
+function take(bus: EventBus, message: Extract<ToWorker, { kind: 'entries' }>): void {
+  read += message.bytes.byteLength;
+  if (message.epoch !== bus.epoch) bus.setEpoch(message.epoch);
+  const items = deserialize(message.bytes) as (LogEntry | number)[];
   for (const item of items) {
     if (typeof item === 'number') bus.advanceTo(item);
+    else if (message.partial) bus.publishEntry(item, FELL_BEHIND);
     else bus.publishEntry(item);
   }
 }
@@ -110,7 +114,7 @@ process.on('message', (message: ToWorker, handle?: Socket) => {
       return;
     }
     case 'entries':
-      if (serving !== null) take(serving.bus, message.epoch, message.bytes);
+      if (serving !== null) take(serving.bus, message);
       return;
     case 'answer':
       link.answered(message.id, message.answer);
