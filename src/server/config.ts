@@ -81,6 +81,8 @@ export interface ServerConfig {
 /** WORKERS when unset (see {@link ServerConfig.workers}). */
 export const DEFAULT_WORKERS = 'auto';
 
+const WORKERS_RANGE = `must be auto (one per core) or a whole number from 0 (graphql-ws served by the server process) to ${MAX_WORKERS}`;
+
 /** Stored unless STORE_TYPES says otherwise: all but the two high-frequency types. */
 export const DEFAULT_STORE_TYPES: readonly EventVariant[] = EVENT_VARIANTS.filter(
   (v) => v !== 'TickReceived' && v !== 'PositionUpdated',
@@ -171,9 +173,7 @@ const envSchema = z.object({
     .max(MAX_ENGINE_THREADS, `must be a whole number from 0 (runners on the main thread) to ${MAX_ENGINE_THREADS}`)
     .default(DEFAULT_ENGINE_THREADS),
   WORKERS: z
-    .union([z.literal('auto'), z.coerce.number().int().min(0).max(MAX_WORKERS)], {
-      error: `must be auto (one per core) or a whole number from 0 (graphql-ws served by the server process) to ${MAX_WORKERS}`,
-    })
+    .union([z.literal('auto'), z.coerce.number({ error: WORKERS_RANGE }).int(WORKERS_RANGE).min(0, WORKERS_RANGE).max(MAX_WORKERS, WORKERS_RANGE)], { error: WORKERS_RANGE })
     .default(DEFAULT_WORKERS),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   MAX_EVENT_AGE_MS: z.coerce

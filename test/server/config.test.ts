@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -23,6 +23,16 @@ describe('server configuration', () => {
       ['eth_ema', 'ETHUSDT', 'ema_crossover'],
       ['sol_meanrev', 'SOLUSDT', 'mean_reversion'],
     ]);
+  });
+
+  it('WORKERS: auto (one per core) by default, 0 to 64, anything else an error naming it and what it takes', () => {
+    expect(loadServerConfig({}).workers).toBe(availableParallelism());
+    expect(loadServerConfig({ WORKERS: 'auto' }).workers).toBe(availableParallelism());
+    expect(loadServerConfig({ WORKERS: '0' }).workers).toBe(0);
+    expect(loadServerConfig({ WORKERS: '64' }).workers).toBe(64);
+    for (const bad of ['65', '-1', '1.5', 'many', 'Infinity']) {
+      expect(() => loadServerConfig({ WORKERS: bad })).toThrow(/WORKERS: must be auto \(one per core\) or a whole number from 0 .* to 64/);
+    }
   });
 
   it('serves the dashboard from dist/dashboard unless told otherwise', () => {
