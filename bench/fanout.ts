@@ -332,7 +332,7 @@ async function metricOf(httpBase: string, name: string): Promise<{ value: number
  * in. With ticks flowing, an overloaded server accepts new connections slowly (that is
  * what the overload figures measure), and connecting thousands would measure only that.
  */
-async function startTickwire(dir: string, workers = 0): Promise<Server> {
+async function startTickwire(dir: string, workers?: number): Promise<Server> {
   const port = await freePort();
   const runners = join(dir, 'runners.json');
   writeFileSync(runners, JSON.stringify({ runners: [] }));
@@ -351,8 +351,10 @@ async function startTickwire(dir: string, workers = 0): Promise<Server> {
     // Open mode counts subscriptions per client address (default 1,000), and every bench
     // client is 127.0.0.1: lift the cap so the fan-out is measured, not the quota.
     MAX_SUBSCRIPTIONS_PER_TOKEN: '1000000',
-    WORKERS: String(workers),
   });
+  // The default (one socket worker per core) unless a run names a count.
+  if (workers === undefined) delete env['WORKERS'];
+  else env['WORKERS'] = String(workers);
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + String(d)).slice(-4000)));
@@ -469,7 +471,7 @@ async function runOnce(
   options: { seconds: number; warmUpSeconds: number; overload: boolean; workers?: number },
 ): Promise<RunOutcome> {
   const startedAt = performance.now();
-  const server = kind === 'limit' ? await startLimit() : await startTickwire(dir, options.workers ?? 0);
+  const server = kind === 'limit' ? await startLimit() : await startTickwire(dir, options.workers);
   const serverStartMs = Math.round(performance.now() - startedAt);
   const rssBase = treeRssOf(server.pid);
   let rssPeak = rssBase;

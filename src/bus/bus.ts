@@ -467,7 +467,7 @@ export class EventBus {
    * way, and every subscriber is told with a StreamGap before the entry. Returns false,
    * and delivers nothing, for an id not after the last one (a duplicate).
    */
-  publishEntry(entry: LogEntry, why = 'the shared log was trimmed or cut'): boolean {
+  publishEntry(entry: LogEntry, why = 'the shared log was trimmed or cut', queuedAt?: number): boolean {
     if (!Number.isSafeInteger(entry.id) || entry.id <= this.last) return false;
     const missed = entry.id - this.last - 1;
     if (missed > 0) {
@@ -478,11 +478,11 @@ export class EventBus {
       const at = this.maxAge > 0 ? this.ageClock() : undefined;
       for (const subscriber of this.subscribers) subscriber.push(gap, at);
     }
-    this.deliver(entry);
+    this.deliver(entry, queuedAt);
     return true;
   }
 
-  private deliver(entry: LogEntry): LogEntry {
+  private deliver(entry: LogEntry, queuedAt?: number): LogEntry {
     const { event, symbol } = entry;
     this.last = entry.id;
     this.publishedByType.set(event.type, (this.publishedByType.get(event.type) ?? 0) + 1);
@@ -491,7 +491,7 @@ export class EventBus {
     for (const tap of this.taps) tap.appended(entry);
     const subscribers = this.subscribers;
     // Read once for every queue this event goes into, not once per subscriber.
-    const at = this.maxAge > 0 ? this.ageClock() : undefined;
+    const at = this.maxAge > 0 ? (queuedAt ?? this.ageClock()) : undefined;
     let matched = 0;
     for (let i = 0; i < subscribers.length; i++) {
       const subscriber = subscribers[i]!;

@@ -253,8 +253,20 @@ describe('the compiled server with WORKERS=2', () => {
 });
 
 describe('a socket worker that stops reading', () => {
-  it("costs the server bounded memory: past the bound it is sent only standard and critical events, and its subscribers see a gap for the rest", async () => {
-    const BOUND = 256 * 1024;
+  const tick = (n: number): RunnerEvent => ({
+    type: 'TickReceived',
+    runnerId: 'w',
+    symbol: 'W',
+    data: { symbol: 'W', timestamp: 1_700_000_000_000 + n, open: n, high: n, low: n, close: n, volume: 1, bid: n, ask: n },
+  });
+  const transition = (n: number): RunnerEvent => ({ type: 'StateTransition', runnerId: 'w', from: 'Idle', to: 'Analyzing', reason: `step ${n}`, timestamp: 1_700_000_000_000 + n });
+
+  /**
+   * One bare worker behind an HTTP server that hands it every upgrade, a subscriber of
+   * runner w on it, and the worker stopped (SIGSTOP) while 20 turns of 500 ticks and one
+   * standard event each (about 2 MB of entries) are published; then it goes on.
+   */
+  async function stallWorker(options: { backlogBytes?: number; maxEventAgeMs: number }, whileStopped: (workers: SocketWorkers) => void = () => undefined) {
     const bus = new EventBus();
     const workers = new SocketWorkers({
       count: 1,
@@ -262,12 +274,11 @@ describe('a socket worker that stops reading', () => {
       engine: new TradingEngine(bus),
       db: null,
       admission: new Admission(100),
-      settings: { limits: DEFAULT_LIMITS, tokens: null, replayDir: null, maxEventAgeMs: 0, keepAliveMs: undefined, storedTypes: [] },
+      settings: { limits: DEFAULT_LIMITS, tokens: null, replayDir: null, maxEventAgeMs: options.maxEventAgeMs, keepAliveMs: undefined, storedTypes: [] },
       log: () => undefined,
-      backlogBytes: BOUND,
+      ...(options.backlogBytes === undefined ? {} : { backlogBytes: options.backlogBytes }),
     });
     await workers.start();
-    // The listening side is the server's part: every upgrade goes to the worker.
     const http = createServer();
     http.on('upgrade', (req, socket, head) => workers.handOff(req, socket as Socket, head));
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -276,44 +287,55 @@ describe('a socket worker that stops reading', () => {
     const client = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0 });
     client.subscribe(
       { query: 'subscription { events(runnerIds: ["w"]) { __typename ... on StreamGap { missed reason } } }' },
-      { next: (r) => received.push((r.data as { events: { __typename: string; missed?: number } }).events), error: () => undefined, complete: () => undefined },
+      { next: (r) => received.push((r.data as { events: { __typename: string } }).events), error: () => undefined, complete: () => undefined },
     );
     try {
       await until(() => workers.totals().subscribers === 1, 'the subscriber', 15_000);
       const [pid] = workers.pids;
       process.kill(pid!, 'SIGSTOP');
-      const tick = (n: number): RunnerEvent => ({
-        type: 'TickReceived',
-        runnerId: 'w',
-        symbol: 'W',
-        data: { symbol: 'W', timestamp: 1_700_000_000_000 + n, open: n, high: n, low: n, close: n, volume: 1, bid: n, ask: n },
-      });
-      const transition = (n: number): RunnerEvent => ({ type: 'StateTransition', runnerId: 'w', from: 'Idle', to: 'Analyzing', reason: `step ${n}`, timestamp: 1_700_000_000_000 + n });
-      // 20 turns of 500 ticks and one standard event each: about 2 MB of entries, 8× the bound.
+      const stoppedAt = Date.now();
       for (let turn = 0; turn < 20; turn++) {
         for (let i = 0; i < 500; i++) bus.publish(tick(turn * 500 + i), 'W');
         bus.publish(transition(turn), 'W');
         await new Promise((r) => setImmediate(r));
       }
       await new Promise((r) => setImmediate(r));
-      const unread = workers.unreadBytes[0]!;
-      // Past the bound, a turn adds only its standard event.
-      expect(unread).toBeLessThan(BOUND + 200 * 1024);
+      whileStopped(workers);
+      // Long enough stopped for what was sent to be older than the age bound.
+      await new Promise((r) => setTimeout(r, Math.max(0, stoppedAt + options.maxEventAgeMs + 200 - Date.now())));
       process.kill(pid!, 'SIGCONT');
       await until(() => received.filter((r) => r.__typename === 'StateTransition').length === 20, 'every standard event', 30_000);
       const ticks = received.filter((r) => r.__typename === 'TickReceived').length;
-      expect(ticks).toBeLessThan(10_000);
       const gaps = received.filter((r) => r.__typename === 'StreamGap');
-      expect(gaps.length).toBeGreaterThan(0);
-      expect(gaps[0]!.reason).toMatch(/this socket worker fell behind the log, and its high-frequency events were skipped/);
-      // Every tick is either delivered or counted in a gap.
-      expect(ticks + gaps.reduce((a, g) => a + (g.missed ?? 0), 0)).toBe(10_000);
+      return { ticks, gaps };
     } finally {
       await client.dispose();
       await workers.close();
       http.close();
       bus.close();
     }
+  }
+
+  it('costs the server bounded memory: past the bound it is sent only standard and critical events, and its subscribers see a gap for the rest', async () => {
+    const BOUND = 256 * 1024;
+    let unread = 0;
+    const { ticks, gaps } = await stallWorker({ backlogBytes: BOUND, maxEventAgeMs: 0 }, (workers) => (unread = workers.unreadBytes[0]!));
+    // Past the bound, a turn adds only its standard event.
+    expect(unread).toBeLessThan(BOUND + 200 * 1024);
+    expect(ticks).toBeLessThan(10_000);
+    expect(gaps.length).toBeGreaterThan(0);
+    expect(gaps[0]!.reason).toMatch(/this socket worker fell behind the log, and its high-frequency events were skipped/);
+    // Every tick is either delivered or counted in a gap.
+    expect(ticks + gaps.reduce((a, g) => a + (g.missed ?? 0), 0)).toBe(10_000);
+  }, 90_000);
+
+  it('sheds the ticks it reads later than MAX_EVENT_AGE_MS, with a gap saying so, and delivers every standard event', async () => {
+    const { ticks, gaps } = await stallWorker({ maxEventAgeMs: 300 });
+    // Everything was sent while it was stopped, and read over 300 ms late.
+    expect(ticks).toBe(0);
+    expect(gaps.length).toBeGreaterThan(0);
+    expect(gaps[0]!.reason).toMatch(/this socket worker read them \d+ ms late, over MAX_EVENT_AGE_MS, and skipped the high-frequency ones/);
+    expect(gaps.reduce((a, g) => a + (g.missed ?? 0), 0)).toBe(10_000);
   }, 90_000);
 });
 

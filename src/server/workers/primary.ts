@@ -228,6 +228,7 @@ export class SocketWorkers {
     if (items.length === 0) return;
     this.pending = [];
     const epoch = this.options.bus.epoch;
+    const sentAt = Date.now();
     let all: Uint8Array | null = null;
     let kept: Uint8Array | null = null;
     for (const slot of this.slots) {
@@ -235,7 +236,7 @@ export class SocketWorkers {
       const partial = slot.unread >= (this.options.backlogBytes ?? WORKER_BACKLOG_BYTES);
       const bytes = partial ? (kept ??= serialize(items.filter((item) => typeof item === 'number' || !isHighFrequency(item.event)))) : (all ??= serialize(items));
       slot.unread += bytes.byteLength;
-      slot.child.send({ kind: 'entries', epoch, bytes, partial } satisfies ToWorker);
+      slot.child.send({ kind: 'entries', epoch, bytes, partial, sentAt } satisfies ToWorker);
     }
   }
 

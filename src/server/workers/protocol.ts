@@ -67,7 +67,14 @@ export type ToWorker =
     }
   /** Entries published since the last batch, in order, as `v8.serialize` bytes (made once for every worker). */
   /** `partial`: the worker was too far behind, and high-frequency entries were left out (their ids are a gap). */
-  | { readonly kind: 'entries'; readonly epoch: string; readonly bytes: Uint8Array; readonly partial: boolean }
+  | {
+      readonly kind: 'entries';
+      readonly epoch: string;
+      readonly bytes: Uint8Array;
+      readonly partial: boolean;
+      /** When the batch left (Date.now(), the machine's clock): the entries' age counts from then. */
+      readonly sentAt: number;
+    }
   | { readonly kind: 'answer'; readonly id: number; readonly answer: Answer }
   /** A graphql-ws upgrade the primary accepted: the socket comes as the message's handle. */
   | { readonly kind: 'upgrade'; readonly method: string; readonly url: string; readonly headers: Record<string, string | string[] | undefined>; readonly head: Uint8Array }

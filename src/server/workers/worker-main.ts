@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { deserialize } from 'node:v8';
 import { EventBus } from '../../bus/bus.js';
 import type { LogEntry } from '../../bus/types.js';
+import { isHighFrequency } from '../../events/helpers.js';
 import { EventStore } from '../../store/store.js';
 import { TokenStore } from '../auth.js';
 import { log } from '../log.js';
@@ -34,6 +35,7 @@ const link = new PrimaryLink({ send, get connected() { return process.connected;
 
 interface Serving {
   readonly bus: EventBus;
+  readonly maxAgeMs: number;
   readonly tickwire: TickwireYoga;
   readonly ws: WsEndpoint;
 }
@@ -44,7 +46,8 @@ let read = 0;
 
 function start(hello: Extract<ToWorker, { kind: 'hello' }>): Serving {
   const first = hello.history[0]?.id;
-  const bus = new EventBus({ startAfter: first === undefined ? hello.lastId : first - 1, epoch: hello.epoch });
+  // Ages on the machine's clock: an entry's age counts from when the server process sent it.
+  const bus = new EventBus({ startAfter: first === undefined ? hello.lastId : first - 1, epoch: hello.epoch, ageClock: Date.now });
   bus.restoreLatest(hello.latest);
   for (const entry of hello.history) bus.publishEntry(entry);
   bus.advanceTo(hello.lastId);
@@ -60,22 +63,41 @@ function start(hello: Extract<ToWorker, { kind: 'hello' }>): Serving {
   const tickwire = createTickwireYoga(engine, bus, store, settings.limits, tokens, settings.replayDir, undefined, { maxEventAgeMs: settings.maxEventAgeMs });
   bus.maxEventAgeMs = settings.maxEventAgeMs;
   const ws = attachGraphqlWs(null, tickwire, settings.keepAliveMs, settings.limits, tokens, (principal, transport, clientAddress) => link.admit(principal, transport, clientAddress));
-  return { bus, tickwire, ws };
+  return { bus, tickwire, ws, maxAgeMs: settings.maxEventAgeMs };
 }
 
 /** Why ids of a partial batch are missing, as its gap says. */
 const FELL_BEHIND = 'this socket worker fell behind the log, and its high-frequency events were skipped';
 
-function take(bus: EventBus, message: Extract<ToWorker, { kind: 'entries' }>): void {
+/**
+ * Takes a batch of the log into this worker's bus. Its entries' age counts from when the
+ * batch left the server process, so a worker whose loop reads its channel late is behind
+ * by that much. A batch older than MAX_EVENT_AGE_MS on arrival gives up its high-frequency
+ * entries (a StreamGap says so): a worker too slow for its load sheds the ticks and marks
+ * it could only deliver stale, and catches up, instead of falling further behind.
+ */
+function take(bus: EventBus, message: Extract<ToWorker, { kind: 'entries' }>, maxAgeMs: number): void {
   read += message.bytes.byteLength;
   if (message.epoch !== bus.epoch) bus.setEpoch(message.epoch);
+  const lateMs = Date.now() - message.sentAt;
+  const stale = maxAgeMs > 0 && lateMs > maxAgeMs;
   const items = deserialize(message.bytes) as (LogEntry | number)[];
   for (const item of items) {
-    if (typeof item === 'number') bus.advanceTo(item);
-    else if (message.partial) bus.publishEntry(item, FELL_BEHIND);
-    else bus.publishEntry(item);
+    if (typeof item === 'number') {
+      bus.advanceTo(item);
+    } else if (stale && isHighFrequency(item.event)) {
+      lostWhy = `this socket worker read them ${lateMs} ms late, over MAX_EVENT_AGE_MS, and skipped the high-frequency ones`;
+    } else {
+      bus.publishEntry(item, lostWhy ?? (message.partial ? FELL_BEHIND : undefined), message.sentAt);
+      lostWhy = undefined;
+    }
   }
+  // Ids the server left out at the end of a partial batch show as a gap at the next entry.
+  if (message.partial) lostWhy ??= FELL_BEHIND;
 }
+
+/** Why the ids between the last entry published here and the next one are missing, when this worker knows. */
+let lostWhy: string | undefined;
 
 function report(s: Serving): WorkerReport {
   const stats = s.bus.stats();
@@ -114,7 +136,7 @@ process.on('message', (message: ToWorker, handle?: Socket) => {
       return;
     }
     case 'entries':
-      if (serving !== null) take(serving.bus, message);
+      if (serving !== null) take(serving.bus, message, serving.maxAgeMs);
       return;
     case 'answer':
       link.answered(message.id, message.answer);
