@@ -6,7 +6,7 @@
 import { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { deserialize } from 'node:v8';
-import { conflationKeyOf, EventBus } from '../../bus/bus.js';
+import { EventBus } from '../../bus/bus.js';
 import type { LogEntry } from '../../bus/types.js';
 import { isHighFrequency } from '../../events/helpers.js';
 import { EventStore } from '../../store/store.js';
@@ -72,10 +72,9 @@ const FELL_BEHIND = 'this socket worker fell behind the log, and its high-freque
 /**
  * Takes a batch of the log into this worker's bus. Its entries' age counts from when the
  * batch left the server process, so a worker whose loop reads its channel late is behind
- * by that much. A batch older than MAX_EVENT_AGE_MS on arrival keeps only the latest
- * high-frequency entry per runner and type (a StreamGap says so): a worker too slow for
- * its load sheds the ticks and marks it could only deliver stale, and catches up, instead
- * of falling further behind.
+ * by that much. A batch older than MAX_EVENT_AGE_MS on arrival gives up its high-frequency
+ * entries (a StreamGap says so): a worker too slow for its load sheds the ticks and marks
+ * it could only deliver stale, and catches up, instead of falling further behind.
  */
 function take(bus: EventBus, message: Extract<ToWorker, { kind: 'entries' }>, maxAgeMs: number): void {
   read += message.bytes.byteLength;
@@ -83,12 +82,11 @@ function take(bus: EventBus, message: Extract<ToWorker, { kind: 'entries' }>, ma
   const lateMs = Date.now() - message.sentAt;
   const stale = maxAgeMs > 0 && lateMs > maxAgeMs;
   const items = deserialize(message.bytes) as (LogEntry | number)[];
-  const latest = stale ? latestHighFrequency(items) : null;
   for (const item of items) {
     if (typeof item === 'number') {
       bus.advanceTo(item);
-    } else if (latest !== null && isHighFrequency(item.event) && !latest.has(item)) {
-      lostWhy = `this socket worker read them ${lateMs} ms late, over MAX_EVENT_AGE_MS, and kept only the latest high-frequency event per runner and type`;
+    } else if (stale && isHighFrequency(item.event)) {
+      lostWhy = `this socket worker read them ${lateMs} ms late, over MAX_EVENT_AGE_MS, and skipped the high-frequency ones`;
     } else {
       bus.publishEntry(item, lostWhy ?? (message.partial ? FELL_BEHIND : undefined), message.sentAt);
       lostWhy = undefined;
@@ -96,24 +94,6 @@ function take(bus: EventBus, message: Extract<ToWorker, { kind: 'entries' }>, ma
   }
   // Ids the server left out at the end of a partial batch show as a gap at the next entry.
   if (message.partial) lostWhy ??= FELL_BEHIND;
-}
-
-/**
- * The high-frequency entries of a batch that are the latest of their runner and type in
- * it: what a stale batch keeps, as age conflation keeps the latest per runner and type.
- */
-function latestHighFrequency(items: readonly (LogEntry | number)[]): Set<LogEntry> {
-  const seen = new Set<string>();
-  const keep = new Set<LogEntry>();
-  for (let i = items.length - 1; i >= 0; i--) {
-    const item = items[i]!;
-    if (typeof item === 'number' || !isHighFrequency(item.event)) continue;
-    const key = conflationKeyOf(item);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    keep.add(item);
-  }
-  return keep;
 }
 
 /** Why the ids between the last entry published here and the next one are missing, when this worker knows. */
