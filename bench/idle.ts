@@ -8,6 +8,7 @@
  * and answers the parent's `measure` requests over IPC.
  */
 import { fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
 import { EventBus } from '../src/bus/bus.js';
@@ -19,9 +20,9 @@ import { startServer } from '../src/server/server.js';
 export interface IdleResult {
   /** Connections opened, each holding one subscription. */
   readonly connections: number;
-  /** Server RSS after the connections joined minus before, per connection, in KB. */
+  /** Server RSS (with its socket workers) after the connections joined minus before, per connection, in KB. */
   readonly idleMemoryPerSubscriberKb: number;
-  /** The same for the V8 heap in use (after a GC): the part that is JavaScript objects. */
+  /** The same for the V8 heap in use (after a GC): the part that is JavaScript objects (of the server process alone: with socket workers, not theirs). */
   readonly heapPerSubscriberKb: number;
   readonly rssBeforeMb: number;
   readonly rssAfterMb: number;
@@ -37,7 +38,21 @@ interface Measure {
 
 const QUERY = 'subscription { events(runnerIds: ["none"]) { ... on Event { id } } }';
 
-async function serve(): Promise<void> {
+/** RSS of other processes (the socket workers), from /proc. */
+function rssOfPids(pids: readonly number[]): number {
+  let total = 0;
+  for (const pid of pids) {
+    try {
+      const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      total += kb === undefined ? 0 : Number(kb) * 1024;
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return total;
+}
+
+async function serve(workers: number): Promise<void> {
   const bus = new EventBus();
   const engine = new TradingEngine(bus);
   // In open mode subscriptions are counted per client address, and every bench client
@@ -48,6 +63,7 @@ async function serve(): Promise<void> {
     port: 0,
     host: '127.0.0.1',
     limits: { ...DEFAULT_LIMITS, maxSubscriptionsPerToken: 1_000_000 },
+    workers,
   });
   process.on('message', (message: { cmd: 'measure' | 'exit' }) => {
     if (message.cmd === 'exit') process.exit(0);
@@ -56,7 +72,12 @@ async function serve(): Promise<void> {
     globalThis.gc?.();
     globalThis.gc?.();
     const { rss, heapUsed } = process.memoryUsage();
-    const reply: Measure = { cmd: 'measured', rss, heapUsed, members: server.tickwire.sharedExecution.stats().members };
+    // With socket workers the connections live there: their RSS counts (their heap is
+    // not collected first, so that figure is the noisier), and they report joins once a second.
+    const reply: Measure =
+      server.workers === null
+        ? { cmd: 'measured', rss, heapUsed, members: server.tickwire.sharedExecution.stats().members }
+        : { cmd: 'measured', rss: rss + rssOfPids(server.workers.pids), heapUsed, members: server.workers.totals().sharedExecution.members };
     process.send?.(reply);
   });
   process.send?.({ cmd: 'ready', port: server.port });
@@ -68,8 +89,8 @@ async function serve(): Promise<void> {
  * growth per connection. Clients are raw `ws` sockets speaking the protocol, so the
  * parent stays light; the child's figures are the server's own either way.
  */
-export async function benchIdle(connections: number): Promise<IdleResult> {
-  const child = fork(fileURLToPath(import.meta.url), ['server'], {
+export async function benchIdle(connections: number, workers = 0): Promise<IdleResult> {
+  const child = fork(fileURLToPath(import.meta.url), ['server', String(workers)], {
     execArgv: ['--import', 'tsx', '--expose-gc'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -147,7 +168,7 @@ function connect(port: number, sockets: WebSocket[]): Promise<void> {
 }
 
 if (process.argv[2] === 'server') {
-  await serve();
+  await serve(Number(process.argv[3] ?? 0));
 } else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   console.log(JSON.stringify(await benchIdle(Number(process.argv[2] ?? 1000))));
 }

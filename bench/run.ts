@@ -138,9 +138,12 @@ if (workers !== null) {
 log(`fan-out took ${(fanoutRun.tookMs / 1000).toFixed(1)} s`);
 
 const idle = await benchIdle(quick ? 500 : 1000);
+// The same with the connections on one socket worker (WORKERS=1): its RSS is counted, its heap is not collected first.
+const idleOnWorker = await benchIdle(quick ? 500 : 1000, 1);
 log(
   `\nidle subscribers (server in a child process): ${idle.connections.toLocaleString()} graphql-ws connections with one subscription each ` +
-    `that receives nothing: ${idle.idleMemoryPerSubscriberKb} KB RSS per subscriber (${idle.rssBeforeMb} → ${idle.rssAfterMb} MB), ${idle.heapPerSubscriberKb} KB heap`,
+    `that receives nothing: ${idle.idleMemoryPerSubscriberKb} KB RSS per subscriber (${idle.rssBeforeMb} → ${idle.rssAfterMb} MB), ${idle.heapPerSubscriberKb} KB heap; ` +
+    `on one socket worker (WORKERS=1): ${idleOnWorker.idleMemoryPerSubscriberKb} KB RSS per subscriber (${idleOnWorker.rssBeforeMb} → ${idleOnWorker.rssAfterMb} MB, server and worker)`,
 );
 
 // 100 and 1,000 runners at 100 ticks/s each, on one engine thread (ENGINE_THREADS's
@@ -208,7 +211,7 @@ if (json) {
       overload: fanoutRun.overload,
       workers,
       idleMemoryPerSubscriberKb: idle.idleMemoryPerSubscriberKb,
-      idle,
+      idle: { ...idle, onWorker: idleOnWorker },
       engine,
       ratios,
     }),

@@ -136,12 +136,15 @@ describe('socket workers (WORKERS=2)', () => {
     const other = watch('graphql-ws', t.server, 'subscription { events(runnerIds: ["r2"]) { ... on Event { id } } }');
     await subscribersReach(2);
     await until(() => t.server.tickwire.admission.open['graphql-ws'] === 2, 'two places taken', 15_000);
+    // Entries keep flowing while it dies: a send into its broken channel must not take the server down.
+    await t.engine.addRunner({ id: 'pump', symbol: 'PMP', feed: { kind: 'simulated', ticksPerSecond: 2000, seed: 5 } });
     const [victim] = workers().pids;
     process.kill(victim!, 'SIGKILL');
     // Its client is cut; the other worker's goes on; the dead worker's place is free again.
     await until(() => workers().running === 1, 'the dead worker noticed', 15_000);
     await until(() => t.server.tickwire.admission.open['graphql-ws'] === 1, "the dead worker's place given back", 15_000);
     await until(() => workers().running === 2, 'the worker restarted', 60_000);
+    await t.engine.stopRunner('pump');
     expect(workers().pids).not.toContain(victim);
     const published = publishScript(t.bus);
     const alive = [w, other].find((x) => x.errors.length === 0 && !x.completed)!;

@@ -270,6 +270,9 @@ export class SocketWorkers {
         this.receive(slot, message);
       });
     });
+    // A send to a worker that just died fails with EPIPE as an 'error' event: unheard, it
+    // would take this process down. Its 'exit' follows and restarts it.
+    child.on('error', (err) => this.options.log(`tickwire: socket worker ${slot.index}: ${err.message}`));
     child.once('exit', (code, signal) => this.lost(slot, child, code, signal));
     return started;
   }

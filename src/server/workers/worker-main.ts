@@ -21,7 +21,9 @@ import type { FromWorker, ToWorker, WorkerReport } from './protocol.js';
 const REPORT_MS = 1000;
 
 const send = (message: FromWorker): void => {
-  if (process.connected) process.send?.(message);
+  // With a callback, a channel that broke (the server process died mid-send) is an
+  // error here, not an 'error' event that would crash the worker before 'disconnect'.
+  if (process.connected) process.send?.(message, () => undefined);
 };
 
 if (process.send === undefined) {
