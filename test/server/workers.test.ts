@@ -360,3 +360,18 @@ describe('readiness with one socket worker', () => {
     }
   }, 90_000);
 });
+
+describe('a server with workers that cannot listen', () => {
+  it('fails with the listen error and leaves no worker behind', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    const before = childrenOf(process.pid);
+    try {
+      await expect(startTestServer({ workers: 2, port })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      await until(() => childrenOf(process.pid).filter((pid) => !before.includes(pid)).length === 0, 'no worker left', 15_000);
+    } finally {
+      taken.close();
+    }
+  }, 90_000);
+});
