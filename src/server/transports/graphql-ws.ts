@@ -285,13 +285,13 @@ export function attachGraphqlWs(
         // A refusal is an `error` message for this operation; the connection and its other subscriptions go on.
         const ticket = await admit((args.contextValue as SchemaContext).principal, 'graphql-ws', clientAddressOf(ctx.extra.request.socket.remoteAddress));
         if (ticket instanceof GraphQLError) return refused(ticket);
-        const entries = held.get(ctx.extra.socket) ?? new Map<string, () => void>();
-        held.set(ctx.extra.socket, entries);
         // The connection may have closed while the place was asked for: give it back.
         if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) {
           ticket.release();
           return [new GraphQLError('the connection closed')];
         }
+        const entries = held.get(ctx.extra.socket) ?? new Map<string, () => void>();
+        held.set(ctx.extra.socket, entries);
         entries.set(id, ticket.release);
       }
       targets.set(args, { socket: ctx.extra.socket, id });
