@@ -47,6 +47,12 @@ async function serveOps(path: string, metrics: Registry, health: ServerOptions['
   }
 }
 
+/**
+ * Heard on sockets this process handles outside Node's HTTP machinery (upgrades): a peer
+ * that resets or breaks its connection costs that connection, which closes, and nothing else.
+ */
+function ignoreSocketError(): void {}
+
 /** Yoga's own test for a request that gets the GraphiQL page instead of an execution. */
 function wantsGraphiQL(req: IncomingMessage): boolean {
   return shouldRenderGraphiQL({ method: req.method ?? 'GET', headers: new Headers({ accept: req.headers.accept ?? '' }) } as Request);
@@ -231,6 +237,9 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
     ws = attachGraphqlWs(http, tickwire, options.keepAliveMs, limits, tokens);
   } else {
     http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+      // Node drops its own 'error' listener from a socket once it emits 'upgrade': a reset
+      // from here on would be an unheard 'error' that takes the whole process down.
+      socket.on('error', ignoreSocketError);
       if ((req.url ?? '/').split('?', 1)[0] !== GRAPHQL_PATH) {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
         return;

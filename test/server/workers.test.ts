@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionResult, FormattedExecutionResult } from 'graphql';
@@ -16,7 +16,7 @@ import { DEFAULT_LIMITS } from '../../src/server/limits.js';
 import { SocketWorkers } from '../../src/server/workers/primary.js';
 import { publishScript, startTestServer, until, type TestServer } from './harness.js';
 import { watch, type Watch } from './transports.js';
-import { entry } from '../support/processes.js';
+import { alive, childrenOf, entry } from '../support/processes.js';
 
 /**
  * WORKERS: graphql-ws connections are served by worker processes that mirror the server's
@@ -177,30 +177,6 @@ describe('socket workers (WORKERS=2)', () => {
     }
   }, 60_000);
 });
-
-/** Child processes of `pid`, by /proc's parent ids. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return out;
-}
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('the compiled server with WORKERS=2', () => {
   const dirs: string[] = [];

@@ -301,7 +301,8 @@ export function attachGraphqlWs(
 
   wss.on('connection', (socket, request) => {
     const connection = log.child({ connection: randomUUID(), remote: request.socket.remoteAddress });
-    socket.once('error', (err) => {
+    // `on`, not `once`: a second error on a dying socket must find a listener too.
+    socket.on('error', (err) => {
       // Mostly a client's fault (an oversized or malformed frame): ws has already closed
       // the connection with the matching code; one line is enough.
       connection.warn({ err: err.message }, 'graphql-ws connection closed on a socket error');

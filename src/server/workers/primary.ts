@@ -142,6 +142,10 @@ export class SocketWorkers {
    * With none live (all restarting), the socket is answered 503 and closed.
    */
   handOff(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    // Until the worker holds it, this process owns the socket and every error on it: a
+    // reset while it waits here, or while it is sent, costs this connection only.
+    socket.on('error', () => socket.destroy());
+    if (socket.destroyed) return;
     let target: Slot | null = null;
     for (const slot of this.slots) if (slot.live && slot.child?.connected === true && (target === null || slot.connections < target.connections)) target = slot;
     if (target === null || target.child === null) {
@@ -154,7 +158,18 @@ export class SocketWorkers {
     socket.pause();
     // Once sent, the worker holds its own descriptor: this process's copy goes, which also
     // lets the HTTP server's count of open connections (what `close` waits for) drop it.
-    target.child.send(message, socket, { keepOpen: true }, () => socket.destroy());
+    const slot = target;
+    // A socket reset before it left, or a channel that broke meanwhile, fails the send: the
+    // worker never got it, so this process closes it and takes back its count.
+    const sent = (err: Error | null) => {
+      if (err != null) slot.connections = Math.max(0, slot.connections - 1);
+      socket.destroy();
+    };
+    try {
+      target.child.send(message, socket, { keepOpen: true }, sent);
+    } catch (err) {
+      sent(err as Error);
+    }
   }
 
   /** Counters of every worker's last report, summed, for /metrics. */
