@@ -361,6 +361,32 @@ async function rawGraphqlWs(target: Target, token: string): Promise<{ socket: We
   return { socket, frames, closed: () => isClosed };
 }
 
+const TICKS = 'subscription { events(runnerIds: ["bystander_sol"], types: [TICK_RECEIVED]) { ... on TickReceived { id } } }';
+
+/** A subscribe with a 60 KB id, then one with a 128-byte id, on one raw graphql-ws connection of `target`. */
+async function longIdOverGraphqlWs(target: Target, name: string): Promise<void> {
+  const { socket, frames, closed } = await rawGraphqlWs(target, TOKENS.bystander);
+  const long = 'x'.repeat(60_000);
+  const fits = 'y'.repeat(128);
+  try {
+    const report = await underAttack(target, name, 'an error message for that id naming the 128-byte limit; the connection stays open', async () => {
+      socket.send(JSON.stringify({ id: long, type: 'subscribe', payload: { query: TICKS } }));
+      await waitFor(() => frames.some((f) => f.id === long && f.type !== 'next'), 'the answer to the long id');
+      // Sent after the answer: had the long id been accepted, its events would be here by now.
+      socket.send(JSON.stringify({ id: fits, type: 'subscribe', payload: { query: TICKS } }));
+      await waitFor(() => frames.some((f) => f.id === fits && f.type === 'next'), 'an event of the 128-byte id');
+    });
+    const answer = frames.find((f) => f.id === long)!;
+    expect(answer.type).toBe('error');
+    expect(JSON.stringify(answer.payload)).toMatch(/60000 bytes long, over the limit of 128/);
+    expect(frames.filter((f) => f.id === long && f.type === 'next')).toEqual([]);
+    expect(closed()).toBe(false);
+    expect(report.bystanderMaxGapMs).toBeLessThan(BOUNDS.bystanderMaxGapMs);
+  } finally {
+    socket.close();
+  }
+}
+
 describe('operation ids are bounded (issue 21, item 5)', () => {
   let target: Target;
   beforeAll(async () => {
@@ -370,30 +396,9 @@ describe('operation ids are bounded (issue 21, item 5)', () => {
     await target.close();
   });
 
-  const TICKS = 'subscription { events(runnerIds: ["bystander_sol"], types: [TICK_RECEIVED]) { ... on TickReceived { id } } }';
-
   it('graphql-ws: a 60 KB subscribe id is an error of that operation; the connection and a 128-byte id go on', async () => {
-    const { socket, frames, closed } = await rawGraphqlWs(target, TOKENS.bystander);
-    const long = 'x'.repeat(60_000);
-    const fits = 'y'.repeat(128);
-    try {
-      const report = await underAttack(target, '5 graphql-ws subscribe with a 60 KB id', 'an error message for that id naming the 128-byte limit; the connection stays open', async () => {
-        socket.send(JSON.stringify({ id: long, type: 'subscribe', payload: { query: TICKS } }));
-        await waitFor(() => frames.some((f) => f.id === long && f.type !== 'next'), 'the answer to the long id');
-        // Sent before the next subscribe: had the long id been accepted, its events would be here by then.
-        socket.send(JSON.stringify({ id: fits, type: 'subscribe', payload: { query: TICKS } }));
-        await waitFor(() => frames.some((f) => f.id === fits && f.type === 'next'), 'an event of the 128-byte id');
-      });
-      const answer = frames.find((f) => f.id === long)!;
-      expect(answer.type).toBe('error');
-      expect(JSON.stringify(answer.payload)).toMatch(/60000 bytes long, over the limit of 128/);
-      expect(frames.filter((f) => f.id === long && f.type === 'next')).toEqual([]);
-      expect(closed()).toBe(false);
-      expect(report.bystanderMaxGapMs).toBeLessThan(BOUNDS.bystanderMaxGapMs);
-    } finally {
-      socket.close();
-      await waitFor(() => attackersOf(target) === 0, 'the subscription to close');
-    }
+    await longIdOverGraphqlWs(target, '5 graphql-ws subscribe with a 60 KB id');
+    await waitFor(() => attackersOf(target) === 0, 'the subscription to close');
   });
 
   it('graphql-sse: an operationId over 128 bytes is refused (400) and the reservation goes on', async () => {
@@ -429,6 +434,17 @@ describe('operation ids are bounded (issue 21, item 5)', () => {
       await waitFor(() => attackersOf(target) === 0, 'the reservation to close');
     }
   });
+});
+
+describe('operation ids are bounded on a socket worker too (issue 21, item 5)', () => {
+  it('graphql-ws over WORKERS=1: a 60 KB subscribe id is an error of that operation', async () => {
+    const target = await startTarget({ server: { workers: 1 } });
+    try {
+      await longIdOverGraphqlWs(target, '5 graphql-ws subscribe with a 60 KB id, WORKERS=1');
+    } finally {
+      await target.close();
+    }
+  }, 60_000);
 });
 
 describe('a media type refused with q=0 is not served (issue 21, item 5)', () => {

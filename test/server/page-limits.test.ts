@@ -1,8 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, expect, it, vi } from 'vitest';
 import { acceptsEventStream, yogaAccept } from '../../src/server/accept.js';
 import { loadServerConfig } from '../../src/server/config.js';
-import { pageClientKey } from '../../src/server/graphiql-page.js';
+import { GraphiqlPage, pageClientKey } from '../../src/server/graphiql-page.js';
 import { DEFAULT_LIMITS, operationIdRefusal } from '../../src/server/limits.js';
+import { log } from '../../src/server/log.js';
 import { TokenBuckets } from '../../src/server/token-bucket.js';
 
 describe('TokenBuckets', () => {
@@ -97,4 +100,30 @@ describe('operation ids', () => {
     // Counted in bytes, as they go on the wire: 43 three-byte characters are 129.
     expect(operationIdRefusal('€'.repeat(43), 'extensions.operationId')).toMatch(/129 bytes/);
   });
+});
+
+describe('GraphiqlPage when the page cannot be built', () => {
+  it('answers 500 saying why, logs it once, and never starts another build', async () => {
+    // render-graphiql writes the options into the page with JSON.stringify, which throws on a BigInt.
+    const page = new GraphiqlPage({ options: { title: 'x', defaultQuery: 1n as unknown as string }, burst: 100, perMinute: 100 });
+    const errors = vi.spyOn(log, 'error').mockImplementation(() => undefined);
+    const server = createServer((req, res) => page.serve(req, res, true));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
+    try {
+      const first = await fetch(url, { headers: { accept: 'text/html' } });
+      expect(first.status).toBe(500);
+      expect(await first.text()).toMatch(/the GraphiQL page could not be built: .*BigInt/);
+      const build = await page.built();
+      expect(build.error).toMatch(/BigInt/);
+      expect(build.bytes).toEqual({});
+      const second = await fetch(url, { headers: { accept: 'text/html' } });
+      expect(second.status).toBe(500);
+      expect(errors.mock.calls.filter(([, message]) => message === 'the GraphiQL page could not be built')).toHaveLength(1);
+    } finally {
+      errors.mockRestore();
+      await page.close();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }, 60_000);
 });
