@@ -9,6 +9,7 @@ import { benchEngine } from './engine.js';
 import { benchFanout } from './fanout.js';
 import { benchIdle } from './idle.js';
 import { benchInProcess } from './in-process.js';
+import { benchPageFlood } from './page-flood.js';
 import { benchRedis, benchRedisMax } from './redis.js';
 import { benchStartup } from './startup.js';
 import { benchStore } from './store.js';
@@ -165,6 +166,15 @@ log(
     `a bad configuration refused in ${startup.badConfigMs} ms, tickwire --help ${startup.cliHelpMs} ms`,
 );
 
+// The GraphiQL page flood of issue 21: 20 clients re-fetching the page from one address
+// while /health is polled every 100 ms (the compiled server, built by the start-up part).
+const pageFlood = await benchPageFlood({ seconds: quick ? 3 : 7 });
+log(
+  `\nGraphiQL page flood (20 clients from one address, server in a child process): /health p99 ${pageFlood.flood.p99Ms} ms ` +
+    `(p50 ${pageFlood.flood.p50Ms} ms, ${pageFlood.flood.polls} polls, ${pageFlood.flood.timeouts} unanswered) against ${pageFlood.quiet.p99Ms} ms without; ` +
+    `answers ${JSON.stringify(pageFlood.statuses)}, server CPU ${pageFlood.serverCpuMsPerSec} ms/s`,
+);
+
 const ratio = (a: number, b: number) => Number((a / b).toPrecision(3));
 const ratios = {
   throughputVsPeer: ratio(ours.eventsPerSec, peer.eventsPerSec),
@@ -213,6 +223,7 @@ if (json) {
       idleMemoryPerSubscriberKb: idle.idleMemoryPerSubscriberKb,
       idle: { ...idle, onWorker: idleOnWorker },
       engine,
+      pageFlood,
       ratios,
     }),
   );

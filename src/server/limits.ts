@@ -29,6 +29,13 @@ export interface Limits {
   readonly connectionInitTimeoutMs: number;
   /** GraphiQL at /graphql in a browser (default on). */
   readonly graphiql: boolean;
+  /**
+   * GraphiQL page requests without a token that one client address (IPv6: one /64) may
+   * make at once, after a quiet spell (default 10); beyond, 429 with Retry-After.
+   */
+  readonly graphiqlBurst: number;
+  /** Such requests per minute and address once the burst is spent (default 30). */
+  readonly graphiqlPerMinute: number;
   /** Introspection queries (default on). */
   readonly introspection: boolean;
   /**
@@ -46,6 +53,19 @@ export interface Limits {
    * 127.0.0.1 sends its own name as Host, so it is refused: no DNS rebinding.
    */
   readonly allowedHosts?: readonly string[];
+}
+
+/**
+ * Longest operation id accepted, in UTF-8 bytes: graphql-ws's `subscribe` id and
+ * graphql-sse's `extensions.operationId`, which every message of the operation repeats.
+ * A longer one is an error of that operation (ids are usually a UUID, 36 bytes).
+ */
+export const MAX_OPERATION_ID_BYTES = 128;
+
+/** Why an operation id is refused, or null when it is within {@link MAX_OPERATION_ID_BYTES}. */
+export function operationIdRefusal(id: string, what: string): string | null {
+  const bytes = Buffer.byteLength(id, 'utf8');
+  return bytes <= MAX_OPERATION_ID_BYTES ? null : `${what} is ${bytes} bytes long, over the limit of ${MAX_OPERATION_ID_BYTES}`;
 }
 
 /** True when a browser's Origin may talk to this server: its own host, or an allowed origin. */
@@ -110,6 +130,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxBodyBytes: 64 * 1024,
   connectionInitTimeoutMs: 3000,
   graphiql: true,
+  graphiqlBurst: 10,
+  graphiqlPerMinute: 30,
   introspection: true,
   allowedOrigins: [],
   sseReservationTimeoutMs: 5000,

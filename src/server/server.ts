@@ -14,6 +14,9 @@ import { DEFAULT_MAX_EVENT_AGE_MS, type EventBus } from '../bus/bus.js';
 import type { EngineControl } from '../engine/engine.js';
 import type { EventStore } from '../store/store.js';
 import { createGraphqlSseHandler, GRAPHQL_SSE_PATH } from './transports/graphql-sse.js';
+import { negotiateYogaAccept } from './accept.js';
+import { graphiqlOptions } from './graphiql.js';
+import { GraphiqlPage } from './graphiql-page.js';
 import { StreamScope } from './stream-scope.js';
 import { attachGraphqlWs, type WsEndpoint } from './transports/graphql-ws.js';
 import { createTickwireYoga, GRAPHQL_PATH, type TickwireYoga } from './yoga.js';
@@ -115,6 +118,8 @@ export interface TickwireServer {
   readonly ws: WsEndpoint | null;
   /** The socket workers (WORKERS), or null when graphql-ws is served here. */
   readonly workers: SocketWorkers | null;
+  /** The GraphiQL page (built on its first request), or null with GRAPHIQL off. */
+  readonly graphiql: GraphiqlPage | null;
   /** The port actually bound. */
   readonly port: number;
   /** Base URLs of every transport. */
@@ -135,7 +140,6 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
   const maxEventAgeMs = options.maxEventAgeMs ?? DEFAULT_MAX_EVENT_AGE_MS;
   options.bus.maxEventAgeMs = maxEventAgeMs;
   const tickwire = createTickwireYoga(options.engine, options.bus, options.store ?? null, limits, tokens, options.replayDir ?? null, undefined, {
-    suggestedRunnerId: options.suggestedRunnerId ?? null,
     maxEventAgeMs,
   });
   const sse = createGraphqlSseHandler(tickwire, {
@@ -177,6 +181,9 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
     ...options.health,
   });
   const dashboard = options.dashboardDir != null ? createDashboardHandler(options.dashboardDir, { graphiql: limits.graphiql }) : null;
+  const graphiql = limits.graphiql
+    ? new GraphiqlPage({ options: graphiqlOptions({ suggestedRunnerId: options.suggestedRunnerId ?? null, tokens: tokens !== null }), burst: limits.graphiqlBurst, perMinute: limits.graphiqlPerMinute })
+    : null;
   const http = createServer((req, res) => {
     const requestId = requestIdOf(req.headers['x-request-id']);
     res.setHeader('x-request-id', requestId);
@@ -196,11 +203,17 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
       res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: `origin ${req.headers.origin} is not allowed (ALLOWED_ORIGINS)`, extensions: { code: 'FORBIDDEN' } }] }));
       return;
     }
+    // What Yoga sees of Accept: without the types it refuses (q=0), or a 406 if that is all.
+    if (path !== GRAPHQL_SSE_PATH && !negotiateYogaAccept(req, res)) return;
     // Every GraphQL request carries a valid token when tokens are configured. Only the
-    // GraphiQL page itself is served without one, and only where Yoga will answer with the
-    // page and execute nothing: GraphiQL on, and Yoga's own test for a page request.
+    // GraphiQL page itself is served without one (GraphiQL on, and Yoga's own test for a
+    // page request), from its built bytes, never by Yoga, and at a bounded rate per client.
     const principal = tokens === null ? OPEN_PRINCIPAL : tokens.authenticate(bearerToken(req.headers.authorization) ?? '');
-    if (principal === null && !(limits.graphiql && path === GRAPHQL_PATH && wantsGraphiQL(req))) {
+    if (graphiql !== null && (path === GRAPHQL_PATH || path === `${GRAPHQL_PATH}/`) && wantsGraphiQL(req)) {
+      graphiql.serve(req, res, principal === null || tokens === null);
+      return;
+    }
+    if (principal === null) {
       res
         .writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' })
         .end(JSON.stringify({ errors: [{ message: 'missing or invalid API token (Authorization: Bearer …)', extensions: { code: 'UNAUTHENTICATED' } }] }));
@@ -268,6 +281,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
     tickwire,
     ws: endpoint,
     workers,
+    graphiql,
     port,
     urls: {
       http: `http://${host}:${port}${GRAPHQL_PATH}`,
@@ -278,6 +292,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
       if (http.listening) http.close();
     },
     close: async () => {
+      await graphiql?.close();
       await endpoint?.close();
       await workers?.close();
       http.closeAllConnections();

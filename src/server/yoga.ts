@@ -12,7 +12,6 @@ import { DEFAULT_LIMITS, limitPlugins, type Limits } from './limits.js';
 import { log } from './log.js';
 import { Admission, useStreamAdmission } from './admission.js';
 import { useSharedExecution, type SharedExecutionPlugin } from './shared-execution.js';
-import { graphiqlOptions, renderTickwireGraphiQL } from './graphiql.js';
 
 const yogaLog = log.child({ component: 'yoga' });
 
@@ -41,7 +40,6 @@ export function createTickwireYoga(
   replayDir: string | null = null,
   admission: Admission = new Admission(limits.maxSubscriptionsPerToken),
   extra: {
-    readonly suggestedRunnerId?: string | null;
     /** MAX_EVENT_AGE_MS for the shared-execution member queues (0 or absent: none). */
     readonly maxEventAgeMs?: number;
   } = {},
@@ -71,7 +69,6 @@ export function createTickwireYoga(
     // throttle, batching) before execution; their resolvers only pass the item on.
     sourceArgumentFields: ['events', 'eventBatches'],
   });
-  let graphiqlPage: string | null = null;
   const yoga = createYoga<Record<string, unknown>, SchemaContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -83,10 +80,9 @@ export function createTickwireYoga(
       if (principal === null) throw new GraphQLError('missing or invalid API token', { extensions: { code: 'UNAUTHENTICATED' } });
       return { engine, bus, store, principal, replayDir };
     },
-    // GraphiQL runs its subscriptions over graphql-ws on the same URL; its page carries
-    // its own scripts (no CDN) and is the same for every request, so it is made once.
-    graphiql: limits.graphiql ? graphiqlOptions({ suggestedRunnerId: extra.suggestedRunnerId ?? null, tokens: tokens !== null }) : false,
-    renderGraphiQL: (options) => (graphiqlPage ??= renderTickwireGraphiQL(options)),
+    // The HTTP router serves GraphiQL's page itself, built once (graphiql-page.ts), by
+    // Yoga's own test for a page request: none reaches Yoga, which would encode it anew each time.
+    graphiql: false,
     landingPage: false,
     // Yoga's own messages go to the same JSON log.
     logging: {

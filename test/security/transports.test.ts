@@ -344,3 +344,151 @@ describe('no execution without a token (item 15)', () => {
 });
 
 const BYSTANDER = 'bystander_sol';
+
+/** A raw graphql-ws connection (the protocol's own client picks its ids): what it received, and whether it closed. */
+async function rawGraphqlWs(target: Target, token: string): Promise<{ socket: WebSocket; frames: { id?: string; type: string; payload?: unknown }[]; closed: () => boolean }> {
+  const socket = new WebSocket(target.server.urls.ws, 'graphql-transport-ws');
+  const frames: { id?: string; type: string; payload?: unknown }[] = [];
+  let isClosed = false;
+  socket.on('message', (data) => frames.push(JSON.parse(String(data)) as { type: string }));
+  socket.once('close', () => (isClosed = true));
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  socket.send(JSON.stringify({ type: 'connection_init', payload: { token } }));
+  await waitFor(() => frames.some((f) => f.type === 'connection_ack'), 'connection_ack');
+  return { socket, frames, closed: () => isClosed };
+}
+
+const TICKS = 'subscription { events(runnerIds: ["bystander_sol"], types: [TICK_RECEIVED]) { ... on TickReceived { id } } }';
+
+/** A subscribe with a 60 KB id, then one with a 128-byte id, on one raw graphql-ws connection of `target`. */
+async function longIdOverGraphqlWs(target: Target, name: string): Promise<void> {
+  const { socket, frames, closed } = await rawGraphqlWs(target, TOKENS.bystander);
+  const long = 'x'.repeat(60_000);
+  const fits = 'y'.repeat(128);
+  try {
+    const report = await underAttack(target, name, 'an error message for that id naming the 128-byte limit; the connection stays open', async () => {
+      socket.send(JSON.stringify({ id: long, type: 'subscribe', payload: { query: TICKS } }));
+      await waitFor(() => frames.some((f) => f.id === long && f.type !== 'next'), 'the answer to the long id');
+      // Sent after the answer: had the long id been accepted, its events would be here by now.
+      socket.send(JSON.stringify({ id: fits, type: 'subscribe', payload: { query: TICKS } }));
+      await waitFor(() => frames.some((f) => f.id === fits && f.type === 'next'), 'an event of the 128-byte id');
+    });
+    const answer = frames.find((f) => f.id === long)!;
+    expect(answer.type).toBe('error');
+    expect(JSON.stringify(answer.payload)).toMatch(/60000 bytes long, over the limit of 128/);
+    expect(frames.filter((f) => f.id === long && f.type === 'next')).toEqual([]);
+    expect(closed()).toBe(false);
+    expect(report.bystanderMaxGapMs).toBeLessThan(BOUNDS.bystanderMaxGapMs);
+  } finally {
+    socket.close();
+  }
+}
+
+describe('operation ids are bounded (issue 21, item 5)', () => {
+  let target: Target;
+  beforeAll(async () => {
+    target = await startTarget();
+  });
+  afterAll(async () => {
+    await target.close();
+  });
+
+  it('graphql-ws: a 60 KB subscribe id is an error of that operation; the connection and a 128-byte id go on', async () => {
+    await longIdOverGraphqlWs(target, '5 graphql-ws subscribe with a 60 KB id');
+    await waitFor(() => attackersOf(target) === 0, 'the subscription to close');
+  });
+
+  it('graphql-sse: an operationId over 128 bytes is refused (400) and the reservation goes on', async () => {
+    const reservation = await (await fetch(target.server.urls.sse, { method: 'PUT', headers: { ...auth(TOKENS.operator), accept: 'text/plain' } })).text();
+    const stream = await open(target, 'GET', '/graphql/stream', { ...auth(TOKENS.operator), accept: 'text/event-stream', [TOKEN_HEADER_KEY]: reservation });
+    stream.setEncoding('utf8');
+    let seen = '';
+    stream.on('data', (chunk: string) => (seen += chunk));
+    const post = (operationId: string) =>
+      fetch(target.server.urls.sse, {
+        method: 'POST',
+        headers: { ...auth(TOKENS.operator), 'content-type': 'application/json', accept: 'application/json', [TOKEN_HEADER_KEY]: reservation },
+        body: JSON.stringify({ query: TICKS, extensions: { operationId } }),
+      });
+    try {
+      const statuses: number[] = [];
+      let message = '';
+      const report = await underAttack(target, '5 graphql-sse single mode, operationId of 60 KB', '400 naming extensions.operationId; a 128-byte id accepted', async () => {
+        const refused = await post('z'.repeat(60_000));
+        statuses.push(refused.status);
+        message = await refused.text();
+        const accepted = await post('w'.repeat(128));
+        statuses.push(accepted.status);
+        await accepted.arrayBuffer();
+        await waitFor(() => seen.includes(`"id":"${'w'.repeat(128)}"`), 'an event of the 128-byte operation');
+      });
+      expect(statuses).toEqual([400, 202]);
+      expect(message).toMatch(/extensions\.operationId is 60000 bytes long, over the limit of 128/);
+      expect(seen).not.toContain('z'.repeat(200));
+      expect(report.bystanderMaxGapMs).toBeLessThan(BOUNDS.bystanderMaxGapMs);
+    } finally {
+      stream.destroy();
+      await waitFor(() => attackersOf(target) === 0, 'the reservation to close');
+    }
+  });
+});
+
+describe('operation ids are bounded on a socket worker too (issue 21, item 5)', () => {
+  it('graphql-ws over WORKERS=1: a 60 KB subscribe id is an error of that operation', async () => {
+    const target = await startTarget({ server: { workers: 1 } });
+    try {
+      await longIdOverGraphqlWs(target, '5 graphql-ws subscribe with a 60 KB id, WORKERS=1');
+    } finally {
+      await target.close();
+    }
+  }, 60_000);
+});
+
+describe('a media type refused with q=0 is not served (issue 21, item 5)', () => {
+  let target: Target;
+  beforeAll(async () => {
+    target = await startTarget();
+  });
+  afterAll(async () => {
+    await target.close();
+  });
+
+  const SUBSCRIPTION = `/graphql?query=${encodeURIComponent('subscription { events { __typename } }')}`;
+
+  it.each(['text/event-stream;q=0', 'text/event-stream; q=0.0, multipart/mixed;q=0', '*/*, text/event-stream;q=0'])('Yoga: a subscription with Accept: %s is not streamed as SSE', async (accept) => {
+    const answers: { status: number; type: string }[] = [];
+    const report = await underAttack(target, `5 Yoga GET subscription, Accept: ${accept}`, 'no event stream: 406 or another type, and no subscriber left', async () => {
+      const res = await open(target, 'GET', SUBSCRIPTION, { ...auth(TOKENS.operator), accept });
+      answers.push({ status: res.statusCode ?? 0, type: String(res.headers['content-type']) });
+      res.destroy();
+    });
+    expect(answers[0]!.type).not.toContain('text/event-stream');
+    expect(answers[0]!.status).toBe(406);
+    await waitFor(() => attackersOf(target) === 0, 'no subscriber left');
+    expect(report.bystanderMaxGapMs).toBeLessThan(BOUNDS.bystanderMaxGapMs);
+  });
+
+  it('Yoga: a query with Accept: text/event-stream;q=0, application/json is answered in JSON', async () => {
+    const res = await open(target, 'GET', `/graphql?query=${encodeURIComponent('{ runners { id } }')}`, { ...auth(TOKENS.operator), accept: 'text/event-stream;q=0, application/json' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('application/json');
+    expect(JSON.parse(await text(res))).toHaveProperty('data.runners');
+  });
+
+  it('Accept: text/html;q=0 is not a GraphiQL page request: without a token it is 401', async () => {
+    const res = await open(target, 'GET', '/graphql', { accept: 'text/html;q=0, application/json' });
+    expect(res.statusCode).toBe(401);
+    res.destroy();
+  });
+
+  it('graphql-sse: Accept: text/event-stream;q=0 opens no event stream', async () => {
+    const res = await open(target, 'POST', '/graphql/stream', { ...auth(TOKENS.operator), 'content-type': 'application/json', accept: 'text/event-stream;q=0' }, JSON.stringify({ query: 'subscription { events { __typename } }' }));
+    expect(res.headers['content-type'] ?? '').not.toContain('text/event-stream');
+    expect(res.statusCode).toBeGreaterThanOrEqual(400);
+    res.destroy();
+    await waitFor(() => attackersOf(target) === 0, 'no subscriber left');
+  });
+});

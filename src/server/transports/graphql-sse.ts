@@ -3,7 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from 'graphql-sse';
 import type { Principal } from '../../schema/principal.js';
+import { acceptsEventStream } from '../accept.js';
 import { clientAddressOf, quotaKeyOf } from '../admission.js';
+import { operationIdRefusal } from '../limits.js';
 import { log } from '../log.js';
 import { executePrepared, prepareOperation, subscribePrepared, type OperationParams } from '../operation.js';
 import { payloadOf } from '../payload.js';
@@ -349,6 +351,9 @@ export function createGraphqlSseHandler(tickwire: TickwireYoga, options: Graphql
     const params = await paramsOf(req, url, options.maxBodyBytes);
     const id = params.extensions?.['operationId'];
     if (typeof id !== 'string' || id === '') throw refuse(400, 'extensions.operationId is missing', 'BAD_REQUEST');
+    // Every event of the operation repeats its id.
+    const tooLong = operationIdRefusal(id, 'extensions.operationId');
+    if (tooLong !== null) throw refuse(400, tooLong, 'BAD_REQUEST');
     if (reservation.operations.has(id)) throw refuse(409, `operation "${id}" is already running`, 'BAD_REQUEST');
     if (reservation.operations.size >= options.maxOperationsPerReservation) {
       throw refuse(429, `too many operations on this event stream (at most ${options.maxOperationsPerReservation})`, 'TOO_MANY_SUBSCRIPTIONS');
@@ -391,9 +396,8 @@ export function createGraphqlSseHandler(tickwire: TickwireYoga, options: Graphql
 
   const handle = async (req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const accept = (req.headers.accept ?? '*/*').toLowerCase();
     const token = streamTokenOf(req, url);
-    if (accept.includes('text/event-stream')) {
+    if (acceptsEventStream(req.headers.accept)) {
       const reservation = token === null ? undefined : reservations.get(token);
       if (reservation === undefined) return distinct(req, res, url);
       const mine = reservationOf(reservation.token, req, principal);
@@ -402,7 +406,7 @@ export function createGraphqlSseHandler(tickwire: TickwireYoga, options: Graphql
       return;
     }
     if (req.method === 'PUT') return reserve(req, res, principal);
-    if (token === null) throw refuse(404, 'no event stream token: open a stream with Accept: text/event-stream, or reserve one with PUT', 'NOT_FOUND');
+    if (token === null) throw refuse(404, 'no event stream token: open a stream with Accept: text/event-stream (not refused with q=0), or reserve one with PUT', 'NOT_FOUND');
     const reservation = reservationOf(token, req, principal);
     if (req.method === 'DELETE') {
       const id = url.searchParams.get('operationId');

@@ -7,7 +7,7 @@ import { clientAddressOf, type StreamTransport, type Ticket } from '../admission
 import type { Principal } from '../../schema/principal.js';
 import { principalOf, type TokenStore } from '../auth.js';
 import { log } from '../log.js';
-import { DEFAULT_LIMITS, hostAllowed, originAllowed, type Limits } from '../limits.js';
+import { DEFAULT_LIMITS, hostAllowed, operationIdRefusal, originAllowed, type Limits } from '../limits.js';
 import { payloadOf } from '../payload.js';
 import type { SchemaContext } from '../../schema/index.js';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -266,6 +266,10 @@ export function attachGraphqlWs(
       return writeThrough(result, target.socket, target.id);
     },
     onSubscribe: async (ctx, id, params) => {
+      // Every frame of the operation repeats its id: a long one is refused, as an `error`
+      // of that operation (graphql-ws then forgets the id; the connection goes on).
+      const tooLong = operationIdRefusal(id, 'the subscribe message\'s id');
+      if (tooLong !== null) return refused(new GraphQLError(tooLong, { extensions: { code: 'BAD_REQUEST' } }));
       // graphql-ws registers the new id before this hook: it counts itself.
       if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection) {
         return refused(
