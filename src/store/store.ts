@@ -94,6 +94,9 @@ export interface HistoryPage {
  */
 export const HISTORY_SCAN_ROWS = 10_000;
 
+/** Rows inserted between two gatherings of the planner's statistics (see `EventStore.analyze`). */
+export const ANALYZE_EVERY_ROWS = 50_000;
+
 /** A row of a history query. */
 interface Row {
   readonly id: number;
@@ -231,6 +234,22 @@ export class EventStore {
   /** Rows skipped because they did not decode, since this store was opened. */
   undecodableRows = 0;
 
+  /** Rows inserted since the planner's statistics were last gathered. */
+  private insertedSinceAnalyze = 0;
+
+  /**
+   * Gathers the planner's statistics of the events table. Without them PostgreSQL guesses
+   * that `type = $1` picks few rows, reads every row of that type and sorts them, where
+   * the (type, id) or primary key index in id order would stop at the page's LIMIT.
+   * PostgreSQL's autovacuum gathers them too; PGlite has none, so the store does it
+   * ({@link ANALYZE_EVERY_ROWS}). A failure is no failure of the caller: the statistics
+   * are only what plans are chosen by.
+   */
+  async analyze(): Promise<void> {
+    this.insertedSinceAnalyze = 0;
+    await this.db.query('ANALYZE tickwire_events').catch(() => undefined);
+  }
+
   /** Creates or upgrades the tables. */
   async migrate(): Promise<void> {
     await this.db.query('CREATE TABLE IF NOT EXISTS tickwire_migrations (version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
@@ -241,6 +260,8 @@ export class EventStore {
       // One round trip: the statements and the version row commit together or not at all.
       await this.db.exec(`BEGIN; ${MIGRATIONS[version - 1]} INSERT INTO tickwire_migrations (version) VALUES (${version}); COMMIT;`);
     }
+    // The writer opens the store here: statistics of what an earlier process stored.
+    await this.analyze();
   }
 
   /**
@@ -309,6 +330,8 @@ export class EventStore {
        ON CONFLICT (id) DO NOTHING`,
       [ids, runners, symbols, types, severities, times, events],
     );
+    this.insertedSinceAnalyze += entries.length;
+    if (this.insertedSinceAnalyze >= ANALYZE_EVERY_ROWS) await this.analyze();
   }
 
   /**
@@ -328,10 +351,15 @@ export class EventStore {
       params.push(value);
       return `$${params.length}`;
     };
+    // One value is `=`, not `= ANY`: the (column, id) index then gives rows in id order, so
+    // a scan can stop at its LIMIT; with `= ANY` PostgreSQL cannot use that order and reads
+    // every match to sort them, or walks the primary key. (Which it does depends on the
+    // statistics: see `analyze`.)
+    const oneOf = (column: string, values: readonly string[]) => (values.length === 1 ? `${column} = ${param(values[0])}::text` : `${column} = ANY(${param(values)}::text[])`);
     const indexed: string[] = [];
-    if (query.runnerIds != null) indexed.push(`runner_id = ANY(${param(query.runnerIds)}::text[])`);
-    if (query.symbols != null) indexed.push(`symbol = ANY(${param(query.symbols)}::text[])`);
-    if (query.types != null) indexed.push(`type = ANY(${param(query.types)}::text[])`);
+    if (query.runnerIds != null) indexed.push(oneOf('runner_id', query.runnerIds));
+    if (query.symbols != null) indexed.push(oneOf('symbol', query.symbols));
+    if (query.types != null) indexed.push(oneOf('type', query.types));
     if (query.from != null) indexed.push(`ts >= ${param(query.from)}`);
     if (query.to != null) indexed.push(`ts <= ${param(query.to)}`);
     if (query.after != null) indexed.push(`id > ${param(query.after)}`);

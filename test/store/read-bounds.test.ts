@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreTimeoutError, type Db } from '../../src/store/db.js';
-import { EventStore, HISTORY_SCAN_ROWS } from '../../src/store/store.js';
+import { ANALYZE_EVERY_ROWS, EventStore, HISTORY_SCAN_ROWS } from '../../src/store/store.js';
 import { BACKFILL_SCAN_ROWS } from '../../src/schema/stream-backfill.js';
 import { postgresAvailable, privatePglite, privatePostgres, type TestDbOptions } from './databases.js';
 
@@ -46,6 +46,8 @@ describe.each([
     store = new EventStore(db.db);
     await store.migrate();
     await fill(db.db);
+    // What the store does itself every ANALYZE_EVERY_ROWS rows it inserts (this fill went around it).
+    await store.analyze();
   }, 120_000);
   afterAll(async () => {
     await db?.drop();
@@ -86,6 +88,29 @@ describe.each([
     expect(page.entries).toHaveLength(1000);
     expect(page).toMatchObject({ lastId: 21_000, hasMore: true, stoppedShort: false });
   });
+
+  it.runIf(available)('gathers the planner statistics when the writer opens it and every ANALYZE_EVERY_ROWS rows it inserts', async () => {
+    const fresh = await open();
+    try {
+      const tuples = async () => Number((await fresh.db.query<{ n: number }>("SELECT reltuples::float8 AS n FROM pg_class WHERE relname = 'tickwire_events' AND relkind = 'r' AND relnamespace = to_regnamespace(current_schema())")).rows[0]?.n);
+      const opened = new EventStore(fresh.db);
+      await opened.migrate();
+      // Only the store's own ANALYZE may change the statistics here, not PostgreSQL's autovacuum.
+      await fresh.db.query('ALTER TABLE tickwire_events SET (autovacuum_enabled = false)');
+      await fill(fresh.db);
+      // Opened again (the writer's start), it learns what an earlier process stored.
+      await new EventStore(fresh.db).migrate();
+      expect(await tuples()).toBe(ROWS);
+      const event = (i: number) => ({ type: 'RunnerStarted' as const, runnerId: 'r', symbol: 'X', timestamp: T + i });
+      await opened.insert(Array.from({ length: ANALYZE_EVERY_ROWS - 1 }, (_, i) => ({ id: ROWS + 1 + i, symbol: 'X', event: event(i) })));
+      expect(await tuples()).toBe(ROWS);
+      await opened.insert([{ id: ROWS + ANALYZE_EVERY_ROWS, symbol: 'X', event: event(0) }]);
+      // A sample of the table now: an estimate near the count.
+      expect(Math.abs((await tuples()) - (ROWS + ANALYZE_EVERY_ROWS))).toBeLessThan(ANALYZE_EVERY_ROWS / 10);
+    } finally {
+      await fresh.drop();
+    }
+  }, 120_000);
 
   it.runIf(available)(`a client's read that takes longer than the query timeout ends with StoreTimeoutError (${name})`, async () => {
     const timed = await open({ queryTimeoutMs: TIMEOUT_MS });
