@@ -110,7 +110,10 @@ async function openPostgres(databaseUrl: string, schema: string | undefined, tim
     ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {}),
   };
   const pool = new pg.Pool({ ...common, connectionTimeoutMillis: 5000 });
-  const readPool = new pg.Pool({ ...common, connectionTimeoutMillis: timeoutMs > 0 ? timeoutMs : 5000, ...(timeoutMs > 0 ? { statement_timeout: timeoutMs } : {}) });
+  const readPool = new pg.Pool({ ...common, connectionTimeoutMillis: timeoutMs > 0 ? timeoutMs : 5000 });
+  // A SET, not a startup parameter: connection poolers (PgBouncer) refuse unknown ones.
+  // A client runs its queries in order, so this one runs before the read it was opened for.
+  if (timeoutMs > 0) readPool.on('connect', (client) => void client.query(`SET statement_timeout = ${timeoutMs}`).catch(() => undefined));
   // An idle client losing its server must not crash the process; the next query
   // fails and the writer retries.
   pool.on('error', () => undefined);
