@@ -1,7 +1,8 @@
 import { GraphQLError } from 'graphql';
 import { MAX_FILTER_LIST, validateFilter } from '../events/filter.js';
 import { gapNotice } from '../bus/types.js';
-import type { HistoryPage } from '../store/store.js';
+import { HISTORY_SCAN_ROWS, type HistoryPage } from '../store/store.js';
+import { StoreTimeoutError } from '../store/timeout.js';
 import { builder } from './builder.js';
 import { seesAll } from './principal.js';
 import { badInput, filterArgs, filterOf } from './filter-args.js';
@@ -48,10 +49,16 @@ const EventEdgeRef = builder.objectRef<Edge>('EventEdge').implement({
 const PageInfoRef = builder.objectRef<HistoryPageShape>('PageInfo').implement({
   description: 'Where a page ends.',
   fields: (t) => ({
-    hasNextPage: t.boolean({ description: 'More events match after this page.', resolve: (p) => p.hasMore }),
+    hasNextPage: t.boolean({
+      description: 'More events may match after endCursor: more matched than the page holds, or the page stopped at its scan bound.',
+      resolve: (p) => p.hasMore,
+    }),
     endCursor: t.id({
       nullable: true,
-      description: 'Cursor of the last edge; null on an empty page.',
+      description:
+        'Where the next page starts (pass it as after): the cursor of the last edge, or, when the page stopped at its ' +
+        `scan bound (${HISTORY_SCAN_ROWS} stored events read by a where, minSeverity or a scoped token), the id of the last ` +
+        'event read, even on a page with no edges. Null when the page read nothing.',
       resolve: (p) => (p.lastId === null ? null : String(p.lastId)),
     }),
   }),
@@ -70,7 +77,10 @@ builder.queryField('eventHistory', (t) =>
     type: EventConnectionRef,
     description:
       'Stored events, ordered by id, filtered like the live stream. Which types are stored is configured ' +
-      '(by default all but TickReceived and PositionUpdated).',
+      '(by default all but TickReceived and PositionUpdated). With where or minSeverity (or for a token scoped to some ' +
+      `runners), which test every stored event they read, a page reads at most ${HISTORY_SCAN_ROWS} stored events past ` +
+      'its cursor and may hold fewer than first while hasNextPage is true: page on from endCursor. Such a query counts ' +
+      `${HISTORY_SCAN_ROWS} against MAX_COST. A read that takes longer than STORE_QUERY_TIMEOUT_MS ends with STORE_TIMEOUT.`,
     args: {
       ...filterArgs,
       from: t.arg({ type: TimestampScalar, required: false, description: 'Only events at or after this time.' }),
@@ -91,7 +101,14 @@ builder.queryField('eventHistory', (t) =>
         throw badInput(`after must be an event id (a whole number as a string), got ${JSON.stringify(args.after)}`);
       }
       const runnerGlobs = seesAll(ctx.principal) ? null : ctx.principal.runners;
-      return ctx.store.history({ ...filter, runnerGlobs, from: args.from ?? null, to: args.to ?? null, after: args.after == null ? null : Number(args.after), first });
+      try {
+        return await ctx.store.history({ ...filter, runnerGlobs, from: args.from ?? null, to: args.to ?? null, after: args.after == null ? null : Number(args.after), first });
+      } catch (err) {
+        if (!(err instanceof StoreTimeoutError)) throw err;
+        throw new GraphQLError(`${err.message}; narrow the query (types, runnerIds, symbols, from/to, a smaller first) or try again later`, {
+          extensions: { code: 'STORE_TIMEOUT' },
+        });
+      }
     },
   }),
 );

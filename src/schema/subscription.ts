@@ -8,7 +8,7 @@ import { compileFilter, MAX_FILTER_LIST, validateFilter, type EventFilter, type 
 import { seesAll } from './principal.js';
 import { builder } from './builder.js';
 import { badInput, filterArgs, filterOf, type FilterArgValues } from './filter-args.js';
-import { StoreBackfill } from './stream-backfill.js';
+import { BACKFILL_SCAN_ROWS, StoreBackfill } from './stream-backfill.js';
 import { EventBatchRef, RunnerEventUnion, type AnyStreamItem } from './events.js';
 import type { SchemaContext } from './builder.js';
 
@@ -117,7 +117,9 @@ builder.subscriptionType({
         required: false,
         description:
           'Resume: first send every matching event after this id, then live ones, without a gap or a duplicate. ' +
-          'If events after it are no longer kept, a StreamGap says how many were lost. Not together with replay.',
+          'Events no longer kept in memory come from the event store; what neither has, a StreamGap says (with how many ' +
+          'were lost). A resume whose where, minSeverity or token scope rejects stored events stops searching the store ' +
+          `after ${BACKFILL_SCAN_ROWS} of them, and a StreamGap names the range it did not search. Not together with replay.`,
       }),
       epoch: t.arg.string({
         required: false,

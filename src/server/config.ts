@@ -21,6 +21,12 @@ import { MAX_WORKERS } from './workers/protocol.js';
 import { EVENT_VARIANTS, type EventVariant } from '../events/types.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
 import { LOG_LEVELS } from './log.js';
+import { DEFAULT_STORE_QUERY_TIMEOUT_MS } from '../store/timeout.js';
+
+/** Largest STORE_QUERY_TIMEOUT_MS: ten minutes. */
+export const MAX_STORE_QUERY_TIMEOUT_MS = 600_000;
+
+const STORE_QUERY_TIMEOUT_RANGE = `must be a whole number of milliseconds from 0 (no limit) to ${MAX_STORE_QUERY_TIMEOUT_MS}`;
 
 /** Where `npm run build` (run by `npm start`) writes the dashboard. */
 export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../dist/dashboard', import.meta.url));
@@ -54,6 +60,11 @@ export interface ServerConfig {
      * the server's thread, where its inserts take the event loop. Ignored for PostgreSQL.
      */
     readonly thread?: boolean;
+    /**
+     * STORE_QUERY_TIMEOUT_MS: the longest a client's read of the store (eventHistory, a
+     * stream's backfill) may take before it ends with STORE_TIMEOUT; 0: no limit.
+     */
+    readonly queryTimeoutMs?: number;
   };
   /** The built dashboard served at / (DASHBOARD_DIR), or null with DASHBOARD=false. */
   readonly dashboardDir: string | null;
@@ -142,6 +153,12 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   STORE_BUFFER: z.coerce.number().int().min(1000).max(10_000_000).default(100_000),
   STORE_THREAD: z.enum(['true', 'false']).default('true'),
+  STORE_QUERY_TIMEOUT_MS: z.coerce
+    .number({ error: STORE_QUERY_TIMEOUT_RANGE })
+    .int(STORE_QUERY_TIMEOUT_RANGE)
+    .min(0, STORE_QUERY_TIMEOUT_RANGE)
+    .max(MAX_STORE_QUERY_TIMEOUT_MS, STORE_QUERY_TIMEOUT_RANGE)
+    .default(DEFAULT_STORE_QUERY_TIMEOUT_MS),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
   REDIS_STREAM: z.string().regex(/^[A-Za-z0-9:_.-]{1,100}$/, 'must be 1-100 characters of letters, digits, : _ . -').default('tickwire:events'),
   REDIS_MAXLEN: z.coerce.number().int().min(1000).max(1_000_000_000).default(1_000_000),
@@ -205,6 +222,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     DATA_DIR: read('DATA_DIR'),
     STORE_BUFFER: read('STORE_BUFFER'),
     STORE_THREAD: read('STORE_THREAD'),
+    STORE_QUERY_TIMEOUT_MS: read('STORE_QUERY_TIMEOUT_MS'),
     REDIS_URL: read('REDIS_URL'),
     REDIS_STREAM: read('REDIS_STREAM'),
     REDIS_MAXLEN: read('REDIS_MAXLEN'),
@@ -244,6 +262,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     types: parseStoreTypes(read('STORE_TYPES')),
     buffer: STORE_BUFFER,
     thread: parsed.data.STORE_THREAD === 'true',
+    queryTimeoutMs: parsed.data.STORE_QUERY_TIMEOUT_MS,
   };
   const redis = REDIS_URL === undefined ? null : { url: REDIS_URL, stream: REDIS_STREAM, maxLen: REDIS_MAXLEN };
   const e = parsed.data;

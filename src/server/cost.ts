@@ -14,6 +14,9 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import type { SchemaContext } from '../schema/builder.js';
+import { seesAll } from '../schema/principal.js';
+import { HISTORY_SCAN_ROWS } from '../store/store.js';
 
 /**
  * Fields whose work is what they read from the in-memory history, by `Type.field`: each
@@ -24,18 +27,37 @@ import type { Plugin } from 'graphql-yoga';
 export const HISTORY_FIELDS: readonly string[] = ['Query.recentEvents', 'Runner.candles'];
 
 /**
- * The history cost of an operation: the sum of `last` over every place a
- * {@link HISTORY_FIELDS} field is selected, aliases and fragment spreads each counted.
- * A field inside a list (`runners { candles }`) counts once: the runners' ticks are
- * disjoint, so together they read at most the history once.
+ * Arguments of `Query.eventHistory` that test every row the store reads, with no index to
+ * skip the rows they reject: given any of them, the query reads up to HISTORY_SCAN_ROWS.
  */
-export function historyCost(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined, variables: Readonly<Record<string, unknown>> | null | undefined): number {
-  const operation = getOperationAST(document, operationName ?? undefined);
+export const SCANNING_HISTORY_ARGS: readonly string[] = ['where', 'minSeverity'];
+
+/** The operation whose cost {@link historyCost} counts. */
+export interface CostedOperation {
+  readonly operationName?: string | null | undefined;
+  readonly variables?: Readonly<Record<string, unknown>> | null | undefined;
+  /**
+   * The reader may see only some runners: the store tests every row it reads against its
+   * scope, so each of its eventHistory reads up to HISTORY_SCAN_ROWS, like a `where`.
+   */
+  readonly scoped?: boolean;
+}
+
+/**
+ * The history cost of an operation: the sum of `last` over every place a
+ * {@link HISTORY_FIELDS} field is selected, aliases and fragment spreads each counted, and
+ * HISTORY_SCAN_ROWS (10,000) for every eventHistory whose filters test the rows it reads
+ * ({@link SCANNING_HISTORY_ARGS}, or a scoped reader): the rows it may read, whatever
+ * matches. A field inside a list (`runners { candles }`) counts once: the runners' ticks
+ * are disjoint, so together they read at most the history once.
+ */
+export function historyCost(schema: GraphQLSchema, document: DocumentNode, costed: CostedOperation = {}): number {
+  const operation = getOperationAST(document, costed.operationName ?? undefined);
   if (operation == null) return 0;
   const root = schema.getRootType(operation.operation);
   if (root == null) return 0;
   // Coerced, with the operation's defaults: `($n: Int = 10000)` counts 10000 when $n is not sent.
-  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], costed.variables ?? {});
   // Variables that do not coerce fail the execution anyway.
   if (coerced.coerced === undefined) return 0;
   const values = coerced.coerced;
@@ -51,12 +73,18 @@ export function historyCost(schema: GraphQLSchema, document: DocumentNode, opera
         if (!isObjectType(parent) && !isInterfaceType(parent)) continue;
         const field = parent.getFields()[selection.name.value];
         if (field === undefined) continue;
-        if (HISTORY_FIELDS.includes(`${parent.name}.${field.name}`)) {
-          const arg = field.args.find((a) => a.name === 'last');
-          const node = selection.arguments?.find((a) => a.name.value === 'last');
-          let last: unknown = arg?.defaultValue;
-          if (node !== undefined && arg !== undefined) last = valueFromAST(node.value, arg.type, values) ?? arg.defaultValue;
+        const name = `${parent.name}.${field.name}`;
+        const argument = (arg: string): unknown => {
+          const def = field.args.find((a) => a.name === arg);
+          const node = selection.arguments?.find((a) => a.name.value === arg);
+          if (def === undefined || node === undefined) return def?.defaultValue;
+          return valueFromAST(node.value, def.type, values) ?? def.defaultValue;
+        };
+        if (HISTORY_FIELDS.includes(name)) {
+          const last = argument('last');
           cost += typeof last === 'number' && Number.isFinite(last) ? Math.max(0, last) : 0;
+        } else if (name === 'Query.eventHistory' && (costed.scoped === true || SCANNING_HISTORY_ARGS.some((arg) => argument(arg) != null))) {
+          cost += HISTORY_SCAN_ROWS;
         }
         if (selection.selectionSet !== undefined) cost += costOf(selection.selectionSet, getNamedType(field.type));
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
@@ -81,17 +109,27 @@ export function historyCost(schema: GraphQLSchema, document: DocumentNode, opera
 }
 
 /**
- * Refuses an operation whose {@link historyCost} is over `maxCost` before it runs, on
- * every transport (they all execute through Yoga's envelop). It counts at execution,
- * not validation, because a variable's value is known only then.
+ * Refuses an operation whose {@link historyCost} for the request's reader is over `maxCost`
+ * before it runs, on every transport (they all execute through Yoga's envelop). It counts
+ * at execution, not validation, because a variable's value is known only then.
  */
 export function historyCostPlugin(maxCost: number): Plugin {
-  const check = (args: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variableValues?: Readonly<Record<string, unknown>> | null }): GraphQLError | null => {
-    const cost = historyCost(args.schema, args.document, args.operationName, args.variableValues);
+  const check = (args: {
+    schema: GraphQLSchema;
+    document: DocumentNode;
+    operationName?: string | null;
+    variableValues?: Readonly<Record<string, unknown>> | null;
+    contextValue?: unknown;
+  }): GraphQLError | null => {
+    const principal = (args.contextValue as Partial<SchemaContext> | null | undefined)?.principal;
+    const scoped = principal !== undefined && !seesAll(principal);
+    const cost = historyCost(args.schema, args.document, { operationName: args.operationName, variables: args.variableValues, scoped });
     if (cost <= maxCost) return null;
-    return new GraphQLError(`Query cost limit of ${maxCost} exceeded, found ${cost}: recentEvents and Runner.candles count their \`last\` each (MAX_COST).`, {
-      extensions: { code: 'COST_LIMIT' },
-    });
+    return new GraphQLError(
+      `Query cost limit of ${maxCost} exceeded, found ${cost}: recentEvents and Runner.candles count their \`last\` each, ` +
+        `an eventHistory with where or minSeverity${scoped ? ' (any eventHistory, for a token scoped to some runners)' : ''} the ${HISTORY_SCAN_ROWS} stored events it may read (MAX_COST).`,
+      { extensions: { code: 'COST_LIMIT' } },
+    );
   };
   return {
     onExecute({ args, setResultAndStopExecution }) {

@@ -15,7 +15,12 @@ export interface Limits {
   readonly maxAliases: number;
   /** Tokens in a document (default 2000). */
   readonly maxTokens: number;
-  /** Cost of an operation by graphql-armor's measure, where list arguments such as `first` multiply (default 100,000: a full page of eventHistory costs about 64,000). */
+  /**
+   * Cost of an operation (default 100,000), by graphql-armor's measure, where list
+   * arguments such as `first` multiply (a full page of eventHistory costs about 64,000),
+   * and separately by what it may read (`historyCost`: recentEvents' `last`, 10,000 for
+   * each eventHistory with where or minSeverity).
+   */
   readonly maxCost: number;
   /** Subscriptions open at once on one graphql-ws connection (default 100). */
   readonly maxSubscriptionsPerConnection: number;

@@ -77,7 +77,7 @@ export async function startPersistence(
 ): Promise<Persistence> {
   if (role !== 'single' && redis === null) throw new Error(`the ${role} role needs the shared log (REDIS_URL)`);
   // An API instance never opens PGlite: the directory belongs to the writer.
-  const db = role === 'reader' && config.databaseUrl === undefined ? null : await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, thread: config.thread });
+  const db = role === 'reader' && config.databaseUrl === undefined ? null : await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, thread: config.thread, queryTimeoutMs: config.queryTimeoutMs });
   const store =
     db === null
       ? null

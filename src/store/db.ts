@@ -2,12 +2,20 @@ import { mkdirSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { lockDataDir, type LockHolder } from './lock.js';
 import { openPgliteThread, PgliteThreadError } from './pglite-thread.js';
+import { DEFAULT_STORE_QUERY_TIMEOUT_MS, StoreTimeoutError } from './timeout.js';
 
 export { LOCK_FILE, StoreLockedError, type LockHolder } from './lock.js';
+export { DEFAULT_STORE_QUERY_TIMEOUT_MS, StoreTimeoutError } from './timeout.js';
 
 /** The little of a SQL client the store needs; PostgreSQL (pg) and PGlite both fit. */
 export interface Db {
   query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: R[] }>;
+  /**
+   * A read made for a client (history pages, stream backfills): like `query`, but it ends
+   * with a {@link StoreTimeoutError} once it has taken the query timeout. PostgreSQL ends
+   * the statement itself (statement_timeout); PGlite cannot, see {@link DbConfig.queryTimeoutMs}.
+   */
+  read<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: R[] }>;
   /** Runs several statements without parameters in one round trip (one implicit transaction). */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;
@@ -30,6 +38,17 @@ export interface DbConfig {
    * the caller's event loop; false runs it on the calling thread (STORE_THREAD=false).
    */
   readonly thread?: boolean | undefined;
+  /**
+   * How long a client's read may take, in ms (STORE_QUERY_TIMEOUT_MS, default
+   * {@link DEFAULT_STORE_QUERY_TIMEOUT_MS}); 0: no limit. PostgreSQL reads use a pool of
+   * their own whose sessions carry it as `statement_timeout`: the server ends the
+   * statement, and a read that waits that long for one of the pool's connections ends
+   * too. PGlite accepts `statement_timeout` and ignores it (it enforces it with a timer
+   * signal, and a statement runs on one thread to its end: `pg_sleep(2)` under a 200 ms
+   * timeout ran 2 s), so there the caller's wait ends at the deadline, and reads run one
+   * at a time: one still queued at its deadline never starts.
+   */
+  readonly queryTimeoutMs?: number | undefined;
 }
 
 function redact(url: string): string {
@@ -53,35 +72,14 @@ export async function openDb(config: DbConfig): Promise<Db> {
   if (config.schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(config.schema)) {
     throw new Error(`schema must be a plain lower-case SQL identifier, got ${JSON.stringify(config.schema)}`);
   }
-  if (config.databaseUrl !== undefined && config.databaseUrl !== '') {
-    const { default: pg } = await import('pg');
-    const pool = new pg.Pool({
-      connectionString: config.databaseUrl,
-      max: 4,
-      connectionTimeoutMillis: 5000,
-      ...(config.schema !== undefined ? { options: `-c search_path=${config.schema}` } : {}),
-    });
-    // An idle client losing its server must not crash the process; the next query
-    // fails and the writer retries.
-    pool.on('error', () => undefined);
-    return {
-      kind: 'postgres',
-      description: `PostgreSQL at ${redact(config.databaseUrl)}`,
-      query: async <R,>(sql: string, params?: readonly unknown[]) => {
-        const result = await pool.query(sql, params as unknown[] | undefined);
-        return { rows: result.rows as R[] };
-      },
-      exec: async (sql: string) => {
-        await pool.query(sql);
-      },
-      close: () => pool.end(),
-    };
-  }
+  const timeoutMs = config.queryTimeoutMs ?? DEFAULT_STORE_QUERY_TIMEOUT_MS;
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0) throw new Error(`queryTimeoutMs must be a whole number of ms (0: no limit), got ${timeoutMs}`);
+  if (config.databaseUrl !== undefined && config.databaseUrl !== '') return openPostgres(config.databaseUrl, config.schema, timeoutMs);
   const dataDir = config.dataDir ?? './data';
   const open = (): Promise<PgliteHandle> => (config.thread === false ? openInThread(dataDir, config.schema) : openPgliteThread(dataDir, config.schema));
   if (dataDir.startsWith('memory://')) {
     const handle = await open();
-    return wrapPglite(handle, `embedded PGlite in ${dataDir}`, dataDir, () => undefined);
+    return wrapPglite(handle, { description: `embedded PGlite in ${dataDir}`, dataDir, timeoutMs, release: () => undefined });
   }
   mkdirSync(dataDir, { recursive: true });
   // PGlite is one process's database: a second writer on the directory corrupts it. The
@@ -95,7 +93,88 @@ export async function openDb(config: DbConfig): Promise<Db> {
     throw pgliteFailure(dataDir, err, true);
   }
   const takeover = lock.tookOver === null ? '' : ` (took over the stale lock of ${describeHolder(lock.tookOver)}, which is no longer running)`;
-  return wrapPglite(handle, `embedded PGlite in ${dataDir}${takeover}`, dataDir, () => lock.release());
+  return wrapPglite(handle, { description: `embedded PGlite in ${dataDir}${takeover}`, dataDir, timeoutMs, release: () => lock.release() });
+}
+
+/**
+ * PostgreSQL through two pools: the writer's and the readers'. The readers' sessions carry
+ * the query timeout as `statement_timeout`, so the server ends a read that runs too long
+ * (and only reads: the writer's batches and the migrations are not cut); and reads, however
+ * many clients make them, never take the writer's connections.
+ */
+async function openPostgres(databaseUrl: string, schema: string | undefined, timeoutMs: number): Promise<Db> {
+  const { default: pg } = await import('pg');
+  const common = {
+    connectionString: databaseUrl,
+    max: 4,
+    ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {}),
+  };
+  const pool = new pg.Pool({ ...common, connectionTimeoutMillis: 5000 });
+  const readPool = new pg.Pool({ ...common, connectionTimeoutMillis: timeoutMs > 0 ? timeoutMs : 5000 });
+  // A SET, not a startup parameter: connection poolers (PgBouncer) refuse unknown ones.
+  // A client runs its queries in order, so this one runs before the read it was opened for.
+  if (timeoutMs > 0) readPool.on('connect', (client) => void client.query(`SET statement_timeout = ${timeoutMs}`).catch(() => undefined));
+  // An idle client losing its server must not crash the process; the next query
+  // fails and the writer retries.
+  pool.on('error', () => undefined);
+  readPool.on('error', () => undefined);
+  return {
+    kind: 'postgres',
+    description: `PostgreSQL at ${redact(databaseUrl)}`,
+    query: async <R,>(sql: string, params?: readonly unknown[]) => {
+      const result = await pool.query(sql, params as unknown[] | undefined);
+      return { rows: result.rows as R[] };
+    },
+    read: async <R,>(sql: string, params?: readonly unknown[]) => {
+      try {
+        const result = await readPool.query(sql, params as unknown[] | undefined);
+        return { rows: result.rows as R[] };
+      } catch (err) {
+        throw timeoutMs > 0 && isPostgresTimeout(err) ? new StoreTimeoutError(timeoutMs, { cause: err }) : err;
+      }
+    },
+    exec: async (sql: string) => {
+      await pool.query(sql);
+    },
+    close: async () => {
+      await Promise.all([pool.end(), readPool.end()]);
+    },
+  };
+}
+
+/**
+ * Whether a read of the readers' pool ended for its timeout: the server cancelled it for
+ * `statement_timeout` (57014, which an administrator's cancel also is, with another
+ * message), or no connection of the pool came free within it.
+ */
+function isPostgresTimeout(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return (e?.code === '57014' && /statement timeout/.test(message)) || /timeout exceeded when trying to connect/.test(message);
+}
+
+/**
+ * The reads of an embedded PGlite, with their deadline. A statement that has started runs
+ * to its end (see {@link DbConfig.queryTimeoutMs}): the caller stops waiting at the
+ * deadline with a {@link StoreTimeoutError}. Reads run one after another, and one whose
+ * deadline passed while it waited never starts, so a slow read cannot pile others up
+ * behind it in the database's thread. The writer's queries do not wait here.
+ */
+function pgliteReads(run: <R>(sql: string, params?: readonly unknown[]) => Promise<{ rows: R[] }>, timeoutMs: number): Db['read'] {
+  if (timeoutMs === 0) return run;
+  let tail: Promise<void> = Promise.resolve();
+  return <R,>(sql: string, params?: readonly unknown[]) => {
+    let expired = false;
+    let timer: NodeJS.Timeout | undefined;
+    const answer = new Promise<{ rows: R[] }>((resolve, reject) => {
+      timer = setTimeout(() => {
+        expired = true;
+        reject(new StoreTimeoutError(timeoutMs));
+      }, timeoutMs);
+      tail = tail.then(() => (expired ? undefined : run<R>(sql, params).then(resolve, reject)));
+    });
+    return answer.finally(() => clearTimeout(timer));
+  };
 }
 
 /** An open PGlite database, on this thread or in a worker; `close` is idempotent. */
@@ -194,18 +273,30 @@ function isDamage(err: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('XX') || code.startsWith('58'));
 }
 
-function wrapPglite(handle: PgliteHandle, description: string, dataDir: string, release: () => void): Db {
+/** What {@link wrapPglite} makes a Db of, besides the handle. */
+interface PgliteWrap {
+  readonly description: string;
+  readonly dataDir: string;
+  /** The query timeout of reads (0: none). */
+  readonly timeoutMs: number;
+  /** Gives the directory's lock back. */
+  readonly release: () => void;
+}
+
+function wrapPglite(handle: PgliteHandle, { description, dataDir, timeoutMs, release }: PgliteWrap): Db {
+  const query = async <R,>(sql: string, params?: readonly unknown[]) => {
+    try {
+      const result = await handle.query<R>(sql, params);
+      return { rows: result.rows };
+    } catch (err) {
+      throw pgliteFailure(dataDir, err, false);
+    }
+  };
   const db: Db = {
     kind: 'pglite',
     description,
-    query: async <R,>(sql: string, params?: readonly unknown[]) => {
-      try {
-        const result = await handle.query<R>(sql, params);
-        return { rows: result.rows };
-      } catch (err) {
-        throw pgliteFailure(dataDir, err, false);
-      }
-    },
+    query,
+    read: pgliteReads(query, timeoutMs),
     exec: async (sql: string) => {
       try {
         await handle.exec(sql);

@@ -65,10 +65,44 @@ export interface HistoryPage {
    * skipped, never a failed page. Their ids count for the page's end and for `hasMore`.
    */
   readonly undecodable: readonly UndecodableRow[];
-  /** Id of the page's last row, decoded or not: where the next page starts; null when empty. */
+  /**
+   * Where the next page starts: the id of the page's last row, decoded or not, or of the
+   * last row read when the page stopped short; null when the page read nothing.
+   */
   readonly lastId: number | null;
-  /** True when more events match after the last one of this page. */
+  /**
+   * True when more events may match after `lastId`: more matched than the page holds, or
+   * the page stopped at its scan bound ({@link stoppedShort}).
+   */
   readonly hasMore: boolean;
+  /**
+   * Rows the page's tests (`where`, `minSeverity`, the scope) looked at; without tests, the
+   * rows of the page. What a reader of many pages (a stream's backfill) bounds.
+   */
+  readonly scanned: number;
+  /**
+   * True when the page read {@link HISTORY_SCAN_ROWS} rows without filling up: `lastId`
+   * is then the last row read, matched or not, and the next page goes on after it.
+   */
+  readonly stoppedShort: boolean;
+}
+
+/**
+ * Most rows one history query reads when a filter no index follows tests them (`where`,
+ * `minSeverity`, a token's scope): a `where` that matches nothing costs this many rows,
+ * not the whole store. The cost limit counts it for each such eventHistory (MAX_COST).
+ */
+export const HISTORY_SCAN_ROWS = 10_000;
+
+/** Rows inserted between two gatherings of the planner's statistics (see `EventStore.analyze`). */
+export const ANALYZE_EVERY_ROWS = 50_000;
+
+/** A row of a history query. */
+interface Row {
+  readonly id: number;
+  readonly symbol: string;
+  readonly type: string;
+  readonly event: unknown;
 }
 
 /** Options of an {@link EventStore}. */
@@ -200,6 +234,22 @@ export class EventStore {
   /** Rows skipped because they did not decode, since this store was opened. */
   undecodableRows = 0;
 
+  /** Rows inserted since the planner's statistics were last gathered. */
+  private insertedSinceAnalyze = 0;
+
+  /**
+   * Gathers the planner's statistics of the events table. Without them PostgreSQL guesses
+   * that `type = $1` picks few rows, reads every row of that type and sorts them, where
+   * the (type, id) or primary key index in id order would stop at the page's LIMIT.
+   * PostgreSQL's autovacuum gathers them too; PGlite has none, so the store does it
+   * ({@link ANALYZE_EVERY_ROWS}). A failure is no failure of the caller: the statistics
+   * are only what plans are chosen by.
+   */
+  async analyze(): Promise<void> {
+    this.insertedSinceAnalyze = 0;
+    await this.db.query('ANALYZE tickwire_events').catch(() => undefined);
+  }
+
   /** Creates or upgrades the tables. */
   async migrate(): Promise<void> {
     await this.db.query('CREATE TABLE IF NOT EXISTS tickwire_migrations (version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
@@ -210,6 +260,8 @@ export class EventStore {
       // One round trip: the statements and the version row commit together or not at all.
       await this.db.exec(`BEGIN; ${MIGRATIONS[version - 1]} INSERT INTO tickwire_migrations (version) VALUES (${version}); COMMIT;`);
     }
+    // The writer opens the store here: statistics of what an earlier process stored.
+    await this.analyze();
   }
 
   /**
@@ -249,7 +301,7 @@ export class EventStore {
 
   /** How many events are stored with ids in `fromId..toId`. */
   async countRange(fromId: number, toId: number): Promise<number> {
-    const { rows } = await this.db.query<{ n: number }>('SELECT count(*)::float8 AS n FROM tickwire_events WHERE id BETWEEN $1 AND $2', [fromId, toId]);
+    const { rows } = await this.db.read<{ n: number }>('SELECT count(*)::float8 AS n FROM tickwire_events WHERE id BETWEEN $1 AND $2', [fromId, toId]);
     return Number(rows[0]?.n ?? 0);
   }
 
@@ -278,36 +330,88 @@ export class EventStore {
        ON CONFLICT (id) DO NOTHING`,
       [ids, runners, symbols, types, severities, times, events],
     );
+    this.insertedSinceAnalyze += entries.length;
+    if (this.insertedSinceAnalyze >= ANALYZE_EVERY_ROWS) await this.analyze();
   }
 
   /**
    * Stored events matching the query, ordered by id. Every filter, the reader's scope
    * (`runnerGlobs`) and `where` included, is applied in SQL, so a row outside it is never
-   * decoded and a page holds `first` matches whenever that many follow the cursor.
+   * decoded. The filters an index follows (runnerIds, symbols, types, from/to, the
+   * cursor) choose the rows read; the others (`where`, `minSeverity`, the scope) test
+   * each row read, with no index to skip the rows they reject, so with any of them the
+   * query reads at most {@link HISTORY_SCAN_ROWS} rows past its cursor (see
+   * {@link scanned}). Without them a page holds `first` matches whenever that many follow
+   * the cursor; with them it may hold fewer and still have `hasMore`, its `lastId` then
+   * being the last row read: where the next page goes on.
    */
   async history(query: HistoryQuery): Promise<HistoryPage> {
-    const where: string[] = [];
     const params: unknown[] = [];
     const param = (value: unknown) => {
       params.push(value);
       return `$${params.length}`;
     };
-    if (query.runnerIds != null) where.push(`runner_id = ANY(${param(query.runnerIds)}::text[])`);
-    if (query.runnerGlobs != null) where.push(`runner_id LIKE ANY(${param(query.runnerGlobs.map(globToLike))}::text[])`);
-    if (query.symbols != null) where.push(`symbol = ANY(${param(query.symbols)}::text[])`);
-    if (query.types != null) where.push(`type = ANY(${param(query.types)}::text[])`);
-    if (query.minSeverity != null) where.push(`(type <> 'Error' OR severity >= ${param(severityRank(query.minSeverity))})`);
-    if (query.where != null) where.push(...whereSql(query.where, param));
-    if (query.from != null) where.push(`ts >= ${param(query.from)}`);
-    if (query.to != null) where.push(`ts <= ${param(query.to)}`);
-    if (query.after != null) where.push(`id > ${param(query.after)}`);
-    if (query.before != null) where.push(`id < ${param(query.before)}`);
-    const sql =
-      `SELECT id::float8 AS id, symbol, type, event FROM tickwire_events` +
-      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-      ` ORDER BY id LIMIT ${param(query.first + 1)}`;
-    const { rows } = await this.db.query<{ id: number; symbol: string; type: string; event: unknown }>(sql, params);
-    const page = rows.slice(0, query.first);
+    // One value is `=`, not `= ANY`: the (column, id) index then gives rows in id order, so
+    // a scan can stop at its LIMIT; with `= ANY` PostgreSQL cannot use that order and reads
+    // every match to sort them, or walks the primary key. (Which it does depends on the
+    // statistics: see `analyze`.)
+    const oneOf = (column: string, values: readonly string[]) => (values.length === 1 ? `${column} = ${param(values[0])}::text` : `${column} = ANY(${param(values)}::text[])`);
+    const indexed: string[] = [];
+    if (query.runnerIds != null) indexed.push(oneOf('runner_id', query.runnerIds));
+    if (query.symbols != null) indexed.push(oneOf('symbol', query.symbols));
+    if (query.types != null) indexed.push(oneOf('type', query.types));
+    if (query.from != null) indexed.push(`ts >= ${param(query.from)}`);
+    if (query.to != null) indexed.push(`ts <= ${param(query.to)}`);
+    if (query.after != null) indexed.push(`id > ${param(query.after)}`);
+    if (query.before != null) indexed.push(`id < ${param(query.before)}`);
+    const tested: string[] = [];
+    if (query.runnerGlobs != null) tested.push(`runner_id LIKE ANY(${param(query.runnerGlobs.map(globToLike))}::text[])`);
+    if (query.minSeverity != null) tested.push(`(type <> 'Error' OR severity >= ${param(severityRank(query.minSeverity))})`);
+    if (query.where != null) tested.push(...whereSql(query.where, param));
+    const where = (conditions: readonly string[]) => (conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '');
+    if (tested.length === 0) {
+      const sql = `SELECT id::float8 AS id, symbol, type, event FROM tickwire_events${where(indexed)} ORDER BY id LIMIT ${param(query.first + 1)}`;
+      const { rows } = await this.db.read<Row>(sql, params);
+      return this.pageOf(rows, query.first, { hasMore: rows.length > query.first, scanned: Math.min(rows.length, query.first), scanEnd: null });
+    }
+    return this.scannedPage(query.first, { indexed: where(indexed), tested, param, params });
+  }
+
+  /**
+   * One page read from at most {@link HISTORY_SCAN_ROWS} rows: those the indexed filters
+   * choose past the cursor, in id order, each then tested. One statement, so one snapshot:
+   * the page and where its scan ended agree even while the writer inserts. Its last row
+   * says how many rows the tests saw (up to the first match past the page, when the page
+   * filled) and the last id among them.
+   */
+  private async scannedPage(first: number, sql: { indexed: string; tested: readonly string[]; param: (value: unknown) => string; params: unknown[] }): Promise<HistoryPage> {
+    const { indexed, tested, param, params } = sql;
+    const bound = param(HISTORY_SCAN_ROWS);
+    const limit = param(first + 1);
+    const next = `(SELECT id FROM hits ORDER BY id OFFSET ${param(first)} LIMIT 1)`;
+    const statement =
+      `WITH hits AS (SELECT id, symbol, type, event FROM ` +
+      `(SELECT * FROM tickwire_events${indexed} ORDER BY id LIMIT ${bound}) scan ` +
+      `WHERE ${tested.join(' AND ')} ORDER BY id LIMIT ${limit}) ` +
+      `SELECT id::float8 AS id, symbol, type, event, NULL::float8 AS scanned FROM hits ` +
+      `UNION ALL SELECT max(id)::float8, NULL, NULL, NULL, count(*)::float8 FROM ` +
+      `(SELECT id FROM tickwire_events${indexed}${indexed === '' ? ' WHERE' : ' AND'} id < COALESCE(${next}, ${Number.MAX_SAFE_INTEGER}) ORDER BY id LIMIT ${bound}) seen`;
+    const { rows } = await this.db.read<Row & { scanned: number | null }>(statement, params);
+    const hits = rows.filter((r) => r.scanned === null).sort((a, b) => Number(a.id) - Number(b.id));
+    const summary = rows.find((r) => r.scanned !== null);
+    const scanned = Number(summary?.scanned ?? 0);
+    if (hits.length > first) return this.pageOf(hits, first, { hasMore: true, scanned, scanEnd: null });
+    // Not full, and the bound reached: more may match past the last row read.
+    const scanEnd = scanned >= HISTORY_SCAN_ROWS && summary?.id != null ? Number(summary.id) : null;
+    return this.pageOf(hits, first, { hasMore: scanEnd !== null, scanned, scanEnd });
+  }
+
+  /**
+   * The page of `rows` (up to `first + 1` of them, in id order), decoded. `scanEnd`: the
+   * last row read, when the page stopped at its scan bound.
+   */
+  private pageOf(rows: readonly Row[], first: number, scan: { readonly hasMore: boolean; readonly scanned: number; readonly scanEnd: number | null }): HistoryPage {
+    const page = rows.slice(0, first);
     const entries: StoredEvent[] = [];
     const undecodable: UndecodableRow[] = [];
     for (const row of page) {
@@ -328,6 +432,8 @@ export class EventStore {
       }
     }
     const last = page.at(-1);
-    return { entries, undecodable, lastId: last === undefined ? null : Number(last.id), hasMore: rows.length > query.first };
+    // The scan's last row is at or past the page's last: every match is among the rows read.
+    const lastId = scan.scanEnd ?? (last === undefined ? null : Number(last.id));
+    return { entries, undecodable, lastId, hasMore: scan.hasMore, scanned: scan.scanned, stoppedShort: scan.scanEnd !== null };
   }
 }

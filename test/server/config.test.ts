@@ -71,6 +71,18 @@ describe('server configuration', () => {
     expect(() => loadServerConfig({ STORE_THREAD: 'no' })).toThrow(/^invalid environment: STORE_THREAD: /);
   });
 
+  it('reads STORE_QUERY_TIMEOUT_MS (default 5000, 0 for no limit) and refuses anything but whole ms up to ten minutes', () => {
+    expect(loadServerConfig({}).store.queryTimeoutMs).toBe(5000);
+    expect(loadServerConfig({ STORE_QUERY_TIMEOUT_MS: '250' }).store.queryTimeoutMs).toBe(250);
+    expect(loadServerConfig({ STORE_QUERY_TIMEOUT_MS: '0' }).store.queryTimeoutMs).toBe(0);
+    for (const bad of ['-1', '1.5', 'soon', '600001']) {
+      expect(() => loadServerConfig({ STORE_QUERY_TIMEOUT_MS: bad })).toThrow(ConfigError);
+      expect(() => loadServerConfig({ STORE_QUERY_TIMEOUT_MS: bad })).toThrow(
+        /^invalid environment: STORE_QUERY_TIMEOUT_MS: must be a whole number of milliseconds from 0 \(no limit\) to 600000/,
+      );
+    }
+  });
+
   it('validates LOG_LEVEL with the rest of the environment', () => {
     expect(() => loadServerConfig({})).not.toThrow();
     for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']) expect(() => loadServerConfig({ LOG_LEVEL: level })).not.toThrow();

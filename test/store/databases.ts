@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Socket } from 'node:net';
-import { openDb, type Db } from '../../src/store/db.js';
+import { openDb, type Db, type DbConfig } from '../../src/store/db.js';
+
+/** Settings of a test's database besides where it is. */
+export type TestDbOptions = Pick<DbConfig, 'queryTimeoutMs'>;
 
 /** The machine's PostgreSQL (README, "Services the tests use"). */
 export const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -32,11 +35,11 @@ export const postgresAvailable = await (async () => {
 })();
 
 /** A private schema in the machine's PostgreSQL, dropped by `drop()`. */
-export async function privatePostgres(url = DATABASE_URL): Promise<{ db: Db; schema: string; drop(): Promise<void> }> {
+export async function privatePostgres(url = DATABASE_URL, options: TestDbOptions = {}): Promise<{ db: Db; schema: string; drop(): Promise<void> }> {
   const schema = `tw_test_${randomBytes(6).toString('hex')}`;
   const admin = await openDb({ databaseUrl: DATABASE_URL });
   await admin.exec(`CREATE SCHEMA ${schema}`);
-  const db = await openDb({ databaseUrl: url, schema });
+  const db = await openDb({ ...options, databaseUrl: url, schema });
   return {
     db,
     schema,
@@ -49,7 +52,7 @@ export async function privatePostgres(url = DATABASE_URL): Promise<{ db: Db; sch
 }
 
 /** An in-memory PGlite database. */
-export async function privatePglite(): Promise<{ db: Db; drop(): Promise<void> }> {
-  const db = await openDb({ dataDir: 'memory://' });
+export async function privatePglite(options: TestDbOptions = {}): Promise<{ db: Db; drop(): Promise<void> }> {
+  const db = await openDb({ ...options, dataDir: 'memory://' });
   return { db, drop: () => db.close() };
 }

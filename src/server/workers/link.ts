@@ -3,6 +3,7 @@ import { EngineError } from '../../engine/config.js';
 import type { EngineControl, RunnerInfo } from '../../engine/engine.js';
 import type { Principal } from '../../schema/principal.js';
 import type { Db } from '../../store/db.js';
+import { StoreTimeoutError } from '../../store/timeout.js';
 import type { StreamTransport, Ticket } from '../admission.js';
 import type { Answer, Call, FromWorker } from './protocol.js';
 
@@ -30,6 +31,7 @@ export class PrimaryLink {
     this.waiting.delete(id);
     if (answer.ok) waiting.resolve(answer.value);
     else if (answer.code === 'TOO_MANY_SUBSCRIPTIONS') waiting.reject(new GraphQLError(answer.message, { extensions: { code: answer.code, http: { status: 429 } } }));
+    else if (answer.code === 'STORE_TIMEOUT') waiting.reject(new StoreTimeoutError(answer.timeoutMs ?? 0));
     else if (answer.code !== null) waiting.reject(new EngineError(answer.code, answer.message));
     else waiting.reject(new Error(answer.message));
   }
@@ -104,6 +106,11 @@ export class LinkedDb implements Db {
 
   async query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: R[] }> {
     return { rows: await this.link.call<R[]>({ op: 'query', sql, params }) };
+  }
+
+  /** The primary reads with its query timeout: its StoreTimeoutError arrives as one. */
+  async read<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: R[] }> {
+    return { rows: await this.link.call<R[]>({ op: 'read', sql, params }) };
   }
 
   exec(): Promise<void> {

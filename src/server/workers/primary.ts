@@ -11,6 +11,7 @@ import { isHighFrequency } from '../../events/helpers.js';
 import { startProcess, workerModule } from '../../runtime/worker.js';
 import type { Principal } from '../../schema/principal.js';
 import type { Db } from '../../store/db.js';
+import { StoreTimeoutError } from '../../store/timeout.js';
 import type { Admission, Ticket } from '../admission.js';
 import type { SharedExecutionStats } from '../shared-execution.js';
 import { MAX_WORKERS, type Answer, type Call, type FromWorker, type PrincipalRef, type ToWorker, type WorkerReport, type WorkerSettings } from './protocol.js';
@@ -341,6 +342,9 @@ export class SocketWorkers {
         case 'query':
           if (db === null) return { ok: false, message: 'no event store', code: null };
           return { ok: true, value: (await db.query(call.sql, call.params)).rows };
+        case 'read':
+          if (db === null) return { ok: false, message: 'no event store', code: null };
+          return { ok: true, value: (await db.read(call.sql, call.params)).rows };
         case 'admit': {
           const ticket = admission.admit(principalOf(call.principal), call.transport, call.clientAddress);
           if (ticket instanceof GraphQLError) return { ok: false, message: ticket.message, code: 'TOO_MANY_SUBSCRIPTIONS' };
@@ -356,6 +360,7 @@ export class SocketWorkers {
       }
     } catch (err) {
       if (err instanceof EngineError) return { ok: false, message: err.message, code: err.code };
+      if (err instanceof StoreTimeoutError) return { ok: false, message: err.message, code: 'STORE_TIMEOUT', timeoutMs: err.timeoutMs };
       return { ok: false, message: (err as Error).message, code: null };
     }
   }

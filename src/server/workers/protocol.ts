@@ -41,12 +41,20 @@ export type Call =
   | { readonly op: 'getRunner'; readonly id: string }
   | { readonly op: 'listRunners' }
   | { readonly op: 'query'; readonly sql: string; readonly params: readonly unknown[] | undefined }
+  /** A client's read of the store: the primary's `Db.read`, with its query timeout. */
+  | { readonly op: 'read'; readonly sql: string; readonly params: readonly unknown[] | undefined }
   | { readonly op: 'admit'; readonly principal: PrincipalRef; readonly transport: StreamTransport; readonly clientAddress: string | undefined };
 
 /** The answer to a {@link Call}: a value, or an error with the code it had. */
 export type Answer =
   | { readonly ok: true; readonly value: unknown }
-  | { readonly ok: false; readonly message: string; readonly code: EngineErrorCode | 'TOO_MANY_SUBSCRIPTIONS' | null };
+  | {
+      readonly ok: false;
+      readonly message: string;
+      readonly code: EngineErrorCode | 'TOO_MANY_SUBSCRIPTIONS' | 'STORE_TIMEOUT' | null;
+      /** With STORE_TIMEOUT: the store's query timeout, in ms. */
+      readonly timeoutMs?: number;
+    };
 
 /** What the primary sends a worker. */
 export type ToWorker =

@@ -1,0 +1,23 @@
+/**
+ * The store's query timeout and its error: a module of its own, so that socket workers,
+ * which rebuild the error from the server process's answer, load no database code.
+ */
+
+/** STORE_QUERY_TIMEOUT_MS when it is not set: the longest a client's read of the store may take. */
+export const DEFAULT_STORE_QUERY_TIMEOUT_MS = 5000;
+
+/**
+ * A read made for a client did not finish within the store's query timeout
+ * (STORE_QUERY_TIMEOUT_MS). The message is for the client: it names the setting, never
+ * the database, its host or the statement.
+ */
+export class StoreTimeoutError extends Error {
+  constructor(
+    /** The timeout that ended the read, in ms. */
+    readonly timeoutMs: number,
+    options?: ErrorOptions,
+  ) {
+    super(`the event store did not answer within ${timeoutMs} ms (STORE_QUERY_TIMEOUT_MS)`, options);
+    this.name = 'StoreTimeoutError';
+  }
+}
