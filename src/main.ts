@@ -7,6 +7,15 @@ import { startServer } from './server/server.js';
 import { suggestedSubscription } from './server/graphiql.js';
 
 /**
+ * How long a shutdown (SIGTERM, SIGINT) may take: past it the process exits with code 1,
+ * whatever it was still waiting for, and logs what that was.
+ */
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
+/** Of that, what is kept for saving the log's position and closing the database after the store's last writes. */
+const SHUTDOWN_STORE_CLOSE_MS = 2000;
+
+/**
  * `npm start`: the GraphQL server with the configured runners (by default three
  * simulated ones). A bad configuration stops here with a message naming the key.
  */
@@ -100,6 +109,15 @@ ${graphiql ? 'Try in GraphiQL:' : 'Try over graphql-ws:'}
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
+    const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
+    let step = 'stopping the runners';
+    // Whatever a step waits for (a store that a starved machine makes slow, a thread that
+    // does not answer), the process ends within the deadline: a supervisor's SIGKILL
+    // would come next, with nothing logged.
+    setTimeout(() => {
+      log.error({ signal, step }, `shutdown did not finish within ${SHUTDOWN_DEADLINE_MS / 1000} s (still ${step}); exiting now`);
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
     server.stopAccepting();
     await engine.stopAll(`server shutting down (${signal})`);
     await host?.close();
@@ -108,11 +126,14 @@ ${graphiql ? 'Try in GraphiQL:' : 'Try over graphql-ws:'}
     if (config.redis !== null) await new Promise((r) => setTimeout(r, 300));
     // Every subscription ends after what it has queued (RunnerStopped…): clients get a
     // `complete`, not a cut connection. Then the sockets close.
+    step = 'closing the connections';
     bus.close();
     await new Promise((r) => setTimeout(r, 200));
     await server.close();
-    // What the engine said last is written to the store before the process goes.
-    await persistence.close();
+    // What the engine said last is written to the store before the process goes, in
+    // the time left but what saving the log's position and closing the database take.
+    step = 'writing the store';
+    await persistence.close(Math.max(500, deadline - Date.now() - SHUTDOWN_STORE_CLOSE_MS));
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));

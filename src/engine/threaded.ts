@@ -100,10 +100,23 @@ interface Pending {
   readonly starting?: { readonly id: string; readonly previous: RunnerView | undefined };
 }
 
+/**
+ * Longest the main thread publishes engine batches in one go before sockets and timers
+ * get a turn. Node hands a port's listener every message queued when it wakes (100,000
+ * events when the thread is a hand-off bound behind): published in one go, that held a
+ * starved main thread for seconds, /health and SIGTERM included.
+ */
+const PUBLISH_SLICE_MS = 20;
+
 /** One engine thread and what is waiting on it. */
 class Shard {
   readonly pending = new Map<number, Pending>();
   readonly decoder = new BatchDecoder();
+  /**
+   * Batches received but left for the next turn (see {@link PUBLISH_SLICE_MS}). Not yet
+   * acknowledged, so they count against the thread's hand-off bound: bounded.
+   */
+  readonly deferred: EngineThreadBatch[] = [];
   failure: string | null = null;
 
   constructor(
@@ -148,6 +161,8 @@ export class ThreadedEngine implements LocalEngine {
   private readonly onBatch: ThreadedEngineOptions['onBatch'];
   private nextRequest = 1;
   private closed = false;
+  /** When the slice of publishing under way began (performance.now()), or -1 between slices. */
+  private sliceStart = -1;
 
   /** Creates an engine with no runners (and no threads until the first start) that publishes into `sink`. */
   constructor(
@@ -312,7 +327,7 @@ export class ThreadedEngine implements LocalEngine {
     };
     const worker = startEngineWorker({ workerData: { port: port2, settings }, transferList: [port2], name: `tickwire engine ${index}` });
     const shard = new Shard(index, worker, port1);
-    port1.on('message', (batch: EngineThreadBatch) => this.receive(shard, batch));
+    port1.on('message', (batch: EngineThreadBatch) => this.arrive(shard, batch));
     worker.on('error', (err) => {
       shard.failure ??= `engine thread ${index} failed: ${err.message}`;
     });
@@ -329,6 +344,41 @@ export class ThreadedEngine implements LocalEngine {
       this.refresh(shard);
       shard.send(message(requestId));
     });
+  }
+
+  /** Publishes a batch now, or in a later turn once this one has published for {@link PUBLISH_SLICE_MS}. */
+  private arrive(shard: Shard, batch: EngineThreadBatch): void {
+    if (shard.deferred.length === 0 && this.inSlice()) this.receive(shard, batch);
+    else shard.deferred.push(batch);
+  }
+
+  /** True while the slice of this turn has time left; starts one (and the next turn's) if none runs. */
+  private inSlice(): boolean {
+    const now = performance.now();
+    if (this.sliceStart < 0) {
+      this.sliceStart = now;
+      // After this turn's I/O: the next slice publishes what was left.
+      setImmediate(() => {
+        this.sliceStart = -1;
+        this.publishDeferred();
+      });
+    }
+    return now - this.sliceStart < PUBLISH_SLICE_MS;
+  }
+
+  /** A batch of each thread in turn, while the slice lasts: a thread far behind never holds back another's. */
+  private publishDeferred(): void {
+    for (;;) {
+      let any = false;
+      for (const shard of this.shards) {
+        if (shard === null || shard.deferred.length === 0) continue;
+        // Out of time: the turn the slice scheduled goes on.
+        if (!this.inSlice()) return;
+        any = true;
+        this.receive(shard, shard.deferred.shift()!);
+      }
+      if (!any) return;
+    }
   }
 
   /** Publishes a batch: views first, then the events in order, then the answers they complete. */
@@ -371,6 +421,7 @@ export class ThreadedEngine implements LocalEngine {
   private lost(shard: Shard, code: number): void {
     if (this.shards[shard.index] !== shard) return;
     this.shards[shard.index] = null;
+    for (const batch of shard.deferred.splice(0)) this.receive(shard, batch);
     for (let message = receiveMessageOnPort(shard.port); message !== undefined; message = receiveMessageOnPort(shard.port)) {
       this.receive(shard, message.message as EngineThreadBatch);
     }

@@ -48,6 +48,30 @@ export interface Persistence {
   close(timeoutMs?: number): Promise<void>;
 }
 
+/**
+ * `run` one call at a time, with at most one call waiting, which runs with the latest
+ * argument given meanwhile: a caller on a timer never queues calls without end behind a
+ * slow resource. A call's promise settles once a run that started after it has ended.
+ */
+export function latestOnly<T>(run: (value: T) => Promise<void>): (value: T) => Promise<void> {
+  let running: Promise<void> = Promise.resolve();
+  let waiting: { value: T; done: Promise<void> } | null = null;
+  return (value) => {
+    if (waiting !== null) {
+      waiting.value = value;
+      return waiting.done;
+    }
+    const next: { value: T; done: Promise<void> } = { value, done: running };
+    next.done = running.then(() => {
+      waiting = null;
+      return run(next.value);
+    });
+    waiting = next;
+    running = next.done.catch(() => undefined);
+    return next.done;
+  };
+}
+
 /** The runner id of events the server itself emits (store outages). */
 export const SYSTEM_RUNNER_ID = 'tickwire';
 
@@ -136,6 +160,7 @@ export async function startPersistence(
             report(`${count} events were dropped before they reached the shared log: Redis was unreachable for longer than the append buffer lasts${ids === null ? '' : ` (ids ${ids.fromId}..${ids.toId} stand for them)`}`),
         });
   if (appender !== null) sink = appender;
+  let notStored = 0;
   const writer =
     store === null || role === 'reader' || config.types.length === 0
       ? null
@@ -151,18 +176,27 @@ export async function startPersistence(
             log(`tickwire: event store writable again after ${attempts} failed attempts`);
             report(`event store writable again after ${attempts} failed attempts; the buffered events are being written`);
           },
-          onLost: (missed, reason) => {
-            log(`tickwire: ${missed} events were not stored: ${reason}`);
-            report(`${missed} events were not stored: the store fell behind and its buffer (STORE_BUFFER) overflowed`);
+          // Overflows come at most once a second, with what was lost since: the Error
+          // event published here is stored too, and takes a place in the full buffer.
+          onLost: (missed, cause, reason) => {
+            notStored += missed;
+            const why =
+              cause === 'overflow'
+                ? `the store fell behind and its buffer (STORE_BUFFER, ${config.buffer} events) overflowed; ticks and marks go first`
+                : `the server was shutting down and ${reason}`;
+            log(`tickwire: ${missed} events were not stored (${notStored} since start): ${why}`);
+            report(
+              cause === 'overflow'
+                ? `${missed} events were not stored: the store fell behind and its buffer (STORE_BUFFER) overflowed`
+                : `${missed} events were not stored: the store did not take them before the shutdown's deadline`,
+            );
           },
         });
-  let saving: Promise<void> = Promise.resolve();
-  const savePosition = (clean: boolean) => {
-    if (store === null || !keepsPosition) return saving;
-    const lastId = bus.lastId;
-    saving = saving.then(() => store.saveLogPosition(lastId, clean)).catch((err: Error) => log(`tickwire: cannot save the log position: ${err.message}`));
-    return saving;
-  };
+  // Behind a slow store (its inserts go first) a save a second used to queue one more
+  // save a second without end, and a shutdown waited for all of them.
+  const savePosition = latestOnly((clean: boolean) =>
+    store === null || !keepsPosition ? Promise.resolve() : store.saveLogPosition(bus.lastId, clean).catch((err: Error) => log(`tickwire: cannot save the log position: ${err.message}`)),
+  );
   const positionTimer = keepsPosition ? setInterval(() => void savePosition(false), LOG_POSITION_SAVE_MS) : null;
   positionTimer?.unref();
   return {
@@ -184,10 +218,10 @@ export async function startPersistence(
         while (bus.lastId < appender.stats.lastId && Date.now() < deadline && reader.isHealthy) await new Promise((r) => setTimeout(r, 20));
       }
       await reader?.close();
-      await writer?.flush(Math.max(100, deadline - Date.now()));
+      const written = (await writer?.flush(Math.max(100, deadline - Date.now()))) ?? true;
       if (positionTimer !== null) clearInterval(positionTimer);
       // Clean only when everything was written: otherwise the next start skips ahead.
-      await savePosition(writer === null || writer.stats.backlog === 0);
+      await savePosition(written);
       await db?.close();
     },
   };

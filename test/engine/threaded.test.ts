@@ -9,6 +9,7 @@ import { EngineError } from '../../src/engine/config.js';
 import { TradingEngine, type EventSink, type LocalEngine } from '../../src/engine/engine.js';
 import { ThreadedEngine, type ThreadedEngineOptions } from '../../src/engine/threaded.js';
 import { compileFilter } from '../../src/events/filter.js';
+import { timestampOf } from '../../src/events/helpers.js';
 import type { RunnerEvent } from '../../src/events/types.js';
 import { ConfigError, loadServerConfig } from '../../src/server/config.js';
 
@@ -269,6 +270,51 @@ describe('ThreadedEngine', () => {
     const actions = events.filter((e) => e.type === 'ActionExecuted').length;
     expect(actions).toBe(engine.getRunner('flood')!.stats.actionsExecuted);
     expect(transitions).toBeGreaterThan(1);
+  }, THREAD_TEST_MS);
+
+  it('a main thread far behind publishes what waited in slices: its other work gets turns before the backlog is through', async () => {
+    let published = 0;
+    let stallEnd = Number.POSITIVE_INFINITY;
+    let latest = 0;
+    /** Events of the backlog (stamped before the stall ended), and how many were published before a turn came. */
+    let backlog = 0;
+    let beforeTurn: number | null = null;
+    let armed = false;
+    const sink: EventSink = {
+      publish: (event) => {
+        published++;
+        const stamp = timestampOf(event);
+        latest = Math.max(latest, stamp);
+        if (stamp <= stallEnd) backlog++;
+        // Each publish costs ~10 µs here, as a server's subscribers and store make it cost.
+        const end = performance.now() + 0.01;
+        while (performance.now() < end) {
+          // the cost of a publish
+        }
+        if (armed) {
+          // The first publish after the stall asks for a turn of the event loop.
+          armed = false;
+          const from = published;
+          setImmediate(() => (beforeTurn = published - from));
+        }
+      },
+    };
+    const engine = track(new ThreadedEngine(sink, { threads: 1 }));
+    await engine.addRunner({ id: 'flood', symbol: 'BTCUSDT', feed: { kind: 'simulated', ticksPerSecond: 19_000 } });
+    await until(() => published > 1000, 'first events');
+    // Tens of thousands of events wait in the port meanwhile (up to the hand-off bound).
+    stall(2000);
+    stallEnd = Date.now();
+    backlog = 0;
+    armed = true;
+    await until(() => beforeTurn !== null, 'a turn of the event loop');
+    // The backlog is through once events stamped well after the stall are published.
+    await until(() => latest > stallEnd + 200, 'the backlog published');
+    await engine.stopRunner('flood');
+    expect(backlog, 'events that waited through the stall').toBeGreaterThan(5000);
+    // Before: Node hands the listener every message queued, and all were published before
+    // anything else ran (a starved server's /health and SIGTERM waited seconds).
+    expect(beforeTurn, `published before the first turn, of a backlog of ${backlog}`).toBeLessThan(backlog / 2);
   }, THREAD_TEST_MS);
 
   it('a thread that dies stops only its runners, each with a RunnerStopped saying why; the next start gets a new thread', async () => {

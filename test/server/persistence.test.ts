@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TradingEngine } from '../../src/engine/engine.js';
 import { DEFAULT_STORE_TYPES } from '../../src/server/config.js';
-import { startPersistence } from '../../src/server/persistence.js';
+import { latestOnly, startPersistence } from '../../src/server/persistence.js';
 import { startServer } from '../../src/server/server.js';
 import { SCRIPT, startTestServer, until } from './harness.js';
 import { post, watch } from './transports.js';
@@ -118,4 +118,29 @@ describe('resuming beyond memory', () => {
       await db.close();
     }
   }, 60_000);
+});
+
+describe('saving where the log stands behind a slow store', () => {
+  it('saves one at a time with at most one waiting, which saves the latest: a save a second never queues without end', async () => {
+    const runs: boolean[] = [];
+    const finish: (() => void)[] = [];
+    const save = latestOnly((clean: boolean) => {
+      runs.push(clean);
+      return new Promise<void>((r) => finish.push(r));
+    });
+    // A store that takes ten timer periods for one save: ten saves are asked meanwhile.
+    const first = save(false);
+    await until(() => runs.length === 1, 'the first save to start');
+    const asked = Array.from({ length: 9 }, () => save(false));
+    const last = save(true);
+    let settled = false;
+    void Promise.all([first, ...asked, last]).then(() => (settled = true));
+    // The store takes each save as it comes, until every call is answered.
+    while (!settled) {
+      await until(() => finish.length > 0 || settled, 'a save to start, or every call answered');
+      finish.shift()?.();
+    }
+    // Two saves, not eleven; the second with what the last call asked.
+    expect(runs).toEqual([false, true]);
+  });
 });

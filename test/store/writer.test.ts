@@ -119,3 +119,74 @@ describe('the writer and notices of lost events', () => {
     await writer.flush(100);
   });
 });
+
+describe('the writer when its buffer overflows', () => {
+  const tick = (n: number): RunnerEvent => ({
+    type: 'TickReceived', runnerId: 'r', symbol: 'X',
+    data: { symbol: 'X', timestamp: 1_700_000_000_000 + n, open: 1, high: 1, low: 1, close: 1, volume: 1, bid: 1, ask: 1 },
+  });
+  /** A store that takes every batch after `ms`. */
+  const slowStore = (ms: number) => ({ insert: () => new Promise<void>((r) => setTimeout(r, ms)) }) as unknown as EventStore;
+
+  it('reports a loss once, not again at once when the report itself takes a place in the full buffer', async () => {
+    const bus = new EventBus();
+    const reports: number[] = [];
+    const writer = new StoreWriter(slowStore(5), bus.subscribe({ capacity: 100 }), {
+      lossReportMs: 60_000,
+      onLost: (missed) => {
+        reports.push(missed);
+        // As the server does: the report is an Error event, which the writer stores too. Bounded
+        // here, so that a writer that reports each such loss at once stops (and fails) instead of
+        // holding this thread for ever, as it held the server's.
+        if (reports.length < 1000) bus.publish({ type: 'Error', runnerId: 'tickwire', error: `${missed} events were not stored`, severity: 'Error', timestamp: 0 }, 'tickwire');
+      },
+    });
+    for (let n = 0; n < 1000; n++) bus.publish(tick(n), 'X');
+    await until(() => writer.stats.backlog === 0 && reports.length > 0, 'the buffer written');
+    // One report for the overflow; the place its own event took (one more tick dropped) waits
+    // for the next report, due a lossReportMs later, or at the flush.
+    expect(reports).toEqual([writer.stats.lost - 1]);
+    expect(await writer.flush()).toBe(true);
+    expect(reports.reduce((a, b) => a + b, 0)).toBe(writer.stats.lost);
+    expect(reports).toHaveLength(2);
+  });
+
+  it('lets the event loop turn between batches, however fast its source answers', async () => {
+    let read = 0;
+    const total = 200_000;
+    // A source that always has more, at once, and a store that takes every batch at once.
+    const source: WriterSource = {
+      next: () => Promise.resolve(read < total ? { done: false, value: { id: ++read, symbol: 'X', event: tick(read) } } : { done: true, value: undefined }),
+      get size() {
+        return total - read;
+      },
+      close: () => undefined,
+    };
+    const store = { insert: () => Promise.resolve() } as unknown as EventStore;
+    const writer = new StoreWriter(store, source, { batchSize: 1000 });
+    const readAtTurn = await new Promise<number>((resolve) => setImmediate(() => resolve(read)));
+    // Before: all 200,000 were read before anything else on this thread ran.
+    expect(readAtTurn).toBeLessThan(total / 10);
+    await writer.flush();
+  });
+
+  it('gives up at the end of a flush that the store does not finish, and reports what it did not store', async () => {
+    const bus = new EventBus();
+    const lost: { missed: number; cause: string }[] = [];
+    // The store takes 5 rows per 100 ms: far too slow for 500 in a 300 ms flush.
+    const writer = new StoreWriter(slowStore(100), bus.subscribe({ capacity: 10_000 }), { batchSize: 5, concurrency: 1, onLost: (missed, cause) => lost.push({ missed, cause }) });
+    for (let n = 0; n < 500; n++) bus.publish(transition(n), 'X');
+    const started = Date.now();
+    expect(await writer.flush(300)).toBe(false);
+    expect(Date.now() - started).toBeLessThan(3000);
+    const written = writer.stats.written;
+    // The rest is counted and reported as lost at shutdown, not written on in the background.
+    expect(lost).toEqual([{ missed: writer.stats.lost, cause: 'shutdown' }]);
+    expect(writer.stats.lost).toBeGreaterThan(400);
+    expect(writer.stats.backlog).toBe(0);
+    await new Promise((r) => setTimeout(r, 300));
+    // At most the batch that was in flight landed after the flush gave up.
+    expect(writer.stats.written - written).toBeLessThanOrEqual(5);
+    expect(writer.stats.written + writer.stats.lost).toBeLessThanOrEqual(500);
+  });
+});
