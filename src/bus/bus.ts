@@ -240,13 +240,30 @@ export class EventSubscription extends QueueIterator<StreamItem> {
     this.withHistory = true;
   }
 
-  override next(): Promise<IteratorResult<StreamItem>> {
+  /**
+   * Where the bus hands this subscriber's entries while it is set, instead of queueing
+   * them: a reader that keeps up takes each one synchronously as it is published (a
+   * delivery member writing to its socket). It returns false when it cannot take the
+   * item now (its socket is behind); the item is then queued by the drop policy, and the
+   * reader reads the queue out with {@link take} before it sets a sink again. Only set
+   * while nothing is queued or left to read from the history, so order holds.
+   */
+  sink: ((item: StreamItem) => boolean) | null = null;
+
+  override take(): StreamItem | undefined {
     const cursor = this.cursor;
     if (cursor !== null && !this.closed) {
       const item = this.readHistory(cursor);
-      if (item !== null) return Promise.resolve({ done: false, value: item });
+      if (item !== null) return item;
     }
-    return super.next();
+    return super.take();
+  }
+
+  /** @internal Hands an item to the sink, or queues it when there is none or it refuses. */
+  offer(item: StreamItem, at: number | undefined): void {
+    const sink = this.sink;
+    if (sink !== null && sink(item)) return;
+    this.push(item, at);
   }
 
   private readHistory(cursor: HistoryCursor): StreamItem | null {
@@ -476,7 +493,7 @@ export class EventBus {
         scopedReason: `events never reached this server (${why}); some may have been yours`,
       };
       const at = this.maxAge > 0 ? this.ageClock() : undefined;
-      for (const subscriber of this.subscribers) subscriber.push(gap, at);
+      for (const subscriber of this.subscribers) subscriber.offer(gap, at);
     }
     this.deliver(entry, queuedAt);
     return true;
@@ -505,7 +522,7 @@ export class EventBus {
       }
       if (match) {
         matched++;
-        subscriber.push(entry, at);
+        subscriber.offer(entry, at);
       }
     }
     if (matched > 0) {

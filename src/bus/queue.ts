@@ -401,7 +401,12 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
     this.end();
   }
 
-  next(): Promise<IteratorResult<T>> {
+  /**
+   * The next item if one can be read now, else undefined (nothing queued, or the end:
+   * see {@link closed} and {@link takeFailure}). The synchronous half of `next()`, for a
+   * reader that is told when to read instead of waiting on a promise (a delivery member).
+   */
+  take(): T | undefined {
     const queue = this.queue;
     // Ends before anything stale is read; a finished stream is read out as it stands.
     if (this.ageCause !== null && !this.ended) queue.expire();
@@ -410,25 +415,42 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
         const missed = queue.dropped - this.reportedDrops;
         this.reportedDrops = queue.dropped;
         this.lastAt = Number.NaN;
-        return Promise.resolve({ done: false, value: this.dropNotice(missed, CAPACITY) });
+        return this.dropNotice(missed, CAPACITY);
       }
       if (queue.expired > this.reportedExpired) {
         const missed = queue.expired - this.reportedExpired;
         this.reportedExpired = queue.expired;
         this.lastAt = Number.NaN;
-        return Promise.resolve({ done: false, value: this.dropNotice(missed, this.ageCause!) });
+        return this.dropNotice(missed, this.ageCause!);
       }
     }
     const item = queue.shift();
-    if (item !== undefined) {
-      this.lastAt = queue.lastShiftedAt;
-      return Promise.resolve({ done: false, value: item });
-    }
-    if (this.failure !== null) {
-      const failure = this.failure;
-      this.failure = null;
-      return Promise.reject(failure);
-    }
+    if (item !== undefined) this.lastAt = queue.lastShiftedAt;
+    return item;
+  }
+
+  /** Once ended and read out: why it failed (read once), or null for a plain end. */
+  takeFailure(): SubscriberOverflowError | null {
+    const failure = this.failure;
+    this.failure = null;
+    return failure;
+  }
+
+  /**
+   * Called once when no more items will be pushed (finish, close, overflow, abort): a
+   * reader that is not waiting in `next()` learns it must read out what is left.
+   */
+  onEnded(listener: () => void): void {
+    this.endListener = listener;
+  }
+
+  private endListener: (() => void) | null = null;
+
+  next(): Promise<IteratorResult<T>> {
+    const item = this.take();
+    if (item !== undefined) return Promise.resolve({ done: false, value: item });
+    const failure = this.takeFailure();
+    if (failure !== null) return Promise.reject(failure);
     if (this.ended) return Promise.resolve(DONE);
     return new Promise((resolve) => this.waiters.push(resolve));
   }
@@ -458,6 +480,9 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
     }
     // Waiters only exist while the queue is empty, so they are all owed "done".
     for (const waiter of this.waiters.splice(0)) waiter(DONE);
+    const listener = this.endListener;
+    this.endListener = null;
+    listener?.();
   }
 
   private endNotified = false;

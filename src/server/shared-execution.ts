@@ -11,9 +11,12 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
 } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { maskError, type Plugin } from 'graphql-yoga';
 import { log } from './log.js';
 import { DEFAULT_QUEUE_CAPACITY } from '../bus/bus.js';
+import { Hub } from '../delivery/hub.js';
+import type { DirectSource } from '../delivery/member.js';
+import type { FrameWriter } from '../delivery/writer.js';
 import { QueueIterator, Retention, type AgeBound, type DropCause } from '../bus/queue.js';
 
 /** Events a cohort executes before it lets the event loop run I/O. */
@@ -110,6 +113,53 @@ export interface SharedExecutionOptions<Source> {
    * (notices, batches) are each subscriber's own and executed per cohort. Default: none.
    */
   readonly sourceArgumentFields?: readonly string[];
+  /**
+   * The delivery core: when a subscription's context names a connection writer
+   * ({@link DeliveryTarget}, set by the graphql-ws transport) and its source stream can
+   * hand items over synchronously, the subscription becomes a member of an execution
+   * group that appends shared bytes to that writer; the iterator returned to the transport
+   * yields nothing and only says when it ended. Returns such a source, or null.
+   */
+  readonly directSource?: (stream: AsyncIterator<unknown>) => DirectSource<Source & object> | null;
+  /** True for a source event that is the same object for every subscriber (a log entry). */
+  readonly sharedSource?: (source: Source) => boolean;
+}
+
+/**
+ * Where a subscription's frames go on the delivery core's live path: put in the operation's
+ * context (`delivery`) by a transport that writes frames itself.
+ */
+export interface DeliveryTarget {
+  readonly writer: FrameWriter;
+  /** The operation's id: `{"id":…,"type":"next","payload":` goes before each payload. */
+  readonly id: string;
+}
+
+/** The {@link DeliveryTarget} of an operation's context, if its transport gave one. */
+function deliveryTargetOf(contextValue: unknown): DeliveryTarget | undefined {
+  const target = (contextValue as { delivery?: DeliveryTarget } | null)?.delivery;
+  return target !== undefined && typeof target === 'object' && typeof target.id === 'string' ? target : undefined;
+}
+
+const SUFFIX = Buffer.from('}');
+const DONE_RESULT: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * Executes and encodes one source event for an execution group: errors masked once as
+ * Yoga would (its own masking never sees these results), the JSON made once.
+ */
+function encoderOf(args: ExecutionArgs): (source: object) => Buffer | Promise<Buffer> {
+  const encode = (result: ExecutionResult): Buffer => {
+    const masked =
+      result.errors === undefined || result.errors.length === 0
+        ? result
+        : { ...result, errors: result.errors.map((error) => maskError(error, 'Unexpected error.', false) as GraphQLError) };
+    return Buffer.from(JSON.stringify(masked));
+  };
+  return (source) => {
+    const result = execute({ ...args, rootValue: source });
+    return result instanceof Promise ? result.then(encode) : encode(result);
+  };
 }
 
 /** The plugin with a view of its counters. */
@@ -216,6 +266,7 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
   let executionsSaved = 0;
   let privateCohorts = 0;
   let expired = 0;
+  const hub = new Hub<Source & object>((source) => options.sharedSource?.(source) ?? false);
 
   // Yoga caches parsed documents, so the same query text is usually the same object.
   const documentKeyOf = (args: ExecutionArgs): string => {
@@ -333,6 +384,9 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
     const stream = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in stream)) return stream;
     const own = stream[Symbol.asyncIterator]();
+    const target = deliveryTargetOf(args.contextValue);
+    const direct = target === undefined ? null : (options.directSource?.(own) ?? null);
+    if (target !== undefined && direct !== null) return openMember(args, direct, target);
     const shareable = options.isShareable?.(own) ?? true;
     // A private cohort has a key of its own that nobody else can join.
     const key = shareable ? keyOf(args) : `private\u0000${++privateCohorts}`;
@@ -372,6 +426,31 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
     return member;
   }
 
+  /**
+   * The delivery core's path: one member of the group of its document, operation and
+   * principal (across variables when they only choose the stream). What is returned to
+   * the transport yields nothing: it settles when the member ends, and `return()` ends it.
+   */
+  function openMember(args: ExecutionArgs, source: DirectSource<Source & object>, target: DeliveryTarget): AsyncIterableIterator<ExecutionResult> {
+    const key = sharesAcrossVariables(args) ? `direct\u0000${documentKeyOf(args)}` : `direct\u0000${keyOf(args)}`;
+    const prefix = Buffer.from(`{"id":${JSON.stringify(target.id)},"type":"next","payload":`);
+    const member = hub.open(key, () => encoderOf(args), source, { writer: target.writer, prefix, suffix: SUFFIX });
+    const ended = member.done.then(() => DONE_RESULT);
+    const completion: AsyncIterableIterator<ExecutionResult> = {
+      next: () => ended,
+      return: () => {
+        member.close();
+        return Promise.resolve(DONE_RESULT);
+      },
+      throw: (error: unknown) => {
+        member.close();
+        return Promise.reject(error);
+      },
+      [Symbol.asyncIterator]: () => completion,
+    };
+    return completion;
+  }
+
   return {
     onSubscribe({ setSubscribeFn }) {
       setSubscribeFn(subscribeShared as Parameters<typeof setSubscribeFn>[0]);
@@ -379,7 +458,15 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
     stats: () => {
       let members = 0;
       for (const cohort of cohorts.values()) members += cohort.members.size;
-      return { cohorts: cohorts.size, members, executions, deliveries, executionsSaved, expired };
+      const core = hub.stats();
+      return {
+        cohorts: cohorts.size + core.groups,
+        members: members + core.members,
+        executions: executions + core.executions,
+        deliveries: deliveries + core.deliveries,
+        executionsSaved: executionsSaved + core.executionsSaved,
+        expired,
+      };
     },
     expiredByType: () => expiredByType,
   };

@@ -1,5 +1,5 @@
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { conflationKeyOf, dropReason, retentionOf, type EventBus } from '../bus/bus.js';
+import { conflationKeyOf, dropReason, EventSubscription, retentionOf, type EventBus } from '../bus/bus.js';
 import { isBatch, retentionOfBatch, type EventBatch } from '../bus/batch.js';
 import { isGap, type StreamGap, type StreamItem } from '../bus/types.js';
 import type { EngineControl } from '../engine/engine.js';
@@ -12,6 +12,7 @@ import { DEFAULT_LIMITS, limitPlugins, type Limits } from './limits.js';
 import { log } from './log.js';
 import { Admission, useStreamAdmission } from './admission.js';
 import { useSharedExecution, type SharedExecutionPlugin } from './shared-execution.js';
+import type { DirectSource } from '../delivery/member.js';
 
 const yogaLog = log.child({ component: 'yoga' });
 
@@ -68,6 +69,11 @@ export function createTickwireYoga(
     // Their arguments are consumed by the bus and the stream stages (filter, replay/after,
     // throttle, batching) before execution; their resolvers only pass the item on.
     sourceArgumentFields: ['events', 'eventBatches'],
+    // A plain log subscription (no throttle, batches or store backfill) goes through the
+    // delivery core when its transport writes frames itself.
+    // (It only ever carries stream items, never batches: the wider type is the plugin's.)
+    directSource: (stream) => (stream instanceof EventSubscription ? (stream as unknown as DirectSource<StreamItem | EventBatch>) : null),
+    sharedSource: (source) => !isBatch(source) && !isGap(source),
   });
   const yoga = createYoga<Record<string, unknown>, SchemaContext>({
     schema,

@@ -33,9 +33,10 @@ describe('faults', () => {
               }),
           ),
         );
-        // The same document and variables: one cohort of 100 members on one bus subscription.
+        // The same document and variables: one execution group of 100 members, each its own log subscriber.
         await until(() => t.server.tickwire.sharedExecution.stats().members === 100, `round ${round}: 100 subscribers`);
-        expect(t.bus.subscriberCount).toBe(1);
+        expect(t.server.tickwire.sharedExecution.stats().cohorts).toBe(1);
+        expect(t.bus.subscriberCount).toBe(100);
         // terminate(): the TCP connection is destroyed, no close frame is sent.
         for (const s of sockets) s.terminate();
         await until(

@@ -13,17 +13,16 @@ import type { SchemaContext } from '../../schema/index.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { executePrepared, prepareOperation, subscribePrepared } from '../operation.js';
 import { GRAPHQL_PATH, type TickwireYoga } from '../yoga.js';
+import { DEFAULT_HIGH_WATER_BYTES, FrameWriter, WS_TEXT_FRAMING, type ByteSink } from '../../delivery/writer.js';
+import type { DeliveryTarget } from '../shared-execution.js';
 
 /**
- * Bytes a socket may have unsent before `send` starts waiting for the kernel. Below it a
- * message is written and forgotten, so a fast client costs no round trip per event;
- * above it the subscription pauses, its bus queue fills and the drop policy applies
- * there (high-frequency events first), instead of memory growing in the socket.
+ * Bytes a connection may have unsent before its subscriptions count as behind: below it
+ * a frame is appended and forgotten, so a fast client costs no round trip per event;
+ * above it each subscription's log queue fills and the drop policy applies there
+ * (high-frequency events first), instead of memory growing in the socket.
  */
-export const SOCKET_HIGH_WATER_BYTES = 1 << 20;
-
-/** Bytes held back in a corked socket before they are written anyway. */
-const CORK_FLUSH_BYTES = 64 * 1024;
+export const SOCKET_HIGH_WATER_BYTES = DEFAULT_HIGH_WATER_BYTES;
 
 /**
  * Default milliseconds between keep-alive pings. A peer that leaves a ping unanswered for
@@ -92,31 +91,28 @@ function keepAlive(wss: WebSocketServer, intervalMs: number): () => void {
 }
 
 /**
- * Streams a subscription's results to the socket as graphql-ws `next` messages without
- * handing each one back to graphql-ws: the frame is `{"id","type":"next","payload"}`
- * around the result's cached JSON, so a result fanned out to many subscribers is
- * serialized once. graphql-ws still owns everything else (handshake, subscribe,
- * complete, errors, ping); it sees an iterator that yields nothing and ends when the
- * stream ends, after which it sends `complete` as usual.
+ * Streams a subscription's results to its connection's writer as graphql-ws `next`
+ * messages: the path of streams that are not plain log subscriptions (throttled, batched,
+ * backfilled from the store), which arrive as results of an iterator. Plain ones go
+ * through the delivery core and never reach here with a result. graphql-ws still owns
+ * everything else (handshake, subscribe, complete, errors, ping); it sees an iterator
+ * that yields nothing and ends when the stream ends, after which it sends `complete`.
  */
 function writeThrough(
   results: AsyncIterableIterator<ExecutionResult> | AsyncGenerator<ExecutionResult>,
-  socket: WebSocket,
+  writer: FrameWriter,
   id: string,
 ): AsyncIterableIterator<ExecutionResult> {
   const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
-  const write = writerOf(socket);
   let stopped = false;
   const iterator: AsyncIterableIterator<ExecutionResult> = {
     async next(): Promise<IteratorResult<ExecutionResult>> {
       for (;;) {
+        // Behind: wait for the socket; meanwhile this subscriber's queue applies the drop policy.
+        if (writer.behind) await new Promise<void>((resolve) => writer.onRoom(resolve));
         const next = await results.next();
         if (next.done === true || stopped) return { done: true, value: undefined };
-        if (socket.readyState !== socket.OPEN) continue;
-        // Above the high-water mark this waits for the kernel; meanwhile this
-        // subscriber's queue applies the drop policy.
-        const pending = write(`${prefix}${payloadOf(next.value)}}`);
-        if (pending !== undefined) await pending;
+        writer.text(`${prefix}${payloadOf(next.value)}}`);
       }
     },
     async return(): Promise<IteratorResult<ExecutionResult>> {
@@ -136,49 +132,31 @@ function writeThrough(
   return iterator;
 }
 
-/**
- * Sends text frames on one socket. Frames sent in one turn of the event loop leave in
- * one write (the socket is corked until the turn ends), so an event fanned out to many
- * subscriptions of a socket costs one syscall, not one each. Resolves at once below
- * {@link SOCKET_HIGH_WATER_BYTES} buffered; above it, when the kernel took the frame.
- */
-type FrameWriter = (frame: string) => void | Promise<void>;
-
-function frameWriter(socket: WebSocket): FrameWriter {
-  // ws keeps the net.Socket private; without it frames are simply written one by one.
-  const raw = (socket as unknown as { _socket?: Socket })._socket;
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    raw?.uncork();
-  };
-  return (frame) => {
-    if (socket.readyState !== socket.OPEN) return;
-    if (raw !== undefined) {
-      if (!corked) {
-        corked = true;
-        raw.cork();
-        process.nextTick(uncork);
-      } else if (raw.writableLength >= CORK_FLUSH_BYTES) {
-        // A long turn (a burst of events) must not hold everything back until it ends.
-        raw.uncork();
-        raw.cork();
-      }
-    }
-    if (socket.bufferedAmount < SOCKET_HIGH_WATER_BYTES) {
-      socket.send(frame);
-      return;
-    }
-    return new Promise<void>((resolve) => socket.send(frame, () => resolve()));
-  };
-}
-
 const writers = new WeakMap<WebSocket, FrameWriter>();
 
+/**
+ * The connection's one writer: every graphql-ws message of it (acks, errors, `next`,
+ * `complete`) is appended here, so order holds, and leaves in one write per turn as raw
+ * WebSocket frames on the socket under `ws`. ws itself writes only control frames (ping,
+ * pong, close) between whole frames, and the writer is flushed before a close.
+ */
 function writerOf(socket: WebSocket): FrameWriter {
   let writer = writers.get(socket);
   if (writer === undefined) {
-    writer = frameWriter(socket);
+    // ws keeps the net.Socket private; it is set before the 'connection' event.
+    const raw = (socket as unknown as { _socket: Socket })._socket;
+    // Nothing may follow ws's close frame: once the socket is not open, bytes are dropped.
+    const sink: ByteSink = {
+      write: (chunk) => (socket.readyState === socket.OPEN ? raw.write(chunk) : true),
+      get writableLength() {
+        return raw.writableLength;
+      },
+      get destroyed() {
+        return raw.destroyed || socket.readyState !== socket.OPEN;
+      },
+      once: (event, listener) => raw.once(event, listener),
+    };
+    writer = new FrameWriter(sink, WS_TEXT_FRAMING, SOCKET_HIGH_WATER_BYTES);
     writers.set(socket, writer);
   }
   return writer;
@@ -263,7 +241,7 @@ export function attachGraphqlWs(
       const result = await subscribePrepared(args);
       const target = targets.get(args);
       if (target === undefined || !(Symbol.asyncIterator in result)) return result;
-      return writeThrough(result, target.socket, target.id);
+      return writeThrough(result, writerOf(target.socket), target.id);
     },
     onSubscribe: async (ctx, id, params) => {
       // Every frame of the operation repeats its id: a long one is refused, as an `error`
@@ -280,7 +258,13 @@ export function attachGraphqlWs(
       }
       const prepared = await prepareOperation(
         tickwire.yoga,
-        { req: ctx.extra.request, socket: ctx.extra.socket, connectionParams: ctx.connectionParams },
+        {
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          connectionParams: ctx.connectionParams,
+          // Plain log subscriptions append their frames to this connection's writer directly.
+          delivery: { writer: writerOf(ctx.extra.socket), id } satisfies DeliveryTarget,
+        },
         params,
       );
       if (Array.isArray(prepared)) return refused(...(prepared as readonly GraphQLError[]));
@@ -313,16 +297,21 @@ export function attachGraphqlWs(
       if (socket.readyState === socket.OPEN) socket.close(CloseCode.InternalServerError, 'Internal server error');
     });
 
-    const write = writerOf(socket);
+    const writer = writerOf(socket);
     const closed = protocol.opened(
       {
         protocol: socket.protocol,
-        send: write,
-        close: (code, reason) => socket.close(code, reason),
+        send: (message) => writer.text(message),
+        close: (code, reason) => {
+          // What was appended goes out before the close frame.
+          writer.end();
+          socket.close(code, reason);
+        },
         onMessage: (cb) =>
           socket.on('message', (data) => {
             cb(String(data)).catch((err: unknown) => {
               connection.error({ err }, 'graphql-ws message handling failed');
+              writer.end();
               socket.close(CloseCode.InternalServerError, 'Internal server error');
             });
           }),
@@ -330,6 +319,7 @@ export function attachGraphqlWs(
       { socket, request },
     );
     socket.once('close', (code, reason) => {
+      writer.end();
       void closed(code, String(reason));
     });
   });
@@ -339,7 +329,10 @@ export function attachGraphqlWs(
     handleUpgrade: (request, socket, head) => wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request)),
     close: async () => {
       stopKeepAlive();
-      for (const client of wss.clients) client.close(1001, 'Going away');
+      for (const client of wss.clients) {
+        writerOf(client).end();
+        client.close(1001, 'Going away');
+      }
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };

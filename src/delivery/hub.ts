@@ -1,0 +1,64 @@
+import { Group, type DeliveryCounters, type Encoder } from './group.js';
+import { Member, type DirectSource } from './member.js';
+import type { FrameWriter } from './writer.js';
+
+/** What a {@link Hub} reports (metrics, tests, the bench). */
+export interface DeliveryStats {
+  /** Execution groups now. */
+  readonly groups: number;
+  /** Subscriptions in them. */
+  readonly members: number;
+  /** Items executed and encoded since start. */
+  readonly executions: number;
+  /** Payloads reused instead of executed again. */
+  readonly executionsSaved: number;
+  /** Frames appended to connections. */
+  readonly deliveries: number;
+}
+
+/** Where a new member writes: its connection's writer, and its frames' prefix and suffix. */
+export interface MemberTarget {
+  readonly writer: FrameWriter;
+  readonly prefix: Buffer;
+  readonly suffix: Buffer;
+}
+
+/**
+ * The delivery core's registry: execution groups by key, and their members. A group is
+ * made by its first member and removed with its last.
+ */
+export class Hub<T extends object> {
+  private readonly groups = new Map<string, Group<T>>();
+  private members = 0;
+  private readonly counters: DeliveryCounters = { executions: 0, reused: 0, deliveries: 0 };
+
+  /** @param shared true for an item that is the same object for every subscriber (a log entry) */
+  constructor(private readonly shared: (item: T) => boolean) {}
+
+  /**
+   * Opens a member of the group `key` (made with `encoder` when it is new) reading
+   * `source` into `target`, and starts it.
+   */
+  open(key: string, encoder: () => Encoder<T>, source: DirectSource<T>, target: MemberTarget): Member<T> {
+    let group = this.groups.get(key);
+    if (group === undefined) {
+      group = new Group(key, encoder(), this.shared, this.counters);
+      this.groups.set(key, group);
+    }
+    const joined = group;
+    joined.size++;
+    this.members++;
+    const member = new Member(joined, source, target.writer, target.prefix, target.suffix, this.counters, () => {
+      this.members--;
+      if (--joined.size === 0 && this.groups.get(key) === joined) this.groups.delete(key);
+    });
+    member.start();
+    return member;
+  }
+
+  /** Counters and sizes now. */
+  stats(): DeliveryStats {
+    const { executions, reused, deliveries } = this.counters;
+    return { groups: this.groups.size, members: this.members, executions, executionsSaved: reused, deliveries };
+  }
+}

@@ -1,0 +1,145 @@
+import type { FrameWriter } from './writer.js';
+import type { DeliveryCounters, Group } from './group.js';
+
+/**
+ * What a {@link Member} reads from: a log subscription that hands items to a sink while
+ * one is set, and otherwise queues them by its drop policy (see `EventSubscription` in
+ * src/bus/bus.ts).
+ */
+export interface DirectSource<T> {
+  /** Set while the member keeps up: the log calls it with each item as it is published. */
+  sink: ((item: T) => boolean) | null;
+  /** The next item that can be read now (history, queue, drop notice), or undefined. */
+  take(): T | undefined;
+  /** True once nothing more will be pushed. */
+  readonly closed: boolean;
+  /** Why it ended, once it is read out (overflow), or null. */
+  takeFailure(): Error | null;
+  /** Called once when it ends (finish, overflow, close). */
+  onEnded(listener: () => void): void;
+  /** Ends it now and detaches it from the log. */
+  close(): void;
+}
+
+/** Items a member reads out of its queue or history in one turn before it lets others run. */
+export const PUMP_SLICE = 512;
+
+/**
+ * One subscription on one connection. While its connection keeps up it is a sink of the
+ * log: each item is filtered by the log, executed once by its group, and appended here
+ * as a frame: prefix, the group's shared payload, suffix. When the connection is behind
+ * (or the subscription starts with history) it reads its source out in slices as the
+ * connection drains, then becomes a sink again. No promise, iterator or timer on the live
+ * path.
+ */
+export class Member<T extends object> {
+  private finished = false;
+  private scheduled = false;
+  private settle!: { resolve: () => void; reject: (error: Error) => void };
+  /** Settles when the subscription ends: resolved for a plain end, rejected when it failed. */
+  readonly done: Promise<void>;
+
+  constructor(
+    private readonly group: Group<T>,
+    private readonly source: DirectSource<T>,
+    private readonly writer: FrameWriter,
+    private readonly prefix: Buffer,
+    private readonly suffix: Buffer,
+    private readonly counters: DeliveryCounters,
+    private readonly onLeave: (member: Member<T>) => void,
+  ) {
+    this.done = new Promise((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    // Nobody awaits a member closed by its client.
+    this.done.catch(() => {});
+    source.onEnded(() => {
+      // Read out what is left, then end.
+      source.sink = null;
+      this.schedule();
+    });
+  }
+
+  /** Starts delivery: history and anything queued first, then live. */
+  start(): void {
+    this.pump();
+  }
+
+  /** Ends the subscription now (the client completed it, or its connection closed). */
+  close(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.source.sink = null;
+    this.source.close();
+    this.onLeave(this);
+    this.settle.resolve();
+  }
+
+  /** The live path: the log calls this with each accepted item. */
+  readonly direct = (item: T): boolean => {
+    if (this.writer.behind) return this.fallBack();
+    const payload = this.group.payloadOf(item);
+    if (payload instanceof Promise) return this.fallBack();
+    this.append(payload);
+    return true;
+  };
+
+  /** The log queues the item: read the queue out when there is room. */
+  private fallBack(): false {
+    this.source.sink = null;
+    this.writer.onRoom(this.pump);
+    return false;
+  }
+
+  private readonly pump = (): void => {
+    this.scheduled = false;
+    if (this.finished) return;
+    const source = this.source;
+    for (let n = 0; n < PUMP_SLICE; n++) {
+      if (this.writer.behind) {
+        this.writer.onRoom(this.pump);
+        return;
+      }
+      const item = source.take();
+      if (item === undefined) {
+        if (source.closed) this.end(source.takeFailure());
+        else source.sink = this.direct;
+        return;
+      }
+      const payload = this.group.payloadOf(item);
+      if (payload instanceof Promise) {
+        payload.then(
+          (bytes) => {
+            if (this.finished) return;
+            this.append(bytes);
+            this.pump();
+          },
+          (error: unknown) => this.end(error instanceof Error ? error : new Error(String(error))),
+        );
+        return;
+      }
+      this.append(payload);
+    }
+    this.schedule();
+  };
+
+  private schedule(): void {
+    if (this.scheduled || this.finished) return;
+    this.scheduled = true;
+    setImmediate(this.pump);
+  }
+
+  private append(payload: Buffer): void {
+    this.counters.deliveries++;
+    this.writer.frame(this.prefix, payload, this.suffix);
+  }
+
+  private end(failure: Error | null): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.source.sink = null;
+    this.onLeave(this);
+    if (failure === null) this.settle.resolve();
+    else this.settle.reject(failure);
+  }
+}
