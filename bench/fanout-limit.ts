@@ -4,6 +4,15 @@
  * serialized once, into the frame a graphql-ws subscriber of the full TickReceived
  * selection receives, and that one buffer is written with plain `ws` to every socket,
  * corked for the turn and bounded per socket the way tickwire writes.
+ *
+ * With `corked` as its second argument it is the stricter limit (`limitCorked`), the
+ * shape of a delivery core's socket writer (../shared/DESIGN.md, "Delivery core"): each
+ * tick's payload is encoded once to bytes; for every socket the frame (an unmasked server
+ * text frame: header, the graphql-ws `next` prefix of that subscriber, the shared payload,
+ * `}`) is appended to that socket's one pending buffer, and every pending buffer is
+ * written with one `write` on the raw net.Socket under `ws` when the turn ends
+ * (setImmediate). No `ws.send`, no per-frame object beyond the header bytes.
+ *
  * Run as a child process (forked with tsx); it reports its port and, when asked, how many
  * ticks it has published.
  */
@@ -33,15 +42,105 @@ const SOCKET_HIGH_WATER_BYTES = 1 << 20;
 /** CORK_FLUSH_BYTES of the same file: a corked socket writes anyway past this many bytes. */
 const CORK_FLUSH_BYTES = 64 * 1024;
 const ticksPerSecond = Number(process.argv[2] ?? 1000);
+/** `send`: `ws.send` per frame (the `limit`); `corked`: pre-framed bytes, one write per socket per turn (`limitCorked`). */
+const mode = process.argv[3] === 'corked' ? 'corked' : 'send';
 const sockets = new Set<WebSocket>();
 let published = 0;
 let skipped = 0;
+
+/** The net.Socket under a `ws` socket (`ws` keeps it at `_socket`). */
+function rawOf(socket: WebSocket): Socket | undefined {
+  return (socket as unknown as { _socket?: Socket })._socket;
+}
+
+/** Bytes of `{"id":"1","type":"next","payload":`: every subscriber here is operation "1", as with the `send` limit. */
+const NEXT_PREFIX = Buffer.from('{"id":"1","type":"next","payload":');
+const NEXT_SUFFIX = 0x7d; // `}`
+/** Initial size of a socket's pending buffer: a few frames of a turn at 1,000 ticks/s. */
+const WRITER_INITIAL_BYTES = 4096;
+
+/**
+ * One per socket in `corked` mode: the frames of one turn appended to one buffer, written
+ * with one `write` when the turn ends. The buffer is handed to the socket at each flush
+ * (net keeps a reference until it is sent) and a new one is started with the next frame.
+ */
+class FrameWriter {
+  private buffer: Buffer = Buffer.allocUnsafe(0);
+  private length = 0;
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly raw: Socket,
+    /** This subscriber's part of every frame: its graphql-ws `next` prefix. */
+    readonly prefix: Buffer = NEXT_PREFIX,
+  ) {}
+
+  /** Bytes appended this turn, not yet handed to the socket. */
+  get pending(): number {
+    return this.length;
+  }
+
+  /** {@link pending} plus what the socket has not sent yet. */
+  get backlog(): number {
+    return this.length + this.raw.writableLength;
+  }
+
+  /** Appends one frame: the header, this subscriber's prefix, the shared `payload`, `}`. */
+  append(payload: Buffer): void {
+    const size = this.prefix.length + payload.length + 1;
+    const header = size < 126 ? 2 : size < 65_536 ? 4 : 10;
+    const needed = this.length + header + size;
+    if (needed > this.buffer.length) {
+      const next = Buffer.allocUnsafe(Math.max(needed, this.length === 0 ? WRITER_INITIAL_BYTES : this.buffer.length * 2));
+      this.buffer.copy(next, 0, 0, this.length);
+      this.buffer = next;
+    }
+    const b = this.buffer;
+    let at = this.length;
+    // FIN + text; a server's frames are not masked, so the payload bytes go out verbatim.
+    b[at++] = 0x81;
+    if (size < 126) {
+      b[at++] = size;
+    } else if (size < 65_536) {
+      b[at++] = 126;
+      b.writeUInt16BE(size, at);
+      at += 2;
+    } else {
+      b[at++] = 127;
+      b.writeBigUInt64BE(BigInt(size), at);
+      at += 8;
+    }
+    at += this.prefix.copy(b, at);
+    at += payload.copy(b, at);
+    b[at++] = NEXT_SUFFIX;
+    this.length = at;
+  }
+
+  /** Writes what this turn appended, in one `write`. */
+  flush(): void {
+    if (this.length === 0) return;
+    const chunk = this.buffer.subarray(0, this.length);
+    // The socket owns the bytes until they are sent: the next frame starts a new buffer.
+    this.buffer = Buffer.allocUnsafe(0);
+    this.length = 0;
+    if (this.socket.readyState === this.socket.OPEN && !this.raw.destroyed) this.raw.write(chunk);
+  }
+}
+
+const writers = new Map<WebSocket, FrameWriter>();
 
 const http = createServer((_req, res) => res.writeHead(404).end());
 const wss = new WebSocketServer({ server: http, perMessageDeflate: false });
 wss.on('connection', (socket) => {
   sockets.add(socket);
-  socket.on('close', () => sockets.delete(socket));
+  if (mode === 'corked') {
+    const raw = rawOf(socket);
+    if (raw !== undefined) writers.set(socket, new FrameWriter(socket, raw));
+  }
+  socket.on('close', () => {
+    sockets.delete(socket);
+    writers.delete(socket);
+  });
   socket.on('error', () => socket.terminate());
 });
 await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
@@ -72,7 +171,7 @@ process.send?.({ cmd: 'ready', port: (http.address() as AddressInfo).port });
 // Without it plain `ws` pays a syscall per frame and this "limit" would be slower than
 // tickwire, which measures nothing about tickwire's own pipeline.
 await started;
-const rawOf = (socket: WebSocket) => (socket as unknown as { _socket?: Socket })._socket;
+if (mode === 'corked') await feedCorked();
 let corked = false;
 const uncorkAll = () => {
   corked = false;
@@ -104,4 +203,43 @@ for await (const item of simulatedFeed({ symbol: 'FAN', ticksPerSecond }).items(
     }
     socket.send(frame, { binary: false });
   }
+}
+
+/**
+ * The `corked` mode's feed loop: the payload encoded once per tick; per socket, the frame
+ * appended to its writer (or skipped past the same 1 MiB bound); every writer flushed once
+ * when the turn ends.
+ */
+async function feedCorked(): Promise<never> {
+  let flushing = false;
+  const flushAll = () => {
+    flushing = false;
+    for (const writer of writers.values()) writer.flush();
+  };
+  for await (const item of simulatedFeed({ symbol: 'FAN', ticksPerSecond }).items(stop.signal)) {
+    if (!('tick' in item)) continue;
+    const tick = item.tick;
+    const id = ++published;
+    // The same bytes as the `send` limit's frame, split where the delivery core splits it:
+    // the shared payload here, the subscriber's prefix and the closing `}` in the writer.
+    const payload = Buffer.from(
+      `{"data":{"events":{"id":"${id}","__typename":"TickReceived","runnerId":"fan","timestamp":${tick.timestamp},"type":"TICK_RECEIVED","symbol":"FAN","data":${JSON.stringify(tick)}}}}`,
+    );
+    if (!flushing) {
+      flushing = true;
+      setImmediate(flushAll);
+    }
+    for (const writer of writers.values()) {
+      if (writer.backlog >= SOCKET_HIGH_WATER_BYTES) {
+        skipped++;
+        continue;
+      }
+      writer.append(payload);
+      // A turn that has piled up this much (a late timer releasing many ticks at once)
+      // leaves early, as the `send` limit uncorks past the same size.
+      if (writer.pending >= CORK_FLUSH_BYTES) writer.flush();
+    }
+  }
+  // The feed ends only when stopped, and `exit` ends the process right after.
+  return new Promise<never>(() => undefined);
 }
