@@ -8,18 +8,36 @@
  * - `distinct`: the same, each subscriber with its own variables that still match every
  *   tick (`symbols: ["FAN", "own-<i>"]`);
  * - `limit`: N plain `ws` sockets sent the same frames, serialized once per tick
- *   (bench/fanout-limit.ts), from a feed with the same pacing.
+ *   (bench/fanout-limit.ts), from a feed with the same pacing, with `ws.send` per frame;
+ * - `limitCorked`: the same sockets and bytes, the stricter limit: each tick's payload
+ *   encoded once, the frames (header, per-subscriber `next` prefix, shared payload)
+ *   appended to one buffer per socket and written with one write per socket per turn on
+ *   the raw net.Socket (bench/fanout-limit.ts `corked`).
  * The subscribers live in two client processes (bench/fanout-client.ts) that only count
  * and sample ages; their CPU and the machine's idle time are reported with each run, so
  * it shows whether the clients, not the server, were the bottleneck.
  *
- * `npx tsx bench/fanout.ts [--quick] [sizes…]` prints each run and then one JSON line.
+ * Server CPU per delivery (`serverCpuUsPerDelivery`) is read from outside, from
+ * /proc/<pid>/stat of the server process and its children (socket workers), at the
+ * window's bounds: a process's own `process.cpuUsage()` would have to be asked over its
+ * event loop, which an overloaded server answers late, moving the window's bounds. It is
+ * all of the server's CPU (engine, GraphQL, sockets, GC), divided by what the clients
+ * received, so the limits' figures include their feeds too.
+ *
+ * BENCH_PROFILE_DIR=<dir>: each server (tickwire and the limits) runs with `--cpu-prof`
+ * and writes its CPU profiles on exit, one per thread (tickwire's engine and store
+ * threads too; not its socket worker processes), to <dir>/<kind>-<subscribers>[-workers<n>]/.
+ * Open them in Chrome DevTools or speedscope. Profiling slows the servers: figures of
+ * such a run are for reading the profile, not for comparing.
+ *
+ * `npx tsx bench/fanout.ts [--quick] [sizes…]` prints each run and then one JSON line;
+ * without sizes it reads BENCH_FANOUT_SIZES (e.g. `100,1000`), as `npm run bench` does.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
@@ -28,7 +46,7 @@ import type { ClientCommand, ConnectCommand, Status, WindowReport } from './fano
 import type { LimitStats } from './fanout-limit.js';
 
 /** Which server and subscribers a run uses. */
-export type FanoutKind = 'shared' | 'distinct' | 'limit';
+export type FanoutKind = 'shared' | 'distinct' | 'limit' | 'limitCorked';
 
 /** One run: one server, `subscribers` sockets, one measured window. */
 export interface FanoutRun {
@@ -59,8 +77,19 @@ export interface FanoutRun {
    * /metrics; the limit: its own count); null when the server did not answer within 15 s.
    */
   readonly enginePublishedPerSec: number | null;
+  /**
+   * Peak RSS of the server process (with its socket workers) while ticks flow (warm-up and
+   * window; sampled every 200 ms), MB: serverRssMb also covers the connections' arrival.
+   */
+  readonly peakRssMb: number;
   /** CPU of the server process (with its socket workers) over the window, % of one core. */
   readonly serverCpuPct: number;
+  /**
+   * CPU of the server process and its socket workers (user + system, /proc) per event the
+   * clients received in the window, µs: the server's CPU rate over the window divided by
+   * the delivery rate. Null when nothing was delivered.
+   */
+  readonly serverCpuUsPerDelivery: number | null;
   /** CPU of all client processes together over the window, % of one core. */
   readonly clientCpuPct: number;
   /** Idle time of the whole machine over the window, % (all cores). */
@@ -74,13 +103,22 @@ export interface FanoutRun {
   readonly serverStartMs: number;
 }
 
-/** The three runs of one size. */
+/** The four runs of one size. */
 export interface FanoutSize {
   readonly shared: FanoutRun;
   readonly distinct: FanoutRun;
   readonly limit: FanoutRun;
-  /** Delivered per second: distinct / shared, distinct / limit ("ours"), shared / limit. */
-  readonly ratios: { readonly distinctVsShared: number; readonly oursVsLimit: number; readonly sharedVsLimit: number };
+  readonly limitCorked: FanoutRun;
+  /**
+   * Delivered per second: distinct / shared, distinct / limit ("ours"), distinct /
+   * limitCorked, shared / limit.
+   */
+  readonly ratios: {
+    readonly distinctVsShared: number;
+    readonly oursVsLimit: number;
+    readonly oursVsLimitCorked: number;
+    readonly sharedVsLimit: number;
+  };
 }
 
 /** The server under the largest `distinct` load. */
@@ -149,6 +187,20 @@ const METRICS_TIMEOUT_MS = 15_000;
 const PROBE_TIMEOUT_MS = 10_000;
 const HEALTH_TIMEOUT_MS = 5000;
 const CLK_TCK = 100; // Linux's USER_HZ, the unit of /proc/<pid>/stat's CPU times
+/** How long a server may take to exit once asked; longer when it writes CPU profiles. */
+const STOP_TIMEOUT_MS = process.env['BENCH_PROFILE_DIR'] ? 60_000 : 10_000;
+
+/**
+ * The flags that make a server write CPU profiles into BENCH_PROFILE_DIR/<label>/, or none
+ * when BENCH_PROFILE_DIR is not set (or no label is given: a run that is not measured).
+ */
+function profileFlags(label: string | undefined): string[] {
+  const root = process.env['BENCH_PROFILE_DIR'];
+  if (!root || label === undefined) return [];
+  const dir = join(resolve(root), label);
+  mkdirSync(dir, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
@@ -194,11 +246,11 @@ class Peer {
     if (this.child.connected) this.child.send(message);
   }
 
-  async exit(): Promise<void> {
+  async exit(timeoutMs = 5000): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise((r) => this.child.once('exit', r));
     this.send({ cmd: 'exit' });
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
     await exited;
     clearTimeout(timer);
   }
@@ -332,7 +384,7 @@ async function metricOf(httpBase: string, name: string): Promise<{ value: number
  * in. With ticks flowing, an overloaded server accepts new connections slowly (that is
  * what the overload figures measure), and connecting thousands would measure only that.
  */
-async function startTickwire(dir: string, workers?: number): Promise<Server> {
+async function startTickwire(dir: string, workers?: number, profileLabel?: string): Promise<Server> {
   const port = await freePort();
   const runners = join(dir, 'runners.json');
   writeFileSync(runners, JSON.stringify({ runners: [] }));
@@ -355,7 +407,10 @@ async function startTickwire(dir: string, workers?: number): Promise<Server> {
   // The default (one socket worker per core) unless a run names a count.
   if (workers === undefined) delete env['WORKERS'];
   else env['WORKERS'] = String(workers);
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Profiles the server process and its threads (engine, store). Socket worker processes
+  // (WORKERS > 0) are not: they are forked with only the flags the server names, and
+  // Node refuses --cpu-prof in NODE_OPTIONS.
+  const child = spawn(process.execPath, [...profileFlags(profileLabel), join(ROOT, 'dist', 'main.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + String(d)).slice(-4000)));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
@@ -395,20 +450,23 @@ async function startTickwire(dir: string, workers?: number): Promise<Server> {
     log: () => stderr.trim(),
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
       await exited;
       clearTimeout(timer);
     },
   };
 }
 
-/** The limit: plain ws, one pre-serialized frame per tick (bench/fanout-limit.ts). */
-async function startLimit(): Promise<Server> {
-  const child = fork(fileURLToPath(new URL('./fanout-limit.ts', import.meta.url)), [String(RATE)], {
-    execArgv: ['--import', 'tsx'],
+/**
+ * The limit: plain ws, one pre-serialized frame per tick (bench/fanout-limit.ts); `corked`:
+ * pre-framed bytes appended per socket and written once per socket per turn.
+ */
+async function startLimit(corked: boolean, profileLabel?: string): Promise<Server> {
+  const child = fork(fileURLToPath(new URL('./fanout-limit.ts', import.meta.url)), [String(RATE), corked ? 'corked' : 'send'], {
+    execArgv: ['--import', 'tsx', ...profileFlags(profileLabel)],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const peer = new Peer(child, 'limit server');
+  const peer = new Peer(child, corked ? 'corked limit server' : 'limit server');
   const { port } = await peer.ask<{ port: number }>(null, 'ready');
   return {
     pid: child.pid!,
@@ -421,7 +479,7 @@ async function startLimit(): Promise<Server> {
     joined: async () => (await peer.ask<LimitStats>({ cmd: 'stats' }, 'stats')).sockets,
     startFeed: async () => void (await peer.ask({ cmd: 'go' }, 'going')),
     log: () => '',
-    stop: () => peer.exit(),
+    stop: () => peer.exit(STOP_TIMEOUT_MS),
   };
 }
 
@@ -471,11 +529,21 @@ async function runOnce(
   options: { seconds: number; warmUpSeconds: number; overload: boolean; workers?: number },
 ): Promise<RunOutcome> {
   const startedAt = performance.now();
-  const server = kind === 'limit' ? await startLimit() : await startTickwire(dir, options.workers);
+  const isLimit = kind === 'limit' || kind === 'limitCorked';
+  const profileLabel = `${kind}-${subscribers}${options.workers === undefined ? '' : `-workers${options.workers}`}`;
+  const server = isLimit ? await startLimit(kind === 'limitCorked', profileLabel) : await startTickwire(dir, options.workers, profileLabel);
   const serverStartMs = Math.round(performance.now() - startedAt);
   const rssBase = treeRssOf(server.pid);
   let rssPeak = rssBase;
-  const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, treeRssOf(server.pid))), 200);
+  // The peak while ticks flow, apart (0 until the feed starts).
+  let flowPeak = 0;
+  let flowing = false;
+  const sampleRss = () => {
+    const rss = treeRssOf(server.pid);
+    rssPeak = Math.max(rssPeak, rss);
+    if (flowing) flowPeak = Math.max(flowPeak, rss);
+  };
+  const rssTimer = setInterval(sampleRss, 200);
   try {
     const t0 = performance.now();
     let firstIndex = 0;
@@ -485,7 +553,7 @@ async function runOnce(
         const command: ConnectCommand = {
           cmd: 'connect',
           url: server.url,
-          protocol: kind === 'limit' ? 'plain' : 'graphql',
+          protocol: isLimit ? 'plain' : 'graphql',
           count,
           firstIndex,
           query: QUERY,
@@ -508,6 +576,8 @@ async function runOnce(
     }
     const connectMs = Math.round(performance.now() - t0);
     await server.startFeed();
+    flowing = true;
+    sampleRss();
     // Warm-up, not measured: the first seconds of a JIT-compiled pipeline are slower.
     await sleep(options.warmUpSeconds * 1000);
 
@@ -549,7 +619,7 @@ async function runOnce(
     if (healthTimer !== undefined) clearInterval(healthTimer);
     const reports = await stopped;
     clearInterval(rssTimer);
-    rssPeak = Math.max(rssPeak, treeRssOf(server.pid));
+    sampleRss();
     const probed = await probe;
     await Promise.all(polls);
 
@@ -563,6 +633,9 @@ async function runOnce(
     const cut = reports.reduce((a, r) => a + r.cut, 0);
     const closeCodes: Record<string, number> = {};
     for (const r of reports) for (const [code, n] of Object.entries(r.closeCodes)) closeCodes[code] = (closeCodes[code] ?? 0) + n;
+    // Rates, not totals: the clients' window and the CPU readings' bounds differ by an IPC hop.
+    const cpuUsPerMs = ((cpu1 - cpu0) * 1000) / (to - from);
+    const deliveriesPerMs = delivered / windowMs;
     const run: FanoutRun = {
       subscribers,
       deliveredPerSec: Math.round(delivered / (windowMs / 1000)),
@@ -571,8 +644,10 @@ async function runOnce(
       p99Ms: percentileOf(ages, 99),
       serverRssMb: round(rssPeak / 2 ** 20, 1),
       serverRssBaseMb: round(rssBase / 2 ** 20, 1),
+      peakRssMb: round(flowPeak / 2 ** 20, 1),
       enginePublishedPerSec: publishedPerSec === null ? null : Math.round(publishedPerSec),
       serverCpuPct: Math.round(((cpu1 - cpu0) / (to - from)) * 100),
+      serverCpuUsPerDelivery: delivered === 0 ? null : round(cpuUsPerMs / deliveriesPerMs),
       clientCpuPct: Math.round((reports.reduce((a, r) => a + r.cpuMs, 0) / windowMs) * 100),
       machineIdlePct: Math.round(((machine1.idle - machine0.idle) / Math.max(1, machine1.total - machine0.total)) * 100),
       bytesPerMessage: Math.round(bytes / Math.max(1, delivered)),
@@ -604,7 +679,7 @@ async function runOnce(
 }
 
 /**
- * Runs `shared`, `distinct` and `limit` at each size (in that order, each with a fresh
+ * Runs `shared`, `distinct`, `limit` and `limitCorked` at each size (in that order, each with a fresh
  * server), and the overload figures during the `distinct` run at `overloadAt`.
  */
 export async function benchFanout(options: FanoutOptions): Promise<FanoutResult> {
@@ -626,7 +701,7 @@ export async function benchFanout(options: FanoutOptions): Promise<FanoutResult>
     let overload: OverloadResult | null = null;
     for (const n of options.sizes) {
       const runs = {} as Record<FanoutKind, FanoutRun>;
-      for (const kind of ['shared', 'distinct', 'limit'] as const) {
+      for (const kind of ['shared', 'distinct', 'limit', 'limitCorked'] as const) {
         const outcome = await runOnce(kind, n, clients, dir, {
           seconds: options.seconds,
           warmUpSeconds,
@@ -642,6 +717,7 @@ export async function benchFanout(options: FanoutOptions): Promise<FanoutResult>
         ratios: {
           distinctVsShared: ratio(runs.distinct.deliveredPerSec, runs.shared.deliveredPerSec),
           oursVsLimit: ratio(runs.distinct.deliveredPerSec, runs.limit.deliveredPerSec),
+          oursVsLimitCorked: ratio(runs.distinct.deliveredPerSec, runs.limitCorked.deliveredPerSec),
           sharedVsLimit: ratio(runs.shared.deliveredPerSec, runs.limit.deliveredPerSec),
         },
       };
@@ -668,12 +744,24 @@ export async function benchFanout(options: FanoutOptions): Promise<FanoutResult>
   }
 }
 
+/**
+ * BENCH_FANOUT_SIZES (`100,1000`): the fan-out sizes to run instead of the default ones;
+ * undefined when it is not set. Anything but positive integers is an error.
+ */
+export function fanoutSizesFromEnv(): number[] | undefined {
+  const text = process.env['BENCH_FANOUT_SIZES']?.trim();
+  if (!text) return undefined;
+  const sizes = text.split(',').map((part) => Number(part.trim()));
+  if (sizes.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error(`BENCH_FANOUT_SIZES must be positive integers separated by commas, not ${JSON.stringify(text)}`);
+  return sizes;
+}
+
 /** One human-readable line for a run. */
 export function describeRun(kind: FanoutKind, r: FanoutRun): string {
   return (
-    `fan-out ${r.subscribers.toLocaleString().padStart(5)} ${kind.padEnd(8)} ${r.deliveredPerSec.toLocaleString().padStart(9)} deliveries/s ` +
-    `(${(r.deliveredShare * 100).toFixed(1).padStart(5)} %)  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  server RSS ${r.serverRssBaseMb} → ${r.serverRssMb} MB  ` +
-    `published ${r.enginePublishedPerSec?.toLocaleString() ?? '?'}/s  CPU server ${r.serverCpuPct} % clients ${r.clientCpuPct} % machine idle ${r.machineIdlePct} %  ` +
+    `fan-out ${r.subscribers.toLocaleString().padStart(5)} ${kind.padEnd(11)} ${r.deliveredPerSec.toLocaleString().padStart(9)} deliveries/s ` +
+    `(${(r.deliveredShare * 100).toFixed(1).padStart(5)} %)  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms  server RSS ${r.serverRssBaseMb} → ${r.serverRssMb} MB (flowing ${r.peakRssMb} MB)  ` +
+    `published ${r.enginePublishedPerSec?.toLocaleString() ?? '?'}/s  CPU server ${r.serverCpuPct} % (${r.serverCpuUsPerDelivery ?? '?'} µs/delivery) clients ${r.clientCpuPct} % machine idle ${r.machineIdlePct} %  ` +
     `${r.bytesPerMessage} B/msg  cut ${r.connectionsCut}  server up in ${r.serverStartMs} ms, subscribers in ${r.connectMs} ms`
   );
 }
@@ -692,7 +780,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
   const given = args.filter((a) => /^\d+$/.test(a)).map(Number);
-  const sizes = given.length > 0 ? given : quick ? [100] : [100, 1000, 5000];
+  const sizes = given.length > 0 ? given : (fanoutSizesFromEnv() ?? (quick ? [100] : [100, 1000, 5000]));
   const result = await benchFanout({
     sizes,
     seconds: quick ? 2 : 3,
