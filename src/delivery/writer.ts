@@ -5,6 +5,8 @@
  * socket, never a promise, a callback or a syscall per frame.
  */
 
+const EMPTY = Buffer.alloc(0);
+
 /** The bytes under a writer: a socket, or anything that buffers like one. */
 export interface ByteSink {
   /** Writes a chunk; false when it is now buffered past its own high-water mark. */
@@ -18,16 +20,14 @@ export interface ByteSink {
 
 /** How a message becomes a frame on the wire: the bytes that go before its payload. */
 export interface Framing {
-  /** The frame header of a payload of `length` bytes (may be empty). */
-  header(length: number): Buffer;
-  /** The bytes after the payload (may be empty). */
-  readonly trailer: Buffer;
+  /** Most bytes {@link writeHeader} writes. */
+  readonly maxHeader: number;
+  /** Writes the header of a payload of `length` bytes at `offset`; returns its size. */
+  writeHeader(target: Buffer, offset: number, length: number): number;
 }
 
-const EMPTY = Buffer.alloc(0);
-
 /** No framing: the bytes are written as they are (a stream of text such as SSE). */
-export const UNFRAMED: Framing = { header: () => EMPTY, trailer: EMPTY };
+export const UNFRAMED: Framing = { maxHeader: 0, writeHeader: () => 0 };
 
 /**
  * WebSocket text frames from a server: FIN and opcode 1, then the length (7 bits, or
@@ -35,22 +35,22 @@ export const UNFRAMED: Framing = { header: () => EMPTY, trailer: EMPTY };
  * payload shared by many sockets goes out verbatim in each.
  */
 export const WS_TEXT_FRAMING: Framing = {
-  header(length) {
-    if (length < 126) return Buffer.from([0x81, length]);
-    if (length < 65_536) {
-      const header = Buffer.allocUnsafe(4);
-      header[0] = 0x81;
-      header[1] = 126;
-      header.writeUInt16BE(length, 2);
-      return header;
+  maxHeader: 10,
+  writeHeader(target, offset, length) {
+    target[offset] = 0x81;
+    if (length < 126) {
+      target[offset + 1] = length;
+      return 2;
     }
-    const header = Buffer.allocUnsafe(10);
-    header[0] = 0x81;
-    header[1] = 127;
-    header.writeBigUInt64BE(BigInt(length), 2);
-    return header;
+    if (length < 65_536) {
+      target[offset + 1] = 126;
+      target.writeUInt16BE(length, offset + 2);
+      return 4;
+    }
+    target[offset + 1] = 127;
+    target.writeBigUInt64BE(BigInt(length), offset + 2);
+    return 10;
   },
-  trailer: EMPTY,
 };
 
 /**
@@ -62,6 +62,12 @@ export const DEFAULT_HIGH_WATER_BYTES = 1 << 20;
 
 /** Appended bytes written at once, without waiting for the end of the turn. */
 const EAGER_FLUSH_BYTES = 256 * 1024;
+
+/**
+ * First size of a turn's buffer: small enough to come from Node's buffer pool (a slice,
+ * no allocation of its own), which is what a turn of one or two frames needs.
+ */
+const FIRST_CHUNK_BYTES = 2048;
 
 /** Writers with bytes appended since the last flush, written together once per turn. */
 let dirty: FrameWriter[] = [];
@@ -75,14 +81,17 @@ function flushAll(): void {
 }
 
 /**
- * Builds and writes the frames of one connection. `append*` never write: they copy
- * nothing, remember the parts, and mark the writer for the flush at the end of this turn
- * (setImmediate, so every publish of the turn shares it); a flush concatenates the parts
- * into one buffer and writes it.
+ * Builds and writes the frames of one connection. Appending copies the frame (header,
+ * the subscriber's prefix, the shared payload, suffix) into this turn's buffer and marks
+ * the writer for the flush at the end of the turn (setImmediate, so every publish of the
+ * turn shares it); the flush writes the buffer in one write. No allocation per frame.
  */
 export class FrameWriter {
-  private parts: Buffer[] = [];
-  private pending = 0;
+  private buffer: Buffer | null = null;
+  private used = 0;
+  // The socket's unsent bytes when last looked at (after a write, a drain): reading the
+  // stream's state for every frame costs more than the frame.
+  private held = 0;
   private marked = false;
   private ended = false;
   private waiters: (() => void)[] = [];
@@ -97,14 +106,14 @@ export class FrameWriter {
     readonly highWaterBytes: number = DEFAULT_HIGH_WATER_BYTES,
   ) {}
 
-  /** True when the connection has more unsent than its high-water mark (or is gone). */
+  /** True when the connection has more unsent than its high-water mark, or is gone. */
   get behind(): boolean {
-    return this.ended || this.sink.destroyed || this.pending + this.sink.writableLength >= this.highWaterBytes;
+    return this.ended || this.used + this.held >= this.highWaterBytes;
   }
 
   /** Bytes appended and not yet written, plus those the socket holds. */
   get bufferedBytes(): number {
-    return this.pending + this.sink.writableLength;
+    return this.used + this.sink.writableLength;
   }
 
   /** Frames appended and writes made so far (for tests and stats). */
@@ -114,59 +123,81 @@ export class FrameWriter {
 
   /** Appends one message of text (a control message, a rare frame). */
   text(message: string): void {
-    this.frame(Buffer.from(message));
+    this.frame(EMPTY, Buffer.from(message), EMPTY);
   }
 
-  /** Appends one message whose payload is `parts` in order (a prefix, shared bytes, a suffix). */
-  frame(...parts: Buffer[]): void {
+  /** Appends one message whose payload is `prefix`, then `payload` (shared), then `suffix`. */
+  frame(prefix: Buffer, payload: Buffer, suffix: Buffer): void {
     if (this.ended) return;
-    let length = 0;
-    for (const part of parts) length += part.length;
-    const header = this.framing.header(length);
-    if (header.length > 0) this.parts.push(header);
-    for (const part of parts) this.parts.push(part);
-    if (this.framing.trailer.length > 0) this.parts.push(this.framing.trailer);
-    this.pending += header.length + length + this.framing.trailer.length;
+    const length = prefix.length + payload.length + suffix.length;
+    const need = this.framing.maxHeader + length;
+    let buffer = this.buffer;
+    if (buffer === null || this.used + need > buffer.length) buffer = this.grow(need);
+    let at = this.used;
+    at += this.framing.writeHeader(buffer, at, length);
+    if (prefix.length > 0) at += prefix.copy(buffer, at);
+    at += payload.copy(buffer, at);
+    if (suffix.length > 0) at += suffix.copy(buffer, at);
+    this.used = at;
     this.frames++;
     // A long turn (a burst) must not hold everything back until it ends.
-    if (this.pending >= EAGER_FLUSH_BYTES) this.flush();
+    if (at >= EAGER_FLUSH_BYTES) this.flush();
     else this.mark();
   }
 
   /**
    * Calls `listener` once when the connection is no longer behind (its socket drained),
-   * or at once on the next turn if it is not behind now.
+   * or on the next turn if it is not behind now.
    */
   onRoom(listener: () => void): void {
     if (this.ended) return;
     this.waiters.push(listener);
+    this.held = this.sink.writableLength;
     if (!this.behind) {
       setImmediate(() => this.wake());
       return;
     }
-    if (this.pending > 0) this.flush();
+    if (this.used > 0) this.flush();
     this.awaitDrain();
   }
 
   /** Writes what was appended, in one write. */
   flush(): void {
-    if (this.pending === 0 || this.ended) return;
-    const parts = this.parts;
-    const chunk = parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.pending);
-    this.parts = [];
-    this.pending = 0;
+    const buffer = this.buffer;
+    if (buffer === null || this.used === 0 || this.ended) return;
+    const chunk = buffer.subarray(0, this.used);
+    // The socket may hold the chunk until the kernel takes it: the next frames go to a new buffer.
+    this.buffer = null;
+    this.used = 0;
     if (this.sink.destroyed) return;
     this.writes++;
-    if (!this.sink.write(chunk) && this.waiters.length > 0) this.awaitDrain();
+    const room = this.sink.write(chunk);
+    this.held = this.sink.writableLength;
+    if (!room && this.waiters.length > 0) this.awaitDrain();
   }
 
   /** Writes what is appended now and appends nothing more (the connection is closing or gone). */
   end(): void {
     this.flush();
     this.ended = true;
-    this.parts = [];
-    this.pending = 0;
+    this.buffer = null;
+    this.used = 0;
     this.waiters = [];
+  }
+
+  /** @internal The turn's flush: writes what is appended, and the next append marks again. */
+  turnEnded(): void {
+    this.marked = false;
+    this.flush();
+  }
+
+  private grow(need: number): Buffer {
+    const old = this.buffer;
+    const size = Math.max(FIRST_CHUNK_BYTES, 2 * (old?.length ?? 0), this.used + need);
+    const buffer = Buffer.allocUnsafe(size);
+    if (old !== null && this.used > 0) old.copy(buffer, 0, 0, this.used);
+    this.buffer = buffer;
+    return buffer;
   }
 
   private mark(): void {
@@ -177,12 +208,6 @@ export class FrameWriter {
       scheduled = true;
       setImmediate(flushAll);
     }
-  }
-
-  /** @internal The turn's flush: writes what is appended, and the next append marks again. */
-  turnEnded(): void {
-    this.marked = false;
-    this.flush();
   }
 
   private awaitDrain(): void {
@@ -196,6 +221,7 @@ export class FrameWriter {
 
   private wake(): void {
     if (this.ended) return;
+    this.held = this.sink.writableLength;
     if (this.behind) {
       this.awaitDrain();
       return;

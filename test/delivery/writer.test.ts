@@ -1,0 +1,97 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { FrameWriter, UNFRAMED, WS_TEXT_FRAMING } from '../../src/delivery/writer.js';
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Reads unmasked server text frames back: [payload, ...]. */
+function parseFrames(bytes: Buffer): string[] {
+  const out: string[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    expect(bytes[at]).toBe(0x81);
+    let length = bytes[at + 1]!;
+    at += 2;
+    if (length === 126) {
+      length = bytes.readUInt16BE(at);
+      at += 2;
+    } else if (length === 127) {
+      length = Number(bytes.readBigUInt64BE(at));
+      at += 8;
+    }
+    out.push(bytes.subarray(at, at + length).toString());
+    at += length;
+  }
+  return out;
+}
+
+function sinkOf(highWaterMark = 16 * 1024) {
+  const stream = new PassThrough({ highWaterMark });
+  const writes: Buffer[] = [];
+  const write = stream.write.bind(stream);
+  stream.write = ((chunk: Buffer) => {
+    writes.push(Buffer.from(chunk));
+    return write(chunk);
+  }) as typeof stream.write;
+  return { stream, writes };
+}
+
+describe('FrameWriter', () => {
+  it('frames every length class (7, 16 and 64 bits) so a WebSocket reader gets each message whole', async () => {
+    const { stream, writes } = sinkOf(1 << 24);
+    const writer = new FrameWriter(stream, WS_TEXT_FRAMING, 1 << 24);
+    const sizes = [0, 1, 125, 126, 127, 65_535, 65_536, 200_001];
+    const prefix = Buffer.from('{"id":"7","type":"next","payload":');
+    const suffix = Buffer.from('}');
+    for (const size of sizes) writer.frame(prefix, Buffer.from('x'.repeat(size)), suffix);
+    await turn();
+    const frames = parseFrames(Buffer.concat(writes));
+    expect(frames.map((f) => f.length)).toEqual(sizes.map((n) => prefix.length + n + suffix.length));
+    expect(frames.every((f, i) => f === `${prefix}${'x'.repeat(sizes[i]!)}}`)).toBe(true);
+  });
+
+  it('writes what a turn appended in one write, in order, text and shared frames alike', async () => {
+    const { stream, writes } = sinkOf();
+    const writer = new FrameWriter(stream, WS_TEXT_FRAMING);
+    const shared = Buffer.from('{"data":1}');
+    writer.text('{"type":"connection_ack"}');
+    for (let i = 0; i < 100; i++) writer.frame(Buffer.from(`[${i},`), shared, Buffer.from(']'));
+    expect(writes).toHaveLength(0);
+    await turn();
+    expect(writes).toHaveLength(1);
+    const frames = parseFrames(writes[0]!);
+    expect(frames[0]).toBe('{"type":"connection_ack"}');
+    expect(frames.slice(1)).toEqual(Array.from({ length: 100 }, (_, i) => `[${i},{"data":1}]`));
+    expect(writer.counts).toEqual({ frames: 101, writes: 1 });
+  });
+
+  it('is behind past its high-water mark and calls back once the socket drained', async () => {
+    const { stream } = sinkOf(1024);
+    const writer = new FrameWriter(stream, UNFRAMED, 4096);
+    const chunk = Buffer.alloc(1000, 97);
+    const empty = Buffer.alloc(0);
+    for (let i = 0; i < 5; i++) writer.frame(empty, chunk, empty);
+    expect(writer.behind).toBe(true);
+    let called = 0;
+    writer.onRoom(() => called++);
+    await turn();
+    expect(called).toBe(0);
+    // The reader takes everything: the socket drains.
+    stream.resume();
+    await new Promise<void>((resolve) => stream.once('drain', () => setImmediate(resolve)));
+    await turn();
+    expect(called).toBe(1);
+    expect(writer.behind).toBe(false);
+  });
+
+  it('appends nothing after end()', async () => {
+    const { stream, writes } = sinkOf();
+    const writer = new FrameWriter(stream, WS_TEXT_FRAMING);
+    writer.text('a');
+    writer.end();
+    writer.text('b');
+    await turn();
+    expect(parseFrames(Buffer.concat(writes))).toEqual(['a']);
+    expect(writer.behind).toBe(true);
+  });
+});
