@@ -64,10 +64,11 @@ export const DEFAULT_HIGH_WATER_BYTES = 1 << 20;
 const EAGER_FLUSH_BYTES = 256 * 1024;
 
 /**
- * First size of a turn's buffer: small enough to come from Node's buffer pool (a slice,
- * no allocation of its own), which is what a turn of one or two frames needs.
+ * Least size of a turn's first buffer (twice the first frame when that is more): small
+ * enough to come from Node's buffer pool (a slice, no allocation of its own), which is
+ * what a turn of one or two frames needs.
  */
-const FIRST_CHUNK_BYTES = 2048;
+const FIRST_CHUNK_BYTES = 512;
 
 /** Writers with bytes appended since the last flush, written together once per turn. */
 let dirty: FrameWriter[] = [];
@@ -135,9 +136,13 @@ export class FrameWriter {
     if (buffer === null || this.used + need > buffer.length) buffer = this.grow(need);
     let at = this.used;
     at += this.framing.writeHeader(buffer, at, length);
-    if (prefix.length > 0) at += prefix.copy(buffer, at);
-    at += payload.copy(buffer, at);
-    if (suffix.length > 0) at += suffix.copy(buffer, at);
+    // TypedArray#set stays in V8; Buffer#copy crosses into C++ for every part.
+    buffer.set(prefix, at);
+    at += prefix.length;
+    buffer.set(payload, at);
+    at += payload.length;
+    buffer.set(suffix, at);
+    at += suffix.length;
     this.used = at;
     this.frames++;
     // A long turn (a burst) must not hold everything back until it ends.
@@ -193,7 +198,7 @@ export class FrameWriter {
 
   private grow(need: number): Buffer {
     const old = this.buffer;
-    const size = Math.max(FIRST_CHUNK_BYTES, 2 * (old?.length ?? 0), this.used + need);
+    const size = Math.max(FIRST_CHUNK_BYTES, 2 * (old?.length ?? need), this.used + need);
     const buffer = Buffer.allocUnsafe(size);
     if (old !== null && this.used > 0) old.copy(buffer, 0, 0, this.used);
     this.buffer = buffer;
