@@ -236,7 +236,13 @@ export class PublishQueue {
         }
       }
       this.entries[this.head++] = undefined as unknown as Entry;
-      entry.done?.(this.now() - entry.since);
+      try {
+        entry.done?.(this.now() - entry.since);
+      } catch (err) {
+        // A failing callback (a foreign onBatch) is its caller's error; the rest still goes out.
+        this.later();
+        throw err;
+      }
     }
     // All through: the array starts over (entries are few, one per batch).
     this.entries.length = 0;
