@@ -30,7 +30,8 @@ async function main(): Promise<void> {
     console.error(`tickwire engine: cannot open the event store: ${(err as Error).message}`);
     process.exit(1);
   }
-  const engine = createEngine(persistence.sink, { ...config.engine, threads: config.engineThreads });
+  // As in main.ts: a backlog of engine events past a quarter of MAX_EVENT_AGE_MS sheds old ticks and marks.
+  const engine = createEngine(persistence.sink, { ...config.engine, threads: config.engineThreads, maxEventAgeMs: config.maxEventAgeMs });
   try {
     // The threads load before any start waits on them (a remote start has a deadline).
     await engine.ready();

@@ -41,7 +41,9 @@ async function main(): Promise<void> {
   const { bus, store, sink } = persistence;
   const continuesAfter = bus.lastId;
   // Runners on worker threads (ENGINE_THREADS, default 1): this thread serves the sockets.
-  const engine = createEngine(sink, { ...config.engine, threads: config.engineThreads });
+  // Their events wait here no longer than subscribers' queues keep them (MAX_EVENT_AGE_MS):
+  // a backlog past a quarter of it sheds old ticks and marks rather than delay fresh ones.
+  const engine = createEngine(sink, { ...config.engine, threads: config.engineThreads, maxEventAgeMs: config.maxEventAgeMs });
   // With Redis, runners usually live in `npm run engine`; here only those of a RUNNERS_FILE.
   const localRunners = config.redis !== null && !config.runnersFromFile ? [] : config.runners;
   try {

@@ -237,34 +237,106 @@ export class BatchDecoder {
 
   /** Calls `publish` with each event of the batch, in order, and its symbol. */
   events(batch: EncodedBatch, publish: (event: RunnerEvent, symbol: string) => void): void {
-    const r = batch.records;
-    let object = 0;
-    for (let at = 0; at < r.length; ) {
-      const kind = r[at]!;
-      const runner = r[at + 1]!;
-      const runnerId = this.ids[runner]!;
-      const symbol = this.symbols[runner]!;
-      if (kind === KIND_TICK) {
-        const data: MarketData = {
-          symbol,
-          timestamp: r[at + 2]!,
-          open: r[at + 3]!,
-          high: r[at + 4]!,
-          low: r[at + 5]!,
-          close: r[at + 6]!,
-          volume: r[at + 7]!,
-          bid: r[at + 8]!,
-          ask: r[at + 9]!,
-        };
-        publish({ type: 'TickReceived', runnerId, symbol, data }, symbol);
-        at += 10;
-      } else if (kind === KIND_MARK) {
-        publish({ type: 'PositionUpdated', runnerId, currentPrice: r[at + 2]!, unrealizedPnl: r[at + 3]!, timestamp: r[at + 4]! }, symbol);
-        at += 5;
-      } else {
-        publish(batch.objects[object++]!, symbol);
-        at += 2;
-      }
+    const cursor = this.cursor(batch);
+    while (!cursor.done) {
+      const symbol = cursor.symbol;
+      publish(cursor.next(), symbol);
     }
+  }
+
+  /**
+   * A cursor over the batch's events, to decode them one at a time, later and in pieces
+   * (call {@link names} first; runners learned since do not change the batch's).
+   */
+  cursor(batch: EncodedBatch): BatchCursor {
+    return new BatchCursor(batch, this.ids, this.symbols);
+  }
+}
+
+/**
+ * Reads a batch's events in order, one at a time: what each is (its runner, whether it is
+ * a tick or a mark) is known before it is decoded, so an event passed over costs no
+ * allocation.
+ */
+export class BatchCursor {
+  /** Where the next event's record starts. */
+  private at = 0;
+  /** The next of the batch's object events. */
+  private object = 0;
+  /** Events read so far (decoded or skipped): the next event's index in the batch. */
+  index = 0;
+
+  constructor(
+    readonly batch: EncodedBatch,
+    private readonly ids: readonly string[],
+    private readonly symbols: readonly string[],
+  ) {}
+
+  /** True once every event is read. */
+  get done(): boolean {
+    return this.at >= this.batch.records.length;
+  }
+
+  /** The next event's runner id. */
+  get runnerId(): string {
+    return this.ids[this.batch.records[this.at + 1]!]!;
+  }
+
+  /** The symbol the next event was published with. */
+  get symbol(): string {
+    return this.symbols[this.batch.records[this.at + 1]!]!;
+  }
+
+  /** True when the next event is a TickReceived sent as numbers. */
+  get isTick(): boolean {
+    return this.batch.records[this.at] === KIND_TICK;
+  }
+
+  /** True when the next event is a PositionUpdated (always sent as numbers). */
+  get isMark(): boolean {
+    return this.batch.records[this.at] === KIND_MARK;
+  }
+
+  /** Passes over the next event without decoding it. */
+  skip(): void {
+    const kind = this.batch.records[this.at];
+    if (kind === KIND_TICK) this.at += 10;
+    else if (kind === KIND_MARK) this.at += 5;
+    else {
+      this.at += 2;
+      this.object++;
+    }
+    this.index++;
+  }
+
+  /** Decodes the next event, exactly as the runner emitted it, and moves past it. */
+  next(): RunnerEvent {
+    const r = this.batch.records;
+    const at = this.at;
+    const kind = r[at]!;
+    const runner = r[at + 1]!;
+    this.index++;
+    if (kind === KIND_TICK) {
+      const symbol = this.symbols[runner]!;
+      const data: MarketData = {
+        symbol,
+        timestamp: r[at + 2]!,
+        open: r[at + 3]!,
+        high: r[at + 4]!,
+        low: r[at + 5]!,
+        close: r[at + 6]!,
+        volume: r[at + 7]!,
+        bid: r[at + 8]!,
+        ask: r[at + 9]!,
+      };
+      this.at = at + 10;
+      return { type: 'TickReceived', runnerId: this.ids[runner]!, symbol, data };
+    }
+    if (kind === KIND_MARK) {
+      this.at = at + 5;
+      return { type: 'PositionUpdated', runnerId: this.ids[runner]!, currentPrice: r[at + 2]!, unrealizedPnl: r[at + 3]!, timestamp: r[at + 4]! };
+    }
+    this.at = at + 2;
+    return this.batch.objects[this.object++]!;
   }
 }

@@ -16,6 +16,7 @@ import {
   type RunnerInfo,
 } from './engine.js';
 import { DEFAULT_HAND_OFF_BOUND } from './hand-off.js';
+import { PublishQueue } from './publish-queue.js';
 import type { RunnerStats } from './runner.js';
 import { startEngineWorker } from './thread.js';
 import { BatchDecoder } from './thread-codec.js';
@@ -38,11 +39,17 @@ export interface ThreadedEngineOptions extends EngineOptions {
    */
   readonly handOffBound?: number;
   /**
-   * Called after each batch is published with its event count and how long its oldest
-   * event waited between the runner emitting it and its publication, in ms (benches,
-   * metrics).
+   * Called once each batch's events are all published (or shed) with its event count and
+   * how long its oldest event waited between the runner emitting it and then, in ms
+   * (benches, metrics).
    */
   readonly onBatch?: (events: number, oldestWaitMs: number) => void;
+  /**
+   * The server's age bound of high-frequency events (MAX_EVENT_AGE_MS; 0 or absent: off):
+   * a main thread whose backlog of engine events waited more than a quarter of it sheds
+   * ticks and marks but each runner's latest, and reports it (see `PublishQueue`).
+   */
+  readonly maxEventAgeMs?: number;
 }
 
 const EMPTY_STATS: RunnerStats = { ticksProcessed: 0, ticksRejected: 0, actionsExecuted: 0, errors: 0, errorRate: 0, realizedPnl: 0, lastPrice: null };
@@ -61,6 +68,11 @@ class RunnerView implements RunnerInfo {
   startedAt: number;
   stoppedAt: number | null = null;
   stopReason: string | null = null;
+  /**
+   * True once a batch brought its state: batches are applied as they arrive, before their
+   * events are published, so the start's answer (published later) may be older.
+   */
+  current = false;
 
   constructor(
     readonly id: string,
@@ -81,7 +93,7 @@ class RunnerView implements RunnerInfo {
     this.feed = info.feed;
     this.params = info.params;
     this.startedAt = info.startedAt;
-    this.apply(info);
+    if (!this.current) this.apply(info);
   }
 
   apply(update: RunnerUpdate | RunnerInfo): void {
@@ -101,22 +113,20 @@ interface Pending {
 }
 
 /**
- * Longest the main thread publishes engine batches in one go before sockets and timers
- * get a turn. Node hands a port's listener every message queued when it wakes (100,000
- * events when the thread is a hand-off bound behind): published in one go, that held a
- * starved main thread for seconds, /health and SIGTERM included.
+ * Published events are acknowledged to their thread together, at most this often (ms):
+ * one message per batch, a few hundred a second, would cost the engine thread more than
+ * its hand-off bound needs. Until acknowledged they count against that bound, so a late
+ * acknowledgement only makes the thread drop sooner, never hold more.
  */
-const PUBLISH_SLICE_MS = 20;
+const ACK_EVERY_MS = 5;
 
 /** One engine thread and what is waiting on it. */
 class Shard {
+  /** Requests not yet answered (an answer queued for publication is no longer here). */
   readonly pending = new Map<number, Pending>();
   readonly decoder = new BatchDecoder();
-  /**
-   * Batches received but left for the next turn (see {@link PUBLISH_SLICE_MS}). Not yet
-   * acknowledged, so they count against the thread's hand-off bound: bounded.
-   */
-  readonly deferred: EngineThreadBatch[] = [];
+  /** Events of its batches published (or shed) and not yet acknowledged to it. */
+  published = 0;
   failure: string | null = null;
 
   constructor(
@@ -159,10 +169,15 @@ export class ThreadedEngine implements LocalEngine {
   private readonly clock: () => number;
   private readonly handOffBound: number;
   private readonly onBatch: ThreadedEngineOptions['onBatch'];
+  /**
+   * The threads' events between arrival and publication: decoded and published in slices
+   * of at most 2 ms per callback (`PUBLISH_SLICE_MS`), in the order the batches arrived.
+   * Not acknowledged until published, so each thread's hand-off bound bounds it.
+   */
+  private readonly queue: PublishQueue;
+  private ackTimer: NodeJS.Timeout | null = null;
   private nextRequest = 1;
   private closed = false;
-  /** When the slice of publishing under way began (performance.now()), or -1 between slices. */
-  private sliceStart = -1;
 
   /** Creates an engine with no runners (and no threads until the first start) that publishes into `sink`. */
   constructor(
@@ -179,6 +194,7 @@ export class ThreadedEngine implements LocalEngine {
     if (!Number.isInteger(this.handOffBound) || this.handOffBound < 1) throw new RangeError(`handOffBound must be a whole number ≥ 1, got ${this.handOffBound}`);
     this.clock = options.clock ?? Date.now;
     this.onBatch = options.onBatch;
+    this.queue = new PublishQueue(sink, options.maxEventAgeMs === undefined ? {} : { maxEventAgeMs: options.maxEventAgeMs });
     this.shards = Array.from({ length: threads }, () => null);
   }
 
@@ -276,7 +292,7 @@ export class ThreadedEngine implements LocalEngine {
     );
   }
 
-  /** Stops every runner, then ends the threads. */
+  /** Stops every runner, then ends the threads; what they handed off is published first, and no timer stays behind. */
   async close(): Promise<void> {
     if (this.closed) return;
     await this.stopAll();
@@ -289,6 +305,9 @@ export class ThreadedEngine implements LocalEngine {
         await shard.worker.terminate();
       }),
     );
+    this.queue.close();
+    if (this.ackTimer !== null) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
   }
 
   /**
@@ -346,43 +365,12 @@ export class ThreadedEngine implements LocalEngine {
     });
   }
 
-  /** Publishes a batch now, or in a later turn once this one has published for {@link PUBLISH_SLICE_MS}. */
+  /**
+   * A batch arrived: the views of its runners are brought up to date now (so a query is
+   * never behind what subscribers see, and soon after a stall is current again), its
+   * events are queued for publication in slices, and its answers given once they are out.
+   */
   private arrive(shard: Shard, batch: EngineThreadBatch): void {
-    if (shard.deferred.length === 0 && this.inSlice()) this.receive(shard, batch);
-    else shard.deferred.push(batch);
-  }
-
-  /** True while the slice of this turn has time left; starts one (and the next turn's) if none runs. */
-  private inSlice(): boolean {
-    const now = performance.now();
-    if (this.sliceStart < 0) {
-      this.sliceStart = now;
-      // After this turn's I/O: the next slice publishes what was left.
-      setImmediate(() => {
-        this.sliceStart = -1;
-        this.publishDeferred();
-      });
-    }
-    return now - this.sliceStart < PUBLISH_SLICE_MS;
-  }
-
-  /** A batch of each thread in turn, while the slice lasts: a thread far behind never holds back another's. */
-  private publishDeferred(): void {
-    for (;;) {
-      let any = false;
-      for (const shard of this.shards) {
-        if (shard === null || shard.deferred.length === 0) continue;
-        // Out of time: the turn the slice scheduled goes on.
-        if (!this.inSlice()) return;
-        any = true;
-        this.receive(shard, shard.deferred.shift()!);
-      }
-      if (!any) return;
-    }
-  }
-
-  /** Publishes a batch: views first, then the events in order, then the answers they complete. */
-  private receive(shard: Shard, batch: EngineThreadBatch): void {
     let stopped = false;
     shard.decoder.names(batch);
     shard.decoder.updates(batch, (update) => {
@@ -391,26 +379,40 @@ export class ThreadedEngine implements LocalEngine {
       if (view === undefined || view.shard !== shard.index) return;
       stopped ||= update.state === 'Stopped' && view.state !== 'Stopped';
       view.apply(update);
+      view.current = true;
     });
-    const sink = this.sink;
-    shard.decoder.events(batch, (event, symbol) => {
-      try {
-        sink.publish(event, symbol);
-      } catch {
-        // The bus never throws; a foreign sink that does must not stop the others' events.
-      }
-    });
-    const events = batch.count;
-    if (events > 0) {
-      if (this.shards[shard.index] === shard) shard.send({ op: 'ack', count: events });
-      this.onBatch?.(events, performance.timeOrigin + performance.now() - batch.since);
-    }
+    // Answered, even if not yet published: a thread that dies meanwhile did not leave them unanswered.
+    const answers: [Pending, EngineThreadReply][] = [];
     for (const reply of batch.replies) {
       const pending = shard.pending.get(reply.requestId);
       shard.pending.delete(reply.requestId);
-      pending?.resolve(reply);
+      if (pending !== undefined) answers.push([pending, reply]);
     }
-    if (batch.replies.length > 0 || stopped) this.refresh(shard);
+    this.queue.addBatch(shard.decoder, batch, (waitedMs) => {
+      const events = batch.count;
+      if (events > 0) {
+        this.acknowledge(shard, events);
+        this.onBatch?.(events, waitedMs);
+      }
+      for (const [pending, reply] of answers) pending.resolve(reply);
+      if (answers.length > 0 || stopped) this.refresh(shard);
+    });
+  }
+
+  /** Counts published events of a thread, acknowledged within {@link ACK_EVERY_MS}. */
+  private acknowledge(shard: Shard, events: number): void {
+    shard.published += events;
+    if (this.ackTimer !== null) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = null;
+      for (const s of this.shards) {
+        if (s === null || s.published === 0) continue;
+        s.send({ op: 'ack', count: s.published });
+        s.published = 0;
+      }
+    }, ACK_EVERY_MS);
+    // A pending acknowledgement is no reason to stay alive.
+    this.ackTimer.unref();
   }
 
   /**
@@ -421,9 +423,9 @@ export class ThreadedEngine implements LocalEngine {
   private lost(shard: Shard, code: number): void {
     if (this.shards[shard.index] !== shard) return;
     this.shards[shard.index] = null;
-    for (const batch of shard.deferred.splice(0)) this.receive(shard, batch);
+    // What it handed off is queued before what is said of its end.
     for (let message = receiveMessageOnPort(shard.port); message !== undefined; message = receiveMessageOnPort(shard.port)) {
-      this.receive(shard, message.message as EngineThreadBatch);
+      this.arrive(shard, message.message as EngineThreadBatch);
     }
     shard.port.close();
     const reason = shard.failure ?? `engine thread ${shard.index} exited (code ${code})`;
@@ -436,20 +438,19 @@ export class ThreadedEngine implements LocalEngine {
       pending.resolve({ requestId, ok: false, code: 'ENGINE_UNAVAILABLE', message: `runner "${pending.starting.id}": ${reason}` });
     }
     const now = this.clock();
+    const stops: { event: RunnerEvent; symbol: string }[] = [];
     for (const view of this.views.values()) {
       if (view.shard !== shard.index || view.state === 'Stopped') continue;
       // The position died with the thread, unpriced: the view must not show exposure that no runner manages.
       view.apply({ ...view, state: 'Stopped', position: null, unrealizedPnl: 0, stoppedAt: now, stopReason: reason });
-      const stopped: RunnerEvent = { type: 'RunnerStopped', runnerId: view.id, reason, timestamp: now };
-      try {
-        this.sink.publish(stopped, view.symbol);
-      } catch {
-        // As in receive.
-      }
+      stops.push({ event: { type: 'RunnerStopped', runnerId: view.id, reason, timestamp: now }, symbol: view.symbol });
     }
-    // Stops and stopAll asked of it are done: its runners are stopped.
-    for (const [requestId, pending] of shard.pending) pending.resolve({ requestId, ok: true, runner: null });
+    // Stops and stopAll asked of it are done once its runners are reported stopped.
+    const waiting = [...shard.pending];
     shard.pending.clear();
+    this.queue.addEvents(stops, () => {
+      for (const [requestId, pending] of waiting) pending.resolve({ requestId, ok: true, runner: null });
+    });
   }
 
   /** Puts back the view a failed start replaced. */

@@ -317,6 +317,84 @@ describe('ThreadedEngine', () => {
     expect(beforeTurn, `published before the first turn, of a backlog of ${backlog}`).toBeLessThan(backlog / 2);
   }, THREAD_TEST_MS);
 
+  it('no turn of the event loop publishes more than about 2 ms of events, however large the batches and the backlog', async () => {
+    let published = 0;
+    let stallEnd = Number.POSITIVE_INFINITY;
+    let latest = 0;
+    let backlog = 0;
+    /** Events published since the last turn of the loop, and the most in one turn while the backlog went out. */
+    let inTurn = 0;
+    let mostInTurn = 0;
+    let measuring = false;
+    const sink: EventSink = {
+      publish: (event) => {
+        published++;
+        const stamp = timestampOf(event);
+        latest = Math.max(latest, stamp);
+        if (stamp <= stallEnd) backlog++;
+        // Each publish costs at least 10 µs, as a server's subscribers and store make it
+        // cost: 2 ms is some 200 of them, whatever the machine.
+        const end = performance.now() + 0.01;
+        while (performance.now() < end) {
+          // the cost of a publish
+        }
+        if (!measuring) return;
+        // A turn ends at the next check phase: an immediate set now runs once this callback
+        // and whatever else runs in the same phase are done.
+        if (inTurn++ === 0) {
+          setImmediate(() => {
+            mostInTurn = Math.max(mostInTurn, inTurn);
+            inTurn = 0;
+          });
+        }
+      },
+    };
+    const engine = track(new ThreadedEngine(sink, { threads: 1 }));
+    await engine.addRunner({ id: 'flood', symbol: 'BTCUSDT', feed: { kind: 'simulated', ticksPerSecond: 19_000 } });
+    await until(() => published > 1000, 'first events');
+    stall(1000);
+    stallEnd = Date.now();
+    backlog = 0;
+    measuring = true;
+    await until(() => latest > stallEnd + 200, 'the backlog published');
+    await engine.stopRunner('flood');
+    expect(backlog, 'events that waited through the stall').toBeGreaterThan(5000);
+    // Before: a batch (or 20 ms of batches, some 3,000 events) was published in one turn.
+    expect(mostInTurn, `most events published in one turn (backlog ${backlog})`).toBeLessThan(500);
+  }, THREAD_TEST_MS);
+
+  it('with maxEventAgeMs, a backlog past a quarter of it sheds ticks and marks, reported as Warnings with their counts; no other event is shed', async () => {
+    const sink = new Collect();
+    const engine = track(new ThreadedEngine(sink, { threads: 1, maxEventAgeMs: 200 }));
+    // Quick EMAs trade often: marks, actions and transitions go through the backlog too.
+    const fast = { strategy: 'ema_crossover', params: { fastPeriod: 2, slowPeriod: 3, barSeconds: 0 } };
+    await engine.addRunner({ id: 'old', symbol: 'BTCUSDT', ...fast, feed: { kind: 'simulated', ticksPerSecond: 3000 } });
+    await until(() => sink.ticks('old') > 10, 'first ticks');
+    // Everything of the next second waits far over 50 ms.
+    stall(1000);
+    const stallEnd = Date.now();
+    await until(() => sink.of('old').some((e) => e.type === 'TickReceived' && e.data.timestamp > stallEnd + 100), 'ticks after the stall');
+    await engine.stopRunner('old');
+    const events = sink.of('old');
+    const reports = events.filter((e) => e.type === 'Error');
+    expect(reports.length, 'shedding reports').toBeGreaterThan(0);
+    let shedTicks = 0;
+    for (const report of reports) {
+      expect(report).toMatchObject({
+        severity: 'Warning',
+        error: expect.stringMatching(/^\d+ high-frequency events of this runner \(\d+ TickReceived, \d+ PositionUpdated\) were shed before publication: .* over a quarter of MAX_EVENT_AGE_MS \(200 ms\)/),
+      });
+      if (report.type !== 'Error') continue;
+      shedTicks += Number(/\((\d+) TickReceived/.exec(report.error)![1]);
+    }
+    // Ticks of the stall were shed (some 3,000 were emitted), and none silently.
+    expect(shedTicks).toBeGreaterThan(100);
+    expect(sink.ticks('old') + shedTicks).toBe(engine.getRunner('old')!.stats.ticksProcessed);
+    // Every other event arrived, in order, RunnerStopped last.
+    expectCoherent(events);
+    expect(events.filter((e) => e.type === 'ActionExecuted')).toHaveLength(engine.getRunner('old')!.stats.actionsExecuted);
+  }, THREAD_TEST_MS);
+
   it('a thread that dies stops only its runners, each with a RunnerStopped saying why; the next start gets a new thread', async () => {
     const bus = new EventBus();
     const sink = new Collect();
