@@ -142,6 +142,14 @@ function deliveryTargetOf(contextValue: unknown): DeliveryTarget | undefined {
 }
 
 const SUFFIX = Buffer.from('}');
+
+// Iterators of subscriptions that the delivery core writes itself (they yield nothing).
+const directStreams = new WeakSet<object>();
+
+/** True for what `subscribe` returned for a delivery-core member: there is nothing to write for it. */
+export function isDeliveredDirectly(stream: unknown): boolean {
+  return typeof stream === 'object' && stream !== null && directStreams.has(stream);
+}
 const DONE_RESULT: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
 /**
@@ -448,6 +456,7 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
       },
       [Symbol.asyncIterator]: () => completion,
     };
+    directStreams.add(completion);
     return completion;
   }
 

@@ -14,7 +14,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { executePrepared, prepareOperation, subscribePrepared } from '../operation.js';
 import { GRAPHQL_PATH, type TickwireYoga } from '../yoga.js';
 import { DEFAULT_HIGH_WATER_BYTES, FrameWriter, WS_TEXT_FRAMING, type ByteSink } from '../../delivery/writer.js';
-import type { DeliveryTarget } from '../shared-execution.js';
+import { isDeliveredDirectly, type DeliveryTarget } from '../shared-execution.js';
 
 /**
  * Bytes a connection may have unsent before its subscriptions count as behind: below it
@@ -240,7 +240,7 @@ export function attachGraphqlWs(
     subscribe: async (args) => {
       const result = await subscribePrepared(args);
       const target = targets.get(args);
-      if (target === undefined || !(Symbol.asyncIterator in result)) return result;
+      if (target === undefined || !(Symbol.asyncIterator in result) || isDeliveredDirectly(result)) return result;
       return writeThrough(result, writerOf(target.socket), target.id);
     },
     onSubscribe: async (ctx, id, params) => {
