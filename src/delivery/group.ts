@@ -41,7 +41,8 @@ export class Group<T extends object> {
     private readonly encode: Encoder<T>,
     /** True for an item that is the same object for every subscriber (a log entry). */
     private readonly shared: (item: T) => boolean,
-    private readonly counters: DeliveryCounters,
+    /** The hub's counters, which this group and its members add to. */
+    readonly counters: DeliveryCounters,
   ) {}
 
   /** The payload of `item`: encoded now, or reused from an earlier member. */

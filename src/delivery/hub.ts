@@ -1,6 +1,5 @@
 import { Group, type DeliveryCounters, type Encoder } from './group.js';
-import { Member, type DirectSource } from './member.js';
-import type { FrameWriter } from './writer.js';
+import { Member, type DirectSource, type MemberTarget } from './member.js';
 
 /** What a {@link Hub} reports (metrics, tests, the bench). */
 export interface DeliveryStats {
@@ -16,12 +15,6 @@ export interface DeliveryStats {
   readonly deliveries: number;
 }
 
-/** Where a new member writes: its connection's writer, and its frames' prefix and suffix. */
-export interface MemberTarget {
-  readonly writer: FrameWriter;
-  readonly prefix: Buffer;
-  readonly suffix: Buffer;
-}
 
 /**
  * The delivery core's registry: execution groups by key, and their members. A group is
@@ -48,7 +41,7 @@ export class Hub<T extends object> {
     const joined = group;
     joined.size++;
     this.members++;
-    const member = new Member(joined, source, target.writer, target.prefix, target.suffix, this.counters, () => {
+    const member = new Member(joined, source, target, () => {
       this.members--;
       if (--joined.size === 0 && this.groups.get(key) === joined) this.groups.delete(key);
     });

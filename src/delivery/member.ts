@@ -1,5 +1,12 @@
 import type { FrameWriter } from './writer.js';
-import type { DeliveryCounters, Group } from './group.js';
+import type { Group } from './group.js';
+
+/** Where a member writes: its connection's writer, and its frames' prefix and suffix. */
+export interface MemberTarget {
+  readonly writer: FrameWriter;
+  readonly prefix: Buffer;
+  readonly suffix: Buffer;
+}
 
 /**
  * What a {@link Member} reads from: a log subscription that hands items to a sink while
@@ -39,15 +46,19 @@ export class Member<T extends object> {
   /** Settles when the subscription ends: resolved for a plain end, rejected when it failed. */
   readonly done: Promise<void>;
 
+  private readonly writer: FrameWriter;
+  private readonly prefix: Buffer;
+  private readonly suffix: Buffer;
+
   constructor(
     private readonly group: Group<T>,
     private readonly source: DirectSource<T>,
-    private readonly writer: FrameWriter,
-    private readonly prefix: Buffer,
-    private readonly suffix: Buffer,
-    private readonly counters: DeliveryCounters,
+    target: MemberTarget,
     private readonly onLeave: (member: Member<T>) => void,
   ) {
+    this.writer = target.writer;
+    this.prefix = target.prefix;
+    this.suffix = target.suffix;
     this.done = new Promise((resolve, reject) => {
       this.settle = { resolve, reject };
     });
@@ -130,7 +141,7 @@ export class Member<T extends object> {
   }
 
   private append(payload: Buffer): void {
-    this.counters.deliveries++;
+    this.group.counters.deliveries++;
     this.writer.frame(this.prefix, payload, this.suffix);
   }
 
