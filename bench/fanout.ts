@@ -364,7 +364,13 @@ async function startTickwire(dir: string, workers?: number): Promise<Server> {
   const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`tickwire exited with ${child.exitCode}: ${stderr}`);
-    if (await fetch(`${httpBase}/ready`).then((r) => r.ok, () => false)) break;
+    // /ready does not wait for socket workers (the server serves graphql-ws until they run):
+    // the runs measure them, so the wait is for every one of them.
+    const ready = await fetch(`${httpBase}/ready`).then(
+      async (r) => (r.ok ? ((await r.json()) as { workers?: { running: number; count: number } }) : null),
+      () => null,
+    );
+    if (ready !== null && (ready.workers === undefined || ready.workers.running === ready.workers.count)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       await exited;
