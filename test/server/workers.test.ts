@@ -352,9 +352,9 @@ describe('workers never hold the server back', () => {
     try {
       const ready = await readyOf(s.server);
       expect(ready.status).toBe(200);
-      expect(await ready.json()).toEqual({ status: 'ready', workers: { running: 0, count: 2 } });
       // No worker process even exists yet: the server serves this connection itself.
       expect(childrenOf(process.pid).filter((pid) => !before.includes(pid))).toEqual([]);
+      expect(await ready.json()).toEqual({ status: 'ready', workers: { running: 0, count: 2 } });
       await until(() => s.server.ws.wss.clients.size === 1, 'the early connection, on the server', 15_000);
       await until(() => s.bus.subscriberCount > 0, 'its subscriber', 15_000);
       const first = publishScript(s.bus)[0]!;
@@ -381,7 +381,7 @@ describe('workers never hold the server back', () => {
     const one = await startTestServer({ workers: 1 });
     let during: Watch | null = null;
     try {
-      await one.server.workers!.ready();
+      await until(() => one.server.workers!.running === 1, 'the worker up', 60_000);
       process.kill(one.server.workers!.pids[0]!, 'SIGKILL');
       await until(() => one.server.workers!.running === 0, 'the worker gone', 15_000);
       const ready = await readyOf(one.server);
@@ -392,7 +392,7 @@ describe('workers never hold the server back', () => {
       const first = publishScript(one.bus)[0]!;
       expect(ids(await during.take(4, 15_000), first)).toEqual([1, 2, 4, 9]);
       expect(one.server.ws.wss.clients.size).toBe(1);
-      await one.server.workers!.ready();
+      await until(() => one.server.workers!.running === 1, 'the worker back', 60_000);
       expect((await readyOf(one.server)).status).toBe(200);
     } finally {
       await during?.close();
