@@ -398,13 +398,15 @@ export class SocketWorkers {
 
   private lost(slot: Slot, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (slot.child !== child) return;
+    const served = slot.live;
     slot.live = false;
     slot.report = null;
     for (const ticket of slot.tickets.values()) ticket.release();
     slot.tickets.clear();
     if (this.closing || !this.serving) return;
     const delay = Math.min(30_000, RESTART_DELAY_MS * 2 ** slot.restarts++);
-    this.options.log(`tickwire: socket worker ${slot.index} exited (${signal ?? `code ${code}`}); its clients were disconnected; restarting it in ${delay} ms`);
+    const clients = served ? 'its clients were disconnected' : 'it had not started serving';
+    this.options.log(`tickwire: socket worker ${slot.index} exited (${signal ?? `code ${code}`}); ${clients}; restarting it in ${delay} ms (graphql-ws is served by the server process while no worker runs)`);
     setTimeout(() => {
       if (this.closing) return;
       // A failed restart exits too, and that exit schedules the next attempt.
