@@ -352,7 +352,7 @@ async function startTickwire(dir: string, workers?: number): Promise<Server> {
     // client is 127.0.0.1: lift the cap so the fan-out is measured, not the quota.
     MAX_SUBSCRIPTIONS_PER_TOKEN: '1000000',
   });
-  // The default (one socket worker per core) unless a run names a count.
+  // The default (WORKERS=auto: two fewer than the cores, none on two) unless a run names a count.
   if (workers === undefined) delete env['WORKERS'];
   else env['WORKERS'] = String(workers);
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], { env, stdio: ['ignore', 'ignore', 'pipe'] });
