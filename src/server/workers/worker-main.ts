@@ -83,8 +83,8 @@ const FELL_BEHIND = 'this socket worker fell behind the log, and its high-freque
 function take(bus: EventBus, message: Extract<ToWorker, { kind: 'entries' }>): void {
   read += message.bytes.byteLength;
   if (message.epoch !== bus.epoch) bus.setEpoch(message.epoch);
-  // Read once per batch: how long ago it left, on this process's clock. A wall clock set
-  // back meanwhile would make it younger than now; it is never counted as from the future.
+  // Read once per batch: how long ago it left, moved onto this process's clock. A wall
+  // clock stepped back meanwhile gives a negative wait, which counts as none.
   const queuedAt = performance.now() - Math.max(0, Date.now() - message.sentAt);
   const items = deserialize(message.bytes) as (LogEntry | number)[];
   for (const item of items) {
