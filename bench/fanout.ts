@@ -404,7 +404,7 @@ async function startTickwire(dir: string, workers?: number, profileLabel?: strin
     // client is 127.0.0.1: lift the cap so the fan-out is measured, not the quota.
     MAX_SUBSCRIPTIONS_PER_TOKEN: '1000000',
   });
-  // The default (one socket worker per core) unless a run names a count.
+  // The default (WORKERS=auto: two fewer than the cores, none on two) unless a run names a count.
   if (workers === undefined) delete env['WORKERS'];
   else env['WORKERS'] = String(workers);
   // Profiles the server process and its threads (engine, store). Socket worker processes
@@ -419,7 +419,13 @@ async function startTickwire(dir: string, workers?: number, profileLabel?: strin
   const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`tickwire exited with ${child.exitCode}: ${stderr}`);
-    if (await fetch(`${httpBase}/ready`).then((r) => r.ok, () => false)) break;
+    // /ready does not wait for socket workers (the server serves graphql-ws until they run):
+    // the runs measure them, so the wait is for every one of them.
+    const ready = await fetch(`${httpBase}/ready`).then(
+      async (r) => (r.ok ? ((await r.json()) as { workers?: { running: number; count: number } }) : null),
+      () => null,
+    );
+    if (ready !== null && (ready.workers === undefined || ready.workers.running === ready.workers.count)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       await exited;

@@ -65,6 +65,8 @@ async function serve(workers: number): Promise<void> {
     limits: { ...DEFAULT_LIMITS, maxSubscriptionsPerToken: 1_000_000 },
     workers,
   });
+  // Workers start after the server listens: the connections measured are theirs.
+  await server.workers?.ready();
   process.on('message', (message: { cmd: 'measure' | 'exit' }) => {
     if (message.cmd === 'exit') process.exit(0);
     // Collect first (the child runs with --expose-gc) so garbage left by start-up or by

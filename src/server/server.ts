@@ -23,8 +23,10 @@ import { createTickwireYoga, GRAPHQL_PATH, type TickwireYoga } from './yoga.js';
 
 /**
  * /metrics (Prometheus text), /health (the process answers) and /ready (its
- * dependencies work: 503 with the reason during a store or Redis outage, or while no
- * socket worker runs).
+ * dependencies work: 503 with the reason during a store or Redis outage). Socket workers
+ * are not among them: while none runs (starting, restarting) this process serves
+ * graphql-ws itself, so nothing a client can ask is refused for their sake; the body
+ * says how many of them serve (`workers: { running, count }`).
  */
 async function serveOps(path: string, metrics: Registry, health: ServerOptions['health'], workers: SocketWorkers | null, res: ServerResponse): Promise<void> {
   try {
@@ -41,10 +43,12 @@ async function serveOps(path: string, metrics: Registry, health: ServerOptions['
     if (health?.store?.()?.healthy === false) problems.push('event store writes are failing');
     const redis = health?.redis?.();
     if (redis && (!redis.readerHealthy || redis.appenderHealthy === false)) problems.push('the Redis log is unreachable');
-    if (workers !== null && workers.running === 0) problems.push('no socket worker is running (graphql-ws connections are refused while they restart)');
+    // How many workers serve is said, never judged: a bench or an operator that wants them
+    // all up waits for `running` to reach `count`.
+    const serving = workers === null ? {} : { workers: { running: workers.running, count: workers.count } };
     res
       .writeHead(problems.length === 0 ? 200 : 503, { 'content-type': 'application/json' })
-      .end(JSON.stringify(problems.length === 0 ? { status: 'ready' } : { status: 'unavailable', problems }));
+      .end(JSON.stringify(problems.length === 0 ? { status: 'ready', ...serving } : { status: 'unavailable', problems, ...serving }));
   } catch (err) {
     res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${(err as Error).message}`);
   }
@@ -105,18 +109,25 @@ export interface ServerOptions {
   /**
    * WORKERS: processes that serve the graphql-ws connections. This server hands them
    * every upgrade and serves HTTP itself; each mirrors the bus, and their queries,
-   * mutations and quotas come back here. 0 or absent: graphql-ws is served here.
+   * mutations and quotas come back here. 0 or absent: graphql-ws is served here. They
+   * start after the server listens, without holding up `startServer` or /ready; until one
+   * runs (and whenever none does) graphql-ws is served here too.
    */
   readonly workers?: number;
+  /** Tests: the socket workers are started only once this settles (see `SocketWorkersOptions.hold`). */
+  readonly holdWorkers?: Promise<unknown>;
 }
 
 /** A listening tickwire server. */
 export interface TickwireServer {
   readonly http: Server;
   readonly tickwire: TickwireYoga;
-  /** The graphql-ws endpoint, or null where socket workers serve it. */
-  readonly ws: WsEndpoint | null;
-  /** The socket workers (WORKERS), or null when graphql-ws is served here. */
+  /**
+   * This process's graphql-ws endpoint: every connection without socket workers; with
+   * them, those that arrive while no worker runs.
+   */
+  readonly ws: WsEndpoint;
+  /** The socket workers (WORKERS), or null when graphql-ws is served here only. Started after listening: `workers.ready()` resolves once all serve. */
   readonly workers: SocketWorkers | null;
   /** The GraphiQL page (built on its first request), or null with GRAPHIQL off. */
   readonly graphiql: GraphiqlPage | null;
@@ -149,7 +160,6 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
     maxBodyBytes: limits.maxBodyBytes,
     ...(options.keepAliveMs !== undefined ? { keepAliveMs: options.keepAliveMs } : {}),
   });
-  let ws: WsEndpoint | null = null;
   const open = tickwire.admission.open;
   const workers =
     (options.workers ?? 0) > 0
@@ -168,15 +178,15 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
             storedTypes: options.store?.storedTypes ?? [],
           },
           log: (line) => log.warn(line),
+          ...(options.holdWorkers === undefined ? {} : { hold: options.holdWorkers }),
         })
       : null;
-  await workers?.start();
   const metrics = createMetrics({
     bus: workers === null ? options.bus : withWorkers(options.bus, workers),
     sharedExecution: () => (workers === null ? tickwire.sharedExecution.stats() : sumShared(tickwire.sharedExecution.stats(), workers.totals().sharedExecution)),
     sharedExecutionExpired: () => (workers === null ? tickwire.sharedExecution.expiredByType() : sumCounts(tickwire.sharedExecution.expiredByType(), workers.totals().sharedExecutionExpired)),
     // Over HTTP a stream is its own connection (graphql-sse's single mode shares one).
-    connections: () => ({ 'graphql-ws': (ws?.wss.clients.size ?? 0) + (workers?.totals().connections ?? 0), 'graphql-sse': open['graphql-sse'], 'yoga-sse': open['yoga-sse'] }),
+    connections: () => ({ 'graphql-ws': ws.wss.clients.size + (workers?.totals().connections ?? 0), 'graphql-sse': open['graphql-sse'], 'yoga-sse': open['yoga-sse'] }),
     streams: () => open,
     ...options.health,
   });
@@ -246,9 +256,11 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
       res.end('internal server error');
     });
   });
-  if (workers === null) {
-    ws = attachGraphqlWs(http, tickwire, options.keepAliveMs, limits, tokens);
-  } else {
+  // With socket workers this endpoint serves what they cannot take yet (none runs): the
+  // connections of the seconds they take to start, or of a restart, are served here
+  // rather than refused or left waiting.
+  const ws = workers === null ? attachGraphqlWs(http, tickwire, options.keepAliveMs, limits, tokens) : attachGraphqlWs(null, tickwire, options.keepAliveMs, limits, tokens);
+  if (workers !== null) {
     http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
       // Node drops its own 'error' listener from a socket once it emits 'upgrade': a reset
       // from here on would be an unheard 'error' that takes the whole process down.
@@ -257,7 +269,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
         return;
       }
-      workers.handOff(req, socket, head);
+      if (!workers.handOff(req, socket, head)) ws.handleUpgrade(req, socket, head);
     });
   }
   const endpoint = ws;
@@ -270,10 +282,14 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
       });
     });
   } catch (err) {
-    // The port is taken (or not ours): the workers started for it go too.
+    // The port is taken (or not ours): no worker was started for it; the log is untapped.
+    await endpoint.close();
     await workers?.close();
     throw err;
   }
+  // Listening and ready: the workers load in the background (seconds each), and take the
+  // graphql-ws connections that come once they serve.
+  workers?.start();
   const port = (http.address() as AddressInfo).port;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {
@@ -293,7 +309,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
     },
     close: async () => {
       await graphiql?.close();
-      await endpoint?.close();
+      await endpoint.close();
       await workers?.close();
       http.closeAllConnections();
       if (workers !== null) {

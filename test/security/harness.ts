@@ -78,6 +78,8 @@ export async function startTarget(options: TargetOptions = {}): Promise<Target> 
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     ...options.server,
   });
+  // Socket workers start after the server listens: the attacks meant for them wait for them.
+  await server.workers?.ready();
   await engine.addRunner({ id: BYSTANDER_RUNNER, symbol: 'SOLUSDT', feed: { kind: 'simulated', ticksPerSecond: 200 } });
   for (const runner of options.runners ?? []) await engine.addRunner(runner);
   const bystander = await watchAsBystander(server, tokens === null ? undefined : TOKENS.bystander);

@@ -27,6 +27,8 @@ let t: TestServer;
 beforeAll(async () => {
   // A quota of 3 streams per client address (open mode), counted across both workers.
   t = await startTestServer({ workers: 2, limits: { ...DEFAULT_LIMITS, maxSubscriptionsPerToken: 3 } });
+  // They start after the server listens: these tests are about connections they serve.
+  await t.server.workers!.ready();
 }, 120_000);
 afterAll(async () => {
   await t?.close();
@@ -178,6 +180,18 @@ describe('socket workers (WORKERS=2)', () => {
   }, 60_000);
 });
 
+/** Polls /ready (which does not wait for the workers) until its body says `n` serve. */
+async function workersServe(readyUrl: string, n: number): Promise<void> {
+  let running = -1;
+  const end = Date.now() + 60_000;
+  while (running !== n) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${n} workers to serve (${running})`);
+    const body = (await (await fetch(readyUrl)).json()) as { workers?: { running: number } };
+    running = body.workers?.running ?? -1;
+    if (running !== n) await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe('the compiled server with WORKERS=2', () => {
   const dirs: string[] = [];
   afterAll(() => {
@@ -198,6 +212,7 @@ describe('the compiled server with WORKERS=2', () => {
     let url: string | null = null;
     await until(() => (url = /graphql-ws\s+(ws:\/\/\S+) \(served by 2 worker processes\)/.exec(out)?.[1] ?? null) !== null, `the banner (${out})`, 60_000);
     await until(() => childrenOf(child.pid!).length === 2, 'two worker processes', 15_000);
+    await workersServe(url!.replace(/^ws:/, 'http:').replace(/\/graphql$/, '/ready'), 2);
     return { child, url: url!, workers: childrenOf(child.pid!), exited };
   }
 
@@ -257,15 +272,16 @@ describe('a socket worker that stops reading', () => {
       log: () => undefined,
       ...(options.backlogBytes === undefined ? {} : { backlogBytes: options.backlogBytes }),
     });
-    await workers.start();
+    workers.start();
+    await workers.ready();
     const http = createServer();
     http.on('upgrade', (req, socket, head) => workers.handOff(req, socket as Socket, head));
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/graphql`;
-    const received: { __typename: string; missed?: number; reason?: string }[] = [];
+    const received: { __typename: string; missed?: number; reason?: string; data?: { close: number } }[] = [];
     const client = createClient({ url, webSocketImpl: WebSocket, retryAttempts: 0 });
     client.subscribe(
-      { query: 'subscription { events(runnerIds: ["w"]) { __typename ... on StreamGap { missed reason } } }' },
+      { query: 'subscription { events(runnerIds: ["w"]) { __typename ... on StreamGap { missed reason } ... on TickReceived { data { close } } } }' },
       { next: (r) => received.push((r.data as { events: { __typename: string } }).events), error: () => undefined, complete: () => undefined },
     );
     try {
@@ -283,9 +299,10 @@ describe('a socket worker that stops reading', () => {
       await new Promise((r) => setTimeout(r, options.maxEventAgeMs + 200));
       process.kill(pid!, 'SIGCONT');
       await until(() => received.filter((r) => r.__typename === 'StateTransition').length === 20, 'every standard event', 30_000);
-      const ticks = received.filter((r) => r.__typename === 'TickReceived').length;
+      // In order through one queue: the last tick, published before the last standard event, is in by now if it comes at all.
+      const ticks = received.filter((r) => r.__typename === 'TickReceived');
       const gaps = received.filter((r) => r.__typename === 'StreamGap');
-      return { ticks, gaps };
+      return { ticks: ticks.length, gaps, last: ticks.at(-1)?.data?.close };
     } finally {
       await client.dispose();
       await workers.close();
@@ -307,30 +324,78 @@ describe('a socket worker that stops reading', () => {
     expect(ticks + gaps.reduce((a, g) => a + (g.missed ?? 0), 0)).toBe(10_000);
   }, 90_000);
 
-  it('sheds the ticks it reads later than MAX_EVENT_AGE_MS, with a gap saying so, and delivers every standard event', async () => {
-    const { ticks, gaps } = await stallWorker({ maxEventAgeMs: 300 });
-    // Everything was sent while it was stopped, and read over 300 ms late.
-    expect(ticks).toBe(0);
+  it('read later than MAX_EVENT_AGE_MS, still delivers the latest tick of the runner and every standard event: each subscriber conflates by its own age bound', async () => {
+    const { ticks, gaps, last } = await stallWorker({ maxEventAgeMs: 300 });
+    // Everything was sent while it was stopped, and read over 300 ms late: the subscriber's
+    // queue keeps the latest tick per runner, not none of them.
+    expect(ticks).toBeGreaterThan(0);
+    expect(last).toBe(9999);
+    // Far fewer than were published (they were stale), and every one missed is counted in a gap.
+    expect(ticks).toBeLessThan(10_000);
     expect(gaps.length).toBeGreaterThan(0);
-    expect(gaps[0]!.reason).toMatch(/this socket worker read them \d+ ms late, over MAX_EVENT_AGE_MS, and skipped the high-frequency ones/);
-    expect(gaps.reduce((a, g) => a + (g.missed ?? 0), 0)).toBe(10_000);
+    expect(gaps[0]!.reason).toMatch(/subscriber too slow: its next event was older than 300 ms; \d+ high-frequency events skipped \(the latest per runner and type kept\)/);
+    expect(ticks + gaps.reduce((a, g) => a + (g.missed ?? 0), 0)).toBe(10_000);
   }, 90_000);
 });
 
-describe('readiness with one socket worker', () => {
-  it('answers 503 naming it while the only worker restarts, and 200 again once it runs', async () => {
-    const one = await startTestServer({ workers: 1 });
+describe('workers never hold the server back', () => {
+  const subscription = 'subscription { events(runnerIds: ["r1"]) { ... on Event { id } } }';
+  const readyOf = (server: TestServer['server']) => fetch(server.urls.http.replace(/\/graphql$/, '/ready'));
+
+  it('with WORKERS=2 still starting: /ready answers and graphql-ws is served by the server; the workers take the connections that come once they run', async () => {
+    let release!: () => void;
+    const hold = new Promise<void>((resolve) => (release = resolve));
+    const before = childrenOf(process.pid);
+    const s = await startTestServer({ workers: 2, holdWorkers: hold });
+    const early = watch('graphql-ws', s.server, subscription);
+    let late: Watch | null = null;
     try {
-      const ready = () => fetch(one.server.urls.http.replace(/\/graphql$/, '/ready'));
-      expect((await ready()).status).toBe(200);
+      const ready = await readyOf(s.server);
+      expect(ready.status).toBe(200);
+      // No worker process even exists yet: the server serves this connection itself.
+      expect(childrenOf(process.pid).filter((pid) => !before.includes(pid))).toEqual([]);
+      expect(await ready.json()).toEqual({ status: 'ready', workers: { running: 0, count: 2 } });
+      await until(() => s.server.ws.wss.clients.size === 1, 'the early connection, on the server', 15_000);
+      await until(() => s.bus.subscriberCount > 0, 'its subscriber', 15_000);
+      const first = publishScript(s.bus)[0]!;
+      expect(ids(await early.take(4, 15_000), first)).toEqual([1, 2, 4, 9]);
+      release();
+      await s.server.workers!.ready();
+      expect((await (await readyOf(s.server)).json()).workers).toEqual({ running: 2, count: 2 });
+      late = watch('graphql-ws', s.server, subscription);
+      await until(() => s.server.workers!.totals().subscribers === 1, 'the late subscriber, on a worker', 15_000);
+      expect(s.server.ws.wss.clients.size).toBe(1);
+      // Both are served: the early one still by the server, the late one by a worker.
+      const again = publishScript(s.bus)[0]!;
+      expect(ids((await late.take(4, 15_000)), again)).toEqual([1, 2, 4, 9]);
+      expect(ids((await early.take(8, 15_000)).slice(4), again)).toEqual([1, 2, 4, 9]);
+    } finally {
+      release();
+      await early.close();
+      await late?.close();
+      await s.close();
+    }
+  }, 120_000);
+
+  it('with the only worker restarting: /ready stays 200 and new graphql-ws connections are served by the server', async () => {
+    const one = await startTestServer({ workers: 1 });
+    let during: Watch | null = null;
+    try {
+      await until(() => one.server.workers!.running === 1, 'the worker up', 60_000);
       process.kill(one.server.workers!.pids[0]!, 'SIGKILL');
       await until(() => one.server.workers!.running === 0, 'the worker gone', 15_000);
-      const during = await ready();
-      expect(during.status).toBe(503);
-      expect(await during.text()).toMatch(/no socket worker is running/);
+      const ready = await readyOf(one.server);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toEqual({ status: 'ready', workers: { running: 0, count: 1 } });
+      during = watch('graphql-ws', one.server, subscription);
+      await until(() => one.bus.subscriberCount > 0, 'its subscriber, on the server', 15_000);
+      const first = publishScript(one.bus)[0]!;
+      expect(ids(await during.take(4, 15_000), first)).toEqual([1, 2, 4, 9]);
+      expect(one.server.ws.wss.clients.size).toBe(1);
       await until(() => one.server.workers!.running === 1, 'the worker back', 60_000);
-      expect((await ready()).status).toBe(200);
+      expect((await readyOf(one.server)).status).toBe(200);
     } finally {
+      await during?.close();
       await one.close();
     }
   }, 90_000);

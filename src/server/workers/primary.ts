@@ -53,6 +53,11 @@ export interface SocketWorkersOptions {
   readonly log: (line: string) => void;
   /** Unread bytes past which a worker is sent only standard and critical entries (default {@link WORKER_BACKLOG_BYTES}). */
   readonly backlogBytes?: number;
+  /**
+   * The workers are started only once this settles (default: at once). Tests hold them
+   * back with it, to see the server serve graphql-ws itself before any worker is up.
+   */
+  readonly hold?: Promise<unknown>;
 }
 
 /** One worker process and what the primary holds for it. */
@@ -81,7 +86,10 @@ const EMPTY_SHARED: SharedExecutionStats = { cohorts: 0, members: 0, executions:
  * spread over every core while the engine, the log and the store stay in one process.
  *
  * - The HTTP server stays here: every graphql-ws upgrade it accepts is handed, socket and
- *   all, to the worker with the fewest connections.
+ *   all, to the worker with the fewest connections; while no worker serves (starting, or
+ *   all restarting) {@link SocketWorkers.handOff} declines and the server serves it itself.
+ * - Starting them never holds the server back: {@link SocketWorkers.start} returns at once,
+ *   and a worker that fails to start is started again, as one that dies.
  * - Every entry of the log reaches every worker in order, in one `v8.serialize` per
  *   batch (one turn of this event loop) made once for all of them. A worker more than
  *   {@link WORKER_BACKLOG_BYTES} behind gets only standard and critical entries until it
@@ -97,8 +105,10 @@ export class SocketWorkers {
   private flushing = false;
   private nextTicket = 1;
   private closing = false;
-  /** Set once every worker started: from then on a worker that dies (or fails to restart) is started again. */
+  /** Set by `start`: from then on a worker that dies (or fails to start) is started again. */
   private serving = false;
+  /** Told once every worker serves (see {@link ready}). */
+  private waiters: (() => void)[] = [];
   private readonly untap: () => void;
 
   constructor(private readonly options: SocketWorkersOptions) {
@@ -112,10 +122,27 @@ export class SocketWorkers {
     });
   }
 
-  /** Starts every worker; resolves once each serves, rejects when one cannot start. */
-  async start(): Promise<void> {
-    await Promise.all(this.slots.map(async (slot) => this.spawn(slot)));
+  /**
+   * Starts every worker, in the background: returns at once, so that the server listens
+   * and answers (graphql-ws included, served by itself) while the workers load the schema,
+   * which takes seconds each on a busy machine. A worker that cannot start is logged and
+   * started again later, with the same back-off as one that dies. See {@link ready}.
+   */
+  start(): void {
+    if (this.serving || this.closing) return;
     this.serving = true;
+    const spawnAll = () => {
+      if (this.closing) return;
+      for (const slot of this.slots) this.spawn(slot).catch((err: Error) => this.closing || this.options.log(`tickwire: ${err.message}`));
+    };
+    if (this.options.hold === undefined) spawnAll();
+    else void this.options.hold.then(spawnAll, spawnAll);
+  }
+
+  /** Resolves once every worker serves at the same time (now, if they do): for tests and benches. */
+  ready(): Promise<void> {
+    if (this.running === this.slots.length) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   /** Workers serving now. */
@@ -139,20 +166,18 @@ export class SocketWorkers {
   }
 
   /**
-   * Hands an accepted graphql-ws upgrade to the live worker with the fewest connections.
-   * With none live (all restarting), the socket is answered 503 and closed.
+   * Hands an accepted graphql-ws upgrade to the live worker with the fewest connections,
+   * and returns true. With none live (still starting, or all restarting) it returns false
+   * and leaves the socket alone: the caller serves the connection itself.
    */
-  handOff(req: IncomingMessage, socket: Socket, head: Buffer): void {
+  handOff(req: IncomingMessage, socket: Socket, head: Buffer): boolean {
+    let target: Slot | null = null;
+    for (const slot of this.slots) if (slot.live && slot.child?.connected === true && (target === null || slot.connections < target.connections)) target = slot;
+    if (target === null || target.child === null) return false;
     // Until the worker holds it, this process owns the socket and every error on it: a
     // reset while it waits here, or while it is sent, costs this connection only.
     socket.on('error', () => socket.destroy());
-    if (socket.destroyed) return;
-    let target: Slot | null = null;
-    for (const slot of this.slots) if (slot.live && slot.child?.connected === true && (target === null || slot.connections < target.connections)) target = slot;
-    if (target === null || target.child === null) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\nno socket worker is running; retry shortly\n');
-      return;
-    }
+    if (socket.destroyed) return true;
     target.connections++;
     const message: ToWorker = { kind: 'upgrade', method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, head: new Uint8Array(head) };
     // Nothing more is read here: the worker's WebSocket reads from where the HTTP parser stopped (`head`).
@@ -171,6 +196,7 @@ export class SocketWorkers {
     } catch (err) {
       sent(err as Error);
     }
+    return true;
   }
 
   /** Counters of every worker's last report, summed, for /metrics. */
@@ -209,6 +235,8 @@ export class SocketWorkers {
    */
   async close(timeoutMs = 5000): Promise<void> {
     this.closing = true;
+    // Nobody waits for workers that will not come.
+    for (const resolve of this.waiters.splice(0)) resolve();
     this.flush();
     this.untap();
     await Promise.all(
@@ -221,7 +249,9 @@ export class SocketWorkers {
           new Promise<void>((resolve) => child.once('exit', () => resolve())),
           child.connected ? new Promise<void>((resolve) => child.once('disconnect', () => resolve())) : null,
         ]);
-        if (child.connected) child.send({ kind: 'close' } satisfies ToWorker);
+        // One still starting holds no connection, and may not listen for `close` yet.
+        if (!slot.live) child.kill('SIGKILL');
+        else if (child.connected) child.send({ kind: 'close' } satisfies ToWorker);
         const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
         await exited;
         clearTimeout(timer);
@@ -301,6 +331,7 @@ export class SocketWorkers {
     slot.child?.send({ kind: 'hello', epoch: bus.epoch, lastId: bus.lastId, history, latest: bus.latestEntries(), settings: this.options.settings, store: this.options.db === null ? null : { kind: this.options.db.kind, description: this.options.db.description } } satisfies ToWorker);
     slot.live = true;
     slot.restarts = 0;
+    if (this.running === this.slots.length) for (const resolve of this.waiters.splice(0)) resolve();
   }
 
   private receive(slot: Slot, message: FromWorker): void {
@@ -367,13 +398,15 @@ export class SocketWorkers {
 
   private lost(slot: Slot, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (slot.child !== child) return;
+    const served = slot.live;
     slot.live = false;
     slot.report = null;
     for (const ticket of slot.tickets.values()) ticket.release();
     slot.tickets.clear();
     if (this.closing || !this.serving) return;
     const delay = Math.min(30_000, RESTART_DELAY_MS * 2 ** slot.restarts++);
-    this.options.log(`tickwire: socket worker ${slot.index} exited (${signal ?? `code ${code}`}); its clients were disconnected; restarting it in ${delay} ms`);
+    const clients = served ? 'its clients were disconnected' : 'it had not started serving';
+    this.options.log(`tickwire: socket worker ${slot.index} exited (${signal ?? `code ${code}`}); ${clients}; restarting it in ${delay} ms (graphql-ws is served by the server process while no worker runs)`);
     setTimeout(() => {
       if (this.closing) return;
       // A failed restart exits too, and that exit schedules the next attempt.

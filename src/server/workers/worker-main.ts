@@ -8,7 +8,6 @@ import type { Socket } from 'node:net';
 import { deserialize } from 'node:v8';
 import { EventBus } from '../../bus/bus.js';
 import type { LogEntry } from '../../bus/types.js';
-import { isHighFrequency } from '../../events/helpers.js';
 import { EventStore } from '../../store/store.js';
 import { TokenStore } from '../auth.js';
 import { log } from '../log.js';
@@ -37,7 +36,6 @@ const link = new PrimaryLink({ send, get connected() { return process.connected;
 
 interface Serving {
   readonly bus: EventBus;
-  readonly maxAgeMs: number;
   readonly tickwire: TickwireYoga;
   readonly ws: WsEndpoint;
 }
@@ -48,8 +46,9 @@ let read = 0;
 
 function start(hello: Extract<ToWorker, { kind: 'hello' }>): Serving {
   const first = hello.history[0]?.id;
-  // Ages on the machine's clock: an entry's age counts from when the server process sent it.
-  const bus = new EventBus({ startAfter: first === undefined ? hello.lastId : first - 1, epoch: hello.epoch, ageClock: Date.now });
+  // Ages on this process's monotonic clock, as every queue here (the shared executions'
+  // too) measures them; `take` translates the time an entry left the server onto it.
+  const bus = new EventBus({ startAfter: first === undefined ? hello.lastId : first - 1, epoch: hello.epoch });
   bus.restoreLatest(hello.latest);
   for (const entry of hello.history) bus.publishEntry(entry);
   bus.advanceTo(hello.lastId);
@@ -65,32 +64,34 @@ function start(hello: Extract<ToWorker, { kind: 'hello' }>): Serving {
   const tickwire = createTickwireYoga(engine, bus, store, settings.limits, tokens, settings.replayDir, undefined, { maxEventAgeMs: settings.maxEventAgeMs });
   bus.maxEventAgeMs = settings.maxEventAgeMs;
   const ws = attachGraphqlWs(null, tickwire, settings.keepAliveMs, settings.limits, tokens, (principal, transport, clientAddress) => link.admit(principal, transport, clientAddress));
-  return { bus, tickwire, ws, maxAgeMs: settings.maxEventAgeMs };
+  return { bus, tickwire, ws };
 }
 
 /** Why ids of a partial batch are missing, as its gap says. */
 const FELL_BEHIND = 'this socket worker fell behind the log, and its high-frequency events were skipped';
 
 /**
- * Takes a batch of the log into this worker's bus. Its entries' age counts from when the
- * batch left the server process, so a worker whose loop reads its channel late is behind
- * by that much. A batch older than MAX_EVENT_AGE_MS on arrival gives up its high-frequency
- * entries (a StreamGap says so): a worker too slow for its load sheds the ticks and marks
- * it could only deliver stale, and catches up, instead of falling further behind.
+ * Takes a batch of the log into this worker's bus: every entry, however late it is read.
+ * Each counts its age from when the batch left the server process (the wall clock both
+ * processes read, translated onto this one's monotonic clock), so a worker whose loop reads
+ * its channel late hands its subscribers entries that old, and each subscriber's own
+ * MAX_EVENT_AGE_MS bound conflates what it has queued to the latest per runner and type,
+ * after a StreamGap: a worker too slow for its load delivers fewer, fresher ticks and every
+ * standard and critical event, never nothing. (Dropping every high-frequency entry of a
+ * late batch, as this did, turned overload into near-zero delivery.)
  */
-function take(bus: EventBus, message: Extract<ToWorker, { kind: 'entries' }>, maxAgeMs: number): void {
+function take(bus: EventBus, message: Extract<ToWorker, { kind: 'entries' }>): void {
   read += message.bytes.byteLength;
   if (message.epoch !== bus.epoch) bus.setEpoch(message.epoch);
-  const lateMs = Date.now() - message.sentAt;
-  const stale = maxAgeMs > 0 && lateMs > maxAgeMs;
+  // Read once per batch: how long ago it left, moved onto this process's clock. A wall
+  // clock stepped back meanwhile gives a negative wait, which counts as none.
+  const queuedAt = performance.now() - Math.max(0, Date.now() - message.sentAt);
   const items = deserialize(message.bytes) as (LogEntry | number)[];
   for (const item of items) {
     if (typeof item === 'number') {
       bus.advanceTo(item);
-    } else if (stale && isHighFrequency(item.event)) {
-      lostWhy = `this socket worker read them ${lateMs} ms late, over MAX_EVENT_AGE_MS, and skipped the high-frequency ones`;
     } else {
-      bus.publishEntry(item, lostWhy ?? (message.partial ? FELL_BEHIND : undefined), message.sentAt);
+      bus.publishEntry(item, lostWhy ?? (message.partial ? FELL_BEHIND : undefined), queuedAt);
       lostWhy = undefined;
     }
   }
@@ -138,7 +139,7 @@ process.on('message', (message: ToWorker, handle?: Socket) => {
       return;
     }
     case 'entries':
-      if (serving !== null) take(serving.bus, message, serving.maxAgeMs);
+      if (serving !== null) take(serving.bus, message);
       return;
     case 'answer':
       link.answered(message.id, message.answer);
