@@ -259,11 +259,33 @@ export class EventSubscription extends QueueIterator<StreamItem> {
     return super.take();
   }
 
-  /** @internal Hands an item to the sink, or queues it when there is none or it refuses. */
-  offer(item: StreamItem, at: number | undefined): void {
+  /**
+   * @internal Hands an item to the sink, or queues it when there is none or it refuses.
+   * A `stale` item (it waited past the age bound before it reached this log: a mirror
+   * that read its batch late) is queued even with a sink, so that the queue's age bound
+   * conflates it with the others; the reader is told to read the queue out.
+   */
+  offer(item: StreamItem, at: number | undefined, stale = false): void {
     const sink = this.sink;
-    if (sink !== null && sink(item)) return;
+    if (sink === null) {
+      this.push(item, at);
+      return;
+    }
+    if (!stale && sink(item)) return;
+    if (stale) {
+      this.sink = null;
+      this.push(item, at);
+      this.queuedListener?.();
+      return;
+    }
     this.push(item, at);
+  }
+
+  private queuedListener: (() => void) | null = null;
+
+  /** Called when the log queued an item although a sink was set (see {@link offer}). */
+  onQueued(listener: () => void): void {
+    this.queuedListener = listener;
   }
 
   private readHistory(cursor: HistoryCursor): StreamItem | null {
@@ -509,6 +531,8 @@ export class EventBus {
     const subscribers = this.subscribers;
     // Read once for every queue this event goes into, not once per subscriber.
     const at = this.maxAge > 0 ? (queuedAt ?? this.ageClock()) : undefined;
+    // Already past the bound when it got here: no reader takes it directly (see offer).
+    const stale = at !== undefined && queuedAt !== undefined && queuedAt < this.ageClock() - this.maxAge;
     let matched = 0;
     for (let i = 0; i < subscribers.length; i++) {
       const subscriber = subscribers[i]!;
@@ -522,7 +546,7 @@ export class EventBus {
       }
       if (match) {
         matched++;
-        subscriber.offer(entry, at);
+        subscriber.offer(entry, at, stale);
       }
     }
     if (matched > 0) {

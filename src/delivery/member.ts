@@ -24,6 +24,8 @@ export interface DirectSource<T> {
   takeFailure(): Error | null;
   /** Called once when it ends (finish, overflow, close). */
   onEnded(listener: () => void): void;
+  /** Called when it queued an item although a sink was set (the item was stale), and cleared the sink. */
+  onQueued(listener: () => void): void;
   /** Ends it now and detaches it from the log. */
   close(): void;
 }
@@ -64,6 +66,7 @@ export class Member<T extends object> {
     });
     // Nobody awaits a member closed by its client.
     this.done.catch(() => {});
+    source.onQueued(() => this.schedule());
     source.onEnded(() => {
       // Read out what is left, then end.
       source.sink = null;

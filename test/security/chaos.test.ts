@@ -62,7 +62,7 @@ async function startServer(workers: number): Promise<Running> {
   // /ready does not wait for them (the server serves graphql-ws meanwhile): the chaos is meant for them.
   for (let running = -1; running !== workers; ) {
     const body = (await (await fetch(`http://127.0.0.1:${port}/ready`)).json()) as { workers?: { running: number } };
-    running = body.workers?.running ?? -1;
+    running = body.workers?.running ?? 0;
     if (running !== workers) await new Promise((r) => setTimeout(r, 20));
   }
   return { child, port, output: () => out };
