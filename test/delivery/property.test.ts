@@ -450,7 +450,7 @@ describe('delivery core against a reference model', () => {
           gaps += (await run(c, commands)).gaps;
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 200 },
     );
     // The runs did lose events (else they prove little about gaps).
     expect(gaps).toBeGreaterThan(0);
