@@ -26,6 +26,8 @@ export interface DeliveryCounters {
  */
 export const KEPT_PAYLOADS = 4096;
 
+const ignore = (): void => {};
+
 /** One execution group. Items that are not shared (notices of one subscriber) bypass the memo. */
 export class Group<T extends object> {
   /** Members now; the last one out removes the group from its hub. */
@@ -52,19 +54,29 @@ export class Group<T extends object> {
     }
     if (!this.shared(item)) {
       this.counters.executions++;
-      return this.encode(item);
+      return this.execute(item);
     }
     let payload = this.kept.get(item);
     if (payload !== undefined) {
       this.counters.reused++;
     } else {
       this.counters.executions++;
-      payload = this.encode(item);
+      payload = this.execute(item);
       this.kept.set(item, payload);
       if (this.kept.size > KEPT_PAYLOADS) this.kept.delete(this.kept.keys().next().value!);
     }
     this.lastItem = item;
     this.lastPayload = payload;
+    return payload;
+  }
+
+  private execute(item: T): Payload {
+    const payload = this.encode(item);
+    // A member reads a promised payload later, or never (it was closed, or failed on an
+    // earlier item, while this one was kept here): a rejection nobody waits for must not
+    // become an unhandled rejection, which stops the process. Members that do wait still
+    // see it.
+    if (payload instanceof Promise) payload.catch(ignore);
     return payload;
   }
 }
