@@ -147,6 +147,9 @@ export class Member<T extends object> {
     if (this.finished) return;
     this.finished = true;
     this.source.sink = null;
+    // Detach it from the log: a member that failed (its execution rejected) left a source
+    // that would otherwise stay subscribed, filtering and queueing every entry for nobody.
+    this.source.close();
     this.onLeave(this);
     if (failure === null) this.settle.resolve();
     else this.settle.reject(failure);
