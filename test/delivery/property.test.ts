@@ -131,8 +131,11 @@ interface Config {
   readonly socketHighWater: number;
   readonly maxEventAgeMs: number;
   readonly connections: number;
-  /** Group 1 encodes on a later turn (an async execution). */
-  readonly asyncGroup: boolean;
+  /**
+   * How group 1 encodes: at once, on a later turn (an async execution), or on a later
+   * turn failing for every seventh entry (an execution that rejects).
+   */
+  readonly asyncGroup: 'no' | 'async' | 'rejects';
   /** Critical events often (queues overflow). */
   readonly critical: boolean;
 }
@@ -211,9 +214,12 @@ async function run(config: Config, commands: readonly Command[]): Promise<{ gaps
   const encoders = [
     () => encode,
     () =>
-      config.asyncGroup
-        ? (item: StreamItem) => new Promise<Buffer>((resolve) => setImmediate(() => resolve(encode(item))))
-        : encode,
+      config.asyncGroup === 'no'
+        ? encode
+        : (item: StreamItem) =>
+            new Promise<Buffer>((resolve, reject) =>
+              setImmediate(() => (config.asyncGroup === 'rejects' && !isGap(item) && item.id % 7 === 0 ? reject(new Error(`execution of ${item.id} failed`)) : resolve(encode(item)))),
+            ),
   ];
   const sockets = Array.from({ length: config.connections }, () => new FakeSocket(config.socketHighWater));
   const writers = sockets.map((socket) => new FrameWriter(socket, WS_TEXT_FRAMING, config.writerHighWater));
@@ -240,7 +246,7 @@ async function run(config: Config, commands: readonly Command[]): Promise<{ gaps
         break;
       }
       case 'sub': {
-        const runners = command.runners === null ? null : new Set(command.runners.map((i) => RUNNERS[i]!));
+        const runners = command.runners === null ? null : new Set<string>(command.runners.map((i) => RUNNERS[i]!));
         const types = command.types === null ? null : new Set<string>(command.types);
         const accepts = (runner: string, type: Type) => (runners === null || runners.has(runner)) && (types === null || types.has(type));
         const last = published.length;
@@ -416,8 +422,8 @@ async function run(config: Config, commands: readonly Command[]): Promise<{ gaps
   }
   // Nothing left behind: every member still open is attached, every other one gone.
   const open = subscribers.filter((s) => s.closedAt === null && !s.failed).length;
-  expect(hub.stats().members).toBe(open);
-  expect(bus.subscriberCount).toBe(open);
+  expect(hub.stats().members, 'members left in the hub').toBe(open);
+  expect(bus.subscriberCount, 'subscriptions left on the log').toBe(open);
   for (const subscriber of subscribers) if (subscriber.closedAt === null) subscriber.member.close();
   bus.close();
   if (process.env['PROP_STATS']) {
@@ -439,7 +445,7 @@ describe('delivery core against a reference model', () => {
       socketHighWater: fc.integer({ min: 1, max: 40 }),
       maxEventAgeMs: fc.constantFrom(0, 0, 100),
       connections: fc.integer({ min: 1, max: 3 }),
-      asyncGroup: fc.boolean(),
+      asyncGroup: fc.constantFrom('no', 'async', 'rejects'),
       critical: fc.boolean(),
     });
     let gaps = 0;
@@ -464,7 +470,7 @@ describe('delivery core against a reference model', () => {
       socketHighWater: fc.integer({ min: 1, max: 40 }),
       maxEventAgeMs: fc.constant(0),
       connections: fc.integer({ min: 1, max: 3 }),
-      asyncGroup: fc.boolean(),
+      asyncGroup: fc.constantFrom('no', 'async'),
       critical: fc.constant(false),
     });
     await fc.assert(
