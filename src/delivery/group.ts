@@ -71,7 +71,15 @@ export class Group<T extends object> {
   }
 
   private execute(item: T): Payload {
-    const payload = this.encode(item);
+    let payload: Payload;
+    try {
+      payload = this.encode(item);
+    } catch (error) {
+      // Thrown on the log's publish (a member's sink) it would stop the publish for every
+      // later subscriber and reach the engine; as a rejection it ends the members that
+      // read this item, as an async failure does.
+      payload = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
     // A member reads a promised payload later, or never (it was closed, or failed on an
     // earlier item, while this one was kept here): a rejection nobody waits for must not
     // become an unhandled rejection, which stops the process. Members that do wait still
