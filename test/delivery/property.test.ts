@@ -132,10 +132,11 @@ interface Config {
   readonly maxEventAgeMs: number;
   readonly connections: number;
   /**
-   * How group 1 encodes: at once, on a later turn (an async execution), or on a later
-   * turn failing for every seventh entry (an execution that rejects).
+   * How group 1 encodes: at once, on a later turn (an async execution), on a later turn
+   * failing for every seventh entry (an execution that rejects), or at once throwing for
+   * every seventh entry.
    */
-  readonly asyncGroup: 'no' | 'async' | 'rejects';
+  readonly asyncGroup: 'no' | 'async' | 'rejects' | 'throws';
   /** Critical events often (queues overflow). */
   readonly critical: boolean;
 }
@@ -217,7 +218,12 @@ async function run(config: Config, commands: readonly Command[]): Promise<{ gaps
     () =>
       config.asyncGroup === 'no'
         ? encode
-        : (item: StreamItem) =>
+        : config.asyncGroup === 'throws'
+          ? (item: StreamItem) => {
+              if (!isGap(item) && item.id % 7 === 0) throw new Error(`execution of ${item.id} failed`);
+              return encode(item);
+            }
+          : (item: StreamItem) =>
             new Promise<Buffer>((resolve, reject) =>
               setImmediate(() => (config.asyncGroup === 'rejects' && !isGap(item) && item.id % 7 === 0 ? reject(new Error(`execution of ${item.id} failed`)) : resolve(encode(item)))),
             ),
@@ -442,7 +448,7 @@ describe('delivery core against a reference model', () => {
       socketHighWater: fc.integer({ min: 1, max: 40 }),
       maxEventAgeMs: fc.constantFrom(0, 0, 100),
       connections: fc.integer({ min: 1, max: 3 }),
-      asyncGroup: fc.constantFrom('no', 'async', 'rejects'),
+      asyncGroup: fc.constantFrom('no', 'async', 'rejects', 'throws'),
       critical: fc.boolean(),
     });
     let gaps = 0;
