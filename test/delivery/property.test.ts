@@ -139,6 +139,8 @@ interface Config {
   readonly asyncGroup: 'no' | 'async' | 'rejects' | 'throws';
   /** Critical events often (queues overflow). */
   readonly critical: boolean;
+  /** The bus closes after the commands: every subscription is read out, then ends. */
+  readonly closeBus: boolean;
 }
 
 /** Event types by weight; with `critical`, critical events are common enough to overflow a stalled reader. */
@@ -342,6 +344,7 @@ async function run(config: Config, commands: readonly Command[]): Promise<{ gaps
     }
   }
 
+  if (config.closeBus) bus.close();
   // Every reader catches up: resume everything and let turns run until nothing moves.
   for (const socket of sockets) {
     socket.stalled = false;
@@ -430,7 +433,7 @@ async function run(config: Config, commands: readonly Command[]): Promise<{ gaps
     }
   }
   // Nothing left behind: every member still open is attached, every other one gone.
-  const open = subscribers.filter((s) => s.closedAt === null && !s.failed).length;
+  const open = config.closeBus ? 0 : subscribers.filter((s) => s.closedAt === null && !s.failed).length;
   expect(hub.stats().members, 'members left in the hub').toBe(open);
   expect(bus.subscriberCount, 'subscriptions left on the log').toBe(open);
   for (const subscriber of subscribers) if (subscriber.closedAt === null) subscriber.member.close();
@@ -448,8 +451,9 @@ describe('delivery core against a reference model', () => {
       socketHighWater: fc.integer({ min: 1, max: 40 }),
       maxEventAgeMs: fc.constantFrom(0, 0, 100),
       connections: fc.integer({ min: 1, max: 3 }),
-      asyncGroup: fc.constantFrom('no', 'async', 'rejects', 'throws'),
+      asyncGroup: fc.constantFrom('no', 'async', 'async', 'rejects', 'throws'),
       critical: fc.boolean(),
+      closeBus: fc.boolean(),
     });
     let gaps = 0;
     let failed = 0;
@@ -479,6 +483,7 @@ describe('delivery core against a reference model', () => {
       connections: fc.integer({ min: 1, max: 3 }),
       asyncGroup: fc.constantFrom('no', 'async'),
       critical: fc.constant(false),
+      closeBus: fc.boolean(),
     });
     await fc.assert(
       fc.asyncProperty(
