@@ -15,6 +15,13 @@ import type { EventVariant, RunnerEvent } from '../../src/events/types.js';
  * once, what the model says it asked for; what it did not get must be inside a gap it
  * was told of. No GraphQL: a bus, a hub whose encoders write `{id}` or the gap, one
  * frame writer per simulated connection over a socket the test drives.
+ *
+ * How losses are accounted: a notice with an id range (history no longer kept) covers
+ * those ids, and nothing inside it is sent; a notice with a count only (the queue's drop
+ * policy, the age bound) covers that many of the subscriber's own entries, all newer than
+ * what it was sent before the notice. A subscriber read to its end must be sent or told
+ * of every entry it asked for, exactly; one cut short (unsubscribed, overflowed, its
+ * execution failed) must have been told of every entry missing before its last one.
  */
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -466,7 +473,7 @@ describe('delivery core against a reference model', () => {
           failed += result.failed;
         },
       ),
-      { numRuns: 200 },
+      { numRuns: 400 },
     );
     // The runs did lose events and cut readers off (else they prove little about either).
     expect(gaps).toBeGreaterThan(0);
@@ -492,7 +499,7 @@ describe('delivery core against a reference model', () => {
           expect((await run(c, commands)).gaps).toBe(0);
         },
       ),
-      { numRuns: 60 },
+      { numRuns: 100 },
     );
   });
 });
