@@ -252,7 +252,9 @@ export class EventSubscription extends QueueIterator<StreamItem> {
 
   override take(): StreamItem | undefined {
     const cursor = this.cursor;
-    if (cursor !== null && !this.closed) {
+    // Read out after an end too (overflow, finish): skipping the history would leave a
+    // silent hole before the queued live entries.
+    if (cursor !== null && !this.discarded) {
       const item = this.readHistory(cursor);
       if (item !== null) return item;
     }

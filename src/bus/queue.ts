@@ -398,8 +398,15 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
   close(): void {
     this.queue.clear();
     this.failure = null;
+    this.discarded = true;
     this.end();
   }
+
+  /**
+   * True once {@link close} discarded the stream: nothing more is read. A stream that
+   * only ended (finish, overflow) is still read out, notices included.
+   */
+  protected discarded = false;
 
   /**
    * The next item if one can be read now, else undefined (nothing queued, or the end:
@@ -410,7 +417,10 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
     const queue = this.queue;
     // Ends before anything stale is read; a finished stream is read out as it stands.
     if (this.ageCause !== null && !this.ended) queue.expire();
-    if (this.dropNotice !== undefined && !this.ended) {
+    // A stream that ended with items still queued (overflow, finish) is read out: what it
+    // dropped before them is announced first, or they would follow a silent hole. After
+    // close() nothing is left to read and nothing is owed.
+    if (this.dropNotice !== undefined && !this.discarded) {
       if (queue.dropped > this.reportedDrops) {
         const missed = queue.dropped - this.reportedDrops;
         this.reportedDrops = queue.dropped;

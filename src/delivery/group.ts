@@ -26,6 +26,8 @@ export interface DeliveryCounters {
  */
 export const KEPT_PAYLOADS = 4096;
 
+const ignore = (): void => {};
+
 /** One execution group. Items that are not shared (notices of one subscriber) bypass the memo. */
 export class Group<T extends object> {
   /** Members now; the last one out removes the group from its hub. */
@@ -53,19 +55,37 @@ export class Group<T extends object> {
     }
     if (!this.shared(item)) {
       this.counters.executions++;
-      return this.encode(item);
+      return this.execute(item);
     }
     let payload = this.kept.get(item);
     if (payload !== undefined) {
       this.counters.reused++;
     } else {
       this.counters.executions++;
-      payload = this.encode(item);
+      payload = this.execute(item);
       this.kept.set(item, payload);
       if (this.kept.size > KEPT_PAYLOADS) this.kept.delete(this.kept.keys().next().value!);
     }
     this.lastItem = item;
     this.lastPayload = payload;
+    return payload;
+  }
+
+  private execute(item: T): Payload {
+    let payload: Payload;
+    try {
+      payload = this.encode(item);
+    } catch (error) {
+      // Thrown on the log's publish (a member's sink) it would stop the publish for every
+      // later subscriber and reach the engine; as a rejection it ends the members that
+      // read this item, as an async failure does.
+      payload = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    // A member reads a promised payload later, or never (it was closed, or failed on an
+    // earlier item, while this one was kept here): a rejection nobody waits for must not
+    // become an unhandled rejection, which stops the process. Members that do wait still
+    // see it.
+    if (payload instanceof Promise) payload.catch(ignore);
     return payload;
   }
 }

@@ -44,6 +44,8 @@ export const PUMP_SLICE = 512;
 export class Member<T extends object> {
   private finished = false;
   private scheduled = false;
+  // An item's payload is being executed: nothing else may be appended before it.
+  private awaiting = false;
   private settle!: { resolve: () => void; reject: (error: Error) => void };
   /** Settles when the subscription ends: resolved for a plain end, rejected when it failed. */
   readonly done: Promise<void>;
@@ -107,7 +109,9 @@ export class Member<T extends object> {
 
   private readonly pump = (): void => {
     this.scheduled = false;
-    if (this.finished) return;
+    // A second pump (the end of the source, a second wake-up) while an item's payload is
+    // awaited would append the items after it first; the awaited one pumps on when done.
+    if (this.finished || this.awaiting) return;
     const source = this.source;
     for (let n = 0; n < PUMP_SLICE; n++) {
       if (this.writer.behind) {
@@ -122,13 +126,18 @@ export class Member<T extends object> {
       }
       const payload = this.group.payloadOf(item);
       if (payload instanceof Promise) {
+        this.awaiting = true;
         payload.then(
           (bytes) => {
+            this.awaiting = false;
             if (this.finished) return;
             this.append(bytes);
             this.pump();
           },
-          (error: unknown) => this.end(error instanceof Error ? error : new Error(String(error))),
+          (error: unknown) => {
+            this.awaiting = false;
+            this.end(error instanceof Error ? error : new Error(String(error)));
+          },
         );
         return;
       }
@@ -152,6 +161,9 @@ export class Member<T extends object> {
     if (this.finished) return;
     this.finished = true;
     this.source.sink = null;
+    // Detach it from the log: a member that failed (its execution rejected) left a source
+    // that would otherwise stay subscribed, filtering and queueing every entry for nobody.
+    this.source.close();
     this.onLeave(this);
     if (failure === null) this.settle.resolve();
     else this.settle.reject(failure);
