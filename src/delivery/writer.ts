@@ -15,6 +15,8 @@ export interface ByteSink {
   readonly writableLength: number;
   /** True once nothing more can be written. */
   readonly destroyed: boolean;
+  /** True when a write returned false and 'drain' is still to come (Node's streams have it). */
+  readonly writableNeedDrain?: boolean;
   once(event: 'drain', listener: () => void): unknown;
 }
 
@@ -69,6 +71,9 @@ const EAGER_FLUSH_BYTES = 256 * 1024;
  * what a turn of one or two frames needs.
  */
 const FIRST_CHUNK_BYTES = 512;
+
+/** How soon a writer behind by its own mark, but not by its socket's, looks again. */
+const RECHECK_MS = 10;
 
 /** Writers with bytes appended since the last flush, written together once per turn. */
 let dirty: FrameWriter[] = [];
@@ -157,12 +162,12 @@ export class FrameWriter {
   onRoom(listener: () => void): void {
     if (this.ended) return;
     this.waiters.push(listener);
+    if (this.used > 0 && this.behind) this.flush();
     this.held = this.sink.writableLength;
     if (!this.behind) {
       setImmediate(() => this.wake());
       return;
     }
-    if (this.used > 0) this.flush();
     this.awaitDrain();
   }
 
@@ -217,6 +222,15 @@ export class FrameWriter {
 
   private awaitDrain(): void {
     if (this.waitingForDrain || this.sink.destroyed) return;
+    if (this.sink.writableNeedDrain === false) {
+      // Behind by our mark but under the socket's own: no 'drain' will come, so look again soon.
+      this.waitingForDrain = true;
+      setTimeout(() => {
+        this.waitingForDrain = false;
+        this.wake();
+      }, RECHECK_MS).unref();
+      return;
+    }
     this.waitingForDrain = true;
     this.sink.once('drain', () => {
       this.waitingForDrain = false;

@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { FrameWriter, UNFRAMED, WS_TEXT_FRAMING } from '../../src/delivery/writer.js';
 
@@ -93,5 +93,23 @@ describe('FrameWriter', () => {
     await turn();
     expect(parseFrames(Buffer.concat(writes))).toEqual(['a']);
     expect(writer.behind).toBe(true);
+  });
+});
+
+describe('FrameWriter under a socket with a higher mark of its own', () => {
+  it('calls back once the bytes are taken, although no drain comes', async () => {
+    // A socket that holds every chunk until the test lets the kernel take it.
+    const held: (() => void)[] = [];
+    const socket = new Writable({ highWaterMark: 1 << 20, write: (_chunk, _encoding, done) => void held.push(() => done()) });
+    const writer = new FrameWriter(socket, UNFRAMED, 4096);
+    const empty = Buffer.alloc(0);
+    for (let i = 0; i < 5; i++) writer.frame(empty, Buffer.alloc(1000, 97), empty);
+    writer.flush();
+    expect(writer.behind).toBe(true);
+    expect(socket.writableNeedDrain).toBe(false);
+    const called = new Promise<void>((resolve) => writer.onRoom(resolve));
+    for (const done of held.splice(0)) done();
+    await called;
+    expect(writer.behind).toBe(false);
   });
 });

@@ -154,6 +154,9 @@ function writerOf(socket: WebSocket): FrameWriter {
       get destroyed() {
         return raw.destroyed || socket.readyState !== socket.OPEN;
       },
+      get writableNeedDrain() {
+        return raw.writableNeedDrain;
+      },
       once: (event, listener) => raw.once(event, listener),
     };
     writer = new FrameWriter(sink, WS_TEXT_FRAMING, SOCKET_HIGH_WATER_BYTES);
