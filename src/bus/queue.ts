@@ -68,9 +68,10 @@ export class BoundedQueue<T> {
   // Slot numbers that never repeat: slot i is `base + i` until the array is compacted.
   private base = 0;
   // Where the last pass kept the latest of each key (absolute slot numbers).
-  private readonly latest = new Map<string, number>();
+  // Made at the first conflation pass: most queues never need one, and there is one per subscriber.
+  private latest: Map<string, number> | null = null;
   // Keys met in the pass under way (kept to spare an allocation per pass).
-  private readonly passKeys = new Set<string>();
+  private passKeys: Set<string> | null = null;
   private readonly now: () => number;
 
   /**
@@ -156,7 +157,8 @@ export class BoundedQueue<T> {
     this.head = head;
     if (this.times[head]! >= this.now() - age.maxAgeMs) return 0;
     const from = Math.max(this.ageScan, head);
-    const seen = this.passKeys;
+    const seen = (this.passKeys ??= new Set());
+    const latest = (this.latest ??= new Map());
     let dropped = 0;
     // Newest first: the first of a key met is the one kept.
     for (let i = items.length - 1; i >= from; i--) {
@@ -171,8 +173,8 @@ export class BoundedQueue<T> {
         continue;
       }
       seen.add(key);
-      const before = this.latest.get(key);
-      this.latest.set(key, this.base + i);
+      const before = latest.get(key);
+      latest.set(key, this.base + i);
       // The one a previous pass kept, if it is still queued: a newer one is here now.
       const slot = before === undefined ? -1 : before - this.base;
       const victim = slot >= head ? items[slot] : undefined;
@@ -260,7 +262,7 @@ export class BoundedQueue<T> {
     this.cursors[1] = 0;
     this.ageScan = 0;
     // Nothing kept is queued any more.
-    this.latest.clear();
+    this.latest?.clear();
   }
 
   private compact(): void {
