@@ -110,7 +110,9 @@ async function openPostgres(databaseUrl: string, schema: string | undefined, tim
     ...(schema !== undefined ? { options: `-c search_path=${schema}` } : {}),
   };
   const pool = new pg.Pool({ ...common, connectionTimeoutMillis: 5000 });
-  const readPool = new pg.Pool({ ...common, connectionTimeoutMillis: timeoutMs > 0 ? timeoutMs : 5000 });
+  // Opening a session is not the read's doing: on a busy machine it alone can outlast a
+  // short query timeout, and the read then failed although the database was fine.
+  const readPool = new pg.Pool({ ...common, connectionTimeoutMillis: Math.max(timeoutMs, 5000) });
   // A SET, not a startup parameter: connection poolers (PgBouncer) refuse unknown ones.
   // A client runs its queries in order, so this one runs before the read it was opened for.
   if (timeoutMs > 0) readPool.on('connect', (client) => void client.query(`SET statement_timeout = ${timeoutMs}`).catch(() => undefined));
@@ -150,7 +152,7 @@ async function openPostgres(databaseUrl: string, schema: string | undefined, tim
 function isPostgresTimeout(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;
   const message = typeof e?.message === 'string' ? e.message : '';
-  return (e?.code === '57014' && /statement timeout/.test(message)) || /timeout exceeded when trying to connect/.test(message);
+  return (e?.code === '57014' && /statement timeout/.test(message)) || /timeout exceeded when trying to connect|terminated due to connection timeout/.test(message);
 }
 
 /**
