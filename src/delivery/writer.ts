@@ -72,6 +72,9 @@ const EAGER_FLUSH_BYTES = 256 * 1024;
  */
 const FIRST_CHUNK_BYTES = 512;
 
+/** Largest buffer a connection keeps between turns for its next frames. */
+const MAX_SPARE_BYTES = 64 * 1024;
+
 /** How soon a writer behind by its own mark, but not by its socket's, looks again. */
 const RECHECK_MS = 10;
 
@@ -120,6 +123,10 @@ function schedule(): void {
 export class FrameWriter {
   private buffer: Buffer | null = null;
   private used = 0;
+  // The buffer of the last write, taken again once the socket holds nothing: the kernel has
+  // its bytes then. Allocating a new one per connection per turn was a tenth of the CPU at
+  // 5,000 connections.
+  private spare: Buffer | null = null;
   // The socket's unsent bytes when last looked at (after a write, a drain): reading the
   // stream's state for every frame costs more than the frame.
   private held = 0;
@@ -201,11 +208,13 @@ export class FrameWriter {
     const buffer = this.buffer;
     if (buffer === null || this.used === 0 || this.ended) return;
     const chunk = buffer.subarray(0, this.used);
-    // The socket may hold the chunk until the kernel takes it: the next frames go to a new buffer.
+    // The socket may hold the chunk until the kernel takes it: the next frames go to the
+    // spare only once the socket holds nothing (see grow).
     this.buffer = null;
     this.used = 0;
     if (this.sink.destroyed) return;
     this.writes++;
+    this.spare = buffer.length <= MAX_SPARE_BYTES ? buffer : null;
     const room = this.sink.write(chunk);
     this.held = this.sink.writableLength;
     if (!room && this.waiters.length > 0) this.awaitDrain();
@@ -216,6 +225,7 @@ export class FrameWriter {
     this.flush();
     this.ended = true;
     this.buffer = null;
+    this.spare = null;
     this.used = 0;
     this.waiters = [];
   }
@@ -229,7 +239,14 @@ export class FrameWriter {
   private grow(need: number): Buffer {
     const old = this.buffer;
     const size = Math.max(FIRST_CHUNK_BYTES, 2 * (old?.length ?? need), this.used + need);
-    const buffer = Buffer.allocUnsafe(size);
+    const spare = this.spare;
+    let buffer: Buffer;
+    if (old === null && spare !== null && spare.length >= size && this.sink.writableLength === 0) {
+      buffer = spare;
+      this.spare = null;
+    } else {
+      buffer = Buffer.allocUnsafe(size);
+    }
     if (old !== null && this.used > 0) old.copy(buffer, 0, 0, this.used);
     this.buffer = buffer;
     return buffer;

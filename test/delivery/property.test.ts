@@ -58,14 +58,16 @@ function eventOf(runnerId: string, type: Type, n: number): RunnerEvent {
  * A socket as a {@link FrameWriter} sees one, with Node's Writable rules: `write` says
  * whether it is under its high-water mark, and 'drain' comes once it is empty again
  * after a write that said no. Stalled, the peer reads nothing; `read` lets it read some.
- * Chunks are kept as written (not copied), so a writer that reused a buffer it had
- * handed over would show up as garbled frames.
+ * A written chunk is held as it is (not copied) until the peer reads it, and copied only
+ * then, as the kernel would: a writer that reused a buffer the socket still holds would
+ * show up as garbled frames. `chunks` is what the peer has read.
  */
 class FakeSocket extends EventEmitter implements ByteSink {
   readonly chunks: Buffer[] = [];
   written = 0;
   stalled = false;
   readonly destroyed = false;
+  private readonly held: Buffer[] = [];
   private pending = 0;
   private needDrain = false;
 
@@ -78,7 +80,7 @@ class FakeSocket extends EventEmitter implements ByteSink {
   }
 
   write(chunk: Buffer): boolean {
-    this.chunks.push(chunk);
+    this.held.push(chunk);
     this.written += chunk.length;
     this.pending += chunk.length;
     const room = this.pending < this.highWaterMark;
@@ -89,7 +91,16 @@ class FakeSocket extends EventEmitter implements ByteSink {
 
   /** The peer reads up to `bytes`. */
   read(bytes: number): void {
-    this.pending -= Math.min(bytes, this.pending);
+    let left = Math.min(bytes, this.pending);
+    this.pending -= left;
+    while (left > 0) {
+      const head = this.held[0]!;
+      const taken = Math.min(left, head.length);
+      this.chunks.push(Buffer.from(head.subarray(0, taken)));
+      if (taken === head.length) this.held.shift();
+      else this.held[0] = head.subarray(taken);
+      left -= taken;
+    }
     if (this.pending === 0 && this.needDrain) {
       this.needDrain = false;
       process.nextTick(() => this.emit('drain'));
