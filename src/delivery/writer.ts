@@ -78,34 +78,21 @@ const MAX_SPARE_BYTES = 64 * 1024;
 /** How soon a writer behind by its own mark, but not by its socket's, looks again. */
 const RECHECK_MS = 10;
 
-/**
- * Most time one flush callback spends writing, in ms: with thousands of connections a
- * turn's writes are many syscalls, and HTTP requests, new connections and the engine's
- * hand-off must get a turn in between.
- */
-export const FLUSH_SLICE_MS = 2;
-
-/** Writers between two looks at the clock during a flush. */
-const WRITERS_PER_CLOCK_READ = 64;
-
 /** Writers with bytes appended since the last flush, written together once per turn. */
 let dirty: FrameWriter[] = [];
 let scheduled = false;
 
+/**
+ * Writes every connection appended to this turn, in one callback. Not in slices: measured
+ * at 5,000 connections, a flush cut into 2 ms slices let publishing run on between them,
+ * so bytes piled up in the writers' buffers instead of leaving (a quarter of the
+ * deliveries and seven times the CPU per delivery), and `/health` was no faster.
+ */
 function flushAll(): void {
   scheduled = false;
   const writers = dirty;
   dirty = [];
-  const deadline = performance.now() + FLUSH_SLICE_MS;
-  for (let i = 0; i < writers.length; i++) {
-    writers[i]!.turnEnded();
-    if (i % WRITERS_PER_CLOCK_READ === WRITERS_PER_CLOCK_READ - 1 && i + 1 < writers.length && performance.now() > deadline) {
-      // The rest go first in the next flush, still marked, with whatever they gain meanwhile.
-      dirty = writers.slice(i + 1).concat(dirty);
-      schedule();
-      return;
-    }
-  }
+  for (const writer of writers) writer.turnEnded();
 }
 
 function schedule(): void {
