@@ -122,9 +122,14 @@ export async function startPersistence(
       log(`tickwire: cannot read the largest stored id yet (the engine process creates the tables): ${err.message}`);
       return 0;
     });
-    const position = keepsPosition ? await store.logPosition() : null;
-    continuesAfter = Math.max(storedUpTo, position === null ? 0 : position.lastId + (position.clean ? 0 : CRASH_ID_MARGIN));
-    if (position !== null && !position.clean) log(`tickwire: the last process did not stop cleanly; ids continue after ${continuesAfter} so that none it handed out is used again`);
+    // A reader reads where the writer says the log stands too: when the shared log loses
+    // its counter (a flushed Redis), the ids the writer handed out but did not store (ticks)
+    // are known only there. No crash margin for it: the writer may well be running.
+    const position =
+      store === null ? null : keepsPosition ? await store.logPosition() : await store.logPosition().catch(() => null);
+    const margin = position === null || position.clean || !keepsPosition ? 0 : CRASH_ID_MARGIN;
+    continuesAfter = Math.max(storedUpTo, position === null ? 0 : position.lastId + margin);
+    if (margin > 0) log(`tickwire: the last process did not stop cleanly; ids continue after ${continuesAfter} so that none it handed out is used again`);
     if (keepsPosition) await store.saveLogPosition(continuesAfter, false);
     if (keepsPosition && redis === null) epoch = await store.epoch(epoch);
   } catch (err) {
@@ -172,6 +177,9 @@ export async function startPersistence(
             // tickwire receives the event.
             if (outageStarted) report(`event store writes are failing (${store.db.kind}); retrying, the events are buffered meanwhile (details in the server log)`);
           },
+          // Where the log stands is saved with every batch too, not only once a second: a
+          // reader that starts after the shared log lost its counter continues past it.
+          onWritten: () => void savePosition(false),
           onRecovered: (attempts) => {
             log(`tickwire: event store writable again after ${attempts} failed attempts`);
             report(`event store writable again after ${attempts} failed attempts; the buffered events are being written`);

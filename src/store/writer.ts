@@ -48,6 +48,8 @@ export interface StoreWriterOptions {
    */
   readonly onFailure?: (error: unknown, attempt: number, outageStarted: boolean) => void;
   readonly onRecovered?: (afterAttempts: number) => void;
+  /** Told after each batch the store took (the writer's process saves where the log stands then). */
+  readonly onWritten?: () => void;
   /**
    * Called when events were lost before they could be written: with how many since the
    * last call, why, and the words of the latest notice. Overflows are reported at most
@@ -232,6 +234,7 @@ export class StoreWriter {
       try {
         await this.store.insert(batch);
         this.written += batch.length;
+        this.options.onWritten?.();
         if (!this.healthy) {
           this.healthy = true;
           this.options.onRecovered?.(attempt);
