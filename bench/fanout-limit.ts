@@ -6,7 +6,7 @@
  * corked for the turn and bounded per socket the way tickwire writes.
  *
  * With `corked` as its second argument it is the stricter limit (`limitCorked`), the
- * shape of a delivery core's socket writer (../shared/DESIGN.md, "Delivery core"): each
+ * shape of the delivery core's socket writer (src/delivery/writer.ts): each
  * tick's payload is encoded once to bytes; for every socket the frame (an unmasked server
  * text frame: header, the graphql-ws `next` prefix of that subscriber, the shared payload,
  * `}`) is appended to that socket's one pending buffer, and every pending buffer is

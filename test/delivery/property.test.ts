@@ -7,6 +7,7 @@ import { Hub } from '../../src/delivery/hub.js';
 import type { Member } from '../../src/delivery/member.js';
 import { FrameWriter, WS_TEXT_FRAMING, type ByteSink } from '../../src/delivery/writer.js';
 import type { EventVariant, RunnerEvent } from '../../src/events/types.js';
+import { parseFrames } from '../support/ws-frames.js';
 
 /**
  * The delivery core against a reference model: random interleavings of publishes,
@@ -106,27 +107,6 @@ class FakeSocket extends EventEmitter implements ByteSink {
       process.nextTick(() => this.emit('drain'));
     }
   }
-}
-
-/** Unmasked server text frames back to their payloads. */
-function parseFrames(bytes: Buffer): string[] {
-  const out: string[] = [];
-  let at = 0;
-  while (at < bytes.length) {
-    if (bytes[at] !== 0x81) throw new Error(`not a text frame at ${at}`);
-    let length = bytes[at + 1]!;
-    at += 2;
-    if (length === 126) {
-      length = bytes.readUInt16BE(at);
-      at += 2;
-    } else if (length === 127) {
-      length = Number(bytes.readBigUInt64BE(at));
-      at += 8;
-    }
-    out.push(bytes.subarray(at, at + length).toString());
-    at += length;
-  }
-  return out;
 }
 
 type Start = { kind: 'live' } | { kind: 'replay'; count: number } | { kind: 'after'; back: number } | { kind: 'snapshot' };

@@ -1,29 +1,9 @@
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { FrameWriter, UNFRAMED, WS_TEXT_FRAMING } from '../../src/delivery/writer.js';
+import { parseFrames } from '../support/ws-frames.js';
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-/** Reads unmasked server text frames back: [payload, ...]. */
-function parseFrames(bytes: Buffer): string[] {
-  const out: string[] = [];
-  let at = 0;
-  while (at < bytes.length) {
-    expect(bytes[at]).toBe(0x81);
-    let length = bytes[at + 1]!;
-    at += 2;
-    if (length === 126) {
-      length = bytes.readUInt16BE(at);
-      at += 2;
-    } else if (length === 127) {
-      length = Number(bytes.readBigUInt64BE(at));
-      at += 8;
-    }
-    out.push(bytes.subarray(at, at + length).toString());
-    at += length;
-  }
-  return out;
-}
 
 function sinkOf(highWaterMark = 16 * 1024) {
   const stream = new PassThrough({ highWaterMark });
