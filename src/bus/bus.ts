@@ -269,18 +269,13 @@ export class EventSubscription extends QueueIterator<StreamItem> {
    */
   offer(item: StreamItem, at: number | undefined, stale = false): void {
     const sink = this.sink;
-    if (sink === null) {
-      this.push(item, at);
-      return;
-    }
-    if (!stale && sink(item)) return;
-    if (stale) {
-      this.sink = null;
-      this.push(item, at);
-      this.queuedListener?.();
-      return;
-    }
+    if (sink !== null && !stale && sink(item)) return;
     this.push(item, at);
+    // A refusing sink has already arranged to read the queue; a stale item's reader must be told.
+    if (sink !== null && stale) {
+      this.sink = null;
+      this.queuedListener?.();
+    }
   }
 
   private queuedListener: (() => void) | null = null;
