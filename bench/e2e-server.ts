@@ -13,15 +13,15 @@ import { performance } from 'node:perf_hooks';
 import { createPubSub, createYoga, filter, pipe } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { EventBus } from '../src/bus/bus.js';
-import type { LogEntry } from '../src/bus/types.js';
+import { EventBus } from '../src/log/bus.js';
+import type { LogEntry } from '../src/log/types.js';
 import { TradingEngine } from '../src/engine/engine.js';
 import type { EventPredicate } from '../src/events/filter.js';
 import type { RunnerEvent } from '../src/events/types.js';
-import { schema, type SchemaContext } from '../src/schema/index.js';
-import { executePrepared, prepareOperation, subscribePrepared } from '../src/server/operation.js';
-import { startServer } from '../src/server/server.js';
-import { OPEN_PRINCIPAL } from '../src/server/auth.js';
+import { schema, type SchemaContext } from '../src/graphql/schema/index.js';
+import { executePrepared, prepareOperation, subscribePrepared } from '../src/graphql/operation.js';
+import { startServer } from '../src/app/server.js';
+import { OPEN_PRINCIPAL } from '../src/graphql/auth.js';
 
 export type Mode = 'ours' | 'peer' | 'limit';
 

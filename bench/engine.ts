@@ -14,11 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { EventBus } from '../src/bus/bus.js';
+import { EventBus } from '../src/log/bus.js';
 import type { EventSink, LocalEngine } from '../src/engine/engine.js';
-import { createEngine } from '../src/engine/threaded.js';
-import { DEFAULT_STORE_TYPES } from '../src/server/config.js';
-import { startPersistence, type Persistence } from '../src/server/persistence.js';
+import { createEngine } from '../src/engine/thread/threaded.js';
+import { DEFAULT_STORE_TYPES } from '../src/app/config.js';
+import { startPersistence, type Persistence } from '../src/app/persistence.js';
 import { EVENT_VARIANTS } from '../src/events/types.js';
 
 /** Options of {@link benchEngine}; every one has the default of the original bench. */

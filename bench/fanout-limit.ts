@@ -36,7 +36,7 @@ export interface LimitStats {
 }
 
 /**
- * SOCKET_HIGH_WATER_BYTES of src/server/transports/graphql-ws.ts, written out: importing
+ * SOCKET_HIGH_WATER_BYTES of src/transport/graphql-ws.ts, written out: importing
  * it would load graphql and Yoga into this process and count them in the limit's RSS.
  */
 const SOCKET_HIGH_WATER_BYTES = 1 << 20;
@@ -93,7 +93,7 @@ process.send?.({ cmd: 'ready', port: (http.address() as AddressInfo).port });
 
 // The same frame as tickwire's for `events(...) { ... on Event { id } __typename
 // ... on Event { runnerId timestamp type } ... on TickReceived { symbol data {...} } }`.
-// Corked for the turn like tickwire's sockets (src/server/transports/graphql-ws.ts): the
+// Corked for the turn like tickwire's sockets (src/transport/graphql-ws.ts): the
 // ticks that come due together leave in one write per socket, not one write per frame.
 // Without it plain `ws` pays a syscall per frame and this "limit" would be slower than
 // tickwire, which measures nothing about tickwire's own pipeline.

@@ -11,10 +11,10 @@ import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
-import { EventBus } from '../src/bus/bus.js';
+import { EventBus } from '../src/log/bus.js';
 import { TradingEngine } from '../src/engine/engine.js';
-import { DEFAULT_LIMITS } from '../src/server/limits.js';
-import { startServer } from '../src/server/server.js';
+import { DEFAULT_LIMITS } from '../src/graphql/limits.js';
+import { startServer } from '../src/app/server.js';
 
 /** What {@link benchIdle} measured. */
 export interface IdleResult {

@@ -3,8 +3,8 @@
  * filters read with `for await`. Measures deliveries per second and the latency from
  * publish to the subscriber's loop body.
  */
-import { EventBus } from '../src/bus/bus.js';
-import { isGap } from '../src/bus/types.js';
+import { EventBus } from '../src/log/bus.js';
+import { isGap } from '../src/log/types.js';
 import { compileFilter, type EventFilter } from '../src/events/filter.js';
 import type { RunnerEvent } from '../src/events/types.js';
 

@@ -12,10 +12,10 @@ import type { RunnerEvent } from '../src/events/types.js';
 const root = resolve(process.env['OVERLOAD_ROOT'] ?? fileURLToPath(new URL('..', import.meta.url)));
 const load = async <T>(path: string): Promise<T> => (await import(pathToFileURL(resolve(root, path)).href)) as T;
 
-const { EventBus } = await load<typeof import('../src/bus/bus.js')>('src/bus/bus.ts');
+const { EventBus } = await load<typeof import('../src/log/bus.js')>('src/log/bus.ts');
 const { TradingEngine } = await load<typeof import('../src/engine/engine.js')>('src/engine/engine.ts');
-const { startServer } = await load<typeof import('../src/server/server.js')>('src/server/server.ts');
-const { DEFAULT_LIMITS } = await load<typeof import('../src/server/limits.js')>('src/server/limits.ts');
+const { startServer } = await load<typeof import('../src/app/server.js')>('src/app/server.ts');
+const { DEFAULT_LIMITS } = await load<typeof import('../src/graphql/limits.js')>('src/graphql/limits.ts');
 
 const rate = Number(process.env['OVERLOAD_RATE'] ?? 1000);
 const bus = new EventBus();

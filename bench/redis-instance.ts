@@ -5,9 +5,9 @@
  * figure would measure three processes' work on one core.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { EventBus } from '../src/bus/bus.js';
-import { RedisReader } from '../src/bus/redis.js';
-import { isGap } from '../src/bus/types.js';
+import { EventBus } from '../src/log/bus.js';
+import { RedisReader } from '../src/log/redis.js';
+import { isGap } from '../src/log/types.js';
 
 /** What the bench hands an instance. */
 export interface InstanceData {

@@ -6,9 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { Redis } from 'ioredis';
-import { EventBus } from '../src/bus/bus.js';
-import { RedisAppender, RedisReader } from '../src/bus/redis.js';
-import { isGap } from '../src/bus/types.js';
+import { EventBus } from '../src/log/bus.js';
+import { RedisAppender, RedisReader } from '../src/log/redis.js';
+import { isGap } from '../src/log/types.js';
 import type { RunnerEvent } from '../src/events/types.js';
 
 /** Figures of the Redis run. */

@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { EventBus } from '../src/bus/bus.js';
+import { EventBus } from '../src/log/bus.js';
 import type { RunnerEvent } from '../src/events/types.js';
 import { openDb, type Db } from '../src/store/db.js';
 import { EventStore } from '../src/store/store.js';

@@ -4,10 +4,10 @@
  * - batched: one subscriber of a fast stream, with eventBatches and with single events.
  */
 import WebSocket from 'ws';
-import { EventBus } from '../src/bus/bus.js';
+import { EventBus } from '../src/log/bus.js';
 import { TradingEngine } from '../src/engine/engine.js';
 import type { RunnerEvent } from '../src/events/types.js';
-import { startServer } from '../src/server/server.js';
+import { startServer } from '../src/app/server.js';
 
 /** Bytes and messages a client received per second. */
 export interface Traffic {

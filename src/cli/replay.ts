@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { EventBus } from '../bus/bus.js';
+import { EventBus } from '../log/bus.js';
 import { decodeEvent, EventDecodeError } from '../events/codec.js';
 import { timestampOf } from '../events/helpers.js';
 import type { RunnerEvent } from '../events/types.js';
-import { DEFAULT_DASHBOARD_DIR } from '../server/config.js';
-import { startServer, type TickwireServer } from '../server/server.js';
+import { DEFAULT_DASHBOARD_DIR } from '../app/config.js';
+import { startServer, type TickwireServer } from '../app/server.js';
 import { RecordedRunners } from './recorded-runners.js';
 
 /** One recorded event, decoded strictly, with its log id and the symbol its runner traded. */

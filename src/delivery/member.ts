@@ -11,7 +11,7 @@ export interface MemberTarget {
 /**
  * What a {@link Member} reads from: a log subscription that hands items to a sink while
  * one is set, and otherwise queues them by its drop policy (see `EventSubscription` in
- * src/bus/bus.ts).
+ * src/log/bus.ts).
  */
 export interface DirectSource<T> {
   /** Set while the member keeps up: the log calls it with each item as it is published. */

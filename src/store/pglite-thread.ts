@@ -1,5 +1,5 @@
 /**
- * An embedded PGlite database in a worker thread of its own (pglite-worker.ts), seen from
+ * An embedded PGlite database in a worker thread of its own (pglite-thread-main.ts), seen from
  * the main thread. PGlite computes on the thread that calls it: on the server's thread
  * its inserts took half the busy CPU and seconds of event-loop lag from the engine.
  * Here the main thread only copies a request to the worker (a structured clone) and the
@@ -10,7 +10,7 @@
  * reads are one per GraphQL request.
  */
 import type { Worker } from 'node:worker_threads';
-import { startWorker, workerModule } from '../runtime/worker.js';
+import { startWorker, workerModule } from '../runtime/thread.js';
 import { fromWire, type PgliteReply, type PgliteRequest, type PgliteWorkerData } from './pglite.js';
 
 /** PGlite in its worker thread: what the store asks of a database, and the thread. */
@@ -50,7 +50,7 @@ type Pending = { readonly resolve: (reply: PgliteReply) => void; readonly reject
  */
 export async function openPgliteThread(dataDir: string, schema: string | undefined): Promise<PgliteThread> {
   const workerData: PgliteWorkerData = { dataDir, schema };
-  const worker = startWorker(workerModule('./pglite-worker.js', import.meta.url), { workerData });
+  const worker = startWorker(workerModule('./pglite-thread-main.js', import.meta.url), { workerData });
   const pending = new Map<number, Pending>();
   let nextId = 1;
   let threw: unknown = null;

@@ -1,6 +1,6 @@
 /**
  * Opening an embedded PGlite database, and the messages between the main thread and the
- * worker thread PGlite runs in (see pglite-thread.ts and pglite-worker.ts). Both threads
+ * worker thread PGlite runs in (see pglite-thread.ts and pglite-thread-main.ts). Both threads
  * load this module, so it loads PGlite itself only when a database is opened.
  */
 import type { PGlite } from '@electric-sql/pglite';

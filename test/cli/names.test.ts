@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { parseTailArgs, TAIL_HELP, UsageError } from '../../src/cli/args.js';
 import { EVENT_TYPE_VALUES, parseEventType, parseSeverity } from '../../src/cli/names.js';
 import { EVENT_VARIANTS } from '../../src/events/types.js';
-import { EVENT_TYPE_NAMES } from '../../src/schema/enums.js';
-import { GRAPHQL_TYPE_NAMES } from '../../src/schema/events.js';
-import { schema } from '../../src/schema/index.js';
+import { EVENT_TYPE_NAMES } from '../../src/graphql/schema/enums.js';
+import { GRAPHQL_TYPE_NAMES } from '../../src/graphql/schema/events.js';
+import { schema } from '../../src/graphql/schema/index.js';
 
 // Read from the schema the server serves, so that a type added there without a name here fails.
 const eventTypeEnum = schema.getType('EventType');

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EventBus } from '../../src/bus/bus.js';
+import { EventBus } from '../../src/log/bus.js';
 import { parseTailArgs } from '../../src/cli/args.js';
 import { backoffDelay, tail } from '../../src/cli/tail.js';
 import { TradingEngine } from '../../src/engine/engine.js';
-import { hashToken, TokenStore } from '../../src/server/auth.js';
-import { startServer, type TickwireServer } from '../../src/server/server.js';
+import { hashToken, TokenStore } from '../../src/graphql/auth.js';
+import { startServer, type TickwireServer } from '../../src/app/server.js';
 import { publishScript, SCRIPT, startTestServer, until } from '../server/harness.js';
 
 /** The CLI as a child process, its output gathered line by line. */

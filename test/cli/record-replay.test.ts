@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isGap, type LogEntry } from '../../src/bus/types.js';
+import { isGap, type LogEntry } from '../../src/log/types.js';
 import { record } from '../../src/cli/record.js';
 import { readRecording, replay } from '../../src/cli/replay.js';
 import { parseTailArgs } from '../../src/cli/args.js';

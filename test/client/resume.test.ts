@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventBus } from '../../src/bus/bus.js';
+import { EventBus } from '../../src/log/bus.js';
 import { createEventsClient } from '../../src/client/index.js';
 import { TradingEngine } from '../../src/engine/engine.js';
-import { hashToken, TokenStore } from '../../src/server/auth.js';
-import { startServer } from '../../src/server/server.js';
+import { hashToken, TokenStore } from '../../src/graphql/auth.js';
+import { startServer } from '../../src/app/server.js';
 import type { RunnerEvent } from '../../src/events/types.js';
 import { startTestServer, until, type TestServer } from '../server/harness.js';
 import { tcpProxy } from '../support/proxy.js';

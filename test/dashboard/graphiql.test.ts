@@ -1,12 +1,12 @@
 import { parse, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { EventBus } from '../../src/bus/bus.js';
+import { EventBus } from '../../src/log/bus.js';
 import { TradingEngine } from '../../src/engine/engine.js';
-import { schema } from '../../src/schema/index.js';
-import { hashToken, TokenStore } from '../../src/server/auth.js';
-import { defaultGraphiqlQuery, suggestedSubscription } from '../../src/server/graphiql.js';
-import { startServer, type TickwireServer } from '../../src/server/server.js';
+import { schema } from '../../src/graphql/schema/index.js';
+import { hashToken, TokenStore } from '../../src/graphql/auth.js';
+import { defaultGraphiqlQuery, suggestedSubscription } from '../../src/transport/graphiql.js';
+import { startServer, type TickwireServer } from '../../src/app/server.js';
 import { launchChromium } from './chromium.js';
 
 /** The README's Quick-start subscription. */

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EventBus, type SubscribeOptions } from '../../src/bus/bus.js';
-import { isGap, type StreamItem } from '../../src/bus/types.js';
+import { EventBus, type SubscribeOptions } from '../../src/log/bus.js';
+import { isGap, type StreamItem } from '../../src/log/types.js';
 import { Hub } from '../../src/delivery/hub.js';
 import type { Member } from '../../src/delivery/member.js';
 import { FrameWriter, WS_TEXT_FRAMING, type ByteSink } from '../../src/delivery/writer.js';

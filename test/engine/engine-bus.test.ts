@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EventBus } from '../../src/bus/bus.js';
-import { isGap, type LogEntry } from '../../src/bus/types.js';
+import { EventBus } from '../../src/log/bus.js';
+import { isGap, type LogEntry } from '../../src/log/types.js';
 import { TradingEngine } from '../../src/engine/engine.js';
 import { compileFilter } from '../../src/events/filter.js';
 

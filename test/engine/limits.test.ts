@@ -9,7 +9,7 @@ import { TradingEngine, type EventSink } from '../../src/engine/engine.js';
 import { findNonFinite } from '../../src/engine/finite.js';
 import { SymbolRunner } from '../../src/engine/runner.js';
 import type { RunnerEvent } from '../../src/events/types.js';
-import { ConfigError, loadServerConfig } from '../../src/server/config.js';
+import { ConfigError, loadServerConfig } from '../../src/app/config.js';
 import { tick } from '../fixtures/ticks.js';
 
 class Collect implements EventSink {

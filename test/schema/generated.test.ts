@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { generate } from '@graphql-codegen/cli';
 import { describe, expect, it } from 'vitest';
 import config from '../../codegen.js';
-import { printSchemaSdl } from '../../src/schema/index.js';
+import { printSchemaSdl } from '../../src/graphql/schema/index.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 

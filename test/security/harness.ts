@@ -1,12 +1,12 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { EventBus, type EventBusOptions } from '../../src/bus/bus.js';
+import { EventBus, type EventBusOptions } from '../../src/log/bus.js';
 import type { LocalEngine } from '../../src/engine/engine.js';
-import { createEngine, type ThreadedEngineOptions } from '../../src/engine/threaded.js';
-import { hashToken, TokenStore } from '../../src/server/auth.js';
-import { DEFAULT_LIMITS, type Limits } from '../../src/server/limits.js';
-import { startServer, type ServerOptions, type TickwireServer } from '../../src/server/server.js';
+import { createEngine, type ThreadedEngineOptions } from '../../src/engine/thread/threaded.js';
+import { hashToken, TokenStore } from '../../src/graphql/auth.js';
+import { DEFAULT_LIMITS, type Limits } from '../../src/graphql/limits.js';
+import { startServer, type ServerOptions, type TickwireServer } from '../../src/app/server.js';
 
 /**
  * The attack suite's server: real sockets on loopback, the four principals of the

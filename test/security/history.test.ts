@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventHistory } from '../../src/bus/history.js';
+import { EventHistory } from '../../src/log/history.js';
 import type { RunnerEvent } from '../../src/events/types.js';
 import { BOUNDS, gqlHttp, startTarget, TOKENS, underAttack, type Target } from './harness.js';
 

@@ -1,7 +1,7 @@
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_LIMITS } from '../../src/server/limits.js';
+import { DEFAULT_LIMITS } from '../../src/graphql/limits.js';
 import { BOUNDS, startTarget, TOKENS, underAttack, type Target } from './harness.js';
 
 /**

@@ -3,7 +3,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { Db } from '../../src/store/db.js';
 import { EventStore } from '../../src/store/store.js';
-import { DEFAULT_STORE_TYPES } from '../../src/server/config.js';
+import { DEFAULT_STORE_TYPES } from '../../src/app/config.js';
 import { postgresAvailable, privatePglite, privatePostgres, type TestDbOptions } from '../store/databases.js';
 import { BOUNDS, BYSTANDER_RUNNER, gqlHttp, startTarget, TOKENS, underAttack, waitFor, type Target } from './harness.js';
 

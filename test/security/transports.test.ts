@@ -3,8 +3,8 @@ import { TOKEN_HEADER_KEY } from 'graphql-sse';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
-import { DEFAULT_LIMITS } from '../../src/server/limits.js';
-import { log } from '../../src/server/log.js';
+import { DEFAULT_LIMITS } from '../../src/graphql/limits.js';
+import { log } from '../../src/runtime/log.js';
 import { BOUNDS, startTarget, TOKENS, underAttack, waitFor, type Target } from './harness.js';
 
 /**

@@ -5,13 +5,13 @@ import { createClient as createSseClient } from 'graphql-sse';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { EventBus } from '../../src/bus/bus.js';
+import { EventBus } from '../../src/log/bus.js';
 import { TradingEngine } from '../../src/engine/engine.js';
 import type { RunnerEvent } from '../../src/events/types.js';
-import { hashToken, loadTokensFile } from '../../src/server/auth.js';
-import { ConfigError, loadServerConfig } from '../../src/server/config.js';
-import { DEFAULT_LIMITS, hostAllowed } from '../../src/server/limits.js';
-import { startServer, type TickwireServer } from '../../src/server/server.js';
+import { hashToken, loadTokensFile } from '../../src/graphql/auth.js';
+import { ConfigError, loadServerConfig } from '../../src/app/config.js';
+import { DEFAULT_LIMITS, hostAllowed } from '../../src/graphql/limits.js';
+import { startServer, type TickwireServer } from '../../src/app/server.js';
 import { until } from './harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tickwire-auth-'));

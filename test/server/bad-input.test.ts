@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { loadRunnersFile } from '../../src/server/config.js';
+import { loadRunnersFile } from '../../src/app/config.js';
 import { publishScript, startTestServer, until, type TestServer } from './harness.js';
 import { post, watch, type Watch } from './transports.js';
 

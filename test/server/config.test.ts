@@ -4,7 +4,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { autoWorkers, ConfigError, DEFAULT_DASHBOARD_DIR, loadServerConfig } from '../../src/server/config.js';
+import { autoWorkers, ConfigError, DEFAULT_DASHBOARD_DIR, loadServerConfig } from '../../src/app/config.js';
 import { entry } from '../support/processes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tickwire-config-'));

@@ -1,7 +1,7 @@
 import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { schema } from '../../src/schema/index.js';
-import { historyCost } from '../../src/server/cost.js';
+import { schema } from '../../src/graphql/schema/index.js';
+import { historyCost } from '../../src/graphql/cost.js';
 import { HISTORY_SCAN_ROWS } from '../../src/store/store.js';
 
 const cost = (query: string, variables?: Record<string, unknown>, scoped = false) => historyCost(schema, parse(query), { variables, scoped });

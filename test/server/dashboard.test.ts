@@ -2,10 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventBus } from '../../src/bus/bus.js';
+import { EventBus } from '../../src/log/bus.js';
 import { TradingEngine } from '../../src/engine/engine.js';
-import { hashToken, TokenStore } from '../../src/server/auth.js';
-import { startServer, type TickwireServer } from '../../src/server/server.js';
+import { hashToken, TokenStore } from '../../src/graphql/auth.js';
+import { startServer, type TickwireServer } from '../../src/app/server.js';
 
 describe('the dashboard at /', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tickwire-dashboard-'));

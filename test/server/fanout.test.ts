@@ -1,7 +1,7 @@
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunnerEvent } from '../../src/events/types.js';
-import { variablesOnlyInRootArguments } from '../../src/server/shared-execution.js';
+import { variablesOnlyInRootArguments } from '../../src/graphql/shared-execution.js';
 import { startTestServer, until, type TestServer } from './harness.js';
 import { watch, type Watch } from './transports.js';
 

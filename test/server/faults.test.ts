@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { DEFAULT_STORE_TYPES } from '../../src/server/config.js';
-import { startPersistence } from '../../src/server/persistence.js';
+import { DEFAULT_STORE_TYPES } from '../../src/app/config.js';
+import { startPersistence } from '../../src/app/persistence.js';
 import { startTestServer, until } from './harness.js';
 import { entry } from '../support/processes.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { RunnerEvent } from '../../src/events/types.js';
-import { SOCKET_HIGH_WATER_BYTES } from '../../src/server/transports/graphql-ws.js';
+import { SOCKET_HIGH_WATER_BYTES } from '../../src/transport/graphql-ws.js';
 import { startTestServer, until, type TestServer } from './harness.js';
 
 const MAX_AGE_MS = 300;

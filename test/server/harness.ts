@@ -1,7 +1,7 @@
-import { EventBus } from '../../src/bus/bus.js';
+import { EventBus } from '../../src/log/bus.js';
 import { TradingEngine } from '../../src/engine/engine.js';
 import type { RunnerEvent } from '../../src/events/types.js';
-import { startServer, type ServerOptions, type TickwireServer } from '../../src/server/server.js';
+import { startServer, type ServerOptions, type TickwireServer } from '../../src/app/server.js';
 
 /** A server on a random port with an engine that has no runners until a test adds some. */
 export interface TestServer {

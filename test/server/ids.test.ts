@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isGap, type StreamItem } from '../../src/bus/types.js';
+import { isGap, type StreamItem } from '../../src/log/types.js';
 import type { RunnerEvent } from '../../src/events/types.js';
-import { DEFAULT_STORE_TYPES } from '../../src/server/config.js';
-import { CRASH_ID_MARGIN, startPersistence, type Persistence, type StoreRole } from '../../src/server/persistence.js';
+import { DEFAULT_STORE_TYPES } from '../../src/app/config.js';
+import { CRASH_ID_MARGIN, startPersistence, type Persistence, type StoreRole } from '../../src/app/persistence.js';
 import { openDb } from '../../src/store/db.js';
 import { EventStore } from '../../src/store/store.js';
 import { DATABASE_URL, postgresAvailable } from '../store/databases.js';

@@ -1,9 +1,9 @@
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { EventBus } from '../../src/bus/bus.js';
+import { EventBus } from '../../src/log/bus.js';
 import { TradingEngine } from '../../src/engine/engine.js';
-import { startServer } from '../../src/server/server.js';
+import { startServer } from '../../src/app/server.js';
 
 describe('graphql-ws keep-alive', () => {
   it('pings live clients and drops one that stops answering', async () => {

@@ -1,12 +1,12 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { EventBus } from '../../src/bus/bus.js';
+import { EventBus } from '../../src/log/bus.js';
 import { TradingEngine } from '../../src/engine/engine.js';
-import { hashToken, TokenStore } from '../../src/server/auth.js';
-import { loadServerConfig } from '../../src/server/config.js';
-import { DEFAULT_LIMITS } from '../../src/server/limits.js';
-import { startServer, type TickwireServer } from '../../src/server/server.js';
+import { hashToken, TokenStore } from '../../src/graphql/auth.js';
+import { loadServerConfig } from '../../src/app/config.js';
+import { DEFAULT_LIMITS } from '../../src/graphql/limits.js';
+import { startServer, type TickwireServer } from '../../src/app/server.js';
 import { post, watch } from './transports.js';
 
 let server: TickwireServer;

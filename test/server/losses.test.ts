@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { isGap, type StreamItem } from '../../src/bus/types.js';
+import { isGap, type StreamItem } from '../../src/log/types.js';
 import type { RunnerEvent } from '../../src/events/types.js';
-import { DEFAULT_STORE_TYPES } from '../../src/server/config.js';
-import { startPersistence, SYSTEM_RUNNER_ID } from '../../src/server/persistence.js';
+import { DEFAULT_STORE_TYPES } from '../../src/app/config.js';
+import { startPersistence, SYSTEM_RUNNER_ID } from '../../src/app/persistence.js';
 import { tcpProxy } from '../support/proxy.js';
 import { privateStream, REDIS_URL, redisAvailable } from '../support/redis.js';
 

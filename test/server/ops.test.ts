@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { EventBus } from '../../src/bus/bus.js';
+import { EventBus } from '../../src/log/bus.js';
 import { TradingEngine } from '../../src/engine/engine.js';
-import { startServer } from '../../src/server/server.js';
+import { startServer } from '../../src/app/server.js';
 import { publishScript, until } from './harness.js';
 import { watch } from './transports.js';
 

@@ -1,12 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
-import { acceptsEventStream, yogaAccept } from '../../src/server/accept.js';
-import { loadServerConfig } from '../../src/server/config.js';
-import { GraphiqlPage, pageClientKey } from '../../src/server/graphiql-page.js';
-import { DEFAULT_LIMITS, operationIdRefusal } from '../../src/server/limits.js';
-import { log } from '../../src/server/log.js';
-import { TokenBuckets } from '../../src/server/token-bucket.js';
+import { acceptsEventStream, yogaAccept } from '../../src/transport/accept.js';
+import { loadServerConfig } from '../../src/app/config.js';
+import { GraphiqlPage, pageClientKey } from '../../src/transport/graphiql-page.js';
+import { DEFAULT_LIMITS, operationIdRefusal } from '../../src/graphql/limits.js';
+import { log } from '../../src/runtime/log.js';
+import { TokenBuckets } from '../../src/transport/token-bucket.js';
 
 describe('TokenBuckets', () => {
   it('gives each key its burst, then one token per 60/perMinute s, and says when the next is back', () => {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventBus } from '../../src/bus/bus.js';
+import { EventBus } from '../../src/log/bus.js';
 import { TradingEngine } from '../../src/engine/engine.js';
 import type { RunnerEvent } from '../../src/events/types.js';
-import { hashToken, TokenStore } from '../../src/server/auth.js';
-import { startServer, type TickwireServer } from '../../src/server/server.js';
+import { hashToken, TokenStore } from '../../src/graphql/auth.js';
+import { startServer, type TickwireServer } from '../../src/app/server.js';
 
 type Body = { data?: Record<string, unknown> | null; errors?: { message: string; extensions?: { code?: string } }[] };
 

@@ -3,13 +3,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EventBus } from '../../src/bus/bus.js';
-import { RedisReader } from '../../src/bus/redis.js';
+import { EventBus } from '../../src/log/bus.js';
+import { RedisReader } from '../../src/log/redis.js';
 import { TradingEngine } from '../../src/engine/engine.js';
-import { startServer } from '../../src/server/server.js';
+import { startServer } from '../../src/app/server.js';
 import { privateStream, REDIS_URL, redisAvailable } from '../support/redis.js';
 import { post, watch } from './transports.js';
-import { EngineHost, RemoteEngine } from '../../src/server/remote-engine.js';
+import { EngineHost, RemoteEngine } from '../../src/engine/remote.js';
 import { entry } from '../support/processes.js';
 
 

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { isGap, type LogEntry } from '../../src/bus/types.js';
+import { isGap, type LogEntry } from '../../src/log/types.js';
 import { publishScript, startTestServer, until, type TestServer } from './harness.js';
 import { TRANSPORTS, watch } from './transports.js';
 

@@ -2,7 +2,7 @@ import type { ExecutionResult } from 'graphql';
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import type { TickwireServer } from '../../src/server/server.js';
+import type { TickwireServer } from '../../src/app/server.js';
 
 /** Every streaming transport the server offers, as the end-to-end tests name them. */
 export const TRANSPORTS = ['graphql-ws', 'graphql-sse distinct', 'graphql-sse single', 'yoga sse'] as const;

@@ -2,8 +2,8 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, trunc
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_STORE_TYPES } from '../../src/server/config.js';
-import { startPersistence } from '../../src/server/persistence.js';
+import { DEFAULT_STORE_TYPES } from '../../src/app/config.js';
+import { startPersistence } from '../../src/app/persistence.js';
 import { LOCK_FILE, openDb, StoreDamagedError } from '../../src/store/db.js';
 import { EventStore } from '../../src/store/store.js';
 import { killSpawned, spawnServer } from './server-process.js';

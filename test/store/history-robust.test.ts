@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventBus } from '../../src/bus/bus.js';
-import type { StageSource } from '../../src/bus/stage.js';
-import { gapNotice, type StreamItem } from '../../src/bus/types.js';
+import { EventBus } from '../../src/log/bus.js';
+import type { StageSource } from '../../src/delivery/stage.js';
+import { gapNotice, type StreamItem } from '../../src/log/types.js';
 import { TradingEngine } from '../../src/engine/engine.js';
 import type { RunnerEvent } from '../../src/events/types.js';
-import { StoreBackfill } from '../../src/schema/stream-backfill.js';
-import { startServer } from '../../src/server/server.js';
+import { StoreBackfill } from '../../src/graphql/schema/stream-backfill.js';
+import { startServer } from '../../src/app/server.js';
 import type { Db } from '../../src/store/db.js';
 import { EventStore, type HistoryQuery, type UndecodableRow } from '../../src/store/store.js';
 import { postgresAvailable, privatePglite, privatePostgres } from './databases.js';

@@ -4,8 +4,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DEFAULT_STORE_TYPES } from '../../src/server/config.js';
-import { startPersistence } from '../../src/server/persistence.js';
+import { DEFAULT_STORE_TYPES } from '../../src/app/config.js';
+import { startPersistence } from '../../src/app/persistence.js';
 import { LOCK_FILE, openDb, StoreLockedError } from '../../src/store/db.js';
 import { killSpawned, spawnServer, writeRunnersFile } from './server-process.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreTimeoutError, type Db } from '../../src/store/db.js';
 import { ANALYZE_EVERY_ROWS, EventStore, HISTORY_SCAN_ROWS } from '../../src/store/store.js';
-import { BACKFILL_SCAN_ROWS } from '../../src/schema/stream-backfill.js';
+import { BACKFILL_SCAN_ROWS } from '../../src/graphql/schema/stream-backfill.js';
 import { postgresAvailable, privatePglite, privatePostgres, type TestDbOptions } from './databases.js';
 
 /** The query timeout of the timeout cases: far below their 3 s statement. */

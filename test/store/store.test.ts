@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LogEntry } from '../../src/bus/types.js';
+import type { LogEntry } from '../../src/log/types.js';
 import type { RunnerEvent } from '../../src/events/types.js';
 import type { Db } from '../../src/store/db.js';
 import { EventStore } from '../../src/store/store.js';

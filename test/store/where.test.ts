@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LogEntry } from '../../src/bus/types.js';
+import type { LogEntry } from '../../src/log/types.js';
 import { compileFilter } from '../../src/events/filter.js';
 import type { RunnerEvent } from '../../src/events/types.js';
 import type { EventWhere } from '../../src/events/where.js';

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { EventBus } from '../../src/bus/bus.js';
+import { EventBus } from '../../src/log/bus.js';
 import type { RunnerEvent } from '../../src/events/types.js';
 import { openDb } from '../../src/store/db.js';
 import { EventStore } from '../../src/store/store.js';

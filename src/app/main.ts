@@ -1,0 +1,145 @@
+import { createEngine } from '../engine/thread/threaded.js';
+import { ConfigError, loadServerConfig } from './config.js';
+import { startPersistence } from './persistence.js';
+import { EngineHost, RemoteEngine } from '../engine/remote.js';
+import { log, warnTo } from '../runtime/log.js';
+import { startServer } from './server.js';
+import { suggestedSubscription } from '../transport/graphiql.js';
+
+/**
+ * How long a shutdown (SIGTERM, SIGINT) may take: past it the process exits with code 1,
+ * whatever it was still waiting for, and logs what that was.
+ */
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
+/** Of that, what is kept for saving the log's position and closing the database after the store's last writes. */
+const SHUTDOWN_STORE_CLOSE_MS = 2000;
+
+/**
+ * `npm start`: the GraphQL server with the configured runners (by default three
+ * simulated ones). A bad configuration stops here with a message naming the key.
+ */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadServerConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`tickwire: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  let persistence;
+  try {
+    // With Redis, the engine process (npm run engine) writes the store; an API instance only reads it.
+    persistence = await startPersistence(config.store, warnTo(log), config.redis);
+  } catch (err) {
+    console.error(`tickwire: cannot open the event store: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  const { bus, store, sink } = persistence;
+  const continuesAfter = bus.lastId;
+  // Runners on worker threads (ENGINE_THREADS, default 1): this thread serves the sockets.
+  // Their events wait here no longer than subscribers' queues keep them (MAX_EVENT_AGE_MS):
+  // a backlog past a quarter of it sheds old ticks and marks rather than delay fresh ones.
+  const engine = createEngine(sink, { ...config.engine, threads: config.engineThreads, maxEventAgeMs: config.maxEventAgeMs });
+  // With Redis, runners usually live in `npm run engine`; here only those of a RUNNERS_FILE.
+  const localRunners = config.redis !== null && !config.runnersFromFile ? [] : config.runners;
+  try {
+    // The threads load before any start waits on them (a remote start has a deadline).
+    await engine.ready();
+    // Started together: each is checked here as it is asked, in order, and the threads
+    // start them while the next is checked.
+    await Promise.all(localRunners.map(async (runner) => engine.addRunner(runner)));
+  } catch (err) {
+    console.error(`tickwire: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  // With Redis, runners may live in any process: the API reads and drives them through
+  // the registry and control lists; this process's own runners are published there too.
+  const host = config.redis !== null && localRunners.length > 0 ? new EngineHost(engine, config.redis.url, config.redis.stream, false) : null;
+  const remote = config.redis !== null ? new RemoteEngine(config.redis.url, config.redis.stream) : null;
+  // The runner GraphiQL and the banner suggest: one that runs here, or none (a query that needs no id).
+  const firstRunner = engine.listRunners()[0]?.id ?? null;
+  const server = await startServer({
+    engine: remote ?? engine,
+    bus,
+    store,
+    port: config.port,
+    host: config.host,
+    limits: config.limits,
+    tokens: config.tokens,
+    health: { store: () => persistence.writer?.stats ?? null, redis: () => persistence.redisHealth() },
+    dashboardDir: config.dashboardDir,
+    replayDir: config.replayDir,
+    suggestedRunnerId: firstRunner,
+    maxEventAgeMs: config.maxEventAgeMs,
+    workers: config.workers,
+  });
+  const stored = config.store.types.length === 0 ? 'nothing' : config.store.types.join(', ');
+  const storeLine =
+    persistence.writer !== null
+      ? `events stored in ${persistence.db?.description} (${stored}); ids continue after ${continuesAfter}`
+      : persistence.store !== null
+        ? `history read from ${persistence.db?.description}, written by the engine process (npm run engine)`
+        : persistence.db === null && config.redis !== null
+          ? 'no event history here: the engine process (npm run engine) writes the store; set DATABASE_URL to read it'
+          : `nothing stored (STORE_TYPES=none); ids continue after ${continuesAfter}`;
+  if (config.tokens === null) log.warn(`no TOKENS_FILE: the API is open to anyone who can reach ${config.host} (loopback only)`);
+  const running = engine.listRunners().length;
+  const runners =
+    running > 0
+      ? `${running} ${running === 1 ? 'runner' : 'runners'} from ${config.runnersSource}`
+      : config.redis !== null
+        ? 'no local runners (the engine process runs them)'
+        : `no runners (none in ${config.runnersSource})`;
+  const eventLog = config.redis === null ? 'in this process' : `in the Redis Stream ${config.redis.stream}`;
+  const graphiql = config.limits.graphiql;
+  console.log(`tickwire is running ${runners}; the event log is ${eventLog}
+  ${storeLine}
+  dashboard                             ${config.dashboardDir === null ? 'off (DASHBOARD=false)' : server.urls.http.replace(/\/graphql$/, '/')}
+  ${graphiql ? 'GraphiQL + GraphQL over HTTP and SSE' : 'GraphQL over HTTP and SSE           '}  ${server.urls.http}
+  graphql-ws                            ${server.urls.ws}${config.workers > 0 ? ` (served by ${config.workers} worker ${config.workers === 1 ? 'process' : 'processes'})` : ''}
+  graphql-sse                           ${server.urls.sse}
+  metrics, health, readiness            ${server.urls.http.replace(/\/graphql$/, '')}/metrics /health /ready
+${graphiql ? 'Try in GraphiQL:' : 'Try over graphql-ws:'}
+  ${suggestedSubscription(firstRunner)}`);
+
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
+    let step = 'stopping the runners';
+    // Whatever a step waits for (a store that a starved machine makes slow, a thread that
+    // does not answer), the process ends within the deadline: a supervisor's SIGKILL
+    // would come next, with nothing logged.
+    setTimeout(() => {
+      log.error({ signal, step }, `shutdown did not finish within ${SHUTDOWN_DEADLINE_MS / 1000} s (still ${step}); exiting now`);
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    server.stopAccepting();
+    await engine.stopAll(`server shutting down (${signal})`);
+    await host?.close();
+    remote?.close();
+    // Through Redis the last events take a round trip before they reach this bus.
+    if (config.redis !== null) await new Promise((r) => setTimeout(r, 300));
+    // Every subscription ends after what it has queued (RunnerStopped…): clients get a
+    // `complete`, not a cut connection. Then the sockets close.
+    step = 'closing the connections';
+    bus.close();
+    await new Promise((r) => setTimeout(r, 200));
+    await server.close();
+    // What the engine said last is written to the store before the process goes, in
+    // the time left but what saving the log's position and closing the database take.
+    step = 'writing the store';
+    await persistence.close(Math.max(500, deadline - Date.now() - SHUTDOWN_STORE_CLOSE_MS));
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+await main();

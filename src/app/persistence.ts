@@ -1,0 +1,236 @@
+import { EventBus, newEpoch } from '../log/bus.js';
+import { RedisAppender, RedisReader } from '../log/redis.js';
+import type { EventSink } from '../engine/engine.js';
+import { compileFilter } from '../events/filter.js';
+import { openDb, type Db } from '../store/db.js';
+import { EventStore } from '../store/store.js';
+import { StoreWriter } from '../store/writer.js';
+import type { ServerConfig } from './config.js';
+import { log as logger, warnTo } from '../runtime/log.js';
+
+/**
+ * What a process does with the event store. Exactly one process writes it: two writers
+ * (two API instances on one PGlite directory, say) lost events and reused ids.
+ */
+export type StoreRole =
+  /** No shared log: this process's bus is the log, and it writes the store. */
+  | 'single'
+  /** The engine process of a Redis deployment: it reads the shared log back and is the store's one writer. */
+  | 'writer'
+  /** An API instance of a Redis deployment: it writes nothing, and reads history from DATABASE_URL when set. */
+  | 'reader';
+
+/** Health and losses of the shared log, for /metrics and /ready. */
+export interface RedisHealth {
+  readonly readerHealthy: boolean;
+  readonly appenderHealthy: boolean | null;
+  /** Ids of the shared log that never reached this process since it started. */
+  readonly missed: number;
+  /** Events this process's appender dropped before they reached Redis. */
+  readonly appendLost: number;
+}
+
+/** The bus and, behind it, the event store and its writer, and the Redis log when there is one. */
+export interface Persistence {
+  readonly bus: EventBus;
+  /** Null for an API instance of a Redis deployment without DATABASE_URL. */
+  readonly store: EventStore | null;
+  readonly db: Db | null;
+  /** Null when STORE_TYPES is none, and in every process but the store's writer. */
+  readonly writer: StoreWriter | null;
+  /** Where local runners publish: the bus, or the Redis Stream that feeds every instance's bus. */
+  readonly sink: EventSink;
+  /** The id the log continued after when the process started: past every id stored or handed out before (0 without a store). */
+  readonly storedUpTo: number;
+  /** Health of the Redis log, or null without one (for /metrics and /ready). */
+  redisHealth(): RedisHealth | null;
+  /** Writes what is buffered (within `timeoutMs`) and closes the database. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * `run` one call at a time, with at most one call waiting, which runs with the latest
+ * argument given meanwhile: a caller on a timer never queues calls without end behind a
+ * slow resource. A call's promise settles once a run that started after it has ended.
+ */
+export function latestOnly<T>(run: (value: T) => Promise<void>): (value: T) => Promise<void> {
+  let running: Promise<void> = Promise.resolve();
+  let waiting: { value: T; done: Promise<void> } | null = null;
+  return (value) => {
+    if (waiting !== null) {
+      waiting.value = value;
+      return waiting.done;
+    }
+    const next: { value: T; done: Promise<void> } = { value, done: running };
+    next.done = running.then(() => {
+      waiting = null;
+      return run(next.value);
+    });
+    waiting = next;
+    running = next.done.catch(() => undefined);
+    return next.done;
+  };
+}
+
+/** The runner id of events the server itself emits (store outages). */
+export const SYSTEM_RUNNER_ID = 'tickwire';
+
+/** How often the writer saves where the log stands (the ids of events it does not store). */
+export const LOG_POSITION_SAVE_MS = 1000;
+
+/**
+ * Ids skipped after a process that did not stop cleanly: events it published after its
+ * last saved position (at most {@link LOG_POSITION_SAVE_MS} of them) may have reached
+ * clients, and their ids must not be handed out again. Five times the default engine cap
+ * (MAX_TOTAL_TICKS_PER_SECOND, about two events a tick) over that second.
+ */
+export const CRASH_ID_MARGIN = 200_000;
+
+/**
+ * Opens the store the role calls for (migrating it where this process writes it), starts
+ * the bus after the largest stored id so ids stay unique across restarts, and starts the
+ * writer. A store outage, and every event lost on the way from the engine to the store,
+ * is logged and published as an Error event of runner `tickwire`; the event says what
+ * failed in words, the error itself is in the log only.
+ */
+export async function startPersistence(
+  config: ServerConfig['store'],
+  log: (line: string) => void = warnTo(logger),
+  redis: ServerConfig['redis'] = null,
+  role: StoreRole = redis === null ? 'single' : 'reader',
+): Promise<Persistence> {
+  if (role !== 'single' && redis === null) throw new Error(`the ${role} role needs the shared log (REDIS_URL)`);
+  // An API instance never opens PGlite: the directory belongs to the writer.
+  const db = role === 'reader' && config.databaseUrl === undefined ? null : await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, thread: config.thread, queryTimeoutMs: config.queryTimeoutMs });
+  const store =
+    db === null
+      ? null
+      : new EventStore(db, config.types, {
+          onUndecodable: (row) => log(`tickwire: stored event ${row.id} (${row.type}) could not be decoded (${row.reason}); skipped in history reads`),
+        });
+  // The writer also keeps where the log stood, for the ids of events it does not store.
+  const keepsPosition = store !== null && role !== 'reader';
+  let storedUpTo = 0;
+  let continuesAfter = 0;
+  // With a shared log, the epoch is the shared log's (the reader adopts it); otherwise the store's.
+  let epoch = newEpoch();
+  try {
+    // Only the writer changes the schema: readers of a shared PostgreSQL must not race it.
+    if (store !== null && role !== 'reader') await store.migrate();
+    storedUpTo = store === null ? 0 : await store.maxId().catch((err: Error) => {
+      if (role !== 'reader') throw err;
+      log(`tickwire: cannot read the largest stored id yet (the engine process creates the tables): ${err.message}`);
+      return 0;
+    });
+    // A reader reads where the writer says the log stands too: when the shared log loses
+    // its counter (a flushed Redis), the ids the writer handed out but did not store (ticks)
+    // are known only there. No crash margin for it: the writer may well be running.
+    const position =
+      store === null ? null : keepsPosition ? await store.logPosition() : await store.logPosition().catch(() => null);
+    const margin = position === null || position.clean || !keepsPosition ? 0 : CRASH_ID_MARGIN;
+    continuesAfter = Math.max(storedUpTo, position === null ? 0 : position.lastId + margin);
+    if (margin > 0) log(`tickwire: the last process did not stop cleanly; ids continue after ${continuesAfter} so that none it handed out is used again`);
+    if (keepsPosition) await store.saveLogPosition(continuesAfter, false);
+    if (keepsPosition && redis === null) epoch = await store.epoch(epoch);
+  } catch (err) {
+    // Gives the PGlite directory's lock back: the caller may retry or exit.
+    await db?.close().catch(() => undefined);
+    throw err;
+  }
+  const bus = new EventBus({ startAfter: continuesAfter, epoch });
+  let sink: EventSink = bus;
+  const report = (error: string) => sink.publish({ type: 'Error', runnerId: SYSTEM_RUNNER_ID, error, severity: 'Error', timestamp: Date.now() }, SYSTEM_RUNNER_ID);
+  // With Redis, the local bus is fed by the shared log; local runners append to it.
+  const reader =
+    redis === null
+      ? null
+      : new RedisReader(bus, {
+          url: redis.url,
+          stream: redis.stream,
+          log,
+          onMissed: (missed, fromId, toId) =>
+            report(`${missed} events (ids ${fromId}..${toId}) of the shared log never reached process ${process.pid}: the stream was trimmed (REDIS_MAXLEN) or cut before it read them`),
+        });
+  const appender =
+    redis === null
+      ? null
+      : new RedisAppender({
+          url: redis.url,
+          stream: redis.stream,
+          maxLen: redis.maxLen,
+          log,
+          // Ids never go back: not after a restart, nor after Redis lost its counter.
+          floor: () => Math.max(continuesAfter, bus.lastId),
+          onLost: (count, ids) =>
+            report(`${count} events were dropped before they reached the shared log: Redis was unreachable for longer than the append buffer lasts${ids === null ? '' : ` (ids ${ids.fromId}..${ids.toId} stand for them)`}`),
+        });
+  if (appender !== null) sink = appender;
+  let notStored = 0;
+  const writer =
+    store === null || role === 'reader' || config.types.length === 0
+      ? null
+      : new StoreWriter(store, bus.subscribe({ filter: compileFilter({ types: config.types }), capacity: config.buffer }), {
+          onFailure: (err, attempt, outageStarted) => {
+            log(`tickwire: event store write failed (attempt ${attempt}, retrying): ${(err as Error).message}`);
+            // One event per outage, not per retried batch. The driver's message (hosts,
+            // paths, connection strings) is for the log only: every watcher of runner
+            // tickwire receives the event.
+            if (outageStarted) report(`event store writes are failing (${store.db.kind}); retrying, the events are buffered meanwhile (details in the server log)`);
+          },
+          // Where the log stands is saved with every batch too, not only once a second: a
+          // reader that starts after the shared log lost its counter continues past it.
+          onWritten: () => void savePosition(false),
+          onRecovered: (attempts) => {
+            log(`tickwire: event store writable again after ${attempts} failed attempts`);
+            report(`event store writable again after ${attempts} failed attempts; the buffered events are being written`);
+          },
+          // Overflows come at most once a second, with what was lost since: the Error
+          // event published here is stored too, and takes a place in the full buffer.
+          onLost: (missed, cause, reason) => {
+            notStored += missed;
+            const why =
+              cause === 'overflow'
+                ? `the store fell behind and its buffer (STORE_BUFFER, ${config.buffer} events) overflowed; ticks and marks go first`
+                : `the server was shutting down and ${reason}`;
+            log(`tickwire: ${missed} events were not stored (${notStored} since start): ${why}`);
+            report(
+              cause === 'overflow'
+                ? `${missed} events were not stored: the store fell behind and its buffer (STORE_BUFFER) overflowed`
+                : `${missed} events were not stored: the store did not take them before the shutdown's deadline`,
+            );
+          },
+        });
+  // Behind a slow store (its inserts go first) a save a second used to queue one more
+  // save a second without end, and a shutdown waited for all of them.
+  const savePosition = latestOnly((clean: boolean) =>
+    store === null || !keepsPosition ? Promise.resolve() : store.saveLogPosition(bus.lastId, clean).catch((err: Error) => log(`tickwire: cannot save the log position: ${err.message}`)),
+  );
+  const positionTimer = keepsPosition ? setInterval(() => void savePosition(false), LOG_POSITION_SAVE_MS) : null;
+  positionTimer?.unref();
+  return {
+    bus,
+    sink,
+    storedUpTo: continuesAfter,
+    redisHealth: () =>
+      reader === null
+        ? null
+        : { readerHealthy: reader.isHealthy, appenderHealthy: appender?.stats.healthy ?? null, missed: reader.missed, appendLost: appender?.stats.lost ?? 0 },
+    store,
+    db,
+    writer,
+    close: async (timeoutMs = 5000) => {
+      const deadline = Date.now() + timeoutMs;
+      await appender?.close(timeoutMs);
+      // The writer stores what it reads back from the log: let the last appends arrive.
+      if (writer !== null && appender !== null && reader !== null) {
+        while (bus.lastId < appender.stats.lastId && Date.now() < deadline && reader.isHealthy) await new Promise((r) => setTimeout(r, 20));
+      }
+      await reader?.close();
+      const written = (await writer?.flush(Math.max(100, deadline - Date.now()))) ?? true;
+      if (positionTimer !== null) clearInterval(positionTimer);
+      // Clean only when everything was written: otherwise the next start skips ahead.
+      await savePosition(written);
+      await db?.close();
+    },
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * The messages between the server process (the primary: engine, bus, store, HTTP) and
+ * its socket workers (WORKERS): one IPC channel per worker, with Node's `advanced`
+ * serialization (structured clone), so numbers, maps and bigints arrive as they left.
+ */
+import type { EngineErrorCode } from '../../engine/config.js';
+import type { LogEntry } from '../../log/types.js';
+import type { SharedExecutionStats } from '../../graphql/shared-execution.js';
+import type { StreamTransport } from '../../graphql/admission.js';
+import type { TokenEntry } from '../../graphql/auth.js';
+import type { Limits } from '../../graphql/limits.js';
+import type { EventVariant } from '../../events/types.js';
+
+/** Most socket workers (WORKERS). */
+export const MAX_WORKERS = 64;
+
+/** The server's settings a worker serves its connections with. */
+export interface WorkerSettings {
+  readonly limits: Limits;
+  /** The configured tokens (hashes), or null for an open server. */
+  readonly tokens: readonly TokenEntry[] | null;
+  readonly replayDir: string | null;
+  readonly maxEventAgeMs: number;
+  readonly keepAliveMs: number | undefined;
+  /** Event types the store holds (history reads fill gaps from it only for those). */
+  readonly storedTypes: readonly EventVariant[];
+}
+
+/** A principal as it crosses to the primary: what the quota and its message need. */
+export interface PrincipalRef {
+  readonly id: string;
+  readonly name: string;
+  readonly role: 'viewer' | 'operator';
+  readonly runners: readonly string[];
+}
+
+/** A call a worker makes on the primary's engine, store or quota ledger. */
+export type Call =
+  | { readonly op: 'addRunner'; readonly input: unknown }
+  | { readonly op: 'stopRunner'; readonly id: string; readonly reason: string | undefined }
+  | { readonly op: 'getRunner'; readonly id: string }
+  | { readonly op: 'listRunners' }
+  | { readonly op: 'query'; readonly sql: string; readonly params: readonly unknown[] | undefined }
+  /** A client's read of the store: the primary's `Db.read`, with its query timeout. */
+  | { readonly op: 'read'; readonly sql: string; readonly params: readonly unknown[] | undefined }
+  | { readonly op: 'admit'; readonly principal: PrincipalRef; readonly transport: StreamTransport; readonly clientAddress: string | undefined };
+
+/** The answer to a {@link Call}: a value, or an error with the code it had. */
+export type Answer =
+  | { readonly ok: true; readonly value: unknown }
+  | {
+      readonly ok: false;
+      readonly message: string;
+      readonly code: EngineErrorCode | 'TOO_MANY_SUBSCRIPTIONS' | 'STORE_TIMEOUT' | null;
+      /** With STORE_TIMEOUT: the store's query timeout, in ms. */
+      readonly timeoutMs?: number;
+    };
+
+/** What the primary sends a worker. */
+export type ToWorker =
+  /**
+   * The log so far: the entries the primary's history holds (oldest first), the latest
+   * state of every runner (for `snapshot`), and where the log stands. Sent once, first.
+   */
+  | {
+      readonly kind: 'hello';
+      readonly epoch: string;
+      readonly lastId: number;
+      readonly history: readonly LogEntry[];
+      readonly latest: readonly LogEntry[];
+      /** What the server was started with, for the worker's connections. */
+      readonly settings: WorkerSettings;
+      /** The primary's database (history queries are made there), or null without one. */
+      readonly store: { readonly kind: 'postgres' | 'pglite'; readonly description: string } | null;
+    }
+  /** Entries published since the last batch, in order, as `v8.serialize` bytes (made once for every worker). */
+  /** `partial`: the worker was too far behind, and high-frequency entries were left out (their ids are a gap). */
+  | {
+      readonly kind: 'entries';
+      readonly epoch: string;
+      readonly bytes: Uint8Array;
+      readonly partial: boolean;
+      /** When the batch left (Date.now(), the machine's clock): the entries' age counts from then. */
+      readonly sentAt: number;
+    }
+  | { readonly kind: 'answer'; readonly id: number; readonly answer: Answer }
+  /** A graphql-ws upgrade the primary accepted: the socket comes as the message's handle. */
+  | { readonly kind: 'upgrade'; readonly method: string; readonly url: string; readonly headers: Record<string, string | string[] | undefined>; readonly head: Uint8Array }
+  /** Shutting down: end every subscription after what it has queued, close the sockets (1001), answer `closed`. */
+  | { readonly kind: 'close' };
+
+/** A worker's load and counters, sent every second, summed into the primary's /metrics. */
+export interface WorkerReport {
+  /** Bytes of `entries` messages taken since the last report (what bounds the primary's backlog for it). */
+  readonly read: number;
+  readonly connections: number;
+  readonly subscribers: number;
+  readonly queued: number;
+  readonly delivered: ReadonlyMap<string, number>;
+  readonly dropped: ReadonlyMap<string, number>;
+  readonly expired: ReadonlyMap<string, number>;
+  readonly sharedExecution: SharedExecutionStats;
+  readonly sharedExecutionExpired: ReadonlyMap<string, number>;
+}
+
+/** What a worker sends the primary. */
+export type FromWorker =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'call'; readonly id: number; readonly call: Call }
+  /** A place in the quota the primary gave (`admit`) is free again. */
+  | { readonly kind: 'release'; readonly ticket: number }
+  | { readonly kind: 'report'; readonly report: WorkerReport }
+  /** Every socket is closed and every subscription ended: the worker may be let go. */
+  | { readonly kind: 'closed' };

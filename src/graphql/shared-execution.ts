@@ -1,0 +1,482 @@
+import {
+  createSourceEventStream,
+  execute,
+  getOperationAST,
+  GraphQLError,
+  Kind,
+  print,
+  visit,
+  type ASTNode,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+} from 'graphql';
+import { maskError, type Plugin } from 'graphql-yoga';
+import { log } from '../runtime/log.js';
+import { DEFAULT_QUEUE_CAPACITY } from '../log/bus.js';
+import { Hub } from '../delivery/hub.js';
+import type { DirectSource } from '../delivery/member.js';
+import type { FrameWriter } from '../delivery/writer.js';
+import { QueueIterator, Retention, type AgeBound, type DropCause } from '../log/queue.js';
+
+/** Events a cohort executes before it lets the event loop run I/O. */
+const PUMP_BATCH = 64;
+
+/**
+ * Results of source events kept per shared document for the cohorts that have not reached
+ * that event yet. Cohorts of one document read the same events at about the same time
+ * (each pump takes up to {@link PUMP_BATCH} before yielding), so a few thousand cover the
+ * spread; a cohort further behind executes the event itself, which is only slower. Bounded
+ * rather than weak: the bus's history holds its entries for a long time, and a weak map
+ * keyed by them would hold a result (and its JSON) per document for every kept event.
+ */
+const SHARED_RESULTS_KEPT = 4096;
+
+/** Executes an operation whose resolvers are synchronous (the notices are). */
+function executeNow(args: ExecutionArgs): ExecutionResult {
+  const result = execute(args);
+  if (result instanceof Promise) {
+    return { errors: [new GraphQLError('a stream notice could not be executed synchronously')] };
+  }
+  return result;
+}
+
+/** Counters of the shared execution, for tests and metrics. */
+export interface SharedExecutionStats {
+  /** Cohorts alive now. */
+  readonly cohorts: number;
+  /** Subscribers in them. */
+  readonly members: number;
+  /** Executions performed. */
+  readonly executions: number;
+  /** Results handed to subscribers (one execution serves every member of a cohort). */
+  readonly deliveries: number;
+  /**
+   * Results of high-frequency events that members' queues conflated away because they had
+   * waited longer than the age bound (`maxEventAgeMs`); by type in `expiredByType()`.
+   */
+  readonly expired: number;
+  /**
+   * Executions a cohort did not run because another cohort of the same document (with
+   * other variables) had already executed that source event.
+   */
+  readonly executionsSaved: number;
+}
+
+/** Options of {@link useSharedExecution}. */
+export interface SharedExecutionOptions<Source> {
+  /** How a member's queue treats the result of a source event when it is full. */
+  readonly retentionOf: (source: Source) => Retention;
+  /** Results a member may have queued (default: the bus's 10,000). */
+  readonly memberCapacity?: number;
+  /**
+   * Whether a subscriber's source stream may be shared. A stream that starts with its
+   * own history (replay, resume) is not: it is executed for its subscriber alone.
+   */
+  readonly isShareable?: (source: AsyncIterator<unknown>) => boolean;
+  /**
+   * The source event that tells a member it lost `missed` results because it did not
+   * keep up; it is executed with the member's document and comes before its next result.
+   */
+  readonly dropNotice?: (missed: number, cause: DropCause) => Source;
+  /**
+   * Oldest a queued result of a high-frequency source event may be when its member reads
+   * it, in ms since the event was queued on this process (for the subscriber's bus queue
+   * when it came through one); older ones are conflated to the latest per
+   * {@link SharedExecutionOptions.conflationKeyOf}, after a drop notice. 0 or absent: none.
+   */
+  readonly maxEventAgeMs?: number;
+  /** What age conflation keeps one of (runner and type); also names the type in stats. */
+  readonly conflationKeyOf?: (source: Source) => { readonly key: string; readonly type: string };
+  /**
+   * What of the context changes results: subscribers share only with others of the same
+   * key (the principal, whose scope filters the stream). Default: nothing.
+   */
+  readonly contextKey?: (contextValue: unknown) => string;
+  /**
+   * Where a source event stands in the log (its id), or null for one that has no place
+   * (a notice, a batch); with {@link SharedExecutionOptions.position}, a member that joins
+   * a running cohort is sent only events after the log's position when it joined, as a
+   * stream of its own would, and not what the cohort still had queued from before.
+   */
+  readonly positionOf?: (source: Source) => number | null;
+  /** The log's position now (the id of the last event published). */
+  readonly position?: () => number;
+  /**
+   * Root subscription fields whose arguments only choose the source stream (filter,
+   * history, conflation, batching) and whose `resolve` does not read them. An operation
+   * whose variables appear nowhere but in such a field's arguments gives the same result
+   * for a source event whatever its variables, so cohorts of that document, operation
+   * name and context key share the execution of every event that has a position
+   * ({@link SharedExecutionOptions.positionOf}): the bus hands each subscriber the same
+   * entry object, and the result is looked up by that object. Events without a position
+   * (notices, batches) are each subscriber's own and executed per cohort. Default: none.
+   */
+  readonly sourceArgumentFields?: readonly string[];
+  /**
+   * The delivery core: when a subscription's context names a connection writer
+   * ({@link DeliveryTarget}, set by the graphql-ws transport) and its source stream can
+   * hand items over synchronously, the subscription becomes a member of an execution
+   * group that appends shared bytes to that writer; the iterator returned to the transport
+   * yields nothing and only says when it ended. Returns such a source, or null.
+   */
+  readonly directSource?: (stream: AsyncIterator<unknown>) => DirectSource<Source & object> | null;
+  /** True for a source event that is the same object for every subscriber (a log entry). */
+  readonly sharedSource?: (source: Source) => boolean;
+}
+
+/**
+ * Where a subscription's frames go on the delivery core's live path: put in the operation's
+ * context (`delivery`) by a transport that writes frames itself.
+ */
+export interface DeliveryTarget {
+  readonly writer: FrameWriter;
+  /** The operation's id: `{"id":…,"type":"next","payload":` goes before each payload. */
+  readonly id: string;
+}
+
+/** The {@link DeliveryTarget} of an operation's context, if its transport gave one. */
+function deliveryTargetOf(contextValue: unknown): DeliveryTarget | undefined {
+  const target = (contextValue as { delivery?: DeliveryTarget } | null)?.delivery;
+  return target !== undefined && typeof target === 'object' && typeof target.id === 'string' ? target : undefined;
+}
+
+const SUFFIX = Buffer.from('}');
+
+// Iterators of subscriptions that the delivery core writes itself (they yield nothing).
+const directStreams = new WeakSet<object>();
+
+/** True for what `subscribe` returned for a delivery-core member: there is nothing to write for it. */
+export function isDeliveredDirectly(stream: unknown): boolean {
+  return typeof stream === 'object' && stream !== null && directStreams.has(stream);
+}
+const DONE_RESULT: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * Executes and encodes one source event for an execution group: errors masked once as
+ * Yoga would (its own masking never sees these results), the JSON made once.
+ */
+function encoderOf(args: ExecutionArgs): (source: object) => Buffer | Promise<Buffer> {
+  const encode = (result: ExecutionResult): Buffer => {
+    const masked =
+      result.errors === undefined || result.errors.length === 0
+        ? result
+        : { ...result, errors: result.errors.map((error) => maskError(error, 'Unexpected error.', false) as GraphQLError) };
+    return Buffer.from(JSON.stringify(masked));
+  };
+  return (source) => {
+    const result = execute({ ...args, rootValue: source });
+    return result instanceof Promise ? result.then(encode) : encode(result);
+  };
+}
+
+/** The plugin with a view of its counters. */
+export type SharedExecutionPlugin = Plugin & {
+  readonly stats: () => SharedExecutionStats;
+  /** Results conflated away for their age (see {@link SharedExecutionStats.expired}), by event type. */
+  readonly expiredByType: () => ReadonlyMap<string, number>;
+};
+
+/** Results of source events, shared by every cohort of one document across variables. */
+interface SharedResults {
+  /** By source event object, oldest first; pending while an execution is async. */
+  readonly results: Map<object, ExecutionResult | Promise<ExecutionResult>>;
+  /** Cohorts using it: the last one to end removes it. */
+  users: number;
+}
+
+interface Cohort {
+  /** Each member, with the log position it joined at: it is sent only what comes after. */
+  readonly members: Map<QueueIterator<ExecutionResult>, number>;
+  readonly source: AsyncIterator<unknown>;
+  /** Where results are shared across variables, with its key; null when they cannot be. */
+  readonly shared: { readonly key: string; readonly results: SharedResults } | null;
+}
+
+/**
+ * True when every variable of the operation is used only in the arguments of its root
+ * field, and that field is one of `fields`. A variable anywhere else (a nested field's
+ * argument, a directive, even on the root field) may change the result, so it must not be
+ * shared across variables. Fragments of the document are counted whether the operation
+ * uses them or not: an unused one only costs the sharing.
+ */
+export function variablesOnlyInRootArguments(document: DocumentNode, operationName: string | null | undefined, fields: ReadonlySet<string>): boolean {
+  const operation = getOperationAST(document, operationName);
+  if (operation == null || operation.operation !== 'subscription') return false;
+  const [root, ...others] = operation.selectionSet.selections;
+  if (root === undefined || others.length > 0 || root.kind !== Kind.FIELD || !fields.has(root.name.value)) return false;
+  const countVariables = (node: ASTNode): number => {
+    let count = 0;
+    visit(node, {
+      // A definition declares the variable; it is not a use.
+      VariableDefinition: () => false,
+      Variable: () => {
+        count++;
+      },
+    });
+    return count;
+  };
+  let everywhere = countVariables(operation);
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) everywhere += countVariables(definition);
+  }
+  const inArguments = (root.arguments ?? []).reduce((sum, argument) => sum + countVariables(argument), 0);
+  return everywhere === inArguments;
+}
+
+/**
+ * An envelop plugin that runs each event once for all subscribers with the same
+ * document, operation name and variables (Hasura calls them cohorts). The cohort reads
+ * one source stream, executes each event once and pushes the result object to every
+ * member's bounded queue; a slow member loses high-frequency results by the same policy
+ * as the bus, and never holds up the others.
+ *
+ * Resolvers must not depend on who asks: anything per-client has to be part of the
+ * document or the variables. Every subscriber still runs the schema's `subscribe`
+ * resolver once, so argument validation stays where it is; the stream it opens is
+ * closed at once when a cohort already exists. A member receives the cohort's events
+ * from the moment it joins: with `positionOf` and `position`, exactly those published
+ * after it joined.
+ *
+ * Across variables, cohorts of one document keep their own source streams (their own
+ * filter, history, order and drop policy) and share only results: with
+ * `sourceArgumentFields`, an event executed for one cohort is not executed again for
+ * another cohort of that document, operation name and context key that receives it too.
+ */
+export function useSharedExecution<Source>(options: SharedExecutionOptions<Source>): SharedExecutionPlugin {
+  const cohorts = new Map<string, Cohort>();
+  const documentKeys = new WeakMap<DocumentNode, string>();
+  // What a member's queue needs to know of a result: its source's class and conflation key.
+  const meta = new WeakMap<ExecutionResult, { readonly retention: Retention; readonly key: string; readonly type: string }>();
+  const capacity = options.memberCapacity ?? DEFAULT_QUEUE_CAPACITY;
+  const retentionOfResult = (result: ExecutionResult) => meta.get(result)?.retention ?? Retention.Standard;
+  const expiredByType = new Map<string, number>();
+  const maxAgeMs = options.maxEventAgeMs ?? 0;
+  if (!Number.isFinite(maxAgeMs) || maxAgeMs < 0) throw new RangeError(`maxEventAgeMs must be 0 (off) or a positive number of ms, got ${maxAgeMs}`);
+  const age: AgeBound<ExecutionResult> | undefined =
+    maxAgeMs > 0
+      ? {
+          maxAgeMs,
+          keyOf: (result) => meta.get(result)?.key ?? '',
+          onExpire: (result) => {
+            const type = meta.get(result)?.type ?? 'unknown';
+            expiredByType.set(type, (expiredByType.get(type) ?? 0) + 1);
+            expired++;
+          },
+        }
+      : undefined;
+  const sourceArgumentFields = new Set(options.sourceArgumentFields ?? []);
+  // By document, then operation name: whether results may be shared across variables.
+  const variableFree = new WeakMap<DocumentNode, Map<string, boolean>>();
+  const sharedResults = new Map<string, SharedResults>();
+  let executions = 0;
+  let deliveries = 0;
+  let executionsSaved = 0;
+  let privateCohorts = 0;
+  let expired = 0;
+  const hub = new Hub<Source & object>((source) => options.sharedSource?.(source) ?? false);
+
+  // Yoga caches parsed documents, so the same query text is usually the same object.
+  const documentKeyOf = (args: ExecutionArgs): string => {
+    let documentKey = documentKeys.get(args.document);
+    if (documentKey === undefined) {
+      documentKey = print(args.document);
+      documentKeys.set(args.document, documentKey);
+    }
+    const contextKey = options.contextKey?.(args.contextValue) ?? '';
+    return `${contextKey}\u0000${documentKey}\u0000${args.operationName ?? ''}`;
+  };
+  const keyOf = (args: ExecutionArgs): string => `${documentKeyOf(args)}\u0000${JSON.stringify(args.variableValues ?? {})}`;
+
+  const sharesAcrossVariables = (args: ExecutionArgs): boolean => {
+    if (sourceArgumentFields.size === 0) return false;
+    let byName = variableFree.get(args.document);
+    if (byName === undefined) {
+      byName = new Map();
+      variableFree.set(args.document, byName);
+    }
+    const name = args.operationName ?? '';
+    let shares = byName.get(name);
+    if (shares === undefined) {
+      shares = variablesOnlyInRootArguments(args.document, args.operationName, sourceArgumentFields);
+      byName.set(name, shares);
+    }
+    return shares;
+  };
+
+  const sharedResultsOf = (args: ExecutionArgs): Cohort['shared'] => {
+    if (!sharesAcrossVariables(args)) return null;
+    const key = documentKeyOf(args);
+    let results = sharedResults.get(key);
+    if (results === undefined) {
+      results = { results: new Map(), users: 0 };
+      sharedResults.set(key, results);
+    }
+    results.users++;
+    return { key, results };
+  };
+
+  const releaseShared = (shared: Cohort['shared']): void => {
+    if (shared === null || --shared.results.users > 0) return;
+    if (sharedResults.get(shared.key) === shared.results) sharedResults.delete(shared.key);
+  };
+
+  /** The result of a source event: executed here, or by another cohort of the document. */
+  function resultOf(cohort: Cohort, args: ExecutionArgs, source: unknown, position: number | null): ExecutionResult | Promise<ExecutionResult> {
+    const shared = cohort.shared?.results;
+    // Only an event with a place in the log is the same object for every subscriber.
+    const shareable = shared !== undefined && position !== null && typeof source === 'object' && source !== null;
+    if (shareable) {
+      const known = shared.results.get(source);
+      if (known !== undefined) {
+        executionsSaved++;
+        return known;
+      }
+    }
+    executions++;
+    const result = execute({ ...args, rootValue: source });
+    const settle = (done: ExecutionResult): ExecutionResult => {
+      const retention = options.retentionOf(source as Source);
+      // Only high-frequency results are ever conflated; the key is worked out for them alone.
+      const conflation = retention === Retention.HighFrequency ? options.conflationKeyOf?.(source as Source) : undefined;
+      meta.set(done, { retention, key: conflation?.key ?? '', type: conflation?.type ?? '' });
+      return done;
+    };
+    const settled = result instanceof Promise ? result.then(settle) : settle(result);
+    if (shareable) {
+      shared.results.set(source, settled);
+      if (shared.results.size > SHARED_RESULTS_KEPT) {
+        const oldest = shared.results.keys().next();
+        if (oldest.done !== true) shared.results.delete(oldest.value);
+      }
+    }
+    return settled;
+  }
+
+  async function pump(key: string, cohort: Cohort, args: ExecutionArgs): Promise<void> {
+    const source = cohort.source;
+    const queued = source instanceof QueueIterator ? (source as QueueIterator<unknown>) : null;
+    let sinceYield = 0;
+    try {
+      for (;;) {
+        // A backlog resolves every next() at once, which would run this loop as one long
+        // chain of microtasks; yielding now and then lets sockets write in between.
+        if (++sinceYield >= PUMP_BATCH) {
+          sinceYield = 0;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        const next = await source.next();
+        if (next.done === true || cohort.members.size === 0) break;
+        // Its age counts from when it was queued for this subscriber, not from now.
+        const at = queued?.lastEnqueuedAt;
+        const position = options.positionOf?.(next.value as Source) ?? null;
+        const result = await resultOf(cohort, args, next.value, position);
+        const pushedAt = age === undefined ? undefined : at !== undefined && !Number.isNaN(at) ? at : performance.now();
+        for (const [member, joinedAt] of cohort.members) {
+          if (position !== null && position <= joinedAt) continue;
+          deliveries++;
+          member.push(result, pushedAt);
+        }
+      }
+    } catch (err) {
+      log.error({ err }, 'shared subscription execution failed; its subscribers are completed');
+    } finally {
+      if (cohorts.get(key) === cohort) cohorts.delete(key);
+      for (const member of cohort.members.keys()) member.finish();
+      releaseShared(cohort.shared);
+      await cohort.source.return?.();
+    }
+  }
+
+  async function subscribeShared(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+    const stream = await createSourceEventStream(args);
+    if (!(Symbol.asyncIterator in stream)) return stream;
+    const own = stream[Symbol.asyncIterator]();
+    const target = deliveryTargetOf(args.contextValue);
+    const direct = target === undefined ? null : (options.directSource?.(own) ?? null);
+    if (target !== undefined && direct !== null) return openMember(args, direct, target);
+    const shareable = options.isShareable?.(own) ?? true;
+    // A private cohort has a key of its own that nobody else can join.
+    const key = shareable ? keyOf(args) : `private\u0000${++privateCohorts}`;
+    let cohort = cohorts.get(key);
+    // A new cohort's own stream starts where it should; one joined late must skip its backlog.
+    let joinedAt = Number.NEGATIVE_INFINITY;
+    if (cohort === undefined) {
+      const created: Cohort = { members: new Map(), source: own, shared: sharedResultsOf(args) };
+      cohorts.set(key, created);
+      cohort = created;
+      void pump(key, created, args);
+    } else {
+      // Not awaited: between an await and joining, the cohort could lose its last member
+      // and end, and this subscriber would join a cohort that no longer reads.
+      void own.return?.();
+      joinedAt = options.position?.() ?? Number.NEGATIVE_INFINITY;
+    }
+    const joined = cohort;
+    const notice = options.dropNotice;
+    const member: QueueIterator<ExecutionResult> = new QueueIterator(
+      capacity,
+      retentionOfResult,
+      () => {
+        joined.members.delete(member);
+        // The last member out closes the source, which ends the pump.
+        if (joined.members.size === 0) {
+          if (cohorts.get(key) === joined) cohorts.delete(key);
+          void joined.source.return?.();
+        }
+      },
+      undefined,
+      notice === undefined ? undefined : (missed, cause) => executeNow({ ...args, rootValue: notice(missed, cause) }),
+      undefined,
+      age,
+    );
+    joined.members.set(member, joinedAt);
+    return member;
+  }
+
+  /**
+   * The delivery core's path: one member of the group of its document, operation and
+   * principal (across variables when they only choose the stream). What is returned to
+   * the transport yields nothing: it settles when the member ends, and `return()` ends it.
+   */
+  function openMember(args: ExecutionArgs, source: DirectSource<Source & object>, target: DeliveryTarget): AsyncIterableIterator<ExecutionResult> {
+    const key = sharesAcrossVariables(args) ? `direct\u0000${documentKeyOf(args)}` : `direct\u0000${keyOf(args)}`;
+    const prefix = Buffer.from(`{"id":${JSON.stringify(target.id)},"type":"next","payload":`);
+    const member = hub.open(key, () => encoderOf(args), source, { writer: target.writer, prefix, suffix: SUFFIX });
+    const ended = member.done.then(() => DONE_RESULT);
+    const completion: AsyncIterableIterator<ExecutionResult> = {
+      next: () => ended,
+      return: () => {
+        member.close();
+        return Promise.resolve(DONE_RESULT);
+      },
+      throw: (error: unknown) => {
+        member.close();
+        return Promise.reject(error);
+      },
+      [Symbol.asyncIterator]: () => completion,
+    };
+    directStreams.add(completion);
+    return completion;
+  }
+
+  return {
+    onSubscribe({ setSubscribeFn }) {
+      setSubscribeFn(subscribeShared as Parameters<typeof setSubscribeFn>[0]);
+    },
+    stats: () => {
+      let members = 0;
+      for (const cohort of cohorts.values()) members += cohort.members.size;
+      const core = hub.stats();
+      return {
+        cohorts: cohorts.size + core.groups,
+        members: members + core.members,
+        executions: executions + core.executions,
+        deliveries: deliveries + core.deliveries,
+        executionsSaved: executionsSaved + core.executionsSaved,
+        expired,
+      };
+    },
+    expiredByType: () => expiredByType,
+  };
+}

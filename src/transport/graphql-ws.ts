@@ -1,0 +1,342 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
+import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { clientAddressOf, type StreamTransport, type Ticket } from '../graphql/admission.js';
+import type { Principal } from '../graphql/schema/principal.js';
+import { principalOf, type TokenStore } from '../graphql/auth.js';
+import { log } from '../runtime/log.js';
+import { DEFAULT_LIMITS, hostAllowed, operationIdRefusal, originAllowed, type Limits } from '../graphql/limits.js';
+import { payloadOf } from '../graphql/payload.js';
+import type { SchemaContext } from '../graphql/schema/index.js';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { executePrepared, prepareOperation, subscribePrepared } from '../graphql/operation.js';
+import { GRAPHQL_PATH, type TickwireYoga } from '../graphql/yoga.js';
+import { DEFAULT_HIGH_WATER_BYTES, FrameWriter, WS_TEXT_FRAMING, type ByteSink } from '../delivery/writer.js';
+import { isDeliveredDirectly, type DeliveryTarget } from '../graphql/shared-execution.js';
+
+/**
+ * Bytes a connection may have unsent before its subscriptions count as behind: below it
+ * a frame is appended and forgotten, so a fast client costs no round trip per event;
+ * above it each subscription's log queue fills and the drop policy applies there
+ * (high-frequency events first), instead of memory growing in the socket.
+ */
+export const SOCKET_HIGH_WATER_BYTES = DEFAULT_HIGH_WATER_BYTES;
+
+/**
+ * Default milliseconds between keep-alive pings. A peer that leaves a ping unanswered for
+ * a whole interval of the server's own time is dropped (see {@link keepAlive}).
+ */
+export const KEEP_ALIVE_MS = 12_000;
+
+/**
+ * On-time rounds a ping may stay unsent (held in our send buffer behind data the peer does
+ * not read) before the peer is dropped anyway: a peer that reads nothing for that long is gone.
+ */
+const UNSENT_PING_ROUNDS = 4;
+
+/** A ping waiting for its pong. */
+interface PendingPing {
+  /** When the ping left for the kernel (performance.now()); -1 while it waits in our buffer. */
+  sentAt: number;
+  /** On-time rounds it has waited unsent. */
+  unsentRounds: number;
+}
+
+/**
+ * Pings every socket of `wss` on one timer and terminates those that did not answer the
+ * previous ping in time. A peer is only judged on time it really had, never on our delays:
+ * - A pong can only be read when the event loop runs: when the server lags (overload, a
+ *   long turn), pongs wait in the kernel through no fault of the peer, and dropping those
+ *   peers would turn the overload into a reconnect storm. So the timer measures how late it
+ *   fired: a round more than half an interval late gives no verdict (it still pings the
+ *   sockets that answered), and an on-time round decides only after the loop has read the
+ *   I/O already waiting (`setImmediate` runs after the poll phase).
+ * - A ping queued behind our own backlog of frames (a busy socket, a loop too slow to
+ *   write) has not reached the peer: its time counts from when it left for the kernel, and
+ *   a peer gets at least half an interval from then. A ping still unsent after
+ *   {@link UNSENT_PING_ROUNDS} on-time rounds means the peer reads nothing: it is dropped.
+ * Returns what stops the timer.
+ */
+function keepAlive(wss: WebSocketServer, intervalMs: number): () => void {
+  const pending = new WeakMap<WebSocket, PendingPing>();
+  wss.on('connection', (socket) => socket.on('pong', () => pending.delete(socket)));
+  let due = performance.now() + intervalMs;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const late = now - due > intervalMs / 2;
+    // Node schedules the next run from this one, not from when this one was due.
+    due = now + intervalMs;
+    setImmediate(() => {
+      const at = performance.now();
+      for (const socket of wss.clients) {
+        if (socket.readyState !== socket.OPEN) continue;
+        const ping = pending.get(socket);
+        if (ping === undefined) {
+          const sent: PendingPing = { sentAt: -1, unsentRounds: 0 };
+          pending.set(socket, sent);
+          // Called once the frame is handed to the kernel, after whatever was queued before it.
+          socket.ping(undefined, undefined, (err) => {
+            if (err == null) sent.sentAt = performance.now();
+          });
+        } else if (!late && (ping.sentAt >= 0 ? at - ping.sentAt >= intervalMs / 2 : ++ping.unsentRounds >= UNSENT_PING_ROUNDS)) {
+          socket.terminate();
+        }
+      }
+    });
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/**
+ * Streams a subscription's results to its connection's writer as graphql-ws `next`
+ * messages: the path of streams that are not plain log subscriptions (throttled, batched,
+ * backfilled from the store), which arrive as results of an iterator. Plain ones go
+ * through the delivery core and never reach here with a result. graphql-ws still owns
+ * everything else (handshake, subscribe, complete, errors, ping); it sees an iterator
+ * that yields nothing and ends when the stream ends, after which it sends `complete`.
+ */
+function writeThrough(
+  results: AsyncIterableIterator<ExecutionResult> | AsyncGenerator<ExecutionResult>,
+  writer: FrameWriter,
+  id: string,
+): AsyncIterableIterator<ExecutionResult> {
+  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  let stopped = false;
+  const iterator: AsyncIterableIterator<ExecutionResult> = {
+    async next(): Promise<IteratorResult<ExecutionResult>> {
+      for (;;) {
+        // Behind: wait for the socket; meanwhile this subscriber's queue applies the drop policy.
+        if (writer.behind) await new Promise<void>((resolve) => writer.onRoom(resolve));
+        const next = await results.next();
+        if (next.done === true || stopped) return { done: true, value: undefined };
+        writer.text(`${prefix}${payloadOf(next.value)}}`);
+      }
+    },
+    async return(): Promise<IteratorResult<ExecutionResult>> {
+      stopped = true;
+      await results.return?.(undefined);
+      return { done: true, value: undefined };
+    },
+    async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+      stopped = true;
+      await results.return?.(undefined);
+      throw error;
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
+
+const writers = new WeakMap<WebSocket, FrameWriter>();
+
+/**
+ * The connection's one writer: every graphql-ws message of it (acks, errors, `next`,
+ * `complete`) is appended here, so order holds, and leaves in one write per turn as raw
+ * WebSocket frames on the socket under `ws`. ws itself writes only control frames (ping,
+ * pong, close) between whole frames, and the writer is flushed before a close.
+ */
+function writerOf(socket: WebSocket): FrameWriter {
+  let writer = writers.get(socket);
+  if (writer === undefined) {
+    // ws keeps the net.Socket private; it is set before the 'connection' event.
+    const raw = (socket as unknown as { _socket: Socket })._socket;
+    // Nothing may follow ws's close frame: once the socket is not open, bytes are dropped.
+    const sink: ByteSink = {
+      write: (chunk) => (socket.readyState === socket.OPEN ? raw.write(chunk) : true),
+      get writableLength() {
+        return raw.writableLength;
+      },
+      get destroyed() {
+        return raw.destroyed || socket.readyState !== socket.OPEN;
+      },
+      get writableNeedDrain() {
+        return raw.writableNeedDrain;
+      },
+      once: (event, listener) => raw.once(event, listener),
+    };
+    writer = new FrameWriter(sink, WS_TEXT_FRAMING, SOCKET_HIGH_WATER_BYTES);
+    writers.set(socket, writer);
+  }
+  return writer;
+}
+
+/** Errors that refuse one operation: logged once at warn (the client's doing, no stack), sent as its `error` message. */
+function refused(...errors: GraphQLError[]): GraphQLError[] {
+  log.warn({ transport: 'graphql-ws', code: errors[0]?.extensions['code'] }, errors.map((e) => e.message).join('; '));
+  return errors;
+}
+
+/**
+ * Where a subscription takes its place in its principal's quota: this server's
+ * {@link Admission}, or the server process's ledger for a socket worker.
+ */
+export type Admit = (principal: Principal, transport: StreamTransport, clientAddress: string | undefined) => Ticket | GraphQLError | Promise<Ticket | GraphQLError>;
+
+/** A running graphql-ws endpoint. */
+export interface WsEndpoint {
+  readonly wss: WebSocketServer;
+  /**
+   * Serves an upgrade request accepted elsewhere (a socket worker is handed the socket by
+   * the process that listens): the origin and host checks, the handshake, then graphql-ws.
+   */
+  handleUpgrade(request: IncomingMessage, socket: Socket, head: Buffer): void;
+  /** Closes every socket with 1001 (going away) and stops accepting. */
+  close(): Promise<void>;
+}
+
+/** Extra of each graphql-ws connection, for plugins and context. */
+export interface WsExtra {
+  readonly socket: WebSocket;
+  readonly request: IncomingMessage;
+}
+
+/**
+ * Serves the graphql-ws protocol on `ws://host:port/graphql`, sharing the HTTP port.
+ *
+ * The protocol is graphql-ws's own (`makeServer`); only the socket glue is ours, because
+ * the stock `ws` glue waits for each message's write callback before sending the next,
+ * which caps a subscription at one event per event-loop turn.
+ */
+export function attachGraphqlWs(
+  server: Server | null,
+  tickwire: TickwireYoga,
+  keepAliveMs: number = KEEP_ALIVE_MS,
+  limits: Limits = DEFAULT_LIMITS,
+  tokens: TokenStore | null = null,
+  admit: Admit = (principal, transport, clientAddress) => tickwire.admission.admit(principal, transport, clientAddress),
+): WsEndpoint {
+  const wss = new WebSocketServer({
+    // Without a server, upgrades come through `handleUpgrade` (a socket worker's hand-off).
+    ...(server === null ? { noServer: true } : { server, path: GRAPHQL_PATH }),
+    handleProtocols,
+    perMessageDeflate: false,
+    maxPayload: limits.wsMaxPayload,
+    // A page of another site must not open a socket with the visitor's network access.
+    verifyClient: ({ origin, req }: { origin: string; req: IncomingMessage }) => originAllowed(origin, req.headers.host, limits) && hostAllowed(req.headers.host, tokens === null, limits),
+  });
+  const stopKeepAlive = keepAlive(wss, keepAliveMs);
+  // What each connection holds of its token's subscription quota, by operation id.
+  const held = new WeakMap<WebSocket, Map<string, () => void>>();
+  const release = (socket: WebSocket, id?: string) => {
+    const entries = held.get(socket);
+    if (entries === undefined) return;
+    for (const [each, free] of entries) {
+      if (id !== undefined && each !== id) continue;
+      free();
+      entries.delete(each);
+    }
+  };
+  // Which socket and operation id each prepared subscription belongs to.
+  const targets = new WeakMap<ExecutionArgs, { socket: WebSocket; id: string }>();
+  const protocol = makeServer<Record<string, unknown> | undefined, WsExtra>({
+    connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
+    onComplete: (ctx, id) => release(ctx.extra.socket, id),
+    onClose: (ctx) => release(ctx.extra.socket),
+    // false closes the connection with 4403 (Forbidden): no token, or an unknown one.
+    onConnect: (ctx) => tokens === null || principalOf(tokens, { connectionParams: ctx.connectionParams }) !== null,
+    execute: executePrepared,
+    subscribe: async (args) => {
+      const result = await subscribePrepared(args);
+      const target = targets.get(args);
+      if (target === undefined || !(Symbol.asyncIterator in result) || isDeliveredDirectly(result)) return result;
+      return writeThrough(result, writerOf(target.socket), target.id);
+    },
+    onSubscribe: async (ctx, id, params) => {
+      // Every frame of the operation repeats its id: a long one is refused, as an `error`
+      // of that operation (graphql-ws then forgets the id; the connection goes on).
+      const tooLong = operationIdRefusal(id, 'the subscribe message\'s id');
+      if (tooLong !== null) return refused(new GraphQLError(tooLong, { extensions: { code: 'BAD_REQUEST' } }));
+      // graphql-ws registers the new id before this hook: it counts itself.
+      if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection) {
+        return refused(
+          new GraphQLError(`too many subscriptions on this connection (at most ${limits.maxSubscriptionsPerConnection}, MAX_SUBSCRIPTIONS_PER_CONNECTION)`, {
+            extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+          }),
+        );
+      }
+      const prepared = await prepareOperation(
+        tickwire.yoga,
+        {
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          connectionParams: ctx.connectionParams,
+          // Plain log subscriptions append their frames to this connection's writer directly.
+          delivery: { writer: writerOf(ctx.extra.socket), id } satisfies DeliveryTarget,
+        },
+        params,
+      );
+      if (Array.isArray(prepared)) return refused(...(prepared as readonly GraphQLError[]));
+      const args = prepared as Exclude<typeof prepared, readonly unknown[]>;
+      if (getOperationAST(args.document, args.operationName)?.operation === 'subscription') {
+        // A refusal is an `error` message for this operation; the connection and its other subscriptions go on.
+        const ticket = await admit((args.contextValue as SchemaContext).principal, 'graphql-ws', clientAddressOf(ctx.extra.request.socket.remoteAddress));
+        if (ticket instanceof GraphQLError) return refused(ticket);
+        // The connection may have closed while the place was asked for: give it back.
+        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) {
+          ticket.release();
+          return [new GraphQLError('the connection closed')];
+        }
+        const entries = held.get(ctx.extra.socket) ?? new Map<string, () => void>();
+        held.set(ctx.extra.socket, entries);
+        entries.set(id, ticket.release);
+      }
+      targets.set(args, { socket: ctx.extra.socket, id });
+      return args;
+    },
+  });
+
+  wss.on('connection', (socket, request) => {
+    const connection = log.child({ connection: randomUUID(), remote: request.socket.remoteAddress });
+    // `on`, not `once`: a second error on a dying socket must find a listener too.
+    socket.on('error', (err) => {
+      // Mostly a client's fault (an oversized or malformed frame): ws has already closed
+      // the connection with the matching code; one line is enough.
+      connection.warn({ err: err.message }, 'graphql-ws connection closed on a socket error');
+      if (socket.readyState === socket.OPEN) socket.close(CloseCode.InternalServerError, 'Internal server error');
+    });
+
+    const writer = writerOf(socket);
+    const closed = protocol.opened(
+      {
+        protocol: socket.protocol,
+        send: (message) => writer.text(message),
+        close: (code, reason) => {
+          // What was appended goes out before the close frame.
+          writer.end();
+          socket.close(code, reason);
+        },
+        onMessage: (cb) =>
+          socket.on('message', (data) => {
+            cb(String(data)).catch((err: unknown) => {
+              connection.error({ err }, 'graphql-ws message handling failed');
+              writer.end();
+              socket.close(CloseCode.InternalServerError, 'Internal server error');
+            });
+          }),
+      },
+      { socket, request },
+    );
+    socket.once('close', (code, reason) => {
+      writer.end();
+      void closed(code, String(reason));
+    });
+  });
+
+  return {
+    wss,
+    handleUpgrade: (request, socket, head) => wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request)),
+    close: async () => {
+      stopKeepAlive();
+      for (const client of wss.clients) {
+        writerOf(client).end();
+        client.close(1001, 'Going away');
+      }
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,200 @@
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EventBus } from '../../src/log/bus.js';
+import { RedisAppender, RedisReader } from '../../src/log/redis.js';
+import { isGap, type StreamItem } from '../../src/log/types.js';
+import type { RunnerEvent } from '../../src/events/types.js';
+import { privateStream, REDIS_URL, redisAvailable } from '../support/redis.js';
+import { tcpProxy } from '../support/proxy.js';
+
+
+const transition = (n: number): RunnerEvent => ({
+  type: 'StateTransition', runnerId: `r${n % 3}`, from: 'Analyzing', to: 'Entering', reason: `n${n}`, timestamp: 1_700_000_000_000 + n,
+});
+
+async function until(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Collects what a subscription yields, as ids and `gap` markers. */
+function collect(bus: EventBus, after?: number): { items: (number | string)[]; stop(): void } {
+  const sub = bus.subscribe(after === undefined ? {} : { after });
+  const items: (number | string)[] = [];
+  void (async () => {
+    for await (const item of sub as AsyncIterable<StreamItem>) items.push(isGap(item) ? `gap:${item.missed}` : item.id);
+  })();
+  return { items, stop: () => sub.close() };
+}
+
+const cleanups: (() => Promise<unknown> | void)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+function streamKey(): string {
+  const { key, drop } = privateStream();
+  cleanups.push(drop);
+  return key;
+}
+
+describe.runIf(redisAvailable)('the shared log in a Redis Stream', () => {
+  it('gives two API instances the same events with the same ids; a client resumes on the other', async () => {
+    const stream = streamKey();
+    const log = () => undefined;
+    const engine = new RedisAppender({ url: REDIS_URL, stream, log });
+    const busA = new EventBus();
+    const busB = new EventBus();
+    const readerA = new RedisReader(busA, { url: REDIS_URL, stream, log });
+    const readerB = new RedisReader(busB, { url: REDIS_URL, stream, log });
+    cleanups.push(() => engine.close(), () => readerA.close(), () => readerB.close());
+    const onA = collect(busA);
+    const onB = collect(busB);
+    for (let n = 0; n < 3000; n++) engine.publish(transition(n), 'X');
+    await until(() => onA.items.length === 3000 && onB.items.length === 3000, 'both instances');
+    expect(onA.items).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
+    expect(onB.items).toEqual(onA.items);
+    // A client that read up to id 1234 on A resumes on B: no gap, no duplicate.
+    const resumed = collect(busB, 1234);
+    for (let n = 3000; n < 3100; n++) engine.publish(transition(n), 'X');
+    await until(() => resumed.items.length === 3100 - 1234, 'the resumed client');
+    expect(resumed.items).toEqual(Array.from({ length: 3100 - 1234 }, (_, i) => 1235 + i));
+    onA.stop();
+    onB.stop();
+    resumed.stop();
+  }, 60_000);
+
+  it('survives Redis going away: the engine buffers, the reader resumes, nothing is lost', async () => {
+    const stream = streamKey();
+    const { hostname, port } = new URL(REDIS_URL);
+    const toEngine = await tcpProxy(Number(port || 6379), hostname);
+    const toReader = await tcpProxy(Number(port || 6379), hostname);
+    cleanups.push(() => toEngine.close(), () => toReader.close());
+    const lines: string[] = [];
+    const log = (line: string) => lines.push(line);
+    const engine = new RedisAppender({ url: `redis://127.0.0.1:${toEngine.port}`, stream, log });
+    const bus = new EventBus();
+    const reader = new RedisReader(bus, { url: `redis://127.0.0.1:${toReader.port}`, stream, log });
+    cleanups.push(() => engine.close(1000), () => reader.close());
+    const got = collect(bus);
+    for (let n = 0; n < 500; n++) engine.publish(transition(n), 'X');
+    await until(() => got.items.length === 500, 'events before the cut');
+
+    toEngine.cut(true);
+    toReader.cut(true);
+    for (let n = 500; n < 1500; n++) engine.publish(transition(n), 'X');
+    await until(() => !engine.stats.healthy && !reader.isHealthy, 'both sides to notice');
+    expect(engine.stats.backlog).toBeGreaterThan(0);
+
+    toEngine.restore();
+    toReader.restore();
+    await until(() => got.items.length === 1500 && engine.stats.appended === 1500, 'everything after the restore', 30_000);
+    // Nothing arrives twice, even when a reply was lost in the cut and the batch was retried.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got.items).toEqual(Array.from({ length: 1500 }, (_, i) => i + 1));
+    expect(engine.stats).toMatchObject({ appended: 1500, lost: 0, healthy: true });
+    expect(lines.some((l) => /Redis append failed/.test(l))).toBe(true);
+    expect(lines.some((l) => /reading the Redis stream failed/.test(l))).toBe(true);
+    got.stop();
+  }, 60_000);
+
+  it('gives events it had to drop ids of their own: every reader sees a StreamGap, the appender reports them once', async () => {
+    const stream = streamKey();
+    const lost: { count: number; ids: { fromId: number; toId: number } | null }[] = [];
+    const missedByReader: number[] = [];
+    const engine = new RedisAppender({ url: REDIS_URL, stream, log: () => undefined, buffer: 100, onLost: (count, ids) => lost.push({ count, ids }) });
+    const bus = new EventBus();
+    const reader = new RedisReader(bus, { url: REDIS_URL, stream, log: () => undefined, onMissed: (missed) => missedByReader.push(missed) });
+    cleanups.push(() => engine.close(1000), () => reader.close());
+    const got = collect(bus);
+    for (let n = 0; n < 50; n++) engine.publish(transition(n), 'X');
+    await until(() => got.items.length === 50, 'the first events');
+    // Ten times what the buffer holds, in one turn: the buffer drops as they come, as it
+    // does while Redis is away (the outage itself is covered in test/server/losses.test.ts).
+    for (let n = 50; n < 1050; n++) engine.publish(transition(n), 'X');
+    expect(engine.stats.lost).toBeGreaterThan(800);
+    await until(() => lost.length === 1 && engine.stats.backlog === 0, 'the loss to be accounted for', 30_000);
+    const { count, ids } = lost[0]!;
+    expect(count).toBe(engine.stats.lost);
+    expect(count).toBeGreaterThan(800);
+    await until(() => got.items.includes(`gap:${count}`) && got.items.length === 50 + 1 + (1000 - count), 'the gap and the events kept');
+    // The gap stands exactly where the reserved ids are, and the reader knows it was reported upstream.
+    expect(ids).toEqual({ fromId: 51, toId: 50 + count });
+    expect(reader.missed).toBe(count);
+    expect(missedByReader).toEqual([]);
+    const numbers = got.items.filter((i): i is number => typeof i === 'number');
+    expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
+    got.stop();
+  }, 60_000);
+
+  it('reports ids a reader never received that nobody accounted for (the stream was trimmed past it)', async () => {
+    const stream = streamKey();
+    const { hostname, port } = new URL(REDIS_URL);
+    const toReader = await tcpProxy(Number(port || 6379), hostname);
+    cleanups.push(() => toReader.close());
+    const missedByReader: { missed: number; fromId: number; toId: number }[] = [];
+    const engine = new RedisAppender({ url: REDIS_URL, stream, maxLen: 100, log: () => undefined });
+    const bus = new EventBus();
+    const reader = new RedisReader(bus, { url: `redis://127.0.0.1:${toReader.port}`, stream, log: () => undefined, onMissed: (missed, fromId, toId) => missedByReader.push({ missed, fromId, toId }) });
+    cleanups.push(() => engine.close(1000), () => reader.close());
+    const got = collect(bus);
+    for (let n = 0; n < 10; n++) engine.publish(transition(n), 'X');
+    await until(() => got.items.length === 10, 'events before the cut');
+    toReader.cut(true);
+    await until(() => !reader.isHealthy, 'the reader to notice');
+    // Far more than the stream keeps, while the reader is away.
+    for (let n = 10; n < 5010; n++) engine.publish(transition(n), 'X');
+    await until(() => engine.stats.appended === 5010, 'the appends');
+    toReader.restore();
+    await until(() => missedByReader.length === 1, 'the reader to report its loss', 30_000);
+    const [{ missed, fromId, toId }] = missedByReader as [{ missed: number; fromId: number; toId: number }];
+    expect(fromId).toBe(11);
+    expect(toId - fromId + 1).toBe(missed);
+    expect(reader.missed).toBe(missed);
+    await until(() => got.items.includes(`gap:${missed}`), 'the StreamGap');
+    got.stop();
+  }, 60_000);
+
+  it('appends more than one script call and one XREAD hold, above the floor, in order and without holes', async () => {
+    const stream = streamKey();
+    const log = () => undefined;
+    // The floor stands for ids the process already handed out: the counter starts past it.
+    const engine = new RedisAppender({ url: REDIS_URL, stream, log, floor: () => 40_000 });
+    const busA = new EventBus();
+    const busB = new EventBus();
+    const readerA = new RedisReader(busA, { url: REDIS_URL, stream, log });
+    const readerB = new RedisReader(busB, { url: REDIS_URL, stream, log });
+    cleanups.push(() => engine.close(), () => readerA.close(), () => readerB.close());
+    const onA = collect(busA);
+    const onB = collect(busB);
+    // At once, so that batches are as large as they get (several script calls, several reads).
+    const total = 23_456;
+    for (let n = 0; n < total; n++) engine.publish(transition(n), 'X');
+    await until(() => onA.items.length === total && onB.items.length === total, 'both instances', 30_000);
+    const expected = Array.from({ length: total }, (_, i) => 40_001 + i);
+    expect(onA.items).toEqual(expected);
+    expect(onB.items).toEqual(expected);
+    expect(engine.stats.lastId).toBe(40_000 + total);
+    // Each event is in the stream once, and stream order is id order.
+    const redis = new Redis(REDIS_URL);
+    const entries = await redis.xrange(stream, '-', '+');
+    redis.disconnect();
+    expect(entries.map(([, fields]) => Number(fields[1]))).toEqual(expected);
+    onA.stop();
+    onB.stop();
+  }, 60_000);
+
+  it('tells subscribers when ids never reached this instance', async () => {
+    const bus = new EventBus();
+    const got = collect(bus);
+    bus.publishEntry({ id: 5, symbol: 'X', event: transition(5) });
+    bus.publishEntry({ id: 9, symbol: 'X', event: transition(9) });
+    expect(bus.publishEntry({ id: 9, symbol: 'X', event: transition(9) })).toBe(false);
+    await until(() => got.items.length === 4, 'the events and the gap');
+    expect(got.items).toEqual(['gap:4', 5, 'gap:3', 9]);
+    got.stop();
+  });
+});
