@@ -4,7 +4,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { printSchemaSdl } from '../src/schema/index.js';
+import { printSchemaSdl } from '../src/graphql/schema/index.js';
 
 const target = fileURLToPath(new URL('../schema.graphql', import.meta.url));
 const sdl = printSchemaSdl();

@@ -16,7 +16,7 @@ if (buildIsStale()) {
   // from the sources, as the built server will read it first thing.
   const { register } = await import('tsx/esm/api');
   const unregister = register();
-  const { ConfigError, loadServerConfig } = await import('../src/server/config.ts');
+  const { ConfigError, loadServerConfig } = await import('../src/app/config.ts');
   try {
     loadServerConfig();
   } catch (err) {
