@@ -12,7 +12,7 @@ import {
   type RunnerConfigInput,
 } from '../engine/config.js';
 import { loadTokensFile, type TokenStore } from '../graphql/auth.js';
-import { ConfigError } from '../errors/config-error.js';
+import { ConfigError } from '../runtime/config-error.js';
 import { DEFAULT_RUNNERS } from '../engine/defaults.js';
 import { DEFAULT_MAX_EVENT_AGE_MS, MAX_EVENT_AGE_LIMIT_MS } from '../log/bus.js';
 import { DEFAULT_ENGINE_THREADS, MAX_ENGINE_THREADS } from '../engine/thread/threaded.js';
@@ -163,7 +163,7 @@ function parseStoreTypes(value: string | undefined): readonly EventVariant[] {
   return types as EventVariant[];
 }
 
-export { ConfigError } from '../errors/config-error.js';
+export { ConfigError } from '../runtime/config-error.js';
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(4000),

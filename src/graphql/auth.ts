@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { formatIssues } from '../engine/config.js';
 import type { Principal } from './schema/principal.js';
-import { ConfigError } from '../errors/config-error.js';
+import { ConfigError } from '../runtime/config-error.js';
 
 /** What a token may do: watch (viewer), or also start and stop runners (operator). */
 export type Role = 'viewer' | 'operator';
