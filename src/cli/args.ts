@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { ErrorSeverity, EventType } from '../client/generated/graphql.js';
 import { shouldColor } from './color.js';
-import { ACCEPTED_SEVERITIES, ACCEPTED_TYPE_NAMES, EVENT_TYPE_VALUES, parseEventType, parseSeverity } from './names.js';
+import { ACCEPTED_SEVERITIES, ACCEPTED_TYPE_NAMES, EVENT_NAMES, EVENT_TYPE_VALUES, parseEventType, parseSeverity } from './names.js';
 
 // The command line's words: parsing and help only. main.ts loads this for every run,
 // --help included, so nothing here may import the client, graphql, ws or the server:
@@ -42,8 +42,11 @@ Options:
                           an EventType value
 ${wrap(EVENT_TYPE_VALUES.join(' '), 64, '                            ')}
                           or its GraphQL type name (TickReceived…); for ERROR also RunnerError
-                          (its GraphQL type), Error (its wire name) and RUNNER_ERROR
-  --min-severity <level>  drop runner errors (ERROR) below this severity: ${ACCEPTED_SEVERITIES}
+                          (its GraphQL type), Error (its wire name) and RUNNER_ERROR; or the
+                          word tail prints before it: ${Object.values(EVENT_NAMES).map((n) => n.label).join(' ')}
+  --min-severity <level>  runner errors of this severity or above: ${ACCEPTED_SEVERITIES}.
+                          Alone, it shows runner errors only (as --type error); with --type,
+                          the other types given pass whatever it says
   --throttle <ms>         conflate ticks and position marks per runner (1..60000)
   --after <id>            resume after this event id
   --retries <n>           give up after n failed attempts in a row to reconnect (exit code 1);
@@ -135,8 +138,9 @@ export function parseTailArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
     sse: v.sse ?? false,
     token: v.token ?? env['TICKWIRE_TOKEN'],
     runnerIds: v.runner,
-    // One filter per type, however many of its names were given.
-    types: types === undefined ? undefined : [...new Set(types)],
+    // One filter per type, however many of its names were given. A severity alone asks
+    // for errors: the server applies it to RunnerError only and passes every other type.
+    types: types === undefined ? (severity === undefined ? undefined : ['ERROR']) : [...new Set(types)],
     minSeverity: severity,
     throttleMs,
     after: v.after,

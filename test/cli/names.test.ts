@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { GraphQLEnumType, GraphQLUnionType } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { parseTailArgs, TAIL_HELP, UsageError } from '../../src/cli/args.js';
-import { EVENT_TYPE_VALUES, parseEventType, parseSeverity } from '../../src/cli/names.js';
+import { EVENT_NAMES, EVENT_TYPE_VALUES, parseEventType, parseSeverity } from '../../src/cli/names.js';
 import { EVENT_VARIANTS } from '../../src/events/types.js';
 import { EVENT_TYPE_NAMES } from '../../src/graphql/schema/enums.js';
 import { GRAPHQL_TYPE_NAMES } from '../../src/graphql/schema/events.js';
@@ -72,8 +72,22 @@ describe('the names of event types a user may type', () => {
     expect(parseTailArgs(['--type', 'RunnerError', '--type', 'Error', '--type', 'RUNNER_ERROR', '--type', 'tickreceived'], {}).types).toEqual(['ERROR', 'TICK_RECEIVED']);
     expect(parseTailArgs(['--min-severity', 'Warning'], {}).minSeverity).toBe('WARNING');
     expect(() => parseTailArgs(['--type', 'TICKS'], {})).toThrow(UsageError);
-    expect(() => parseTailArgs(['--type', 'TICKS'], {})).toThrow(/--type TICKS: unknown event type; accepted: RUNNER_STARTED, .*STATS_UPDATE; or the GraphQL type names \(.*RunnerError.*\), the wire name Error, or RUNNER_ERROR/);
+    expect(() => parseTailArgs(['--type', 'TICKS'], {})).toThrow(/--type TICKS: unknown event type; accepted: RUNNER_STARTED, .*STATS_UPDATE; or the GraphQL type names \(.*RunnerError.*\), the wire name Error, RUNNER_ERROR, or the word tail prints \(.*stats\)/);
     expect(() => parseTailArgs(['--min-severity', 'loud'], {})).toThrow(/--min-severity loud: unknown severity; accepted: WARNING, ERROR, CRITICAL/);
+  });
+
+  it('tail --type takes back the word tail prints before each event (tick, stats, error…)', () => {
+    for (const { type, label } of Object.values(EVENT_NAMES)) expect(parseEventType(label), label).toBe(type);
+    expect(parseTailArgs(['--type', 'stats', '--type', 'tick'], {}).types).toEqual(['STATS_UPDATE', 'TICK_RECEIVED']);
+    expect(TAIL_HELP).toMatch(/stats/);
+  });
+
+  it('tail --min-severity alone asks for runner errors only; with --type, the types given', () => {
+    // The server applies minSeverity to RunnerError and passes every other type: alone, it
+    // would print every tick, which is not what anyone asking for errors means.
+    expect(parseTailArgs(['--min-severity', 'ERROR'], {}).types).toEqual(['ERROR']);
+    expect(parseTailArgs(['--min-severity', 'ERROR', '--type', 'tick', '--type', 'error'], {}).types).toEqual(['TICK_RECEIVED', 'ERROR']);
+    expect(parseTailArgs([], {}).types).toBeUndefined();
   });
 
   it('tail --help names what --type accepts, RUNNER_ERROR included, and no name it would refuse', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeEvent, formatPrice, formatTime, type Tone } from '../../src/client/describe.js';
 import type { ClientEvent } from '../../src/client/client.js';
+import { parseEventType } from '../../src/cli/names.js';
 
 const head = { id: '7', runnerId: 'r', timestamp: 1_700_000_000_000, snapshot: false };
 const position = { symbol: 'X', side: 'LONG' as const, quantity: 2, entryPrice: 60984.0212215891, entryTime: 1 };
@@ -38,6 +39,13 @@ describe('describeEvent', () => {
 
   it('labels errors by severity, so a reader can grep for them', () => {
     expect(EVERY.filter(([e]) => e.__typename === 'RunnerError').map(([e]) => describeEvent(e).label)).toEqual(['WARNING', 'ERROR', 'CRITICAL']);
+  });
+
+  it('labels every other event with a word `tail --type` takes back', () => {
+    for (const [event] of EVERY) {
+      if (event.__typename === 'StreamGap' || event.__typename === 'RunnerError') continue;
+      expect(parseEventType(describeEvent(event).label), describeEvent(event).label).toBe(event.type);
+    }
   });
 });
 
