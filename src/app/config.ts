@@ -6,6 +6,7 @@ import { z } from 'zod';
 import {
   DEFAULT_MAX_RUNNERS,
   DEFAULT_MAX_TOTAL_TICKS_PER_SECOND,
+  EngineError,
   formatIssues,
   MAX_TICKS_PER_SECOND,
   runnerConfigSchema,
@@ -14,6 +15,7 @@ import {
 import { loadTokensFile, type TokenStore } from '../graphql/auth.js';
 import { ConfigError } from '../runtime/config-error.js';
 import { DEFAULT_RUNNERS } from '../engine/defaults.js';
+import { vetRunner, type EngineLimits, type KnownRunner } from '../engine/engine.js';
 import { DEFAULT_MAX_EVENT_AGE_MS, MAX_EVENT_AGE_LIMIT_MS } from '../log/bus.js';
 import { DEFAULT_ENGINE_THREADS, MAX_ENGINE_THREADS } from '../engine/thread/threaded.js';
 import { availableParallelism } from 'node:os';
@@ -317,7 +319,27 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   if (RUNNERS_FILE === undefined) {
     return { ...common, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners', runnersFromFile: false };
   }
-  return { ...common, runners: loadRunnersFile(RUNNERS_FILE), runnersSource: RUNNERS_FILE, runnersFromFile: true };
+  const runners = loadRunnersFile(RUNNERS_FILE);
+  vetRunners(runners, engine, RUNNERS_FILE);
+  return { ...common, runners, runnersSource: RUNNERS_FILE, runnersFromFile: true };
+}
+
+/**
+ * Everything the engine would refuse of these runners (a strategy's parameters, a replay
+ * file, the engine's limits for all of them together), checked before the server opens
+ * its store, takes its lock or starts a thread: a refusal then leaves nothing behind.
+ */
+function vetRunners(runners: readonly RunnerConfigInput[], limits: EngineLimits, source: string): void {
+  const known = new Map<string, KnownRunner>();
+  for (const input of runners) {
+    try {
+      const { config } = vetRunner(input, known, limits);
+      known.set(config.id, { state: 'Analyzing', config });
+    } catch (err) {
+      if (err instanceof EngineError) throw new ConfigError(`runners file ${source}: ${err.message}`);
+      throw err;
+    }
+  }
 }
 
 /** REPLAY_DIR as an absolute path; a folder that is not there stops the server now, not at the first startRunner. */

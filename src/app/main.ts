@@ -54,6 +54,9 @@ async function main(): Promise<void> {
     await Promise.all(localRunners.map(async (runner) => engine.addRunner(runner)));
   } catch (err) {
     console.error(`tickwire: ${(err as Error).message}`);
+    // Closed cleanly, so that the next start neither finds a lock nor skips ids.
+    await engine.stopAll('the server did not start').catch(() => undefined);
+    await persistence.close(SHUTDOWN_STORE_CLOSE_MS).catch(() => undefined);
     process.exit(1);
   }
   // With Redis, runners may live in any process: the API reads and drives them through

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,14 +119,23 @@ describe('server configuration', () => {
     expect(() => loadServerConfig({ MAX_EVENT_AGE_MS: '600001' })).toThrow('invalid environment: MAX_EVENT_AGE_MS: must be at most 600000 (ten minutes); 0 turns the bound off');
   });
 
-  it('npm start refuses a bad configuration with the message and exit code 1', () => {
-    const bad = file('start.yaml', 'runners:\n  - id: a\n    symbol: X\n    strategy: moon\n');
-    const result = spawnSync(process.execPath, entry('main'), {
-      env: { ...process.env, RUNNERS_FILE: bad, PORT: '0' },
-      encoding: 'utf8',
-      timeout: 15_000,
-    });
-    expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/tickwire: runner "a": unknown strategy "moon"/);
+  it('npm start refuses a bad configuration with the message and exit code 1, before it touches DATA_DIR', () => {
+    const cases: [string, string, RegExp][] = [
+      ['strategy.yaml', 'runners:\n  - id: a\n    symbol: X\n    strategy: moon\n', /tickwire: runners file .*strategy\.yaml: runner "a": unknown strategy "moon"/],
+      ['replay.yaml', 'runners:\n  - id: r\n    symbol: X\n    feed: { kind: replay, path: /nowhere/ticks.csv }\n', /tickwire: runners file .*replay\.yaml: runner "r": feed\.path: /],
+      ['rate.yaml', 'runners:\n  - { id: a, symbol: X, feed: { kind: simulated, ticksPerSecond: 600 } }\n  - { id: b, symbol: Y, feed: { kind: simulated, ticksPerSecond: 600 } }\n', /runner "b": feed\.ticksPerSecond 600 would take the engine to 1200 ticks\/s/],
+    ];
+    for (const [name, text, message] of cases) {
+      const dataDir = join(dir, `data-${name}`);
+      const result = spawnSync(process.execPath, entry('main'), {
+        env: { ...process.env, RUNNERS_FILE: file(name, text), PORT: '0', DATA_DIR: dataDir, MAX_TOTAL_TICKS_PER_SECOND: '1000' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(result.status, name).toBe(1);
+      expect(result.stderr, name).toMatch(message);
+      // Refused before the store opened: no lock, no unclean mark, so no id skip next time.
+      expect(existsSync(dataDir), `${name}: DATA_DIR created`).toBe(false);
+    }
   });
 });
