@@ -22,7 +22,7 @@ import { availableParallelism } from 'node:os';
 import { MAX_WORKERS } from './socket-workers/protocol.js';
 import { EVENT_VARIANTS, type EventVariant } from '../events/types.js';
 import { DEFAULT_LIMITS, type Limits } from '../graphql/limits.js';
-import { LOG_LEVELS } from '../runtime/log.js';
+import { LOG_FORMATS, LOG_LEVELS } from '../runtime/log.js';
 import { DEFAULT_STORE_QUERY_TIMEOUT_MS } from '../store/timeout.js';
 
 /** Largest STORE_QUERY_TIMEOUT_MS: ten minutes. */
@@ -217,6 +217,7 @@ const envSchema = z.object({
     .union([z.literal('auto'), z.coerce.number({ error: WORKERS_RANGE }).int(WORKERS_RANGE).min(0, WORKERS_RANGE).max(MAX_WORKERS, WORKERS_RANGE)], { error: WORKERS_RANGE })
     .default(DEFAULT_WORKERS),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  LOG_FORMAT: z.enum(LOG_FORMATS).default('auto'),
   MAX_EVENT_AGE_MS: z.coerce
     .number({ error: 'must be a whole number of milliseconds (0 turns the bound off)' })
     .int('must be a whole number of milliseconds (0 turns the bound off)')
@@ -274,6 +275,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     ENGINE_THREADS: read('ENGINE_THREADS'),
     WORKERS: read('WORKERS'),
     LOG_LEVEL: read('LOG_LEVEL'),
+    LOG_FORMAT: read('LOG_FORMAT'),
     MAX_EVENT_AGE_MS: read('MAX_EVENT_AGE_MS'),
   });
   if (!parsed.success) throw new ConfigError(`invalid environment: ${formatIssues(parsed.error)}`);

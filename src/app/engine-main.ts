@@ -54,10 +54,12 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
+    log.info({ signal }, 'stopping the runners');
     await engine.stopAll(`engine shutting down (${signal})`);
     await host.close();
     // The final RunnerStopped events reach the log, and the store, before the process goes.
     await persistence.close();
+    log.info({ lastId: persistence.bus.lastId }, 'engine stopped');
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));

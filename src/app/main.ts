@@ -15,6 +15,14 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
 /** Of that, what is kept for saving the log's position and closing the database after the store's last writes. */
 const SHUTDOWN_STORE_CLOSE_MS = 2000;
 
+/** Whether a person watches the start: then each step says what it is doing as it starts. */
+const ON_A_TERMINAL = process.stdout.isTTY === true && process.env['LOG_FORMAT'] !== 'json';
+
+/** One short line per step of the start, on a terminal only (a log file gets the banner). */
+function step(text: string): void {
+  if (ON_A_TERMINAL) process.stdout.write(`  ${text}…\n`);
+}
+
 /**
  * `npm start`: the GraphQL server with the configured runners (by default three
  * simulated ones). A bad configuration stops here with a message naming the key.
@@ -30,6 +38,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  step(config.store.databaseUrl === undefined ? `opening the event store in ${config.store.dataDir}` : 'connecting to PostgreSQL');
   let persistence;
   try {
     // With Redis, the engine process (npm run engine) writes the store; an API instance only reads it.
@@ -46,6 +55,7 @@ async function main(): Promise<void> {
   const engine = createEngine(sink, { ...config.engine, threads: config.engineThreads, maxEventAgeMs: config.maxEventAgeMs });
   // With Redis, runners usually live in `npm run engine`; here only those of a RUNNERS_FILE.
   const localRunners = config.redis !== null && !config.runnersFromFile ? [] : config.runners;
+  step(`starting ${localRunners.length} ${localRunners.length === 1 ? 'runner' : 'runners'}${config.engineThreads > 0 ? ` on ${config.engineThreads} engine ${config.engineThreads === 1 ? 'thread' : 'threads'}` : ''}`);
   try {
     // The threads load before any start waits on them (a remote start has a deadline).
     await engine.ready();
@@ -65,6 +75,7 @@ async function main(): Promise<void> {
   const remote = config.redis !== null ? new RemoteEngine(config.redis.url, config.redis.stream) : null;
   // The runner GraphiQL and the banner suggest: one that runs here, or none (a query that needs no id).
   const firstRunner = engine.listRunners()[0]?.id ?? null;
+  step(`listening on ${config.host}:${config.port}`);
   const server = await startServer({
     engine: remote ?? engine,
     bus,
@@ -107,7 +118,7 @@ async function main(): Promise<void> {
   graphql-sse                           ${server.urls.sse}
   metrics, health, readiness            ${server.urls.http.replace(/\/graphql$/, '')}/metrics /health /ready
 ${graphiql ? 'Try in GraphiQL:' : 'Try over graphql-ws:'}
-  ${suggestedSubscription(firstRunner)}`);
+  ${suggestedSubscription(firstRunner)}${ON_A_TERMINAL ? '\nCtrl-C to stop.' : ''}`);
 
   let stopping = false;
   const shutdown = async (signal: string): Promise<void> => {
