@@ -129,6 +129,11 @@ interface Resume<R> {
   readonly attempts: number;
   /** Sees each value as it arrives, before the caller does. */
   readonly onValue?: (value: R) => void;
+  /**
+   * True for a value after which ids seen before mean nothing (a notice that the log is in
+   * another epoch, whose ids may be lower): the cursor starts again from the next id.
+   */
+  readonly restarts?: (value: R) => boolean;
 }
 
 type Payload = { query: string; variables?: Record<string, unknown> };
@@ -189,7 +194,7 @@ function iterate<R>(transport: Transport, payload: Payload, signal: AbortSignal 
           if (key !== undefined) {
             const value = data[key] as R;
             failedAttempts = 0;
-            lastId = later(lastId, resume?.idOf(value) ?? null);
+            lastId = resume?.restarts?.(value) === true ? null : later(lastId, resume?.idOf(value) ?? null);
             resume?.onValue?.(value);
             queue.push(value);
           }
@@ -290,6 +295,9 @@ export function createEventsClient(options: EventsClientOptions): EventsClient {
       // nothing more); an older server without Query.log leaves it unknown, as before.
       let epoch: string | null = variables?.epoch ?? null;
       let asked = epoch !== null;
+      // Set by a notice of another epoch: a resume before the next id goes on live, without
+      // the replay or snapshot first asked for (those events were delivered already).
+      let restarted = false;
       const askEpoch = () => {
         asked = true;
         client.request(LogEpochDocument).then(
@@ -302,13 +310,23 @@ export function createEventsClient(options: EventsClientOptions): EventsClient {
         // Resuming replaces a replay or a snapshot: what they sent has been delivered already.
         payloadAfter: (after) => ({
           query,
-          variables: after === null ? base : { ...base, replay: null, snapshot: null, after, ...(epoch === null ? {} : { epoch }) },
+          variables:
+            after === null
+              ? restarted
+                ? { ...base, replay: null, snapshot: null, after: null, epoch: null }
+                : base
+              : { ...base, replay: null, snapshot: null, after, ...(epoch === null ? {} : { epoch }) },
         }),
         // After a reset the stream goes on in the new epoch: the next resume belongs to it.
         onValue: (event) => {
-          if (event.__typename === 'StreamGap' && event.epoch != null) epoch = event.epoch;
+          if (event.__typename === 'StreamGap' && event.epoch != null) {
+            epoch = event.epoch;
+            restarted = true;
+          }
           if (!asked) askEpoch();
         },
+        // Ids of the epoch before mean nothing in the new one, which may restart below them.
+        restarts: (event) => event.__typename === 'StreamGap' && event.epoch != null,
         attempts: retryAttempts,
       });
     },

@@ -181,4 +181,39 @@ describe('the typed client', () => {
       busB.close();
     }
   }, 30_000);
+
+  it('resumes after the ids of a log recreated under its stream, which restarted below those seen', async () => {
+    const bus = new EventBus({ epoch: 'a' });
+    const server = await startServer({ engine: new TradingEngine(bus), bus, port: 0, host: '127.0.0.1' });
+    const proxy = await tcpProxy(server.port);
+    const client = createEventsClient({ url: `ws://127.0.0.1:${proxy.port}/graphql` });
+    try {
+      const seen: string[] = [];
+      const events = client.events({ runnerIds: ['e'] });
+      await until(() => bus.subscriberCount === 1, 'the subscriber');
+      for (let n = 0; n < 20; n++) bus.publish(tick(n), 'E');
+      for await (const event of events) {
+        seen.push(event.__typename === 'StreamGap' ? `gap ${event.epoch ?? ''}` : 'id' in event ? event.id : '?');
+        if (seen.length === 20) {
+          // What a reader of a flushed Redis does: the new log's ids start at 1 again.
+          bus.restartEpoch('b', 0);
+          for (let n = 0; n < 5; n++) bus.publish(tick(n), 'E');
+        }
+        if (seen.length === 26) {
+          // The connection drops; the client resumes after id 5 of epoch b, not after 20.
+          proxy.cut();
+          for (let n = 5; n < 10; n++) bus.publish(tick(n), 'E');
+        }
+        // A second notice (the resume point ahead of the log) is the failure this is about.
+        if (seen.length >= 31 || seen.slice(26).some((s) => s.startsWith('gap'))) break;
+      }
+      const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
+      expect(seen).toEqual([...ids(1, 20), 'gap b', ...ids(1, 10)]);
+    } finally {
+      await client.close();
+      await proxy.close();
+      await server.close();
+      bus.close();
+    }
+  }, 30_000);
 });
