@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/bus/bus.js';
 import { RedisAppender, RedisReader } from '../../src/bus/redis.js';
 import { isGap, type StreamItem } from '../../src/bus/types.js';
+import { toWire } from '../../src/events/codec.js';
 import type { RunnerEvent } from '../../src/events/types.js';
 import { privateStream, REDIS_URL, redisAvailable } from '../support/redis.js';
 import { tcpProxy } from '../support/proxy.js';
@@ -229,6 +230,30 @@ describe.runIf(redisAvailable)('the shared log in a Redis Stream', () => {
     resumed.stop();
     stale.close();
     sub.close();
+  }, 30_000);
+
+  it('skips entries whose ids are not after the last one in the same epoch (duplicates), and says so once', async () => {
+    const stream = streamKey();
+    const lines: string[] = [];
+    const bus = new EventBus();
+    const reader = new RedisReader(bus, { url: REDIS_URL, stream, log: (line) => lines.push(line) });
+    const engine = new RedisAppender({ url: REDIS_URL, stream, log: () => undefined });
+    cleanups.push(() => reader.close(), () => engine.close(1000));
+    const got = collect(bus);
+    for (let n = 0; n < 3; n++) engine.publish(transition(n), 'X');
+    await until(() => got.items.length === 3, 'the events');
+    const redis = new Redis(REDIS_URL);
+    cleanups.push(() => redis.disconnect());
+    const epoch = (await redis.get(`${stream}:epoch`))!;
+    // Ids already read, in the same epoch: not a recreated log, so not followed.
+    for (const id of [2, 3]) await redis.xadd(stream, '*', 'id', String(id), 'symbol', 'X', 'event', toWire(transition(50 + id)), 'epoch', epoch);
+    engine.publish(transition(9), 'X');
+    await until(() => got.items.length === 4, 'the next event');
+    expect(got.items).toEqual([1, 2, 3, 4]);
+    expect(bus.epoch).toBe(epoch);
+    expect(lines.filter((l) => /skipped as a duplicate/.test(l))).toHaveLength(1);
+    expect(lines).toContain('tickwire: 2 shared log entries were skipped as duplicates');
+    got.stop();
   }, 30_000);
 
   it('tells subscribers when ids never reached this instance', async () => {

@@ -44,6 +44,26 @@ describe('the bus resumes only within its epoch', () => {
     // Live only: none of the ids after 5 of this log, which are not what the client read after 5.
     expect(reset.slice(1).map((i) => (i as LogEntry).id)).toEqual([11]);
   });
+  it('restarts in a new epoch: the old one is dropped, every subscriber is told before the new ids, and resumes answer in the new one', async () => {
+    const bus = new EventBus({ epoch: 'one' });
+    for (let i = 0; i < 10; i++) bus.publish(tick(i), 'E');
+    const live = bus.subscribe();
+    // Still reading the old epoch's history when the log restarts: it reads it out first.
+    const reading = bus.subscribe({ after: 7, epoch: 'one' });
+    bus.restartEpoch('two', 2);
+    expect({ epoch: bus.epoch, lastId: bus.lastId }).toEqual({ epoch: 'two', lastId: 2 });
+    expect(bus.recent(undefined, 100)).toEqual([]);
+    expect(bus.latestEntries()).toEqual([]);
+    expect(bus.publish(tick(100), 'E').id).toBe(3);
+    const show = (items: StreamItem[]) => items.map((i) => (isGap(i) ? `gap ${i.epoch ?? ''}` : i.id));
+    expect(show(await take(live, 2))).toEqual(['gap two', 3]);
+    expect(show(await take(reading, 5))).toEqual([8, 9, 10, 'gap two', 3]);
+    // In the new epoch a resume replays its own ids; one from the old epoch is told of the reset.
+    bus.publish(tick(101), 'E');
+    expect(show(await take(bus.subscribe({ after: 3, epoch: 'two' }), 1))).toEqual([4]);
+    expect(show(await take(bus.subscribe({ after: 9, epoch: 'one' }), 1))).toEqual(['gap two']);
+    bus.close();
+  });
 });
 
 describe('where the epoch comes from', () => {
