@@ -151,7 +151,12 @@ export async function tail(options: TailOptions, out: (line: string) => void, si
         const resume: { after?: string; epoch?: string } = after === null ? {} : { after, ...(epoch === null ? {} : { epoch }) };
         for await (const event of client.events({ ...filters, ...resume }, signal)) {
           connected();
-          if (event.__typename === 'StreamGap' && event.epoch !== null) epoch = event.epoch;
+          if (event.__typename === 'StreamGap' && event.epoch !== null) {
+            // Another epoch (a reset on resume, or the log recreated under a running
+            // stream): ids printed before mean nothing in it, and its own may be lower.
+            epoch = event.epoch;
+            after = null;
+          }
           // With --throttle a conflated event may come after higher ids: resuming from
           // the highest one printed is what avoids printing any twice.
           if ('id' in event) after = later(after, event.id);

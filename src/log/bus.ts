@@ -59,6 +59,11 @@ export interface LogTap {
   appended(entry: LogEntry): void;
   /** The log moved on to `id` without entries (see {@link EventBus.advanceTo}). */
   advanced(id: number): void;
+  /**
+   * The log went on in a new epoch whose ids continue after `lastId`, possibly below ids
+   * already told (see {@link EventBus.restartEpoch}). Absent: the tap does not mirror epochs.
+   */
+  restarted?(epoch: string, lastId: number): void;
 }
 
 /** Options of {@link EventBus}. */
@@ -349,8 +354,10 @@ export class EventBus {
   private isClosed = false;
   private visits = 0;
   private readonly capacity: number;
-  private readonly history: EventHistory;
-  private readonly latest = new LatestState();
+  // Replaced, not cleared, when the log restarts in a new epoch: a subscription still
+  // reading the old one's history keeps reading the object it started with.
+  private history: EventHistory;
+  private latest = new LatestState();
   private currentEpoch: string;
   private taps: readonly LogTap[] = [];
   private readonly clock: () => number;
@@ -385,13 +392,43 @@ export class EventBus {
   }
 
   /**
-   * Adopts the epoch of the log this bus mirrors (a shared log read at start, or read
-   * again after it was recreated). Subscriptions already running go on: their ids came
-   * from this bus.
+   * Adopts the epoch of the log this bus mirrors, whose ids are this bus's (a shared log
+   * read at start, before its first entry). Subscriptions already running go on: their
+   * ids came from this bus. A log that was recreated, whose ids start again, is followed
+   * with {@link restartEpoch} instead.
    */
   setEpoch(epoch: string): void {
     if (epoch.length === 0 || epoch.length > MAX_EPOCH_LENGTH) throw new RangeError(`an epoch is 1..${MAX_EPOCH_LENGTH} characters, got ${epoch.length}`);
     this.currentEpoch = epoch;
+  }
+
+  /**
+   * Follows the log this bus mirrors into a new epoch whose ids continue after `lastId`: a
+   * shared log that was recreated (a flushed Redis) hands out ids again, possibly ids this
+   * bus already delivered, and they stand for other events. The old epoch's history and
+   * latest state are dropped, so that no replay, resume or snapshot mixes the two id
+   * spaces; every live subscriber is told with a StreamGap that carries the new epoch,
+   * before any entry of it, so that a client keeps the new epoch with the ids that follow
+   * (and its old resume point, which means nothing now, is answered with a reset).
+   */
+  restartEpoch(epoch: string, lastId: number): void {
+    if (epoch.length === 0 || epoch.length > MAX_EPOCH_LENGTH) throw new RangeError(`an epoch is 1..${MAX_EPOCH_LENGTH} characters, got ${epoch.length}`);
+    if (!Number.isSafeInteger(lastId) || lastId < 0) throw new RangeError(`lastId must be a whole number ≥ 0, got ${lastId}`);
+    const previous = this.currentEpoch;
+    const was = this.last;
+    this.currentEpoch = epoch;
+    this.last = lastId;
+    this.history = new EventHistory(this.history.size, this.history.maxBytes, lastId);
+    this.latest = new LatestState();
+    const gap: StreamGap = {
+      ...gapNotice(0, `the event log was recreated: epoch ${previous} (last id ${was}) is gone; this is epoch ${epoch}, whose ids continue after ${lastId}: ids read before this notice mean nothing in it, resume with the new epoch and the ids that follow`, null, null, this.clock()),
+      counts: 'log',
+      scopedReason: 'the event log was recreated: ids restart in a new epoch; resume with the new epoch and the ids that follow',
+      epoch,
+    };
+    const at = this.maxAge > 0 ? this.ageClock() : undefined;
+    for (const subscriber of this.subscribers) subscriber.offer(gap, at);
+    for (const tap of this.taps) tap.restarted?.(epoch, lastId);
   }
 
   /**

@@ -65,21 +65,30 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
  * has stored or seen): a counter lost with a flushed Redis comes back past every id a
  * client may hold. ARGV[4] ids are first reserved for events the appender had to drop,
  * with an entry saying so, so that every reader sees the hole as a gap and knows its cause.
+ *
+ * Every entry carries the log's epoch (KEYS[4], set to ARGV[5] when the log has none):
+ * a reader knows from the entry itself that the log was recreated and its ids start
+ * again, whoever appended first after the loss.
  */
 const APPEND_SCRIPT = `
 if redis.call('GET', KEYS[3]) == ARGV[2] then return -1 end
 redis.call('SET', KEYS[3], ARGV[2], 'EX', 86400)
+local epoch = redis.call('GET', KEYS[4])
+if not epoch then
+  epoch = ARGV[5]
+  redis.call('SET', KEYS[4], epoch)
+end
 local floor = tonumber(ARGV[3])
 if tonumber(redis.call('GET', KEYS[2]) or '0') < floor then redis.call('SET', KEYS[2], floor) end
 local reserve = tonumber(ARGV[4])
 if reserve > 0 then
   local upTo = redis.call('INCRBY', KEYS[2], reserve)
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'lost', upTo - reserve + 1, 'to', upTo)
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'lost', upTo - reserve + 1, 'to', upTo, 'epoch', epoch)
 end
 local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-for i = 5, #ARGV, 2 do
+for i = 6, #ARGV, 2 do
   last = redis.call('INCR', KEYS[2])
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'id', last, 'symbol', ARGV[i], 'event', ARGV[i + 1])
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'id', last, 'symbol', ARGV[i], 'event', ARGV[i + 1], 'epoch', epoch)
 end
 return last`;
 
@@ -209,9 +218,10 @@ export class RedisAppender {
       try {
         await ready(this.redis);
         const floor = Math.max(this.lastId, this.floor());
-        const args: string[] = [String(this.maxLen), this.inflightId, String(floor), String(this.inflightReserve)];
+        const args: string[] = [String(this.maxLen), this.inflightId, String(floor), String(this.inflightReserve), newEpoch()];
         for (const [symbol, event] of this.inflight) args.push(symbol, toWire(event));
-        const reply = this.redis.eval(APPEND_SCRIPT, 3, this.stream, `${this.stream}:id`, `${this.stream}:appender:${this.appenderId}`, ...args);
+        const keys = [this.stream, `${this.stream}:id`, `${this.stream}:appender:${this.appenderId}`, epochKeyOf(this.stream)];
+        const reply = this.redis.eval(APPEND_SCRIPT, keys.length, ...keys, ...args);
         const last = Number(await within(reply, APPEND_TIMEOUT_MS, `no answer to an append within ${APPEND_TIMEOUT_MS} ms`));
         if (last > 0) this.lastId = last;
         if (this.inflightReserve > 0) {
@@ -244,6 +254,11 @@ export class RedisAppender {
   }
 }
 
+/** True for a value that can be an epoch (what a client may send back). */
+function isEpoch(value: string | null | undefined): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_EPOCH_LENGTH;
+}
+
 /** Options of a {@link RedisReader}. */
 export interface ReaderOptions extends RedisLogOptions {
   /** The newest entries loaded into the bus's history on start (default 10,000). */
@@ -273,6 +288,8 @@ export class RedisReader {
   private started = false;
   private joined = false;
   private epochRead = false;
+  /** Entries skipped in a row as duplicates (ids not after the last one, in the same epoch). */
+  private skipped = 0;
   private stopped = false;
   private healthy = true;
   private readonly done: Promise<void>;
@@ -352,11 +369,49 @@ export class RedisReader {
     const key = epochKeyOf(this.stream);
     await within(this.redis.set(key, newEpoch(), 'NX'), APPEND_TIMEOUT_MS, `no answer to SET ${key} within ${APPEND_TIMEOUT_MS} ms`);
     const epoch = await within(this.redis.get(key), APPEND_TIMEOUT_MS, `no answer to GET ${key} within ${APPEND_TIMEOUT_MS} ms`);
-    if (epoch !== null && epoch.length > 0 && epoch.length <= MAX_EPOCH_LENGTH && epoch !== this.bus.epoch) {
-      this.log(`tickwire: the shared log's epoch is ${epoch}`);
-      this.bus.setEpoch(epoch);
+    if (isEpoch(epoch) && epoch !== this.bus.epoch) {
+      if (!this.joined) {
+        this.log(`tickwire: the shared log's epoch is ${epoch}`);
+        this.bus.setEpoch(epoch);
+      } else {
+        // Entries were read: each says which epoch it belongs to, and the bus follows the
+        // new one from its first entry (where its ids start again), not before it.
+        this.log(`tickwire: the shared log's epoch is now ${epoch} (this instance is in ${this.bus.epoch}): it follows from the new epoch's first entry`);
+      }
     }
     this.epochRead = true;
+  }
+
+  /**
+   * Follows the log into the epoch an entry carries, when it is not the bus's: the log
+   * was recreated (Redis lost it), and its ids start again at `first`, possibly below ids
+   * this instance delivered. They stand for other events, so they are not duplicates: the
+   * bus restarts its ids just below `first`, in the new epoch, and tells its subscribers.
+   */
+  private follow(epoch: string | undefined, first: number): void {
+    if (!isEpoch(epoch) || epoch === this.bus.epoch || !Number.isSafeInteger(first) || first < 1) return;
+    if (!this.joined) {
+      // Nothing read yet: the log's ids are this bus's from its first entry on anyway.
+      this.bus.setEpoch(epoch);
+      return;
+    }
+    this.log(`tickwire: the shared log was recreated: epoch ${epoch} follows ${this.bus.epoch}, its ids continue after ${first - 1} (this instance was at ${this.bus.lastId})`);
+    this.bus.restartEpoch(epoch, first - 1);
+    // Holes reported in the old epoch say nothing of the new one's ids.
+    this.reservedUpTo = 0;
+    this.endSkipping();
+  }
+
+  /** Counts an entry not after the last one in the same epoch (a duplicate); logs the first of a run. */
+  private skip(id: number): void {
+    if (this.skipped++ === 0) {
+      this.log(`tickwire: shared log entry ${id} is not after the last one read (${this.bus.lastId}) in epoch ${this.bus.epoch}: skipped as a duplicate, as are those that follow until the ids move on`);
+    }
+  }
+
+  private endSkipping(): void {
+    if (this.skipped > 1) this.log(`tickwire: ${this.skipped} shared log entries were skipped as duplicates`);
+    this.skipped = 0;
   }
 
   private accept(streamId: string, fields: string[]): void {
@@ -366,7 +421,10 @@ export class RedisReader {
       return i >= 0 && i % 2 === 0 ? fields[i + 1] : undefined;
     };
     const lostTo = Number(value('to'));
-    if (value('lost') !== undefined && Number.isSafeInteger(lostTo)) {
+    const isLostNote = value('lost') !== undefined && Number.isSafeInteger(lostTo);
+    // The entry's first id: where the ids of a recreated log start again.
+    this.follow(value('epoch'), Number(isLostNote ? value('lost') : value('id')));
+    if (isLostNote) {
       // An appender's note that the ids up to `lostTo` stand for events it dropped.
       this.reservedUpTo = Math.max(this.reservedUpTo, lostTo);
       return;
@@ -385,7 +443,12 @@ export class RedisReader {
         this.bus.advanceTo(id - 1);
       }
       const before = this.bus.lastId;
-      if (this.bus.publishEntry({ id, symbol, event: fromWire(text) }) && this.started && id > before + 1) {
+      if (!this.bus.publishEntry({ id, symbol, event: fromWire(text) })) {
+        this.skip(id);
+        return;
+      }
+      this.endSkipping();
+      if (this.started && id > before + 1) {
         const missed = id - before - 1;
         this.missedCount += missed;
         // A hole an appender reserved was reported where it happened; any other is this reader's to report.

@@ -183,4 +183,43 @@ describe('tail retries by default', () => {
       next?.bus.close();
     }
   }, 30_000);
+
+  it('follows a log recreated under its stream: resumes after the new epoch\'s ids, which restarted below those printed', async () => {
+    const first = await startTestServer();
+    const port = first.server.port;
+    const lines: string[] = [];
+    const abort = new AbortController();
+    const options = parseTailArgs(['--url', first.server.urls.ws, '--json'], {});
+    const done = tail(options, (l) => lines.push(l), abort.signal, { notice: () => undefined, random: () => 0 });
+    let next: { bus: EventBus; server: TickwireServer } | null = null;
+    try {
+      await until(() => first.bus.subscriberCount === 1, 'the tail to subscribe');
+      publishScript(first.bus);
+      publishScript(first.bus);
+      await until(() => lines.length === 2 * SCRIPT.length, 'the first events');
+      // What a reader of a flushed Redis does: the new log's ids start at 1 again.
+      first.bus.restartEpoch('recreated', 0);
+      const restarted = publishScript(first.bus).slice(0, 3);
+      expect(restarted).toEqual([1, 2, 3]);
+      await until(() => lines.length === 3 * SCRIPT.length + 1, 'the notice and the new epoch\'s events');
+      first.bus.close();
+      await first.server.close();
+      // Another instance of the same (new) log, where it stands.
+      const bus = new EventBus({ epoch: 'recreated' });
+      bus.advanceTo(SCRIPT.length);
+      next = { bus, server: await startServer({ engine: new TradingEngine(bus), bus, port, host: '127.0.0.1' }) };
+      await until(() => bus.subscriberCount === 1, 'the tail to subscribe again', 15_000);
+      publishScript(bus);
+      await until(() => lines.length >= 4 * SCRIPT.length + 1, 'the events after the resume');
+      const parsed = lines.slice(2 * SCRIPT.length).map((l) => JSON.parse(l) as { __typename: string; id?: string; epoch?: string });
+      expect(parsed[0]).toMatchObject({ __typename: 'StreamGap', epoch: 'recreated' });
+      // Resumed after id 10 of the new epoch: no notice that the resume point is ahead, nothing twice.
+      expect(parsed.slice(1).map((e) => e.id)).toEqual(range(1, 2 * SCRIPT.length));
+    } finally {
+      abort.abort();
+      await done;
+      await next?.server.close();
+      next?.bus.close();
+    }
+  }, 30_000);
 });

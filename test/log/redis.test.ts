@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/log/bus.js';
 import { RedisAppender, RedisReader } from '../../src/log/redis.js';
 import { isGap, type StreamItem } from '../../src/log/types.js';
+import { toWire } from '../../src/events/codec.js';
 import type { RunnerEvent } from '../../src/events/types.js';
 import { privateStream, REDIS_URL, redisAvailable } from '../support/redis.js';
 import { tcpProxy } from '../support/proxy.js';
@@ -186,6 +187,74 @@ describe.runIf(redisAvailable)('the shared log in a Redis Stream', () => {
     onA.stop();
     onB.stop();
   }, 60_000);
+
+  it('follows a shared log that was recreated (flushed): ids restart in the new epoch, subscribers are told, resumes get the right answer', async () => {
+    const stream = streamKey();
+    const log = () => undefined;
+    const bus = new EventBus();
+    const reader = new RedisReader(bus, { url: REDIS_URL, stream, log });
+    const before = new RedisAppender({ url: REDIS_URL, stream, log });
+    cleanups.push(() => reader.close(), () => before.close(1000));
+    const sub = bus.subscribe();
+    const items: (number | string)[] = [];
+    void (async () => {
+      for await (const item of sub as AsyncIterable<StreamItem>) items.push(isGap(item) ? `gap:${item.missed}:${item.epoch ?? ''}` : item.id);
+    })();
+    for (let n = 0; n < 3; n++) before.publish(transition(n), 'X');
+    await until(() => items.length === 3, 'the first epoch');
+    const oldEpoch = bus.epoch;
+    await before.close(1000);
+    // Redis loses the stream, its counter and its epoch; a fresh process appends again from 1.
+    const redis = new Redis(REDIS_URL);
+    cleanups.push(() => redis.disconnect());
+    const keys = await redis.keys(`${stream}*`);
+    await redis.del(...keys);
+    const after = new RedisAppender({ url: REDIS_URL, stream, log });
+    cleanups.push(() => after.close(1000));
+    for (let n = 10; n < 12; n++) after.publish(transition(n), 'X');
+    await until(() => items.length === 6, 'the new epoch');
+    const newEpoch = bus.epoch;
+    expect(newEpoch).not.toBe(oldEpoch);
+    expect(await redis.get(`${stream}:epoch`)).toBe(newEpoch);
+    expect(items).toEqual([1, 2, 3, `gap:0:${newEpoch}`, 1, 2]);
+    // What the bus keeps is the new epoch's only: a resume in it replays its own ids,
+    // a resume from the old one is told the log was reset.
+    const resumed = collect(bus, 0);
+    const stale = bus.subscribe({ after: 3, epoch: oldEpoch });
+    await until(() => resumed.items.length === 2, 'the resume in the new epoch');
+    expect(resumed.items).toEqual([1, 2]);
+    const notice = await stale.next();
+    expect(notice.done).toBe(false);
+    expect(isGap(notice.value as StreamItem) && (notice.value as { epoch?: string }).epoch).toBe(newEpoch);
+    expect(bus.recent(undefined, 10).map((e) => e.event.type === 'StateTransition' && e.event.reason)).toEqual(['n10', 'n11']);
+    resumed.stop();
+    stale.close();
+    sub.close();
+  }, 30_000);
+
+  it('skips entries whose ids are not after the last one in the same epoch (duplicates), and says so once', async () => {
+    const stream = streamKey();
+    const lines: string[] = [];
+    const bus = new EventBus();
+    const reader = new RedisReader(bus, { url: REDIS_URL, stream, log: (line) => lines.push(line) });
+    const engine = new RedisAppender({ url: REDIS_URL, stream, log: () => undefined });
+    cleanups.push(() => reader.close(), () => engine.close(1000));
+    const got = collect(bus);
+    for (let n = 0; n < 3; n++) engine.publish(transition(n), 'X');
+    await until(() => got.items.length === 3, 'the events');
+    const redis = new Redis(REDIS_URL);
+    cleanups.push(() => redis.disconnect());
+    const epoch = (await redis.get(`${stream}:epoch`))!;
+    // Ids already read, in the same epoch: not a recreated log, so not followed.
+    for (const id of [2, 3]) await redis.xadd(stream, '*', 'id', String(id), 'symbol', 'X', 'event', toWire(transition(50 + id)), 'epoch', epoch);
+    engine.publish(transition(9), 'X');
+    await until(() => got.items.length === 4, 'the next event');
+    expect(got.items).toEqual([1, 2, 3, 4]);
+    expect(bus.epoch).toBe(epoch);
+    expect(lines.filter((l) => /skipped as a duplicate/.test(l))).toHaveLength(1);
+    expect(lines).toContain('tickwire: 2 shared log entries were skipped as duplicates');
+    got.stop();
+  }, 30_000);
 
   it('tells subscribers when ids never reached this instance', async () => {
     const bus = new EventBus();

@@ -44,6 +44,26 @@ describe('the bus resumes only within its epoch', () => {
     // Live only: none of the ids after 5 of this log, which are not what the client read after 5.
     expect(reset.slice(1).map((i) => (i as LogEntry).id)).toEqual([11]);
   });
+  it('restarts in a new epoch: the old one is dropped, every subscriber is told before the new ids, and resumes answer in the new one', async () => {
+    const bus = new EventBus({ epoch: 'one' });
+    for (let i = 0; i < 10; i++) bus.publish(tick(i), 'E');
+    const live = bus.subscribe();
+    // Still reading the old epoch's history when the log restarts: it reads it out first.
+    const reading = bus.subscribe({ after: 7, epoch: 'one' });
+    bus.restartEpoch('two', 2);
+    expect({ epoch: bus.epoch, lastId: bus.lastId }).toEqual({ epoch: 'two', lastId: 2 });
+    expect(bus.recent(undefined, 100)).toEqual([]);
+    expect(bus.latestEntries()).toEqual([]);
+    expect(bus.publish(tick(100), 'E').id).toBe(3);
+    const show = (items: StreamItem[]) => items.map((i) => (isGap(i) ? `gap ${i.epoch ?? ''}` : i.id));
+    expect(show(await take(live, 2))).toEqual(['gap two', 3]);
+    expect(show(await take(reading, 5))).toEqual([8, 9, 10, 'gap two', 3]);
+    // In the new epoch a resume replays its own ids; one from the old epoch is told of the reset.
+    bus.publish(tick(101), 'E');
+    expect(show(await take(bus.subscribe({ after: 3, epoch: 'two' }), 1))).toEqual([4]);
+    expect(show(await take(bus.subscribe({ after: 9, epoch: 'one' }), 1))).toEqual(['gap two']);
+    bus.close();
+  });
 });
 
 describe('where the epoch comes from', () => {
@@ -179,6 +199,41 @@ describe('the typed client', () => {
       await serverB.close();
       busA.close();
       busB.close();
+    }
+  }, 30_000);
+
+  it('resumes after the ids of a log recreated under its stream, which restarted below those seen', async () => {
+    const bus = new EventBus({ epoch: 'a' });
+    const server = await startServer({ engine: new TradingEngine(bus), bus, port: 0, host: '127.0.0.1' });
+    const proxy = await tcpProxy(server.port);
+    const client = createEventsClient({ url: `ws://127.0.0.1:${proxy.port}/graphql` });
+    try {
+      const seen: string[] = [];
+      const events = client.events({ runnerIds: ['e'] });
+      await until(() => bus.subscriberCount === 1, 'the subscriber');
+      for (let n = 0; n < 20; n++) bus.publish(tick(n), 'E');
+      for await (const event of events) {
+        seen.push(event.__typename === 'StreamGap' ? `gap ${event.epoch ?? ''}` : 'id' in event ? event.id : '?');
+        if (seen.length === 20) {
+          // What a reader of a flushed Redis does: the new log's ids start at 1 again.
+          bus.restartEpoch('b', 0);
+          for (let n = 0; n < 5; n++) bus.publish(tick(n), 'E');
+        }
+        if (seen.length === 26) {
+          // The connection drops; the client resumes after id 5 of epoch b, not after 20.
+          proxy.cut();
+          for (let n = 5; n < 10; n++) bus.publish(tick(n), 'E');
+        }
+        // A second notice (the resume point ahead of the log) is the failure this is about.
+        if (seen.length >= 31 || seen.slice(26).some((s) => s.startsWith('gap'))) break;
+      }
+      const ids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
+      expect(seen).toEqual([...ids(1, 20), 'gap b', ...ids(1, 10)]);
+    } finally {
+      await client.close();
+      await proxy.close();
+      await server.close();
+      bus.close();
     }
   }, 30_000);
 });

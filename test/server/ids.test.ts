@@ -40,6 +40,21 @@ async function privateSchema(): Promise<{ url: string; drop(): Promise<void> }> 
   };
 }
 
+/** The largest id the store holds or the writer said it handed out (0 before any writer ran). */
+async function durableFloor(url: string): Promise<number> {
+  const db = await openDb({ databaseUrl: url });
+  try {
+    const store = new EventStore(db);
+    return Math.max(await store.maxId(), (await store.logPosition())?.lastId ?? 0);
+  } catch (err) {
+    // No writer ever ran: nothing is stored, not even the tables.
+    if ((err as { code?: string }).code !== '42P01') throw err;
+    return 0;
+  } finally {
+    await db.close();
+  }
+}
+
 /** An event whose runner id is its tag: what it is, wherever it turns up with an id. */
 function tagged(tag: string, stored: boolean): RunnerEvent {
   return stored
@@ -47,23 +62,40 @@ function tagged(tag: string, stored: boolean): RunnerEvent {
     : { type: 'TickReceived', runnerId: tag, symbol: 'X', data: { symbol: 'X', timestamp: 1, open: 1, high: 1, low: 1, close: 1, volume: 1, bid: 1, ask: 1 } };
 }
 
+/** An event a subscriber received: its id, what it is, and the log epoch the id belongs to. */
+interface Received {
+  readonly id: number;
+  readonly tag: string;
+  readonly epoch: string;
+  /** The epoch of the last StreamGap naming one before this entry (null: none yet). */
+  readonly toldEpoch: string | null;
+}
+
 /** A process of the deployment and what its one subscriber received. */
 interface Process {
   readonly persistence: Persistence;
-  readonly received: { readonly id: number; readonly tag: string }[];
+  readonly received: Received[];
   readonly gaps: number;
   stop(): Promise<void>;
 }
 
 async function startProcess(role: StoreRole, url: string, stream: string): Promise<Process> {
   const persistence = await startPersistence({ databaseUrl: url, dataDir: './unused', types: DEFAULT_STORE_TYPES, buffer: 10_000 }, () => undefined, { url: REDIS_URL, stream, maxLen: 100_000 }, role);
-  const received: { id: number; tag: string }[] = [];
+  const received: Received[] = [];
   const process = { persistence, received, gaps: 0, stop: async () => undefined } as { -readonly [K in keyof Process]: Process[K] };
+  // The epoch each entry was appended in, noted as the bus appends it (nothing is read before this runs).
+  const epochOf = new WeakMap<object, string>();
+  persistence.bus.tap({ appended: (entry) => epochOf.set(entry, persistence.bus.epoch), advanced: () => undefined });
   const subscription = persistence.bus.subscribe();
   void (async () => {
+    let toldEpoch: string | null = null;
     for await (const item of subscription as AsyncIterable<StreamItem>) {
-      if (isGap(item)) process.gaps++;
-      else received.push({ id: item.id, tag: item.event.runnerId });
+      if (isGap(item)) {
+        process.gaps++;
+        if (item.epoch !== undefined) toldEpoch = item.epoch;
+      } else {
+        received.push({ id: item.id, tag: item.event.runnerId, epoch: epochOf.get(item) ?? 'unknown', toldEpoch });
+      }
     }
   })();
   process.stop = async () => {
@@ -129,25 +161,8 @@ describe.runIf(redisAvailable && postgresAvailable)('ids across restarts and top
             }
             const from = step.from === 'engine' ? engine : api;
             if (from === null) continue;
-            if (epoch !== null && from.persistence.bus.epoch !== epoch) {
-              // The shared log was recreated (flushed) with nothing of it kept but the store:
-              // clients are told by the new epoch (a StreamGap to a resume), and ids of the
-              // old one that nothing durable recorded mean nothing in it. What must hold still:
-              // past every id the store holds or the writer said it handed out.
-              const db = await openDb({ databaseUrl: url });
-              try {
-                const store = new EventStore(db);
-                highest = Math.max(await store.maxId(), (await store.logPosition())?.lastId ?? 0);
-              } catch (err) {
-                // No writer ever ran: nothing is stored, not even the tables.
-                if ((err as { code?: string }).code !== '42P01') throw err;
-                highest = 0;
-              } finally {
-                await db.close();
-              }
-              for (const id of [...tagOf.keys()]) if (id > highest) tagOf.delete(id);
-            }
-            epoch = from.persistence.bus.epoch;
+            // Read before these events can be stored: what was durable before them.
+            const durable = epoch === null ? 0 : await durableFloor(url);
             const tags = Array.from({ length: step.publish }, () => `run${run}-e${++n}`);
             tags.forEach((tag, i) => from.persistence.sink.publish(tagged(tag, i % 2 === 0), 'X'));
             // Every live process reads them back from the shared log.
@@ -157,9 +172,24 @@ describe.runIf(redisAvailable && postgresAvailable)('ids across restarts and top
               await until(() => p.received.filter((r) => want.has(r.tag)).length === tags.length, `${tags.length} events on a ${p === engine ? 'writer' : 'reader'}`);
             }
             const fresh = from.received.filter((r) => tags.includes(r.tag));
+            const freshEpoch = fresh[0]!.epoch;
+            // One log: every process has the new events in the same epoch.
+            for (const p of [engine, api]) for (const r of p?.received ?? []) if (tags.includes(r.tag)) expect(r.epoch, `epoch of ${r.tag}`).toBe(freshEpoch);
+            if (epoch !== null && freshEpoch !== epoch) {
+              // The shared log was recreated (flushed) with nothing of it kept but the store:
+              // clients are told by the new epoch (a StreamGap to a resume), and ids of the
+              // old one that nothing durable recorded mean nothing in it. What must hold still:
+              // past every id the store holds or the writer said it handed out.
+              highest = durable;
+              for (const id of [...tagOf.keys()]) if (id > highest) tagOf.delete(id);
+            }
+            epoch = freshEpoch;
             // Never back: every new event's id is above every id handed out before.
             for (const { id } of fresh) expect(id).toBeGreaterThan(highest);
+            // An id of this epoch stands for one event, on every process; ids the store
+            // recorded in an earlier one too (they were kept in tagOf).
             for (const p of [engine, api]) for (const r of p?.received ?? []) {
+              if (r.epoch !== epoch) continue;
               const known = tagOf.get(r.id);
               if (known !== undefined) expect(known, `id ${r.id}`).toBe(r.tag);
               tagOf.set(r.id, r.tag);
@@ -169,11 +199,15 @@ describe.runIf(redisAvailable && postgresAvailable)('ids across restarts and top
           for (const p of [engine, api]) if (p !== null) retired.push(p);
           await engine?.stop();
           await api?.stop();
-          // Each subscriber saw ids in increasing order.
+          // Each subscriber saw ids in increasing order within an epoch, and was told of a
+          // new epoch (a StreamGap naming it) before its first entry.
           for (const p of retired) {
-            const ids = p.received.map((r) => r.id);
-            expect(ids).toEqual([...ids].sort((a, b) => a - b));
-            expect(new Set(ids).size).toBe(ids.length);
+            for (const [i, r] of p.received.entries()) {
+              const previous = p.received[i - 1];
+              if (previous === undefined) continue;
+              if (r.epoch === previous.epoch) expect(r.id, `${r.tag} after ${previous.tag}`).toBeGreaterThan(previous.id);
+              else expect(r.toldEpoch, `a StreamGap before ${r.tag}, the first entry of epoch ${r.epoch}`).toBe(r.epoch);
+            }
           }
           // The store holds each stored event once, under the id clients saw.
           const db = await openDb({ databaseUrl: url });
@@ -196,7 +230,11 @@ describe.runIf(redisAvailable && postgresAvailable)('ids across restarts and top
           await dropSchema();
         }
       }),
-      { numRuns: 6 },
+      {
+        numRuns: 6,
+        // Found by this property: a reader that had delivered id 1 dropped the new log's id 1 as a duplicate.
+        examples: [[['api', { publish: 1, from: 'api' }, 'flush', 'engine', { publish: 1, from: 'engine' }]]],
+      },
     );
   }, 240_000);
 

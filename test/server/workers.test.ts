@@ -178,6 +178,28 @@ describe('socket workers (WORKERS=2)', () => {
       await w.close();
     }
   }, 60_000);
+
+  it('follows the log into a new epoch whose ids start again (a recreated shared log): each subscriber is told, then gets the new ids', async () => {
+    await subscribersReach(0);
+    const w = watch('graphql-ws', t.server, 'subscription { events(runnerIds: ["r1"]) { __typename ... on Event { id } ... on StreamGap { epoch } } }');
+    try {
+      await subscribersReach(1);
+      // Twice: the ids the new epoch hands out again were delivered here, whatever ran before.
+      publishScript(t.bus);
+      const before = publishScript(t.bus);
+      await w.take(8, 15_000);
+      // What a reader of a flushed Redis does when the new log's first entry comes: ids go back.
+      t.bus.restartEpoch('recreated', 0);
+      const again = publishScript(t.bus);
+      expect(again[0]).toBeLessThan(before[0]!);
+      const got = (await w.take(13, 15_000)).map((r) => (r.data as { events: { __typename: string; id?: string; epoch?: string | null } }).events);
+      expect(got[8]).toEqual({ __typename: 'StreamGap', epoch: 'recreated' });
+      expect(got.slice(9).map((e) => Number(e.id))).toEqual([1, 2, 4, 9]);
+    } finally {
+      await w.close();
+    }
+    await subscribersReach(0);
+  }, 60_000);
 });
 
 /** Polls /ready (which does not wait for the workers) until its body says `n` serve. */

@@ -4,7 +4,6 @@ import type { Socket } from 'node:net';
 import { serialize } from 'node:v8';
 import { GraphQLError } from 'graphql';
 import type { EventBus } from '../../log/bus.js';
-import type { LogEntry } from '../../log/types.js';
 import { EngineError } from '../../engine/config.js';
 import { snapshotRunner, type EngineControl, type RunnerInfo } from '../../engine/engine.js';
 import { isHighFrequency } from '../../events/helpers.js';
@@ -14,7 +13,7 @@ import type { Db } from '../../store/db.js';
 import { StoreTimeoutError } from '../../store/timeout.js';
 import type { Admission, Ticket } from '../../graphql/admission.js';
 import type { SharedExecutionStats } from '../../graphql/shared-execution.js';
-import { MAX_WORKERS, type Answer, type Call, type FromWorker, type PrincipalRef, type ToWorker, type WorkerReport, type WorkerSettings } from './protocol.js';
+import { MAX_WORKERS, type Answer, type BatchItem, type Call, type FromWorker, type PrincipalRef, type ToWorker, type WorkerReport, type WorkerSettings } from './protocol.js';
 
 /**
  * Bytes of entries a worker may have unread before it is sent only the entries that are
@@ -101,7 +100,7 @@ const EMPTY_SHARED: SharedExecutionStats = { cohorts: 0, members: 0, executions:
  */
 export class SocketWorkers {
   private readonly slots: Slot[];
-  private pending: (LogEntry | number)[] = [];
+  private pending: BatchItem[] = [];
   private flushing = false;
   private nextTicket = 1;
   private closing = false;
@@ -119,6 +118,8 @@ export class SocketWorkers {
     this.untap = options.bus.tap({
       appended: (entry) => this.queue(entry),
       advanced: (id) => this.queue(id),
+      // In order with the entries: those before it belong to the old epoch, those after to the new.
+      restarted: (epoch, lastId) => this.queue({ restart: epoch, lastId }),
     });
   }
 
@@ -259,7 +260,7 @@ export class SocketWorkers {
     );
   }
 
-  private queue(item: LogEntry | number): void {
+  private queue(item: BatchItem): void {
     this.pending.push(item);
     if (!this.flushing) {
       this.flushing = true;
@@ -280,7 +281,7 @@ export class SocketWorkers {
     for (const slot of this.slots) {
       if (!slot.live || slot.child?.connected !== true) continue;
       const partial = slot.unread >= (this.options.backlogBytes ?? WORKER_BACKLOG_BYTES);
-      const bytes = partial ? (kept ??= serialize(items.filter((item) => typeof item === 'number' || !isHighFrequency(item.event)))) : (all ??= serialize(items));
+      const bytes = partial ? (kept ??= serialize(items.filter((item) => typeof item === 'number' || !('event' in item) || !isHighFrequency(item.event)))) : (all ??= serialize(items));
       slot.unread += bytes.byteLength;
       slot.child.send({ kind: 'entries', epoch, bytes, partial, sentAt } satisfies ToWorker);
     }

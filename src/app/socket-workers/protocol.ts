@@ -56,6 +56,18 @@ export type Answer =
       readonly timeoutMs?: number;
     };
 
+/**
+ * In a batch of entries: the log went on in a new epoch whose ids continue after
+ * `lastId` (a shared log that was recreated; see EventBus.restartEpoch).
+ */
+export interface EpochRestart {
+  readonly restart: string;
+  readonly lastId: number;
+}
+
+/** What a batch of entries holds, in order: entries, positions the log moved on to, and epoch restarts. */
+export type BatchItem = LogEntry | number | EpochRestart;
+
 /** What the primary sends a worker. */
 export type ToWorker =
   /**

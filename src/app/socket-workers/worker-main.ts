@@ -7,14 +7,13 @@ import { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { deserialize } from 'node:v8';
 import { EventBus } from '../../log/bus.js';
-import type { LogEntry } from '../../log/types.js';
 import { EventStore } from '../../store/store.js';
 import { TokenStore } from '../../graphql/auth.js';
 import { log } from '../../runtime/log.js';
 import { attachGraphqlWs, type WsEndpoint } from '../../transport/graphql-ws.js';
 import { createTickwireYoga, type TickwireYoga } from '../../graphql/yoga.js';
 import { LinkedDb, LinkedEngine, PrimaryLink } from './link.js';
-import type { FromWorker, ToWorker, WorkerReport } from './protocol.js';
+import type { BatchItem, FromWorker, ToWorker, WorkerReport } from './protocol.js';
 
 /** How often the worker reports its load and counters. */
 const REPORT_MS = 1000;
@@ -82,14 +81,17 @@ const FELL_BEHIND = 'this socket worker fell behind the log, and its high-freque
  */
 function take(bus: EventBus, message: Extract<ToWorker, { kind: 'entries' }>): void {
   read += message.bytes.byteLength;
-  if (message.epoch !== bus.epoch) bus.setEpoch(message.epoch);
   // Read once per batch: how long ago it left, moved onto this process's clock. A wall
   // clock stepped back meanwhile gives a negative wait, which counts as none.
   const queuedAt = performance.now() - Math.max(0, Date.now() - message.sentAt);
-  const items = deserialize(message.bytes) as (LogEntry | number)[];
+  const items = deserialize(message.bytes) as BatchItem[];
   for (const item of items) {
     if (typeof item === 'number') {
       bus.advanceTo(item);
+    } else if ('restart' in item) {
+      // The server's log was recreated: its ids start again, in a new epoch.
+      bus.restartEpoch(item.restart, item.lastId);
+      lostWhy = undefined;
     } else {
       bus.publishEntry(item, lostWhy ?? (message.partial ? FELL_BEHIND : undefined), queuedAt);
       lostWhy = undefined;
@@ -97,6 +99,8 @@ function take(bus: EventBus, message: Extract<ToWorker, { kind: 'entries' }>): v
   }
   // Ids the server left out at the end of a partial batch show as a gap at the next entry.
   if (message.partial) lostWhy ??= FELL_BEHIND;
+  // The epoch the batch ends in (the server's adopted its shared log's at start, without entries).
+  if (message.epoch !== bus.epoch) bus.setEpoch(message.epoch);
 }
 
 /** Why the ids between the last entry published here and the next one are missing, when this worker knows. */
