@@ -414,10 +414,10 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
     }
     const joined = cohort;
     const notice = options.dropNotice;
-    const member: QueueIterator<ExecutionResult> = new QueueIterator(
+    const member: QueueIterator<ExecutionResult> = new QueueIterator({
       capacity,
-      retentionOfResult,
-      () => {
+      retentionOf: retentionOfResult,
+      onEnd: () => {
         joined.members.delete(member);
         // The last member out closes the source, which ends the pump.
         if (joined.members.size === 0) {
@@ -425,11 +425,9 @@ export function useSharedExecution<Source>(options: SharedExecutionOptions<Sourc
           void joined.source.return?.();
         }
       },
-      undefined,
-      notice === undefined ? undefined : (missed, cause) => executeNow({ ...args, rootValue: notice(missed, cause) }),
-      undefined,
+      dropNotice: notice === undefined ? undefined : (missed, cause) => executeNow({ ...args, rootValue: notice(missed, cause) }),
       age,
-    );
+    });
     joined.members.set(member, joinedAt);
     return member;
   }
