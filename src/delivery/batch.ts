@@ -39,7 +39,7 @@ export class BatchStream extends TimedStage<EventBatch> {
     intervalMs: number,
     readonly maxSize: number,
   ) {
-    super(source, intervalMs, BATCH_QUEUE_CAPACITY, retentionOfBatch);
+    super({ source, periodMs: intervalMs, capacity: BATCH_QUEUE_CAPACITY, retentionOf: retentionOfBatch });
   }
 
   protected accept(item: StreamItem): void {

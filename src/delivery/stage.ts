@@ -8,6 +8,20 @@ export interface StageSource extends AsyncIterableIterator<StreamItem> {
   readonly replays: boolean;
 }
 
+/** What a {@link TimedStage} is made of. */
+export interface TimedStageOptions<Out> {
+  /** The stream it reads; closing the stage closes it. */
+  readonly source: StageSource;
+  /** How often it emits, in ms. */
+  readonly periodMs: number;
+  /** Items its output queue may hold. */
+  readonly capacity: number;
+  /** How its output queue treats an item when it is full. */
+  readonly retentionOf: (item: Out) => Retention;
+  /** The item a reader gets after the output queue dropped `missed` items; absent: they are only counted. */
+  readonly dropNotice?: (missed: number) => Out;
+}
+
 /**
  * A stage of a subscription pipeline that reads its source eagerly and emits on a timer
  * (conflation, batching). Closing the stage closes its source; when the source ends or
@@ -15,25 +29,21 @@ export interface StageSource extends AsyncIterableIterator<StreamItem> {
  */
 export abstract class TimedStage<Out> extends QueueIterator<Out> {
   private readonly timer: NodeJS.Timeout;
+  protected readonly source: StageSource;
 
-  constructor(
-    protected readonly source: StageSource,
-    periodMs: number,
-    capacity: number,
-    retentionOf: (item: Out) => Retention,
-    dropNotice?: (missed: number) => Out,
-  ) {
-    super(
-      capacity,
-      retentionOf,
-      () => {
+  constructor(options: TimedStageOptions<Out>) {
+    const { source, periodMs } = options;
+    super({
+      capacity: options.capacity,
+      retentionOf: options.retentionOf,
+      onEnd: () => {
         clearInterval(this.timer);
         this.discard();
         source.close();
       },
-      undefined,
-      dropNotice,
-    );
+      dropNotice: options.dropNotice,
+    });
+    this.source = source;
     // One timer per stream, not per key or item.
     this.timer = setInterval(() => this.flush(), periodMs);
     this.timer.unref();

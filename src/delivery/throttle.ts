@@ -26,9 +26,13 @@ export class ThrottledStream extends TimedStage<StreamItem> {
   private readonly pending = new Map<string, LogEntry>();
 
   constructor(source: StageSource, windowMs: number, capacity: number) {
-    super(source, checkedWindow(windowMs), capacity, retentionOf, (missed) =>
-      ({ ...gapNotice(missed, `subscriber too slow: ${missed} events dropped (high-frequency first)`), counts: 'subscriber' as const }),
-    );
+    super({
+      source,
+      periodMs: checkedWindow(windowMs),
+      capacity,
+      retentionOf,
+      dropNotice: (missed) => ({ ...gapNotice({ missed, reason: `subscriber too slow: ${missed} events dropped (high-frequency first)` }), counts: 'subscriber' as const }),
+    });
   }
 
   protected accept(item: StreamItem): void {

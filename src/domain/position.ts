@@ -17,11 +17,24 @@ export function sideSign(side: PositionSide): 1 | -1 {
   return side === 'LONG' ? 1 : -1;
 }
 
+/** What a position is opened with: {@link openPosition}. */
+export interface PositionOpening {
+  readonly symbol: string;
+  readonly side: PositionSide;
+  /** Positive; the side gives the direction. */
+  readonly quantity: number;
+  /** The fill price. */
+  readonly price: number;
+  /** When it was filled, in milliseconds since the Unix epoch. */
+  readonly time: number;
+}
+
 /**
  * Opens a position. Throws RangeError on a quantity or price that is not a finite
  * positive number, since a position built from either would report nonsense P&L.
  */
-export function openPosition(symbol: string, side: PositionSide, quantity: number, price: number, time: number): Position {
+export function openPosition(opening: PositionOpening): Position {
+  const { symbol, side, quantity, price, time } = opening;
   if (!Number.isFinite(quantity) || quantity <= 0) throw new RangeError(`quantity must be a positive number, got ${quantity}`);
   if (!Number.isFinite(price) || price <= 0) throw new RangeError(`entry price must be a positive number, got ${price}`);
   return { symbol, side, quantity, entryPrice: price, entryTime: time };

@@ -93,19 +93,33 @@ export function feedRate(feed: FeedConfig): number {
   return feed.kind === 'replay' ? (feed.ticksPerSecond ?? DEFAULT_REPLAY_TICKS_PER_SECOND) : feed.ticksPerSecond;
 }
 
+/** What a {@link ManagedRunner} holds from its start. */
+interface ManagedRunnerParts {
+  readonly runner: SymbolRunner;
+  readonly config: RunnerConfig;
+  readonly params: Readonly<Record<string, number>>;
+  readonly source: MarketFeed;
+  readonly startedAt: number;
+}
+
 class ManagedRunner implements RunnerInfo {
+  readonly runner: SymbolRunner;
+  readonly config: RunnerConfig;
+  readonly params: Readonly<Record<string, number>>;
+  readonly source: MarketFeed;
+  readonly startedAt: number;
   readonly abort = new AbortController();
   stoppedAt: number | null = null;
   done: Promise<void> = Promise.resolve();
   statsTimer: NodeJS.Timeout | null = null;
 
-  constructor(
-    readonly runner: SymbolRunner,
-    readonly config: RunnerConfig,
-    readonly params: Readonly<Record<string, number>>,
-    readonly source: MarketFeed,
-    readonly startedAt: number,
-  ) {}
+  constructor(parts: ManagedRunnerParts) {
+    this.runner = parts.runner;
+    this.config = parts.config;
+    this.params = parts.params;
+    this.source = parts.source;
+    this.startedAt = parts.startedAt;
+  }
 
   get id(): string {
     return this.runner.id;
@@ -312,13 +326,13 @@ export class TradingEngine implements LocalEngine {
         }
       },
     );
-    const managed = new ManagedRunner(
+    const managed = new ManagedRunner({
       runner,
       config,
-      strategy.params,
-      createFeed(symbol, config.id, config.feed),
-      this.clock(),
-    );
+      params: strategy.params,
+      source: createFeed(symbol, config.id, config.feed),
+      startedAt: this.clock(),
+    });
     this.runners.set(config.id, managed);
     this.forgetOldStopped();
     runner.start();

@@ -286,7 +286,7 @@ export class SymbolRunner {
       action: { kind: action, symbol: this.symbol, price, quantity: this.quantity, reason },
       timestamp: tick.timestamp,
     });
-    const position = openPosition(this.symbol, side, this.quantity, price, tick.timestamp);
+    const position = openPosition({ symbol: this.symbol, side, quantity: this.quantity, price, time: tick.timestamp });
     this.openPos = position;
     this.send({ type: 'PositionOpened', runnerId: this.id, position, timestamp: tick.timestamp });
     this.transition('InPosition', `${side} ${this.quantity} ${this.symbol} filled at ${price}`);

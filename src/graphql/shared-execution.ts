@@ -185,12 +185,19 @@ interface SharedResults {
   users: number;
 }
 
+/** A cohort's hold on the {@link SharedResults} of its document, with their key. */
+interface CohortShare {
+  readonly key: string;
+  readonly results: SharedResults;
+}
+
+/** Subscribers of one document, operation name, context key and variables, fed from one source stream. */
 interface Cohort {
   /** Each member, with the log position it joined at: it is sent only what comes after. */
   readonly members: Map<QueueIterator<ExecutionResult>, number>;
   readonly source: AsyncIterator<unknown>;
-  /** Where results are shared across variables, with its key; null when they cannot be. */
-  readonly shared: { readonly key: string; readonly results: SharedResults } | null;
+  /** Where results are shared across variables; null when they cannot be. */
+  readonly shared: CohortShare | null;
 }
 
 /**
@@ -224,6 +231,338 @@ export function variablesOnlyInRootArguments(document: DocumentNode, operationNa
   return everywhere === inArguments;
 }
 
+
+/**
+ * The keys an operation is grouped by. Yoga caches parsed documents, so the same query
+ * text is usually the same object: its printed form and whether it shares results across
+ * variables are worked out once per document.
+ */
+class OperationKeys {
+  private readonly printed = new WeakMap<DocumentNode, string>();
+  // By document, then operation name: whether results may be shared across variables.
+  private readonly variableFree = new WeakMap<DocumentNode, Map<string, boolean>>();
+
+  constructor(
+    private readonly contextKey: ((contextValue: unknown) => string) | undefined,
+    private readonly sourceArgumentFields: ReadonlySet<string>,
+  ) {}
+
+  /** Context key, document and operation name: what cohorts that share results across variables have in common. */
+  document(args: ExecutionArgs): string {
+    let documentKey = this.printed.get(args.document);
+    if (documentKey === undefined) {
+      documentKey = print(args.document);
+      this.printed.set(args.document, documentKey);
+    }
+    const contextKey = this.contextKey?.(args.contextValue) ?? '';
+    return `${contextKey}\u0000${documentKey}\u0000${args.operationName ?? ''}`;
+  }
+
+  /** The {@link document} key and the variables: one cohort's. */
+  cohort(args: ExecutionArgs): string {
+    return `${this.document(args)}\u0000${JSON.stringify(args.variableValues ?? {})}`;
+  }
+
+  /** True when the operation's variables only choose its source stream (see `sourceArgumentFields`). */
+  sharesAcrossVariables(args: ExecutionArgs): boolean {
+    if (this.sourceArgumentFields.size === 0) return false;
+    let byName = this.variableFree.get(args.document);
+    if (byName === undefined) {
+      byName = new Map();
+      this.variableFree.set(args.document, byName);
+    }
+    const name = args.operationName ?? '';
+    let shares = byName.get(name);
+    if (shares === undefined) {
+      shares = variablesOnlyInRootArguments(args.document, args.operationName, this.sourceArgumentFields);
+      byName.set(name, shares);
+    }
+    return shares;
+  }
+}
+
+/** The {@link SharedResults} of each document whose cohorts share results, while one of them runs. */
+class SharedResultsTable {
+  private readonly byDocument = new Map<string, SharedResults>();
+
+  /** The results of the document `key`, for one more cohort. */
+  acquire(key: string): CohortShare {
+    let results = this.byDocument.get(key);
+    if (results === undefined) {
+      results = { results: new Map(), users: 0 };
+      this.byDocument.set(key, results);
+    }
+    results.users++;
+    return { key, results };
+  }
+
+  /** A cohort has ended: the last one out removes its document's results. */
+  release(shared: CohortShare | null): void {
+    if (shared === null || --shared.results.users > 0) return;
+    if (this.byDocument.get(shared.key) === shared.results) this.byDocument.delete(shared.key);
+  }
+}
+
+/** Keeps the result of `source` for the document's other cohorts, the oldest forgotten past {@link SHARED_RESULTS_KEPT}. */
+function remember(shared: SharedResults, source: object, result: ExecutionResult | Promise<ExecutionResult>): void {
+  shared.results.set(source, result);
+  if (shared.results.size > SHARED_RESULTS_KEPT) {
+    const oldest = shared.results.keys().next();
+    if (oldest.done !== true) shared.results.delete(oldest.value);
+  }
+}
+
+/** What a member's queue needs to know of a result: its source's class and conflation key. */
+interface ResultMeta {
+  readonly retention: Retention;
+  readonly key: string;
+  readonly type: string;
+}
+
+/**
+ * The bounded queues of the cohorts' members: the capacity and age bound they share,
+ * what each result's source event said about it, and what the age bound conflated away.
+ */
+class MemberQueues<Source> {
+  /** Results conflated away for their age, by event type. */
+  readonly expiredByType = new Map<string, number>();
+  /** Their total. */
+  expired = 0;
+  private readonly meta = new WeakMap<ExecutionResult, ResultMeta>();
+  private readonly retentionOfResult = (result: ExecutionResult): Retention => this.meta.get(result)?.retention ?? Retention.Standard;
+  private readonly capacity: number;
+  private readonly age: AgeBound<ExecutionResult> | undefined;
+
+  constructor(private readonly options: SharedExecutionOptions<Source>) {
+    this.capacity = options.memberCapacity ?? DEFAULT_QUEUE_CAPACITY;
+    const maxAgeMs = options.maxEventAgeMs ?? 0;
+    if (!Number.isFinite(maxAgeMs) || maxAgeMs < 0) throw new RangeError(`maxEventAgeMs must be 0 (off) or a positive number of ms, got ${maxAgeMs}`);
+    this.age =
+      maxAgeMs > 0
+        ? {
+            maxAgeMs,
+            keyOf: (result) => this.meta.get(result)?.key ?? '',
+            onExpire: (result) => {
+              const type = this.meta.get(result)?.type ?? 'unknown';
+              this.expiredByType.set(type, (this.expiredByType.get(type) ?? 0) + 1);
+              this.expired++;
+            },
+          }
+        : undefined;
+  }
+
+  /** True when results are bounded by age: each push then says when its event was queued. */
+  get aged(): boolean {
+    return this.age !== undefined;
+  }
+
+  /** Notes what `source` says of `result`, its execution; returns `result`. */
+  tag(result: ExecutionResult, source: Source): ExecutionResult {
+    const retention = this.options.retentionOf(source);
+    // Only high-frequency results are ever conflated; the key is worked out for them alone.
+    const conflation = retention === Retention.HighFrequency ? this.options.conflationKeyOf?.(source) : undefined;
+    this.meta.set(result, { retention, key: conflation?.key ?? '', type: conflation?.type ?? '' });
+    return result;
+  }
+
+  /** A member's queue: `onEnd` runs once when it ends, `dropNotice` makes the notice of what it lost. */
+  open(onEnd: () => void, dropNotice: ((missed: number, cause: DropCause) => ExecutionResult) | undefined): QueueIterator<ExecutionResult> {
+    return new QueueIterator({ capacity: this.capacity, retentionOf: this.retentionOfResult, onEnd, dropNotice, age: this.age });
+  }
+}
+
+/**
+ * What `subscribe` returns for a delivery-core member: it yields nothing, settles when the
+ * member ends, and `return()` or `throw()` end the member.
+ */
+function completionOf(member: { readonly done: Promise<unknown>; close(): void }): AsyncIterableIterator<ExecutionResult> {
+  const ended = member.done.then(() => DONE_RESULT);
+  const completion: AsyncIterableIterator<ExecutionResult> = {
+    next: () => ended,
+    return: () => {
+      member.close();
+      return Promise.resolve(DONE_RESULT);
+    },
+    throw: (error: unknown) => {
+      member.close();
+      return Promise.reject(error);
+    },
+    [Symbol.asyncIterator]: () => completion,
+  };
+  directStreams.add(completion);
+  return completion;
+}
+
+/**
+ * The state of one {@link useSharedExecution} plugin and what it does with a subscription:
+ * the cohorts of the queue path, the delivery core's hub for subscriptions whose transport
+ * writes frames itself, and the counters of both.
+ */
+export class SharedExecution<Source> {
+  private readonly cohorts = new Map<string, Cohort>();
+  private readonly shared = new SharedResultsTable();
+  private readonly keys: OperationKeys;
+  private readonly queues: MemberQueues<Source>;
+  private readonly hub: Hub<Source & object>;
+  private executions = 0;
+  private deliveries = 0;
+  private executionsSaved = 0;
+  private privateCohorts = 0;
+
+  constructor(private readonly options: SharedExecutionOptions<Source>) {
+    this.queues = new MemberQueues(options);
+    this.keys = new OperationKeys(options.contextKey, new Set(options.sourceArgumentFields ?? []));
+    this.hub = new Hub<Source & object>((source) => options.sharedSource?.(source) ?? false);
+  }
+
+  /**
+   * The subscribe function of an operation (in place of graphql's): a member of the
+   * delivery core when the transport writes frames itself, else a member of a cohort.
+   */
+  async subscribe(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+    const stream = await createSourceEventStream(args);
+    if (!(Symbol.asyncIterator in stream)) return stream;
+    const own = stream[Symbol.asyncIterator]();
+    const target = deliveryTargetOf(args.contextValue);
+    const direct = target === undefined ? null : (this.options.directSource?.(own) ?? null);
+    if (target !== undefined && direct !== null) return this.openDirect(args, direct, target);
+    return this.join(args, own);
+  }
+
+  /** Counters and sizes now, of both paths. */
+  stats(): SharedExecutionStats {
+    let members = 0;
+    for (const cohort of this.cohorts.values()) members += cohort.members.size;
+    const core = this.hub.stats();
+    return {
+      cohorts: this.cohorts.size + core.groups,
+      members: members + core.members,
+      executions: this.executions + core.executions,
+      deliveries: this.deliveries + core.deliveries,
+      executionsSaved: this.executionsSaved + core.executionsSaved,
+      expired: this.queues.expired,
+    };
+  }
+
+  /** Results conflated away for their age (see {@link SharedExecutionStats.expired}), by event type; kept up to date. */
+  get expiredByType(): ReadonlyMap<string, number> {
+    return this.queues.expiredByType;
+  }
+
+  /** Makes the subscriber whose source stream is `own` a member of its cohort, which starts with it when new. */
+  private join(args: ExecutionArgs, own: AsyncIterator<unknown>): QueueIterator<ExecutionResult> {
+    const shareable = this.options.isShareable?.(own) ?? true;
+    // A private cohort has a key of its own that nobody else can join.
+    const key = shareable ? this.keys.cohort(args) : `private\u0000${++this.privateCohorts}`;
+    let cohort = this.cohorts.get(key);
+    // A new cohort's own stream starts where it should; one joined late must skip its backlog.
+    let joinedAt = Number.NEGATIVE_INFINITY;
+    if (cohort === undefined) {
+      cohort = { members: new Map(), source: own, shared: this.keys.sharesAcrossVariables(args) ? this.shared.acquire(this.keys.document(args)) : null };
+      this.cohorts.set(key, cohort);
+      void this.pump(key, cohort, args);
+    } else {
+      // Not awaited: between an await and joining, the cohort could lose its last member
+      // and end, and this subscriber would join a cohort that no longer reads.
+      void own.return?.();
+      joinedAt = this.options.position?.() ?? Number.NEGATIVE_INFINITY;
+    }
+    const member = this.openMember(key, cohort, args);
+    cohort.members.set(member, joinedAt);
+    return member;
+  }
+
+  /** A member's queue, which leaves `cohort` when it ends; the last one out closes the cohort's source. */
+  private openMember(key: string, cohort: Cohort, args: ExecutionArgs): QueueIterator<ExecutionResult> {
+    const notice = this.options.dropNotice;
+    const member: QueueIterator<ExecutionResult> = this.queues.open(
+      () => {
+        cohort.members.delete(member);
+        // The last member out closes the source, which ends the pump.
+        if (cohort.members.size === 0) {
+          if (this.cohorts.get(key) === cohort) this.cohorts.delete(key);
+          void cohort.source.return?.();
+        }
+      },
+      notice === undefined ? undefined : (missed, cause) => executeNow({ ...args, rootValue: notice(missed, cause) }),
+    );
+    return member;
+  }
+
+  /** Reads the cohort's source, executes each event once and hands the result to every member. */
+  private async pump(key: string, cohort: Cohort, args: ExecutionArgs): Promise<void> {
+    const source = cohort.source;
+    const queued = source instanceof QueueIterator ? (source as QueueIterator<unknown>) : null;
+    let sinceYield = 0;
+    try {
+      for (;;) {
+        // A backlog resolves every next() at once, which would run this loop as one long
+        // chain of microtasks; yielding now and then lets sockets write in between.
+        if (++sinceYield >= PUMP_BATCH) {
+          sinceYield = 0;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        const next = await source.next();
+        if (next.done === true || cohort.members.size === 0) break;
+        // Its age counts from when it was queued for this subscriber, not from now.
+        const at = queued?.lastEnqueuedAt;
+        const position = this.options.positionOf?.(next.value as Source) ?? null;
+        const result = await this.resultOf(cohort, args, next.value, position);
+        const pushedAt = !this.queues.aged ? undefined : at !== undefined && !Number.isNaN(at) ? at : performance.now();
+        this.deliver(cohort, result, position, pushedAt);
+      }
+    } catch (err) {
+      log.error({ err }, 'shared subscription execution failed; its subscribers are completed');
+    } finally {
+      if (this.cohorts.get(key) === cohort) this.cohorts.delete(key);
+      for (const member of cohort.members.keys()) member.finish();
+      this.shared.release(cohort.shared);
+      await cohort.source.return?.();
+    }
+  }
+
+  /** Pushes a result to every member that joined before its event was published. */
+  private deliver(cohort: Cohort, result: ExecutionResult, position: number | null, pushedAt: number | undefined): void {
+    for (const [member, joinedAt] of cohort.members) {
+      if (position !== null && position <= joinedAt) continue;
+      this.deliveries++;
+      member.push(result, pushedAt);
+    }
+  }
+
+  /** The result of a source event: executed here, or by another cohort of the document. */
+  private resultOf(cohort: Cohort, args: ExecutionArgs, source: unknown, position: number | null): ExecutionResult | Promise<ExecutionResult> {
+    const shared = cohort.shared?.results;
+    // Only an event with a place in the log is the same object for every subscriber.
+    const shareable = shared !== undefined && position !== null && typeof source === 'object' && source !== null;
+    if (shareable) {
+      const known = shared.results.get(source);
+      if (known !== undefined) {
+        this.executionsSaved++;
+        return known;
+      }
+    }
+    this.executions++;
+    const result = execute({ ...args, rootValue: source });
+    const settle = (done: ExecutionResult): ExecutionResult => this.queues.tag(done, source as Source);
+    const settled = result instanceof Promise ? result.then(settle) : settle(result);
+    if (shareable) remember(shared, source, settled);
+    return settled;
+  }
+
+  /**
+   * The delivery core's path: one member of the group of its document, operation and
+   * principal (across variables when they only choose the stream). What is returned to
+   * the transport yields nothing: it settles when the member ends, and `return()` ends it.
+   */
+  private openDirect(args: ExecutionArgs, source: DirectSource<Source & object>, target: DeliveryTarget): AsyncIterableIterator<ExecutionResult> {
+    const key = this.keys.sharesAcrossVariables(args) ? `direct\u0000${this.keys.document(args)}` : `direct\u0000${this.keys.cohort(args)}`;
+    const prefix = Buffer.from(`{"id":${JSON.stringify(target.id)},"type":"next","payload":`);
+    const member = this.hub.open(key, () => encoderOf(args), source, { writer: target.writer, prefix, suffix: SUFFIX });
+    return completionOf(member);
+  }
+}
+
 /**
  * An envelop plugin that runs each event once for all subscribers with the same
  * document, operation name and variables (Hasura calls them cohorts). The cohort reads
@@ -242,241 +581,17 @@ export function variablesOnlyInRootArguments(document: DocumentNode, operationNa
  * filter, history, order and drop policy) and share only results: with
  * `sourceArgumentFields`, an event executed for one cohort is not executed again for
  * another cohort of that document, operation name and context key that receives it too.
+ *
+ * The plugin is a thin shell over a {@link SharedExecution}, which does the work.
  */
 export function useSharedExecution<Source>(options: SharedExecutionOptions<Source>): SharedExecutionPlugin {
-  const cohorts = new Map<string, Cohort>();
-  const documentKeys = new WeakMap<DocumentNode, string>();
-  // What a member's queue needs to know of a result: its source's class and conflation key.
-  const meta = new WeakMap<ExecutionResult, { readonly retention: Retention; readonly key: string; readonly type: string }>();
-  const capacity = options.memberCapacity ?? DEFAULT_QUEUE_CAPACITY;
-  const retentionOfResult = (result: ExecutionResult) => meta.get(result)?.retention ?? Retention.Standard;
-  const expiredByType = new Map<string, number>();
-  const maxAgeMs = options.maxEventAgeMs ?? 0;
-  if (!Number.isFinite(maxAgeMs) || maxAgeMs < 0) throw new RangeError(`maxEventAgeMs must be 0 (off) or a positive number of ms, got ${maxAgeMs}`);
-  const age: AgeBound<ExecutionResult> | undefined =
-    maxAgeMs > 0
-      ? {
-          maxAgeMs,
-          keyOf: (result) => meta.get(result)?.key ?? '',
-          onExpire: (result) => {
-            const type = meta.get(result)?.type ?? 'unknown';
-            expiredByType.set(type, (expiredByType.get(type) ?? 0) + 1);
-            expired++;
-          },
-        }
-      : undefined;
-  const sourceArgumentFields = new Set(options.sourceArgumentFields ?? []);
-  // By document, then operation name: whether results may be shared across variables.
-  const variableFree = new WeakMap<DocumentNode, Map<string, boolean>>();
-  const sharedResults = new Map<string, SharedResults>();
-  let executions = 0;
-  let deliveries = 0;
-  let executionsSaved = 0;
-  let privateCohorts = 0;
-  let expired = 0;
-  const hub = new Hub<Source & object>((source) => options.sharedSource?.(source) ?? false);
-
-  // Yoga caches parsed documents, so the same query text is usually the same object.
-  const documentKeyOf = (args: ExecutionArgs): string => {
-    let documentKey = documentKeys.get(args.document);
-    if (documentKey === undefined) {
-      documentKey = print(args.document);
-      documentKeys.set(args.document, documentKey);
-    }
-    const contextKey = options.contextKey?.(args.contextValue) ?? '';
-    return `${contextKey}\u0000${documentKey}\u0000${args.operationName ?? ''}`;
-  };
-  const keyOf = (args: ExecutionArgs): string => `${documentKeyOf(args)}\u0000${JSON.stringify(args.variableValues ?? {})}`;
-
-  const sharesAcrossVariables = (args: ExecutionArgs): boolean => {
-    if (sourceArgumentFields.size === 0) return false;
-    let byName = variableFree.get(args.document);
-    if (byName === undefined) {
-      byName = new Map();
-      variableFree.set(args.document, byName);
-    }
-    const name = args.operationName ?? '';
-    let shares = byName.get(name);
-    if (shares === undefined) {
-      shares = variablesOnlyInRootArguments(args.document, args.operationName, sourceArgumentFields);
-      byName.set(name, shares);
-    }
-    return shares;
-  };
-
-  const sharedResultsOf = (args: ExecutionArgs): Cohort['shared'] => {
-    if (!sharesAcrossVariables(args)) return null;
-    const key = documentKeyOf(args);
-    let results = sharedResults.get(key);
-    if (results === undefined) {
-      results = { results: new Map(), users: 0 };
-      sharedResults.set(key, results);
-    }
-    results.users++;
-    return { key, results };
-  };
-
-  const releaseShared = (shared: Cohort['shared']): void => {
-    if (shared === null || --shared.results.users > 0) return;
-    if (sharedResults.get(shared.key) === shared.results) sharedResults.delete(shared.key);
-  };
-
-  /** The result of a source event: executed here, or by another cohort of the document. */
-  function resultOf(cohort: Cohort, args: ExecutionArgs, source: unknown, position: number | null): ExecutionResult | Promise<ExecutionResult> {
-    const shared = cohort.shared?.results;
-    // Only an event with a place in the log is the same object for every subscriber.
-    const shareable = shared !== undefined && position !== null && typeof source === 'object' && source !== null;
-    if (shareable) {
-      const known = shared.results.get(source);
-      if (known !== undefined) {
-        executionsSaved++;
-        return known;
-      }
-    }
-    executions++;
-    const result = execute({ ...args, rootValue: source });
-    const settle = (done: ExecutionResult): ExecutionResult => {
-      const retention = options.retentionOf(source as Source);
-      // Only high-frequency results are ever conflated; the key is worked out for them alone.
-      const conflation = retention === Retention.HighFrequency ? options.conflationKeyOf?.(source as Source) : undefined;
-      meta.set(done, { retention, key: conflation?.key ?? '', type: conflation?.type ?? '' });
-      return done;
-    };
-    const settled = result instanceof Promise ? result.then(settle) : settle(result);
-    if (shareable) {
-      shared.results.set(source, settled);
-      if (shared.results.size > SHARED_RESULTS_KEPT) {
-        const oldest = shared.results.keys().next();
-        if (oldest.done !== true) shared.results.delete(oldest.value);
-      }
-    }
-    return settled;
-  }
-
-  async function pump(key: string, cohort: Cohort, args: ExecutionArgs): Promise<void> {
-    const source = cohort.source;
-    const queued = source instanceof QueueIterator ? (source as QueueIterator<unknown>) : null;
-    let sinceYield = 0;
-    try {
-      for (;;) {
-        // A backlog resolves every next() at once, which would run this loop as one long
-        // chain of microtasks; yielding now and then lets sockets write in between.
-        if (++sinceYield >= PUMP_BATCH) {
-          sinceYield = 0;
-          await new Promise((resolve) => setImmediate(resolve));
-        }
-        const next = await source.next();
-        if (next.done === true || cohort.members.size === 0) break;
-        // Its age counts from when it was queued for this subscriber, not from now.
-        const at = queued?.lastEnqueuedAt;
-        const position = options.positionOf?.(next.value as Source) ?? null;
-        const result = await resultOf(cohort, args, next.value, position);
-        const pushedAt = age === undefined ? undefined : at !== undefined && !Number.isNaN(at) ? at : performance.now();
-        for (const [member, joinedAt] of cohort.members) {
-          if (position !== null && position <= joinedAt) continue;
-          deliveries++;
-          member.push(result, pushedAt);
-        }
-      }
-    } catch (err) {
-      log.error({ err }, 'shared subscription execution failed; its subscribers are completed');
-    } finally {
-      if (cohorts.get(key) === cohort) cohorts.delete(key);
-      for (const member of cohort.members.keys()) member.finish();
-      releaseShared(cohort.shared);
-      await cohort.source.return?.();
-    }
-  }
-
-  async function subscribeShared(args: ExecutionArgs): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
-    const stream = await createSourceEventStream(args);
-    if (!(Symbol.asyncIterator in stream)) return stream;
-    const own = stream[Symbol.asyncIterator]();
-    const target = deliveryTargetOf(args.contextValue);
-    const direct = target === undefined ? null : (options.directSource?.(own) ?? null);
-    if (target !== undefined && direct !== null) return openMember(args, direct, target);
-    const shareable = options.isShareable?.(own) ?? true;
-    // A private cohort has a key of its own that nobody else can join.
-    const key = shareable ? keyOf(args) : `private\u0000${++privateCohorts}`;
-    let cohort = cohorts.get(key);
-    // A new cohort's own stream starts where it should; one joined late must skip its backlog.
-    let joinedAt = Number.NEGATIVE_INFINITY;
-    if (cohort === undefined) {
-      const created: Cohort = { members: new Map(), source: own, shared: sharedResultsOf(args) };
-      cohorts.set(key, created);
-      cohort = created;
-      void pump(key, created, args);
-    } else {
-      // Not awaited: between an await and joining, the cohort could lose its last member
-      // and end, and this subscriber would join a cohort that no longer reads.
-      void own.return?.();
-      joinedAt = options.position?.() ?? Number.NEGATIVE_INFINITY;
-    }
-    const joined = cohort;
-    const notice = options.dropNotice;
-    const member: QueueIterator<ExecutionResult> = new QueueIterator(
-      capacity,
-      retentionOfResult,
-      () => {
-        joined.members.delete(member);
-        // The last member out closes the source, which ends the pump.
-        if (joined.members.size === 0) {
-          if (cohorts.get(key) === joined) cohorts.delete(key);
-          void joined.source.return?.();
-        }
-      },
-      undefined,
-      notice === undefined ? undefined : (missed, cause) => executeNow({ ...args, rootValue: notice(missed, cause) }),
-      undefined,
-      age,
-    );
-    joined.members.set(member, joinedAt);
-    return member;
-  }
-
-  /**
-   * The delivery core's path: one member of the group of its document, operation and
-   * principal (across variables when they only choose the stream). What is returned to
-   * the transport yields nothing: it settles when the member ends, and `return()` ends it.
-   */
-  function openMember(args: ExecutionArgs, source: DirectSource<Source & object>, target: DeliveryTarget): AsyncIterableIterator<ExecutionResult> {
-    const key = sharesAcrossVariables(args) ? `direct\u0000${documentKeyOf(args)}` : `direct\u0000${keyOf(args)}`;
-    const prefix = Buffer.from(`{"id":${JSON.stringify(target.id)},"type":"next","payload":`);
-    const member = hub.open(key, () => encoderOf(args), source, { writer: target.writer, prefix, suffix: SUFFIX });
-    const ended = member.done.then(() => DONE_RESULT);
-    const completion: AsyncIterableIterator<ExecutionResult> = {
-      next: () => ended,
-      return: () => {
-        member.close();
-        return Promise.resolve(DONE_RESULT);
-      },
-      throw: (error: unknown) => {
-        member.close();
-        return Promise.reject(error);
-      },
-      [Symbol.asyncIterator]: () => completion,
-    };
-    directStreams.add(completion);
-    return completion;
-  }
-
+  const execution = new SharedExecution(options);
+  const subscribe = (args: ExecutionArgs) => execution.subscribe(args);
   return {
     onSubscribe({ setSubscribeFn }) {
-      setSubscribeFn(subscribeShared as Parameters<typeof setSubscribeFn>[0]);
+      setSubscribeFn(subscribe as Parameters<typeof setSubscribeFn>[0]);
     },
-    stats: () => {
-      let members = 0;
-      for (const cohort of cohorts.values()) members += cohort.members.size;
-      const core = hub.stats();
-      return {
-        cohorts: cohorts.size + core.groups,
-        members: members + core.members,
-        executions: executions + core.executions,
-        deliveries: deliveries + core.deliveries,
-        executionsSaved: executionsSaved + core.executionsSaved,
-        expired,
-      };
-    },
-    expiredByType: () => expiredByType,
+    stats: () => execution.stats(),
+    expiredByType: () => execution.expiredByType,
   };
 }

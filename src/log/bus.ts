@@ -179,6 +179,24 @@ interface HistoryCursor {
   pendingGap: StreamGap | null;
 }
 
+/** @internal What the bus makes an {@link EventSubscription} of. */
+export interface EventSubscriptionOptions {
+  /** Removes the subscription from the bus; called once, when it ends. */
+  readonly detach: (subscription: EventSubscription) => void;
+  /** The predicate the bus runs at publish time; absent: every entry. */
+  readonly filter: EventPredicate | undefined;
+  /** Entries it may hold (see `QueueIterator`). */
+  readonly capacity: number;
+  /** Ends the subscription when aborted. */
+  readonly signal: AbortSignal | undefined;
+  /** The bus clock, which stamps gap notices. */
+  readonly clock: () => number;
+  /** Told of each item the queue drops. */
+  readonly onDrop?: (item: StreamItem) => void;
+  /** Bound on how stale a high-frequency entry may be when read; absent: none. */
+  readonly age?: AgeBound<StreamItem>;
+}
+
 /**
  * One subscriber: an async iterator over the log entries that matched its filter, in
  * publish order, with a {@link StreamGap} notice where some were lost. Breaking out of
@@ -190,27 +208,25 @@ export class EventSubscription extends QueueIterator<StreamItem> {
   private cursor: HistoryCursor | null = null;
   private withHistory = false;
 
+  /** @internal The predicate the bus runs at publish time. */
+  readonly filter: EventPredicate | undefined;
+  private readonly clock: () => number;
+
   /** @internal Created by {@link EventBus.subscribe}. */
-  constructor(
-    detach: (subscription: EventSubscription) => void,
-    /** @internal The predicate the bus runs at publish time. */
-    readonly filter: EventPredicate | undefined,
-    capacity: number,
-    signal: AbortSignal | undefined,
-    private readonly clock: () => number,
-    onDrop?: (item: StreamItem) => void,
-    age?: AgeBound<StreamItem>,
-  ) {
-    super(
-      capacity,
+  constructor(options: EventSubscriptionOptions) {
+    const { detach } = options;
+    super({
+      capacity: options.capacity,
       retentionOf,
-      () => detach(this),
-      signal,
+      onEnd: () => detach(this),
+      signal: options.signal,
       // The filter ran at publish time: what the queue dropped were this reader's own events.
-      (missed, cause) => ({ ...this.gap(missed, null, null, dropReason(missed, cause)), counts: 'subscriber' as const }),
-      onDrop,
-      age,
-    );
+      dropNotice: (missed, cause) => ({ ...this.gap({ missed, fromId: null, toId: null, reason: dropReason(missed, cause) }), counts: 'subscriber' as const }),
+      onDrop: options.onDrop,
+      age: options.age,
+    });
+    this.filter = options.filter;
+    this.clock = options.clock;
   }
 
   /** True when this subscription started with entries of its own (replay, after or snapshot). */
@@ -234,11 +250,23 @@ export class EventSubscription extends QueueIterator<StreamItem> {
     let pendingGap: StreamGap | null = null;
     if (from > liveFrom) {
       // Ids restart with the process: a resume point from before a restart can be ahead.
-      pendingGap = this.gap(0, null, null, `resume point ${from - 1} is ahead of the log (last id ${liveFrom - 1}): the server has restarted, events may be missing`, 'the resume point is ahead of the log: the server has restarted, events may be missing');
+      pendingGap = this.gap({
+        missed: 0,
+        fromId: null,
+        toId: null,
+        reason: `resume point ${from - 1} is ahead of the log (last id ${liveFrom - 1}): the server has restarted, events may be missing`,
+        scopedReason: 'the resume point is ahead of the log: the server has restarted, events may be missing',
+      });
       from = liveFrom;
     } else if (from < history.oldestId && from < liveFrom) {
       const toId = Math.min(history.oldestId, liveFrom) - 1;
-      pendingGap = this.gap(toId - from + 1, from, toId, `events ${from}..${toId} are no longer kept (history holds the last ${history.size})`, 'events after the resume point are no longer kept in memory');
+      pendingGap = this.gap({
+        missed: toId - from + 1,
+        fromId: from,
+        toId,
+        reason: `events ${from}..${toId} are no longer kept (history holds the last ${history.size})`,
+        scopedReason: 'events after the resume point are no longer kept in memory',
+      });
       from = toId + 1;
     }
     this.cursor = { history, next: from, liveFrom, pendingGap };
@@ -303,7 +331,13 @@ export class EventSubscription extends QueueIterator<StreamItem> {
         const toId = Math.min(history.oldestId, cursor.liveFrom) - 1;
         const from = cursor.next;
         cursor.next = toId + 1;
-        return this.gap(toId - from + 1, from, toId, `events ${from}..${toId} left the history before they were read`, 'events left the history before this stream read them');
+        return this.gap({
+          missed: toId - from + 1,
+          fromId: from,
+          toId,
+          reason: `events ${from}..${toId} left the history before they were read`,
+          scopedReason: 'events left the history before this stream read them',
+        });
       }
       const entry = history.get(cursor.next++);
       if (entry === undefined) continue;
@@ -320,7 +354,8 @@ export class EventSubscription extends QueueIterator<StreamItem> {
   }
 
   /** @internal A gap notice stamped with the bus clock; `scopedReason` is for readers of some runners only. */
-  gap(missed: number, fromId: number | null, toId: number | null, reason: string, scopedReason?: string): StreamGap {
+  gap(notice: { readonly missed: number; readonly fromId: number | null; readonly toId: number | null; readonly reason: string; readonly scopedReason?: string }): StreamGap {
+    const { missed, fromId, toId, reason, scopedReason } = notice;
     return { kind: 'gap', missed, fromId, toId, reason, timestamp: this.clock(), ...(scopedReason !== undefined ? { scopedReason } : {}) };
   }
 }
@@ -545,7 +580,7 @@ export class EventBus {
     const missed = entry.id - this.last - 1;
     if (missed > 0) {
       const gap: StreamGap = {
-        ...gapNotice(missed, `ids ${this.last + 1}..${entry.id - 1} never reached this server (${why})`, this.last + 1, entry.id - 1, this.clock()),
+        ...gapNotice({ missed, reason: `ids ${this.last + 1}..${entry.id - 1} never reached this server (${why})`, fromId: this.last + 1, toId: entry.id - 1, timestamp: this.clock() }),
         scopedReason: `events never reached this server (${why}); some may have been yours`,
       };
       const at = this.maxAge > 0 ? this.ageClock() : undefined;
@@ -600,7 +635,7 @@ export class EventBus {
     const capacity = options.capacity ?? this.capacity;
     const age: AgeBound<StreamItem> | undefined =
       this.maxAge > 0 ? { maxAgeMs: this.maxAge, keyOf: conflationKeyOf, now: this.ageClock, onExpire: this.countExpired } : undefined;
-    const subscription = new EventSubscription(this.detach, options.filter, capacity, options.signal, this.clock, this.countDrop, age);
+    const subscription = new EventSubscription({ detach: this.detach, filter: options.filter, capacity, signal: options.signal, clock: this.clock, onDrop: this.countDrop, age });
     if (this.isClosed || subscription.closed) {
       subscription.finish();
       return subscription;
@@ -611,7 +646,11 @@ export class EventBus {
       subscription.startWith(this.latest.snapshot(options.filter, options.index));
     } else if (options.after !== undefined && options.epoch !== undefined && options.epoch !== this.currentEpoch) {
       subscription.startWithNotice({
-        ...gapNotice(0, `the event log was reset: id ${options.after} was read in log epoch ${options.epoch}, which is gone; this is epoch ${this.currentEpoch}, going on with live events`, null, null, this.clock()),
+        ...gapNotice({
+          missed: 0,
+          reason: `the event log was reset: id ${options.after} was read in log epoch ${options.epoch}, which is gone; this is epoch ${this.currentEpoch}, going on with live events`,
+          timestamp: this.clock(),
+        }),
         counts: 'log',
         scopedReason: 'the event log was reset: the resume point belongs to a log that is gone; going on with live events',
         epoch: this.currentEpoch,

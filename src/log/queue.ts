@@ -303,6 +303,27 @@ export type DropCause = { readonly kind: 'capacity' } | { readonly kind: 'age'; 
 
 const CAPACITY: DropCause = Object.freeze({ kind: 'capacity' });
 
+/** What a {@link QueueIterator} is made of. */
+export interface QueueIteratorOptions<T> {
+  /** Items it may hold (see {@link BoundedQueue}). */
+  readonly capacity: number;
+  /** How its queue treats an item when it is full. */
+  readonly retentionOf: (item: T) => Retention;
+  /** Called exactly once, when the iterator ends. */
+  readonly onEnd: () => void;
+  /** Ends the iterator when aborted. */
+  readonly signal?: AbortSignal;
+  /**
+   * Makes the item a reader gets, before anything else, after the queue dropped `missed`
+   * items (`cause` says why); without it drops are only counted in `dropped` and `expired`.
+   */
+  readonly dropNotice?: (missed: number, cause: DropCause) => T;
+  /** Told of each item the queue drops. */
+  readonly onDrop?: (item: T) => void;
+  /** Bound on how stale a high-frequency item may be when read (see {@link BoundedQueue.expire}); absent: none. */
+  readonly age?: AgeBound<T>;
+}
+
 /**
  * An async iterator fed by pushes, over a {@link BoundedQueue}: the one shape of every
  * live stream here (a bus subscriber, a member of a shared execution). A waiting reader
@@ -321,23 +342,15 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
   private reportedExpired = 0;
   private readonly ageCause: DropCause | null;
   private lastAt = Number.NaN;
+  private readonly onEnd: () => void;
+  private readonly signal: AbortSignal | undefined;
+  private readonly dropNotice: ((missed: number, cause: DropCause) => T) | undefined;
 
-  /**
-   * @param dropNotice makes the item a reader gets, before anything else, after the
-   *   queue dropped `missed` items (`cause` says why); without it drops are only counted
-   *   in `dropped` and `expired`
-   * @param age bound on how stale a high-frequency item may be when read (see
-   *   {@link BoundedQueue.expire}); absent: none
-   */
-  constructor(
-    capacity: number,
-    retentionOf: (item: T) => Retention,
-    private readonly onEnd: () => void,
-    private readonly signal?: AbortSignal,
-    private readonly dropNotice?: (missed: number, cause: DropCause) => T,
-    onDrop?: (item: T) => void,
-    age?: AgeBound<T>,
-  ) {
+  constructor(options: QueueIteratorOptions<T>) {
+    const { capacity, retentionOf, signal, onDrop, age } = options;
+    this.onEnd = options.onEnd;
+    this.signal = signal;
+    this.dropNotice = options.dropNotice;
     this.queue = new BoundedQueue(capacity, retentionOf, onDrop, age);
     this.ageCause = age === undefined ? null : Object.freeze({ kind: 'age', maxAgeMs: age.maxAgeMs });
     if (signal?.aborted === true) this.ended = true;

@@ -63,8 +63,23 @@ export function isGap(item: StreamItem): item is StreamGap {
   return 'kind' in item;
 }
 
-/** A gap notice stamped now. */
-export function gapNotice(missed: number, reason: string, fromId: number | null = null, toId: number | null = null, timestamp = Date.now()): StreamGap {
+/** What a {@link gapNotice} says. */
+export interface GapNoticeOptions {
+  /** Events lost. */
+  readonly missed: number;
+  /** Why, for people. */
+  readonly reason: string;
+  /** First id lost, when known (default null). */
+  readonly fromId?: number | null;
+  /** Last id lost, when known (default null). */
+  readonly toId?: number | null;
+  /** When, in ms since the epoch (default now). */
+  readonly timestamp?: number;
+}
+
+/** A gap notice, stamped now unless told otherwise. */
+export function gapNotice(options: GapNoticeOptions): StreamGap {
+  const { missed, reason, fromId = null, toId = null, timestamp = Date.now() } = options;
   return { kind: 'gap', missed, fromId, toId, reason, timestamp };
 }
 

@@ -194,18 +194,16 @@ describe('a subscriber queue bounded by age', () => {
   it('tells a reader why it lost what: capacity and age are separate notices', async () => {
     const clock = manualClock();
     const notices: string[] = [];
-    const it = new QueueIterator<number>(
-      4,
-      () => Retention.HighFrequency,
-      () => undefined,
-      undefined,
-      (missed: number, cause: DropCause) => {
+    const it = new QueueIterator<number>({
+      capacity: 4,
+      retentionOf: () => Retention.HighFrequency,
+      onEnd: () => undefined,
+      dropNotice: (missed: number, cause: DropCause) => {
         notices.push(`${cause.kind}:${missed}`);
         return -missed;
       },
-      undefined,
-      { maxAgeMs: 10, keyOf: () => 'same', now: clock.now },
-    );
+      age: { maxAgeMs: 10, keyOf: () => 'same', now: clock.now },
+    });
     for (let i = 1; i <= 6; i++) it.push(i);
     clock.advance(20);
     const read: number[] = [];

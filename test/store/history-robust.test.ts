@@ -27,7 +27,7 @@ async function insertRaw(db: Db, id: number, runnerId: string, type: string, eve
 
 /** A source that reports one gap (ids 1..8 are older than the bus holds), then ends. */
 function gapSource(): StageSource {
-  const items: StreamItem[] = [gapNotice(8, 'resume point older than the history', 1, 8)];
+  const items: StreamItem[] = [gapNotice({ missed: 8, reason: 'resume point older than the history', fromId: 1, toId: 8 })];
   return {
     replays: true,
     close: () => undefined,

@@ -12,31 +12,7 @@ import type { Position } from '../../domain/position.js';
 import { RUNNER_STATES, type RunnerState } from '../../domain/state.js';
 import type { RunnerEvent } from '../../events/types.js';
 import type { RunnerStats } from '../runner.js';
-import type { EngineThreadReply, RunnerUpdate } from './protocol.js';
-
-/** What an engine thread posts to the main thread. */
-export interface EncodedBatch {
-  /**
-   * When the oldest event of the batch was handed to the hand-off, in ms since the epoch
-   * at sub-millisecond resolution (`performance.timeOrigin + performance.now()`): the main
-   * thread knows from it how long the batch's events waited.
-   */
-  readonly since: number;
-  /** Events in the batch. */
-  readonly count: number;
-  /** The events, in order, as records (see the `KIND_` constants). */
-  readonly records: Float64Array;
-  /** Events with no numeric form, in the order their records name them. */
-  readonly objects: RunnerEvent[];
-  /** Runners new to the table, appended in order: id, symbol, id, symbol… */
-  readonly names: string[];
-  /** Views of the runners that changed, {@link UPDATE_WIDTH} numbers each, after the batch's last event. */
-  readonly updates: Float64Array;
-  /** A position or stop reason that changed, for the update at `at`. */
-  readonly changes: { readonly at: number; readonly position: Position | null; readonly stopReason: string | null }[];
-  /** Requests answered, after the events they caused. */
-  readonly replies: EngineThreadReply[];
-}
+import type { EngineThreadBatch, EngineThreadReply, RunnerUpdate } from './protocol.js';
 
 /** Record kinds: an object event [0, runner], a tick [1, runner, 8 market numbers], a mark [2, runner, price, pnl, time]. */
 const KIND_OBJECT = 0;
@@ -75,7 +51,7 @@ interface Entry {
   readonly symbol: string;
 }
 
-/** The engine thread's side: gathers events and updates into the next {@link EncodedBatch}. */
+/** The engine thread's side: gathers events and updates into the next {@link EngineThreadBatch}. */
 export class BatchEncoder {
   private readonly table = new Map<string, Entry>();
   private size = 0;
@@ -83,7 +59,7 @@ export class BatchEncoder {
   private updates = new Doubles();
   private objects: RunnerEvent[] = [];
   private names: string[] = [];
-  private changes: EncodedBatch['changes'] = [];
+  private changes: EngineThreadBatch['changes'] = [];
   private updateCount = 0;
   private readonly sentPosition = new Map<string, Position | null>();
   private readonly sentReason = new Map<string, string | null>();
@@ -169,10 +145,10 @@ export class BatchEncoder {
   }
 
   /** The batch gathered so far (and a fresh one begun), with the buffers to transfer. */
-  take(since: number, replies: EngineThreadReply[]): { readonly batch: EncodedBatch; readonly transfer: ArrayBuffer[] } {
+  take(since: number, replies: EngineThreadReply[]): { readonly batch: EngineThreadBatch; readonly transfer: ArrayBuffer[] } {
     const records = this.records.take();
     const updates = this.updates.take();
-    const batch: EncodedBatch = { since, count: this.count, records, objects: this.objects, names: this.names, updates, changes: this.changes, replies };
+    const batch: EngineThreadBatch = { since, count: this.count, records, objects: this.objects, names: this.names, updates, changes: this.changes, replies };
     this.objects = [];
     this.names = [];
     this.changes = [];
@@ -190,7 +166,7 @@ export class BatchDecoder {
   private readonly reason = new Map<string, string | null>();
 
   /** Learns the batch's new runners; call first, before {@link updates} and {@link events}. */
-  names(batch: EncodedBatch): void {
+  names(batch: EngineThreadBatch): void {
     const names = batch.names;
     for (let i = 0; i < names.length; i += 2) {
       this.ids.push(names[i]!);
@@ -199,7 +175,7 @@ export class BatchDecoder {
   }
 
   /** Calls `apply` with each runner view the batch carries. */
-  updates(batch: EncodedBatch, apply: (update: RunnerUpdate) => void): void {
+  updates(batch: EngineThreadBatch, apply: (update: RunnerUpdate) => void): void {
     const u = batch.updates;
     let change = 0;
     for (let at = 0, n = 0; at < u.length; at += UPDATE_WIDTH, n++) {
@@ -236,7 +212,7 @@ export class BatchDecoder {
   }
 
   /** Calls `publish` with each event of the batch, in order, and its symbol. */
-  events(batch: EncodedBatch, publish: (event: RunnerEvent, symbol: string) => void): void {
+  events(batch: EngineThreadBatch, publish: (event: RunnerEvent, symbol: string) => void): void {
     const cursor = this.cursor(batch);
     while (!cursor.done) {
       const symbol = cursor.symbol;
@@ -248,7 +224,7 @@ export class BatchDecoder {
    * A cursor over the batch's events, to decode them one at a time, later and in pieces
    * (call {@link names} first; runners learned since do not change the batch's).
    */
-  cursor(batch: EncodedBatch): BatchCursor {
+  cursor(batch: EngineThreadBatch): BatchCursor {
     return new BatchCursor(batch, this.ids, this.symbols);
   }
 }
@@ -267,7 +243,7 @@ export class BatchCursor {
   index = 0;
 
   constructor(
-    readonly batch: EncodedBatch,
+    readonly batch: EngineThreadBatch,
     private readonly ids: readonly string[],
     private readonly symbols: readonly string[],
   ) {}

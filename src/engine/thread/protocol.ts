@@ -1,9 +1,10 @@
 /**
  * Messages between a `ThreadedEngine` (the main thread) and its engine threads
- * (`worker.ts`). Everything here crosses `postMessage`, so it is plain data.
+ * (`main.ts`). Everything here crosses `postMessage`, so it is plain data.
  */
 import type { Position } from '../../domain/position.js';
 import type { RunnerState } from '../../domain/state.js';
+import type { RunnerEvent } from '../../events/types.js';
 import type { EngineErrorCode, RunnerConfig } from '../config.js';
 import type { RunnerInfo } from '../engine.js';
 import type { RunnerStats } from '../runner.js';
@@ -47,5 +48,30 @@ export type EngineThreadReply =
   | { readonly requestId: number; readonly ok: true; readonly runner: RunnerInfo | null }
   | { readonly requestId: number; readonly ok: false; readonly code: EngineErrorCode | 'ENGINE_FAILED'; readonly message: string };
 
-/** One hand-off from an engine thread: see `EncodedBatch` (thread-codec.ts). */
-export type { EncodedBatch as EngineThreadBatch } from './codec.js';
+/**
+ * One hand-off from an engine thread to the main thread, in the compact form that codec.ts
+ * writes (`BatchEncoder`) and reads (`BatchDecoder`): defined here with the other messages,
+ * so that the protocol depends on nothing and the codec on the protocol.
+ */
+export interface EngineThreadBatch {
+  /**
+   * When the oldest event of the batch was handed to the hand-off, in ms since the epoch
+   * at sub-millisecond resolution (`performance.timeOrigin + performance.now()`): the main
+   * thread knows from it how long the batch's events waited.
+   */
+  readonly since: number;
+  /** Events in the batch. */
+  readonly count: number;
+  /** The events, in order, as records (see the `KIND_` constants of codec.ts). */
+  readonly records: Float64Array;
+  /** Events with no numeric form, in the order their records name them. */
+  readonly objects: RunnerEvent[];
+  /** Runners new to the table, appended in order: id, symbol, id, symbol… */
+  readonly names: string[];
+  /** Views of the runners that changed, `UPDATE_WIDTH` (codec.ts) numbers each, after the batch's last event. */
+  readonly updates: Float64Array;
+  /** A position or stop reason that changed, for the update at `at`. */
+  readonly changes: { readonly at: number; readonly position: Position | null; readonly stopReason: string | null }[];
+  /** Requests answered, after the events they caused. */
+  readonly replies: EngineThreadReply[];
+}

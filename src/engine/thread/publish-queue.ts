@@ -1,6 +1,7 @@
 import type { RunnerEvent } from '../../events/types.js';
 import type { EventSink } from '../engine.js';
-import type { BatchCursor, BatchDecoder, EncodedBatch } from './codec.js';
+import type { BatchCursor, BatchDecoder } from './codec.js';
+import type { EngineThreadBatch } from './protocol.js';
 
 /**
  * Longest the main thread publishes engine events in one callback before sockets, timers
@@ -21,7 +22,7 @@ const CLOCK_EVERY = 16;
 /** A runner's shedding is reported at most this often (ms). */
 export const SHED_REPORT_MS = 1000;
 
-/** Milliseconds since the epoch at sub-millisecond resolution, comparable with `EncodedBatch.since` of any thread. */
+/** Milliseconds since the epoch at sub-millisecond resolution, comparable with `EngineThreadBatch.since` of any thread. */
 function preciseNow(): number {
   return performance.timeOrigin + performance.now();
 }
@@ -37,7 +38,7 @@ export interface PublishQueueOptions {
    * queue would drop it soon anyway, and publishing it only delays every fresher event.
    */
   readonly maxEventAgeMs?: number;
-  /** Milliseconds since the epoch at sub-ms resolution, as `EncodedBatch.since` (default `performance.timeOrigin + performance.now()`). */
+  /** Milliseconds since the epoch at sub-ms resolution, as `EngineThreadBatch.since` (default `performance.timeOrigin + performance.now()`). */
   readonly now?: () => number;
   /** Milliseconds since the epoch, for the timestamps of shedding reports (default Date.now). */
   readonly clock?: () => number;
@@ -54,7 +55,7 @@ interface Entry {
   /** The position (over everything ever queued) of its first event. */
   readonly first: number;
   readonly count: number;
-  /** When its oldest event was emitted (as `EncodedBatch.since`). */
+  /** When its oldest event was emitted (as `EngineThreadBatch.since`). */
   readonly since: number;
   /** Runs once each of its events is published or shed, with how long its oldest one waited (ms). */
   readonly done: ((waitedMs: number) => void) | null;
@@ -135,7 +136,7 @@ export class PublishQueue {
    * Queues a batch whose names `decoder` has learned (`BatchDecoder.names`); its events are
    * decoded as they are published. `done` runs once all of them are published or shed.
    */
-  addBatch(decoder: BatchDecoder, batch: EncodedBatch, done: (waitedMs: number) => void): void {
+  addBatch(decoder: BatchDecoder, batch: EngineThreadBatch, done: (waitedMs: number) => void): void {
     const cursor = decoder.cursor(batch);
     const first = this.added;
     if (this.shedAfterMs !== Number.POSITIVE_INFINITY) {

@@ -29,7 +29,7 @@ function edgesOf(page: HistoryPageShape): Edge[] {
   if (page.undecodable.length === 0) return edges;
   for (const row of page.undecodable) {
     const reason = `stored event ${row.id} (${row.type}) could not be decoded (${row.reason}): skipped`;
-    edges.push({ id: row.id, node: gapNotice(1, reason, row.id, row.id) });
+    edges.push({ id: row.id, node: gapNotice({ missed: 1, reason, fromId: row.id, toId: row.id }) });
   }
   return edges.sort((a, b) => a.id - b.id);
 }

@@ -102,7 +102,7 @@ export class StoreBackfill implements StageSource {
         // Rows that did not decode are skipped, each reported where it sat in the log.
         const items: StreamItem[] = [...visible];
         for (const row of page.undecodable) {
-          items.push(gapNotice(1, `stored event ${row.id} (${row.type}) could not be decoded (${row.reason}): skipped`, row.id, row.id));
+          items.push(gapNotice({ missed: 1, reason: `stored event ${row.id} (${row.type}) could not be decoded (${row.reason}): skipped`, fromId: row.id, toId: row.id }));
         }
         this.buffer.push(...items.sort((a, b) => positionOf(a) - positionOf(b)));
       }
@@ -141,7 +141,7 @@ export class StoreBackfill implements StageSource {
     const missing = toId - fromId + 1 - (await this.store.countRange(fromId, toId));
     if (missing <= 0) return;
     this.buffer.push({
-      ...gapNotice(missing, `events ${fromId}..${toId} came from the store, which does not keep every type; up to ${missing} are missing`, fromId, toId),
+      ...gapNotice({ missed: missing, reason: `events ${fromId}..${toId} came from the store, which does not keep every type; up to ${missing} are missing`, fromId, toId }),
       scopedReason: 'events came from the event store, which does not keep every type: some may be missing',
     });
   }
@@ -150,14 +150,15 @@ export class StoreBackfill implements StageSource {
 /** The notice of a backfill that stopped at {@link BACKFILL_SCAN_ROWS}: what it did not search, and how to read it. */
 function stoppedNotice(fromId: number, toId: number, rejected: number): StreamGap {
   return {
-    ...gapNotice(
-      toId - fromId + 1,
-      `the event store search for this resume stopped after its filters (where, minSeverity or the token's scope) rejected ${rejected} stored events, ` +
+    ...gapNotice({
+      missed: toId - fromId + 1,
+      reason:
+        `the event store search for this resume stopped after its filters (where, minSeverity or the token's scope) rejected ${rejected} stored events, ` +
         `the most one resume reads (${BACKFILL_SCAN_ROWS}): events ${fromId}..${toId} were not searched; ` +
         `eventHistory(after: "${fromId - 1}") with the same filters reads them page by page`,
       fromId,
       toId,
-    ),
+    }),
     scopedReason:
       'the event store search for this resume stopped at its bound (the stored events its filters rejected): some events you asked for were not searched; eventHistory reads them page by page',
   };

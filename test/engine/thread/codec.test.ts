@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BatchDecoder, BatchEncoder, type EncodedBatch } from '../../../src/engine/thread/codec.js';
+import { BatchDecoder, BatchEncoder } from '../../../src/engine/thread/codec.js';
+import type { EngineThreadBatch as EncodedBatch } from '../../../src/engine/thread/protocol.js';
 import type { RunnerUpdate } from '../../../src/engine/thread/protocol.js';
 import type { RunnerEvent } from '../../../src/events/types.js';
 import { sampleEvents } from '../../events/fixtures.js';
