@@ -456,7 +456,11 @@ export class EventBus {
     this.history = new EventHistory(this.history.size, this.history.maxBytes, lastId);
     this.latest = new LatestState();
     const gap: StreamGap = {
-      ...gapNotice(0, `the event log was recreated: epoch ${previous} (last id ${was}) is gone; this is epoch ${epoch}, whose ids continue after ${lastId}: ids read before this notice mean nothing in it, resume with the new epoch and the ids that follow`, null, null, this.clock()),
+      ...gapNotice({
+        missed: 0,
+        reason: `the event log was recreated: epoch ${previous} (last id ${was}) is gone; this is epoch ${epoch}, whose ids continue after ${lastId}: ids read before this notice mean nothing in it, resume with the new epoch and the ids that follow`,
+        timestamp: this.clock(),
+      }),
       counts: 'log',
       scopedReason: 'the event log was recreated: ids restart in a new epoch; resume with the new epoch and the ids that follow',
       epoch,
