@@ -61,7 +61,7 @@ const STORE_CODES = {
 const GRAPHQL_CODES = {
   BAD_USER_INPUT: { meaning: 'an argument is malformed or out of range; the message names it and the limit', status: null, raisedBy: GraphQLError },
   BAD_REQUEST: {
-    meaning: 'not an operation this endpoint runs: no query, no such operation, a missing or over-long operation id, a malformed graphql-sse request',
+    meaning: 'a malformed request: no query, bad parameters, a mutation over GET (405), a missing, repeated (409) or over-long operation id',
     status: 400,
     raisedBy: GraphQLError,
   },
