@@ -148,14 +148,13 @@ function isOwnCode<C extends string>(codes: Readonly<Record<C, CodeEntry>>, code
 export interface GraphqlErrorOptions {
   /** Adds `extensions.http.status` (the catalogue's status): Yoga and graphql-sse answer with it. */
   readonly httpStatus?: boolean;
-  readonly cause?: unknown;
 }
 
 /** A GraphQL error with `extensions.code` (and, if asked, its HTTP status). */
 export function graphqlError(code: ErrorCode, message: string, options: GraphqlErrorOptions = {}): GraphQLError {
   const status = ERROR_CODES[code].status;
   const extensions = options.httpStatus === true && status !== null ? { code, http: { status } } : { code };
-  return new GraphQLError(message, { extensions, ...(options.cause instanceof Error ? { originalError: options.cause } : {}) });
+  return new GraphQLError(message, { extensions });
 }
 
 /** The JSON body of an HTTP refusal the transports answer before GraphQL runs. */
@@ -201,6 +200,7 @@ export function maskError(error: unknown, message: string, isDev?: boolean): Err
 export interface ErrorWire {
   /** A catalogue code, or null for an error without one. */
   readonly code: ErrorCode | null;
+  /** The message for the client, as it was raised. */
   readonly message: string;
   /** With STORE_TIMEOUT: the store's query timeout, in ms (the message is rebuilt from it). */
   readonly timeoutMs?: number;
