@@ -21,7 +21,7 @@ export type GraphqlErrorCode = 'BAD_USER_INPUT' | 'BAD_REQUEST' | 'UNAUTHENTICAT
 export type TransportErrorCode = 'TOO_MANY_RESERVATIONS' | 'NOT_FOUND' | 'CONFLICT' | 'PAYLOAD_TOO_LARGE' | 'LENGTH_REQUIRED' | 'NOT_ACCEPTABLE';
 
 /** Codes graphql-yoga gives itself, which reach clients as they are. */
-export type YogaErrorCode = 'INTERNAL_SERVER_ERROR' | 'OPERATION_RESOLUTION_FAILURE';
+export type YogaErrorCode = 'GRAPHQL_PARSE_FAILED' | 'GRAPHQL_VALIDATION_FAILED' | 'OPERATION_RESOLUTION_FAILURE' | 'INTERNAL_SERVER_ERROR';
 
 /** Every code a client may find in `extensions.code`. */
 export type ErrorCode = EngineErrorCode | StoreErrorCode | GraphqlErrorCode | TransportErrorCode | YogaErrorCode;
@@ -90,6 +90,12 @@ const TRANSPORT_CODES = {
 } as const satisfies Record<TransportErrorCode, CodeEntry>;
 
 const YOGA_CODES = {
+  GRAPHQL_PARSE_FAILED: { meaning: 'the document is not valid GraphQL syntax', status: 400, raisedBy: GraphQLError },
+  GRAPHQL_VALIDATION_FAILED: {
+    meaning: "the document does not validate against the schema, or exceeds GraphQL Armor's depth, alias or token limits, or asks for introspection where it is off",
+    status: 400,
+    raisedBy: GraphQLError,
+  },
   INTERNAL_SERVER_ERROR: { meaning: "an unexpected error, masked as `Unexpected error.` (the server's log has it)", status: null, raisedBy: GraphQLError },
   OPERATION_RESOLUTION_FAILURE: { meaning: 'the document has no operation of that name (Yoga, at /graphql)', status: 400, raisedBy: GraphQLError },
 } as const satisfies Record<YogaErrorCode, CodeEntry>;
