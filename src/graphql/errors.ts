@@ -194,8 +194,9 @@ export function toGraphQLError(err: unknown): GraphQLError {
  * a catalogued class keeps its message and code; any other is masked as Yoga masks it.
  */
 export function maskError(error: unknown, message: string, isDev?: boolean): Error {
-  const original = error instanceof GraphQLError ? error.originalError : error;
-  if (original !== undefined && !(original instanceof GraphQLError) && errorCodeOf(original) !== null && error instanceof GraphQLError) {
+  // graphql-js wraps what a resolver threw: the original says whether it has a code.
+  const original = error instanceof GraphQLError ? error.originalError : undefined;
+  if (error instanceof GraphQLError && !(original instanceof GraphQLError) && errorCodeOf(original) !== null) {
     const coded = toGraphQLError(original);
     return new GraphQLError(coded.message, { nodes: error.nodes, path: error.path, extensions: coded.extensions });
   }
