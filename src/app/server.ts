@@ -20,6 +20,7 @@ import { GraphiqlPage } from '../transport/graphiql-page.js';
 import { StreamScope } from '../graphql/stream-scope.js';
 import { attachGraphqlWs, type WsEndpoint } from '../transport/graphql-ws.js';
 import { createTickwireYoga, GRAPHQL_PATH, type TickwireYoga } from '../graphql/yoga.js';
+import { CODE, errorBody } from '../graphql/errors.js';
 
 /**
  * /metrics (Prometheus text), /health (the process answers) and /ready (its
@@ -199,7 +200,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
     res.setHeader('x-request-id', requestId);
     // An open server answers only to its loopback names: a rebound DNS name is refused.
     if (!hostAllowed(req.headers.host, tokens === null, limits)) {
-      res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: `host ${JSON.stringify(req.headers.host ?? '')} is not allowed: a server without TOKENS_FILE answers only to the names in ALLOWED_HOSTS (default 127.0.0.1, localhost, [::1])`, extensions: { code: 'FORBIDDEN' } }] }));
+      res.writeHead(403, { 'content-type': 'application/json' }).end(errorBody(CODE.FORBIDDEN, `host ${JSON.stringify(req.headers.host ?? '')} is not allowed: a server without TOKENS_FILE answers only to the names in ALLOWED_HOSTS (default 127.0.0.1, localhost, [::1])`));
       return;
     }
     const path = (req.url ?? '/').split('?', 1)[0];
@@ -210,7 +211,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
     // The page and its scripts are public, like GraphiQL's; what they ask for needs a token.
     if (dashboard?.(req, res) === true) return;
     if (!originAllowed(req.headers.origin, req.headers.host, limits)) {
-      res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ errors: [{ message: `origin ${req.headers.origin} is not allowed (ALLOWED_ORIGINS)`, extensions: { code: 'FORBIDDEN' } }] }));
+      res.writeHead(403, { 'content-type': 'application/json' }).end(errorBody(CODE.FORBIDDEN, `origin ${req.headers.origin} is not allowed (ALLOWED_ORIGINS)`));
       return;
     }
     // What Yoga sees of Accept: without the types it refuses (q=0), or a 406 if that is all.
@@ -226,14 +227,14 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
     if (principal === null) {
       res
         .writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' })
-        .end(JSON.stringify({ errors: [{ message: 'missing or invalid API token (Authorization: Bearer …)', extensions: { code: 'UNAUTHENTICATED' } }] }));
+        .end(errorBody(CODE.UNAUTHENTICATED, 'missing or invalid API token (Authorization: Bearer …)'));
       return;
     }
     const refusal = bodyRefusal(req.method, req.headers, limits.maxBodyBytes);
     if (refusal !== null) {
       // The rest of the body is not read: the connection closes after the answer.
-      const code = refusal.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'LENGTH_REQUIRED';
-      res.writeHead(refusal.status, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify({ errors: [{ message: refusal.message, extensions: { code } }] }));
+      const code = refusal.status === 413 ? CODE.PAYLOAD_TOO_LARGE : CODE.LENGTH_REQUIRED;
+      res.writeHead(refusal.status, { 'content-type': 'application/json', connection: 'close' }).end(errorBody(code, refusal.message));
       return;
     }
     let handled: Promise<unknown> | unknown;

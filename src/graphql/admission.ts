@@ -3,6 +3,7 @@ import type { Plugin } from 'graphql-yoga';
 import { principalKey, type Principal } from './schema/principal.js';
 import { OPEN_PRINCIPAL } from './auth.js';
 import type { StreamScope } from './stream-scope.js';
+import { CODE, graphqlError } from './errors.js';
 
 /** The transports that stream subscriptions, as metrics and messages name them. */
 export type StreamTransport = 'graphql-ws' | 'graphql-sse' | 'yoga-sse';
@@ -61,9 +62,7 @@ export class Admission {
     if (count >= this.limit) {
       const whose = isOpen(principal) && clientAddress !== undefined ? `client address ${clientAddress}` : `token "${principal.name}"`;
       const counted = isOpen(principal) && clientAddress !== undefined ? ', per client address in open mode' : '';
-      return new GraphQLError(`too many subscriptions for ${whose} (at most ${this.limit}, MAX_SUBSCRIPTIONS_PER_TOKEN${counted})`, {
-        extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', http: { status: 429 } },
-      });
+      return graphqlError(CODE.TOO_MANY_SUBSCRIPTIONS, `too many subscriptions for ${whose} (at most ${this.limit}, MAX_SUBSCRIPTIONS_PER_TOKEN${counted})`, { httpStatus: true });
     }
     this.held.set(key, count + 1);
     this.byTransport[transport]++;

@@ -17,6 +17,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { SchemaContext } from './schema/builder.js';
 import { seesAll } from './schema/principal.js';
 import { HISTORY_SCAN_ROWS } from '../store/store.js';
+import { CODE, graphqlError } from './errors.js';
 
 /**
  * Fields whose work is what they read from the in-memory history, by `Type.field`: each
@@ -125,10 +126,10 @@ export function historyCostPlugin(maxCost: number): Plugin {
     const scoped = principal !== undefined && !seesAll(principal);
     const cost = historyCost(args.schema, args.document, { operationName: args.operationName, variables: args.variableValues, scoped });
     if (cost <= maxCost) return null;
-    return new GraphQLError(
+    return graphqlError(
+      CODE.COST_LIMIT,
       `Query cost limit of ${maxCost} exceeded, found ${cost}: recentEvents and Runner.candles count their \`last\` each, ` +
         `an eventHistory with where or minSeverity${scoped ? ' (any eventHistory, for a token scoped to some runners)' : ''} the ${HISTORY_SCAN_ROWS} stored events it may read (MAX_COST).`,
-      { extensions: { code: 'COST_LIMIT' } },
     );
   };
   return {

@@ -1,6 +1,7 @@
 import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { SchemaContext } from './schema/index.js';
+import { CODE, graphqlError } from './errors.js';
 
 /** A GraphQL request as the streaming transports receive it. */
 export interface OperationParams {
@@ -33,7 +34,7 @@ export async function prepareOperation(
     params,
   });
   if (typeof params.query !== 'string' || params.query.length === 0) {
-    return [new GraphQLError('request has no query', { extensions: { code: 'BAD_REQUEST' } })];
+    return [graphqlError(CODE.BAD_REQUEST, 'request has no query')];
   }
   let document;
   try {

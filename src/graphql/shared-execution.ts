@@ -11,7 +11,8 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
 } from 'graphql';
-import { maskError, type Plugin } from 'graphql-yoga';
+import type { Plugin } from 'graphql-yoga';
+import { maskError } from './errors.js';
 import { log } from '../runtime/log.js';
 import { DEFAULT_QUEUE_CAPACITY } from '../log/bus.js';
 import { Hub } from '../delivery/hub.js';

@@ -6,7 +6,7 @@ import type { EngineControl } from '../engine/engine.js';
 import type { EventStore } from '../store/store.js';
 import { schema, type SchemaContext } from './schema/index.js';
 import { principalKey } from './schema/principal.js';
-import { GraphQLError } from 'graphql';
+import { CODE, graphqlError, maskError } from './errors.js';
 import { OPEN_PRINCIPAL, principalOf, type TokenStore } from './auth.js';
 import { DEFAULT_LIMITS, limitPlugins, type Limits } from './limits.js';
 import { log } from '../runtime/log.js';
@@ -83,13 +83,15 @@ export function createTickwireYoga(
     context: (initial): SchemaContext => {
       if (tokens === null) return { engine, bus, store, principal: OPEN_PRINCIPAL, replayDir };
       const principal = principalOf(tokens, initial);
-      if (principal === null) throw new GraphQLError('missing or invalid API token', { extensions: { code: 'UNAUTHENTICATED' } });
+      if (principal === null) throw graphqlError(CODE.UNAUTHENTICATED, 'missing or invalid API token');
       return { engine, bus, store, principal, replayDir };
     },
     // The HTTP router serves GraphiQL's page itself, built once (graphiql-page.ts), by
     // Yoga's own test for a page request: none reaches Yoga, which would encode it anew each time.
     graphiql: false,
     landingPage: false,
+    // A catalogued error that escaped its resolver unconverted keeps its code; others are masked.
+    maskedErrors: { maskError },
     // Yoga's own messages go to the same JSON log.
     logging: {
       debug: (...args: unknown[]) => yogaLog.debug(args.map(String).join(' ')),

@@ -6,12 +6,17 @@
 /** STORE_QUERY_TIMEOUT_MS when it is not set: the longest a client's read of the store may take. */
 export const DEFAULT_STORE_QUERY_TIMEOUT_MS = 5000;
 
+/** The code a {@link StoreTimeoutError} carries to clients (`extensions.code`). */
+export type StoreErrorCode = 'STORE_TIMEOUT';
+
 /**
  * A read made for a client did not finish within the store's query timeout
  * (STORE_QUERY_TIMEOUT_MS). The message is for the client: it names the setting, never
  * the database, its host or the statement.
  */
 export class StoreTimeoutError extends Error {
+  /** Stable for clients; the GraphQL layer's error catalogue lists it. */
+  readonly code: StoreErrorCode = 'STORE_TIMEOUT';
   constructor(
     /** The timeout that ended the read, in ms. */
     readonly timeoutMs: number,

@@ -1,5 +1,6 @@
 import Negotiator from 'negotiator';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CODE, errorBody } from '../graphql/errors.js';
 
 /**
  * Accept headers with a media type of quality 0 ("not acceptable", RFC 9110 §12.4.2):
@@ -44,7 +45,7 @@ export function negotiateYogaAccept(req: IncomingMessage, res: ServerResponse): 
   const accept = yogaAccept(req.headers.accept);
   if (accept === null) {
     const message = `Accept ${JSON.stringify(req.headers.accept)} refuses every media type served here (q=0 means not acceptable): ${YOGA_TYPES.join(', ')}`;
-    res.writeHead(406, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ errors: [{ message, extensions: { code: 'NOT_ACCEPTABLE' } }] }));
+    res.writeHead(406, { 'content-type': 'application/json; charset=utf-8' }).end(errorBody(CODE.NOT_ACCEPTABLE, message));
     return false;
   }
   if (accept !== req.headers.accept) req.headers.accept = accept;

@@ -11,6 +11,7 @@ import { executePrepared, prepareOperation, subscribePrepared, type OperationPar
 import { payloadOf } from '../graphql/payload.js';
 import { StreamScope } from '../graphql/stream-scope.js';
 import type { TickwireYoga } from '../graphql/yoga.js';
+import { CODE, type ErrorCode } from '../graphql/errors.js';
 
 /** The graphql-sse endpoint (distinct and single connection modes). */
 export const GRAPHQL_SSE_PATH = '/graphql/stream';
@@ -43,7 +44,7 @@ class Refusal extends Error {
   }
 }
 
-const refuse = (status: number, message: string, code: string, headers?: Record<string, string>) =>
+const refuse = (status: number, message: string, code: ErrorCode, headers?: Record<string, string>) =>
   new Refusal(status, [{ message, extensions: { code } }], headers);
 
 const STREAM_HEADERS = {
@@ -185,7 +186,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        reject(refuse(413, `request body is over the limit of ${limit} bytes (MAX_BODY_BYTES)`, 'PAYLOAD_TOO_LARGE'));
+        reject(refuse(413, `request body is over the limit of ${limit} bytes (MAX_BODY_BYTES)`, CODE.PAYLOAD_TOO_LARGE));
         req.destroy();
         return;
       }
@@ -204,9 +205,9 @@ async function paramsOf(req: IncomingMessage, url: URL, limit: number): Promise<
     try {
       value = JSON.parse(text);
     } catch {
-      throw refuse(400, `${what} is not valid JSON`, 'BAD_REQUEST');
+      throw refuse(400, `${what} is not valid JSON`, CODE.BAD_REQUEST);
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw refuse(400, `${what} must be a JSON object`, 'BAD_REQUEST');
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw refuse(400, `${what} must be a JSON object`, CODE.BAD_REQUEST);
     return value as Record<string, unknown>;
   };
   let raw: Record<string, unknown>;
@@ -214,17 +215,17 @@ async function paramsOf(req: IncomingMessage, url: URL, limit: number): Promise<
     const q = url.searchParams;
     raw = { query: q.get('query'), operationName: q.get('operationName'), variables: json(q.get('variables'), 'variables'), extensions: json(q.get('extensions'), 'extensions') };
   } else if (req.method === 'POST') {
-    if (!(req.headers['content-type'] ?? '').includes('application/json')) throw refuse(415, 'a POST body must be application/json', 'BAD_REQUEST');
+    if (!(req.headers['content-type'] ?? '').includes('application/json')) throw refuse(415, 'a POST body must be application/json', CODE.BAD_REQUEST);
     raw = json(await readBody(req, limit), 'the request body') ?? {};
   } else {
-    throw refuse(405, `${req.method} is not allowed here`, 'BAD_REQUEST', { allow: 'GET, POST, PUT, DELETE' });
+    throw refuse(405, `${req.method} is not allowed here`, CODE.BAD_REQUEST, { allow: 'GET, POST, PUT, DELETE' });
   }
   const { query, operationName, variables, extensions } = raw;
-  if (typeof query !== 'string' || query === '') throw refuse(400, 'the request has no query', 'BAD_REQUEST');
-  if (operationName != null && typeof operationName !== 'string') throw refuse(400, 'operationName must be a string', 'BAD_REQUEST');
+  if (typeof query !== 'string' || query === '') throw refuse(400, 'the request has no query', CODE.BAD_REQUEST);
+  if (operationName != null && typeof operationName !== 'string') throw refuse(400, 'operationName must be a string', CODE.BAD_REQUEST);
   const isObject = (v: unknown) => v == null || (typeof v === 'object' && !Array.isArray(v));
-  if (!isObject(variables)) throw refuse(400, 'variables must be an object', 'BAD_REQUEST');
-  if (!isObject(extensions)) throw refuse(400, 'extensions must be an object', 'BAD_REQUEST');
+  if (!isObject(variables)) throw refuse(400, 'variables must be an object', CODE.BAD_REQUEST);
+  if (!isObject(extensions)) throw refuse(400, 'extensions must be an object', CODE.BAD_REQUEST);
   return {
     query,
     operationName: (operationName as string | null | undefined) ?? null,
@@ -284,8 +285,8 @@ export function createGraphqlSseHandler(tickwire: TickwireYoga, options: Graphql
     if (Array.isArray(prepared)) throw new Refusal(400, (prepared as readonly GraphQLError[]).map((e) => e.toJSON()));
     const args = prepared as ExecutionArgs;
     const operation = getOperationAST(args.document, args.operationName)?.operation;
-    if (operation === undefined) throw refuse(400, 'the document has no operation of that name', 'BAD_REQUEST');
-    if (operation === 'mutation' && req.method === 'GET') throw refuse(405, 'mutations need a POST', 'BAD_REQUEST', { allow: 'POST' });
+    if (operation === undefined) throw refuse(400, 'the document has no operation of that name', CODE.BAD_REQUEST);
+    if (operation === 'mutation' && req.method === 'GET') throw refuse(405, 'mutations need a POST', CODE.BAD_REQUEST, { allow: 'POST' });
     return { args, operation };
   };
 
@@ -326,7 +327,7 @@ export function createGraphqlSseHandler(tickwire: TickwireYoga, options: Graphql
     const ownerKey = ownerOf(req, principal);
     const held = reservationsBy.get(ownerKey) ?? 0;
     if (held >= options.maxReservationsPerToken) {
-      throw refuse(429, `too many graphql-sse reservations for token "${principal.name}" (at most ${options.maxReservationsPerToken}; each expires ${options.reservationTimeoutMs} ms after it was made unless its stream is opened)`, 'TOO_MANY_RESERVATIONS');
+      throw refuse(429, `too many graphql-sse reservations for token "${principal.name}" (at most ${options.maxReservationsPerToken}; each expires ${options.reservationTimeoutMs} ms after it was made unless its stream is opened)`, CODE.TOO_MANY_RESERVATIONS);
     }
     const token = randomBytes(24).toString('base64url');
     reservationsBy.set(ownerKey, held + 1);
@@ -343,20 +344,20 @@ export function createGraphqlSseHandler(tickwire: TickwireYoga, options: Graphql
   /** A reservation by its token, only for the principal that made it. */
   const reservationOf = (token: string, req: IncomingMessage, principal: Principal): Reservation => {
     const reservation = reservations.get(token);
-    if (reservation === undefined || reservation.ownerKey !== ownerOf(req, principal)) throw refuse(404, 'no such event stream reservation (it may have expired)', 'NOT_FOUND');
+    if (reservation === undefined || reservation.ownerKey !== ownerOf(req, principal)) throw refuse(404, 'no such event stream reservation (it may have expired)', CODE.NOT_FOUND);
     return reservation;
   };
 
   const startOperation = async (req: IncomingMessage, res: ServerResponse, url: URL, reservation: Reservation): Promise<void> => {
     const params = await paramsOf(req, url, options.maxBodyBytes);
     const id = params.extensions?.['operationId'];
-    if (typeof id !== 'string' || id === '') throw refuse(400, 'extensions.operationId is missing', 'BAD_REQUEST');
+    if (typeof id !== 'string' || id === '') throw refuse(400, 'extensions.operationId is missing', CODE.BAD_REQUEST);
     // Every event of the operation repeats its id.
     const tooLong = operationIdRefusal(id, 'extensions.operationId');
-    if (tooLong !== null) throw refuse(400, tooLong, 'BAD_REQUEST');
-    if (reservation.operations.has(id)) throw refuse(409, `operation "${id}" is already running`, 'BAD_REQUEST');
+    if (tooLong !== null) throw refuse(400, tooLong, CODE.BAD_REQUEST);
+    if (reservation.operations.has(id)) throw refuse(409, `operation "${id}" is already running`, CODE.BAD_REQUEST);
     if (reservation.operations.size >= options.maxOperationsPerReservation) {
-      throw refuse(429, `too many operations on this event stream (at most ${options.maxOperationsPerReservation})`, 'TOO_MANY_SUBSCRIPTIONS');
+      throw refuse(429, `too many operations on this event stream (at most ${options.maxOperationsPerReservation})`, CODE.TOO_MANY_SUBSCRIPTIONS);
     }
     const scope = new StreamScope();
     reservation.operations.set(id, scope);
@@ -401,16 +402,16 @@ export function createGraphqlSseHandler(tickwire: TickwireYoga, options: Graphql
       const reservation = token === null ? undefined : reservations.get(token);
       if (reservation === undefined) return distinct(req, res, url);
       const mine = reservationOf(reservation.token, req, principal);
-      if (mine.isOpen) throw refuse(409, 'this event stream is already open', 'CONFLICT');
+      if (mine.isOpen) throw refuse(409, 'this event stream is already open', CODE.CONFLICT);
       mine.open(res, keepAliveMs);
       return;
     }
     if (req.method === 'PUT') return reserve(req, res, principal);
-    if (token === null) throw refuse(404, 'no event stream token: open a stream with Accept: text/event-stream (not refused with q=0), or reserve one with PUT', 'NOT_FOUND');
+    if (token === null) throw refuse(404, 'no event stream token: open a stream with Accept: text/event-stream (not refused with q=0), or reserve one with PUT', CODE.NOT_FOUND);
     const reservation = reservationOf(token, req, principal);
     if (req.method === 'DELETE') {
       const id = url.searchParams.get('operationId');
-      if (id === null || id === '') throw refuse(400, 'operationId is missing', 'BAD_REQUEST');
+      if (id === null || id === '') throw refuse(400, 'operationId is missing', CODE.BAD_REQUEST);
       reservation.operations.get(id)?.close();
       res.writeHead(200).end();
       return;

@@ -13,6 +13,7 @@ import type { SchemaContext } from '../graphql/schema/index.js';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { executePrepared, prepareOperation, subscribePrepared } from '../graphql/operation.js';
 import { GRAPHQL_PATH, type TickwireYoga } from '../graphql/yoga.js';
+import { CODE, graphqlError } from '../graphql/errors.js';
 import { DEFAULT_HIGH_WATER_BYTES, FrameWriter, WS_TEXT_FRAMING, type ByteSink } from '../delivery/writer.js';
 import { isDeliveredDirectly, type DeliveryTarget } from '../graphql/shared-execution.js';
 
@@ -250,13 +251,11 @@ export function attachGraphqlWs(
       // Every frame of the operation repeats its id: a long one is refused, as an `error`
       // of that operation (graphql-ws then forgets the id; the connection goes on).
       const tooLong = operationIdRefusal(id, 'the subscribe message\'s id');
-      if (tooLong !== null) return refused(new GraphQLError(tooLong, { extensions: { code: 'BAD_REQUEST' } }));
+      if (tooLong !== null) return refused(graphqlError(CODE.BAD_REQUEST, tooLong));
       // graphql-ws registers the new id before this hook: it counts itself.
       if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection) {
         return refused(
-          new GraphQLError(`too many subscriptions on this connection (at most ${limits.maxSubscriptionsPerConnection}, MAX_SUBSCRIPTIONS_PER_CONNECTION)`, {
-            extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
-          }),
+          graphqlError(CODE.TOO_MANY_SUBSCRIPTIONS, `too many subscriptions on this connection (at most ${limits.maxSubscriptionsPerConnection}, MAX_SUBSCRIPTIONS_PER_CONNECTION)`),
         );
       }
       const prepared = await prepareOperation(

@@ -1,9 +1,9 @@
 import { GraphQLError } from 'graphql';
 import { EngineError } from '../../engine/config.js';
 import type { EngineControl, RunnerInfo } from '../../engine/engine.js';
+import { CODE, errorFromWire, graphqlError } from '../../graphql/errors.js';
 import type { Principal } from '../../graphql/schema/principal.js';
 import type { Db } from '../../store/db.js';
-import { StoreTimeoutError } from '../../store/timeout.js';
 import type { StreamTransport, Ticket } from '../../graphql/admission.js';
 import type { Answer, Call, FromWorker } from './protocol.js';
 
@@ -30,21 +30,18 @@ export class PrimaryLink {
     if (waiting === undefined) return;
     this.waiting.delete(id);
     if (answer.ok) waiting.resolve(answer.value);
-    else if (answer.code === 'TOO_MANY_SUBSCRIPTIONS') waiting.reject(new GraphQLError(answer.message, { extensions: { code: answer.code, http: { status: 429 } } }));
-    else if (answer.code === 'STORE_TIMEOUT') waiting.reject(new StoreTimeoutError(answer.timeoutMs ?? 0));
-    else if (answer.code !== null) waiting.reject(new EngineError(answer.code, answer.message));
-    else waiting.reject(new Error(answer.message));
+    else waiting.reject(errorFromWire(answer));
   }
 
   /** Rejects every call waiting: the primary is gone. */
   disconnected(): void {
-    for (const waiting of this.waiting.values()) waiting.reject(new EngineError('ENGINE_UNAVAILABLE', 'the server process is gone'));
+    for (const waiting of this.waiting.values()) waiting.reject(new EngineError(CODE.ENGINE_UNAVAILABLE, 'the server process is gone'));
     this.waiting.clear();
   }
 
   /** Makes a call and waits for its answer. */
   call<T>(call: Call): Promise<T> {
-    if (!this.channel.connected) return Promise.reject(new EngineError('ENGINE_UNAVAILABLE', 'the server process is gone'));
+    if (!this.channel.connected) return Promise.reject(new EngineError(CODE.ENGINE_UNAVAILABLE, 'the server process is gone'));
     const id = this.next++;
     return new Promise<T>((resolve, reject) => {
       this.waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
@@ -62,7 +59,7 @@ export class PrimaryLink {
       number = await this.call<number>({ op: 'admit', principal: { id: principal.id, name: principal.name, role: principal.role, runners: principal.runners }, transport, clientAddress });
     } catch (err) {
       if (err instanceof GraphQLError) return err;
-      return new GraphQLError(`the subscription could not be admitted: ${(err as Error).message}`, { extensions: { code: 'ENGINE_UNAVAILABLE' } });
+      return graphqlError(CODE.ENGINE_UNAVAILABLE, `the subscription could not be admitted: ${(err as Error).message}`);
     }
     let released = false;
     return {

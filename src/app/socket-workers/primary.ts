@@ -4,13 +4,12 @@ import type { Socket } from 'node:net';
 import { serialize } from 'node:v8';
 import { GraphQLError } from 'graphql';
 import type { EventBus } from '../../log/bus.js';
-import { EngineError } from '../../engine/config.js';
 import { snapshotRunner, type EngineControl, type RunnerInfo } from '../../engine/engine.js';
 import { isHighFrequency } from '../../events/helpers.js';
 import { startProcess, workerModule } from '../../runtime/thread.js';
 import type { Principal } from '../../graphql/schema/principal.js';
 import type { Db } from '../../store/db.js';
-import { StoreTimeoutError } from '../../store/timeout.js';
+import { errorToWire } from '../../graphql/errors.js';
 import type { Admission, Ticket } from '../../graphql/admission.js';
 import type { SharedExecutionStats } from '../../graphql/shared-execution.js';
 import { MAX_WORKERS, type Answer, type BatchItem, type Call, type FromWorker, type PrincipalRef, type ToWorker, type WorkerReport, type WorkerSettings } from './protocol.js';
@@ -379,7 +378,7 @@ export class SocketWorkers {
           return { ok: true, value: (await db.read(call.sql, call.params)).rows };
         case 'admit': {
           const ticket = admission.admit(principalOf(call.principal), call.transport, call.clientAddress);
-          if (ticket instanceof GraphQLError) return { ok: false, message: ticket.message, code: 'TOO_MANY_SUBSCRIPTIONS' };
+          if (ticket instanceof GraphQLError) return { ok: false, ...errorToWire(ticket) };
           const number = this.nextTicket++;
           // A worker that died meanwhile gives nothing back: its places are freed here.
           if (slot.child?.connected !== true) {
@@ -391,9 +390,7 @@ export class SocketWorkers {
         }
       }
     } catch (err) {
-      if (err instanceof EngineError) return { ok: false, message: err.message, code: err.code };
-      if (err instanceof StoreTimeoutError) return { ok: false, message: err.message, code: 'STORE_TIMEOUT', timeoutMs: err.timeoutMs };
-      return { ok: false, message: (err as Error).message, code: null };
+      return { ok: false, ...errorToWire(err) };
     }
   }
 

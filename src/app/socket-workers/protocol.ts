@@ -3,13 +3,13 @@
  * its socket workers (WORKERS): one IPC channel per worker, with Node's `advanced`
  * serialization (structured clone), so numbers, maps and bigints arrive as they left.
  */
-import type { EngineErrorCode } from '../../engine/config.js';
 import type { LogEntry } from '../../log/types.js';
 import type { SharedExecutionStats } from '../../graphql/shared-execution.js';
 import type { StreamTransport } from '../../graphql/admission.js';
 import type { TokenEntry } from '../../graphql/auth.js';
 import type { Limits } from '../../graphql/limits.js';
 import type { EventVariant } from '../../events/types.js';
+import type { ErrorWire } from '../../graphql/errors.js';
 
 /** Most socket workers (WORKERS). */
 export const MAX_WORKERS = 64;
@@ -45,16 +45,8 @@ export type Call =
   | { readonly op: 'read'; readonly sql: string; readonly params: readonly unknown[] | undefined }
   | { readonly op: 'admit'; readonly principal: PrincipalRef; readonly transport: StreamTransport; readonly clientAddress: string | undefined };
 
-/** The answer to a {@link Call}: a value, or an error with the code it had. */
-export type Answer =
-  | { readonly ok: true; readonly value: unknown }
-  | {
-      readonly ok: false;
-      readonly message: string;
-      readonly code: EngineErrorCode | 'TOO_MANY_SUBSCRIPTIONS' | 'STORE_TIMEOUT' | null;
-      /** With STORE_TIMEOUT: the store's query timeout, in ms. */
-      readonly timeoutMs?: number;
-    };
+/** The answer to a {@link Call}: a value, or an error in its wire form (the catalogue's `errorToWire`). */
+export type Answer = { readonly ok: true; readonly value: unknown } | ({ readonly ok: false } & ErrorWire);
 
 /**
  * In a batch of entries: the log went on in a new epoch whose ids continue after

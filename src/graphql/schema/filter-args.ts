@@ -1,4 +1,5 @@
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
+import { CODE, graphqlError } from '../errors.js';
 import type { EventFilter } from '../../events/filter.js';
 import type { ErrorSeverity, EventVariant } from '../../events/types.js';
 import type { EventWhere } from '../../events/where.js';
@@ -52,5 +53,5 @@ export function filterOf(args: FilterArgValues): EventFilter {
 
 /** A bad argument: the message says which and why. */
 export function badInput(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+  return graphqlError(CODE.BAD_USER_INPUT, message);
 }

@@ -1,4 +1,4 @@
-import { GraphQLError } from 'graphql';
+import { CODE, graphqlError } from '../errors.js';
 import { MAX_FILTER_LIST, validateFilter } from '../../events/filter.js';
 import { gapNotice } from '../../log/types.js';
 import { HISTORY_SCAN_ROWS, type HistoryPage } from '../../store/store.js';
@@ -90,7 +90,7 @@ builder.queryField('eventHistory', (t) =>
     },
     resolve: async (_root, args, ctx) => {
       if (ctx.store === null) {
-        throw new GraphQLError('this server reads no event store (an API instance of a Redis deployment reads it only with DATABASE_URL)', { extensions: { code: 'NOT_AVAILABLE' } });
+        throw graphqlError(CODE.NOT_AVAILABLE, 'this server reads no event store (an API instance of a Redis deployment reads it only with DATABASE_URL)');
       }
       const filter = filterOf(args);
       const first = args.first ?? 100;
@@ -105,9 +105,7 @@ builder.queryField('eventHistory', (t) =>
         return await ctx.store.history({ ...filter, runnerGlobs, from: args.from ?? null, to: args.to ?? null, after: args.after == null ? null : Number(args.after), first });
       } catch (err) {
         if (!(err instanceof StoreTimeoutError)) throw err;
-        throw new GraphQLError(`${err.message}; narrow the query (types, runnerIds, symbols, from/to, a smaller first) or try again later`, {
-          extensions: { code: 'STORE_TIMEOUT' },
-        });
+        throw graphqlError(CODE.STORE_TIMEOUT, `${err.message}; narrow the query (types, runnerIds, symbols, from/to, a smaller first) or try again later`);
       }
     },
   }),

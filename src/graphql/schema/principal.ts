@@ -1,4 +1,4 @@
-import { GraphQLError } from 'graphql';
+import { CODE, graphqlError } from '../errors.js';
 
 /** Who is asking, as the schema sees it: a role and the runners they may see. */
 export interface Principal {
@@ -24,12 +24,10 @@ export function mayManage(principal: Principal, runnerId: string): boolean {
 /** Throws FORBIDDEN unless the principal may change runners, and this one. */
 export function assertOperator(principal: Principal, runnerId: string): void {
   if (principal.role !== 'operator') {
-    throw new GraphQLError(`token "${principal.name}" is a viewer: starting and stopping runners needs an operator token`, {
-      extensions: { code: 'FORBIDDEN' },
-    });
+    throw graphqlError(CODE.FORBIDDEN, `token "${principal.name}" is a viewer: starting and stopping runners needs an operator token`);
   }
   if (!principal.allows(runnerId)) {
-    throw new GraphQLError(`token "${principal.name}" may not manage runner "${runnerId}"`, { extensions: { code: 'FORBIDDEN' } });
+    throw graphqlError(CODE.FORBIDDEN, `token "${principal.name}" may not manage runner "${runnerId}"`);
   }
 }
 

@@ -1,5 +1,5 @@
-import { GraphQLError } from 'graphql';
 import { EngineError } from '../../engine/config.js';
+import { CODE, toGraphQLError } from '../errors.js';
 import { resolveReplayPath } from '../../engine/feeds/replay-path.js';
 import type { EventBus } from '../../log/bus.js';
 import { CANDLE_INTERVAL_LIMITS, CandleSeries, intervalStart, type Candle } from '../../domain/candles.js';
@@ -10,14 +10,6 @@ import { assertOperator, mayManage } from './principal.js';
 import { RunnerStateEnum } from './enums.js';
 import { PositionRef } from './market.js';
 import { TimestampScalar } from './scalars.js';
-
-/** Turns an engine refusal into a GraphQL error a client can branch on. */
-export function toGraphQLError(err: unknown): GraphQLError {
-  if (err instanceof EngineError) {
-    return new GraphQLError(err.message, { extensions: { code: err.code } });
-  }
-  return err instanceof GraphQLError ? err : new GraphQLError((err as Error).message);
-}
 
 /**
  * A number for a Float field. A runner never keeps a non-finite one (it stops instead),
@@ -39,7 +31,7 @@ async function confineReplayFeed(config: Record<string, unknown>, replayDir: str
   if (typeof feed['path'] !== 'string') return;
   const id = String(config['id']);
   if (replayDir == null) {
-    throw new EngineError('INVALID_CONFIG', `runner "${id}": feed: REPLAY feeds cannot be started through the API: REPLAY_DIR is not set on this server`);
+    throw new EngineError(CODE.INVALID_CONFIG, `runner "${id}": feed: REPLAY feeds cannot be started through the API: REPLAY_DIR is not set on this server`);
   }
   try {
     feed['path'] = await resolveReplayPath(replayDir, feed['path']);
@@ -285,7 +277,7 @@ builder.mutationType({
         const id = String(args.id);
         assertOperator(ctx.principal, id);
         const runner = await ctx.engine.getRunner(id);
-        if (runner === undefined) throw toGraphQLError(new EngineError('UNKNOWN_RUNNER', `no runner with id "${id}"`));
+        if (runner === undefined) throw toGraphQLError(new EngineError(CODE.UNKNOWN_RUNNER, `no runner with id "${id}"`));
         try {
           return await ctx.engine.addRunner(runner.config);
         } catch (err) {
