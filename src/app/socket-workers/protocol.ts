@@ -4,6 +4,8 @@
  * serialization (structured clone), so numbers, maps and bigints arrive as they left.
  */
 import type { EngineErrorCode } from '../../engine/config.js';
+import type { RunnerInfo } from '../../engine/engine.js';
+import type { Answer as ChannelAnswer } from '../../runtime/channel.js';
 import type { LogEntry } from '../../log/types.js';
 import type { SharedExecutionStats } from '../../graphql/shared-execution.js';
 import type { StreamTransport } from '../../graphql/admission.js';
@@ -45,16 +47,30 @@ export type Call =
   | { readonly op: 'read'; readonly sql: string; readonly params: readonly unknown[] | undefined }
   | { readonly op: 'admit'; readonly principal: PrincipalRef; readonly transport: StreamTransport; readonly clientAddress: string | undefined };
 
-/** The answer to a {@link Call}: a value, or an error with the code it had. */
-export type Answer =
-  | { readonly ok: true; readonly value: unknown }
-  | {
-      readonly ok: false;
-      readonly message: string;
-      readonly code: EngineErrorCode | 'TOO_MANY_SUBSCRIPTIONS' | 'STORE_TIMEOUT' | null;
-      /** With STORE_TIMEOUT: the store's query timeout, in ms. */
-      readonly timeoutMs?: number;
-    };
+/**
+ * What each {@link Call} answers. Runners cross as their snapshots (`snapshotRunner`);
+ * `admit` answers the number of the place it gave, which `release` gives back.
+ */
+export interface CallAnswers {
+  readonly addRunner: RunnerInfo;
+  readonly stopRunner: RunnerInfo;
+  readonly getRunner: RunnerInfo | undefined;
+  readonly listRunners: readonly RunnerInfo[];
+  readonly query: unknown[];
+  readonly read: unknown[];
+  readonly admit: number;
+}
+
+/** A call's error as it crosses (see errors.ts): the code it had, or null for a plain Error. */
+export interface CallError {
+  readonly message: string;
+  readonly code: EngineErrorCode | 'TOO_MANY_SUBSCRIPTIONS' | 'STORE_TIMEOUT' | null;
+  /** With STORE_TIMEOUT: the store's query timeout, in ms. */
+  readonly timeoutMs?: number;
+}
+
+/** The answer to a {@link Call}: a value, or its error. */
+export type Answer = ChannelAnswer<CallError>;
 
 /** What the primary sends a worker. */
 export type ToWorker =
