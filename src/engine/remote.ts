@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { EngineError, parseRunnerConfig, type EngineErrorCode } from './config.js';
 import { log as logger, warnTo } from '../runtime/log.js';
 import { snapshotRunner, type EngineControl, type LocalEngine, type RunnerInfo } from './engine.js';
+import { Channel } from '../runtime/channel.js';
 
 /** Keys of the control channel beside the shared log's stream. */
 function keys(stream: string) {
@@ -46,6 +47,29 @@ interface Request {
 }
 
 type Reply = { readonly ok: true; readonly runner: RunnerInfo } | { readonly ok: false; readonly code: EngineErrorCode | 'ENGINE_FAILED'; readonly message: string };
+
+/** A reply's error, as it crosses. */
+type ReplyError = Pick<Extract<Reply, { ok: false }>, 'code' | 'message'>;
+
+/**
+ * A request as the API instance makes it: its body, the control list it goes to, and what
+ * it fails with when no engine answers in time.
+ */
+type ControlCall = Omit<Request, 'requestId' | 'deadline'> & { readonly queue: string; readonly unanswered: string };
+
+/** What was thrown, as an Error. */
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
+/** Both requests answer the runner started or stopped. */
+interface ControlAnswers {
+  readonly start: RunnerInfo;
+  readonly stop: RunnerInfo;
+}
+
+/** An engine's errors, rebuilt: one it did not expect (ENGINE_FAILED) leaves the engine unavailable to the caller. */
+function fromWire(error: ReplyError): EngineError {
+  return new EngineError(error.code === 'ENGINE_FAILED' ? 'ENGINE_UNAVAILABLE' : error.code, error.message);
+}
 
 interface RegistryEntry {
   readonly owner: string;
@@ -168,6 +192,9 @@ export class RemoteEngine implements EngineControl {
   private readonly keys: ReturnType<typeof keys>;
   private readonly timeoutMs: number;
   private readonly maxQueued: number;
+  /** Makes this instance's request ids (the channel's numbers) unique among every API instance's. */
+  private readonly instance = randomBytes(8).toString('hex');
+  private readonly calls: Channel<ControlCall, ControlAnswers, ReplyError>;
 
   constructor(
     private readonly url: string,
@@ -184,10 +211,20 @@ export class RemoteEngine implements EngineControl {
     this.keys = keys(stream);
     this.redis = new Redis(url, { maxRetriesPerRequest: 1 });
     this.redis.on('error', () => undefined);
+    this.calls = new Channel({
+      name: 'the engine',
+      // What the exchange did not settle (a request that cannot be written as JSON) fails the call.
+      post: (id, call, signal) => void this.exchange(id, call, signal).catch((err: unknown) => this.calls.take(id)?.fail(asError(err))),
+      fromWire,
+      // Redis itself may be away: the whole exchange is bounded, not only the wait.
+      deadlineMs: this.timeoutMs + 2000,
+      expired: (call) => new EngineError('ENGINE_UNAVAILABLE', call.unanswered),
+    });
   }
 
-  /** Disconnects. */
+  /** Disconnects; requests waiting fail with ENGINE_UNAVAILABLE. */
   close(): void {
+    this.calls.close(new EngineError('ENGINE_UNAVAILABLE', 'the engine control is closed'));
     this.redis.disconnect();
   }
 
@@ -202,13 +239,13 @@ export class RemoteEngine implements EngineControl {
   async addRunner(input: unknown): Promise<RunnerInfo> {
     // Refused here already when it cannot be valid: the engine would say the same.
     parseRunnerConfig(input);
-    return this.request(this.keys.starts, { op: 'start', input }, 'no engine process took the request (is `npm run engine` running?)');
+    return this.calls.call({ op: 'start', input, queue: this.keys.starts, unanswered: 'no engine process took the request (is `npm run engine` running?)' });
   }
 
   async stopRunner(id: string, reason?: string): Promise<RunnerInfo> {
     const entry = await this.entry(id);
     if (entry === undefined) throw new EngineError('UNKNOWN_RUNNER', `no runner "${id}"`);
-    return this.request(this.keys.host(entry.owner), { op: 'stop', id, ...(reason !== undefined ? { reason } : {}) }, `the engine that owns "${id}" did not answer`);
+    return this.calls.call({ op: 'stop', id, ...(reason !== undefined ? { reason } : {}), queue: this.keys.host(entry.owner), unanswered: `the engine that owns "${id}" did not answer` });
   }
 
   private async entries(): Promise<RegistryEntry[]> {
@@ -230,36 +267,42 @@ export class RemoteEngine implements EngineControl {
     return (await this.entries()).find((e) => e.runner.id === id);
   }
 
-  private async request(queue: string, body: Omit<Request, 'requestId' | 'deadline'>, timeoutMessage: string): Promise<RunnerInfo> {
-    const requestId = randomBytes(8).toString('hex');
+  /**
+   * Call `id` in Redis's framing: pushed on its control list (unless the list is full),
+   * then its reply awaited on its own reply key, on a connection of its own (BRPOP blocks
+   * it). Settles the call; a call nobody waits for any more (`signal`: the deadline
+   * passed, or this engine control closed) stops waiting on Redis.
+   */
+  private async exchange(id: number, call: ControlCall, signal: AbortSignal): Promise<void> {
+    const requestId = `${this.instance}-${id}`;
+    const { queue, unanswered, ...body } = call;
     const payload = JSON.stringify({ requestId, deadline: Date.now() + this.timeoutMs, ...body } satisfies Request);
-    // A connection of its own: BRPOP blocks it while waiting for the answer.
     const waiter = new Redis(this.url, { maxRetriesPerRequest: 1 });
     waiter.on('error', () => undefined);
+    const abandon = (): void => waiter.disconnect();
+    signal.addEventListener('abort', abandon, { once: true });
     try {
-      // Redis itself may be away: the whole exchange is bounded, not only the wait.
-      const deadline = new Promise<null>((resolve) => setTimeout(() => resolve(null), this.timeoutMs + 2000).unref());
-      const exchange = (async () => {
-        const queued = await this.redis.eval(PUSH_BOUNDED_SCRIPT, 1, queue, payload, String(this.maxQueued));
-        if (queued === 0) return 'full' as const;
-        return waiter.brpop(this.keys.reply(requestId), this.timeoutMs / 1000);
-      })();
-      // If the deadline wins, a late failure of the exchange must not go unhandled.
-      exchange.catch(() => undefined);
-      const popped = await Promise.race([exchange, deadline]);
-      if (popped === 'full') {
-        throw new EngineError('ENGINE_UNAVAILABLE', `${timeoutMessage}: ${this.maxQueued} requests are already waiting for it, so no more are queued`);
+      const queued = await this.redis.eval(PUSH_BOUNDED_SCRIPT, 1, queue, payload, String(this.maxQueued));
+      if (queued === 0) {
+        const message = `${unanswered}: ${this.maxQueued} requests are already waiting for it, so no more are queued`;
+        this.calls.settle(id, { ok: false, error: { code: 'ENGINE_UNAVAILABLE', message } });
+        return;
       }
+      const popped = signal.aborted ? null : await waiter.brpop(this.keys.reply(requestId), this.timeoutMs / 1000);
       if (popped === null) {
         // Still queued when nobody took it in time: take it back. The engine would drop it
         // at its deadline anyway; this also covers an engine whose clock is behind.
         await this.redis.lrem(queue, 1, payload).catch(() => undefined);
-        throw new EngineError('ENGINE_UNAVAILABLE', timeoutMessage);
+        this.calls.settle(id, { ok: false, error: { code: 'ENGINE_UNAVAILABLE', message: unanswered } });
+        return;
       }
       const reply = JSON.parse(popped[1]) as Reply;
-      if (reply.ok) return reply.runner;
-      throw new EngineError(reply.code === 'ENGINE_FAILED' ? 'ENGINE_UNAVAILABLE' : reply.code, reply.message);
+      this.calls.settle(id, reply.ok ? { ok: true, value: reply.runner } : { ok: false, error: reply });
+    } catch (err) {
+      if (signal.aborted) await this.redis.lrem(queue, 1, payload).catch(() => undefined);
+      else this.calls.take(id)?.fail(asError(err));
     } finally {
+      signal.removeEventListener('abort', abandon);
       waiter.disconnect();
     }
   }

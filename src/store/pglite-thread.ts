@@ -10,8 +10,9 @@
  * reads are one per GraphQL request.
  */
 import type { Worker } from 'node:worker_threads';
+import { Channel } from '../runtime/channel.js';
 import { startWorker, workerModule } from '../runtime/thread.js';
-import { fromWire, type PgliteReply, type PgliteRequest, type PgliteWorkerData } from './pglite.js';
+import { fromWire, type PgliteReply, type PgliteRequest, type PgliteWorkerData, type WireError } from './pglite.js';
 
 /** PGlite in its worker thread: what the store asks of a database, and the thread. */
 export interface PgliteThread {
@@ -37,10 +38,18 @@ export class PgliteThreadError extends Error {
   }
 }
 
-/** A request before it is numbered. */
+/** A request before the channel numbers it. */
 type Unnumbered<T> = T extends unknown ? Omit<T, 'id'> : never;
 
-type Pending = { readonly resolve: (reply: PgliteReply) => void; readonly reject: (err: Error) => void };
+/** What the thread is asked. */
+type PgliteCall = Unnumbered<PgliteRequest>;
+
+/** What each request answers: a query's rows (none for a statement that returns none). */
+interface PgliteAnswers {
+  readonly query: unknown[] | undefined;
+  readonly exec: undefined;
+  readonly close: undefined;
+}
 
 /**
  * Starts a worker thread and opens PGlite at `dataDir` in it (see `openPglite`).
@@ -51,12 +60,24 @@ type Pending = { readonly resolve: (reply: PgliteReply) => void; readonly reject
 export async function openPgliteThread(dataDir: string, schema: string | undefined): Promise<PgliteThread> {
   const workerData: PgliteWorkerData = { dataDir, schema };
   const worker = startWorker(workerModule('./pglite-thread-main.js', import.meta.url), { workerData });
-  const pending = new Map<number, Pending>();
-  let nextId = 1;
   let threw: unknown = null;
-  let stopped: PgliteThreadError | null = null;
   let closing: Promise<void> | null = null;
   const where = `the embedded PGlite database ${dataDir}`;
+  // Referenced while requests wait: a script's last query still gets its answer.
+  const channel = new Channel<PgliteCall, PgliteAnswers, WireError>({
+    name: where,
+    post: (id, call) => {
+      try {
+        // Throws at once for what cannot be cloned (a function among the parameters).
+        worker.postMessage({ ...call, id });
+      } catch (err) {
+        throw new Error(`${where} cannot be sent this request: ${(err as Error).message}`, { cause: err });
+      }
+    },
+    fromWire: (error) => fromWire(error),
+    ref: () => worker.ref(),
+    unref: () => worker.unref(),
+  });
 
   let opened!: (failure: Error | null) => void;
   const open = new Promise<Error | null>((resolve) => (opened = resolve));
@@ -64,11 +85,7 @@ export async function openPgliteThread(dataDir: string, schema: string | undefin
   worker.on('message', (reply: PgliteReply) => {
     if (reply.kind === 'opened') return opened(null);
     if (reply.kind === 'failed') return opened(fromWire(reply.error));
-    const waiting = pending.get(reply.id);
-    if (waiting === undefined) return;
-    pending.delete(reply.id);
-    if (pending.size === 0) worker.unref();
-    waiting.resolve(reply);
+    channel.settle(reply.id, reply.kind === 'error' ? { ok: false, error: reply.error } : { ok: true, value: reply.rows });
   });
   // An uncaught exception of the thread: it exits next, and the exit says why.
   worker.on('error', (err) => (threw = err));
@@ -85,31 +102,14 @@ export async function openPgliteThread(dataDir: string, schema: string | undefin
         : closing !== null
           ? 'the database was closed'
           : `it was terminated or exited, code ${code}`;
-    stopped = new PgliteThreadError(`${where} is unavailable: its worker thread stopped (${why})`, threw === null ? undefined : { cause: threw });
+    const stopped = new PgliteThreadError(`${where} is unavailable: its worker thread stopped (${why})`, threw === null ? undefined : { cause: threw });
     opened(stopped);
-    for (const waiting of pending.values()) waiting.reject(stopped);
-    pending.clear();
+    channel.close(stopped);
   });
 
-  const request = (message: Unnumbered<PgliteRequest>): Promise<PgliteReply> => {
-    if (closing !== null && message.op !== 'close') return Promise.reject(new PgliteThreadError(`${where} is closed`));
-    if (stopped !== null) return Promise.reject(stopped);
-    const id = nextId++;
-    return new Promise((resolve, reject) => {
-      try {
-        // Throws at once for what cannot be cloned (a function among the parameters).
-        worker.postMessage({ ...message, id });
-      } catch (err) {
-        reject(new Error(`${where} cannot be sent this request: ${(err as Error).message}`, { cause: err }));
-        return;
-      }
-      if (pending.size === 0) worker.ref();
-      pending.set(id, { resolve, reject });
-    });
-  };
-  const answer = (reply: PgliteReply): PgliteReply => {
-    if (reply.kind === 'error') throw fromWire(reply.error);
-    return reply;
+  const request = <C extends PgliteCall>(call: C): Promise<PgliteAnswers[C['op']]> => {
+    if (closing !== null && call.op !== 'close') return Promise.reject(new PgliteThreadError(`${where} is closed`));
+    return channel.call(call);
   };
 
   const failure = await open;
@@ -117,21 +117,21 @@ export async function openPgliteThread(dataDir: string, schema: string | undefin
     await worker.terminate();
     throw failure;
   }
-  // Referenced while requests wait (see `request`): a script's last query still gets its answer.
+  // Referenced by the channel while requests wait.
   worker.unref();
   return {
     worker,
     query: async <R>(sql: string, params?: readonly unknown[]) => {
-      const reply = answer(await request({ op: 'query', sql, params }));
-      return { rows: (reply.kind === 'done' ? (reply.rows ?? []) : []) as R[] };
+      const rows = await request({ op: 'query', sql, params });
+      return { rows: (rows ?? []) as R[] };
     },
     exec: async (sql: string) => {
-      answer(await request({ op: 'exec', sql }));
+      await request({ op: 'exec', sql });
     },
     close: () => {
       closing ??= (async () => {
         try {
-          if (stopped === null) answer(await request({ op: 'close' }));
+          if (channel.closed === null) await request({ op: 'close' });
         } catch (err) {
           // A thread that died meanwhile is closed too; PGlite failing to close is news.
           if (!(err instanceof PgliteThreadError)) throw err;

@@ -1,17 +1,21 @@
 import { GraphQLError } from 'graphql';
 import { EngineError } from '../../engine/config.js';
 import type { EngineControl, RunnerInfo } from '../../engine/engine.js';
-import { CODE, errorFromWire, graphqlError } from '../../graphql/errors.js';
+import { CODE, errorFromWire, graphqlError, type ErrorWire } from '../../graphql/errors.js';
 import type { Principal } from '../../graphql/schema/principal.js';
 import type { Db } from '../../store/db.js';
 import type { StreamTransport, Ticket } from '../../graphql/admission.js';
-import type { Answer, Call, FromWorker } from './protocol.js';
+import { Channel } from '../../runtime/channel.js';
+import type { Answer, Call, CallAnswers, FromWorker } from './protocol.js';
 
 /** The IPC channel of a worker process: what it needs of `process`. */
-export interface Channel {
+export interface Ipc {
   send(message: FromWorker): void;
   readonly connected: boolean;
 }
+
+/** What every call waiting, and every later one, fails with once the primary is gone. */
+const gone = (): EngineError => new EngineError('ENGINE_UNAVAILABLE', 'the server process is gone');
 
 /**
  * A socket worker's calls on the primary (engine, store, quota ledger): each a message
@@ -19,34 +23,26 @@ export interface Channel {
  * when the channel closes (the primary died), every call waiting is rejected.
  */
 export class PrimaryLink {
-  private readonly waiting = new Map<number, { resolve(value: unknown): void; reject(err: Error): void }>();
-  private next = 1;
+  private readonly calls: Channel<Call, CallAnswers, ErrorWire>;
 
-  constructor(private readonly channel: Channel) {}
+  constructor(private readonly ipc: Ipc) {
+    this.calls = new Channel({ name: 'the server process', post: (id, call) => ipc.send({ kind: 'call', id, call }), fromWire: (error: ErrorWire) => errorFromWire(error) });
+  }
 
   /** Takes the primary's answer to call `id`. */
   answered(id: number, answer: Answer): void {
-    const waiting = this.waiting.get(id);
-    if (waiting === undefined) return;
-    this.waiting.delete(id);
-    if (answer.ok) waiting.resolve(answer.value);
-    else waiting.reject(errorFromWire(answer));
+    this.calls.settle(id, answer);
   }
 
-  /** Rejects every call waiting: the primary is gone. */
+  /** Rejects every call waiting, and every later one: the primary is gone. */
   disconnected(): void {
-    for (const waiting of this.waiting.values()) waiting.reject(new EngineError(CODE.ENGINE_UNAVAILABLE, 'the server process is gone'));
-    this.waiting.clear();
+    this.calls.close(gone());
   }
 
   /** Makes a call and waits for its answer. */
-  call<T>(call: Call): Promise<T> {
-    if (!this.channel.connected) return Promise.reject(new EngineError(CODE.ENGINE_UNAVAILABLE, 'the server process is gone'));
-    const id = this.next++;
-    return new Promise<T>((resolve, reject) => {
-      this.waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      this.channel.send({ kind: 'call', id, call });
-    });
+  call<C extends Call>(call: C): Promise<CallAnswers[C['op']]> {
+    if (!this.ipc.connected) this.calls.close(gone());
+    return this.calls.call(call);
   }
 
   /**
@@ -56,7 +52,7 @@ export class PrimaryLink {
   async admit(principal: Principal, transport: StreamTransport, clientAddress: string | undefined): Promise<Ticket | GraphQLError> {
     let number: number;
     try {
-      number = await this.call<number>({ op: 'admit', principal: { id: principal.id, name: principal.name, role: principal.role, runners: principal.runners }, transport, clientAddress });
+      number = await this.call({ op: 'admit', principal: { id: principal.id, name: principal.name, role: principal.role, runners: principal.runners }, transport, clientAddress });
     } catch (err) {
       if (err instanceof GraphQLError) return err;
       return graphqlError(CODE.ENGINE_UNAVAILABLE, `the subscription could not be admitted: ${(err as Error).message}`);
@@ -66,7 +62,7 @@ export class PrimaryLink {
       release: () => {
         if (released) return;
         released = true;
-        if (this.channel.connected) this.channel.send({ kind: 'release', ticket: number });
+        if (this.ipc.connected) this.ipc.send({ kind: 'release', ticket: number });
       },
     };
   }
@@ -102,12 +98,12 @@ export class LinkedDb implements Db {
   ) {}
 
   async query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: R[] }> {
-    return { rows: await this.link.call<R[]>({ op: 'query', sql, params }) };
+    return { rows: (await this.link.call({ op: 'query', sql, params })) as R[] };
   }
 
   /** The primary reads with its query timeout: its StoreTimeoutError arrives as one. */
   async read<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: R[] }> {
-    return { rows: await this.link.call<R[]>({ op: 'read', sql, params }) };
+    return { rows: (await this.link.call({ op: 'read', sql, params })) as R[] };
   }
 
   exec(): Promise<void> {

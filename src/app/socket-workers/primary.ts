@@ -12,7 +12,7 @@ import type { Db } from '../../store/db.js';
 import { errorToWire } from '../../graphql/errors.js';
 import type { Admission, Ticket } from '../../graphql/admission.js';
 import type { SharedExecutionStats } from '../../graphql/shared-execution.js';
-import { MAX_WORKERS, type Answer, type BatchItem, type Call, type FromWorker, type PrincipalRef, type ToWorker, type WorkerReport, type WorkerSettings } from './protocol.js';
+import { MAX_WORKERS, type Answer, type BatchItem, type Call, type CallAnswers, type FromWorker, type PrincipalRef, type ToWorker, type WorkerReport, type WorkerSettings } from './protocol.js';
 
 /**
  * Bytes of entries a worker may have unread before it is sent only the entries that are
@@ -357,40 +357,45 @@ export class SocketWorkers {
   }
 
   private async answer(slot: Slot, call: Call): Promise<Answer> {
-    const { engine, db, admission } = this.options;
     try {
-      switch (call.op) {
-        case 'addRunner':
-          return { ok: true, value: snapshotRunner(await engine.addRunner(call.input)) };
-        case 'stopRunner':
-          return { ok: true, value: snapshotRunner(await engine.stopRunner(call.id, call.reason)) };
-        case 'getRunner': {
-          const runner = await engine.getRunner(call.id);
-          return { ok: true, value: runner === undefined ? undefined : snapshotRunner(runner) };
-        }
-        case 'listRunners':
-          return { ok: true, value: (await engine.listRunners()).map((r: RunnerInfo) => snapshotRunner(r)) };
-        case 'query':
-          if (db === null) return { ok: false, message: 'no event store', code: null };
-          return { ok: true, value: (await db.query(call.sql, call.params)).rows };
-        case 'read':
-          if (db === null) return { ok: false, message: 'no event store', code: null };
-          return { ok: true, value: (await db.read(call.sql, call.params)).rows };
-        case 'admit': {
-          const ticket = admission.admit(principalOf(call.principal), call.transport, call.clientAddress);
-          if (ticket instanceof GraphQLError) return { ok: false, ...errorToWire(ticket) };
-          const number = this.nextTicket++;
-          // A worker that died meanwhile gives nothing back: its places are freed here.
-          if (slot.child?.connected !== true) {
-            ticket.release();
-            return { ok: false, message: 'the socket worker is gone', code: null };
-          }
-          slot.tickets.set(number, ticket);
-          return { ok: true, value: number };
-        }
-      }
+      return { ok: true, value: await this.execute(slot, call) };
     } catch (err) {
-      return { ok: false, ...errorToWire(err) };
+      return { ok: false, error: errorToWire(err) };
+    }
+  }
+
+  /** What a worker's call answers (runners as their snapshots, which cross as plain data). */
+  private async execute(slot: Slot, call: Call): Promise<CallAnswers[Call['op']]> {
+    const { engine, db, admission } = this.options;
+    switch (call.op) {
+      case 'addRunner':
+        return snapshotRunner(await engine.addRunner(call.input));
+      case 'stopRunner':
+        return snapshotRunner(await engine.stopRunner(call.id, call.reason));
+      case 'getRunner': {
+        const runner = await engine.getRunner(call.id);
+        return runner === undefined ? undefined : snapshotRunner(runner);
+      }
+      case 'listRunners':
+        return (await engine.listRunners()).map((r: RunnerInfo) => snapshotRunner(r));
+      case 'query':
+        if (db === null) throw new Error('no event store');
+        return (await db.query(call.sql, call.params)).rows;
+      case 'read':
+        if (db === null) throw new Error('no event store');
+        return (await db.read(call.sql, call.params)).rows;
+      case 'admit': {
+        const ticket = admission.admit(principalOf(call.principal), call.transport, call.clientAddress);
+        if (ticket instanceof GraphQLError) throw ticket;
+        const number = this.nextTicket++;
+        // A worker that died meanwhile gives nothing back: its places are freed here.
+        if (slot.child?.connected !== true) {
+          ticket.release();
+          throw new Error('the socket worker is gone');
+        }
+        slot.tickets.set(number, ticket);
+        return number;
+      }
     }
   }
 

@@ -3,6 +3,8 @@
  * its socket workers (WORKERS): one IPC channel per worker, with Node's `advanced`
  * serialization (structured clone), so numbers, maps and bigints arrive as they left.
  */
+import type { RunnerInfo } from '../../engine/engine.js';
+import type { Answer as ChannelAnswer } from '../../runtime/channel.js';
 import type { LogEntry } from '../../log/types.js';
 import type { SharedExecutionStats } from '../../graphql/shared-execution.js';
 import type { StreamTransport } from '../../graphql/admission.js';
@@ -45,8 +47,22 @@ export type Call =
   | { readonly op: 'read'; readonly sql: string; readonly params: readonly unknown[] | undefined }
   | { readonly op: 'admit'; readonly principal: PrincipalRef; readonly transport: StreamTransport; readonly clientAddress: string | undefined };
 
-/** The answer to a {@link Call}: a value, or an error in its wire form (the catalogue's `errorToWire`). */
-export type Answer = { readonly ok: true; readonly value: unknown } | ({ readonly ok: false } & ErrorWire);
+/**
+ * What each {@link Call} answers. Runners cross as their snapshots (`snapshotRunner`);
+ * `admit` answers the number of the place it gave, which `release` gives back.
+ */
+export interface CallAnswers {
+  readonly addRunner: RunnerInfo;
+  readonly stopRunner: RunnerInfo;
+  readonly getRunner: RunnerInfo | undefined;
+  readonly listRunners: readonly RunnerInfo[];
+  readonly query: unknown[];
+  readonly read: unknown[];
+  readonly admit: number;
+}
+
+/** The answer to a {@link Call}: a value, or its error in the catalogue's wire form (`errorToWire`). */
+export type Answer = ChannelAnswer<ErrorWire>;
 
 /**
  * In a batch of entries: the log went on in a new epoch whose ids continue after

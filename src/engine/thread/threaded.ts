@@ -21,6 +21,7 @@ import type { RunnerStats } from '../runner.js';
 import { startEngineWorker } from './start.js';
 import { BatchDecoder } from './codec.js';
 import type { EngineThreadBatch, EngineThreadReply, EngineThreadSettings, RunnerUpdate, ToEngineThread } from './protocol.js';
+import { Channel, type Waiting } from '../../runtime/channel.js';
 
 /** Most engine threads (ENGINE_THREADS): more than any machine this runs on has cores for. */
 export const MAX_ENGINE_THREADS = 64;
@@ -106,10 +107,35 @@ class RunnerView implements RunnerInfo {
   }
 }
 
-interface Pending {
-  readonly resolve: (reply: EngineThreadReply) => void;
-  /** The runner a start request is for: its view goes if the thread dies before answering. */
-  readonly starting?: { readonly id: string; readonly previous: RunnerView | undefined };
+/**
+ * What the main thread asks of an engine thread. A start also holds the view it replaced
+ * (kept here, never sent): put back if the thread dies before it answers.
+ */
+type ShardCall =
+  | { readonly op: 'start'; readonly config: RunnerConfig; readonly previous: RunnerView | undefined }
+  | { readonly op: 'stop'; readonly id: string; readonly reason: string }
+  | { readonly op: 'stopAll'; readonly reason: string }
+  | { readonly op: 'ready' };
+
+/** What each {@link ShardCall} answers: the runner started or stopped (null when the thread died), or nothing. */
+interface ShardAnswers {
+  readonly start: RunnerInfo | null;
+  readonly stop: RunnerInfo | null;
+  readonly stopAll: null;
+  readonly ready: null;
+}
+
+/** An engine thread's error answer, as it crosses. */
+type ThreadError = Pick<Extract<EngineThreadReply, { ok: false }>, 'code' | 'message'>;
+
+/** The engine thread's errors, rebuilt: one it did not expect (ENGINE_FAILED) leaves the engine unavailable to the caller. */
+function fromWire(error: ThreadError): EngineError {
+  return new EngineError(error.code === 'ENGINE_FAILED' ? 'ENGINE_UNAVAILABLE' : error.code, error.message);
+}
+
+/** A call in the thread's framing: the channel's id is the request id. */
+function toThread(requestId: number, call: ShardCall): ToEngineThread {
+  return call.op === 'start' ? { op: 'start', requestId, config: call.config } : { ...call, requestId };
 }
 
 /**
@@ -122,8 +148,11 @@ const ACK_EVERY_MS = 5;
 
 /** One engine thread and what is waiting on it. */
 class Shard {
-  /** Requests not yet answered (an answer queued for publication is no longer here). */
-  readonly pending = new Map<number, Pending>();
+  /**
+   * Requests not yet answered. An answer is taken from it as its batch arrives, and given
+   * once the events before it are published: a caller sees its answer after them.
+   */
+  readonly channel: Channel<ShardCall, ShardAnswers, ThreadError>;
   readonly decoder = new BatchDecoder();
   /** Events of its batches published (or shed) and not yet acknowledged to it. */
   published = 0;
@@ -133,7 +162,9 @@ class Shard {
     readonly index: number,
     readonly worker: Worker,
     readonly port: MessagePort,
-  ) {}
+  ) {
+    this.channel = new Channel({ name: `engine thread ${index}`, post: (requestId, call) => this.send(toThread(requestId, call)), fromWire });
+  }
 
   send(message: ToEngineThread): void {
     this.port.postMessage(message);
@@ -176,7 +207,6 @@ export class ThreadedEngine implements LocalEngine {
    */
   private readonly queue: PublishQueue;
   private ackTimer: NodeJS.Timeout | null = null;
-  private nextRequest = 1;
   private closed = false;
 
   /** Creates an engine with no runners (and no threads until the first start) that publishes into `sink`. */
@@ -220,12 +250,14 @@ export class ThreadedEngine implements LocalEngine {
       this.restore(config.id, view, previous);
       throw new EngineError('ENGINE_UNAVAILABLE', `runner "${config.id}": cannot start engine thread ${index}: ${(err as Error).message}`);
     }
-    const reply = await this.request(shard, (requestId) => ({ op: 'start', requestId, config }), { id: config.id, previous });
-    if (!reply.ok) {
+    let runner: RunnerInfo | null;
+    try {
+      runner = await this.request(shard, { op: 'start', config, previous });
+    } catch (err) {
       this.restore(config.id, view, previous);
-      throw new EngineError(reply.code === 'ENGINE_FAILED' ? 'ENGINE_UNAVAILABLE' : reply.code, reply.message);
+      throw err;
     }
-    if (reply.runner !== null) view.started(reply.runner);
+    if (runner !== null) view.started(runner);
     this.refresh(shard);
     return view;
   }
@@ -240,8 +272,7 @@ export class ThreadedEngine implements LocalEngine {
     if (view === undefined) throw new EngineError('UNKNOWN_RUNNER', `no runner with id "${id}"`);
     const shard = this.shards[view.shard];
     if (view.state === 'Stopped' || shard == null) return view;
-    const reply = await this.request(shard, (requestId) => ({ op: 'stop', requestId, id, reason }));
-    if (!reply.ok) throw new EngineError(reply.code === 'ENGINE_FAILED' ? 'ENGINE_UNAVAILABLE' : reply.code, reply.message);
+    await this.request(shard, { op: 'stop', id, reason });
     this.refresh(shard);
     return view;
   }
@@ -275,8 +306,7 @@ export class ThreadedEngine implements LocalEngine {
         } catch (err) {
           throw new EngineError('ENGINE_UNAVAILABLE', `cannot start engine thread ${index}: ${(err as Error).message}`);
         }
-        const reply = await this.request(shard, (requestId) => ({ op: 'ready', requestId }));
-        if (!reply.ok) throw new EngineError('ENGINE_UNAVAILABLE', reply.message);
+        await this.request(shard, { op: 'ready' });
       }),
     );
   }
@@ -286,7 +316,7 @@ export class ThreadedEngine implements LocalEngine {
     await Promise.all(
       this.shards.map(async (shard) => {
         if (shard === null) return;
-        await this.request(shard, (requestId) => ({ op: 'stopAll', requestId, reason }));
+        await this.request(shard, { op: 'stopAll', reason });
         this.refresh(shard);
       }),
     );
@@ -356,13 +386,11 @@ export class ThreadedEngine implements LocalEngine {
     return shard;
   }
 
-  private request(shard: Shard, message: (requestId: number) => ToEngineThread, starting?: Pending['starting']): Promise<EngineThreadReply> {
-    const requestId = this.nextRequest++;
-    return new Promise<EngineThreadReply>((resolve) => {
-      shard.pending.set(requestId, starting === undefined ? { resolve } : { resolve, starting });
-      this.refresh(shard);
-      shard.send(message(requestId));
-    });
+  /** Asks an engine thread; the thread is referenced while the answer is awaited (see {@link refresh}). */
+  private request<C extends ShardCall>(shard: Shard, call: C): Promise<ShardAnswers[C['op']]> {
+    const answer = shard.channel.call(call);
+    this.refresh(shard);
+    return answer;
   }
 
   /**
@@ -382,11 +410,10 @@ export class ThreadedEngine implements LocalEngine {
       view.current = true;
     });
     // Answered, even if not yet published: a thread that dies meanwhile did not leave them unanswered.
-    const answers: [Pending, EngineThreadReply][] = [];
+    const answers: [Waiting<ShardCall, ThreadError>, EngineThreadReply][] = [];
     for (const reply of batch.replies) {
-      const pending = shard.pending.get(reply.requestId);
-      shard.pending.delete(reply.requestId);
-      if (pending !== undefined) answers.push([pending, reply]);
+      const waiting = shard.channel.take(reply.requestId);
+      if (waiting !== undefined) answers.push([waiting, reply]);
     }
     this.queue.addBatch(shard.decoder, batch, (waitedMs) => {
       const events = batch.count;
@@ -394,7 +421,7 @@ export class ThreadedEngine implements LocalEngine {
         this.acknowledge(shard, events);
         this.onBatch?.(events, waitedMs);
       }
-      for (const [pending, reply] of answers) pending.resolve(reply);
+      for (const [waiting, reply] of answers) waiting.settle(reply.ok ? { ok: true, value: reply.runner } : { ok: false, error: reply });
       if (answers.length > 0 || stopped) this.refresh(shard);
     });
   }
@@ -430,13 +457,19 @@ export class ThreadedEngine implements LocalEngine {
     shard.port.close();
     const reason = shard.failure ?? `engine thread ${shard.index} exited (code ${code})`;
     // Starts it never answered never happened: their runners were not started.
-    for (const [requestId, pending] of shard.pending) {
-      if (pending.starting === undefined) continue;
-      shard.pending.delete(requestId);
-      const view = this.views.get(pending.starting.id);
-      if (view !== undefined) this.restore(pending.starting.id, view, pending.starting.previous);
-      pending.resolve({ requestId, ok: false, code: 'ENGINE_UNAVAILABLE', message: `runner "${pending.starting.id}": ${reason}` });
+    const waiting: Waiting<ShardCall, ThreadError>[] = [];
+    for (const call of shard.channel.takeAll()) {
+      if (call.call.op !== 'start') {
+        waiting.push(call);
+        continue;
+      }
+      const { config, previous } = call.call;
+      const view = this.views.get(config.id);
+      if (view !== undefined) this.restore(config.id, view, previous);
+      call.settle({ ok: false, error: { code: 'ENGINE_UNAVAILABLE', message: `runner "${config.id}": ${reason}` } });
     }
+    // Nothing is asked of it any more (the next runner placed on its shard starts a new thread).
+    shard.channel.close(new EngineError('ENGINE_UNAVAILABLE', reason));
     const now = this.clock();
     const stops: { event: RunnerEvent; symbol: string }[] = [];
     for (const view of this.views.values()) {
@@ -445,11 +478,9 @@ export class ThreadedEngine implements LocalEngine {
       view.apply({ ...view, state: 'Stopped', position: null, unrealizedPnl: 0, stoppedAt: now, stopReason: reason });
       stops.push({ event: { type: 'RunnerStopped', runnerId: view.id, reason, timestamp: now }, symbol: view.symbol });
     }
-    // Stops and stopAll asked of it are done once its runners are reported stopped.
-    const waiting = [...shard.pending];
-    shard.pending.clear();
+    // Stops, stopAll and ready asked of it are done once its runners are reported stopped.
     this.queue.addEvents(stops, () => {
-      for (const [requestId, pending] of waiting) pending.resolve({ requestId, ok: true, runner: null });
+      for (const call of waiting) call.settle({ ok: true, value: null });
     });
   }
 
@@ -466,7 +497,7 @@ export class ThreadedEngine implements LocalEngine {
    */
   private refresh(shard: Shard): void {
     if (this.shards[shard.index] !== shard) return;
-    let busy = shard.pending.size > 0;
+    let busy = shard.channel.size > 0;
     if (!busy) {
       for (const view of this.views.values()) {
         if (view.shard === shard.index && view.state !== 'Stopped') {
