@@ -130,6 +130,8 @@ export const ERROR_CLASSES: Readonly<Record<string, ClassEntry>> = {
   StoreDamagedError: { module: 'store/db.ts', codes: [], fate: 'a damaged PGlite directory: stops the process at start-up' },
   StoreLockedError: { module: 'store/lock.ts', codes: [], fate: 'another process holds DATA_DIR: stops the process at start-up' },
   ConfigError: { module: 'runtime/config-error.ts', codes: [], fate: 'a bad setting: stops the process at start-up' },
+  ChannelDeadlineError: { module: 'runtime/channel.ts', codes: [], fate: "a thread's or process's call past its deadline, when its boundary builds no error of its own" },
+  ChannelClosedError: { module: 'runtime/channel.ts', codes: [], fate: 'a call on a closed channel, when its boundary says no better why' },
   EventDecodeError: { module: 'events/codec.ts', codes: [], fate: 'an invalid wire event (Redis, a recording): the entry is skipped or the read refused' },
   NotARegularFile: { module: 'engine/feeds/replay.ts', codes: [], fate: 'a replay path that is not a file: the runner stops with a RunnerError' },
   NonFiniteValue: { module: 'engine/runner.ts', codes: [], fate: 'a NaN or infinite number in a runner: the runner stops with a RunnerError' },

@@ -15,7 +15,7 @@ export interface Ipc {
 }
 
 /** What every call waiting, and every later one, fails with once the primary is gone. */
-const gone = (): EngineError => new EngineError('ENGINE_UNAVAILABLE', 'the server process is gone');
+const gone = (): EngineError => new EngineError(CODE.ENGINE_UNAVAILABLE, 'the server process is gone');
 
 /**
  * A socket worker's calls on the primary (engine, store, quota ledger): each a message
