@@ -86,6 +86,138 @@ export const LOG_POSITION_SAVE_MS = 1000;
  */
 export const CRASH_ID_MARGIN = 200_000;
 
+/** The store's writer in this process, when it is that: where it reports, and what it logs. */
+interface Wiring {
+  readonly bus: EventBus;
+  /** One line to the operator's log. */
+  readonly log: (line: string) => void;
+  /** An Error event of runner `tickwire`, for every watcher (words only: the details are in the log). */
+  readonly report: (error: string) => void;
+}
+
+/** Where the log continues: past every id stored or handed out before, in which epoch. */
+interface StartingPoint {
+  readonly continuesAfter: number;
+  readonly epoch: string;
+}
+
+/**
+ * Reads where the log stood (the largest stored id, the saved position, with a margin after
+ * a crash) and, where this process writes the store, migrates it and saves the new start.
+ */
+async function startingPoint(store: EventStore | null, role: StoreRole, sharedLog: boolean, log: (line: string) => void): Promise<StartingPoint> {
+  // With a shared log, the epoch is the shared log's (the reader adopts it); otherwise the store's.
+  const proposed = newEpoch();
+  if (store === null) return { continuesAfter: 0, epoch: proposed };
+  // The writer also keeps where the log stood, for the ids of events it does not store.
+  const keepsPosition = role !== 'reader';
+  // Only the writer changes the schema: readers of a shared PostgreSQL must not race it.
+  if (role !== 'reader') await store.migrate();
+  const storedUpTo = await store.maxId().catch((err: Error) => {
+    if (role !== 'reader') throw err;
+    log(`tickwire: cannot read the largest stored id yet (the engine process creates the tables): ${err.message}`);
+    return 0;
+  });
+  // A reader reads where the writer says the log stands too: when the shared log loses
+  // its counter (a flushed Redis), the ids the writer handed out but did not store (ticks)
+  // are known only there. No crash margin for it: the writer may well be running.
+  const position = keepsPosition ? await store.logPosition() : await store.logPosition().catch(() => null);
+  const margin = position === null || position.clean || !keepsPosition ? 0 : CRASH_ID_MARGIN;
+  const continuesAfter = Math.max(storedUpTo, position === null ? 0 : position.lastId + margin);
+  if (margin > 0) log(`tickwire: the last process did not stop cleanly; ids continue after ${continuesAfter} so that none it handed out is used again`);
+  if (keepsPosition) await store.saveLogPosition(continuesAfter, false);
+  const epoch = keepsPosition && !sharedLog ? await store.epoch(proposed) : proposed;
+  return { continuesAfter, epoch };
+}
+
+/** The two ends of the shared log: the reader that feeds the local bus, the appender local runners publish to. */
+function sharedLogOf(redis: NonNullable<ServerConfig['redis']>, wiring: Wiring, continuesAfter: number): { reader: RedisReader; appender: RedisAppender } {
+  const { bus, log, report } = wiring;
+  const reader = new RedisReader(bus, {
+    url: redis.url,
+    stream: redis.stream,
+    log,
+    onMissed: (missed, fromId, toId) =>
+      report(`${missed} events (ids ${fromId}..${toId}) of the shared log never reached process ${process.pid}: the stream was trimmed (REDIS_MAXLEN) or cut before it read them`),
+  });
+  const appender = new RedisAppender({
+    url: redis.url,
+    stream: redis.stream,
+    maxLen: redis.maxLen,
+    log,
+    // Ids never go back: not after a restart, nor after Redis lost its counter.
+    floor: () => Math.max(continuesAfter, bus.lastId),
+    onLost: (count, ids) =>
+      report(`${count} events were dropped before they reached the shared log: Redis was unreachable for longer than the append buffer lasts${ids === null ? '' : ` (ids ${ids.fromId}..${ids.toId} stand for them)`}`),
+  });
+  return { reader, appender };
+}
+
+/** The store's writer: the bus's stored types into the store, with every outage and loss logged and reported. */
+function storeWriterOf(store: EventStore, config: ServerConfig['store'], wiring: Wiring, savePosition: () => void): StoreWriter {
+  const { bus, log, report } = wiring;
+  let notStored = 0;
+  return new StoreWriter(store, bus.subscribe({ filter: compileFilter({ types: config.types }), capacity: config.buffer }), {
+    onFailure: (err, attempt, outageStarted) => {
+      log(`tickwire: event store write failed (attempt ${attempt}, retrying): ${(err as Error).message}`);
+      // One event per outage, not per retried batch. The driver's message (hosts,
+      // paths, connection strings) is for the log only: every watcher of runner
+      // tickwire receives the event.
+      if (outageStarted) report(`event store writes are failing (${store.db.kind}); retrying, the events are buffered meanwhile (details in the server log)`);
+    },
+    // Where the log stands is saved with every batch too, not only once a second: a
+    // reader that starts after the shared log lost its counter continues past it.
+    onWritten: () => savePosition(),
+    onRecovered: (attempts) => {
+      log(`tickwire: event store writable again after ${attempts} failed attempts`);
+      report(`event store writable again after ${attempts} failed attempts; the buffered events are being written`);
+    },
+    // Overflows come at most once a second, with what was lost since: the Error
+    // event published here is stored too, and takes a place in the full buffer.
+    onLost: (missed, cause, reason) => {
+      notStored += missed;
+      const why =
+        cause === 'overflow'
+          ? `the store fell behind and its buffer (STORE_BUFFER, ${config.buffer} events) overflowed; ticks and marks go first`
+          : `the server was shutting down and ${reason}`;
+      log(`tickwire: ${missed} events were not stored (${notStored} since start): ${why}`);
+      report(
+        cause === 'overflow'
+          ? `${missed} events were not stored: the store fell behind and its buffer (STORE_BUFFER) overflowed`
+          : `${missed} events were not stored: the store did not take them before the shutdown's deadline`,
+      );
+    },
+  });
+}
+
+/** What {@link closePersistence} stops, in order. */
+interface Running {
+  readonly bus: EventBus;
+  readonly db: Db | null;
+  readonly reader: RedisReader | null;
+  readonly appender: RedisAppender | null;
+  readonly writer: StoreWriter | null;
+  readonly positionTimer: NodeJS.Timeout | null;
+  readonly savePosition: (clean: boolean) => Promise<void>;
+}
+
+/** Writes what is buffered (within `timeoutMs`), saves where the log stands, and closes the database. */
+async function closePersistence(running: Running, timeoutMs: number): Promise<void> {
+  const { bus, reader, appender, writer } = running;
+  const deadline = Date.now() + timeoutMs;
+  await appender?.close(timeoutMs);
+  // The writer stores what it reads back from the log: let the last appends arrive.
+  if (writer !== null && appender !== null && reader !== null) {
+    while (bus.lastId < appender.stats.lastId && Date.now() < deadline && reader.isHealthy) await new Promise((r) => setTimeout(r, 20));
+  }
+  await reader?.close();
+  const written = (await writer?.flush(Math.max(100, deadline - Date.now()))) ?? true;
+  if (running.positionTimer !== null) clearInterval(running.positionTimer);
+  // Clean only when everything was written: otherwise the next start skips ahead.
+  await running.savePosition(written);
+  await running.db?.close();
+}
+
 /**
  * Opens the store the role calls for (migrating it where this process writes it), starts
  * the bus after the largest stored id so ids stay unique across restarts, and starts the
@@ -110,101 +242,28 @@ export async function startPersistence(
         });
   // The writer also keeps where the log stood, for the ids of events it does not store.
   const keepsPosition = store !== null && role !== 'reader';
-  let storedUpTo = 0;
-  let continuesAfter = 0;
-  // With a shared log, the epoch is the shared log's (the reader adopts it); otherwise the store's.
-  let epoch = newEpoch();
+  let start: StartingPoint;
   try {
-    // Only the writer changes the schema: readers of a shared PostgreSQL must not race it.
-    if (store !== null && role !== 'reader') await store.migrate();
-    storedUpTo = store === null ? 0 : await store.maxId().catch((err: Error) => {
-      if (role !== 'reader') throw err;
-      log(`tickwire: cannot read the largest stored id yet (the engine process creates the tables): ${err.message}`);
-      return 0;
-    });
-    // A reader reads where the writer says the log stands too: when the shared log loses
-    // its counter (a flushed Redis), the ids the writer handed out but did not store (ticks)
-    // are known only there. No crash margin for it: the writer may well be running.
-    const position =
-      store === null ? null : keepsPosition ? await store.logPosition() : await store.logPosition().catch(() => null);
-    const margin = position === null || position.clean || !keepsPosition ? 0 : CRASH_ID_MARGIN;
-    continuesAfter = Math.max(storedUpTo, position === null ? 0 : position.lastId + margin);
-    if (margin > 0) log(`tickwire: the last process did not stop cleanly; ids continue after ${continuesAfter} so that none it handed out is used again`);
-    if (keepsPosition) await store.saveLogPosition(continuesAfter, false);
-    if (keepsPosition && redis === null) epoch = await store.epoch(epoch);
+    start = await startingPoint(store, role, redis !== null, log);
   } catch (err) {
     // Gives the PGlite directory's lock back: the caller may retry or exit.
     await db?.close().catch(() => undefined);
     throw err;
   }
-  const bus = new EventBus({ startAfter: continuesAfter, epoch });
+  const { continuesAfter } = start;
+  const bus = new EventBus({ startAfter: continuesAfter, epoch: start.epoch });
   let sink: EventSink = bus;
   const report = (error: string) => sink.publish({ type: 'Error', runnerId: SYSTEM_RUNNER_ID, error, severity: 'Error', timestamp: Date.now() }, SYSTEM_RUNNER_ID);
+  const wiring: Wiring = { bus, log, report };
   // With Redis, the local bus is fed by the shared log; local runners append to it.
-  const reader =
-    redis === null
-      ? null
-      : new RedisReader(bus, {
-          url: redis.url,
-          stream: redis.stream,
-          log,
-          onMissed: (missed, fromId, toId) =>
-            report(`${missed} events (ids ${fromId}..${toId}) of the shared log never reached process ${process.pid}: the stream was trimmed (REDIS_MAXLEN) or cut before it read them`),
-        });
-  const appender =
-    redis === null
-      ? null
-      : new RedisAppender({
-          url: redis.url,
-          stream: redis.stream,
-          maxLen: redis.maxLen,
-          log,
-          // Ids never go back: not after a restart, nor after Redis lost its counter.
-          floor: () => Math.max(continuesAfter, bus.lastId),
-          onLost: (count, ids) =>
-            report(`${count} events were dropped before they reached the shared log: Redis was unreachable for longer than the append buffer lasts${ids === null ? '' : ` (ids ${ids.fromId}..${ids.toId} stand for them)`}`),
-        });
+  const { reader, appender } = redis === null ? { reader: null, appender: null } : sharedLogOf(redis, wiring, continuesAfter);
   if (appender !== null) sink = appender;
-  let notStored = 0;
-  const writer =
-    store === null || role === 'reader' || config.types.length === 0
-      ? null
-      : new StoreWriter(store, bus.subscribe({ filter: compileFilter({ types: config.types }), capacity: config.buffer }), {
-          onFailure: (err, attempt, outageStarted) => {
-            log(`tickwire: event store write failed (attempt ${attempt}, retrying): ${(err as Error).message}`);
-            // One event per outage, not per retried batch. The driver's message (hosts,
-            // paths, connection strings) is for the log only: every watcher of runner
-            // tickwire receives the event.
-            if (outageStarted) report(`event store writes are failing (${store.db.kind}); retrying, the events are buffered meanwhile (details in the server log)`);
-          },
-          // Where the log stands is saved with every batch too, not only once a second: a
-          // reader that starts after the shared log lost its counter continues past it.
-          onWritten: () => void savePosition(false),
-          onRecovered: (attempts) => {
-            log(`tickwire: event store writable again after ${attempts} failed attempts`);
-            report(`event store writable again after ${attempts} failed attempts; the buffered events are being written`);
-          },
-          // Overflows come at most once a second, with what was lost since: the Error
-          // event published here is stored too, and takes a place in the full buffer.
-          onLost: (missed, cause, reason) => {
-            notStored += missed;
-            const why =
-              cause === 'overflow'
-                ? `the store fell behind and its buffer (STORE_BUFFER, ${config.buffer} events) overflowed; ticks and marks go first`
-                : `the server was shutting down and ${reason}`;
-            log(`tickwire: ${missed} events were not stored (${notStored} since start): ${why}`);
-            report(
-              cause === 'overflow'
-                ? `${missed} events were not stored: the store fell behind and its buffer (STORE_BUFFER) overflowed`
-                : `${missed} events were not stored: the store did not take them before the shutdown's deadline`,
-            );
-          },
-        });
   // Behind a slow store (its inserts go first) a save a second used to queue one more
   // save a second without end, and a shutdown waited for all of them.
   const savePosition = latestOnly((clean: boolean) =>
     store === null || !keepsPosition ? Promise.resolve() : store.saveLogPosition(bus.lastId, clean).catch((err: Error) => log(`tickwire: cannot save the log position: ${err.message}`)),
   );
+  const writer = store === null || role === 'reader' || config.types.length === 0 ? null : storeWriterOf(store, config, wiring, () => void savePosition(false));
   const positionTimer = keepsPosition ? setInterval(() => void savePosition(false), LOG_POSITION_SAVE_MS) : null;
   positionTimer?.unref();
   return {
@@ -218,19 +277,6 @@ export async function startPersistence(
     store,
     db,
     writer,
-    close: async (timeoutMs = 5000) => {
-      const deadline = Date.now() + timeoutMs;
-      await appender?.close(timeoutMs);
-      // The writer stores what it reads back from the log: let the last appends arrive.
-      if (writer !== null && appender !== null && reader !== null) {
-        while (bus.lastId < appender.stats.lastId && Date.now() < deadline && reader.isHealthy) await new Promise((r) => setTimeout(r, 20));
-      }
-      await reader?.close();
-      const written = (await writer?.flush(Math.max(100, deadline - Date.now()))) ?? true;
-      if (positionTimer !== null) clearInterval(positionTimer);
-      // Clean only when everything was written: otherwise the next start skips ahead.
-      await savePosition(written);
-      await db?.close();
-    },
+    close: (timeoutMs = 5000) => closePersistence({ bus, db, reader, appender, writer, positionTimer, savePosition }, timeoutMs),
   };
 }

@@ -1,81 +1,22 @@
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { shouldRenderGraphiQL } from 'graphql-yoga';
-import { log } from '../runtime/log.js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
-import { bearerToken, OPEN_PRINCIPAL, type TokenStore } from '../graphql/auth.js';
-import { bodyRefusal, DEFAULT_LIMITS, hostAllowed, originAllowed, type Limits } from '../graphql/limits.js';
+import { log } from '../runtime/log.js';
+import type { TokenStore } from '../graphql/auth.js';
+import { DEFAULT_LIMITS, type Limits } from '../graphql/limits.js';
 import { createDashboardHandler } from '../transport/dashboard.js';
-import { clientAddressOf } from '../graphql/admission.js';
 import { createMetrics, type MetricsSources } from '../transport/metrics.js';
-import type { AddressInfo, Socket } from 'node:net';
 import { SocketWorkers, sumCounts, sumShared } from './socket-workers/primary.js';
 import { DEFAULT_MAX_EVENT_AGE_MS, type EventBus } from '../log/bus.js';
 import type { EngineControl } from '../engine/engine.js';
 import type { EventStore } from '../store/store.js';
 import { createGraphqlSseHandler, GRAPHQL_SSE_PATH } from '../transport/graphql-sse.js';
-import { negotiateYogaAccept } from '../transport/accept.js';
 import { graphiqlOptions } from '../transport/graphiql.js';
 import { GraphiqlPage } from '../transport/graphiql-page.js';
-import { StreamScope } from '../graphql/stream-scope.js';
 import { attachGraphqlWs, type WsEndpoint } from '../transport/graphql-ws.js';
+import { createRouter, routeUpgrades, type Readiness } from '../transport/router.js';
 import { createTickwireYoga, GRAPHQL_PATH, type TickwireYoga } from '../graphql/yoga.js';
 import { CODE, errorBody } from '../graphql/errors.js';
-
-/**
- * /metrics (Prometheus text), /health (the process answers) and /ready (its
- * dependencies work: 503 with the reason during a store or Redis outage). Socket workers
- * are not among them: while none runs (starting, restarting) this process serves
- * graphql-ws itself, so nothing a client can ask is refused for their sake; the body
- * says how many of them serve (`workers: { running, count }`).
- */
-async function serveOps(path: string, metrics: Registry, health: ServerOptions['health'], workers: SocketWorkers | null, res: ServerResponse): Promise<void> {
-  try {
-    if (path === '/metrics') {
-      const body = await metrics.metrics();
-      res.writeHead(200, { 'content-type': metrics.contentType }).end(body);
-      return;
-    }
-    if (path === '/health') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-      return;
-    }
-    const problems: string[] = [];
-    if (health?.store?.()?.healthy === false) problems.push('event store writes are failing');
-    const redis = health?.redis?.();
-    if (redis && (!redis.readerHealthy || redis.appenderHealthy === false)) problems.push('the Redis log is unreachable');
-    // How many workers serve is said, never judged: a bench or an operator that wants them
-    // all up waits for `running` to reach `count`.
-    const serving = workers === null ? {} : { workers: { running: workers.running, count: workers.count } };
-    res
-      .writeHead(problems.length === 0 ? 200 : 503, { 'content-type': 'application/json' })
-      .end(JSON.stringify(problems.length === 0 ? { status: 'ready', ...serving } : { status: 'unavailable', problems, ...serving }));
-  } catch (err) {
-    res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${(err as Error).message}`);
-  }
-}
-
-/**
- * Heard on sockets this process handles outside Node's HTTP machinery (upgrades): a peer
- * that resets or breaks its connection costs that connection, which closes, and nothing else.
- */
-function ignoreSocketError(): void {}
-
-/** Yoga's own test for a request that gets the GraphiQL page instead of an execution. */
-function wantsGraphiQL(req: IncomingMessage): boolean {
-  return shouldRenderGraphiQL({ method: req.method ?? 'GET', headers: new Headers({ accept: req.headers.accept ?? '' }) } as Request);
-}
-
-/** What a caller's X-Request-Id may be: anything else could forge or break a log line. */
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/**
- * The id of a request: the caller's X-Request-Id when it is sane (a proxy's, so logs
- * line up), else a new one. Every response carries it back.
- */
-function requestIdOf(header: string | string[] | undefined): string {
-  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
-}
 
 /** What {@link startServer} needs. */
 export interface ServerOptions {
@@ -142,149 +83,141 @@ export interface TickwireServer {
   close(): Promise<void>;
 }
 
+/** The GraphQL pipeline and the settings every transport reads, as {@link startServer} resolved them. */
+interface Pipeline {
+  readonly tickwire: TickwireYoga;
+  readonly limits: Limits;
+  readonly tokens: TokenStore | null;
+  readonly maxEventAgeMs: number;
+}
+
+/** The socket workers WORKERS asks for, with this process's settings, or null for none. */
+function socketWorkersOf(options: ServerOptions, pipeline: Pipeline): SocketWorkers | null {
+  if ((options.workers ?? 0) <= 0) return null;
+  const { tickwire, limits, tokens, maxEventAgeMs } = pipeline;
+  return new SocketWorkers({
+    count: options.workers ?? 0,
+    bus: options.bus,
+    engine: options.engine,
+    db: options.store?.db ?? null,
+    admission: tickwire.admission,
+    settings: {
+      limits,
+      tokens: tokens?.configured ?? null,
+      replayDir: options.replayDir ?? null,
+      maxEventAgeMs,
+      keepAliveMs: options.keepAliveMs,
+      storedTypes: options.store?.storedTypes ?? [],
+    },
+    log: (line) => log.warn(line),
+    ...(options.holdWorkers === undefined ? {} : { hold: options.holdWorkers }),
+  });
+}
+
+/** /metrics: this process's counters, with those the socket workers last reported added in. */
+function metricsOf(options: ServerOptions, tickwire: TickwireYoga, workers: SocketWorkers | null, ws: WsEndpoint): Registry {
+  const open = tickwire.admission.open;
+  const shared = tickwire.sharedExecution;
+  return createMetrics({
+    bus: workers === null ? options.bus : withWorkers(options.bus, workers),
+    sharedExecution: () => (workers === null ? shared.stats() : sumShared(shared.stats(), workers.totals().sharedExecution)),
+    sharedExecutionExpired: () => (workers === null ? shared.expiredByType() : sumCounts(shared.expiredByType(), workers.totals().sharedExecutionExpired)),
+    // Over HTTP a stream is its own connection (graphql-sse's single mode shares one).
+    connections: () => ({ 'graphql-ws': ws.wss.clients.size + (workers?.totals().connections ?? 0), 'graphql-sse': open['graphql-sse'], 'yoga-sse': open['yoga-sse'] }),
+    streams: () => open,
+    ...options.health,
+  });
+}
+
+/**
+ * /ready: the store writer and the Redis log work. Socket workers are counted, never
+ * judged (see the router's /ready).
+ */
+function readinessOf(health: ServerOptions['health'], workers: SocketWorkers | null): () => Readiness {
+  return () => {
+    const problems: string[] = [];
+    if (health?.store?.()?.healthy === false) problems.push('event store writes are failing');
+    const redis = health?.redis?.();
+    if (redis && (!redis.readerHealthy || redis.appenderHealthy === false)) problems.push('the Redis log is unreachable');
+    return workers === null ? { problems } : { problems, workers: { running: workers.running, count: workers.count } };
+  };
+}
+
+/** Listens on `port` and `host`; rejects when the port is taken. */
+function listen(http: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, host, () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Ends the graphql-ws endpoint and the workers, then stops listening. */
+async function closeServer(http: Server, ws: WsEndpoint, workers: SocketWorkers | null, graphiql: GraphiqlPage | null): Promise<void> {
+  await graphiql?.close();
+  await ws.close();
+  await workers?.close();
+  http.closeAllConnections();
+  if (workers !== null) {
+    // A server that sent sockets to other processes waits in `close` for those processes
+    // to report them closed, and never emits `close` once they have all exited (Node's
+    // net.Server counts on a worker that is gone). The workers closed every socket they
+    // were sent; the listening socket and this process's connections close here.
+    if (http.listening) http.close();
+    return;
+  }
+  if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
+}
+
+/** Base URLs of every transport on `host:port`. */
+function urlsOf(host: string, port: number): TickwireServer['urls'] {
+  const name = host.includes(':') ? `[${host}]` : host;
+  return {
+    http: `http://${name}:${port}${GRAPHQL_PATH}`,
+    ws: `ws://${name}:${port}${GRAPHQL_PATH}`,
+    sse: `http://${name}:${port}${GRAPHQL_SSE_PATH}`,
+  };
+}
+
 /**
  * Serves every transport on one port: Yoga (GraphQL over HTTP, SSE, GraphiQL) and
- * graphql-ws at /graphql, graphql-sse at /graphql/stream.
+ * graphql-ws at /graphql, graphql-sse at /graphql/stream. Builds the pieces, wires them
+ * to the router (transport/router.ts), and listens.
  */
 export async function startServer(options: ServerOptions): Promise<TickwireServer> {
   const tokens = options.tokens ?? null;
   const limits = options.limits ?? DEFAULT_LIMITS;
   const maxEventAgeMs = options.maxEventAgeMs ?? DEFAULT_MAX_EVENT_AGE_MS;
   options.bus.maxEventAgeMs = maxEventAgeMs;
-  const tickwire = createTickwireYoga(options.engine, options.bus, options.store ?? null, limits, tokens, options.replayDir ?? null, undefined, {
-    maxEventAgeMs,
-  });
+  const { engine, bus, keepAliveMs } = options;
+  const tickwire = createTickwireYoga({ engine, bus, store: options.store ?? null, limits, tokens, replayDir: options.replayDir ?? null, maxEventAgeMs });
   const sse = createGraphqlSseHandler(tickwire, {
     reservationTimeoutMs: limits.sseReservationTimeoutMs,
     maxReservationsPerToken: limits.maxSseReservationsPerToken,
     maxOperationsPerReservation: limits.maxSubscriptionsPerConnection,
     maxBodyBytes: limits.maxBodyBytes,
-    ...(options.keepAliveMs !== undefined ? { keepAliveMs: options.keepAliveMs } : {}),
+    ...(keepAliveMs !== undefined ? { keepAliveMs } : {}),
   });
-  const open = tickwire.admission.open;
-  const workers =
-    (options.workers ?? 0) > 0
-      ? new SocketWorkers({
-          count: options.workers ?? 0,
-          bus: options.bus,
-          engine: options.engine,
-          db: options.store?.db ?? null,
-          admission: tickwire.admission,
-          settings: {
-            limits,
-            tokens: tokens?.configured ?? null,
-            replayDir: options.replayDir ?? null,
-            maxEventAgeMs,
-            keepAliveMs: options.keepAliveMs,
-            storedTypes: options.store?.storedTypes ?? [],
-          },
-          log: (line) => log.warn(line),
-          ...(options.holdWorkers === undefined ? {} : { hold: options.holdWorkers }),
-        })
-      : null;
-  const metrics = createMetrics({
-    bus: workers === null ? options.bus : withWorkers(options.bus, workers),
-    sharedExecution: () => (workers === null ? tickwire.sharedExecution.stats() : sumShared(tickwire.sharedExecution.stats(), workers.totals().sharedExecution)),
-    sharedExecutionExpired: () => (workers === null ? tickwire.sharedExecution.expiredByType() : sumCounts(tickwire.sharedExecution.expiredByType(), workers.totals().sharedExecutionExpired)),
-    // Over HTTP a stream is its own connection (graphql-sse's single mode shares one).
-    connections: () => ({ 'graphql-ws': ws.wss.clients.size + (workers?.totals().connections ?? 0), 'graphql-sse': open['graphql-sse'], 'yoga-sse': open['yoga-sse'] }),
-    streams: () => open,
-    ...options.health,
-  });
+  const workers = socketWorkersOf(options, { tickwire, limits, tokens, maxEventAgeMs });
   const dashboard = options.dashboardDir != null ? createDashboardHandler(options.dashboardDir, { graphiql: limits.graphiql }) : null;
   const graphiql = limits.graphiql
     ? new GraphiqlPage({ options: graphiqlOptions({ suggestedRunnerId: options.suggestedRunnerId ?? null, tokens: tokens !== null }), burst: limits.graphiqlBurst, perMinute: limits.graphiqlPerMinute })
     : null;
-  const http = createServer((req, res) => {
-    const requestId = requestIdOf(req.headers['x-request-id']);
-    res.setHeader('x-request-id', requestId);
-    // An open server answers only to its loopback names: a rebound DNS name is refused.
-    if (!hostAllowed(req.headers.host, tokens === null, limits)) {
-      res.writeHead(403, { 'content-type': 'application/json' }).end(errorBody(CODE.FORBIDDEN, `host ${JSON.stringify(req.headers.host ?? '')} is not allowed: a server without TOKENS_FILE answers only to the names in ALLOWED_HOSTS (default 127.0.0.1, localhost, [::1])`));
-      return;
-    }
-    const path = (req.url ?? '/').split('?', 1)[0];
-    if (req.method === 'GET' && (path === '/metrics' || path === '/health' || path === '/ready')) {
-      void serveOps(path, metrics, options.health, workers, res);
-      return;
-    }
-    // The page and its scripts are public, like GraphiQL's; what they ask for needs a token.
-    if (dashboard?.(req, res) === true) return;
-    if (!originAllowed(req.headers.origin, req.headers.host, limits)) {
-      res.writeHead(403, { 'content-type': 'application/json' }).end(errorBody(CODE.FORBIDDEN, `origin ${req.headers.origin} is not allowed (ALLOWED_ORIGINS)`));
-      return;
-    }
-    // What Yoga sees of Accept: without the types it refuses (q=0), or a 406 if that is all.
-    if (path !== GRAPHQL_SSE_PATH && !negotiateYogaAccept(req, res)) return;
-    // Every GraphQL request carries a valid token when tokens are configured. Only the
-    // GraphiQL page itself is served without one (GraphiQL on, and Yoga's own test for a
-    // page request), from its built bytes, never by Yoga, and at a bounded rate per client.
-    const principal = tokens === null ? OPEN_PRINCIPAL : tokens.authenticate(bearerToken(req.headers.authorization) ?? '');
-    if (graphiql !== null && (path === GRAPHQL_PATH || path === `${GRAPHQL_PATH}/`) && wantsGraphiQL(req)) {
-      graphiql.serve(req, res, principal === null || tokens === null);
-      return;
-    }
-    if (principal === null) {
-      res
-        .writeHead(401, { 'content-type': 'application/json', 'www-authenticate': 'Bearer' })
-        .end(errorBody(CODE.UNAUTHENTICATED, 'missing or invalid API token (Authorization: Bearer …)'));
-      return;
-    }
-    const refusal = bodyRefusal(req.method, req.headers, limits.maxBodyBytes);
-    if (refusal !== null) {
-      // The rest of the body is not read: the connection closes after the answer.
-      const code = refusal.status === 413 ? CODE.PAYLOAD_TOO_LARGE : CODE.LENGTH_REQUIRED;
-      res.writeHead(refusal.status, { 'content-type': 'application/json', connection: 'close' }).end(errorBody(code, refusal.message));
-      return;
-    }
-    let handled: Promise<unknown> | unknown;
-    if (path === GRAPHQL_SSE_PATH) {
-      handled = sse(req, res, principal ?? OPEN_PRINCIPAL);
-    } else {
-      // Whatever this request streams ends with its response: also a stream Yoga opened
-      // and then refused to send (406), which nothing would ever read or close.
-      const streamScope = new StreamScope();
-      res.once('close', () => streamScope.close());
-      handled = tickwire.yoga(req, res, { streamScope, transport: 'yoga-sse', clientAddress: clientAddressOf(req.socket.remoteAddress) });
-    }
-    Promise.resolve(handled).catch((err: unknown) => {
-      // A client that went away mid-stream is normal, not an error worth a log line.
-      const code = (err as { code?: string } | null)?.code;
-      if (res.destroyed || code === 'EPIPE' || code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE') return;
-      // A transport bug must cost one request, never the process.
-      log.error({ err, request: requestId, method: req.method, url: req.url }, 'request failed');
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end('internal server error');
-    });
-  });
+  const http = createServer();
   // With socket workers this endpoint serves what they cannot take yet (none runs): the
   // connections of the seconds they take to start, or of a restart, are served here
   // rather than refused or left waiting.
-  const ws = workers === null ? attachGraphqlWs(http, tickwire, options.keepAliveMs, limits, tokens) : attachGraphqlWs(null, tickwire, options.keepAliveMs, limits, tokens);
-  if (workers !== null) {
-    http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
-      // Node drops its own 'error' listener from a socket once it emits 'upgrade': a reset
-      // from here on would be an unheard 'error' that takes the whole process down.
-      socket.on('error', ignoreSocketError);
-      if ((req.url ?? '/').split('?', 1)[0] !== GRAPHQL_PATH) {
-        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-        return;
-      }
-      if (!workers.handOff(req, socket, head)) ws.handleUpgrade(req, socket, head);
-    });
-  }
-  const endpoint = ws;
+  const ws = attachGraphqlWs({ server: workers === null ? http : null, tickwire, keepAliveMs, limits, tokens });
+  const metrics = metricsOf(options, tickwire, workers, ws);
+  http.on('request', createRouter({ tickwire, sse, limits, tokens, metrics, readiness: readinessOf(options.health, workers), dashboard, graphiql }));
+  if (workers !== null) routeUpgrades(http, { handOff: (req, socket, head) => workers.handOff(req, socket, head), ws });
   try {
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
-      http.listen(options.port, options.host, () => {
-        http.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(http, options.port, options.host);
   } catch (err) {
     // The port is taken (or not ours): no worker was started for it; the log is untapped.
-    await endpoint.close();
+    await ws.close();
     await workers?.close();
     throw err;
   }
@@ -292,37 +225,18 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
   // graphql-ws connections that come once they serve.
   workers?.start();
   const port = (http.address() as AddressInfo).port;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {
     http,
     tickwire,
-    ws: endpoint,
+    ws,
     workers,
     graphiql,
     port,
-    urls: {
-      http: `http://${host}:${port}${GRAPHQL_PATH}`,
-      ws: `ws://${host}:${port}${GRAPHQL_PATH}`,
-      sse: `http://${host}:${port}${GRAPHQL_SSE_PATH}`,
-    },
+    urls: urlsOf(options.host, port),
     stopAccepting: () => {
       if (http.listening) http.close();
     },
-    close: async () => {
-      await graphiql?.close();
-      await endpoint.close();
-      await workers?.close();
-      http.closeAllConnections();
-      if (workers !== null) {
-        // A server that sent sockets to other processes waits in `close` for those processes
-        // to report them closed, and never emits `close` once they have all exited (Node's
-        // net.Server counts on a worker that is gone). The workers closed every socket they
-        // were sent; the listening socket and this process's connections close here.
-        if (http.listening) http.close();
-        return;
-      }
-      if (http.listening) await new Promise<void>((resolve) => http.close(() => resolve()));
-    },
+    close: () => closeServer(http, ws, workers, graphiql),
   };
 }
 

@@ -27,25 +27,35 @@ export interface TickwireYoga {
   readonly admission: Admission;
 }
 
-/**
- * The one place the GraphQL pipeline is composed. Every transport (Yoga's HTTP and SSE,
- * graphql-ws, graphql-sse) runs operations through this instance's envelop, so plugins
- * apply to all of them alike.
- */
-export function createTickwireYoga(
-  engine: EngineControl,
-  bus: EventBus,
-  store: EventStore | null = null,
-  limits: Limits = DEFAULT_LIMITS,
-  tokens: TokenStore | null = null,
-  replayDir: string | null = null,
-  admission: Admission = new Admission(limits.maxSubscriptionsPerToken),
-  extra: {
-    /** MAX_EVENT_AGE_MS for the shared-execution member queues (0 or absent: none). */
-    readonly maxEventAgeMs?: number;
-  } = {},
-): TickwireYoga {
-  const sharedExecution = useSharedExecution<StreamItem | EventBatch>({
+/** What {@link createTickwireYoga} composes the pipeline from. */
+export interface TickwireYogaOptions {
+  readonly engine: EngineControl;
+  readonly bus: EventBus;
+  /** The event store behind history queries; null or absent: none. */
+  readonly store?: EventStore | null;
+  /** What one client may ask (default {@link DEFAULT_LIMITS}). */
+  readonly limits?: Limits;
+  /** API tokens; null or absent: the server is open. */
+  readonly tokens?: TokenStore | null;
+  /** REPLAY_DIR: where startRunner's replay paths point into; null or absent: replay feeds are refused. */
+  readonly replayDir?: string | null;
+  /** The subscription quota's ledger (default: a new one at `limits.maxSubscriptionsPerToken`). */
+  readonly admission?: Admission;
+  /** MAX_EVENT_AGE_MS for the shared-execution member queues (0 or absent: none). */
+  readonly maxEventAgeMs?: number;
+}
+
+/** Yoga's own messages go to the same JSON log. */
+const yogaLogging = {
+  debug: (...args: unknown[]) => yogaLog.debug(args.map(String).join(' ')),
+  info: (...args: unknown[]) => yogaLog.info(args.map(String).join(' ')),
+  warn: (...args: unknown[]) => yogaLog.warn(args.map(String).join(' ')),
+  error: (...args: unknown[]) => yogaLog.error({ err: args.find((a) => a instanceof Error) }, args.filter((a) => !(a instanceof Error)).map(String).join(' ')),
+};
+
+/** Shared execution over the log's items: what it may share, and how it conflates and reports drops. */
+function sharedExecutionOver(bus: EventBus, maxEventAgeMs: number): SharedExecutionPlugin {
+  return useSharedExecution<StreamItem | EventBatch>({
     retentionOf: (source) => (isBatch(source) ? retentionOfBatch(source) : retentionOf(source)),
     // A stream that starts with its own history (replay, after) serves only its subscriber.
     dropNotice: (missed, cause): StreamGap => ({
@@ -63,7 +73,7 @@ export function createTickwireYoga(
     isShareable: (source) => !('replays' in source && source.replays === true),
     positionOf: (source) => (isBatch(source) || isGap(source) ? null : source.id),
     position: () => bus.lastId,
-    maxEventAgeMs: extra.maxEventAgeMs ?? 0,
+    maxEventAgeMs,
     // Only high-frequency sources are asked, and those are log entries (batches and gaps never are).
     conflationKeyOf: (source) => ({ key: isBatch(source) ? '' : conflationKeyOf(source), type: isBatch(source) || isGap(source) ? 'unknown' : source.event.type }),
     // Their arguments are consumed by the bus and the stream stages (filter, replay/after,
@@ -75,6 +85,21 @@ export function createTickwireYoga(
     directSource: (stream) => (stream instanceof EventSubscription ? (stream as unknown as DirectSource<StreamItem | EventBatch>) : null),
     sharedSource: (source) => !isBatch(source) && !isGap(source),
   });
+}
+
+/**
+ * The one place the GraphQL pipeline is composed. Every transport (Yoga's HTTP and SSE,
+ * graphql-ws, graphql-sse) runs operations through this instance's envelop, so plugins
+ * apply to all of them alike.
+ */
+export function createTickwireYoga(options: TickwireYogaOptions): TickwireYoga {
+  const { engine, bus } = options;
+  const store = options.store ?? null;
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const tokens = options.tokens ?? null;
+  const replayDir = options.replayDir ?? null;
+  const admission = options.admission ?? new Admission(limits.maxSubscriptionsPerToken);
+  const sharedExecution = sharedExecutionOver(bus, options.maxEventAgeMs ?? 0);
   const yoga = createYoga<Record<string, unknown>, SchemaContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -92,13 +117,7 @@ export function createTickwireYoga(
     landingPage: false,
     // A catalogued error that escaped its resolver unconverted keeps its code; others are masked.
     maskedErrors: { maskError },
-    // Yoga's own messages go to the same JSON log.
-    logging: {
-      debug: (...args: unknown[]) => yogaLog.debug(args.map(String).join(' ')),
-      info: (...args: unknown[]) => yogaLog.info(args.map(String).join(' ')),
-      warn: (...args: unknown[]) => yogaLog.warn(args.map(String).join(' ')),
-      error: (...args: unknown[]) => yogaLog.error({ err: args.find((a) => a instanceof Error) }, args.filter((a) => !(a instanceof Error)).map(String).join(' ')),
-    },
+    logging: yogaLogging,
     // Admission before shared execution: a refused stream never opens a bus subscription.
     plugins: [...limitPlugins(limits), useStreamAdmission(admission), sharedExecution],
   });

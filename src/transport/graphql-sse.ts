@@ -268,29 +268,120 @@ async function pump(outcome: Outcome, sink: Sink, frame: (json: string) => strin
 }
 
 /**
- * The graphql-sse protocol (distinct and single connection modes), on the operations the
- * other transports run: parsing, validation, limits and context come from the one Yoga
- * pipeline. graphql-sse's own handler drains every subscription into an unbounded buffer
- * and keeps unopened reservations forever; here an operation's results are pulled only
- * as fast as its stream is written, reservations expire unopened and are bounded per
- * token, and every operation is admitted against its token's quota like any other.
+ * The single-connection reservations, by token, and how many each owner holds: bounded
+ * per owner (a token, or a client address in open mode), like streams.
  */
-export function createGraphqlSseHandler(tickwire: TickwireYoga, options: GraphqlSseOptions): SseHandler {
-  const keepAliveMs = options.keepAliveMs ?? 12_000;
-  const reservations = new Map<string, Reservation>();
-  const reservationsBy = new Map<string, number>();
+class Reservations {
+  private readonly byToken = new Map<string, Reservation>();
+  private readonly countBy = new Map<string, number>();
 
-  const prepare = async (req: IncomingMessage, params: OperationParams, scope: StreamScope) => {
-    const prepared = await prepareOperation(tickwire.yoga, { req, streamScope: scope, transport: 'graphql-sse', clientAddress: clientAddressOf(req.socket.remoteAddress) }, params);
+  constructor(private readonly options: Pick<GraphqlSseOptions, 'maxReservationsPerToken' | 'reservationTimeoutMs'>) {}
+
+  /** A new reservation of `ownerKey`'s; refused (429) when it holds its maximum. */
+  reserve(ownerKey: string, principal: Principal): Reservation {
+    const { maxReservationsPerToken, reservationTimeoutMs } = this.options;
+    const held = this.countBy.get(ownerKey) ?? 0;
+    if (held >= maxReservationsPerToken) {
+      throw refuse(429, `too many graphql-sse reservations for token "${principal.name}" (at most ${maxReservationsPerToken}; each expires ${reservationTimeoutMs} ms after it was made unless its stream is opened)`, CODE.TOO_MANY_RESERVATIONS);
+    }
+    const token = randomBytes(24).toString('base64url');
+    this.countBy.set(ownerKey, held + 1);
+    const reservation = new Reservation(token, ownerKey, reservationTimeoutMs, (ended) => this.forget(ended));
+    this.byToken.set(token, reservation);
+    return reservation;
+  }
+
+  /** The reservation of a token, whoever made it. */
+  get(token: string): Reservation | undefined {
+    return this.byToken.get(token);
+  }
+
+  /** A reservation by its token, only for the owner that made it. */
+  of(token: string, ownerKey: string): Reservation {
+    const reservation = this.byToken.get(token);
+    if (reservation === undefined || reservation.ownerKey !== ownerKey) throw refuse(404, 'no such event stream reservation (it may have expired)', CODE.NOT_FOUND);
+    return reservation;
+  }
+
+  private forget(ended: Reservation): void {
+    this.byToken.delete(ended.token);
+    const left = (this.countBy.get(ended.ownerKey) ?? 1) - 1;
+    if (left <= 0) this.countBy.delete(ended.ownerKey);
+    else this.countBy.set(ended.ownerKey, left);
+  }
+}
+
+/** Reservations are counted like streams: per token, and per client address in open mode. */
+const ownerOf = (req: IncomingMessage, principal: Principal): string => quotaKeyOf(principal, clientAddressOf(req.socket.remoteAddress));
+
+/** The endpoint behind {@link createGraphqlSseHandler}: one method per step of the protocol. */
+class GraphqlSseEndpoint {
+  private readonly keepAliveMs: number;
+  private readonly reservations: Reservations;
+
+  constructor(
+    private readonly tickwire: TickwireYoga,
+    private readonly options: GraphqlSseOptions,
+  ) {
+    this.keepAliveMs = options.keepAliveMs ?? 12_000;
+    this.reservations = new Reservations(options);
+  }
+
+  /** Serves one request; a {@link Refusal} becomes its JSON answer (or ends a stream already started). */
+  readonly serve = async (req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> => {
+    try {
+      await this.handle(req, res, principal);
+    } catch (err) {
+      if (!(err instanceof Refusal)) throw err;
+      // A refused request is the client's doing: one line, no stack.
+      log.warn({ status: err.status, code: err.errors[0]?.extensions?.['code'], transport: 'graphql-sse' }, err.message);
+      if (res.headersSent) {
+        res.end();
+        return;
+      }
+      res.writeHead(err.status, { 'content-type': 'application/json; charset=utf-8', ...err.headers }).end(JSON.stringify({ errors: err.errors }));
+    }
+  };
+
+  private async handle(req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const token = streamTokenOf(req, url);
+    if (acceptsEventStream(req.headers.accept)) {
+      const reservation = token === null ? undefined : this.reservations.get(token);
+      if (reservation === undefined) return this.distinct(req, res, url);
+      const mine = this.reservations.of(reservation.token, ownerOf(req, principal));
+      if (mine.isOpen) throw refuse(409, 'this event stream is already open', CODE.CONFLICT);
+      mine.open(res, this.keepAliveMs);
+      return;
+    }
+    if (req.method === 'PUT') {
+      const reservation = this.reservations.reserve(ownerOf(req, principal), principal);
+      res.writeHead(201, { 'content-type': 'text/plain; charset=utf-8' }).end(reservation.token);
+      return;
+    }
+    if (token === null) throw refuse(404, 'no event stream token: open a stream with Accept: text/event-stream (not refused with q=0), or reserve one with PUT', CODE.NOT_FOUND);
+    const reservation = this.reservations.of(token, ownerOf(req, principal));
+    if (req.method === 'DELETE') {
+      const id = url.searchParams.get('operationId');
+      if (id === null || id === '') throw refuse(400, 'operationId is missing', CODE.BAD_REQUEST);
+      reservation.operations.get(id)?.close();
+      res.writeHead(200).end();
+      return;
+    }
+    return this.startOperation(req, res, url, reservation);
+  }
+
+  private async prepare(req: IncomingMessage, params: OperationParams, scope: StreamScope): Promise<{ args: ExecutionArgs; operation: string }> {
+    const prepared = await prepareOperation(this.tickwire.yoga, { req, streamScope: scope, transport: 'graphql-sse', clientAddress: clientAddressOf(req.socket.remoteAddress) }, params);
     if (Array.isArray(prepared)) throw new Refusal(400, (prepared as readonly GraphQLError[]).map((e) => e.toJSON()));
     const args = prepared as ExecutionArgs;
     const operation = getOperationAST(args.document, args.operationName)?.operation;
     if (operation === undefined) throw refuse(400, 'the document has no operation of that name', CODE.BAD_REQUEST);
     if (operation === 'mutation' && req.method === 'GET') throw refuse(405, 'mutations need a POST', CODE.BAD_REQUEST, { allow: 'POST' });
     return { args, operation };
-  };
+  }
 
-  const run = async (args: ExecutionArgs, operation: string, scope: StreamScope): Promise<Outcome> => {
+  private async run(args: ExecutionArgs, operation: string, scope: StreamScope): Promise<Outcome> {
     let outcome: Outcome;
     try {
       outcome = (operation === 'subscription' ? await subscribePrepared(args) : await executePrepared(args)) as Outcome;
@@ -302,63 +393,42 @@ export function createGraphqlSseHandler(tickwire: TickwireYoga, options: Graphql
     }
     if (isStream(outcome)) scope.addStream(outcome);
     return outcome;
-  };
+  }
 
   /** Distinct connection mode: this response is the operation's own stream. */
-  const distinct = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+  private async distinct(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const scope = new StreamScope();
     res.once('close', () => scope.close());
     try {
-      const { args, operation } = await prepare(req, await paramsOf(req, url, options.maxBodyBytes), scope);
-      const outcome = await run(args, operation, scope);
-      const stream = new EventStream(res, keepAliveMs);
+      const { args, operation } = await this.prepare(req, await paramsOf(req, url, this.options.maxBodyBytes), scope);
+      const outcome = await this.run(args, operation, scope);
+      const stream = new EventStream(res, this.keepAliveMs);
       await pump(outcome, stream, (json) => `event: next\ndata: ${json}\n\n`);
       stream.write('event: complete\ndata:\n\n');
       stream.end();
     } finally {
       scope.close();
     }
-  };
+  }
 
-  // Reservations are counted like streams: per token, and per client address in open mode.
-  const ownerOf = (req: IncomingMessage, principal: Principal) => quotaKeyOf(principal, clientAddressOf(req.socket.remoteAddress));
-
-  const reserve = (req: IncomingMessage, res: ServerResponse, principal: Principal): void => {
-    const ownerKey = ownerOf(req, principal);
-    const held = reservationsBy.get(ownerKey) ?? 0;
-    if (held >= options.maxReservationsPerToken) {
-      throw refuse(429, `too many graphql-sse reservations for token "${principal.name}" (at most ${options.maxReservationsPerToken}; each expires ${options.reservationTimeoutMs} ms after it was made unless its stream is opened)`, CODE.TOO_MANY_RESERVATIONS);
-    }
-    const token = randomBytes(24).toString('base64url');
-    reservationsBy.set(ownerKey, held + 1);
-    const reservation = new Reservation(token, ownerKey, options.reservationTimeoutMs, (ended) => {
-      reservations.delete(ended.token);
-      const left = (reservationsBy.get(ended.ownerKey) ?? 1) - 1;
-      if (left <= 0) reservationsBy.delete(ended.ownerKey);
-      else reservationsBy.set(ended.ownerKey, left);
-    });
-    reservations.set(token, reservation);
-    res.writeHead(201, { 'content-type': 'text/plain; charset=utf-8' }).end(token);
-  };
-
-  /** A reservation by its token, only for the principal that made it. */
-  const reservationOf = (token: string, req: IncomingMessage, principal: Principal): Reservation => {
-    const reservation = reservations.get(token);
-    if (reservation === undefined || reservation.ownerKey !== ownerOf(req, principal)) throw refuse(404, 'no such event stream reservation (it may have expired)', CODE.NOT_FOUND);
-    return reservation;
-  };
-
-  const startOperation = async (req: IncomingMessage, res: ServerResponse, url: URL, reservation: Reservation): Promise<void> => {
-    const params = await paramsOf(req, url, options.maxBodyBytes);
+  /** The operation id a single-connection request names, checked, with room for it on the reservation. */
+  private operationIdOf(params: OperationParams & { readonly extensions?: Record<string, unknown> }, reservation: Reservation): string {
     const id = params.extensions?.['operationId'];
     if (typeof id !== 'string' || id === '') throw refuse(400, 'extensions.operationId is missing', CODE.BAD_REQUEST);
     // Every event of the operation repeats its id.
     const tooLong = operationIdRefusal(id, 'extensions.operationId');
     if (tooLong !== null) throw refuse(400, tooLong, CODE.BAD_REQUEST);
     if (reservation.operations.has(id)) throw refuse(409, `operation "${id}" is already running`, CODE.BAD_REQUEST);
-    if (reservation.operations.size >= options.maxOperationsPerReservation) {
-      throw refuse(429, `too many operations on this event stream (at most ${options.maxOperationsPerReservation})`, CODE.TOO_MANY_SUBSCRIPTIONS);
+    if (reservation.operations.size >= this.options.maxOperationsPerReservation) {
+      throw refuse(429, `too many operations on this event stream (at most ${this.options.maxOperationsPerReservation})`, CODE.TOO_MANY_SUBSCRIPTIONS);
     }
+    return id;
+  }
+
+  /** Single connection mode: an operation on a reservation's stream, answered 202 (or 204 if it ended meanwhile). */
+  private async startOperation(req: IncomingMessage, res: ServerResponse, url: URL, reservation: Reservation): Promise<void> {
+    const params = await paramsOf(req, url, this.options.maxBodyBytes);
+    const id = this.operationIdOf(params, reservation);
     const scope = new StreamScope();
     reservation.operations.set(id, scope);
     const unlink = reservation.scope.add(() => scope.close());
@@ -368,8 +438,8 @@ export function createGraphqlSseHandler(tickwire: TickwireYoga, options: Graphql
     });
     let outcome: Outcome;
     try {
-      const { args, operation } = await prepare(req, params, scope);
-      outcome = await run(args, operation, scope);
+      const { args, operation } = await this.prepare(req, params, scope);
+      outcome = await this.run(args, operation, scope);
     } catch (err) {
       // A document that does not validate is that operation's error, on its stream, as
       // graphql-ws sends it; the client's other operations and the stream go on.
@@ -393,44 +463,17 @@ export function createGraphqlSseHandler(tickwire: TickwireYoga, options: Graphql
       })
       .catch((err: unknown) => log.warn({ err: (err as Error).message, transport: 'graphql-sse' }, 'graphql-sse operation ended on an error'))
       .finally(() => scope.close());
-  };
+  }
+}
 
-  const handle = async (req: IncomingMessage, res: ServerResponse, principal: Principal): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const token = streamTokenOf(req, url);
-    if (acceptsEventStream(req.headers.accept)) {
-      const reservation = token === null ? undefined : reservations.get(token);
-      if (reservation === undefined) return distinct(req, res, url);
-      const mine = reservationOf(reservation.token, req, principal);
-      if (mine.isOpen) throw refuse(409, 'this event stream is already open', CODE.CONFLICT);
-      mine.open(res, keepAliveMs);
-      return;
-    }
-    if (req.method === 'PUT') return reserve(req, res, principal);
-    if (token === null) throw refuse(404, 'no event stream token: open a stream with Accept: text/event-stream (not refused with q=0), or reserve one with PUT', CODE.NOT_FOUND);
-    const reservation = reservationOf(token, req, principal);
-    if (req.method === 'DELETE') {
-      const id = url.searchParams.get('operationId');
-      if (id === null || id === '') throw refuse(400, 'operationId is missing', CODE.BAD_REQUEST);
-      reservation.operations.get(id)?.close();
-      res.writeHead(200).end();
-      return;
-    }
-    return startOperation(req, res, url, reservation);
-  };
-
-  return async (req, res, principal) => {
-    try {
-      await handle(req, res, principal);
-    } catch (err) {
-      if (!(err instanceof Refusal)) throw err;
-      // A refused request is the client's doing: one line, no stack.
-      log.warn({ status: err.status, code: err.errors[0]?.extensions?.['code'], transport: 'graphql-sse' }, err.message);
-      if (res.headersSent) {
-        res.end();
-        return;
-      }
-      res.writeHead(err.status, { 'content-type': 'application/json; charset=utf-8', ...err.headers }).end(JSON.stringify({ errors: err.errors }));
-    }
-  };
+/**
+ * The graphql-sse protocol (distinct and single connection modes), on the operations the
+ * other transports run: parsing, validation, limits and context come from the one Yoga
+ * pipeline. graphql-sse's own handler drains every subscription into an unbounded buffer
+ * and keeps unopened reservations forever; here an operation's results are pulled only
+ * as fast as its stream is written, reservations expire unopened and are bounded per
+ * token, and every operation is admitted against its token's quota like any other.
+ */
+export function createGraphqlSseHandler(tickwire: TickwireYoga, options: GraphqlSseOptions): SseHandler {
+  return new GraphqlSseEndpoint(tickwire, options).serve;
 }

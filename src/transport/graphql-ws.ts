@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { CloseCode, handleProtocols, makeServer } from 'graphql-ws';
+import { CloseCode, handleProtocols, makeServer, type Context, type Server as ProtocolServer, type SubscribePayload } from 'graphql-ws';
 import { getOperationAST, GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { clientAddressOf, type StreamTransport, type Ticket } from '../graphql/admission.js';
 import type { Principal } from '../graphql/schema/principal.js';
@@ -196,6 +196,171 @@ export interface WsExtra {
   readonly request: IncomingMessage;
 }
 
+/** What {@link attachGraphqlWs} serves, and how. */
+export interface GraphqlWsOptions {
+  /**
+   * The HTTP server whose upgrades at /graphql this endpoint takes; null or absent: only
+   * those handed to `handleUpgrade` (a socket worker's hand-off, the router's dispatch).
+   */
+  readonly server?: Server | null;
+  readonly tickwire: TickwireYoga;
+  /** Milliseconds between keep-alive pings (default {@link KEEP_ALIVE_MS}). */
+  readonly keepAliveMs?: number;
+  /** What one client may ask (default {@link DEFAULT_LIMITS}). */
+  readonly limits?: Limits;
+  /** API tokens; null or absent: the endpoint is open. */
+  readonly tokens?: TokenStore | null;
+  /** Where subscriptions take their place in the quota (default: `tickwire.admission`). */
+  readonly admit?: Admit;
+}
+
+/**
+ * What each connection holds of its token's subscription quota, by operation id: given
+ * back when the operation completes or the connection closes.
+ */
+class QuotaHolds {
+  private readonly held = new WeakMap<WebSocket, Map<string, () => void>>();
+
+  hold(socket: WebSocket, id: string, release: () => void): void {
+    const entries = this.held.get(socket) ?? new Map<string, () => void>();
+    this.held.set(socket, entries);
+    entries.set(id, release);
+  }
+
+  /** Gives back operation `id`'s place, or every place of the connection without one. */
+  release(socket: WebSocket, id?: string): void {
+    const entries = this.held.get(socket);
+    if (entries === undefined) return;
+    for (const [each, free] of entries) {
+      if (id !== undefined && each !== id) continue;
+      free();
+      entries.delete(each);
+    }
+  }
+}
+
+/** The graphql-ws protocol over tickwire's pipeline, apart from any socket (graphql-ws's `makeServer`). */
+type Protocol = ProtocolServer<WsExtra>;
+
+/** What the protocol's hooks share: the settings, the quota holds, and where each prepared subscription writes. */
+interface ProtocolState {
+  readonly tickwire: TickwireYoga;
+  readonly limits: Limits;
+  readonly admit: Admit;
+  readonly holds: QuotaHolds;
+  /** Which socket and operation id each prepared subscription belongs to. */
+  readonly targets: WeakMap<ExecutionArgs, { socket: WebSocket; id: string }>;
+}
+
+/**
+ * graphql-ws's `onSubscribe`: refuses a long id or one operation too many, prepares the
+ * operation on the Yoga pipeline, and takes a subscription's place in its principal's quota.
+ */
+async function subscribeOperation(
+  state: ProtocolState,
+  ctx: Context<Record<string, unknown> | undefined, WsExtra>,
+  id: string,
+  params: SubscribePayload,
+): Promise<ExecutionArgs | readonly GraphQLError[]> {
+  const { limits } = state;
+  // Every frame of the operation repeats its id: a long one is refused, as an `error`
+  // of that operation (graphql-ws then forgets the id; the connection goes on).
+  const tooLong = operationIdRefusal(id, 'the subscribe message\'s id');
+  if (tooLong !== null) return refused(graphqlError(CODE.BAD_REQUEST, tooLong));
+  // graphql-ws registers the new id before this hook: it counts itself.
+  if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection) {
+    return refused(
+      graphqlError(CODE.TOO_MANY_SUBSCRIPTIONS, `too many subscriptions on this connection (at most ${limits.maxSubscriptionsPerConnection}, MAX_SUBSCRIPTIONS_PER_CONNECTION)`),
+    );
+  }
+  const prepared = await prepareOperation(
+    state.tickwire.yoga,
+    {
+      req: ctx.extra.request,
+      socket: ctx.extra.socket,
+      connectionParams: ctx.connectionParams,
+      // Plain log subscriptions append their frames to this connection's writer directly.
+      delivery: { writer: writerOf(ctx.extra.socket), id } satisfies DeliveryTarget,
+    },
+    params,
+  );
+  if (Array.isArray(prepared)) return refused(...(prepared as readonly GraphQLError[]));
+  const args = prepared as Exclude<typeof prepared, readonly unknown[]>;
+  if (getOperationAST(args.document, args.operationName)?.operation === 'subscription') {
+    // A refusal is an `error` message for this operation; the connection and its other subscriptions go on.
+    const ticket = await state.admit((args.contextValue as SchemaContext).principal, 'graphql-ws', clientAddressOf(ctx.extra.request.socket.remoteAddress));
+    if (ticket instanceof GraphQLError) return refused(ticket);
+    // The connection may have closed while the place was asked for: give it back.
+    if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) {
+      ticket.release();
+      return [new GraphQLError('the connection closed')];
+    }
+    state.holds.hold(ctx.extra.socket, id, ticket.release);
+  }
+  state.targets.set(args, { socket: ctx.extra.socket, id });
+  return args;
+}
+
+/** The protocol: graphql-ws's own, with tickwire's authentication, quota and frame writing. */
+function protocolOf(state: ProtocolState, tokens: TokenStore | null): Protocol {
+  return makeServer<Record<string, unknown> | undefined, WsExtra>({
+    connectionInitWaitTimeout: state.limits.connectionInitTimeoutMs,
+    onComplete: (ctx, id) => state.holds.release(ctx.extra.socket, id),
+    onClose: (ctx) => state.holds.release(ctx.extra.socket),
+    // false closes the connection with 4403 (Forbidden): no token, or an unknown one.
+    onConnect: (ctx) => tokens === null || principalOf(tokens, { connectionParams: ctx.connectionParams }) !== null,
+    execute: executePrepared,
+    subscribe: async (args) => {
+      const result = await subscribePrepared(args);
+      const target = state.targets.get(args);
+      if (target === undefined || !(Symbol.asyncIterator in result) || isDeliveredDirectly(result)) return result;
+      return writeThrough(result, writerOf(target.socket), target.id);
+    },
+    onSubscribe: (ctx, id, params) => subscribeOperation(state, ctx, id, params),
+  });
+}
+
+/**
+ * The socket glue of one connection: graphql-ws's messages in, and out through the
+ * connection's one writer; a socket error or a failed message closes it.
+ */
+function serveConnection(protocol: Protocol, socket: WebSocket, request: IncomingMessage): void {
+  const connection = log.child({ connection: randomUUID(), remote: request.socket.remoteAddress });
+  // `on`, not `once`: a second error on a dying socket must find a listener too.
+  socket.on('error', (err) => {
+    // Mostly a client's fault (an oversized or malformed frame): ws has already closed
+    // the connection with the matching code; one line is enough.
+    connection.warn({ err: err.message }, 'graphql-ws connection closed on a socket error');
+    if (socket.readyState === socket.OPEN) socket.close(CloseCode.InternalServerError, 'Internal server error');
+  });
+
+  const writer = writerOf(socket);
+  const closed = protocol.opened(
+    {
+      protocol: socket.protocol,
+      send: (message) => writer.text(message),
+      close: (code, reason) => {
+        // What was appended goes out before the close frame.
+        writer.end();
+        socket.close(code, reason);
+      },
+      onMessage: (cb) =>
+        socket.on('message', (data) => {
+          cb(String(data)).catch((err: unknown) => {
+            connection.error({ err }, 'graphql-ws message handling failed');
+            writer.end();
+            socket.close(CloseCode.InternalServerError, 'Internal server error');
+          });
+        }),
+    },
+    { socket, request },
+  );
+  socket.once('close', (code, reason) => {
+    writer.end();
+    void closed(code, String(reason));
+  });
+}
+
 /**
  * Serves the graphql-ws protocol on `ws://host:port/graphql`, sharing the HTTP port.
  *
@@ -203,14 +368,12 @@ export interface WsExtra {
  * the stock `ws` glue waits for each message's write callback before sending the next,
  * which caps a subscription at one event per event-loop turn.
  */
-export function attachGraphqlWs(
-  server: Server | null,
-  tickwire: TickwireYoga,
-  keepAliveMs: number = KEEP_ALIVE_MS,
-  limits: Limits = DEFAULT_LIMITS,
-  tokens: TokenStore | null = null,
-  admit: Admit = (principal, transport, clientAddress) => tickwire.admission.admit(principal, transport, clientAddress),
-): WsEndpoint {
+export function attachGraphqlWs(options: GraphqlWsOptions): WsEndpoint {
+  const { tickwire } = options;
+  const server = options.server ?? null;
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const tokens = options.tokens ?? null;
+  const admit: Admit = options.admit ?? ((principal, transport, clientAddress) => tickwire.admission.admit(principal, transport, clientAddress));
   const wss = new WebSocketServer({
     // Without a server, upgrades come through `handleUpgrade` (a socket worker's hand-off).
     ...(server === null ? { noServer: true } : { server, path: GRAPHQL_PATH }),
@@ -220,111 +383,9 @@ export function attachGraphqlWs(
     // A page of another site must not open a socket with the visitor's network access.
     verifyClient: ({ origin, req }: { origin: string; req: IncomingMessage }) => originAllowed(origin, req.headers.host, limits) && hostAllowed(req.headers.host, tokens === null, limits),
   });
-  const stopKeepAlive = keepAlive(wss, keepAliveMs);
-  // What each connection holds of its token's subscription quota, by operation id.
-  const held = new WeakMap<WebSocket, Map<string, () => void>>();
-  const release = (socket: WebSocket, id?: string) => {
-    const entries = held.get(socket);
-    if (entries === undefined) return;
-    for (const [each, free] of entries) {
-      if (id !== undefined && each !== id) continue;
-      free();
-      entries.delete(each);
-    }
-  };
-  // Which socket and operation id each prepared subscription belongs to.
-  const targets = new WeakMap<ExecutionArgs, { socket: WebSocket; id: string }>();
-  const protocol = makeServer<Record<string, unknown> | undefined, WsExtra>({
-    connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
-    onComplete: (ctx, id) => release(ctx.extra.socket, id),
-    onClose: (ctx) => release(ctx.extra.socket),
-    // false closes the connection with 4403 (Forbidden): no token, or an unknown one.
-    onConnect: (ctx) => tokens === null || principalOf(tokens, { connectionParams: ctx.connectionParams }) !== null,
-    execute: executePrepared,
-    subscribe: async (args) => {
-      const result = await subscribePrepared(args);
-      const target = targets.get(args);
-      if (target === undefined || !(Symbol.asyncIterator in result) || isDeliveredDirectly(result)) return result;
-      return writeThrough(result, writerOf(target.socket), target.id);
-    },
-    onSubscribe: async (ctx, id, params) => {
-      // Every frame of the operation repeats its id: a long one is refused, as an `error`
-      // of that operation (graphql-ws then forgets the id; the connection goes on).
-      const tooLong = operationIdRefusal(id, 'the subscribe message\'s id');
-      if (tooLong !== null) return refused(graphqlError(CODE.BAD_REQUEST, tooLong));
-      // graphql-ws registers the new id before this hook: it counts itself.
-      if (Object.keys(ctx.subscriptions).length > limits.maxSubscriptionsPerConnection) {
-        return refused(
-          graphqlError(CODE.TOO_MANY_SUBSCRIPTIONS, `too many subscriptions on this connection (at most ${limits.maxSubscriptionsPerConnection}, MAX_SUBSCRIPTIONS_PER_CONNECTION)`),
-        );
-      }
-      const prepared = await prepareOperation(
-        tickwire.yoga,
-        {
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          connectionParams: ctx.connectionParams,
-          // Plain log subscriptions append their frames to this connection's writer directly.
-          delivery: { writer: writerOf(ctx.extra.socket), id } satisfies DeliveryTarget,
-        },
-        params,
-      );
-      if (Array.isArray(prepared)) return refused(...(prepared as readonly GraphQLError[]));
-      const args = prepared as Exclude<typeof prepared, readonly unknown[]>;
-      if (getOperationAST(args.document, args.operationName)?.operation === 'subscription') {
-        // A refusal is an `error` message for this operation; the connection and its other subscriptions go on.
-        const ticket = await admit((args.contextValue as SchemaContext).principal, 'graphql-ws', clientAddressOf(ctx.extra.request.socket.remoteAddress));
-        if (ticket instanceof GraphQLError) return refused(ticket);
-        // The connection may have closed while the place was asked for: give it back.
-        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) {
-          ticket.release();
-          return [new GraphQLError('the connection closed')];
-        }
-        const entries = held.get(ctx.extra.socket) ?? new Map<string, () => void>();
-        held.set(ctx.extra.socket, entries);
-        entries.set(id, ticket.release);
-      }
-      targets.set(args, { socket: ctx.extra.socket, id });
-      return args;
-    },
-  });
-
-  wss.on('connection', (socket, request) => {
-    const connection = log.child({ connection: randomUUID(), remote: request.socket.remoteAddress });
-    // `on`, not `once`: a second error on a dying socket must find a listener too.
-    socket.on('error', (err) => {
-      // Mostly a client's fault (an oversized or malformed frame): ws has already closed
-      // the connection with the matching code; one line is enough.
-      connection.warn({ err: err.message }, 'graphql-ws connection closed on a socket error');
-      if (socket.readyState === socket.OPEN) socket.close(CloseCode.InternalServerError, 'Internal server error');
-    });
-
-    const writer = writerOf(socket);
-    const closed = protocol.opened(
-      {
-        protocol: socket.protocol,
-        send: (message) => writer.text(message),
-        close: (code, reason) => {
-          // What was appended goes out before the close frame.
-          writer.end();
-          socket.close(code, reason);
-        },
-        onMessage: (cb) =>
-          socket.on('message', (data) => {
-            cb(String(data)).catch((err: unknown) => {
-              connection.error({ err }, 'graphql-ws message handling failed');
-              writer.end();
-              socket.close(CloseCode.InternalServerError, 'Internal server error');
-            });
-          }),
-      },
-      { socket, request },
-    );
-    socket.once('close', (code, reason) => {
-      writer.end();
-      void closed(code, String(reason));
-    });
-  });
+  const stopKeepAlive = keepAlive(wss, options.keepAliveMs ?? KEEP_ALIVE_MS);
+  const protocol = protocolOf({ tickwire, limits, admit, holds: new QuotaHolds(), targets: new WeakMap() }, tokens);
+  wss.on('connection', (socket, request) => serveConnection(protocol, socket, request));
 
   return {
     wss,

@@ -30,21 +30,14 @@ const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.me
 export function createMetrics(sources: MetricsSources): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tickwire_' });
-  const counterFrom = (name: string, help: string, read: () => number) => {
-    new Counter({
-      name,
-      help,
-      registers: [registry],
-      collect() {
-        this.reset();
-        this.inc(read());
-      },
-    });
-  };
-  const gaugeFrom = (name: string, help: string, read: () => number) => {
-    new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
-  };
+  // In this order on /metrics: the labelled series first, then the single numbers.
+  registerLabelled(registry, sources);
+  registerScalars(registry, sources);
+  return registry;
+}
 
+/** The series with labels (version, event type, transport, queue). */
+function registerLabelled(registry: Registry, sources: MetricsSources): void {
   new Gauge({
     name: 'tickwire_info',
     help: 'Always 1: the version and the NODE_ENV the process runs with (graphql-js skips its development checks only under production).',
@@ -116,6 +109,24 @@ export function createMetrics(sources: MetricsSources): Registry {
       for (const [type, count] of sources.sharedExecutionExpired?.() ?? []) this.inc({ type, queue: 'execution' }, count);
     },
   });
+}
+
+/** The single-number series: queues, shared execution, the store and the Redis log. */
+function registerScalars(registry: Registry, sources: MetricsSources): void {
+  const counterFrom = (name: string, help: string, read: () => number) => {
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  };
+  const gaugeFrom = (name: string, help: string, read: () => number) => {
+    new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+  };
   gaugeFrom('tickwire_subscriber_queue_depth', 'Events waiting in subscriber queues now.', () => sources.bus.stats().queued);
   gaugeFrom('tickwire_bus_subscribers', 'Subscriptions attached to the bus.', () => sources.bus.subscriberCount);
   gaugeFrom('tickwire_shared_execution_cohorts', 'Groups of subscribers sharing one execution.', () => sources.sharedExecution().cohorts);
@@ -135,5 +146,4 @@ export function createMetrics(sources: MetricsSources): Registry {
     if (redis === null || redis === undefined) return 1;
     return redis.readerHealthy && redis.appenderHealthy !== false ? 1 : 0;
   });
-  return registry;
 }

@@ -60,9 +60,15 @@ function start(hello: Extract<ToWorker, { kind: 'hello' }>): Serving {
         });
   const engine = new LinkedEngine(link);
   const tokens = settings.tokens === null ? null : new TokenStore(settings.tokens);
-  const tickwire = createTickwireYoga(engine, bus, store, settings.limits, tokens, settings.replayDir, undefined, { maxEventAgeMs: settings.maxEventAgeMs });
+  const tickwire = createTickwireYoga({ engine, bus, store, limits: settings.limits, tokens, replayDir: settings.replayDir, maxEventAgeMs: settings.maxEventAgeMs });
   bus.maxEventAgeMs = settings.maxEventAgeMs;
-  const ws = attachGraphqlWs(null, tickwire, settings.keepAliveMs, settings.limits, tokens, (principal, transport, clientAddress) => link.admit(principal, transport, clientAddress));
+  const ws = attachGraphqlWs({
+    tickwire,
+    keepAliveMs: settings.keepAliveMs,
+    limits: settings.limits,
+    tokens,
+    admit: (principal, transport, clientAddress) => link.admit(principal, transport, clientAddress),
+  });
   return { bus, tickwire, ws };
 }
 
