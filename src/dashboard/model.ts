@@ -485,16 +485,17 @@ export const TICK_SIZES: Readonly<Record<string, number>> = { BTCUSDT: 0.01, ETH
 export const DEFAULT_TICK = 0.01;
 
 /**
- * The price step of a symbol: {@link TICK_SIZES}, else one from its price's size, about
- * five significant digits and never finer than a cent above 100 (60000 → 0.01, 150 →
- * 0.01, 2.5 → 0.0001, 0.00001234 → 0.000000001). Null when neither is known yet.
+ * The price step of a symbol: {@link TICK_SIZES}, else one from its first price: a cent
+ * from 1 up (60000, 150 and 2.5 alike), four significant digits below (0.5 → 0.0001,
+ * 0.00001234 → 0.00000001), so that a price drifting across 100 keeps its decimals.
+ * Null when neither is known yet.
  */
 export function tickSizeOf(symbol: string, price: number | null): number | null {
   const known = TICK_SIZES[symbol.toUpperCase()];
   if (known !== undefined) return known;
   if (price === null || !Number.isFinite(price) || price === 0) return null;
-  const exponent = Math.floor(Math.log10(Math.abs(price))) - 4;
-  return Number(`1e${Math.max(-12, Math.min(-2, exponent))}`);
+  if (Math.abs(price) >= 1) return DEFAULT_TICK;
+  return Number(`1e${Math.max(-12, Math.floor(Math.log10(Math.abs(price))) - 3)}`);
 }
 
 /** Decimal places of a price step: 0.01 → 2, 0.5 → 1, 0.25 → 2, 1 → 0. */

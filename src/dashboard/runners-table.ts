@@ -76,7 +76,8 @@ export class RunnersTable {
     // While its strategy warms up a runner does not trade: the row says so, the hint says why.
     const warming = this.model.warmUpHint(id, Date.now());
     state!.textContent = runner.state ?? '–';
-    if (warming !== null) state!.append(Object.assign(document.createElement('small'), { textContent: 'warming up' }));
+    // Shown by the style sheet under the state: the cell's text stays the state itself.
+    state!.toggleAttribute('data-warming', warming !== null);
     state!.title = warming ?? '';
     if (runner.state === null) delete state!.dataset['state'];
     else state!.dataset['state'] = runner.state;

@@ -339,8 +339,10 @@ describe('prices in a symbol\'s steps', () => {
     expect(tickSizeOf('solusdt', 150.09964)).toBe(0.01);
     expect(tickSizeOf('XYZ', null)).toBeNull();
     expect(tickSizeOf('XYZ', 60000)).toBe(0.01);
-    expect(tickSizeOf('XYZ', 2.5)).toBe(0.0001);
-    expect(tickSizeOf('XYZ', 0.00001234)).toBe(1e-9);
+    expect(tickSizeOf('XYZ', 2.5)).toBe(0.01);
+    expect(tickSizeOf('XYZ', 99.5)).toBe(0.01);
+    expect(tickSizeOf('XYZ', 0.5)).toBe(0.0001);
+    expect(tickSizeOf('XYZ', 0.00001234)).toBe(1e-8);
     expect([0.01, 0.5, 0.25, 1, 0.0001, 1e-9].map(decimalsOf)).toEqual([2, 1, 2, 0, 4, 9]);
   });
 
@@ -359,12 +361,12 @@ describe('prices in a symbol\'s steps', () => {
     const model = new DashboardModel();
     model.load([runner('btc', { symbol: 'BTCUSDT' }), runner('x', { symbol: 'XUSDT' })]);
     expect(model.priceText('btc', 60010.814)).toBe('60,010.81');
-    model.apply(tick('x', T, 2.5));
+    model.apply(tick('x', T, 0.5));
     expect(model.runner('x')?.tickSize).toBe(0.0001);
-    expect(model.priceText('x', 2.512345)).toBe('2.5123');
+    expect(model.priceText('x', 0.512345)).toBe('0.5123');
     // The step stays once known: a price that grows does not change its decimals.
-    model.apply(tick('x', T + 1000, 250));
-    expect(model.priceText('x', 250.123456)).toBe('250.1235');
+    model.apply(tick('x', T + 1000, 2.5));
+    expect(model.priceText('x', 2.512345)).toBe('2.5123');
   });
 });
 

@@ -42,49 +42,56 @@ function publishHistory(bus: EventBus, now: number): { firstCandle: number; firs
   return { firstCandle: start, firstEquity: { time: start, value: 12.5 } };
 }
 
+const outDir = mkdtempSync(join(tmpdir(), 'tickwire-dashboard-tabs-'));
+let browser: Browser;
+
+beforeAll(async () => {
+  await build({ configFile: fileURLToPath(new URL('../../src/dashboard/vite.config.ts', import.meta.url)), build: { outDir }, logLevel: 'error' });
+  browser = await launchChromium();
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  rmSync(outDir, { recursive: true, force: true });
+});
+
+/** What a tab's chart starts with: its first candle and first equity point, as the page says. */
+const firsts = (page: Page) =>
+  page.evaluate(() => {
+    const chart = document.querySelector<HTMLElement>('#chart-caption');
+    const equity = document.querySelector<HTMLElement>('#equity-caption');
+    return {
+      candle: Number(chart?.dataset['first'] ?? Number.NaN),
+      equityTime: Number(equity?.dataset['first'] ?? Number.NaN),
+      equityValue: Number(equity?.dataset['firstValue'] ?? Number.NaN),
+      notice: document.querySelector<HTMLElement>('#notice')?.hidden === false ? document.querySelector('#notice')?.textContent : null,
+    };
+  });
+
 /**
  * Tabs opened at the same moment against a server that has run for a while (issue 24):
  * each must draw the runner's candles and equity curve from the server's history, not
- * from when it loaded. Served by socket workers (WORKERS=2), as a server on a machine
- * with four cores or more serves graphql-ws by default.
+ * from when it loaded. Served by the server process (WORKERS=0, the default on two cores)
+ * and by socket workers (WORKERS=2, as on four cores or more), which each mirror the log.
  */
-describe('three dashboard tabs opened at once', () => {
-  const outDir = mkdtempSync(join(tmpdir(), 'tickwire-dashboard-tabs-'));
+describe.each([0, 2])('three dashboard tabs opened at once (WORKERS=%i)', (workers) => {
   const bus = new EventBus();
   const engine = new TradingEngine(bus);
   let server: TickwireServer;
-  let browser: Browser;
   let history: ReturnType<typeof publishHistory>;
 
   beforeAll(async () => {
-    await build({ configFile: fileURLToPath(new URL('../../src/dashboard/vite.config.ts', import.meta.url)), build: { outDir }, logLevel: 'error' });
     history = publishHistory(bus, Date.now());
     engine.addRunner({ id: RUNNER, symbol: SYMBOL, strategy: 'ema_crossover', feed: { kind: 'simulated', ticksPerSecond: 50, seed: 1 }, statsIntervalMs: 250 });
-    server = await startServer({ engine, bus, port: 0, host: '127.0.0.1', dashboardDir: outDir, workers: 2 });
-    await server.workers!.ready();
-    browser = await launchChromium();
+    server = await startServer({ engine, bus, port: 0, host: '127.0.0.1', dashboardDir: outDir, workers });
+    await server.workers?.ready();
   }, 180_000);
 
   afterAll(async () => {
-    await browser?.close();
     await engine.stopAll('test over');
     await server?.close();
     bus.close();
-    rmSync(outDir, { recursive: true, force: true });
   }, 60_000);
-
-  /** What a tab's chart starts with: its first candle and first equity point, as the page says. */
-  const firsts = (page: Page) =>
-    page.evaluate(() => {
-      const chart = document.querySelector<HTMLElement>('#chart-caption');
-      const equity = document.querySelector<HTMLElement>('#equity-caption');
-      return {
-        candle: Number(chart?.dataset['first'] ?? Number.NaN),
-        equityTime: Number(equity?.dataset['first'] ?? Number.NaN),
-        equityValue: Number(equity?.dataset['firstValue'] ?? Number.NaN),
-        notice: document.querySelector<HTMLElement>('#notice')?.hidden === false ? document.querySelector('#notice')?.textContent : null,
-      };
-    });
 
   it('gives every tab the candles and the equity curve of the history, the same first candle and first point', async () => {
     // The server itself holds the history: a direct query returns it.
@@ -105,9 +112,7 @@ describe('three dashboard tabs opened at once', () => {
       // At the same moment: no tab waits for another.
       await Promise.all(pages.map((page) => page.goto(server.urls.http.replace(/graphql$/, ''))));
       const expected = { candle: history.firstCandle, equityTime: history.firstEquity.time, equityValue: history.firstEquity.value, notice: null };
-      await Promise.all(
-        pages.map((page) => expect.poll(() => firsts(page), { timeout: 90_000, interval: 250 }).toEqual(expected)),
-      );
+      await Promise.all(pages.map((page) => expect.poll(() => firsts(page), { timeout: 90_000, interval: 250 }).toEqual(expected)));
       expect(errors).toEqual([]);
     } finally {
       await context.close();
