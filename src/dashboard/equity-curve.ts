@@ -25,7 +25,8 @@ export class EquityCurve {
   ) {
     this.series = chart.addSeries(
       LineSeries,
-      { color: '#f0b90b', lineWidth: 2, priceFormat: { type: 'custom', minMove: 0.01, formatter: (value: number) => formatPrice(value, 0.01) }, title: 'equity' },
+      // No price line: drawn dotted across the whole pane, it read as a flat curve before the real one.
+      { color: '#f0b90b', lineWidth: 2, priceLineVisible: false, priceFormat: { type: 'custom', minMove: 0.01, formatter: (value: number) => formatPrice(value, 0.01) }, title: 'equity' },
       PANE,
     );
     chart.panes()[PANE]?.setHeight(PANE_HEIGHT_PX);
