@@ -307,6 +307,39 @@ describe('the dashboard in Chromium', () => {
     await page.close();
   }, 60_000);
 
+  it('asks again for a chart\'s history that failed to load, instead of starting the chart at the page\'s load', async () => {
+    // The runners have run 8 s or more: a chart from history starts seconds before the page.
+    const ranFor = Date.now() - runnersSince;
+    if (ranFor < 8000) await new Promise((r) => setTimeout(r, 8000 - ranFor));
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    await page.addInitScript(() => localStorage.setItem('tickwire.token', 'ops-secret'));
+    // The first RunnerChart query fails (as one does on a connection lost under it); the rest pass.
+    let failed = 0;
+    await page.routeWebSocket(
+      (url) => url.pathname.endsWith('/graphql'),
+      (ws) => {
+        const server = ws.connectToServer();
+        ws.onMessage((message) => {
+          const parsed = JSON.parse(String(message)) as { type: string; id?: string; payload?: { query?: string } };
+          if (parsed.type === 'subscribe' && failed === 0 && (parsed.payload?.query ?? '').includes('query RunnerChart')) {
+            failed++;
+            ws.send(JSON.stringify({ type: 'error', id: parsed.id, payload: [{ message: 'the chart could not be read' }] }));
+            return;
+          }
+          server.send(message);
+        });
+        server.onMessage((message) => ws.send(message));
+      },
+    );
+    const loadedAt = Date.now();
+    await page.goto(`http://127.0.0.1:${proxy.port}/`);
+    await expect.poll(() => page.locator('#notice').textContent(), { timeout: 20_000 }).toMatch(/^could not load the chart of alpha: .*trying again in 3 s$/);
+    expect(failed).toBe(1);
+    // The chart starts where the server's history does, well before the page loaded.
+    await expect.poll(async () => Number(await page.locator('#chart-caption').getAttribute('data-first')), { timeout: 20_000 }).toBeLessThan(loadedAt - 5000);
+    await page.close();
+  }, 60_000);
+
   it('works behind a proxy that mounts the server under a path', async () => {
     const prefix = '/tickwire';
     const strip = (url: string | undefined) => (url ?? '/').slice(prefix.length) || '/';
