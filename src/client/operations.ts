@@ -195,7 +195,7 @@ export const StopRunnerDocument = graphql(`
   }
 `);
 
-/** What the dashboard loads first: who is asking, and every runner it may see. */
+/** What the dashboard loads first: who is asking, and every runner it may see (and when it started: its strategy's warm-up). */
 export const DashboardDocument = graphql(`
   query Dashboard {
     me {
@@ -204,6 +204,7 @@ export const DashboardDocument = graphql(`
     }
     runners {
       ...RunnerFields
+      startedAt
     }
   }
 `);
@@ -218,11 +219,16 @@ export const RestartRunnerDocument = graphql(`
   }
 `);
 
-/** What a chart of one runner draws first: its recent candles, entries and exits. */
+/**
+ * What a chart of one runner draws first: its recent candles, entries and exits, and the
+ * stats its equity curve is drawn from (realized P&L, and the open position at the last
+ * price, with the runner's fee rate).
+ */
 export const RunnerChartDocument = graphql(`
-  query RunnerChart($id: ID!, $intervalMs: Int, $last: Int) {
+  query RunnerChart($id: ID!, $intervalMs: Int, $last: Int, $statsLast: Int) {
     runner(id: $id) {
       id
+      feeRate
       candles(intervalMs: $intervalMs, last: $last) {
         start
         open
@@ -247,6 +253,19 @@ export const RunnerChartDocument = graphql(`
         timestamp
         exitPrice
         realizedPnl
+      }
+    }
+    stats: recentEvents(runnerIds: [$id], types: [STATS_UPDATE], last: $statsLast) {
+      __typename
+      ... on StatsUpdate {
+        timestamp
+        realizedPnl
+        lastPrice
+        openPosition {
+          side
+          quantity
+          entryPrice
+        }
       }
     }
   }

@@ -1,6 +1,6 @@
 import { LineSeries, type IChartApi, type ISeriesApi } from 'lightweight-charts';
 import { formatTime } from '../client/describe.js';
-import type { DashboardModel, EquityPoint } from './model.js';
+import { formatMoney, formatPrice, type DashboardModel, type EquityPoint } from './model.js';
 import { toChartTime } from './price-chart.js';
 
 /** The pane under the candles; pane 0 holds them. */
@@ -8,8 +8,6 @@ const PANE = 1;
 const PANE_HEIGHT_PX = 110;
 
 const toLine = (point: EquityPoint) => ({ time: toChartTime(point.time), value: point.value });
-
-const signed = (value: number): string => (value >= 0 ? '+' : '') + value.toFixed(2);
 
 /**
  * The equity curve of the runner the price chart shows: realized plus unrealized P&L
@@ -27,10 +25,13 @@ export class EquityCurve {
   ) {
     this.series = chart.addSeries(
       LineSeries,
-      { color: '#f0b90b', lineWidth: 2, priceFormat: { type: 'price', precision: 2, minMove: 0.01 }, title: 'equity' },
+      // No price line: drawn dotted across the whole pane, it read as a flat curve before the real one.
+      { color: '#f0b90b', lineWidth: 2, priceLineVisible: false, priceFormat: { type: 'custom', minMove: 0.01, formatter: (value: number) => formatPrice(value, 0.01) }, title: 'equity' },
       PANE,
     );
     chart.panes()[PANE]?.setHeight(PANE_HEIGHT_PX);
+    // Labels off the top edge, where the candles' pane ends: they collided there.
+    this.series.priceScale().applyOptions({ scaleMargins: { top: 0.2, bottom: 0.1 } });
   }
 
   /** Shows a runner's curve so far. */
@@ -47,11 +48,13 @@ export class EquityCurve {
     this.refreshCaption();
   }
 
-  /** The latest value in words (and the number of points in data-points, for tests and tools). */
+  /** The latest value in words (and in data-points, data-first and data-first-value, for tests and tools). */
   private refreshCaption(): void {
     const points = this.runnerId === null ? [] : this.model.equityOf(this.runnerId);
     const last = points[points.length - 1];
     this.caption.dataset['points'] = String(points.length);
-    this.caption.textContent = last === undefined ? 'equity: waiting for P&L…' : `equity (realized + unrealized) ${signed(last.value)} at ${formatTime(last.time)} UTC`;
+    this.caption.dataset['first'] = points[0] === undefined ? '' : String(points[0].time);
+    this.caption.dataset['firstValue'] = points[0] === undefined ? '' : String(points[0].value);
+    this.caption.textContent = last === undefined ? 'equity: waiting for P&L…' : `equity (realized + unrealized) ${formatMoney(last.value)} at ${formatTime(last.time)} UTC`;
   }
 }

@@ -32,6 +32,18 @@ export class EventLog {
     this.select('runner').append(option('', 'every runner'));
     form.addEventListener('change', () => onFilter(this.filter()));
     form.addEventListener('submit', (event) => event.preventDefault());
+    // A narrow column cuts long details (an error, a stop reason): hovering shows one in
+    // full (its title), and a click or Enter opens its row so that it wraps, to read or copy.
+    const toggle = (target: EventTarget | null): void => {
+      const li = target instanceof Element ? target.closest('li') : null;
+      if (li !== null && list.contains(li) && window.getSelection()?.isCollapsed !== false) li.classList.toggle('open');
+    };
+    list.addEventListener('click', (event) => toggle(event.target));
+    list.addEventListener('keydown', (event) => {
+      if (event.key !== 'Enter') return;
+      event.preventDefault();
+      toggle(event.target);
+    });
   }
 
   /** The filter the form shows. */
@@ -89,6 +101,7 @@ export class EventLog {
           ];
     if (event.__typename !== 'StreamGap') li.dataset['runner'] = event.runnerId;
     li.dataset['type'] = event.__typename;
+    li.tabIndex = 0;
     // The full text on hover: a narrow column cuts long reasons short.
     for (const [name, value] of cells) li.append(Object.assign(document.createElement('span'), { className: name, textContent: value, title: value }));
     return li;

@@ -48,6 +48,7 @@ class Dashboard {
   private readonly notice = element('#notice', HTMLElement);
   private readonly tokenForm = element('#token-form', HTMLFormElement);
   private readonly newRunner = element('#new-runner', HTMLFormElement);
+  private readonly hint = element('#warm-up', HTMLElement);
   private client: EventsClient | null = null;
   private streams: { overview: AbortController | null; log: AbortController | null } = { overview: null, log: null };
   private me: DashboardQuery['me'] | null = null;
@@ -202,6 +203,7 @@ class Dashboard {
     if (!change.added && !change.row) return;
     this.frame ??= requestAnimationFrame(() => {
       this.frame = null;
+      this.showHint();
       if (this.newRows) {
         this.newRows = false;
         this.table.rebuild();
@@ -217,6 +219,7 @@ class Dashboard {
   private select(id: string | null): void {
     this.selected = id;
     this.table.select(id);
+    if (id === null) this.showHint();
     element('#chart-title', HTMLElement).textContent = id === null ? '' : `${id} ${this.model.runner(id)?.symbol ?? ''}`;
     if (id === null) return;
     if (this.chart.shown !== id) {
@@ -224,6 +227,14 @@ class Dashboard {
       this.equity.show(id);
     }
     if (!this.seeded.has(id)) void this.loadChart(id);
+    this.showHint();
+  }
+
+  /** Says why the runner shown does not trade yet while its strategy warms up; nothing once it may. */
+  private showHint(): void {
+    const hint = this.selected === null ? null : this.model.warmUpHint(this.selected, Date.now());
+    this.hint.hidden = hint === null;
+    this.hint.textContent = hint ?? '';
   }
 
   /** Draws what the server still holds of a runner's chart behind what the page saw live. */
@@ -232,13 +243,23 @@ class Dashboard {
     if (client === null) return;
     this.seeded.add(id);
     try {
-      const chart = await client.request(RunnerChartDocument, { id, intervalMs: CHART_INTERVAL_MS, last: CHART_BARS });
+      // Stats may come four times a second: enough of them for a curve as long as the candles.
+      const chart = await client.request(RunnerChartDocument, { id, intervalMs: CHART_INTERVAL_MS, last: CHART_BARS, statsLast: 4 * CHART_BARS });
       if (client !== this.client) return;
       this.model.backfill(id, chart);
-      if (this.chart.shown === id) this.chart.show(id);
+      if (this.chart.shown === id) {
+        this.chart.show(id);
+        this.equity.show(id);
+      }
     } catch (err) {
       this.seeded.delete(id);
-      this.showNotice(`could not load the chart of ${id}: ${messageOf(err)}`, ACTION_NOTICE_MS);
+      if (client !== this.client) return;
+      this.showNotice(`could not load the chart of ${id}: ${messageOf(err)}; trying again in ${RESTART_MS / 1000} s`, ACTION_NOTICE_MS);
+      // The streams resume by themselves after a lost connection, but nothing else asks for
+      // this history again: without another try the chart would start at the page's load.
+      setTimeout(() => {
+        if (client === this.client && this.selected === id && !this.seeded.has(id)) void this.loadChart(id);
+      }, RESTART_MS);
     }
   }
 

@@ -1,6 +1,8 @@
 import type { ClientEvent } from '../client/client.js';
+import { formatTime } from '../client/describe.js';
 import type { DashboardQuery, PositionSide, RunnerChartQuery, RunnerState } from '../client/generated/graphql.js';
 import { CandleSeries, intervalStart, type Candle } from '../domain/candles.js';
+import { positionPnl } from '../domain/position.js';
 
 export type { Candle } from '../domain/candles.js';
 
@@ -32,6 +34,20 @@ export interface RunnerView {
   positionSince: number;
   /** Id of the last event applied; 0 while only the query has spoken. */
   lastEventId: number;
+  /** Price step its prices are shown in: from its symbol, else its first price; null until either is known. */
+  tickSize: number | null;
+  /** When its strategy has seen enough bars to trade (from the query); null when unknown. */
+  warmUp: WarmUp | null;
+}
+
+/** A strategy's warm-up: it holds until it has seen `bars` bars of `barSeconds`. */
+export interface WarmUp {
+  /** When the runner started (ms since the epoch). */
+  readonly since: number;
+  readonly bars: number;
+  readonly barSeconds: number;
+  /** When it may trade at the earliest: `since` plus the bars' time. */
+  readonly readyAt: number;
 }
 
 /** Realized plus unrealized P&L of a runner at one time: a point of its equity curve. */
@@ -132,12 +148,16 @@ export class DashboardModel {
           realizedPnl: r.realizedPnl,
           positionSince: seen?.positionSince ?? 0,
           lastEventId: 0,
+          tickSize: seen?.tickSize ?? tickSizeOf(r.symbol, r.lastPrice ?? null),
+          warmUp: warmUpOf(r),
         });
         continue;
       }
       seen.symbol = r.symbol;
       seen.strategy = r.strategy;
       seen.canManage = r.canManage;
+      seen.warmUp = warmUpOf(r);
+      seen.tickSize ??= tickSizeOf(r.symbol, seen.lastPrice ?? r.lastPrice ?? null);
       seen.state ??= r.state;
       seen.lastPrice ??= r.lastPrice ?? null;
       // A stopped runner's totals are final, and its snapshot may hold a StatsUpdate from
@@ -181,6 +201,24 @@ export class DashboardModel {
     return this.equity.get(id) ?? [];
   }
 
+  /** A price of a runner in its symbol's steps, with thousands separators ("60,010.81"). */
+  priceText(id: string, price: number): string {
+    const row = this.rows.get(id);
+    return formatPrice(price, row?.tickSize ?? tickSizeOf(row?.symbol ?? '', price) ?? DEFAULT_TICK);
+  }
+
+  /**
+   * Why a runner does not trade yet, in words, while its strategy warms up at `now`
+   * (it has not seen enough bars); null once it may trade, or when it is not running.
+   */
+  warmUpHint(id: string, now: number): string | null {
+    const row = this.rows.get(id);
+    const w = row?.warmUp;
+    if (row === undefined || w == null || now >= w.readyAt || row.state === 'STOPPED' || row.position !== null) return null;
+    const left = Math.ceil((w.readyAt - now) / 1000);
+    return `warming up: ${row.strategy ?? 'its strategy'} needs ${count(w.bars, `${w.barSeconds}-second bar`)} before it trades, about ${duration(left)} more (until ${formatTime(w.readyAt, 's')} UTC)`;
+  }
+
   /** Applies one event of the stream (of its snapshot, or live) and says what changed. */
   apply(event: ClientEvent): Change {
     if (event.__typename === 'StreamGap') return NOTHING;
@@ -204,6 +242,7 @@ export class DashboardModel {
         return changed();
       case 'TickReceived': {
         row.symbol ||= event.symbol;
+        row.tickSize ??= tickSizeOf(row.symbol, event.data.close);
         row.lastPrice = event.data.close;
         row.lastPriceAt = event.data.timestamp;
         return changed({ bar: this.seriesOf(id).add(event.data.timestamp, event.data.close) });
@@ -264,7 +303,10 @@ export class DashboardModel {
    * front of what the stream brought since the page opened.
    */
   backfill(id: string, chart: RunnerChartQuery): void {
-    if (chart.runner !== null) this.seriesOf(id).backfill(chart.runner.candles);
+    if (chart.runner !== null) {
+      this.seriesOf(id).backfill(chart.runner.candles);
+      this.backfillEquity(id, equityOfStats(chart.stats, chart.runner.feeRate));
+    }
     let side: PositionSide | null = null;
     for (const event of chart.recentEvents) {
       if (event.__typename === 'PositionOpened') {
@@ -274,6 +316,19 @@ export class DashboardModel {
         this.addMark(id, { id: event.id, time: event.timestamp, kind: 'exit', side, price: event.exitPrice, pnl: event.realizedPnl });
       }
     }
+  }
+
+  /**
+   * Puts the curve drawn from history in front of what the stream drew since the page
+   * opened: history up to the first live point, then the live points (fresher where both
+   * have the same interval).
+   */
+  private backfillEquity(id: string, history: readonly EquityPoint[]): void {
+    const live = this.equity.get(id) ?? [];
+    const firstLive = live[0]?.time ?? Number.POSITIVE_INFINITY;
+    const points = [...history.filter((p) => p.time < firstLive), ...live];
+    if (points.length > this.limits.equity) points.splice(0, points.length - this.limits.equity);
+    this.equity.set(id, points);
   }
 
   /** A runner known only from the stream so far. */
@@ -291,6 +346,8 @@ export class DashboardModel {
       realizedPnl: 0,
       positionSince: 0,
       lastEventId: 0,
+      tickSize: null,
+      warmUp: null,
     };
   }
 
@@ -397,4 +454,111 @@ export function groupMarks(marks: readonly TradeMark[], bucketMs: number, interv
   }
   // A group takes the bar of its latest mark, which may come after a later-opened group's.
   return groups.sort((a, b) => a.time - b.time);
+}
+
+/** `n` and a noun, singular for one: "1 one-second candle", "2 one-second candles". */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** A number of seconds in words people read at a glance: "45 s", "2 min", "1 min 20 s". */
+export function duration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s} s`;
+  const rest = s % 60;
+  return rest === 0 ? `${Math.floor(s / 60)} min` : `${Math.floor(s / 60)} min ${rest} s`;
+}
+
+/** What the price chart's caption says of its candles. */
+export function candlesCaption(bars: readonly Candle[]): string {
+  const first = bars[0];
+  return first === undefined ? 'waiting for ticks…' : `${count(bars.length, 'one-second candle')} since ${formatTime(first.start)} UTC`;
+}
+
+/**
+ * Price steps of the symbols the simulated market knows (an exchange's tick sizes): a
+ * price is shown in these, whatever precision a feed computes it with.
+ */
+export const TICK_SIZES: Readonly<Record<string, number>> = { BTCUSDT: 0.01, ETHUSDT: 0.01, SOLUSDT: 0.01 };
+
+/** The step of a price nothing is known of: cents. */
+export const DEFAULT_TICK = 0.01;
+
+/**
+ * The price step of a symbol: {@link TICK_SIZES}, else one from its first price: a cent
+ * from 1 up (60000, 150 and 2.5 alike), four significant digits below (0.5 → 0.0001,
+ * 0.00001234 → 0.00000001), so that a price drifting across 100 keeps its decimals.
+ * Null when neither is known yet.
+ */
+export function tickSizeOf(symbol: string, price: number | null): number | null {
+  const known = TICK_SIZES[symbol.toUpperCase()];
+  if (known !== undefined) return known;
+  if (price === null || !Number.isFinite(price) || price === 0) return null;
+  if (Math.abs(price) >= 1) return DEFAULT_TICK;
+  return Number(`1e${Math.max(-12, Math.floor(Math.log10(Math.abs(price))) - 3)}`);
+}
+
+/** Decimal places of a price step: 0.01 → 2, 0.5 → 1, 0.25 → 2, 1 → 0. */
+export function decimalsOf(tick: number): number {
+  for (let d = 0; d <= 12; d++) {
+    const scaled = tick * 10 ** d;
+    if (Math.abs(scaled - Math.round(scaled)) < 1e-9 * Math.max(1, scaled)) return d;
+  }
+  return 12;
+}
+
+const formats = new Map<number, Intl.NumberFormat>();
+
+/**
+ * A price in steps of `tick`, with thousands separators: 60010.814 at 0.01 reads
+ * "60,010.81", 150.09964 reads "150.10". The same on the table, the chart's axis and
+ * its crosshair.
+ */
+export function formatPrice(price: number, tick: number): string {
+  if (!Number.isFinite(price)) return '–';
+  const decimals = decimalsOf(tick);
+  let format = formats.get(decimals);
+  if (format === undefined) {
+    format = new Intl.NumberFormat('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+    formats.set(decimals, format);
+  }
+  return format.format(Math.round(price / tick) * tick);
+}
+
+/** Money with its sign and thousands separators: "+1,234.50", "-3.20". */
+export function formatMoney(value: number): string {
+  return (value >= 0 ? '+' : '') + formatPrice(value, 0.01);
+}
+
+/**
+ * A strategy's warm-up from the runner query: the bars its slowest average (ema_crossover's
+ * slowPeriod, mean_reversion's window) needs, of `barSeconds` each. Null for a strategy
+ * without one known here, or bars of ticks (barSeconds 0), which fill at once.
+ */
+export function warmUpOf(runner: Pick<DashboardQuery['runners'][number], 'strategy' | 'params'> & { readonly startedAt?: number | null }): WarmUp | null {
+  const param = (name: string): number | undefined => runner.params.find((p) => p.name === name)?.value;
+  const bars = runner.strategy === 'ema_crossover' ? param('slowPeriod') : runner.strategy === 'mean_reversion' ? param('window') : undefined;
+  const barSeconds = param('barSeconds');
+  if (runner.startedAt == null || bars === undefined || barSeconds === undefined || !(barSeconds > 0)) return null;
+  return { since: runner.startedAt, bars, barSeconds, readyAt: runner.startedAt + bars * barSeconds * 1000 };
+}
+
+/**
+ * The equity curve a runner's recent stats draw (RunnerChart's `stats`): realized P&L,
+ * plus the open position's P&L at the last price after fees, one point per interval (the
+ * last stats of an interval win), oldest first.
+ */
+export function equityOfStats(stats: RunnerChartQuery['stats'], feeRate: number, intervalMs = CHART_INTERVAL_MS): EquityPoint[] {
+  const points: EquityPoint[] = [];
+  for (const event of stats) {
+    if (event.__typename !== 'StatsUpdate') continue;
+    const p = event.openPosition;
+    const unrealized = p == null || event.lastPrice == null ? 0 : positionPnl({ symbol: '', entryTime: 0, side: p.side, quantity: p.quantity, entryPrice: p.entryPrice }, event.lastPrice, feeRate);
+    const value = event.realizedPnl + unrealized;
+    const time = intervalStart(event.timestamp, intervalMs);
+    const last = points[points.length - 1];
+    if (last !== undefined && time <= last.time) last.value = value;
+    else points.push({ time, value });
+  }
+  return points;
 }

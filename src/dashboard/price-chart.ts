@@ -10,10 +10,16 @@ import {
   type UTCTimestamp,
 } from 'lightweight-charts';
 import { formatTime } from '../client/describe.js';
-import { groupMarks, markBucketMs, type Candle, type DashboardModel, type MarkGroup } from './model.js';
+import { candlesCaption, DEFAULT_TICK, formatPrice, groupMarks, markBucketMs, type Candle, type DashboardModel, type MarkGroup } from './model.js';
 
 const UP = '#26a69a';
 const DOWN = '#ef5350';
+
+/**
+ * Bars of empty space right of the last candle: the time axis puts a label under a bar,
+ * centred, and one under the last bar at the edge was cut in half by the price axis.
+ */
+const RIGHT_OFFSET_BARS = 8;
 
 /**
  * The marker of a group of entries or exits. One mark alone has no text (the log tells
@@ -51,6 +57,8 @@ export class PriceChart {
   private runnerId: string | null = null;
   /** Time one marker stands for at the current zoom. */
   private bucketMs: number;
+  /** The price step the axis shows now. */
+  private tick: number | null = null;
 
   constructor(
     container: HTMLElement,
@@ -62,7 +70,10 @@ export class PriceChart {
       layout: { background: { color: '#10151c' }, textColor: '#c8d1dc' },
       grid: { vertLines: { color: '#1d2530' }, horzLines: { color: '#1d2530' } },
       localization: { timeFormatter: (time: Time) => formatTime(fromChartTime(time)) },
-      timeScale: { timeVisible: true, secondsVisible: true, tickMarkFormatter: (time: Time) => formatTime(fromChartTime(time), 's') },
+      timeScale: { timeVisible: true, secondsVisible: true, rightOffset: RIGHT_OFFSET_BARS, tickMarkFormatter: (time: Time) => formatTime(fromChartTime(time), 's') },
+      // The candles' lowest label and the equity pane's highest sat on the line between the
+      // panes, on top of each other: each pane keeps its labels off that line.
+      rightPriceScale: { scaleMargins: { top: 0.08, bottom: 0.12 } },
     });
     this.series = this.chart.addSeries(CandlestickSeries, { upColor: UP, downColor: DOWN, wickUpColor: UP, wickDownColor: DOWN, borderVisible: false });
     this.markers = createSeriesMarkers(this.series, []);
@@ -89,6 +100,7 @@ export class PriceChart {
   /** Shows a runner's bars and marks so far. */
   show(runnerId: string): void {
     this.runnerId = runnerId;
+    this.applyTick();
     this.series.setData(this.model.barsOf(runnerId).map(toBar));
     this.refreshMarks();
     this.refreshCaption();
@@ -99,7 +111,10 @@ export class PriceChart {
   onBar(runnerId: string, bar: Candle): void {
     if (runnerId !== this.runnerId) return;
     this.series.update(toBar(bar));
-    if (bar.ticks === 1) this.refreshCaption();
+    if (bar.ticks === 1) {
+      this.applyTick();
+      this.refreshCaption();
+    }
   }
 
   /** A new entry or exit of a runner. */
@@ -107,12 +122,23 @@ export class PriceChart {
     if (runnerId === this.runnerId) this.refreshMarks();
   }
 
-  /** How much the chart shows, in words (and in data-bars, for tests and tools). */
+  /**
+   * The price axis and crosshair in the shown runner's price steps, with thousands
+   * separators, as the table shows its prices; set again when its step becomes known.
+   */
+  private applyTick(): void {
+    const tick = (this.runnerId === null ? null : this.model.runner(this.runnerId)?.tickSize) ?? DEFAULT_TICK;
+    if (tick === this.tick) return;
+    this.tick = tick;
+    this.series.applyOptions({ priceFormat: { type: 'custom', minMove: tick, formatter: (price: number) => formatPrice(price, tick) } });
+  }
+
+  /** How much the chart shows, in words (and in data-bars and data-first, for tests and tools). */
   private refreshCaption(): void {
     const bars = this.runnerId === null ? [] : this.model.barsOf(this.runnerId);
-    const first = bars[0];
     this.caption.dataset['bars'] = String(bars.length);
-    this.caption.textContent = first === undefined ? 'waiting for ticks…' : `${bars.length} one-second candles since ${formatTime(first.start)} UTC`;
+    this.caption.dataset['first'] = bars[0] === undefined ? '' : String(bars[0].start);
+    this.caption.textContent = candlesCaption(bars);
   }
 
   private refreshMarks(): void {

@@ -1,5 +1,5 @@
-import { formatPrice, formatTime } from '../client/describe.js';
-import type { DashboardModel, RunnerView } from './model.js';
+import { formatTime } from '../client/describe.js';
+import { formatMoney, type DashboardModel, type RunnerView } from './model.js';
 
 /** What the table asks of the page. */
 export interface RunnersTableActions {
@@ -7,8 +7,6 @@ export interface RunnersTableActions {
   stop(runner: RunnerView): void;
   start(runner: RunnerView): void;
 }
-
-const money = (value: number): string => (value >= 0 ? '+' : '') + value.toFixed(2);
 
 function cell(row: HTMLTableRowElement, name: string): HTMLTableCellElement {
   const td = document.createElement('td');
@@ -75,12 +73,17 @@ export class RunnersTable {
         Object.assign(document.createElement('small'), { textContent: runner.strategy ?? '' }),
       );
     }
+    // While its strategy warms up a runner does not trade: the row says so, the hint says why.
+    const warming = this.model.warmUpHint(id, Date.now());
     state!.textContent = runner.state ?? '–';
+    // Shown by the style sheet under the state: the cell's text stays the state itself.
+    state!.toggleAttribute('data-warming', warming !== null);
+    state!.title = warming ?? '';
     if (runner.state === null) delete state!.dataset['state'];
     else state!.dataset['state'] = runner.state;
-    last!.textContent = runner.lastPrice === null ? '–' : formatPrice(runner.lastPrice);
+    last!.textContent = runner.lastPrice === null ? '–' : this.model.priceText(id, runner.lastPrice);
     last!.title = runner.lastPriceAt === null ? '' : `at ${formatTime(runner.lastPriceAt)}`;
-    position!.textContent = runner.position === null ? 'flat' : `${runner.position.side} ${runner.position.quantity} @ ${formatPrice(runner.position.entryPrice)}`;
+    position!.textContent = runner.position === null ? 'flat' : `${runner.position.side} ${runner.position.quantity} @ ${this.model.priceText(id, runner.position.entryPrice)}`;
     // A snapshot may hold a position's last mark before the stats that describe it.
     setMoney(unrealized!, runner.position === null && runner.unrealizedPnl === 0 ? null : runner.unrealizedPnl);
     setMoney(realized!, runner.realizedPnl);
@@ -118,7 +121,7 @@ export class RunnersTable {
 }
 
 function setMoney(td: HTMLTableCellElement, value: number | null): void {
-  td.textContent = value === null ? '–' : money(value);
+  td.textContent = value === null ? '–' : formatMoney(value);
   td.classList.toggle('profit', value !== null && value > 0);
   td.classList.toggle('loss', value !== null && value < 0);
 }

@@ -16,6 +16,8 @@ import { tcpProxy, type TcpProxy } from '../support/proxy.js';
 import { launchChromium } from './chromium.js';
 const SCREENSHOT = fileURLToPath(new URL('../../test-results/dashboard.png', import.meta.url));
 const RUNNERS = ['alpha', 'beta', 'gamma'];
+/** A price as the page shows one near 100: cents, thousands separated. */
+const PRICE = /^\d{1,3}(,\d{3})*\.\d\d$/;
 
 describe('the dashboard in Chromium', () => {
   const outDir = mkdtempSync(join(tmpdir(), 'tickwire-dashboard-build-'));
@@ -101,7 +103,12 @@ describe('the dashboard in Chromium', () => {
     // Prices move: the last price of a runner changes while we watch, more than once.
     const seen = new Set<string>();
     await expect.poll(async () => seen.add((await lastPrice(page, 'alpha')) ?? '').size, { timeout: 10_000, interval: 100 }).toBeGreaterThanOrEqual(4);
-    expect([...seen].filter((p) => /^\d+(\.\d+)?$/.test(p)).length).toBeGreaterThanOrEqual(3);
+    // In the symbol's steps (ALPHAUSDT trades about 100: cents), with thousands separators.
+    expect([...seen].filter((p) => PRICE.test(p)).length).toBeGreaterThanOrEqual(3);
+    // The strategies warm up for about two minutes: the page says why nothing trades yet.
+    await expect.poll(() => page.locator('#warm-up').textContent(), { timeout: 10_000 }).toMatch(/^warming up: ema_crossover needs 26 5-second bars before it trades, about .+ more \(until \d\d:\d\d:\d\d UTC\)$/);
+    expect(await page.locator('tr[data-runner-id="alpha"] td.state').getAttribute('title')).toMatch(/^warming up: /);
+    expect(await page.locator('#chart-caption').textContent()).toMatch(/^(1 one-second candle|\d+ one-second candles) since /);
     // The chart draws the selected runner.
     expect(await page.locator('#chart-title').textContent()).toContain('alpha');
     expect(await page.locator('#chart canvas').count()).toBeGreaterThan(0);
@@ -161,7 +168,7 @@ describe('the dashboard in Chromium', () => {
         })),
       );
     const drawn = (r: { state?: string | null | undefined; last?: string | null | undefined; realized?: string | null | undefined }) =>
-      /^[A-Z_]+$/.test(r.state ?? '') && /^\d+(\.\d+)?$/.test(r.last ?? '') && /^[+-]\d+\.\d\d$/.test(r.realized ?? '');
+      /^[A-Z_]+$/.test(r.state ?? '') && PRICE.test(r.last ?? '') && /^[+-]\d{1,3}(,\d{3})*\.\d\d$/.test(r.realized ?? '');
     await expect.poll(async () => (await rows()).filter(drawn).map((r) => r.id).sort(), { timeout: 20_000 }).toEqual([...RUNNERS].sort());
     // Still nothing but the snapshot: no live event, no answer of the runner query (who is asking).
     expect(passedEvents.length).toBeGreaterThanOrEqual(RUNNERS.length);
@@ -177,7 +184,7 @@ describe('the dashboard in Chromium', () => {
     await expect.poll(() => lastPrice(page, 'alpha'), { timeout: 10_000 }).not.toBe(first);
     // The equity curve of the shown runner is drawn, and every time on the page reads the same way.
     await expect.poll(async () => Number(await page.locator('#equity-caption').getAttribute('data-points')), { timeout: 10_000 }).toBeGreaterThan(0);
-    expect(await page.locator('#equity-caption').textContent()).toMatch(/^equity \(realized \+ unrealized\) [+-]\d+\.\d\d at \d\d:\d\d:\d\d\.\d{3} UTC$/);
+    expect(await page.locator('#equity-caption').textContent()).toMatch(/^equity \(realized \+ unrealized\) [+-]\d{1,3}(,\d{3})*\.\d\d at \d\d:\d\d:\d\d\.\d{3} UTC$/);
     await expect.poll(() => page.locator('#log li .time').count(), { timeout: 10_000 }).toBeGreaterThan(0);
     for (const time of await page.locator('#log li .time').allTextContents()) expect(time).toMatch(/^\d\d:\d\d:\d\d\.\d{3}$/);
     expect(errors).toEqual([]);
@@ -238,6 +245,30 @@ describe('the dashboard in Chromium', () => {
     await page.close();
   }, 60_000);
 
+  it('shows the whole detail of an event on hover, and opens its row on a click', async () => {
+    // After the errors test, which counts the log's errors: this one would be among them.
+    const page = await open('ops-secret');
+    const long = `feed is lagging: ${'the exchange answered late, '.repeat(8)}end of detail`;
+    void bus.publish({ type: 'Error', runnerId: 'alpha', error: long, severity: 'Warning', timestamp: Date.now() }, 'ALPHAUSDT');
+    const row = page.locator('#log li', { hasText: 'end of detail' }).first();
+    await row.waitFor({ timeout: 10_000 });
+    const text = row.locator('span.text');
+    // Cut in its column at first, with the whole of it on hover.
+    expect(await text.getAttribute('title')).toContain(long);
+    const cut = () => text.evaluate((span) => span.scrollWidth > span.clientWidth);
+    const lines = () => text.evaluate((span) => span.getBoundingClientRect().height / parseFloat(getComputedStyle(span).lineHeight));
+    expect(await cut()).toBe(true);
+    expect(await lines()).toBeCloseTo(1, 1);
+    await text.click();
+    expect(await row.getAttribute('class')).toMatch(/\bopen\b/);
+    // Opened, it wraps over several lines, none of it cut.
+    expect(await cut()).toBe(false);
+    expect(await lines()).toBeGreaterThan(2);
+    await text.click();
+    expect(await cut()).toBe(true);
+    await page.close();
+  }, 60_000);
+
   it('stops and starts a runner from the page with an operator token', async () => {
     const page = await open('ops-secret');
     const state = () => page.locator('tr[data-runner-id="beta"] td.state').textContent();
@@ -273,6 +304,39 @@ describe('the dashboard in Chromium', () => {
     expect(await page.locator('#runners tbody button').count()).toBe(0);
     expect(await page.locator('#new-runner').isHidden()).toBe(true);
     expect(await page.locator('#who').textContent()).toBe('watcher (viewer)');
+    await page.close();
+  }, 60_000);
+
+  it('asks again for a chart\'s history that failed to load, instead of starting the chart at the page\'s load', async () => {
+    // The runners have run 8 s or more: a chart from history starts seconds before the page.
+    const ranFor = Date.now() - runnersSince;
+    if (ranFor < 8000) await new Promise((r) => setTimeout(r, 8000 - ranFor));
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    await page.addInitScript(() => localStorage.setItem('tickwire.token', 'ops-secret'));
+    // The first RunnerChart query fails (as one does on a connection lost under it); the rest pass.
+    let failed = 0;
+    await page.routeWebSocket(
+      (url) => url.pathname.endsWith('/graphql'),
+      (ws) => {
+        const server = ws.connectToServer();
+        ws.onMessage((message) => {
+          const parsed = JSON.parse(String(message)) as { type: string; id?: string; payload?: { query?: string } };
+          if (parsed.type === 'subscribe' && failed === 0 && (parsed.payload?.query ?? '').includes('query RunnerChart')) {
+            failed++;
+            ws.send(JSON.stringify({ type: 'error', id: parsed.id, payload: [{ message: 'the chart could not be read' }] }));
+            return;
+          }
+          server.send(message);
+        });
+        server.onMessage((message) => ws.send(message));
+      },
+    );
+    const loadedAt = Date.now();
+    await page.goto(`http://127.0.0.1:${proxy.port}/`);
+    await expect.poll(() => page.locator('#notice').textContent(), { timeout: 20_000 }).toMatch(/^could not load the chart of alpha: .*trying again in 3 s$/);
+    expect(failed).toBe(1);
+    // The chart starts where the server's history does, well before the page loaded.
+    await expect.poll(async () => Number(await page.locator('#chart-caption').getAttribute('data-first')), { timeout: 20_000 }).toBeLessThan(loadedAt - 5000);
     await page.close();
   }, 60_000);
 

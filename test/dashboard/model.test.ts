@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventsClient, type ClientEvent } from '../../src/client/client.js';
 import type { DashboardQuery } from '../../src/client/generated/graphql.js';
 import { DashboardDocument } from '../../src/client/operations.js';
-import { DashboardModel, groupMarks, markBucketMs, type TradeMark } from '../../src/dashboard/model.js';
+import { candlesCaption, count, DashboardModel, decimalsOf, duration, equityOfStats, formatMoney, formatPrice, groupMarks, markBucketMs, tickSizeOf, warmUpOf, type TradeMark } from '../../src/dashboard/model.js';
 import { startTestServer, until, type TestServer } from '../server/harness.js';
 
 /** A whole second, so that T + 0..999 ms fall in one candle. */
@@ -22,6 +22,7 @@ function runner(id: string, extra: Partial<DashboardQuery['runners'][number]> = 
     unrealizedPnl: 0,
     position: null,
     canManage: true,
+    startedAt: T,
     ...extra,
   };
 }
@@ -115,6 +116,7 @@ describe('DashboardModel', () => {
     model.backfill('a', {
       runner: {
         id: 'a',
+        feeRate: 0,
         candles: [
           { start: T, open: 10, high: 11, low: 9, close: 10.5, ticks: 100 },
           { start: T + 1000, open: 10.5, high: 12, low: 10, close: 11, ticks: 100 },
@@ -125,6 +127,7 @@ describe('DashboardModel', () => {
         { __typename: 'PositionOpened', id: entry.id, timestamp: entry.timestamp, position: { side: 'LONG', entryPrice: 10 } },
         { __typename: 'PositionClosed', id: String(nextId++), timestamp: T + 1500, exitPrice: 11.5, realizedPnl: 1.5 },
       ],
+      stats: [],
     });
     expect(model.barsOf('a')).toEqual([
       { start: T, open: 10, high: 11, low: 9, close: 10.5, ticks: 100 },
@@ -278,6 +281,127 @@ describe('DashboardModel', () => {
     expect(model.apply(tick('b', T, 1))).toMatchObject({ runnerId: 'b', reload: true, added: true });
     expect(model.apply({ __typename: 'RunnerStarted', ...head('a', T), type: 'RUNNER_STARTED', symbol: 'X' }).reload).toBe(true);
     expect(model.apply({ __typename: 'StreamGap', missed: 3, fromId: '1', toId: '3', reason: 'slow', epoch: null })).toMatchObject({ runnerId: null, reload: false });
+  });
+});
+
+describe('the equity curve from history', () => {
+  const stats = (timestamp: number, realizedPnl: number, lastPrice: number | null, openPosition: { side: 'LONG' | 'SHORT'; quantity: number; entryPrice: number } | null = null) =>
+    ({ __typename: 'StatsUpdate' as const, timestamp, realizedPnl, lastPrice, openPosition });
+
+  it('draws realized plus the open position at the last price after fees, one point per second, the last stats winning', () => {
+    const points = equityOfStats(
+      [
+        stats(T + 100, 5, 100),
+        stats(T + 600, 6, 100),
+        // Long 2 from 100 at 103 with a 0.1 % fee on both sides: 6 - 0.001 * 2 * 203 = 5.594.
+        stats(T + 1200, 1, 103, { side: 'LONG', quantity: 2, entryPrice: 100 }),
+        stats(T + 3000, 1, 98, { side: 'SHORT', quantity: 1, entryPrice: 100 }),
+      ],
+      0.001,
+    );
+    expect(points.map((p) => [p.time, Number(p.value.toFixed(6))])).toEqual([
+      [T, 6],
+      [T + 1000, 6.594],
+      [T + 3000, 2.802],
+    ]);
+  });
+
+  it('puts the history in front of the live curve, which wins from its first point on', () => {
+    const model = new DashboardModel();
+    model.load([runner('a')]);
+    // Live since the page opened: stats at T+5s and T+6s.
+    model.apply({ __typename: 'StatsUpdate', ...head('a', T + 5100), type: 'STATS_UPDATE', ticksProcessed: 1, actionsExecuted: 0, errorRate: 0, realizedPnl: 7, lastPrice: null, ticksPerSecond: 1, openPosition: null });
+    model.apply({ __typename: 'StatsUpdate', ...head('a', T + 6100), type: 'STATS_UPDATE', ticksProcessed: 1, actionsExecuted: 0, errorRate: 0, realizedPnl: 8, lastPrice: null, ticksPerSecond: 1, openPosition: null });
+    model.backfill('a', {
+      runner: { id: 'a', feeRate: 0, candles: [{ start: T, open: 1, high: 1, low: 1, close: 1, ticks: 1 }] },
+      recentEvents: [],
+      stats: [stats(T + 10, 1, null), stats(T + 2010, 2, null), stats(T + 5010, 99, null)],
+    });
+    expect(model.equityOf('a').map((p) => [p.time - T, p.value])).toEqual([
+      [0, 1],
+      [2000, 2],
+      [5000, 7],
+      [6000, 8],
+    ]);
+  });
+
+  it('keeps no more history points than the curve keeps', () => {
+    const model = new DashboardModel({ equity: 3 });
+    model.load([runner('a')]);
+    model.backfill('a', { runner: { id: 'a', feeRate: 0, candles: [] }, recentEvents: [], stats: [0, 1, 2, 3, 4].map((i) => stats(T + i * 1000, i, null)) });
+    expect(model.equityOf('a').map((p) => p.value)).toEqual([2, 3, 4]);
+  });
+});
+
+describe('prices in a symbol\'s steps', () => {
+  it('knows the simulated market\'s symbols, and takes a step from the price for others', () => {
+    expect(tickSizeOf('BTCUSDT', null)).toBe(0.01);
+    expect(tickSizeOf('solusdt', 150.09964)).toBe(0.01);
+    expect(tickSizeOf('XYZ', null)).toBeNull();
+    expect(tickSizeOf('XYZ', 60000)).toBe(0.01);
+    expect(tickSizeOf('XYZ', 2.5)).toBe(0.01);
+    expect(tickSizeOf('XYZ', 99.5)).toBe(0.01);
+    expect(tickSizeOf('XYZ', 0.5)).toBe(0.0001);
+    expect(tickSizeOf('XYZ', 0.00001234)).toBe(1e-8);
+    expect([0.01, 0.5, 0.25, 1, 0.0001, 1e-9].map(decimalsOf)).toEqual([2, 1, 2, 0, 4, 9]);
+  });
+
+  it('shows prices in those steps with thousands separators, and money with its sign', () => {
+    expect(formatPrice(60010.814, 0.01)).toBe('60,010.81');
+    expect(formatPrice(150.09964, 0.01)).toBe('150.10');
+    expect(formatPrice(3000, 0.5)).toBe('3,000.0');
+    expect(formatPrice(1234567.891, 1)).toBe('1,234,568');
+    expect(formatPrice(0.00001234, 1e-9)).toBe('0.000012340');
+    expect(formatMoney(1234.5)).toBe('+1,234.50');
+    expect(formatMoney(-3.2)).toBe('-3.20');
+    expect(formatMoney(0)).toBe('+0.00');
+  });
+
+  it('formats a runner\'s prices by its symbol, or by its first price until the query names a symbol it knows', () => {
+    const model = new DashboardModel();
+    model.load([runner('btc', { symbol: 'BTCUSDT' }), runner('x', { symbol: 'XUSDT' })]);
+    expect(model.priceText('btc', 60010.814)).toBe('60,010.81');
+    model.apply(tick('x', T, 0.5));
+    expect(model.runner('x')?.tickSize).toBe(0.0001);
+    expect(model.priceText('x', 0.512345)).toBe('0.5123');
+    // The step stays once known: a price that grows does not change its decimals.
+    model.apply(tick('x', T + 1000, 2.5));
+    expect(model.priceText('x', 2.512345)).toBe('2.5123');
+  });
+});
+
+describe('words', () => {
+  it('says one candle, or candles', () => {
+    expect(count(1, 'one-second candle')).toBe('1 one-second candle');
+    expect(count(2, 'one-second candle')).toBe('2 one-second candles');
+    expect(count(0, 'bar')).toBe('0 bars');
+    expect(candlesCaption([])).toBe('waiting for ticks…');
+    expect(candlesCaption([{ start: T, open: 1, high: 1, low: 1, close: 1, ticks: 1 }])).toBe('1 one-second candle since 22:13:20.000 UTC');
+    expect(duration(45)).toBe('45 s');
+    expect(duration(120)).toBe('2 min');
+    expect(duration(80)).toBe('1 min 20 s');
+  });
+});
+
+describe('the warm-up hint', () => {
+  const params = (entries: Record<string, number>) => Object.entries(entries).map(([name, value]) => ({ name, value }));
+
+  it('knows how long each strategy warms up: its slowest average\'s bars', () => {
+    expect(warmUpOf({ strategy: 'ema_crossover', params: params({ fastPeriod: 12, slowPeriod: 26, barSeconds: 5 }), startedAt: T })).toEqual({ since: T, bars: 26, barSeconds: 5, readyAt: T + 130_000 });
+    expect(warmUpOf({ strategy: 'mean_reversion', params: params({ window: 12, barSeconds: 5 }), startedAt: T })?.readyAt).toBe(T + 60_000);
+    // Bars of ticks fill at once; an unknown strategy says nothing.
+    expect(warmUpOf({ strategy: 'ema_crossover', params: params({ slowPeriod: 26, barSeconds: 0 }), startedAt: T })).toBeNull();
+    expect(warmUpOf({ strategy: 'mine', params: params({ barSeconds: 5 }), startedAt: T })).toBeNull();
+  });
+
+  it('says why a runner does not trade while it warms up, and nothing once it may or holds a position', () => {
+    const model = new DashboardModel();
+    model.load([runner('a', { params: params({ fastPeriod: 12, slowPeriod: 26, barSeconds: 5 }) })]);
+    expect(model.warmUpHint('a', T + 50_000)).toBe('warming up: ema_crossover needs 26 5-second bars before it trades, about 1 min 20 s more (until 22:15:30 UTC)');
+    expect(model.warmUpHint('a', T + 130_000)).toBeNull();
+    model.apply(opened('a', T + 1000, 'LONG', 10));
+    expect(model.warmUpHint('a', T + 50_000)).toBeNull();
+    expect(model.warmUpHint('nobody', T)).toBeNull();
   });
 });
 
