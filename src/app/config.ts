@@ -237,47 +237,8 @@ const runnersFileSchema = z.strictObject({ runners: z.array(runnerConfigSchema) 
 export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   // An empty variable means "not set", as shells and .env files often write it.
   const read = (name: string) => (env[name] === '' ? undefined : env[name]);
-  const parsed = envSchema.safeParse({
-    PORT: read('PORT'),
-    HOST: read('HOST'),
-    RUNNERS_FILE: read('RUNNERS_FILE'),
-    DATABASE_URL: read('DATABASE_URL'),
-    DATA_DIR: read('DATA_DIR'),
-    STORE_BUFFER: read('STORE_BUFFER'),
-    STORE_THREAD: read('STORE_THREAD'),
-    STORE_QUERY_TIMEOUT_MS: read('STORE_QUERY_TIMEOUT_MS'),
-    REDIS_URL: read('REDIS_URL'),
-    REDIS_STREAM: read('REDIS_STREAM'),
-    REDIS_MAXLEN: read('REDIS_MAXLEN'),
-    MAX_DEPTH: read('MAX_DEPTH'),
-    MAX_ALIASES: read('MAX_ALIASES'),
-    MAX_TOKENS: read('MAX_TOKENS'),
-    MAX_COST: read('MAX_COST'),
-    MAX_SUBSCRIPTIONS_PER_CONNECTION: read('MAX_SUBSCRIPTIONS_PER_CONNECTION'),
-    MAX_SUBSCRIPTIONS_PER_TOKEN: read('MAX_SUBSCRIPTIONS_PER_TOKEN'),
-    WS_MAX_PAYLOAD: read('WS_MAX_PAYLOAD'),
-    MAX_BODY_BYTES: read('MAX_BODY_BYTES'),
-    CONNECTION_INIT_TIMEOUT_MS: read('CONNECTION_INIT_TIMEOUT_MS'),
-    SSE_RESERVATION_TIMEOUT_MS: read('SSE_RESERVATION_TIMEOUT_MS'),
-    MAX_SSE_RESERVATIONS_PER_TOKEN: read('MAX_SSE_RESERVATIONS_PER_TOKEN'),
-    GRAPHIQL: read('GRAPHIQL'),
-    GRAPHIQL_BURST: read('GRAPHIQL_BURST'),
-    GRAPHIQL_PER_MINUTE: read('GRAPHIQL_PER_MINUTE'),
-    TOKENS_FILE: read('TOKENS_FILE'),
-    ALLOWED_ORIGINS: read('ALLOWED_ORIGINS'),
-    ALLOWED_HOSTS: read('ALLOWED_HOSTS'),
-    INTROSPECTION: read('INTROSPECTION'),
-    DASHBOARD: read('DASHBOARD'),
-    DASHBOARD_DIR: read('DASHBOARD_DIR'),
-    REPLAY_DIR: read('REPLAY_DIR'),
-    MAX_RUNNERS: read('MAX_RUNNERS'),
-    MAX_TOTAL_TICKS_PER_SECOND: read('MAX_TOTAL_TICKS_PER_SECOND'),
-    ENGINE_THREADS: read('ENGINE_THREADS'),
-    WORKERS: read('WORKERS'),
-    LOG_LEVEL: read('LOG_LEVEL'),
-    LOG_FORMAT: read('LOG_FORMAT'),
-    MAX_EVENT_AGE_MS: read('MAX_EVENT_AGE_MS'),
-  });
+  // Every variable the schema names, and only those: STORE_TYPES is read on its own.
+  const parsed = envSchema.safeParse(Object.fromEntries(Object.keys(envSchema.shape).map((name) => [name, read(name)])));
   if (!parsed.success) throw new ConfigError(`invalid environment: ${formatIssues(parsed.error)}`);
   const { PORT, HOST, RUNNERS_FILE, DATABASE_URL, DATA_DIR, STORE_BUFFER, REDIS_URL, REDIS_STREAM, REDIS_MAXLEN } = parsed.data;
   const store = {
@@ -290,7 +251,27 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   };
   const redis = REDIS_URL === undefined ? null : { url: REDIS_URL, stream: REDIS_STREAM, maxLen: REDIS_MAXLEN };
   const e = parsed.data;
-  const limits: Limits = {
+  const limits = limitsOf(e);
+  const tokens = e.TOKENS_FILE === undefined ? null : loadTokensFile(e.TOKENS_FILE);
+  // An open server is only safe where nobody else can reach it.
+  if (tokens === null && !['127.0.0.1', '::1', 'localhost'].includes(HOST)) {
+    throw new ConfigError(`refusing to listen on ${HOST} without TOKENS_FILE: an open server may only bind to 127.0.0.1, ::1 or localhost`);
+  }
+  const dashboardDir = e.DASHBOARD === 'true' ? resolve(e.DASHBOARD_DIR) : null;
+  const replayDir = e.REPLAY_DIR === undefined ? null : replayDirOf(e.REPLAY_DIR);
+  const engine = { maxRunners: e.MAX_RUNNERS, maxTotalTicksPerSecond: e.MAX_TOTAL_TICKS_PER_SECOND };
+  const common = { port: PORT, host: HOST, store, redis, limits, tokens, dashboardDir, replayDir, engine, maxEventAgeMs: e.MAX_EVENT_AGE_MS, engineThreads: e.ENGINE_THREADS, workers: e.WORKERS === 'auto' ? autoWorkers(availableParallelism()) : e.WORKERS };
+  if (RUNNERS_FILE === undefined) {
+    return { ...common, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners', runnersFromFile: false };
+  }
+  const runners = loadRunnersFile(RUNNERS_FILE);
+  vetRunners(runners, engine, RUNNERS_FILE);
+  return { ...common, runners, runnersSource: RUNNERS_FILE, runnersFromFile: true };
+}
+
+/** The limits part of the configuration, from the validated environment. */
+function limitsOf(e: z.infer<typeof envSchema>): Limits {
+  return {
     maxDepth: e.MAX_DEPTH,
     maxAliases: e.MAX_ALIASES,
     maxTokens: e.MAX_TOKENS,
@@ -309,21 +290,6 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
     maxSseReservationsPerToken: e.MAX_SSE_RESERVATIONS_PER_TOKEN,
     ...(e.ALLOWED_HOSTS === undefined ? {} : { allowedHosts: parseHosts(e.ALLOWED_HOSTS) }),
   };
-  const tokens = e.TOKENS_FILE === undefined ? null : loadTokensFile(e.TOKENS_FILE);
-  // An open server is only safe where nobody else can reach it.
-  if (tokens === null && !['127.0.0.1', '::1', 'localhost'].includes(HOST)) {
-    throw new ConfigError(`refusing to listen on ${HOST} without TOKENS_FILE: an open server may only bind to 127.0.0.1, ::1 or localhost`);
-  }
-  const dashboardDir = e.DASHBOARD === 'true' ? resolve(e.DASHBOARD_DIR) : null;
-  const replayDir = e.REPLAY_DIR === undefined ? null : replayDirOf(e.REPLAY_DIR);
-  const engine = { maxRunners: e.MAX_RUNNERS, maxTotalTicksPerSecond: e.MAX_TOTAL_TICKS_PER_SECOND };
-  const common = { port: PORT, host: HOST, store, redis, limits, tokens, dashboardDir, replayDir, engine, maxEventAgeMs: e.MAX_EVENT_AGE_MS, engineThreads: e.ENGINE_THREADS, workers: e.WORKERS === 'auto' ? autoWorkers(availableParallelism()) : e.WORKERS };
-  if (RUNNERS_FILE === undefined) {
-    return { ...common, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners', runnersFromFile: false };
-  }
-  const runners = loadRunnersFile(RUNNERS_FILE);
-  vetRunners(runners, engine, RUNNERS_FILE);
-  return { ...common, runners, runnersSource: RUNNERS_FILE, runnersFromFile: true };
 }
 
 /**

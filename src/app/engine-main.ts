@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   // Makes the runners visible to every API instance and takes startRunner / stopRunner.
-  const host = new EngineHost(engine, redis.url, redis.stream, true);
+  const host = new EngineHost(engine, { url: redis.url, stream: redis.stream, acceptStarts: true });
   const stored = persistence.writer === null ? 'nothing (STORE_TYPES=none)' : `in ${persistence.db?.description}; ids continue after ${persistence.storedUpTo}`;
   console.log(`tickwire engine: ${engine.listRunners().length} runners from ${config.runnersSource}, publishing to ${redis.stream}; events stored ${stored}`);
   const timer = setInterval(() => {

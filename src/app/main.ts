@@ -1,9 +1,11 @@
 import { createEngine } from '../engine/thread/threaded.js';
-import { ConfigError, loadServerConfig } from './config.js';
-import { startPersistence } from './persistence.js';
+import type { RunnerConfigInput } from '../engine/config.js';
+import type { LocalEngine } from '../engine/engine.js';
+import { ConfigError, loadServerConfig, type ServerConfig } from './config.js';
+import { startPersistence, type Persistence } from './persistence.js';
 import { EngineHost, RemoteEngine } from '../engine/remote.js';
 import { log, warnTo } from '../runtime/log.js';
-import { startServer } from './server.js';
+import { startServer, type TickwireServer } from './server.js';
 import { suggestedSubscription } from '../transport/graphiql.js';
 
 /**
@@ -23,14 +25,10 @@ function step(text: string): void {
   if (ON_A_TERMINAL) process.stdout.write(`  ${text}…\n`);
 }
 
-/**
- * `npm start`: the GraphQL server with the configured runners (by default three
- * simulated ones). A bad configuration stops here with a message naming the key.
- */
-async function main(): Promise<void> {
-  let config;
+/** The configuration, or the process ends here with the message naming the bad key. */
+function configurationOrExit(): ServerConfig {
   try {
-    config = loadServerConfig();
+    return loadServerConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`tickwire: ${err.message}`);
@@ -38,21 +36,18 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  step(config.store.databaseUrl === undefined ? `opening the event store in ${config.store.dataDir}` : 'connecting to PostgreSQL');
-  let persistence;
-  try {
-    // With Redis, the engine process (npm run engine) writes the store; an API instance only reads it.
-    persistence = await startPersistence(config.store, warnTo(log), config.redis);
-  } catch (err) {
-    console.error(`tickwire: cannot open the event store: ${(err as Error).message}`);
-    process.exit(1);
-  }
-  const { bus, store, sink } = persistence;
-  const continuesAfter = bus.lastId;
+}
+
+/**
+ * The engine with this process's runners started. A runner refused here (the
+ * configuration vetted them, so this is rare) ends the process, with the store closed
+ * cleanly so that the next start neither finds a lock nor skips ids.
+ */
+async function startRunners(config: ServerConfig, persistence: Persistence): Promise<{ engine: LocalEngine; localRunners: readonly RunnerConfigInput[] }> {
   // Runners on worker threads (ENGINE_THREADS, default 1): this thread serves the sockets.
   // Their events wait here no longer than subscribers' queues keep them (MAX_EVENT_AGE_MS):
   // a backlog past a quarter of it sheds old ticks and marks rather than delay fresh ones.
-  const engine = createEngine(sink, { ...config.engine, threads: config.engineThreads, maxEventAgeMs: config.maxEventAgeMs });
+  const engine = createEngine(persistence.sink, { ...config.engine, threads: config.engineThreads, maxEventAgeMs: config.maxEventAgeMs });
   // With Redis, runners usually live in `npm run engine`; here only those of a RUNNERS_FILE.
   const localRunners = config.redis !== null && !config.runnersFromFile ? [] : config.runners;
   step(`starting ${localRunners.length} ${localRunners.length === 1 ? 'runner' : 'runners'}${config.engineThreads > 0 ? ` on ${config.engineThreads} engine ${config.engineThreads === 1 ? 'thread' : 'threads'}` : ''}`);
@@ -64,22 +59,120 @@ async function main(): Promise<void> {
     await Promise.all(localRunners.map(async (runner) => engine.addRunner(runner)));
   } catch (err) {
     console.error(`tickwire: ${(err as Error).message}`);
-    // Closed cleanly, so that the next start neither finds a lock nor skips ids.
     await engine.stopAll('the server did not start').catch(() => undefined);
     await persistence.close(SHUTDOWN_STORE_CLOSE_MS).catch(() => undefined);
     process.exit(1);
   }
+  return { engine, localRunners };
+}
+
+/** What the banner says of the store: where events go, or why nothing is kept here. */
+function storeLineOf(config: ServerConfig, persistence: Persistence, continuesAfter: number): string {
+  const stored = config.store.types.length === 0 ? 'nothing' : config.store.types.join(', ');
+  if (persistence.writer !== null) return `events stored in ${persistence.db?.description} (${stored}); ids continue after ${continuesAfter}`;
+  if (persistence.store !== null) return `history read from ${persistence.db?.description}, written by the engine process (npm run engine)`;
+  if (persistence.db === null && config.redis !== null) return 'no event history here: the engine process (npm run engine) writes the store; set DATABASE_URL to read it';
+  return `nothing stored (STORE_TYPES=none); ids continue after ${continuesAfter}`;
+}
+
+/** The start-up banner: what runs, where each endpoint is, and a first subscription to try. */
+function bannerOf(config: ServerConfig, urls: TickwireServer['urls'], facts: { readonly running: number; readonly storeLine: string; readonly firstRunner: string | null }): string {
+  const { running, storeLine, firstRunner } = facts;
+  const runners =
+    running > 0
+      ? `${running} ${running === 1 ? 'runner' : 'runners'} from ${config.runnersSource}`
+      : config.redis !== null
+        ? 'no local runners (the engine process runs them)'
+        : `no runners (none in ${config.runnersSource})`;
+  const eventLog = config.redis === null ? 'in this process' : `in the Redis Stream ${config.redis.stream}`;
+  const graphiql = config.limits.graphiql;
+  return `tickwire is running ${runners}; the event log is ${eventLog}
+  ${storeLine}
+  dashboard                             ${config.dashboardDir === null ? 'off (DASHBOARD=false)' : urls.http.replace(/\/graphql$/, '/')}
+  ${graphiql ? 'GraphiQL + GraphQL over HTTP and SSE' : 'GraphQL over HTTP and SSE           '}  ${urls.http}
+  graphql-ws                            ${urls.ws}${config.workers > 0 ? ` (served by ${config.workers} worker ${config.workers === 1 ? 'process' : 'processes'})` : ''}
+  graphql-sse                           ${urls.sse}
+  metrics, health, readiness            ${urls.http.replace(/\/graphql$/, '')}/metrics /health /ready
+${graphiql ? 'Try in GraphiQL:' : 'Try over graphql-ws:'}
+  ${suggestedSubscription(firstRunner)}${ON_A_TERMINAL ? '\nCtrl-C to stop.' : ''}`;
+}
+
+/** What a shutdown stops, in order. */
+interface Running {
+  readonly config: ServerConfig;
+  readonly engine: LocalEngine;
+  readonly host: EngineHost | null;
+  readonly remote: RemoteEngine | null;
+  readonly server: TickwireServer;
+  readonly persistence: Persistence;
+}
+
+/**
+ * SIGTERM and SIGINT: runners stop, every subscription ends after what it has queued
+ * (clients get a `complete`, not a cut connection), the sockets close, the store takes
+ * the last events; within {@link SHUTDOWN_DEADLINE_MS} whatever a step waits for.
+ */
+function onSignals(running: Running): void {
+  const { config, engine, host, remote, server, persistence } = running;
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
+    let step = 'stopping the runners';
+    // A supervisor's SIGKILL would come next, with nothing logged.
+    setTimeout(() => {
+      log.error({ signal, step }, `shutdown did not finish within ${SHUTDOWN_DEADLINE_MS / 1000} s (still ${step}); exiting now`);
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    server.stopAccepting();
+    await engine.stopAll(`server shutting down (${signal})`);
+    await host?.close();
+    remote?.close();
+    // Through Redis the last events take a round trip before they reach this bus.
+    if (config.redis !== null) await new Promise((r) => setTimeout(r, 300));
+    step = 'closing the connections';
+    persistence.bus.close();
+    await new Promise((r) => setTimeout(r, 200));
+    await server.close();
+    // In the time left but what saving the log's position and closing the database take.
+    step = 'writing the store';
+    await persistence.close(Math.max(500, deadline - Date.now() - SHUTDOWN_STORE_CLOSE_MS));
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+/**
+ * `npm start`: the GraphQL server with the configured runners (by default three
+ * simulated ones). A bad configuration stops here with a message naming the key.
+ */
+async function main(): Promise<void> {
+  const config = configurationOrExit();
+  step(config.store.databaseUrl === undefined ? `opening the event store in ${config.store.dataDir}` : 'connecting to PostgreSQL');
+  let persistence: Persistence;
+  try {
+    // With Redis, the engine process (npm run engine) writes the store; an API instance only reads it.
+    persistence = await startPersistence(config.store, warnTo(log), config.redis);
+  } catch (err) {
+    console.error(`tickwire: cannot open the event store: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  const continuesAfter = persistence.bus.lastId;
+  const { engine, localRunners } = await startRunners(config, persistence);
   // With Redis, runners may live in any process: the API reads and drives them through
   // the registry and control lists; this process's own runners are published there too.
-  const host = config.redis !== null && localRunners.length > 0 ? new EngineHost(engine, config.redis.url, config.redis.stream, false) : null;
+  const host = config.redis !== null && localRunners.length > 0 ? new EngineHost(engine, { url: config.redis.url, stream: config.redis.stream, acceptStarts: false }) : null;
   const remote = config.redis !== null ? new RemoteEngine(config.redis.url, config.redis.stream) : null;
   // The runner GraphiQL and the banner suggest: one that runs here, or none (a query that needs no id).
   const firstRunner = engine.listRunners()[0]?.id ?? null;
   step(`listening on ${config.host}:${config.port}`);
   const server = await startServer({
     engine: remote ?? engine,
-    bus,
-    store,
+    bus: persistence.bus,
+    store: persistence.store,
     port: config.port,
     host: config.host,
     limits: config.limits,
@@ -91,69 +184,9 @@ async function main(): Promise<void> {
     maxEventAgeMs: config.maxEventAgeMs,
     workers: config.workers,
   });
-  const stored = config.store.types.length === 0 ? 'nothing' : config.store.types.join(', ');
-  const storeLine =
-    persistence.writer !== null
-      ? `events stored in ${persistence.db?.description} (${stored}); ids continue after ${continuesAfter}`
-      : persistence.store !== null
-        ? `history read from ${persistence.db?.description}, written by the engine process (npm run engine)`
-        : persistence.db === null && config.redis !== null
-          ? 'no event history here: the engine process (npm run engine) writes the store; set DATABASE_URL to read it'
-          : `nothing stored (STORE_TYPES=none); ids continue after ${continuesAfter}`;
   if (config.tokens === null) log.warn(`no TOKENS_FILE: the API is open to anyone who can reach ${config.host} (loopback only)`);
-  const running = engine.listRunners().length;
-  const runners =
-    running > 0
-      ? `${running} ${running === 1 ? 'runner' : 'runners'} from ${config.runnersSource}`
-      : config.redis !== null
-        ? 'no local runners (the engine process runs them)'
-        : `no runners (none in ${config.runnersSource})`;
-  const eventLog = config.redis === null ? 'in this process' : `in the Redis Stream ${config.redis.stream}`;
-  const graphiql = config.limits.graphiql;
-  console.log(`tickwire is running ${runners}; the event log is ${eventLog}
-  ${storeLine}
-  dashboard                             ${config.dashboardDir === null ? 'off (DASHBOARD=false)' : server.urls.http.replace(/\/graphql$/, '/')}
-  ${graphiql ? 'GraphiQL + GraphQL over HTTP and SSE' : 'GraphQL over HTTP and SSE           '}  ${server.urls.http}
-  graphql-ws                            ${server.urls.ws}${config.workers > 0 ? ` (served by ${config.workers} worker ${config.workers === 1 ? 'process' : 'processes'})` : ''}
-  graphql-sse                           ${server.urls.sse}
-  metrics, health, readiness            ${server.urls.http.replace(/\/graphql$/, '')}/metrics /health /ready
-${graphiql ? 'Try in GraphiQL:' : 'Try over graphql-ws:'}
-  ${suggestedSubscription(firstRunner)}${ON_A_TERMINAL ? '\nCtrl-C to stop.' : ''}`);
-
-  let stopping = false;
-  const shutdown = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
-    let step = 'stopping the runners';
-    // Whatever a step waits for (a store that a starved machine makes slow, a thread that
-    // does not answer), the process ends within the deadline: a supervisor's SIGKILL
-    // would come next, with nothing logged.
-    setTimeout(() => {
-      log.error({ signal, step }, `shutdown did not finish within ${SHUTDOWN_DEADLINE_MS / 1000} s (still ${step}); exiting now`);
-      process.exit(1);
-    }, SHUTDOWN_DEADLINE_MS).unref();
-    server.stopAccepting();
-    await engine.stopAll(`server shutting down (${signal})`);
-    await host?.close();
-    remote?.close();
-    // Through Redis the last events take a round trip before they reach this bus.
-    if (config.redis !== null) await new Promise((r) => setTimeout(r, 300));
-    // Every subscription ends after what it has queued (RunnerStopped…): clients get a
-    // `complete`, not a cut connection. Then the sockets close.
-    step = 'closing the connections';
-    bus.close();
-    await new Promise((r) => setTimeout(r, 200));
-    await server.close();
-    // What the engine said last is written to the store before the process goes, in
-    // the time left but what saving the log's position and closing the database take.
-    step = 'writing the store';
-    await persistence.close(Math.max(500, deadline - Date.now() - SHUTDOWN_STORE_CLOSE_MS));
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  console.log(bannerOf(config, server.urls, { running: engine.listRunners().length, storeLine: storeLineOf(config, persistence, continuesAfter), firstRunner }));
+  onSignals({ config, engine, host, remote, server, persistence });
 }
 
 await main();

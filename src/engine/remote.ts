@@ -77,6 +77,18 @@ interface RegistryEntry {
   readonly runner: RunnerInfo;
 }
 
+/** Where an {@link EngineHost} publishes its runners and what it takes. */
+export interface EngineHostOptions {
+  /** The Redis of the shared log. */
+  readonly url: string;
+  /** The shared log's stream: the registry and control keys are named after it. */
+  readonly stream: string;
+  /** True for the engine process: it takes startRunner requests. */
+  readonly acceptStarts: boolean;
+  /** Where its warnings go (default: the process log). */
+  readonly log?: (line: string) => void;
+}
+
 /**
  * Makes a local engine's runners visible and controllable from every API instance: it
  * writes their state into a Redis hash every second and executes start/stop requests
@@ -91,14 +103,16 @@ export class EngineHost {
   private stopped = false;
   private readonly loop: Promise<void>;
 
+  private readonly acceptStarts: boolean;
+  private readonly log: (line: string) => void;
+
   constructor(
     private readonly engine: LocalEngine,
-    url: string,
-    stream: string,
-    /** True for the engine process: it takes startRunner requests. */
-    private readonly acceptStarts: boolean,
-    private readonly log: (line: string) => void = warnTo(logger),
+    options: EngineHostOptions,
   ) {
+    const { url, stream } = options;
+    this.acceptStarts = options.acceptStarts;
+    this.log = options.log ?? warnTo(logger);
     this.keys = keys(stream);
     this.redis = new Redis(url, { maxRetriesPerRequest: 1 });
     this.blocking = new Redis(url, { maxRetriesPerRequest: 1 });

@@ -326,7 +326,7 @@ const rows: Row[] = [
         const starts = `${stream}:control:start`;
         await redis.lpush(starts, JSON.stringify({ requestId: 'stale', deadline: Date.now() - 1000, op: 'start', input: sim('btc_stale', 'BTCUSDT') }));
         await redis.lpush(starts, JSON.stringify({ requestId: 'old', op: 'start', input: sim('btc_old', 'BTCUSDT') }));
-        host = new EngineHost(late, REDIS_URL, stream, true, (line) => logged.push(line));
+        host = new EngineHost(late, { url: REDIS_URL, stream, acceptStarts: true, log: (line) => logged.push(line) });
         // The engine takes what is queued within a second; give it two.
         await new Promise((r) => setTimeout(r, 2000));
         expect(late.listRunners().map((r) => r.id)).toEqual([]);

@@ -155,7 +155,7 @@ describe.runIf(redisAvailable)('one engine process, two API instances over Redis
       },
     });
     const logged: string[] = [];
-    const host = new EngineHost(engine, REDIS_URL, stream, true, (line) => logged.push(line));
+    const host = new EngineHost(engine, { url: REDIS_URL, stream, acceptStarts: true, log: (line) => logged.push(line) });
     const remote = new RemoteEngine(REDIS_URL, stream, { timeoutMs: 500 });
     cleanups.push(() => host.close(), () => remote.close(), () => inner.stopAll());
     const asked = remote.addRunner({ id: 'late1', symbol: 'AAA', feed: { kind: 'simulated', ticksPerSecond: 10, seed: 1 } });

@@ -79,10 +79,9 @@ class RunnerView implements RunnerInfo {
     readonly id: string,
     /** The engine thread it runs on. */
     readonly shard: number,
-    config: RunnerConfig,
-    params: Readonly<Record<string, number>>,
-    startedAt: number,
+    opening: { readonly config: RunnerConfig; readonly params: Readonly<Record<string, number>>; readonly startedAt: number },
   ) {
+    const { config, params, startedAt } = opening;
     this.symbol = config.symbol;
     this.strategy = config.strategy;
     this.config = config;
@@ -240,7 +239,7 @@ export class ThreadedEngine implements LocalEngine {
     const previous = this.views.get(config.id);
     // In the map before the thread answers: a second start of this id, or one over the
     // limits, is refused meanwhile.
-    const view = new RunnerView(config.id, index, config, strategy.params, this.clock());
+    const view = new RunnerView(config.id, index, { config, params: strategy.params, startedAt: this.clock() });
     this.views.set(config.id, view);
     forgetOldStopped(this.views, this.limits.maxRunners);
     let shard: Shard;
