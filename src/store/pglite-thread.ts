@@ -51,6 +51,12 @@ interface PgliteAnswers {
   readonly close: undefined;
 }
 
+/** What the thread's handlers and its handle share: why it stopped, and whether it is closing. */
+interface ThreadState {
+  threw: unknown;
+  closing: Promise<void> | null;
+}
+
 /**
  * Starts a worker thread and opens PGlite at `dataDir` in it (see `openPglite`).
  * An open that fails throws what PGlite threw, rebuilt with its fields, and leaves no
@@ -60,8 +66,7 @@ interface PgliteAnswers {
 export async function openPgliteThread(dataDir: string, schema: string | undefined): Promise<PgliteThread> {
   const workerData: PgliteWorkerData = { dataDir, schema };
   const worker = startWorker(workerModule('./pglite-thread-main.js', import.meta.url), { workerData });
-  let threw: unknown = null;
-  let closing: Promise<void> | null = null;
+  const state: ThreadState = { threw: null, closing: null };
   const where = `the embedded PGlite database ${dataDir}`;
   // Referenced while requests wait: a script's last query still gets its answer.
   const channel = new Channel<PgliteCall, PgliteAnswers, WireError>({
@@ -88,29 +93,25 @@ export async function openPgliteThread(dataDir: string, schema: string | undefin
     channel.settle(reply.id, reply.kind === 'error' ? { ok: false, error: reply.error } : { ok: true, value: reply.rows });
   });
   // An uncaught exception of the thread: it exits next, and the exit says why.
-  worker.on('error', (err) => (threw = err));
+  worker.on('error', (err) => (state.threw = err));
   // A reply that could not be read: which request it answered is unknown, so none can
   // be trusted to get an answer; end the thread and fail them all.
   worker.on('messageerror', (err) => {
-    threw = err;
+    state.threw = err;
     void worker.terminate();
   });
   worker.on('exit', (code) => {
+    const { threw } = state;
     const why =
       threw !== null
         ? `it threw: ${(threw as Error | null)?.message ?? String(threw)}`
-        : closing !== null
+        : state.closing !== null
           ? 'the database was closed'
           : `it was terminated or exited, code ${code}`;
     const stopped = new PgliteThreadError(`${where} is unavailable: its worker thread stopped (${why})`, threw === null ? undefined : { cause: threw });
     opened(stopped);
     channel.close(stopped);
   });
-
-  const request = <C extends PgliteCall>(call: C): Promise<PgliteAnswers[C['op']]> => {
-    if (closing !== null && call.op !== 'close') return Promise.reject(new PgliteThreadError(`${where} is closed`));
-    return channel.call(call);
-  };
 
   const failure = await open;
   if (failure !== null) {
@@ -119,6 +120,16 @@ export async function openPgliteThread(dataDir: string, schema: string | undefin
   }
   // Referenced by the channel while requests wait.
   worker.unref();
+  return handleOf(worker, channel, { where, state });
+}
+
+/** The thread's side of a PgliteThread, once open: requests through `channel`, a close once. */
+function handleOf(worker: Worker, channel: Channel<PgliteCall, PgliteAnswers, WireError>, at: { readonly where: string; readonly state: ThreadState }): PgliteThread {
+  const { where, state } = at;
+  const request = <C extends PgliteCall>(call: C): Promise<PgliteAnswers[C['op']]> => {
+    if (state.closing !== null && call.op !== 'close') return Promise.reject(new PgliteThreadError(`${where} is closed`));
+    return channel.call(call);
+  };
   return {
     worker,
     query: async <R>(sql: string, params?: readonly unknown[]) => {
@@ -129,7 +140,7 @@ export async function openPgliteThread(dataDir: string, schema: string | undefin
       await request({ op: 'exec', sql });
     },
     close: () => {
-      closing ??= (async () => {
+      state.closing ??= (async () => {
         try {
           if (channel.closed === null) await request({ op: 'close' });
         } catch (err) {
@@ -139,7 +150,7 @@ export async function openPgliteThread(dataDir: string, schema: string | undefin
           await worker.terminate();
         }
       })();
-      return closing;
+      return state.closing;
     },
   };
 }
