@@ -103,95 +103,94 @@ export const MAX_RECENT = 10_000;
 export const RECENT_SCAN_FLOOR = 10_000;
 
 
+/** The stream arguments of both subscription fields, defined once. */
+const streamArgs = builder.args((t) => ({
+    ...filterArgs,
+    replay: t.int({
+      required: false,
+      description: 'First send the last N matching events the server still holds, then live ones. 0 to 100000.',
+    }),
+    after: t.id({
+      required: false,
+      description:
+        'Resume: first send every matching event after this id, then live ones, without a gap or a duplicate. ' +
+        'Events no longer kept in memory come from the event store; what neither has, a StreamGap says (with how many ' +
+        'were lost). A resume whose where, minSeverity or token scope rejects stored events stops searching the store ' +
+        `after ${BACKFILL_SCAN_ROWS} of them, and a StreamGap names the range it did not search. Not together with replay.`,
+    }),
+    epoch: t.string({
+      required: false,
+      description:
+        'With after: the log epoch (Query.log.epoch) the resume point was read in. When the log has been recreated since, ' +
+        'the stream starts with a StreamGap saying so (its epoch field names the new one) and goes on with live events, ' +
+        'instead of sending events of another log that only share the ids. 1 to 64 characters.',
+    }),
+    snapshot: t.boolean({
+      required: false,
+      description:
+        'First send the current state of every runner the filter and the token allow, as the latest events that make ' +
+        'it up (its last StateTransition, its open position as PositionOpened or PositionUpdated, its last ' +
+        'TickReceived and StatsUpdate), each with snapshot: true and in id order; then live events, without a gap or a ' +
+        'duplicate between the two. The filter applies to the snapshot too. Not together with replay or after.',
+    }),
+    throttleMs: t.int({
+      required: false,
+      description:
+        'Conflate high-frequency events (TickReceived, PositionUpdated): at most one per runner and type per window ' +
+        'of this many ms, always the latest, sent at the end of the window. Other events pass at once; critical ' +
+        'ones are never delayed. 1 to 60000.',
+    }),
+  }));
+
 builder.subscriptionType({
   description: 'Watch the engine live.',
-  fields: (t) => {
-    // One definition of the stream arguments for both fields.
-    const streamArgs = () => ({
-      ...filterArgs,
-      replay: t.arg.int({
-        required: false,
-        description: 'First send the last N matching events the server still holds, then live ones. 0 to 100000.',
-      }),
-      after: t.arg.id({
-        required: false,
-        description:
-          'Resume: first send every matching event after this id, then live ones, without a gap or a duplicate. ' +
-          'Events no longer kept in memory come from the event store; what neither has, a StreamGap says (with how many ' +
-          'were lost). A resume whose where, minSeverity or token scope rejects stored events stops searching the store ' +
-          `after ${BACKFILL_SCAN_ROWS} of them, and a StreamGap names the range it did not search. Not together with replay.`,
-      }),
-      epoch: t.arg.string({
-        required: false,
-        description:
-          'With after: the log epoch (Query.log.epoch) the resume point was read in. When the log has been recreated since, ' +
-          'the stream starts with a StreamGap saying so (its epoch field names the new one) and goes on with live events, ' +
-          'instead of sending events of another log that only share the ids. 1 to 64 characters.',
-      }),
-      snapshot: t.arg.boolean({
-        required: false,
-        description:
-          'First send the current state of every runner the filter and the token allow, as the latest events that make ' +
-          'it up (its last StateTransition, its open position as PositionOpened or PositionUpdated, its last ' +
-          'TickReceived and StatsUpdate), each with snapshot: true and in id order; then live events, without a gap or a ' +
-          'duplicate between the two. The filter applies to the snapshot too. Not together with replay or after.',
-      }),
-      throttleMs: t.arg.int({
-        required: false,
-        description:
-          'Conflate high-frequency events (TickReceived, PositionUpdated): at most one per runner and type per window ' +
-          'of this many ms, always the latest, sent at the end of the window. Other events pass at once; critical ' +
-          'ones are never delayed. 1 to 60000.',
-      }),
-    });
-    return {
-      events: t.field({
-        type: RunnerEventUnion,
-        description:
-          'Live events of the runners, filtered on the server before anything is executed or sent. ' +
-          'Arguments combine with AND; inside a list, OR. An omitted or null argument does not filter; ' +
-          'an empty list matches nothing. Events arrive in log order (ascending id; with throttleMs, a conflated event comes ' +
-          'at the end of its window); a StreamGap says where some were lost.',
-        args: streamArgs(),
-        subscribe: (_root, args, ctx) => openStream(args, ctx),
-        // Each entry is one variant's (or a gap notice); the union's resolveType picks the member.
-        resolve: (item: StreamItem) => item as AnyStreamItem,
-      }),
-      eventBatches: t.field({
-        type: EventBatchRef,
-        description:
-          'The same stream as events, in batches: one message per interval when anything arrived, or earlier when ' +
-          'maxSize events are collected. Fewer, larger messages for clients that draw in frames.',
-        args: {
-          ...streamArgs(),
-          intervalMs: t.arg.int({
-            required: false,
-            defaultValue: 100,
-            description: `Milliseconds between batches, ${BATCH_LIMITS.minIntervalMs} to ${BATCH_LIMITS.maxIntervalMs} (default 100).`,
-          }),
-          maxSize: t.arg.int({
-            required: false,
-            defaultValue: 500,
-            description: `Send a batch early when it holds this many events, 1 to ${BATCH_LIMITS.maxSize} (default 500).`,
-          }),
-        },
-        subscribe: (_root, args, ctx) => {
-          const intervalMs = args.intervalMs ?? 100;
-          const maxSize = args.maxSize ?? 500;
-          if (intervalMs < BATCH_LIMITS.minIntervalMs || intervalMs > BATCH_LIMITS.maxIntervalMs) {
-            throw badInput(`intervalMs must be within ${BATCH_LIMITS.minIntervalMs}..${BATCH_LIMITS.maxIntervalMs}, got ${intervalMs}`);
-          }
-          if (maxSize < 1 || maxSize > BATCH_LIMITS.maxSize) {
-            throw badInput(`maxSize must be within 1..${BATCH_LIMITS.maxSize}, got ${maxSize}`);
-          }
-          return new BatchStream(openStream(args, ctx), intervalMs, maxSize);
-        },
-        // A slow reader's drop notice arrives as a bare gap: it becomes a batch of its own.
-        resolve: (item: EventBatch | StreamGap): EventBatch =>
-          isBatch(item) ? item : { kind: 'batch', items: [item], firstId: null, lastId: null, dropped: item.missed },
-      }),
-    };
-  },
+  fields: (t) => ({
+    events: t.field({
+      type: RunnerEventUnion,
+      description:
+        'Live events of the runners, filtered on the server before anything is executed or sent. ' +
+        'Arguments combine with AND; inside a list, OR. An omitted or null argument does not filter; ' +
+        'an empty list matches nothing. Events arrive in log order (ascending id; with throttleMs, a conflated event comes ' +
+        'at the end of its window); a StreamGap says where some were lost.',
+      args: streamArgs,
+      subscribe: (_root, args, ctx) => openStream(args, ctx),
+      // Each entry is one variant's (or a gap notice); the union's resolveType picks the member.
+      resolve: (item: StreamItem) => item as AnyStreamItem,
+    }),
+    eventBatches: t.field({
+      type: EventBatchRef,
+      description:
+        'The same stream as events, in batches: one message per interval when anything arrived, or earlier when ' +
+        'maxSize events are collected. Fewer, larger messages for clients that draw in frames.',
+      args: {
+        ...streamArgs,
+        intervalMs: t.arg.int({
+          required: false,
+          defaultValue: 100,
+          description: `Milliseconds between batches, ${BATCH_LIMITS.minIntervalMs} to ${BATCH_LIMITS.maxIntervalMs} (default 100).`,
+        }),
+        maxSize: t.arg.int({
+          required: false,
+          defaultValue: 500,
+          description: `Send a batch early when it holds this many events, 1 to ${BATCH_LIMITS.maxSize} (default 500).`,
+        }),
+      },
+      subscribe: (_root, args, ctx) => {
+        const intervalMs = args.intervalMs ?? 100;
+        const maxSize = args.maxSize ?? 500;
+        if (intervalMs < BATCH_LIMITS.minIntervalMs || intervalMs > BATCH_LIMITS.maxIntervalMs) {
+          throw badInput(`intervalMs must be within ${BATCH_LIMITS.minIntervalMs}..${BATCH_LIMITS.maxIntervalMs}, got ${intervalMs}`);
+        }
+        if (maxSize < 1 || maxSize > BATCH_LIMITS.maxSize) {
+          throw badInput(`maxSize must be within 1..${BATCH_LIMITS.maxSize}, got ${maxSize}`);
+        }
+        return new BatchStream(openStream(args, ctx), intervalMs, maxSize);
+      },
+      // A slow reader's drop notice arrives as a bare gap: it becomes a batch of its own.
+      resolve: (item: EventBatch | StreamGap): EventBatch =>
+        isBatch(item) ? item : { kind: 'batch', items: [item], firstId: null, lastId: null, dropped: item.missed },
+    }),
+  }),
 });
 
 builder.queryField('recentEvents', (t) =>
