@@ -171,90 +171,116 @@ function later(a: string | null, b: string | null): string | null {
  * the last id it delivered, so the caller sees no gap and no duplicate.
  */
 function iterate<R>(transport: Transport, payload: Payload, signal: AbortSignal | undefined, resume?: Resume<R>): AsyncIterableIterator<R> {
-  const queue: R[] = [];
-  let failure: unknown = null;
-  let done = false;
-  let wake: (() => void) | null = null;
-  let lastId: string | null = null;
-  let failedAttempts = 0;
-  let retryTimer: ReturnType<typeof setTimeout> | null = null;
-  const notify = () => {
-    const w = wake;
-    wake = null;
-    w?.();
+  return new PullIterator<R>(transport, signal, resume).begin(payload);
+}
+
+/** The iterator {@link iterate} returns: a queue filled by the transport's sink, read by `next`. */
+class PullIterator<R> implements AsyncIterableIterator<R> {
+  private readonly queue: R[] = [];
+  private failure: unknown = null;
+  private done = false;
+  private wake: (() => void) | null = null;
+  private lastId: string | null = null;
+  private failedAttempts = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private unsubscribe: () => void = () => undefined;
+  private readonly finish = (): void => {
+    if (!this.done) {
+      this.done = true;
+      if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+      this.unsubscribe();
+    }
+    this.notify();
   };
-  const start = (current: Payload): (() => void) =>
-    transport.subscribe(current, {
-      next: (result) => {
-        if (result.errors !== undefined && result.errors.length > 0) {
-          failure = new OperationError(result.errors);
-        } else if (result.data !== undefined && result.data !== null) {
-          const data = result.data as Record<string, unknown>;
-          const key = Object.keys(data)[0];
-          if (key !== undefined) {
-            const value = data[key] as R;
-            failedAttempts = 0;
-            lastId = resume?.restarts?.(value) === true ? null : later(lastId, resume?.idOf(value) ?? null);
-            resume?.onValue?.(value);
-            queue.push(value);
-          }
-        }
-        notify();
-      },
-      error: (error) => {
-        if (!done && resume !== undefined && isConnectionLoss(error) && failedAttempts < resume.attempts) {
-          failedAttempts++;
-          // Back off a little more each time, so a restarting server is not hammered.
-          retryTimer = setTimeout(() => {
-            retryTimer = null;
-            if (!done) unsubscribe = start(resume.payloadAfter(lastId));
-          }, Math.min(5000, 100 * 2 ** (failedAttempts - 1)));
-          return;
-        }
-        failure = Array.isArray(error) ? new OperationError(error as { message: string }[]) : error;
-        done = true;
-        notify();
-      },
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly signal: AbortSignal | undefined,
+    private readonly resume: Resume<R> | undefined,
+  ) {}
+
+  /** Subscribes with `payload` and returns this iterator. */
+  begin(payload: Payload): this {
+    this.unsubscribe = this.start(payload);
+    this.signal?.addEventListener('abort', this.finish, { once: true });
+    return this;
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  private start(current: Payload): () => void {
+    return this.transport.subscribe(current, {
+      next: (result) => this.take(result),
+      error: (error) => this.failed(error),
       complete: () => {
-        done = true;
-        notify();
+        this.done = true;
+        this.notify();
       },
     });
-  let unsubscribe = start(payload);
-  const finish = () => {
-    if (!done) {
-      done = true;
-      if (retryTimer !== null) clearTimeout(retryTimer);
-      unsubscribe();
-    }
-    notify();
-  };
-  signal?.addEventListener('abort', finish, { once: true });
-  const iterator: AsyncIterableIterator<R> = {
-    async next(): Promise<IteratorResult<R>> {
-      for (;;) {
-        if (queue.length > 0) return { done: false, value: queue.shift() as R };
-        if (failure !== null) {
-          const err = failure;
-          failure = null;
-          finish();
-          throw err;
-        }
-        if (done) return { done: true, value: undefined };
-        await new Promise<void>((resolve) => (wake = resolve));
+  }
+
+  private take(result: ExecutionResult): void {
+    if (result.errors !== undefined && result.errors.length > 0) {
+      this.failure = new OperationError(result.errors);
+    } else if (result.data !== undefined && result.data !== null) {
+      const data = result.data as Record<string, unknown>;
+      const key = Object.keys(data)[0];
+      if (key !== undefined) {
+        const value = data[key] as R;
+        const resume = this.resume;
+        this.failedAttempts = 0;
+        this.lastId = resume?.restarts?.(value) === true ? null : later(this.lastId, resume?.idOf(value) ?? null);
+        resume?.onValue?.(value);
+        this.queue.push(value);
       }
-    },
-    async return(): Promise<IteratorResult<R>> {
-      signal?.removeEventListener('abort', finish);
-      queue.length = 0;
-      finish();
-      return { done: true, value: undefined };
-    },
-    [Symbol.asyncIterator]() {
-      return iterator;
-    },
-  };
-  return iterator;
+    }
+    this.notify();
+  }
+
+  private failed(error: unknown): void {
+    const resume = this.resume;
+    if (!this.done && resume !== undefined && isConnectionLoss(error) && this.failedAttempts < resume.attempts) {
+      this.failedAttempts++;
+      // Back off a little more each time, so a restarting server is not hammered.
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        if (!this.done) this.unsubscribe = this.start(resume.payloadAfter(this.lastId));
+      }, Math.min(5000, 100 * 2 ** (this.failedAttempts - 1)));
+      return;
+    }
+    this.failure = Array.isArray(error) ? new OperationError(error as { message: string }[]) : error;
+    this.done = true;
+    this.notify();
+  }
+
+  async next(): Promise<IteratorResult<R>> {
+    for (;;) {
+      if (this.queue.length > 0) return { done: false, value: this.queue.shift() as R };
+      if (this.failure !== null) {
+        const err = this.failure;
+        this.failure = null;
+        this.finish();
+        throw err;
+      }
+      if (this.done) return { done: true, value: undefined };
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  async return(): Promise<IteratorResult<R>> {
+    this.signal?.removeEventListener('abort', this.finish);
+    this.queue.length = 0;
+    this.finish();
+    return { done: true, value: undefined };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
 }
 
 /**
