@@ -111,6 +111,21 @@ export class EngineError extends Error {
 }
 
 /**
+ * An engine error as it crosses from where it was raised (an engine thread, an engine
+ * process over Redis): its code and message, or ENGINE_FAILED when the engine itself
+ * failed on the request.
+ */
+export interface EngineErrorWire {
+  readonly code: EngineErrorCode | 'ENGINE_FAILED';
+  readonly message: string;
+}
+
+/** The error a thread or a remote engine answered, rebuilt here; an engine that failed is unavailable to the caller. */
+export function engineErrorFromWire(error: EngineErrorWire): EngineError {
+  return new EngineError(error.code === 'ENGINE_FAILED' ? 'ENGINE_UNAVAILABLE' : error.code, error.message);
+}
+
+/**
  * Validates and completes a runner configuration; throws {@link EngineError}
  * (INVALID_CONFIG) naming every bad key, e.g. `runner "x": quantity: Too small`.
  */

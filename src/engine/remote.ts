@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { EngineError, parseRunnerConfig, type EngineErrorCode } from './config.js';
+import { EngineError, engineErrorFromWire, parseRunnerConfig, type EngineErrorCode } from './config.js';
 import { log as logger, warnTo } from '../runtime/log.js';
 import { snapshotRunner, type EngineControl, type LocalEngine, type RunnerInfo } from './engine.js';
 import { Channel } from '../runtime/channel.js';
@@ -67,10 +67,6 @@ interface ControlAnswers {
 }
 
 /** An engine's errors, rebuilt: one it did not expect (ENGINE_FAILED) leaves the engine unavailable to the caller. */
-function fromWire(error: ReplyError): EngineError {
-  return new EngineError(error.code === 'ENGINE_FAILED' ? 'ENGINE_UNAVAILABLE' : error.code, error.message);
-}
-
 interface RegistryEntry {
   readonly owner: string;
   readonly at: number;
@@ -229,7 +225,7 @@ export class RemoteEngine implements EngineControl {
       name: 'the engine',
       // What the exchange did not settle (a request that cannot be written as JSON) fails the call.
       post: (id, call, signal) => void this.exchange(id, call, signal).catch((err: unknown) => this.calls.take(id)?.fail(asError(err))),
-      fromWire,
+      fromWire: engineErrorFromWire,
       // Redis itself may be away: the whole exchange is bounded, not only the wait.
       deadlineMs: this.timeoutMs + 2000,
       expired: (call) => new EngineError('ENGINE_UNAVAILABLE', call.unanswered),

@@ -2,7 +2,7 @@ import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } f
 import type { Position } from '../../domain/position.js';
 import type { RunnerState } from '../../domain/state.js';
 import type { RunnerEvent } from '../../events/types.js';
-import { EngineError, type RunnerConfig } from '../config.js';
+import { EngineError, engineErrorFromWire, type RunnerConfig } from '../config.js';
 import {
   engineLimits,
   feedRate,
@@ -128,10 +128,6 @@ interface ShardAnswers {
 type ThreadError = Pick<Extract<EngineThreadReply, { ok: false }>, 'code' | 'message'>;
 
 /** The engine thread's errors, rebuilt: one it did not expect (ENGINE_FAILED) leaves the engine unavailable to the caller. */
-function fromWire(error: ThreadError): EngineError {
-  return new EngineError(error.code === 'ENGINE_FAILED' ? 'ENGINE_UNAVAILABLE' : error.code, error.message);
-}
-
 /** A call in the thread's framing: the channel's id is the request id. */
 function toThread(requestId: number, call: ShardCall): ToEngineThread {
   return call.op === 'start' ? { op: 'start', requestId, config: call.config } : { ...call, requestId };
@@ -162,7 +158,7 @@ class Shard {
     readonly worker: Worker,
     readonly port: MessagePort,
   ) {
-    this.channel = new Channel({ name: `engine thread ${index}`, post: (requestId, call) => this.send(toThread(requestId, call)), fromWire });
+    this.channel = new Channel({ name: `engine thread ${index}`, post: (requestId, call) => this.send(toThread(requestId, call)), fromWire: engineErrorFromWire });
   }
 
   send(message: ToEngineThread): void {
