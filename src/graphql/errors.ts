@@ -1,6 +1,6 @@
 /**
  * The catalogue of every error code a client can see (`extensions.code`), and of every
- * error class in `src`. The README's error table is tested against it
+ * error class in `src`. The error table of docs/api.md is tested against it
  * (test/graphql/errors.test.ts), and so is the source: no other file of the GraphQL,
  * transport or app layers spells a code; they take it from {@link CODE}.
  *
@@ -31,7 +31,7 @@ type CodedClass = typeof EngineError | typeof StoreTimeoutError | typeof GraphQL
 
 /** One code of the catalogue. */
 export interface CodeEntry {
-  /** One line for the README's error table. */
+  /** One line for the error table of docs/api.md. */
   readonly meaning: string;
   /** The HTTP status of a request refused with it before execution, or null (an error in a 200 answer). */
   readonly status: number | null;

@@ -7,7 +7,7 @@ import { NoSchemaIntrospectionCustomRule, type GraphQLError, type ValidationCont
 import type { Plugin } from 'graphql-yoga';
 import { historyCostPlugin } from './cost.js';
 
-/** What one client may ask of the server. Every value is configurable (README). */
+/** What one client may ask of the server. Every value is configurable (docs/operations.md). */
 export interface Limits {
   /** Deepest selection (default 12). */
   readonly maxDepth: number;

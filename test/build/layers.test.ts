@@ -3,8 +3,8 @@ import { dirname, join, normalize, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 /**
- * The README's architecture table is the rule the code keeps: each folder under src/
- * imports only the folders its row names. Read from the README itself, so the map a
+ * The architecture table (docs/architecture.md) is the rule the code keeps: each folder under src/
+ * imports only the folders its row names. Read from the document itself, so the map a
  * newcomer reads and the imports the code has cannot drift apart.
  */
 
@@ -14,9 +14,9 @@ const SRC = join(ROOT, 'src');
 /** Entry files directly under src/: each only starts a composition root. */
 const ENTRY_FILES: Readonly<Record<string, readonly string[]>> = { 'main.ts': ['app'], 'engine-main.ts': ['app'] };
 
-/** folder → the folders it may import, from the README's "Architecture" table. */
+/** folder → the folders it may import, from docs/architecture.md's table. */
 export function readArchitecture(readme: string): Map<string, ReadonlySet<string> | 'everything'> {
-  const section = readme.slice(readme.indexOf('### Architecture'));
+  const section = readme.slice(readme.indexOf('# Architecture'));
   const end = section.indexOf('\n## ');
   const rows = (end < 0 ? section : section.slice(0, end)).split('\n').filter((line) => line.startsWith('| `src/'));
   const rules = new Map<string, ReadonlySet<string> | 'everything'>();
@@ -24,7 +24,7 @@ export function readArchitecture(readme: string): Map<string, ReadonlySet<string
     const cells = row.split('|').map((cell) => cell.trim());
     const folder = /^`src\/([a-z-]+)`$/.exec(cells[1] ?? '')?.[1];
     const may = cells[3] ?? '';
-    if (folder === undefined) throw new Error(`README architecture row without a folder: ${row}`);
+    if (folder === undefined) throw new Error(`docs/architecture.md: a row without a folder: ${row}`);
     rules.set(folder, may === 'everything' ? 'everything' : new Set(may === 'nothing' ? [] : may.split(',').map((name) => name.trim())));
   }
   return rules;
@@ -58,7 +58,7 @@ export function forbiddenImports(rules: Map<string, ReadonlySet<string> | 'every
     const folder = parts.length === 1 ? null : parts[0]!;
     const allowed = folder === null ? new Set(ENTRY_FILES[path] ?? []) : rules.get(folder);
     if (allowed === undefined) {
-      wrong.push(`${path}: src/${folder} has no row in the README's architecture table`);
+      wrong.push(`${path}: src/${folder} has no row in docs/architecture.md`);
       continue;
     }
     for (const target of importsOf(file)) {
@@ -71,10 +71,10 @@ export function forbiddenImports(rules: Map<string, ReadonlySet<string> | 'every
 }
 
 describe('the architecture', () => {
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const readme = readFileSync(join(ROOT, 'docs', 'architecture.md'), 'utf8');
   const rules = readArchitecture(readme);
 
-  it('has one README row for every folder under src/, and none for a folder that is not there', () => {
+  it('has one row in docs/architecture.md for every folder under src/, and none for a folder that is not there', () => {
     const folders = readdirSync(SRC).filter((name) => statSync(join(SRC, name)).isDirectory() && sourceFiles(join(SRC, name)).length > 0);
     expect([...rules.keys()].sort()).toEqual(folders.sort());
   });

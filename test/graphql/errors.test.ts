@@ -29,11 +29,11 @@ function sources(dir = src): string[] {
   });
 }
 
-/** The rows of the README's error table: code, status, class, meaning. */
+/** The rows of the error table (docs/api.md): code, status, class, meaning. */
 function readmeTable(): { code: string; status: number | null; raisedBy: string; meaning: string }[] {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const readme = readFileSync(join(root, 'docs', 'api.md'), 'utf8');
   const start = readme.indexOf('\n### Error codes\n');
-  expect(start, 'the README has an "### Error codes" section').toBeGreaterThan(0);
+  expect(start, 'docs/api.md has an "### Error codes" section').toBeGreaterThan(0);
   const section = readme.slice(start + 1).split(/\n#{1,3} /)[0]!;
   return section
     .split('\n')
@@ -53,7 +53,7 @@ function sample(code: ErrorCode): Error {
 }
 
 describe('the error catalogue', () => {
-  it("the README's error table lists exactly the catalogue's codes, with its statuses, classes and meanings", () => {
+  it("docs/api.md's error table lists exactly the catalogue's codes, with its statuses, classes and meanings", () => {
     const expected = codes.map((code) => ({ code, status: ERROR_CODES[code].status, raisedBy: ERROR_CODES[code].raisedBy.name, meaning: ERROR_CODES[code].meaning }));
     expect(readmeTable()).toEqual(expected);
   });

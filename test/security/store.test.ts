@@ -18,7 +18,7 @@ import { BOUNDS, BYSTANDER_RUNNER, gqlHttp, startTarget, TOKENS, underAttack, wa
 
 const T = 1_700_000_000_000;
 /**
- * The bounds the README states (HISTORY_SCAN_ROWS, BACKFILL_SCAN_ROWS; test/store/read-bounds
+ * The bounds docs/operations.md states (HISTORY_SCAN_ROWS, BACKFILL_SCAN_ROWS; test/store/read-bounds
  * checks they are the code's): literals here, so this suite runs, and fails, on code
  * without them.
  */

@@ -11,7 +11,7 @@ import { entry } from '../support/processes.js';
 import { privateStream, REDIS_URL, redisAvailable } from '../support/redis.js';
 
 /**
- * The README's scale-out recipe, as written: `npm run engine` and two `npm start` API
+ * The scale-out recipe of docs/operations.md, as written: `npm run engine` and two `npm start` API
  * instances, all with REDIS_URL and DATABASE_URL. Observed before: every instance wrote
  * the whole stream, two of them shared one PGlite directory and lost all but 240 of
  * 40,000 events, and a restart handed out ids clients already had.
@@ -61,7 +61,7 @@ async function metric(port: number, name: string): Promise<number> {
   return line === undefined ? Number.NaN : Number(line.split(' ')[1]);
 }
 
-describe.runIf(redisAvailable && postgresAvailable)("the README's scale-out recipe", () => {
+describe.runIf(redisAvailable && postgresAvailable)("the scale-out recipe of docs/operations.md", () => {
   it('one engine writes the store, two API instances serve it and write nothing, ids continue across an engine restart', async () => {
     const { key: stream, drop } = privateStream();
     cleanups.push(drop);

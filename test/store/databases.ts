@@ -5,7 +5,7 @@ import { openDb, type Db, type DbConfig } from '../../src/store/db.js';
 /** Settings of a test's database besides where it is. */
 export type TestDbOptions = Pick<DbConfig, 'queryTimeoutMs'>;
 
-/** The machine's PostgreSQL (README, "Services the tests use"). */
+/** The machine's PostgreSQL (docs/development.md, "Services the tests use"). */
 export const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 /** Whether a TCP server answers at host:port within a second. */

@@ -29,7 +29,7 @@ async function fill(db: Db): Promise<void> {
   );
 }
 
-it('bounds a history page at 10,000 stored events and a backfill at 100,000 rejected ones, as the README says', () => {
+it('bounds a history page at 10,000 stored events and a backfill at 100,000 rejected ones, as docs/operations.md says', () => {
   expect(HISTORY_SCAN_ROWS).toBe(10_000);
   expect(BACKFILL_SCAN_ROWS).toBe(100_000);
 });

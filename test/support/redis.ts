@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { answers } from '../store/databases.js';
 
-/** The machine's Redis (README, "Services the tests use"). */
+/** The machine's Redis (docs/development.md, "Services the tests use"). */
 export const REDIS_URL = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
 /**
