@@ -252,7 +252,17 @@ export class EventStore {
 
   /** Creates or upgrades the tables. */
   async migrate(): Promise<void> {
-    await this.db.query('CREATE TABLE IF NOT EXISTS tickwire_migrations (version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
+    try {
+      await this.db.query('CREATE TABLE IF NOT EXISTS tickwire_migrations (version INT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())');
+    } catch (err) {
+      // 3F000: the search_path names only schemas that do not exist (a typo, or one not created yet).
+      if ((err as { code?: string }).code !== '3F000') throw err;
+      const { rows } = await this.db.query<{ search_path: string }>('SHOW search_path');
+      throw new Error(
+        `the database has no schema to create tickwire's tables in: its search_path is ${rows[0]?.search_path ?? 'unknown'} and none of those schemas exists; create it (CREATE SCHEMA <name>) or fix search_path in DATABASE_URL`,
+        { cause: err },
+      );
+    }
     const { rows } = await this.db.query<{ version: number }>('SELECT version FROM tickwire_migrations');
     const applied = new Set(rows.map((r) => Number(r.version)));
     for (let version = 1; version <= MIGRATIONS.length; version++) {
