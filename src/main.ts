@@ -1,2 +1,8 @@
-// The server process's entry point (`npm start`, `node dist/main.js`); its composition root is src/app/main.ts.
-import './app/main.js';
+// The server process's entry point (`npm start`, `node dist/main.js`). The configuration is
+// checked before the server's code is loaded: a bad setting is refused at once, with
+// nothing opened. The composition root is src/app/main.ts.
+import { loadServerConfigOrExit } from './app/config.js';
+
+const config = loadServerConfigOrExit('tickwire');
+const { runServer } = await import('./app/main.js');
+await runServer(config);

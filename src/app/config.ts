@@ -16,14 +16,19 @@ import { loadTokensFile, type TokenStore } from '../graphql/auth.js';
 import { ConfigError } from '../runtime/config-error.js';
 import { DEFAULT_RUNNERS } from '../engine/defaults.js';
 import { vetRunner, type EngineLimits, type KnownRunner } from '../engine/engine.js';
-import { DEFAULT_MAX_EVENT_AGE_MS, MAX_EVENT_AGE_LIMIT_MS } from '../log/bus.js';
-import { DEFAULT_ENGINE_THREADS, MAX_ENGINE_THREADS } from '../engine/thread/threaded.js';
 import { availableParallelism } from 'node:os';
-import { MAX_WORKERS } from './socket-workers/protocol.js';
 import { EVENT_VARIANTS, type EventVariant } from '../events/types.js';
-import { DEFAULT_LIMITS, type Limits } from '../graphql/limits.js';
+import type { Limits } from '../graphql/limits.js';
+import {
+  DEFAULT_ENGINE_THREADS,
+  DEFAULT_MAX_EVENT_AGE_MS,
+  DEFAULT_STORE_QUERY_TIMEOUT_MS,
+  LIMIT_DEFAULTS as DEFAULT_LIMITS,
+  MAX_ENGINE_THREADS,
+  MAX_EVENT_AGE_LIMIT_MS,
+  MAX_WORKERS,
+} from '../runtime/settings.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../runtime/log.js';
-import { DEFAULT_STORE_QUERY_TIMEOUT_MS } from '../store/timeout.js';
 
 /** Largest STORE_QUERY_TIMEOUT_MS: ten minutes. */
 export const MAX_STORE_QUERY_TIMEOUT_MS = 600_000;
@@ -346,4 +351,20 @@ export function loadRunnersFile(path: string): RunnerConfigInput[] {
     seen.add(runner.id);
   });
   return result.data.runners;
+}
+
+/**
+ * The configuration, or the process ends here (exit code 1) with the message naming the
+ * bad key, prefixed with `who` (`tickwire`, `tickwire engine`). Loads no server code.
+ */
+export function loadServerConfigOrExit(who: string, env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  try {
+    return loadServerConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`${who}: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
 }

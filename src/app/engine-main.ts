@@ -43,7 +43,6 @@ async function main(): Promise<void> {
   // Makes the runners visible to every API instance and takes startRunner / stopRunner.
   const host = new EngineHost(engine, { url: redis.url, stream: redis.stream, acceptStarts: true });
   const stored = persistence.writer === null ? 'nothing (STORE_TYPES=none)' : `in ${persistence.db?.description}; ids continue after ${persistence.storedUpTo}`;
-  console.log(`tickwire engine: ${engine.listRunners().length} runners from ${config.runnersSource}, publishing to ${redis.stream}; events stored ${stored}`);
   const timer = setInterval(() => {
     const health = persistence.redisHealth();
     log.info({ lastId: persistence.bus.lastId, stored: persistence.writer?.stats.written ?? 0, appendLost: health?.appendLost, missed: health?.missed, redisUp: health?.appenderHealthy }, 'engine');
@@ -64,6 +63,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  // After the handlers: whoever reads this line may stop the engine at once.
+  console.log(`tickwire engine: ${engine.listRunners().length} runners from ${config.runnersSource}, publishing to ${redis.stream}; events stored ${stored}`);
 }
 
 await main();

@@ -1,7 +1,7 @@
 import { createEngine } from '../engine/thread/threaded.js';
 import type { RunnerConfigInput } from '../engine/config.js';
 import type { LocalEngine } from '../engine/engine.js';
-import { ConfigError, loadServerConfig, type ServerConfig } from './config.js';
+import type { ServerConfig } from './config.js';
 import { startPersistence, type Persistence } from './persistence.js';
 import { EngineHost, RemoteEngine } from '../engine/remote.js';
 import { log, warnTo } from '../runtime/log.js';
@@ -23,19 +23,6 @@ const ON_A_TERMINAL = process.stdout.isTTY === true && process.env['LOG_FORMAT']
 /** One short line per step of the start, on a terminal only (a log file gets the banner). */
 function step(text: string): void {
   if (ON_A_TERMINAL) process.stdout.write(`  ${text}…\n`);
-}
-
-/** The configuration, or the process ends here with the message naming the bad key. */
-function configurationOrExit(): ServerConfig {
-  try {
-    return loadServerConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`tickwire: ${err.message}`);
-      process.exit(1);
-    }
-    throw err;
-  }
 }
 
 /**
@@ -147,10 +134,9 @@ function onSignals(running: Running): void {
 
 /**
  * `npm start`: the GraphQL server with the configured runners (by default three
- * simulated ones). A bad configuration stops here with a message naming the key.
+ * simulated ones), once src/main.ts has found the configuration good.
  */
-async function main(): Promise<void> {
-  const config = configurationOrExit();
+export async function runServer(config: ServerConfig): Promise<void> {
   step(config.store.databaseUrl === undefined ? `opening the event store in ${config.store.dataDir}` : 'connecting to PostgreSQL');
   let persistence: Persistence;
   try {
@@ -185,8 +171,9 @@ async function main(): Promise<void> {
     workers: config.workers,
   });
   if (config.tokens === null) log.warn(`no TOKENS_FILE: the API is open to anyone who can reach ${config.host} (loopback only)`);
-  console.log(bannerOf(config, server.urls, { running: engine.listRunners().length, storeLine: storeLineOf(config, persistence, continuesAfter), firstRunner }));
+  // Before the banner: whoever reads it may stop the server at once, and must find it
+  // ready to stop cleanly (a SIGTERM before the handler would kill it, store unwritten).
   onSignals({ config, engine, host, remote, server, persistence });
+  console.log(bannerOf(config, server.urls, { running: engine.listRunners().length, storeLine: storeLineOf(config, persistence, continuesAfter), firstRunner }));
 }
 
-await main();

@@ -6,6 +6,7 @@ import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-fi
 import { NoSchemaIntrospectionCustomRule, type GraphQLError, type ValidationContext } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { historyCostPlugin } from './cost.js';
+import { LIMIT_DEFAULTS } from '../runtime/settings.js';
 
 /** What one client may ask of the server. Every value is configurable (docs/operations.md). */
 export interface Limits {
@@ -124,24 +125,7 @@ export function bodyRefusal(method: string | undefined, headers: { readonly 'con
 }
 
 /** The defaults: generous for the dashboards and clients we know, tight for abuse. */
-export const DEFAULT_LIMITS: Limits = {
-  maxDepth: 12,
-  maxAliases: 15,
-  maxTokens: 2000,
-  maxCost: 100_000,
-  maxSubscriptionsPerConnection: 100,
-  maxSubscriptionsPerToken: 1000,
-  wsMaxPayload: 64 * 1024,
-  maxBodyBytes: 64 * 1024,
-  connectionInitTimeoutMs: 3000,
-  graphiql: true,
-  graphiqlBurst: 10,
-  graphiqlPerMinute: 30,
-  introspection: true,
-  allowedOrigins: [],
-  sseReservationTimeoutMs: 5000,
-  maxSseReservationsPerToken: 8,
-};
+export const DEFAULT_LIMITS: Limits = { ...LIMIT_DEFAULTS, allowedOrigins: [] };
 
 /** The envelop plugins that enforce the operation limits (GraphQL Armor). */
 export function limitPlugins(limits: Limits): Plugin[] {

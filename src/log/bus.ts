@@ -10,11 +10,9 @@ import { gapNotice, isGap, matches, type LogEntry, type StreamGap, type StreamIt
 /** Queue capacity of a subscriber unless it asks for another. */
 export const DEFAULT_QUEUE_CAPACITY = 10_000;
 
-/** The server's age bound of queued high-frequency events (MAX_EVENT_AGE_MS) unless configured. */
-export const DEFAULT_MAX_EVENT_AGE_MS = 1000;
-
-/** Largest age bound accepted (MAX_EVENT_AGE_MS), in ms: ten minutes. */
-export const MAX_EVENT_AGE_LIMIT_MS = 600_000;
+// The age bound's default and limit are settings (src/runtime/settings.ts).
+import { DEFAULT_MAX_EVENT_AGE_MS, MAX_EVENT_AGE_LIMIT_MS } from '../runtime/settings.js';
+export { DEFAULT_MAX_EVENT_AGE_MS, MAX_EVENT_AGE_LIMIT_MS };
 
 /** The words of a gap notice for events dropped from a subscriber's own queue. */
 export function dropReason(missed: number, cause: DropCause): string {

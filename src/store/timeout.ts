@@ -3,8 +3,9 @@
  * which rebuild the error from the server process's answer, load no database code.
  */
 
-/** STORE_QUERY_TIMEOUT_MS when it is not set: the longest a client's read of the store may take. */
-export const DEFAULT_STORE_QUERY_TIMEOUT_MS = 5000;
+// STORE_QUERY_TIMEOUT_MS's default is a setting (src/runtime/settings.ts).
+import { DEFAULT_STORE_QUERY_TIMEOUT_MS } from '../runtime/settings.js';
+export { DEFAULT_STORE_QUERY_TIMEOUT_MS };
 
 /** The code a {@link StoreTimeoutError} carries to clients (`extensions.code`). */
 export type StoreErrorCode = 'STORE_TIMEOUT';

@@ -49,3 +49,41 @@ describe('tickwire starts at once', () => {
     expect(result.stderr).toMatch(/heavy import at start-up/);
   });
 });
+
+// The server's own heavy parts: a configuration it refuses must load none of them.
+const SERVER_HEAVY = ['graphql', 'graphql-yoga', '@pothos/core', 'ws', 'graphql-ws', 'graphql-sse', '@electric-sql/pglite', 'pg', 'ioredis'];
+writeFileSync(
+  join(dir, 'server-hooks.mjs'),
+  `const heavy = new Set(${JSON.stringify(SERVER_HEAVY)});
+export async function resolve(specifier, context, next) {
+  const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
+  if (heavy.has(name)) throw new Error('heavy import at start-up: ' + specifier);
+  return next(specifier, context);
+}
+`,
+);
+writeFileSync(join(dir, 'server-register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'server-hooks.mjs')).href)});\n`);
+
+describe('npm start refuses a bad configuration at once', () => {
+  const start = (env: Record<string, string>) =>
+    spawnSync(process.execPath, ['--import', pathToFileURL(join(dir, 'server-register.mjs')).href, 'dist/main.js'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, DATA_DIR: join(dir, 'data'), ...env },
+    });
+
+  it.each([[{ PORT: 'abc' }, /tickwire: invalid environment: PORT/], [{ RUNNERS_FILE: join(dir, 'none.yaml') }, /tickwire: cannot read runners file/]])(
+    'refuses %j before it loads GraphQL, the sockets or a database client',
+    (env, message) => {
+      const result = start(env);
+      expect(result.stderr).not.toMatch(/heavy import/);
+      expect(result.stderr).toMatch(message);
+      expect(result.status).toBe(1);
+    },
+  );
+
+  it('does load them for a good configuration (the hook above does catch them)', () => {
+    const result = start({ PORT: '0', STORE_TYPES: 'none', WORKERS: '0' });
+    expect(result.stderr).toMatch(/heavy import at start-up/);
+  });
+});

@@ -240,7 +240,7 @@ describe('crash safety: SIGKILL at random moments, restart on the same store', (
     report('PGlite', f);
     expect(f.seen).toBeGreaterThan(1000);
     expect(f.takeovers).toBeGreaterThan(0);
-  }, 150_000);
+  }, 400_000);
 
   it.runIf(postgresAvailable)('PostgreSQL (DATABASE_URL, a private schema): 10 rounds', async () => {
     const schema = `tw_crash_${process.pid}_${Date.now() % 1_000_000}`;
@@ -255,5 +255,5 @@ describe('crash safety: SIGKILL at random moments, restart on the same store', (
     const f = await crashRounds('PostgreSQL', 10, { DATABASE_URL: url, STORE_TYPES: 'all', RUNNERS_FILE: runnersFile }, null, () => openDb({ databaseUrl: DATABASE_URL, schema }));
     report('PostgreSQL', f);
     expect(f.seen).toBeGreaterThan(1000);
-  }, 120_000);
+  }, 300_000);
 });

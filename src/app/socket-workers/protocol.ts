@@ -13,8 +13,8 @@ import type { Limits } from '../../graphql/limits.js';
 import type { EventVariant } from '../../events/types.js';
 import type { ErrorWire } from '../../graphql/errors.js';
 
-/** Most socket workers (WORKERS). */
-export const MAX_WORKERS = 64;
+// WORKERS's bound is a setting (src/runtime/settings.ts).
+export { MAX_WORKERS } from '../../runtime/settings.js';
 
 /** The server's settings a worker serves its connections with. */
 export interface WorkerSettings {

@@ -23,11 +23,9 @@ import { BatchDecoder } from './codec.js';
 import type { EngineThreadBatch, EngineThreadReply, EngineThreadSettings, RunnerUpdate, ToEngineThread } from './protocol.js';
 import { Channel, type Waiting } from '../../runtime/channel.js';
 
-/** Most engine threads (ENGINE_THREADS): more than any machine this runs on has cores for. */
-export const MAX_ENGINE_THREADS = 64;
-
-/** Engine threads unless configured (ENGINE_THREADS): one, beside the thread that serves sockets. */
-export const DEFAULT_ENGINE_THREADS = 1;
+// ENGINE_THREADS's default and bound are settings (src/runtime/settings.ts).
+import { DEFAULT_ENGINE_THREADS, MAX_ENGINE_THREADS } from '../../runtime/settings.js';
+export { DEFAULT_ENGINE_THREADS, MAX_ENGINE_THREADS };
 
 /** Options of a {@link ThreadedEngine}. */
 export interface ThreadedEngineOptions extends EngineOptions {

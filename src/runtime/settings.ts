@@ -1,0 +1,45 @@
+/**
+ * The default and the bounds of every setting whose default a module falls back to, in
+ * one place. The configuration (src/app/config.ts) validates and documents the settings
+ * with these values; the modules that use them (the log, the engine's threads, the
+ * GraphQL limits, the store, the socket workers) re-export them for their own callers.
+ * Kept in a module that imports nothing, so that checking a configuration loads no
+ * server code: a bad setting is refused before anything else is loaded or opened.
+ */
+
+/** The server's age bound of queued high-frequency events (MAX_EVENT_AGE_MS) unless configured. */
+export const DEFAULT_MAX_EVENT_AGE_MS = 1000;
+
+/** Largest age bound accepted (MAX_EVENT_AGE_MS), in ms: ten minutes. */
+export const MAX_EVENT_AGE_LIMIT_MS = 600_000;
+
+/** Most engine threads (ENGINE_THREADS): more than any machine this runs on has cores for. */
+export const MAX_ENGINE_THREADS = 64;
+
+/** Engine threads unless configured (ENGINE_THREADS): one, beside the thread that serves sockets. */
+export const DEFAULT_ENGINE_THREADS = 1;
+
+/** Most socket workers (WORKERS). */
+export const MAX_WORKERS = 64;
+
+/** STORE_QUERY_TIMEOUT_MS when it is not set: the longest a client's read of the store may take. */
+export const DEFAULT_STORE_QUERY_TIMEOUT_MS = 5000;
+
+/** What one client may ask of the server unless configured (MAX_DEPTH, MAX_ALIASES, …; see graphql/limits.ts). */
+export const LIMIT_DEFAULTS = {
+  maxDepth: 12,
+  maxAliases: 15,
+  maxTokens: 2000,
+  maxCost: 100_000,
+  maxSubscriptionsPerConnection: 100,
+  maxSubscriptionsPerToken: 1000,
+  wsMaxPayload: 64 * 1024,
+  maxBodyBytes: 64 * 1024,
+  connectionInitTimeoutMs: 3000,
+  graphiql: true,
+  graphiqlBurst: 10,
+  graphiqlPerMinute: 30,
+  introspection: true,
+  sseReservationTimeoutMs: 5000,
+  maxSseReservationsPerToken: 8,
+} as const;
