@@ -10,20 +10,27 @@ import { describe, expect, it } from 'vitest';
 // on a shared machine vary more than the difference).
 const dir = mkdtempSync(join(tmpdir(), 'tickwire-startup-'));
 const HEAVY = ['graphql', 'graphql-ws', 'graphql-sse', 'ws', 'graphql-yoga', 'pino', '@pothos/core', 'zod'];
-writeFileSync(
-  join(dir, 'hooks.mjs'),
-  `const heavy = new Set(${JSON.stringify(HEAVY)});
+
+/** Writes a hook that refuses `heavy` packages and the file that registers it; returns that file's URL. */
+function refusing(name: string, heavy: readonly string[]): string {
+  writeFileSync(
+    join(dir, `${name}-hooks.mjs`),
+    `const heavy = new Set(${JSON.stringify(heavy)});
 export async function resolve(specifier, context, next) {
   const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
   if (heavy.has(name)) throw new Error('heavy import at start-up: ' + specifier);
   return next(specifier, context);
 }
 `,
-);
-writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
+  );
+  const register = join(dir, `${name}-register.mjs`);
+  writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, `${name}-hooks.mjs`)).href)});\n`);
+  return pathToFileURL(register).href;
+}
+const CLI_HOOK = refusing('cli', HEAVY);
 
 const run = (...args: string[]) =>
-  spawnSync(process.execPath, ['--import', pathToFileURL(join(dir, 'register.mjs')).href, 'bin/tickwire.mjs', ...args], {
+  spawnSync(process.execPath, ['--import', CLI_HOOK, 'bin/tickwire.mjs', ...args], {
     encoding: 'utf8',
     timeout: 15_000,
     env: { ...process.env, NO_COLOR: '1' },
@@ -52,21 +59,11 @@ describe('tickwire starts at once', () => {
 
 // The server's own heavy parts: a configuration it refuses must load none of them.
 const SERVER_HEAVY = ['graphql', 'graphql-yoga', '@pothos/core', 'ws', 'graphql-ws', 'graphql-sse', '@electric-sql/pglite', 'pg', 'ioredis'];
-writeFileSync(
-  join(dir, 'server-hooks.mjs'),
-  `const heavy = new Set(${JSON.stringify(SERVER_HEAVY)});
-export async function resolve(specifier, context, next) {
-  const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
-  if (heavy.has(name)) throw new Error('heavy import at start-up: ' + specifier);
-  return next(specifier, context);
-}
-`,
-);
-writeFileSync(join(dir, 'server-register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'server-hooks.mjs')).href)});\n`);
+const SERVER_HOOK = refusing('server', SERVER_HEAVY);
 
 describe('npm start refuses a bad configuration at once', () => {
   const start = (env: Record<string, string>) =>
-    spawnSync(process.execPath, ['--import', pathToFileURL(join(dir, 'server-register.mjs')).href, 'dist/main.js'], {
+    spawnSync(process.execPath, ['--import', SERVER_HOOK, 'dist/main.js'], {
       encoding: 'utf8',
       timeout: 30_000,
       env: { ...process.env, DATA_DIR: join(dir, 'data'), ...env },
