@@ -33,12 +33,20 @@ export function buildIsStale() {
 }
 
 /**
- * Compiles the server, CLI and client to dist/ (tsc) and the dashboard to dist/dashboard
+ * Compiles the server, CLI and client to dist/ (tsc), bundles the server's entry points
+ * over their compiled files (scripts/bundle.mjs) and builds the dashboard to dist/dashboard
  * (Vite). Returns the exit code; what failed is printed on stderr.
  */
 export async function build() {
   const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit', cwd: ROOT });
   if (tsc.status !== 0) return tsc.status ?? 1;
+  try {
+    const { bundle } = await import('./bundle.mjs');
+    await bundle(ROOT);
+  } catch (err) {
+    console.error(`tickwire: the server did not bundle: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
   const { build: viteBuild } = await import('vite');
   try {
     await viteBuild({ configFile: join(ROOT, 'src', 'dashboard', 'vite.config.ts'), logLevel: 'warn' });

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   }
   // Makes the runners visible to every API instance and takes startRunner / stopRunner.
   const host = new EngineHost(engine, { url: redis.url, stream: redis.stream, acceptStarts: true });
-  const stored = persistence.writer === null ? 'nothing (STORE_TYPES=none)' : `in ${persistence.db?.description}; ids continue after ${persistence.storedUpTo}`;
+  const stored = persistence.writer === null ? 'nothing (STORE_TYPES=none)' : `in ${persistence.db?.description}; the next event id is ${persistence.storedUpTo + 1}`;
   const timer = setInterval(() => {
     const health = persistence.redisHealth();
     log.info({ lastId: persistence.bus.lastId, stored: persistence.writer?.stats.written ?? 0, appendLost: health?.appendLost, missed: health?.missed, redisUp: health?.appenderHealthy }, 'engine');

@@ -1,4 +1,4 @@
-import { createEngine } from '../engine/thread/threaded.js';
+import { startEarly, step, ON_A_TERMINAL, type EarlyStart } from './early.js';
 import type { RunnerConfigInput } from '../engine/config.js';
 import type { LocalEngine } from '../engine/engine.js';
 import type { ServerConfig } from './config.js';
@@ -17,30 +17,20 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
 /** Of that, what is kept for saving the log's position and closing the database after the store's last writes. */
 const SHUTDOWN_STORE_CLOSE_MS = 2000;
 
-/** Whether a person watches the start: then each step says what it is doing as it starts. */
-const ON_A_TERMINAL = process.stdout.isTTY === true && process.env['LOG_FORMAT'] !== 'json';
-
-/** One short line per step of the start, on a terminal only (a log file gets the banner). */
-function step(text: string): void {
-  if (ON_A_TERMINAL) process.stdout.write(`  ${text}…\n`);
-}
-
 /**
- * The engine with this process's runners started. A runner refused here (the
- * configuration vetted them, so this is rare) ends the process, with the store closed
- * cleanly so that the next start neither finds a lock nor skips ids.
+ * The engine, publishing into the log from now on, with this process's runners started.
+ * A runner refused here (the configuration vetted them, so this is rare) ends the
+ * process, with the store closed cleanly so that the next start neither finds a lock
+ * nor skips ids.
  */
-async function startRunners(config: ServerConfig, persistence: Persistence): Promise<{ engine: LocalEngine; localRunners: readonly RunnerConfigInput[] }> {
-  // Runners on worker threads (ENGINE_THREADS, default 1): this thread serves the sockets.
-  // Their events wait here no longer than subscribers' queues keep them (MAX_EVENT_AGE_MS):
-  // a backlog past a quarter of it sheds old ticks and marks rather than delay fresh ones.
-  const engine = createEngine(persistence.sink, { ...config.engine, threads: config.engineThreads, maxEventAgeMs: config.maxEventAgeMs });
+async function startRunners(config: ServerConfig, persistence: Persistence, early: EarlyStart): Promise<{ engine: LocalEngine; localRunners: readonly RunnerConfigInput[] }> {
+  const { engine } = early;
+  early.sink.connect(persistence.sink);
   // With Redis, runners usually live in `npm run engine`; here only those of a RUNNERS_FILE.
   const localRunners = config.redis !== null && !config.runnersFromFile ? [] : config.runners;
   step(`starting ${localRunners.length} ${localRunners.length === 1 ? 'runner' : 'runners'}${config.engineThreads > 0 ? ` on ${config.engineThreads} engine ${config.engineThreads === 1 ? 'thread' : 'threads'}` : ''}`);
   try {
-    // The threads load before any start waits on them (a remote start has a deadline).
-    await engine.ready();
+    await early.engineReady;
     // Started together: each is checked here as it is asked, in order, and the threads
     // start them while the next is checked.
     await Promise.all(localRunners.map(async (runner) => engine.addRunner(runner)));
@@ -56,10 +46,10 @@ async function startRunners(config: ServerConfig, persistence: Persistence): Pro
 /** What the banner says of the store: where events go, or why nothing is kept here. */
 function storeLineOf(config: ServerConfig, persistence: Persistence, continuesAfter: number): string {
   const stored = config.store.types.length === 0 ? 'nothing' : config.store.types.join(', ');
-  if (persistence.writer !== null) return `events stored in ${persistence.db?.description} (${stored}); ids continue after ${continuesAfter}`;
+  if (persistence.writer !== null) return `events stored in ${persistence.db?.description} (${stored}); the next event id is ${continuesAfter + 1}`;
   if (persistence.store !== null) return `history read from ${persistence.db?.description}, written by the engine process (npm run engine)`;
   if (persistence.db === null && config.redis !== null) return 'no event history here: the engine process (npm run engine) writes the store; set DATABASE_URL to read it';
-  return `nothing stored (STORE_TYPES=none); ids continue after ${continuesAfter}`;
+  return `nothing stored (STORE_TYPES=none); the next event id is ${continuesAfter + 1}`;
 }
 
 /** The start-up banner: what runs, where each endpoint is, and a first subscription to try. */
@@ -107,10 +97,10 @@ function onSignals(running: Running): void {
     stopping = true;
     log.info({ signal }, 'shutting down');
     const deadline = Date.now() + SHUTDOWN_DEADLINE_MS;
-    let step = 'stopping the runners';
+    let stage = 'stopping the runners';
     // A supervisor's SIGKILL would come next, with nothing logged.
     setTimeout(() => {
-      log.error({ signal, step }, `shutdown did not finish within ${SHUTDOWN_DEADLINE_MS / 1000} s (still ${step}); exiting now`);
+      log.error({ signal, stage }, `shutdown did not finish within ${SHUTDOWN_DEADLINE_MS / 1000} s (still ${stage}); exiting now`);
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS).unref();
     server.stopAccepting();
@@ -119,12 +109,12 @@ function onSignals(running: Running): void {
     remote?.close();
     // Through Redis the last events take a round trip before they reach this bus.
     if (config.redis !== null) await new Promise((r) => setTimeout(r, 300));
-    step = 'closing the connections';
+    stage = 'closing the connections';
     persistence.bus.close();
     await new Promise((r) => setTimeout(r, 200));
     await server.close();
     // In the time left but what saving the log's position and closing the database take.
-    step = 'writing the store';
+    stage = 'writing the store';
     await persistence.close(Math.max(500, deadline - Date.now() - SHUTDOWN_STORE_CLOSE_MS));
     process.exit(0);
   };
@@ -134,20 +124,20 @@ function onSignals(running: Running): void {
 
 /**
  * `npm start`: the GraphQL server with the configured runners (by default three
- * simulated ones), once src/main.ts has found the configuration good.
+ * simulated ones), once src/main.ts has found the configuration good and begun opening
+ * the store and loading the engine ({@link startEarly}).
  */
-export async function runServer(config: ServerConfig): Promise<void> {
-  step(config.store.databaseUrl === undefined ? `opening the event store in ${config.store.dataDir}` : 'connecting to PostgreSQL');
+export async function runServer(config: ServerConfig, early: EarlyStart = startEarly(config)): Promise<void> {
   let persistence: Persistence;
   try {
     // With Redis, the engine process (npm run engine) writes the store; an API instance only reads it.
-    persistence = await startPersistence(config.store, warnTo(log), config.redis);
+    persistence = await startPersistence({ ...config.store, opening: early.db }, warnTo(log), config.redis);
   } catch (err) {
     console.error(`tickwire: cannot open the event store: ${(err as Error).message}`);
     process.exit(1);
   }
   const continuesAfter = persistence.bus.lastId;
-  const { engine, localRunners } = await startRunners(config, persistence);
+  const { engine, localRunners } = await startRunners(config, persistence, early);
   // With Redis, runners may live in any process: the API reads and drives them through
   // the registry and control lists; this process's own runners are published there too.
   const host = config.redis !== null && localRunners.length > 0 ? new EngineHost(engine, { url: config.redis.url, stream: config.redis.stream, acceptStarts: false }) : null;

@@ -2,23 +2,14 @@ import { EventBus, newEpoch } from '../log/bus.js';
 import { RedisAppender, RedisReader } from '../log/redis.js';
 import type { EventSink } from '../engine/engine.js';
 import { compileFilter } from '../events/filter.js';
-import { openDb, type Db } from '../store/db.js';
+import type { Db } from '../store/db.js';
 import { EventStore } from '../store/store.js';
 import { StoreWriter } from '../store/writer.js';
 import type { ServerConfig } from './config.js';
 import { log as logger, warnTo } from '../runtime/log.js';
+import { openStoreDb, type StoreRole } from './store-role.js';
 
-/**
- * What a process does with the event store. Exactly one process writes it: two writers
- * (two API instances on one PGlite directory, say) lost events and reused ids.
- */
-export type StoreRole =
-  /** No shared log: this process's bus is the log, and it writes the store. */
-  | 'single'
-  /** The engine process of a Redis deployment: it reads the shared log back and is the store's one writer. */
-  | 'writer'
-  /** An API instance of a Redis deployment: it writes nothing, and reads history from DATABASE_URL when set. */
-  | 'reader';
+export type { StoreRole } from './store-role.js';
 
 /** Health and losses of the shared log, for /metrics and /ready. */
 export interface RedisHealth {
@@ -70,6 +61,15 @@ export function latestOnly<T>(run: (value: T) => Promise<void>): (value: T) => P
     running = next.done.catch(() => undefined);
     return next.done;
   };
+}
+
+/**
+ * The store's settings and, when the caller began opening it already (the server does,
+ * while it loads its modules), that opening: {@link startPersistence} waits for it
+ * instead of opening the database again.
+ */
+export interface StoreStart extends Readonly<ServerConfig['store']> {
+  readonly opening?: Promise<Db | null>;
 }
 
 /** The runner id of events the server itself emits (store outages). */
@@ -124,7 +124,7 @@ async function startingPoint(store: EventStore | null, role: StoreRole, sharedLo
   const position = keepsPosition ? await store.logPosition() : await store.logPosition().catch(() => null);
   const margin = position === null || position.clean || !keepsPosition ? 0 : CRASH_ID_MARGIN;
   const continuesAfter = Math.max(storedUpTo, position === null ? 0 : position.lastId + margin);
-  if (margin > 0) log(`tickwire: the last process did not stop cleanly; ids continue after ${continuesAfter} so that none it handed out is used again`);
+  if (margin > 0) log(`tickwire: the last process did not stop cleanly; the next event id is ${continuesAfter + 1}, past any it may have handed out unsaved`);
   if (keepsPosition) await store.saveLogPosition(continuesAfter, false);
   const epoch = keepsPosition && !sharedLog ? await store.epoch(proposed) : proposed;
   return { continuesAfter, epoch };
@@ -226,14 +226,13 @@ async function closePersistence(running: Running, timeoutMs: number): Promise<vo
  * failed in words, the error itself is in the log only.
  */
 export async function startPersistence(
-  config: ServerConfig['store'],
+  config: StoreStart,
   log: (line: string) => void = warnTo(logger),
   redis: ServerConfig['redis'] = null,
   role: StoreRole = redis === null ? 'single' : 'reader',
 ): Promise<Persistence> {
   if (role !== 'single' && redis === null) throw new Error(`the ${role} role needs the shared log (REDIS_URL)`);
-  // An API instance never opens PGlite: the directory belongs to the writer.
-  const db = role === 'reader' && config.databaseUrl === undefined ? null : await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, thread: config.thread, queryTimeoutMs: config.queryTimeoutMs });
+  const db = await (config.opening ?? openStoreDb(config, role));
   const store =
     db === null
       ? null

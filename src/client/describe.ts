@@ -1,4 +1,5 @@
 import type { ClientEvent } from './client.js';
+import { formatMoney, formatPrice } from './prices.js';
 
 /**
  * How an event should stand out, whatever shows it: the CLI maps tones to terminal
@@ -13,15 +14,7 @@ export interface EventDescription {
   readonly tone: Tone;
 }
 
-const money = (value: number): string => value.toFixed(2);
 
-/**
- * A price as people read it: at most eight significant digits, so a simulated
- * 60984.0212215891 reads 60984.021 while an exchange's 0.00001234 stays whole.
- */
-export function formatPrice(price: number): string {
-  return String(Number(price.toPrecision(8)));
-}
 /**
  * A time as every reader shows it, the event log, the runners table, the chart's axis and
  * crosshair and the command line alike: UTC, `HH:MM:SS.mmm`, or `HH:MM:SS` with
@@ -35,7 +28,8 @@ export function formatTime(ms: number, precision: 'ms' | 's' = 'ms'): string {
   return date.toISOString().slice(11, precision === 'ms' ? 23 : 19);
 }
 
-const p = formatPrice;
+const p = (price: number): string => formatPrice(price);
+const money = formatMoney;
 
 /**
  * Describes an event for people. One function for every reader, so a terminal and a

@@ -11,15 +11,22 @@ import { describe, expect, it } from 'vitest';
 const dir = mkdtempSync(join(tmpdir(), 'tickwire-startup-'));
 const HEAVY = ['graphql', 'graphql-ws', 'graphql-sse', 'ws', 'graphql-yoga', 'pino', '@pothos/core', 'zod'];
 
-/** Writes a hook that refuses `heavy` packages and the file that registers it; returns that file's URL. */
-function refusing(name: string, heavy: readonly string[]): string {
+/**
+ * Writes a hook that refuses `heavy` packages, and our own modules whose URL ends with one
+ * of `heavyFiles` (the server's build is bundled: its packages are inside its files), and
+ * the file that registers it; returns that file's URL.
+ */
+function refusing(name: string, heavy: readonly string[], heavyFiles: readonly string[] = []): string {
   writeFileSync(
     join(dir, `${name}-hooks.mjs`),
     `const heavy = new Set(${JSON.stringify(heavy)});
+const heavyFiles = ${JSON.stringify(heavyFiles)};
 export async function resolve(specifier, context, next) {
   const name = specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
   if (heavy.has(name)) throw new Error('heavy import at start-up: ' + specifier);
-  return next(specifier, context);
+  const resolved = await next(specifier, context);
+  if (heavyFiles.some((file) => resolved.url.endsWith(file))) throw new Error('heavy import at start-up: ' + resolved.url);
+  return resolved;
 }
 `,
   );
@@ -57,9 +64,12 @@ describe('tickwire starts at once', () => {
   });
 });
 
-// The server's own heavy parts: a configuration it refuses must load none of them.
+// The server's own heavy parts: a configuration it refuses must load none of them. The
+// build bundles the server (scripts/bundle.mjs): its GraphQL, sockets and database
+// clients are in dist/app/main.js and what it imports, and the store's thread and the
+// engine's are started from dist/app/early's chunk.
 const SERVER_HEAVY = ['graphql', 'graphql-yoga', '@pothos/core', 'ws', 'graphql-ws', 'graphql-sse', '@electric-sql/pglite', 'pg', 'ioredis'];
-const SERVER_HOOK = refusing('server', SERVER_HEAVY);
+const SERVER_HOOK = refusing('server', SERVER_HEAVY, ['/dist/app/main.js', '/dist/store/pglite-thread-main.js', '/dist/engine/thread/main.js']);
 
 describe('npm start refuses a bad configuration at once', () => {
   const start = (env: Record<string, string>) =>

@@ -60,7 +60,7 @@ async function crashRounds(label: string, rounds: number, env: Record<string, st
   const seen = new Map<number, SeenEvent>();
   /** Seen, not yet checked after a restart. */
   let pending: SeenEvent[] = [];
-  /** "ids continue after N" of every start, with the start's time. */
+  /** Where the log continued at every start ("the next event id is N+1"), with the start's time. */
   const boundaries: { continuesAfter: number; spawnedAt: number }[] = [];
   const findings: Findings = { rounds: [], holes: 0, seen: 0, stored: 0, takeovers: 0, unstored: [] };
   let liveMax = 0;

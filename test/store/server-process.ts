@@ -77,13 +77,13 @@ export function spawnServer(env: Record<string, string>): ServerProcess {
   const ready = (async () => {
     for (;;) {
       if (gone !== null) throw new Error(`the server exited (${JSON.stringify(gone)}) before it was ready:\n${out}`);
-      const continues = /ids continue after (\d+)/.exec(out);
+      const continues = /the next event id is (\d+)/.exec(out);
       const ws = /graphql-ws\s+ws:\/\/(\S+?)\/graphql/.exec(out);
       if (continues !== null && ws !== null) {
         const url = `http://${ws[1]}`;
         const res = await fetch(`${url}/ready`).catch(() => null);
         await res?.body?.cancel();
-        if (res?.status === 200) return { url, continuesAfter: Number(continues[1]), banner: out };
+        if (res?.status === 200) return { url, continuesAfter: Number(continues[1]) - 1, banner: out };
       }
       await Promise.race([new Promise((r) => setTimeout(r, 25)), exited]);
     }
