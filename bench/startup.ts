@@ -56,8 +56,17 @@ async function timeToReady(command: string, args: string[], dataDir: string): Pr
   } finally {
     process.kill(-child.pid!, 'SIGTERM');
     await exited;
-    // The server itself may outlive npm by its graceful shutdown: wait until the port is free.
-    for (let i = 0; i < 200 && (await fetch(`http://127.0.0.1:${port}/health`).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 25));
+    // The server itself outlives npm by its graceful shutdown, holding the store's lock
+    // after it closed its port: the next start waits until no process of the group is left.
+    const alive = () => {
+      try {
+        process.kill(-child.pid!, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 800 && alive(); i++) await new Promise((r) => setTimeout(r, 25));
   }
 }
 
