@@ -270,8 +270,6 @@ export class EventStore {
       // One round trip: the statements and the version row commit together or not at all.
       await this.db.exec(`BEGIN; ${MIGRATIONS[version - 1]} INSERT INTO tickwire_migrations (version) VALUES (${version}); COMMIT;`);
     }
-    // The writer opens the store here: statistics of what an earlier process stored.
-    await this.analyze();
   }
 
   /**

@@ -18,6 +18,26 @@ import { StoreWriter } from '../../src/store/writer.js';
 const storeConfig = (dataDir: string) => ({ databaseUrl: undefined, dataDir, types: DEFAULT_STORE_TYPES, buffer: 100_000 });
 
 describe('the event store behind the server (PGlite in DATA_DIR)', () => {
+  it("gathers the planner's statistics of what an earlier process stored when the writer starts (PGlite has no autovacuum)", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tickwire-data-'));
+    const rows = 2000;
+    const first = await startPersistence(storeConfig(dataDir), () => undefined);
+    await first.db!.query(
+      `INSERT INTO tickwire_events (id, runner_id, symbol, type, severity, ts, event)
+       SELECT g, 'r', 'AAA', 'RunnerStarted', NULL, g, jsonb_build_object('type', 'RunnerStarted', 'data', jsonb_build_object('runnerId', 'r', 'symbol', 'AAA', 'timestamp', g))
+       FROM generate_series(1, ${rows}) g`,
+    );
+    await first.close();
+    const second = await startPersistence(storeConfig(dataDir), () => undefined);
+    try {
+      const tuples = async () => Number((await second.db!.query<{ n: number }>("SELECT reltuples::float8 AS n FROM pg_class WHERE relname = 'tickwire_events' AND relkind = 'r'")).rows[0]?.n);
+      // Soon after it started, not before it answers: the start does not wait for it.
+      await expect.poll(tuples, { timeout: 60_000 }).toBe(rows);
+    } finally {
+      await second.close();
+    }
+  }, 120_000);
+
   it('answers eventHistory with filters and pages, and continues ids after a restart', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'tickwire-data-'));
     const first = await startPersistence(storeConfig(dataDir), () => undefined);
