@@ -1,0 +1,226 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ExecutionResult } from 'graphql';
+import { createClient as createSseClient } from 'graphql-sse';
+import { createClient as createWsClient } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { ConfigError, loadServerConfig } from '../../src/app/config.js';
+import { hashToken, TokenStore } from '../../src/graphql/auth.js';
+import { documentHash, TrustedDocuments, type Manifest } from '../../src/graphql/trusted-documents.js';
+import { startTestServer, type TestServer } from './harness.js';
+import { entry } from '../support/processes.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+const builtIn: Manifest = {
+  source: 'built-in',
+  documents: JSON.parse(readFileSync(join(root, 'src/client/generated/persisted-documents.json'), 'utf8')) as Record<string, string>,
+};
+const LOG_EPOCH = Object.entries(builtIn.documents).find(([, text]) => text.startsWith('query LogEpoch'))![0];
+const AD_HOC = '{ log { epoch } }';
+const UNKNOWN = documentHash('query Unknown { log { epoch } }');
+
+const tokens = new TokenStore([
+  { name: 'viewer', sha256: hashToken('viewer-secret'), role: 'viewer', runners: ['*'] },
+  { name: 'explorer', sha256: hashToken('explorer-secret'), role: 'operator', runners: ['*'], adHoc: true },
+]);
+
+/** A request by text or by hash, as Apollo Client and urql send them. */
+type Request = { readonly query: string } | { readonly hash: string };
+
+const bodyOf = (request: Request) =>
+  'query' in request ? { query: request.query } : { extensions: { persistedQuery: { version: 1, sha256Hash: request.hash } } };
+
+/** Every transport, each asked once with `request` and `token`: the first result (errors included). */
+const TRANSPORTS: Record<string, (server: TestServer, request: Request, token: string) => Promise<ExecutionResult>> = {
+  'http POST': async (t, request, token) => {
+    const res = await fetch(t.server.urls.http, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(bodyOf(request)),
+    });
+    return (await res.json()) as ExecutionResult;
+  },
+  'http GET': async (t, request, token) => {
+    const url = new URL(t.server.urls.http);
+    for (const [key, value] of Object.entries(bodyOf(request))) url.searchParams.set(key, typeof value === 'string' ? value : JSON.stringify(value));
+    const res = await fetch(url, { headers: { accept: 'application/json', authorization: `Bearer ${token}` } });
+    return (await res.json()) as ExecutionResult;
+  },
+  'yoga sse': (t, request, token) => viaSse(t.server.urls.http, false, request, token),
+  'graphql-sse distinct': (t, request, token) => viaSse(t.server.urls.sse, false, request, token),
+  'graphql-sse single': (t, request, token) => viaSse(t.server.urls.sse, true, request, token),
+  'graphql-ws': (t, request, token) => {
+    const client = createWsClient({ url: t.server.urls.ws, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { token } });
+    // graphql-ws requires a query string: a request by hash sends an empty one.
+    const payload = 'query' in request ? { query: request.query } : { query: '', ...bodyOf(request) };
+    return firstResult((sink) => client.subscribe(payload, sink), () => client.dispose());
+  },
+};
+
+/** The first result a sink sees; a refusal (GraphQL errors as the `error`) counts as a result. */
+function firstResult(subscribe: (sink: { next(r: ExecutionResult): void; error(e: unknown): void; complete(): void }) => () => void, dispose: () => unknown): Promise<ExecutionResult> {
+  return new Promise<ExecutionResult>((resolve, reject) => {
+    let done = false;
+    const end = (settle: () => void) => {
+      if (done) return;
+      done = true;
+      settle();
+      void dispose();
+    };
+    subscribe({
+      next: (result) => end(() => resolve(result)),
+      error: (error) => {
+        if (Array.isArray(error)) return end(() => resolve({ errors: error } as ExecutionResult));
+        // graphql-sse reports a refused request (4xx) as a NetworkError with the response.
+        const response = (error as { response?: Response }).response;
+        if (response !== undefined) return void response.json().then((body) => end(() => resolve(body as ExecutionResult)), (e: unknown) => end(() => reject(e)));
+        end(() => reject(error as Error));
+      },
+      complete: () => end(() => reject(new Error('completed without a result'))),
+    });
+  });
+}
+
+function viaSse(url: string, singleConnection: boolean, request: Request, token: string): Promise<ExecutionResult> {
+  const client = createSseClient({ url, singleConnection, retryAttempts: 0, headers: { authorization: `Bearer ${token}` } });
+  // graphql-sse's client types ask for a query; a request by hash has none.
+  return firstResult((sink) => client.subscribe(bodyOf(request) as { query: string }, sink), () => client.dispose());
+}
+
+const codeOf = (result: ExecutionResult) => result.errors?.[0]?.extensions?.['code'];
+
+describe('TRUSTED_DOCUMENTS=only, on every transport', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ tokens, trusted: new TrustedDocuments('only', [builtIn]) });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  for (const [name, send] of Object.entries(TRANSPORTS)) {
+    it(`${name}: a trusted document runs by its hash`, async () => {
+      const result = await send(t, { hash: LOG_EPOCH }, 'viewer-secret');
+      expect(result.errors).toBeUndefined();
+      expect((result.data as { log: { epoch: string } }).log.epoch).toBe(t.bus.epoch);
+    }, 30_000);
+
+    it(`${name}: a viewer's own document is refused with PERSISTED_DOCUMENT_REQUIRED`, async () => {
+      const result = await send(t, { query: AD_HOC }, 'viewer-secret');
+      expect(codeOf(result)).toBe('PERSISTED_DOCUMENT_REQUIRED');
+      expect(result.data ?? null).toBeNull();
+    }, 30_000);
+
+    it(`${name}: an adHoc token's own document runs`, async () => {
+      const result = await send(t, { query: AD_HOC }, 'explorer-secret');
+      expect(result.errors).toBeUndefined();
+      expect((result.data as { log: { epoch: string } }).log.epoch).toBe(t.bus.epoch);
+    }, 30_000);
+
+    it(`${name}: a hash of no trusted document is refused with PERSISTED_DOCUMENT_NOT_FOUND (PersistedQueryNotFound)`, async () => {
+      const result = await send(t, { hash: UNKNOWN }, 'explorer-secret');
+      expect(codeOf(result)).toBe('PERSISTED_DOCUMENT_NOT_FOUND');
+      expect(result.errors?.[0]?.message).toBe('PersistedQueryNotFound');
+    }, 30_000);
+  }
+});
+
+describe('TRUSTED_DOCUMENTS=off (the default)', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ tokens });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('runs any document, and answers a hash PersistedQueryNotSupported, so that clients send the text', async () => {
+    for (const send of Object.values(TRANSPORTS)) {
+      expect(codeOf(await send(t, { query: AD_HOC }, 'viewer-secret'))).toBeUndefined();
+      const byHash = await send(t, { hash: LOG_EPOCH }, 'viewer-secret');
+      expect(codeOf(byHash)).toBe('PERSISTED_DOCUMENT_NOT_FOUND');
+      expect(byHash.errors?.[0]?.message).toBe('PersistedQueryNotSupported');
+    }
+  }, 60_000);
+});
+
+describe('TRUSTED_DOCUMENTS=allow', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ tokens, trusted: new TrustedDocuments('allow', [builtIn]) });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('runs documents by hash and by text alike, for any token', async () => {
+    for (const send of Object.values(TRANSPORTS)) {
+      expect(codeOf(await send(t, { query: AD_HOC }, 'viewer-secret'))).toBeUndefined();
+      expect(codeOf(await send(t, { hash: LOG_EPOCH }, 'viewer-secret'))).toBeUndefined();
+      expect(codeOf(await send(t, { hash: UNKNOWN }, 'viewer-secret'))).toBe('PERSISTED_DOCUMENT_NOT_FOUND');
+    }
+  }, 60_000);
+});
+
+describe('the configuration of trusted documents', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tickwire-trusted-'));
+
+  it('TRUSTED_DOCUMENTS is off by default, allow or only, and nothing else', () => {
+    expect(loadServerConfig({}).trustedDocuments.mode).toBe('off');
+    expect(loadServerConfig({ TRUSTED_DOCUMENTS: 'only' }).trustedDocuments.mode).toBe('only');
+    expect(() => loadServerConfig({ TRUSTED_DOCUMENTS: 'strict' })).toThrow(/TRUSTED_DOCUMENTS/);
+  });
+
+  it("reads a team's manifests after the built-in one", () => {
+    const file = join(dir, 'team.json');
+    const text = 'query TeamRunners { runners { id } }';
+    writeFileSync(file, JSON.stringify({ [documentHash(text)]: text }));
+    const { manifests } = loadServerConfig({ TRUSTED_DOCUMENTS: 'only', TRUSTED_DOCUMENTS_FILES: file }).trustedDocuments;
+    const trusted = new TrustedDocuments('only', manifests);
+    expect(trusted.documentOf(documentHash(text))).toBe(text);
+    expect(trusted.documentOf(LOG_EPOCH)).toBe(builtIn.documents[LOG_EPOCH]);
+    // The draft's documentId form names the same document.
+    expect(trusted.documentOf(`sha256:${documentHash(text)}`)).toBe(text);
+  });
+
+  it('refuses a manifest entry whose hash does not match its text, naming the file and the entry', () => {
+    const file = join(dir, 'edited.json');
+    const text = 'query TeamRunners { runners { id symbol } }';
+    const stale = documentHash('query TeamRunners { runners { id } }');
+    writeFileSync(file, JSON.stringify({ [stale]: text }));
+    let error: unknown;
+    try {
+      loadServerConfig({ TRUSTED_DOCUMENTS: 'only', TRUSTED_DOCUMENTS_FILES: file });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain('TRUSTED_DOCUMENTS_FILES');
+    expect((error as Error).message).toContain(file);
+    expect((error as Error).message).toContain(`entry "${stale}" does not match its document`);
+  });
+
+  it('npm start refuses a manifest entry that does not match its text: the message naming it, exit code 1', () => {
+    const file = join(dir, 'edited-start.json');
+    const stale = documentHash('query A { log { epoch } }');
+    writeFileSync(file, JSON.stringify({ [stale]: 'query B { log { epoch } }' }));
+    const result = spawnSync(process.execPath, entry('main'), {
+      env: { ...process.env, TRUSTED_DOCUMENTS: 'only', TRUSTED_DOCUMENTS_FILES: file, PORT: '0', DATA_DIR: join(dir, 'data') },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`tickwire: invalid environment: TRUSTED_DOCUMENTS_FILES: trusted documents ${file}: entry "${stale}" does not match its document`);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses a manifest that cannot be read, or is not hash → text', () => {
+    expect(() => loadServerConfig({ TRUSTED_DOCUMENTS_FILES: join(dir, 'missing.json') })).toThrow(/TRUSTED_DOCUMENTS_FILES: cannot read/);
+    const file = join(dir, 'not-a-hash.json');
+    writeFileSync(file, JSON.stringify({ runners: '{ runners { id } }' }));
+    expect(() => loadServerConfig({ TRUSTED_DOCUMENTS_FILES: file })).toThrow(/entry "runners" is not a SHA-256 hash/);
+  });
+});
