@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { ConfigError, loadServerConfig } from '../../src/app/config.js';
 import { hashToken, TokenStore } from '../../src/graphql/auth.js';
 import { documentHash, TrustedDocuments, type Manifest } from '../../src/graphql/trusted-documents.js';
-import { startTestServer, type TestServer } from './harness.js';
+import { startTestServer, until, type TestServer } from './harness.js';
 import { entry } from '../support/processes.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -162,6 +162,39 @@ describe('TRUSTED_DOCUMENTS=allow', () => {
       expect(codeOf(await send(t, { hash: LOG_EPOCH }, 'viewer-secret'))).toBeUndefined();
       expect(codeOf(await send(t, { hash: UNKNOWN }, 'viewer-secret'))).toBe('PERSISTED_DOCUMENT_NOT_FOUND');
     }
+  }, 60_000);
+});
+
+describe('shared execution', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ tokens, trusted: new TrustedDocuments('allow', [builtIn]) });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('keys on the document: a subscriber by hash and one by the same text (formatted anew) share one group', async () => {
+    const [hash, text] = Object.entries(builtIn.documents).find(([, doc]) => doc.startsWith('subscription Events'))!;
+    const client = createWsClient({ url: t.server.urls.ws, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { token: 'viewer-secret' } });
+    const variables = { runnerIds: ['r1'] };
+    const received: ExecutionResult[][] = [[], []];
+    const payloads = [
+      { query: '', variables, extensions: { persistedQuery: { version: 1, sha256Hash: hash } } },
+      { query: text.replace(/ \{ /g, ' {\n  ').replace(/ \} /g, '\n}\n'), variables },
+    ];
+    expect(payloads[1]!.query).not.toBe(text);
+    const stops = payloads.map((payload, i) =>
+      client.subscribe(payload, { next: (r) => received[i]!.push(r), error: (e) => received[i]!.push({ errors: e } as ExecutionResult), complete: () => undefined }),
+    );
+    await until(() => t.server.tickwire.sharedExecution.stats().members === 2, 'both subscribers', 20_000);
+    expect(t.server.tickwire.sharedExecution.stats().cohorts).toBe(1);
+    t.bus.publish({ type: 'RunnerStarted', runnerId: 'r1', symbol: 'AAA', timestamp: 1 });
+    await until(() => received.every((r) => r.length > 0), 'the event on both', 20_000);
+    expect(received[0]).toEqual(received[1]);
+    expect((received[0]![0]!.data as { events: { __typename: string } }).events.__typename).toBe('RunnerStarted');
+    for (const stop of stops) stop();
+    await client.dispose();
   }, 60_000);
 });
 
