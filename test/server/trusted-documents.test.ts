@@ -11,6 +11,8 @@ import { ConfigError, loadServerConfig } from '../../src/app/config.js';
 import { hashToken, TokenStore } from '../../src/graphql/auth.js';
 import { documentHash, TrustedDocuments, type Manifest } from '../../src/graphql/trusted-documents.js';
 import { startTestServer, until, type TestServer } from './harness.js';
+import { createEventsClient, OperationError, type EventsClientOptions } from '../../src/client/client.js';
+import { LogEpochDocument, RunnersDocument } from '../../src/client/operations.js';
 import { entry } from '../support/processes.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -165,6 +167,100 @@ describe('TRUSTED_DOCUMENTS=allow', () => {
   }, 60_000);
 });
 
+/** The typed client over each of its transports. */
+const CLIENTS: Record<string, (t: TestServer) => Pick<EventsClientOptions, 'url' | 'transport' | 'singleConnection'>> = {
+  'graphql-ws': (t) => ({ url: t.server.urls.ws }),
+  'graphql-sse distinct': (t) => ({ url: t.server.urls.sse, transport: 'sse' }),
+  'graphql-sse single': (t) => ({ url: t.server.urls.sse, transport: 'sse', singleConnection: true }),
+};
+
+/** Every subscribe a server was sent (graphql-ws and graphql-sse bodies alike), as the server parsed it. */
+function sentPayloads(t: TestServer): { query?: string; extensions?: { persistedQuery?: unknown } }[] {
+  const seen: { query?: string; extensions?: { persistedQuery?: unknown } }[] = [];
+  const original = t.server.tickwire.resolveDocument;
+  (t.server.tickwire as { resolveDocument: typeof original }).resolveDocument = (params, initial, transport) => {
+    seen.push(params as never);
+    return original(params, initial, transport);
+  };
+  return seen;
+}
+
+describe('the typed client', () => {
+  let only: TestServer;
+  let off: TestServer;
+  let allow: TestServer;
+  beforeAll(async () => {
+    only = await startTestServer({ tokens, trusted: new TrustedDocuments('only', [builtIn]) });
+    off = await startTestServer({ tokens });
+    allow = await startTestServer({ tokens, trusted: new TrustedDocuments('allow', [builtIn]) });
+  });
+  afterAll(async () => {
+    await Promise.all([only.close(), off.close(), allow.close()]);
+  });
+
+  for (const [name, transportOf] of Object.entries(CLIENTS)) {
+    it(`${name}: works against TRUSTED_DOCUMENTS=only with a viewer token, sending hashes only`, async () => {
+      const sent = sentPayloads(only);
+      const client = createEventsClient({ ...transportOf(only), token: 'viewer-secret', retryAttempts: 0 });
+      try {
+        const abort = new AbortController();
+        const events = client.events({ runnerIds: ['r1'], replay: 1 }, abort.signal);
+        const first = events.next();
+        only.bus.publish({ type: 'RunnerStarted', runnerId: 'r1', symbol: 'AAA', timestamp: 1 }, 'AAA');
+        expect((await first).value).toMatchObject({ __typename: 'RunnerStarted', runnerId: 'r1' });
+        expect((await client.request(LogEpochDocument)).log.epoch).toBe(only.bus.epoch);
+        expect(Array.isArray((await client.request(RunnersDocument)).runners)).toBe(true);
+        abort.abort();
+        expect(sent.length).toBeGreaterThanOrEqual(3);
+        for (const payload of sent) {
+          expect(payload.query ?? '').toBe('');
+          expect(payload.extensions?.persistedQuery).toMatchObject({ version: 1 });
+        }
+      } finally {
+        await client.close();
+      }
+    }, 60_000);
+
+    it(`${name}: against TRUSTED_DOCUMENTS=off it sends the text after the server says it takes no hashes, and from then on`, async () => {
+      const sent = sentPayloads(off);
+      const client = createEventsClient({ ...transportOf(off), token: 'viewer-secret', retryAttempts: 0 });
+      try {
+        expect((await client.request(LogEpochDocument)).log.epoch).toBe(off.bus.epoch);
+        expect((await client.request(RunnersDocument)).runners).toEqual([]);
+        // One hash, refused; then the text of both.
+        expect(sent.map((p) => (p.query ? 'text' : 'hash'))).toEqual(['hash', 'text', 'text']);
+      } finally {
+        await client.close();
+      }
+    }, 60_000);
+  }
+
+  it('against TRUSTED_DOCUMENTS=allow it sends the text of a document the server does not know, and keeps sending hashes', async () => {
+    const sent = sentPayloads(allow);
+    const client = createEventsClient({ url: allow.server.urls.ws, token: 'viewer-secret', retryAttempts: 0 });
+    try {
+      const unknown = { ...RunnersDocument, __meta__: { hash: UNKNOWN } } as typeof RunnersDocument;
+      expect((await client.request(unknown)).runners).toEqual([]);
+      expect((await client.request(LogEpochDocument)).log.epoch).toBe(allow.bus.epoch);
+      expect(sent.map((p) => (p.query ? 'text' : 'hash'))).toEqual(['hash', 'text', 'hash']);
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
+
+  it('against TRUSTED_DOCUMENTS=only a document the server does not know ends with the refusal of its text', async () => {
+    const client = createEventsClient({ url: only.server.urls.ws, token: 'viewer-secret', retryAttempts: 0 });
+    try {
+      const unknown = { ...RunnersDocument, __meta__: { hash: UNKNOWN } } as typeof RunnersDocument;
+      const error = await client.request(unknown).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OperationError);
+      expect((error as OperationError).errors[0]?.extensions?.['code']).toBe('PERSISTED_DOCUMENT_REQUIRED');
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
+});
+
 describe('shared execution', () => {
   let t: TestServer;
   beforeAll(async () => {
@@ -185,11 +281,11 @@ describe('shared execution', () => {
     ];
     expect(payloads[1]!.query).not.toBe(text);
     const stops = payloads.map((payload, i) =>
-      client.subscribe(payload, { next: (r) => received[i]!.push(r), error: (e) => received[i]!.push({ errors: e } as ExecutionResult), complete: () => undefined }),
+      client.subscribe(payload, { next: (r) => received[i]!.push(r as ExecutionResult), error: (e) => received[i]!.push({ errors: e } as ExecutionResult), complete: () => undefined }),
     );
     await until(() => t.server.tickwire.sharedExecution.stats().members === 2, 'both subscribers', 20_000);
     expect(t.server.tickwire.sharedExecution.stats().cohorts).toBe(1);
-    t.bus.publish({ type: 'RunnerStarted', runnerId: 'r1', symbol: 'AAA', timestamp: 1 });
+    t.bus.publish({ type: 'RunnerStarted', runnerId: 'r1', symbol: 'AAA', timestamp: 1 }, 'AAA');
     await until(() => received.every((r) => r.length > 0), 'the event on both', 20_000);
     expect(received[0]).toEqual(received[1]);
     expect((received[0]![0]!.data as { events: { __typename: string } }).events.__typename).toBe('RunnerStarted');
