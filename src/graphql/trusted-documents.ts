@@ -73,7 +73,9 @@ export class TrustedDocuments {
    */
   notFound(id: string, transport: string): GraphQLError {
     const message = this.mode === 'off' ? 'PersistedQueryNotSupported' : 'PersistedQueryNotFound';
-    trustedLog.warn({ transport, code: CODE.PERSISTED_DOCUMENT_NOT_FOUND, hash: id.slice(0, 80), mode: this.mode }, `${message}: no trusted document has this hash`);
+    // With TRUSTED_DOCUMENTS=off this is how every client learns to send text: no warning.
+    const level = this.mode === 'off' ? 'debug' : 'warn';
+    trustedLog[level]({ transport, code: CODE.PERSISTED_DOCUMENT_NOT_FOUND, hash: id.slice(0, 80), mode: this.mode }, `${message}: no trusted document has this hash`);
     return graphqlError(CODE.PERSISTED_DOCUMENT_NOT_FOUND, message);
   }
 
