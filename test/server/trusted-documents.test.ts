@@ -130,6 +130,25 @@ describe('TRUSTED_DOCUMENTS=only, on every transport', () => {
   }
 });
 
+describe('TRUSTED_DOCUMENTS=only with socket workers (WORKERS=1)', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ tokens, workers: 1, trusted: new TrustedDocuments('only', [builtIn]) });
+    await t.server.workers!.ready();
+  }, 120_000);
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('a worker applies the same rule to graphql-ws: hashes run, a viewer\'s text is refused, an adHoc token\'s runs', async () => {
+    const send = TRANSPORTS['graphql-ws']!;
+    expect(codeOf(await send(t, { hash: LOG_EPOCH }, 'viewer-secret'))).toBeUndefined();
+    expect(codeOf(await send(t, { query: AD_HOC }, 'viewer-secret'))).toBe('PERSISTED_DOCUMENT_REQUIRED');
+    expect(codeOf(await send(t, { query: AD_HOC }, 'explorer-secret'))).toBeUndefined();
+    expect(codeOf(await send(t, { hash: UNKNOWN }, 'viewer-secret'))).toBe('PERSISTED_DOCUMENT_NOT_FOUND');
+  }, 60_000);
+});
+
 describe('TRUSTED_DOCUMENTS=off (the default)', () => {
   let t: TestServer;
   beforeAll(async () => {
