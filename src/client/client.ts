@@ -161,15 +161,15 @@ type DocumentPayload = Omit<Payload, 'variables'>;
 /**
  * How the server answered a hash it does not run, from a GraphQL error list: `missing`
  * (it does not know this hash: send the text), `unsupported` (it takes no hashes at all:
- * send the text from now on), or null for any other answer. The messages are Apollo's
- * convention, which the server follows; the code is tickwire's.
+ * send the text from now on), or null for any other answer. Read from the message,
+ * Apollo's convention, which tickwire's PERSISTED_DOCUMENT_NOT_FOUND follows (and other
+ * servers that take hashes too).
  */
 function hashRefusal(errors: unknown): 'missing' | 'unsupported' | null {
   if (!Array.isArray(errors)) return null;
-  const first = errors[0] as { message?: unknown; extensions?: { code?: unknown } } | undefined;
-  if (first?.message === 'PersistedQueryNotSupported') return 'unsupported';
-  if (first?.extensions?.code === 'PERSISTED_DOCUMENT_NOT_FOUND' || first?.message === 'PersistedQueryNotFound') return 'missing';
-  return null;
+  const message = (errors[0] as { message?: unknown } | undefined)?.message;
+  if (message === 'PersistedQueryNotSupported') return 'unsupported';
+  return message === 'PersistedQueryNotFound' ? 'missing' : null;
 }
 
 /**
