@@ -13,6 +13,9 @@ import { documentHash, TrustedDocuments, type Manifest } from '../../src/graphql
 import { startTestServer, until, type TestServer } from './harness.js';
 import { createEventsClient, OperationError, type EventsClientOptions } from '../../src/client/client.js';
 import { LogEpochDocument, RunnersDocument } from '../../src/client/operations.js';
+import { parseTailArgs } from '../../src/cli/args.js';
+import { tail } from '../../src/cli/tail.js';
+import { publishScript } from './harness.js';
 import { entry } from '../support/processes.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -278,6 +281,38 @@ describe('the typed client', () => {
       await client.close();
     }
   }, 60_000);
+});
+
+describe('tickwire tail against TRUSTED_DOCUMENTS=only', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ tokens, trusted: new TrustedDocuments('only', [builtIn]) });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  for (const flags of [['--url', 'WS'], ['--sse', '--url', 'SSE']]) {
+    it(`prints the stream with a viewer token (${flags[0]})`, async () => {
+      const sent = sentPayloads(t);
+      const argv = flags.map((f) => (f === 'WS' ? t.server.urls.ws : f === 'SSE' ? t.server.urls.sse : f));
+      const lines: string[] = [];
+      const abort = new AbortController();
+      const running = tail(parseTailArgs([...argv, '--runner', 'r1', '--json'], { TICKWIRE_TOKEN: 'viewer-secret' }), (l) => lines.push(l), abort.signal);
+      // Until the tail prints: its subscription may start after any one publication.
+      const timer = setInterval(() => publishScript(t.bus), 50);
+      try {
+        await until(() => lines.length >= 4, 'the r1 events', 20_000);
+      } finally {
+        clearInterval(timer);
+      }
+      abort.abort();
+      await running;
+      expect(lines.slice(0, 4).map((l) => (JSON.parse(l) as { runnerId: string }).runnerId)).toEqual(['r1', 'r1', 'r1', 'r1']);
+      expect(sent.length).toBeGreaterThan(0);
+      for (const payload of sent) expect(payload.query ?? '').toBe('');
+    }, 60_000);
+  }
 });
 
 describe('shared execution', () => {
