@@ -10,7 +10,7 @@ export { documentHash, type Manifest } from './manifest.js';
 import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
-import { bareHash, documentsOf, type Manifest } from './manifest.js';
+import { bareHash, documentHash, documentsOf, type Manifest } from './manifest.js';
 import { log } from '../runtime/log.js';
 import { DEFAULT_TRUSTED_DOCUMENTS, type TrustedDocumentsMode } from '../runtime/settings.js';
 import { CODE, graphqlError } from './errors.js';
@@ -60,6 +60,16 @@ export class TrustedDocuments {
     return hash === null ? null : (this.documents.get(hash) ?? null);
   }
 
+  /**
+   * True when a request sends both a text and the hash of a trusted document, and the text
+   * is that document's: Apollo Client over graphql-ws always sends the text with the hash.
+   */
+  isTrustedText(params: DocumentRequest): boolean {
+    const id = requestedId(params);
+    if (id === null || typeof params.query !== 'string' || this.documentOf(id) === null) return false;
+    return documentHash(params.query) === bareHash(id);
+  }
+
   /** True when `principal` may send a document's text (anything but `only`, or an adHoc token). */
   mayRunText(principal: Principal | null): boolean {
     return this.mode !== 'only' || principal?.adHoc === true;
@@ -95,7 +105,8 @@ export class TrustedDocuments {
    */
   resolve<P extends DocumentRequest>(params: P, principal: Principal | null, transport: string): (P & { readonly query: string }) | GraphQLError {
     if (typeof params.query === 'string' && params.query !== '') {
-      return this.mayRunText(principal) ? (params as P & { readonly query: string }) : this.required(transport, principal);
+      const runs = this.mayRunText(principal) || this.isTrustedText(params);
+      return runs ? (params as P & { readonly query: string }) : this.required(transport, principal);
     }
     const id = requestedId(params);
     // Neither text nor hash: the transport's own "no query" answer stands.
@@ -117,7 +128,7 @@ export function useTrustedDocuments(trusted: TrustedDocuments, principalOf: (req
   const transport = 'http';
   // The id the plugin found, per request, for the not-found message.
   const ids = new WeakMap<Request, string>();
-  return usePersistedOperations({
+  const persisted = usePersistedOperations({
     allowArbitraryOperations: (request) => trusted.mayRunText(principalOf(request)),
     extractPersistedOperationId: (params, request) => {
       const documentId = (params as { documentId?: unknown }).documentId ?? new URL(request.url, 'http://localhost').searchParams.get('documentId');
@@ -133,4 +144,19 @@ export function useTrustedDocuments(trusted: TrustedDocuments, principalOf: (req
       keyNotFound: () => graphqlError(CODE.BAD_REQUEST, 'request has no query (nor a persisted document hash)', { httpStatus: true }),
     },
   }) as Plugin;
+  return {
+    // A text sent with its own trusted hash (Apollo's retry, or a client that sends both)
+    // runs as that trusted document: the plugin sees only the hash.
+    onParams(payload) {
+      const { params, setParams } = payload;
+      if (params.query && trusted.isTrustedText({ query: params.query, extensions: params.extensions ?? null, documentId: (params as { documentId?: unknown }).documentId })) {
+        setParams({ ...params, query: undefined });
+        // setParams replaces what the rest of this hook sees too.
+        payload.params = { ...params, query: undefined };
+      }
+      return persisted.onParams?.(payload);
+    },
+    onParse: persisted.onParse,
+    onValidate: persisted.onValidate,
+  } as Plugin;
 }

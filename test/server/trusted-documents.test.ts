@@ -33,10 +33,12 @@ const tokens = new TokenStore([
 ]);
 
 /** A request by text or by hash, as Apollo Client and urql send them. */
-type Request = { readonly query: string } | { readonly hash: string };
+type Request = { readonly query: string; readonly hash?: string } | { readonly hash: string };
 
-const bodyOf = (request: Request) =>
-  'query' in request ? { query: request.query } : { extensions: { persistedQuery: { version: 1, sha256Hash: request.hash } } };
+const bodyOf = (request: Request) => ({
+  ...('query' in request ? { query: request.query } : {}),
+  ...(request.hash !== undefined ? { extensions: { persistedQuery: { version: 1, sha256Hash: request.hash } } } : {}),
+});
 
 /** Every transport, each asked once with `request` and `token`: the first result (errors included). */
 const TRANSPORTS: Record<string, (server: TestServer, request: Request, token: string) => Promise<ExecutionResult>> = {
@@ -60,7 +62,7 @@ const TRANSPORTS: Record<string, (server: TestServer, request: Request, token: s
   'graphql-ws': (t, request, token) => {
     const client = createWsClient({ url: t.server.urls.ws, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { token } });
     // graphql-ws requires a query string: a request by hash sends an empty one.
-    const payload = 'query' in request ? { query: request.query } : { query: '', ...bodyOf(request) };
+    const payload = { query: '', ...bodyOf(request) };
     return firstResult((sink) => client.subscribe(payload, sink), () => client.dispose());
   },
 };
@@ -123,6 +125,14 @@ describe('TRUSTED_DOCUMENTS=only, on every transport', () => {
       const result = await send(t, { query: AD_HOC }, 'explorer-secret');
       expect(result.errors).toBeUndefined();
       expect((result.data as { log: { epoch: string } }).log.epoch).toBe(t.bus.epoch);
+    }, 30_000);
+
+    it(`${name}: a trusted document's text sent with its hash runs (as Apollo Client sends it over graphql-ws); with another document's hash it is refused`, async () => {
+      const text = builtIn.documents[LOG_EPOCH]!;
+      const result = await send(t, { query: text, hash: LOG_EPOCH }, 'viewer-secret');
+      expect(result.errors).toBeUndefined();
+      expect((result.data as { log: { epoch: string } }).log.epoch).toBe(t.bus.epoch);
+      expect(codeOf(await send(t, { query: AD_HOC, hash: LOG_EPOCH }, 'viewer-secret'))).toBe('PERSISTED_DOCUMENT_REQUIRED');
     }, 30_000);
 
     it(`${name}: a hash of no trusted document is refused with PERSISTED_DOCUMENT_NOT_FOUND (PersistedQueryNotFound)`, async () => {
