@@ -16,7 +16,6 @@ import { DEFAULT_TRUSTED_DOCUMENTS, type TrustedDocumentsMode } from '../runtime
 import { CODE, graphqlError } from './errors.js';
 import type { Principal } from './schema/principal.js';
 
-const trustedLog = log.child({ component: 'trusted-documents' });
 
 /** The request parameters the trusted-documents rule reads (any transport's). */
 export interface DocumentRequest {
@@ -85,13 +84,13 @@ export class TrustedDocuments {
     const message = this.mode === 'off' ? 'PersistedQueryNotSupported' : 'PersistedQueryNotFound';
     // With TRUSTED_DOCUMENTS=off this is how every client learns to send text: no warning.
     const level = this.mode === 'off' ? 'debug' : 'warn';
-    trustedLog[level]({ transport, code: CODE.PERSISTED_DOCUMENT_NOT_FOUND, hash: id.slice(0, 80), mode: this.mode }, `${message}: no trusted document has this hash`);
+    log[level]({ component: 'trusted-documents', transport, code: CODE.PERSISTED_DOCUMENT_NOT_FOUND, hash: id.slice(0, 80), mode: this.mode }, `${message}: no trusted document has this hash`);
     return graphqlError(CODE.PERSISTED_DOCUMENT_NOT_FOUND, message);
   }
 
   /** The refusal of a document's text under TRUSTED_DOCUMENTS=only, logged once at warn. */
   required(transport: string, principal: Principal | null): GraphQLError {
-    trustedLog.warn({ transport, code: CODE.PERSISTED_DOCUMENT_REQUIRED, token: principal?.name ?? null }, 'a document outside the trusted documents was refused');
+    log.warn({ component: 'trusted-documents', transport, code: CODE.PERSISTED_DOCUMENT_REQUIRED, token: principal?.name ?? null }, 'a document outside the trusted documents was refused');
     return graphqlError(
       CODE.PERSISTED_DOCUMENT_REQUIRED,
       'this server runs only trusted documents (TRUSTED_DOCUMENTS=only): send the hash of a document of its manifests in extensions.persistedQuery.sha256Hash, or use a token with adHoc: true',

@@ -40,6 +40,8 @@ class Refusal extends Error {
     readonly status: number,
     readonly errors: readonly GraphQLFormattedError[],
     readonly headers: Readonly<Record<string, string>> = {},
+    /** True when whoever refused it logged it already (trusted documents log their own refusals). */
+    readonly logged = false,
   ) {
     super(errors[0]?.message ?? `HTTP ${status}`);
   }
@@ -343,7 +345,7 @@ class GraphqlSseEndpoint {
     } catch (err) {
       if (!(err instanceof Refusal)) throw err;
       // A refused request is the client's doing: one line, no stack.
-      log.warn({ status: err.status, code: err.errors[0]?.extensions?.['code'], transport: 'graphql-sse' }, err.message);
+      if (!err.logged) log.warn({ status: err.status, code: err.errors[0]?.extensions?.['code'], transport: 'graphql-sse' }, err.message);
       if (res.headersSent) {
         res.end();
         return;
@@ -383,7 +385,7 @@ class GraphqlSseEndpoint {
   private async prepare(req: IncomingMessage, params: RequestParams, scope: StreamScope): Promise<{ args: ExecutionArgs; operation: string }> {
     // Trusted documents first (TRUSTED_DOCUMENTS): the text to run, or the operation's refusal.
     const document = this.tickwire.resolveDocument(params, { req }, 'graphql-sse');
-    if (document instanceof GraphQLError) throw new Refusal(400, [document.toJSON()]);
+    if (document instanceof GraphQLError) throw new Refusal(400, [document.toJSON()], {}, true);
     const prepared = await prepareOperation(this.tickwire.yoga, { req, streamScope: scope, transport: 'graphql-sse', clientAddress: clientAddressOf(req.socket.remoteAddress) }, document);
     if (Array.isArray(prepared)) throw new Refusal(400, (prepared as readonly GraphQLError[]).map((e) => e.toJSON()));
     const args = prepared as ExecutionArgs;

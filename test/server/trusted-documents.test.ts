@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { ExecutionResult } from 'graphql';
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient } from 'graphql-ws';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { log } from '../../src/runtime/log.js';
 import WebSocket from 'ws';
 import { ConfigError, loadServerConfig } from '../../src/app/config.js';
 import { hashToken, TokenStore } from '../../src/graphql/auth.js';
@@ -33,11 +34,12 @@ const tokens = new TokenStore([
 ]);
 
 /** A request by text or by hash, as Apollo Client and urql send them. */
-type Request = { readonly query: string; readonly hash?: string } | { readonly hash: string };
+type Request = { readonly query: string; readonly hash?: string } | { readonly hash: string } | { readonly documentId: string; readonly hash?: undefined };
 
 const bodyOf = (request: Request) => ({
   ...('query' in request ? { query: request.query } : {}),
   ...(request.hash !== undefined ? { extensions: { persistedQuery: { version: 1, sha256Hash: request.hash } } } : {}),
+  ...('documentId' in request ? { documentId: request.documentId } : {}),
 });
 
 /** Every transport, each asked once with `request` and `token`: the first result (errors included). */
@@ -119,6 +121,24 @@ describe('TRUSTED_DOCUMENTS=only, on every transport', () => {
       const result = await send(t, { query: AD_HOC }, 'viewer-secret');
       expect(codeOf(result)).toBe('PERSISTED_DOCUMENT_REQUIRED');
       expect(result.data ?? null).toBeNull();
+    }, 30_000);
+
+    it(`${name}: the GraphQL-over-HTTP draft's documentId names a trusted document too`, async () => {
+      const result = await send(t, { documentId: `sha256:${LOG_EPOCH}` }, 'viewer-secret');
+      expect(result.errors).toBeUndefined();
+      expect((result.data as { log: { epoch: string } }).log.epoch).toBe(t.bus.epoch);
+    }, 30_000);
+
+    it(`${name}: a refusal is logged once, at warn`, async () => {
+      const warn = vi.spyOn(log, 'warn');
+      try {
+        await send(t, { query: AD_HOC }, 'viewer-secret');
+        await send(t, { hash: UNKNOWN }, 'viewer-secret');
+        const codes = warn.mock.calls.map(([fields]) => (fields as { code?: unknown }).code).filter((code) => String(code).startsWith('PERSISTED_DOCUMENT_'));
+        expect(codes).toEqual(['PERSISTED_DOCUMENT_REQUIRED', 'PERSISTED_DOCUMENT_NOT_FOUND']);
+      } finally {
+        warn.mockRestore();
+      }
     }, 30_000);
 
     it(`${name}: an adHoc token's own document runs`, async () => {
