@@ -202,10 +202,12 @@ class ByHash implements Transport {
     const { hash, ...text } = payload;
     if (hash === undefined || this.textOnly) return this.inner.subscribe(text, sink);
     let fellBack = false;
+    // Set when the caller unsubscribes: a refusal read after that starts nothing.
+    let stopped = false;
     const fallBack = (refusal: 'missing' | 'unsupported') => {
-      if (fellBack) return;
-      fellBack = true;
       if (refusal === 'unsupported') this.textOnly = true;
+      if (fellBack || stopped) return;
+      fellBack = true;
       stop();
       stop = this.inner.subscribe(text, sink);
     };
@@ -218,13 +220,19 @@ class ByHash implements Transport {
       },
       error: (error) => {
         if (fellBack) return;
-        void failureRefusal(error).then((refusal) => (refusal !== null ? fallBack(refusal) : sink.error(error)));
+        void failureRefusal(error).then((refusal) => {
+          if (refusal !== null) fallBack(refusal);
+          else if (!stopped) sink.error(error);
+        });
       },
       complete: () => {
         if (!fellBack) sink.complete();
       },
     });
-    return () => stop();
+    return () => {
+      stopped = true;
+      stop();
+    };
   }
 
   dispose(): Promise<void> | void {
