@@ -206,7 +206,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
     ...(keepAliveMs !== undefined ? { keepAliveMs } : {}),
   });
   const workers = socketWorkersOf(options, { tickwire, limits, tokens, maxEventAgeMs });
-  const dashboard = options.dashboardDir != null ? createDashboardHandler(options.dashboardDir, { graphiql: limits.graphiql }) : null;
+  const dashboard = options.dashboardDir != null ? createDashboardHandler(options.dashboardDir, { graphiql: limits.graphiql, trustedDocuments: trusted.mode }) : null;
   const graphiql = limits.graphiql
     ? new GraphiqlPage({ options: graphiqlOptions({ suggestedRunnerId: options.suggestedRunnerId ?? null, tokens: tokens !== null }), burst: limits.graphiqlBurst, perMinute: limits.graphiqlPerMinute })
     : null;

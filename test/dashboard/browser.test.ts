@@ -85,6 +85,24 @@ describe('the dashboard in Chromium', () => {
     return page;
   }
 
+  it('against a server with trusted documents off (the default) sends its documents as text from the start: the server tells the page', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    const frames: string[] = [];
+    page.on('websocket', (ws) => ws.on('framesent', (frame) => frames.push(String(frame.payload))));
+    await page.addInitScript(() => localStorage.setItem('tickwire.token', 'watch-secret'));
+    await page.goto(`http://127.0.0.1:${server.port}/`);
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 20_000 }).toBe('live');
+    await expect.poll(() => page.locator('#runners tbody tr').count(), { timeout: 20_000 }).toBe(2);
+    expect(await page.locator('meta[name="tickwire-trusted-documents"]').getAttribute('content')).toBe('off');
+    const subscribes = frames.map((f) => JSON.parse(f) as { type: string; payload?: { query?: string; extensions?: unknown } }).filter((m) => m.type === 'subscribe');
+    expect(subscribes.length).toBeGreaterThanOrEqual(2);
+    for (const message of subscribes) {
+      expect(message.payload?.query ?? '').not.toBe('');
+      expect(message.payload?.extensions).toBeUndefined();
+    }
+    await page.close();
+  }, 60_000);
+
   it('works against TRUSTED_DOCUMENTS=only: every operation it sends is a hash of the manifest, and the page goes live with its runners and chart', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
     const frames: string[] = [];
@@ -180,10 +198,7 @@ describe('the dashboard in Chromium', () => {
           const deliver = () => ws.send(message);
           const parsed = JSON.parse(String(message)) as { type: string; payload?: { data?: { events?: { snapshot?: boolean } } } };
           const event = parsed.payload?.data?.events;
-          // A server without trusted documents refuses the page's first hashes (then it sends
-          // text): that answer is part of getting started, not an answer to hold back.
-          const byText = parsed.type === 'error' && String(message).includes('PersistedQueryNotSupported');
-          const protocol = parsed.type === 'connection_ack' || parsed.type === 'ping' || parsed.type === 'pong' || byText;
+          const protocol = parsed.type === 'connection_ack' || parsed.type === 'ping' || parsed.type === 'pong';
           if (!holding || protocol) return deliver();
           if (parsed.type === 'next' && event?.snapshot === true) {
             passedEvents.push(event);
