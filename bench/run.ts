@@ -22,6 +22,7 @@ import { benchRedis, benchRedisMax } from './redis.js';
 import { benchStartup } from './startup.js';
 import { benchStore } from './store.js';
 import { benchBatched, benchThrottled } from './streams.js';
+import { benchTrustedDocuments } from './trusted-documents.js';
 
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
@@ -186,6 +187,14 @@ log(
     `answers ${JSON.stringify(pageFlood.statuses)}, server CPU ${pageFlood.serverCpuMsPerSec} ms/s`,
 );
 
+// Issue 26: what the typed client's subscribe costs on the wire by hash, against the full document.
+const trustedDocuments = await benchTrustedDocuments(quick ? 5 : 20);
+log(
+  `\ntrusted documents: events() subscribe message ${trustedDocuments.subscribeBytes.hash} bytes by hash, ` +
+    `${trustedDocuments.subscribeBytes.fullDocument} bytes with the full document (${trustedDocuments.subscribeBytes.ratio}×); ` +
+    `first event after ${trustedDocuments.firstEventMs.hash} ms by hash, ${trustedDocuments.firstEventMs.fullDocument} ms by text (median, new connection each)`,
+);
+
 const ratio = (a: number, b: number) => Number((a / b).toPrecision(3));
 const ratios = {
   throughputVsPeer: ratio(ours.eventsPerSec, peer.eventsPerSec),
@@ -235,6 +244,7 @@ if (json) {
       idle: { ...idle, onWorker: idleOnWorker },
       engine,
       pageFlood,
+      trustedDocuments,
       ratios,
     }),
   );

@@ -29,6 +29,10 @@ import {
   MAX_WORKERS,
 } from '../runtime/settings.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../runtime/log.js';
+import { DEFAULT_TRUSTED_DOCUMENTS, TRUSTED_DOCUMENTS_MODES, type TrustedDocumentsMode } from '../runtime/settings.js';
+import { documentsOf, type Manifest } from '../graphql/manifest.js';
+// The documents of the project's own clients (dashboard, CLI, typed client): `npm run codegen`.
+import builtInDocuments from '../client/generated/persisted-documents.json' with { type: 'json' };
 
 /** Largest STORE_QUERY_TIMEOUT_MS: ten minutes. */
 export const MAX_STORE_QUERY_TIMEOUT_MS = 600_000;
@@ -95,6 +99,39 @@ export interface ServerConfig {
    * {@link autoWorkers} of the machine's cores (0 on two cores).
    */
   readonly workers: number;
+  /**
+   * TRUSTED_DOCUMENTS and the manifests it reads: the built-in one of the project's own
+   * clients, then each of TRUSTED_DOCUMENTS_FILES (a team's app), every entry checked.
+   */
+  readonly trustedDocuments: { readonly mode: TrustedDocumentsMode; readonly manifests: readonly Manifest[] };
+}
+
+/** Where the manifest of the project's own clients comes from, in messages. */
+export const BUILT_IN_MANIFEST = 'the built-in manifest (src/client/generated/persisted-documents.json)';
+
+/**
+ * The manifests of TRUSTED_DOCUMENTS_FILES (comma-separated paths of JSON files, hash →
+ * document text, as codegen's client-preset writes them) after the built-in one, each
+ * entry checked against its text: a mismatch stops the server with the entry's name.
+ */
+export function loadManifests(files: string | undefined): Manifest[] {
+  const manifests: Manifest[] = [{ source: BUILT_IN_MANIFEST, documents: builtInDocuments as Record<string, string> }];
+  for (const path of (files ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    let documents: unknown;
+    try {
+      documents = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (err) {
+      throw new ConfigError(`invalid environment: TRUSTED_DOCUMENTS_FILES: cannot read ${path}: ${(err as Error).message}`);
+    }
+    manifests.push({ source: path, documents: documents as Record<string, string> });
+  }
+  try {
+    documentsOf(manifests);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`invalid environment: TRUSTED_DOCUMENTS_FILES: ${err.message}`);
+    throw err;
+  }
+  return manifests;
 }
 
 /** WORKERS when unset (see {@link ServerConfig.workers}). */
@@ -221,6 +258,8 @@ const envSchema = z.object({
   WORKERS: z
     .union([z.literal('auto'), z.coerce.number({ error: WORKERS_RANGE }).int(WORKERS_RANGE).min(0, WORKERS_RANGE).max(MAX_WORKERS, WORKERS_RANGE)], { error: WORKERS_RANGE })
     .default(DEFAULT_WORKERS),
+  TRUSTED_DOCUMENTS: z.enum(TRUSTED_DOCUMENTS_MODES).default(DEFAULT_TRUSTED_DOCUMENTS),
+  TRUSTED_DOCUMENTS_FILES: z.string().optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   LOG_FORMAT: z.enum(LOG_FORMATS).default('auto'),
   MAX_EVENT_AGE_MS: z.coerce
@@ -265,7 +304,9 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   const dashboardDir = e.DASHBOARD === 'true' ? resolve(e.DASHBOARD_DIR) : null;
   const replayDir = e.REPLAY_DIR === undefined ? null : replayDirOf(e.REPLAY_DIR);
   const engine = { maxRunners: e.MAX_RUNNERS, maxTotalTicksPerSecond: e.MAX_TOTAL_TICKS_PER_SECOND };
-  const common = { port: PORT, host: HOST, store, redis, limits, tokens, dashboardDir, replayDir, engine, maxEventAgeMs: e.MAX_EVENT_AGE_MS, engineThreads: e.ENGINE_THREADS, workers: e.WORKERS === 'auto' ? autoWorkers(availableParallelism()) : e.WORKERS };
+  const trustedDocuments = { mode: e.TRUSTED_DOCUMENTS, manifests: loadManifests(e.TRUSTED_DOCUMENTS_FILES) };
+  const workers = e.WORKERS === 'auto' ? autoWorkers(availableParallelism()) : e.WORKERS;
+  const common = { port: PORT, host: HOST, store, redis, limits, tokens, dashboardDir, replayDir, engine, maxEventAgeMs: e.MAX_EVENT_AGE_MS, engineThreads: e.ENGINE_THREADS, workers, trustedDocuments };
   if (RUNNERS_FILE === undefined) {
     return { ...common, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners', runnersFromFile: false };
   }

@@ -7,6 +7,7 @@ import { EngineHost, RemoteEngine } from '../engine/remote.js';
 import { log, warnTo } from '../runtime/log.js';
 import { startServer, type TickwireServer } from './server.js';
 import { suggestedSubscription } from '../transport/graphiql.js';
+import { TrustedDocuments } from '../graphql/trusted-documents.js';
 
 /**
  * How long a shutdown (SIGTERM, SIGINT) may take: past it the process exits with code 1,
@@ -159,8 +160,11 @@ export async function runServer(config: ServerConfig, early: EarlyStart = startE
     suggestedRunnerId: firstRunner,
     maxEventAgeMs: config.maxEventAgeMs,
     workers: config.workers,
+    trusted: new TrustedDocuments(config.trustedDocuments.mode, config.trustedDocuments.manifests),
   });
   if (config.tokens === null) log.warn(`no TOKENS_FILE: the API is open to anyone who can reach ${config.host} (loopback only)`);
+  const trusted = config.trustedDocuments;
+  if (trusted.mode !== 'off') log.info({ manifests: trusted.manifests.map((m) => m.source) }, `TRUSTED_DOCUMENTS=${trusted.mode}: ${server.tickwire.trusted.size} trusted documents`);
   // Before the banner: whoever reads it may stop the server at once, and must find it
   // ready to stop cleanly (a SIGTERM before the handler would kill it, store unwritten).
   onSignals({ config, engine, host, remote, server, persistence });

@@ -16,6 +16,7 @@ import { GraphiqlPage } from '../transport/graphiql-page.js';
 import { attachGraphqlWs, type WsEndpoint } from '../transport/graphql-ws.js';
 import { createRouter, routeUpgrades, type Readiness } from '../transport/router.js';
 import { createTickwireYoga, GRAPHQL_PATH, type TickwireYoga } from '../graphql/yoga.js';
+import { NO_TRUSTED_DOCUMENTS, type TrustedDocuments } from '../graphql/trusted-documents.js';
 import { CODE, errorBody } from '../graphql/errors.js';
 
 /** What {@link startServer} needs. */
@@ -56,6 +57,8 @@ export interface ServerOptions {
    * runs (and whenever none does) graphql-ws is served here too.
    */
   readonly workers?: number;
+  /** TRUSTED_DOCUMENTS and its manifests (default: off, none). */
+  readonly trusted?: TrustedDocuments;
   /** Tests: the socket workers are started only once this settles (see `SocketWorkersOptions.hold`). */
   readonly holdWorkers?: Promise<unknown>;
 }
@@ -108,6 +111,7 @@ function socketWorkersOf(options: ServerOptions, pipeline: Pipeline): SocketWork
       maxEventAgeMs,
       keepAliveMs: options.keepAliveMs,
       storedTypes: options.store?.storedTypes ?? [],
+      trustedDocuments: { mode: tickwire.trusted.mode, manifests: tickwire.trusted.manifests },
     },
     log: (line) => log.warn(line),
     ...(options.holdWorkers === undefined ? {} : { hold: options.holdWorkers }),
@@ -192,7 +196,8 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
   const maxEventAgeMs = options.maxEventAgeMs ?? DEFAULT_MAX_EVENT_AGE_MS;
   options.bus.maxEventAgeMs = maxEventAgeMs;
   const { engine, bus, keepAliveMs } = options;
-  const tickwire = createTickwireYoga({ engine, bus, store: options.store ?? null, limits, tokens, replayDir: options.replayDir ?? null, maxEventAgeMs });
+  const trusted = options.trusted ?? NO_TRUSTED_DOCUMENTS;
+  const tickwire = createTickwireYoga({ engine, bus, store: options.store ?? null, limits, tokens, replayDir: options.replayDir ?? null, maxEventAgeMs, trusted });
   const sse = createGraphqlSseHandler(tickwire, {
     reservationTimeoutMs: limits.sseReservationTimeoutMs,
     maxReservationsPerToken: limits.maxSseReservationsPerToken,
@@ -201,7 +206,7 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
     ...(keepAliveMs !== undefined ? { keepAliveMs } : {}),
   });
   const workers = socketWorkersOf(options, { tickwire, limits, tokens, maxEventAgeMs });
-  const dashboard = options.dashboardDir != null ? createDashboardHandler(options.dashboardDir, { graphiql: limits.graphiql }) : null;
+  const dashboard = options.dashboardDir != null ? createDashboardHandler(options.dashboardDir, { graphiql: limits.graphiql, trustedDocuments: trusted.mode }) : null;
   const graphiql = limits.graphiql
     ? new GraphiqlPage({ options: graphiqlOptions({ suggestedRunnerId: options.suggestedRunnerId ?? null, tokens: tokens !== null }), burst: limits.graphiqlBurst, perMinute: limits.graphiqlPerMinute })
     : null;

@@ -1,5 +1,5 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { print, type ExecutionResult } from 'graphql';
+import { getOperationAST, print, type ExecutionResult } from 'graphql';
 import { createClient as createSseClient, type Client as SseClient } from 'graphql-sse';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -33,6 +33,14 @@ export interface EventsClientOptions {
    * `closed` carries the close code (4403: the token was refused).
    */
   readonly onConnection?: (status: ConnectionStatus) => void;
+  /**
+   * Send each generated document by its hash (`extensions.persistedQuery.sha256Hash`,
+   * from `npm run codegen`'s manifest) instead of its text (default true). Where the
+   * server does not know the hash (PERSISTED_DOCUMENT_NOT_FOUND) the client sends the
+   * text instead, and from then on for every operation when the server takes no hashes
+   * at all (TRUSTED_DOCUMENTS=off); a server with TRUSTED_DOCUMENTS=only refuses the text.
+   */
+  readonly persistedDocuments?: boolean;
 }
 
 /** The state of a client's connection, as {@link EventsClientOptions.onConnection} reports it. */
@@ -74,8 +82,16 @@ type Sink<T> = {
   complete(): void;
 };
 
+/** What the libraries send: the text, or (by hash) an empty query and the hash in extensions. */
+type WirePayload = {
+  query: string;
+  operationName?: string;
+  variables?: Record<string, unknown>;
+  extensions?: Record<string, unknown>;
+};
+
 type Transport = {
-  subscribe(payload: { query: string; variables?: Record<string, unknown> }, sink: Sink<ExecutionResult>): () => void;
+  subscribe(payload: WirePayload, sink: Sink<ExecutionResult>): () => void;
   dispose(): Promise<void> | void;
 };
 
@@ -136,7 +152,93 @@ interface Resume<R> {
   readonly restarts?: (value: R) => boolean;
 }
 
-type Payload = { query: string; variables?: Record<string, unknown> };
+/** An operation to send: its document's text, and its hash when codegen gave it one. */
+type Payload = { query: string; hash?: string; operationName?: string; variables?: Record<string, unknown> };
+
+/** A document without its variables. */
+type DocumentPayload = Omit<Payload, 'variables'>;
+
+/**
+ * How the server answered a hash it does not run, from a GraphQL error list: `missing`
+ * (it does not know this hash: send the text), `unsupported` (it takes no hashes at all:
+ * send the text from now on), or null for any other answer. Read from the message,
+ * Apollo's convention, which tickwire's PERSISTED_DOCUMENT_NOT_FOUND follows (and other
+ * servers that take hashes too).
+ */
+function hashRefusal(errors: unknown): 'missing' | 'unsupported' | null {
+  if (!Array.isArray(errors)) return null;
+  const message = (errors[0] as { message?: unknown } | undefined)?.message;
+  if (message === 'PersistedQueryNotSupported') return 'unsupported';
+  return message === 'PersistedQueryNotFound' ? 'missing' : null;
+}
+
+/**
+ * The same for a transport's failure: a GraphQL error list (graphql-ws), or an HTTP 400
+ * whose body carries the errors (graphql-sse reports it as a NetworkError with the response).
+ */
+async function failureRefusal(error: unknown): Promise<'missing' | 'unsupported' | null> {
+  if (Array.isArray(error)) return hashRefusal(error);
+  const response = (error as { response?: { status?: unknown; clone?: () => Response } } | null)?.response;
+  if (response?.status !== 400 || typeof response.clone !== 'function') return null;
+  try {
+    return hashRefusal(((await response.clone().json()) as { errors?: unknown }).errors);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A transport that sends documents by hash and falls back to their text where the server
+ * does not know the hash; once the server says it takes no hashes, it sends text only.
+ */
+class ByHash implements Transport {
+  constructor(
+    private readonly inner: Transport,
+    /** True: the text only, from the start (`persistedDocuments: false`), or since the server said it takes no hashes. */
+    private textOnly: boolean,
+  ) {}
+
+  subscribe(payload: WirePayload & { readonly hash?: string }, sink: Sink<ExecutionResult>): () => void {
+    const { hash, ...text } = payload;
+    if (hash === undefined || this.textOnly) return this.inner.subscribe(text, sink);
+    let fellBack = false;
+    // Set when the caller unsubscribes: a refusal read after that starts nothing.
+    let stopped = false;
+    const fallBack = (refusal: 'missing' | 'unsupported') => {
+      if (refusal === 'unsupported') this.textOnly = true;
+      if (fellBack || stopped) return;
+      fellBack = true;
+      stop();
+      stop = this.inner.subscribe(text, sink);
+    };
+    const byHash = { ...text, query: '', extensions: { persistedQuery: { version: 1, sha256Hash: hash } } };
+    let stop = this.inner.subscribe(byHash, {
+      next: (result) => {
+        const refusal = result.data == null ? hashRefusal(result.errors) : null;
+        if (refusal !== null) fallBack(refusal);
+        else if (!fellBack) sink.next(result);
+      },
+      error: (error) => {
+        if (fellBack) return;
+        void failureRefusal(error).then((refusal) => {
+          if (refusal !== null) fallBack(refusal);
+          else if (!stopped) sink.error(error);
+        });
+      },
+      complete: () => {
+        if (!fellBack) sink.complete();
+      },
+    });
+    return () => {
+      stopped = true;
+      stop();
+    };
+  }
+
+  dispose(): Promise<void> | void {
+    return this.inner.dispose();
+  }
+}
 
 /**
  * A lost connection, as opposed to an answer of the server: GraphQL errors, or a close
@@ -291,13 +393,13 @@ class PullIterator<R> implements AsyncIterableIterator<R> {
  * without Query.log leaves it unknown, as before.
  */
 function eventsResume(options: {
-  readonly query: string;
+  readonly document: DocumentPayload;
   readonly base: Record<string, unknown>;
   readonly epoch: string | null;
   readonly logEpoch: () => Promise<string>;
   readonly attempts: number;
 }): Resume<ClientEvent> {
-  const { query, base } = options;
+  const { document, base } = options;
   let epoch = options.epoch;
   let asked = epoch !== null;
   // Set by a notice of another epoch: a resume before the next id goes on live, without
@@ -308,7 +410,7 @@ function eventsResume(options: {
     idOf: (event) => ('id' in event ? event.id : null),
     // Resuming replaces a replay or a snapshot: what they sent has been delivered already.
     payloadAfter: (after) => ({
-      query,
+      ...document,
       variables:
         after === null
           ? restarted
@@ -351,34 +453,37 @@ export function createEventsClient(options: EventsClientOptions): EventsClient {
   const retryAttempts = options.retryAttempts ?? 5;
   // The libraries' own retries would resubscribe with the first payload (a gap, or a
   // replay twice); events() resumes after the last id instead, so they are off.
-  const transport =
+  const plain =
     options.transport === 'sse'
       ? sseTransport(options.url, options.singleConnection ?? false, 0, options.token)
       : wsTransport(options.url, 0, options.token, options.onConnection);
-  const queries = new WeakMap<object, string>();
-  const queryOf = (document: TypedDocumentNode<unknown, never>): string => {
-    let query = queries.get(document);
-    if (query === undefined) {
-      query = print(document);
-      queries.set(document, query);
+  const transport = new ByHash(plain, options.persistedDocuments === false);
+  const documents = new WeakMap<object, DocumentPayload>();
+  const documentOf = (document: TypedDocumentNode<unknown, never>): DocumentPayload => {
+    let payload = documents.get(document);
+    if (payload === undefined) {
+      const hash = (document as { __meta__?: { hash?: unknown } }).__meta__?.hash;
+      const name = getOperationAST(document)?.name?.value;
+      payload = { query: print(document), ...(typeof hash === 'string' ? { hash } : {}), ...(name !== undefined ? { operationName: name } : {}) };
+      documents.set(document, payload);
     }
-    return query;
+    return payload;
   };
   const client: EventsClient = {
     events: (variables, signal) => {
-      const query = queryOf(EventsDocument as TypedDocumentNode<unknown, never>);
+      const document = documentOf(EventsDocument as TypedDocumentNode<unknown, never>);
       const base: Record<string, unknown> = { ...variables };
       const logEpoch = () => client.request(LogEpochDocument).then((data) => data.log.epoch);
-      return iterate<ClientEvent>(transport, { query, variables: base }, signal, eventsResume({ query, base, epoch: variables?.epoch ?? null, logEpoch, attempts: retryAttempts }));
+      return iterate<ClientEvent>(transport, { ...document, variables: base }, signal, eventsResume({ document, base, epoch: variables?.epoch ?? null, logEpoch, attempts: retryAttempts }));
     },
     subscribe: <R, V extends Record<string, unknown>>(document: TypedDocumentNode<R, V>, variables?: V, signal?: AbortSignal) =>
-      iterate<R>(transport, { query: queryOf(document as TypedDocumentNode<unknown, never>), ...(variables ? { variables } : {}) }, signal),
+      iterate<R>(transport, { ...documentOf(document as TypedDocumentNode<unknown, never>), ...(variables ? { variables } : {}) }, signal),
     request: async <R, V extends Record<string, unknown>>(document: TypedDocumentNode<R, V>, variables?: V) => {
-      const query = queryOf(document as TypedDocumentNode<unknown, never>);
+      const payload = documentOf(document as TypedDocumentNode<unknown, never>);
       return new Promise<R>((resolve, reject) => {
         let result: ExecutionResult | null = null;
         transport.subscribe(
-          { query, ...(variables ? { variables } : {}) },
+          { ...payload, ...(variables ? { variables } : {}) },
           {
             next: (value) => (result = value),
             error: (error) => reject(Array.isArray(error) ? new OperationError(error as { message: string }[]) : error),

@@ -36,5 +36,14 @@ export function isTokenRefused(error: unknown): boolean {
  * never gives up, so there is no retry limit; waits grow to 5 s.
  */
 export function connect(token: string | undefined, onConnection: (status: ConnectionStatus) => void): EventsClient {
-  return createEventsClient({ url: graphqlUrl(), ...(token !== undefined ? { token } : {}), retryAttempts: Infinity, onConnection });
+  return createEventsClient({ url: graphqlUrl(), ...(token !== undefined ? { token } : {}), retryAttempts: Infinity, onConnection, persistedDocuments: sendsHashes() });
+}
+
+/**
+ * False when the server that served this page says it takes no hashes
+ * (`<meta name="tickwire-trusted-documents" content="off">`): the page then sends its
+ * documents' text from the start. Without the fact (another server), hashes first.
+ */
+function sendsHashes(): boolean {
+  return document.querySelector('meta[name="tickwire-trusted-documents"]')?.getAttribute('content') !== 'off';
 }

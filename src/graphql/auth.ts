@@ -20,6 +20,8 @@ const tokenSchema = z.strictObject({
   sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be the hex SHA-256 of the token (64 lower-case hex digits)'),
   role: z.enum(['viewer', 'operator']),
   runners: z.array(z.string().regex(/^[A-Za-z0-9_.:*?-]{1,64}$/, 'must be a runner id pattern (letters, digits, _ . : - and * ?)')).min(1).default(['*']),
+  // May run documents outside the trusted manifests under TRUSTED_DOCUMENTS=only.
+  adHoc: z.boolean().default(false),
 });
 const tokensFileSchema = z.strictObject({ tokens: z.array(tokenSchema).min(1) });
 
@@ -35,7 +37,7 @@ export function hashToken(token: string): string {
 }
 
 /** One entry of a tokens file, as {@link TokenStore} takes it. */
-export type TokenEntry = z.output<typeof tokenSchema>;
+export type TokenEntry = Omit<z.output<typeof tokenSchema>, 'adHoc'> & { readonly adHoc?: boolean };
 
 /**
  * Refuses two entries with the same name or the same token: a name is how logs and
@@ -81,6 +83,8 @@ export class TokenStore {
           name: t.name,
           role: t.role,
           runners: t.runners,
+          // Entries from before adHoc existed (a worker's copy) have none: not ad hoc.
+          adHoc: t.adHoc === true,
           allows: (id: string) => patterns.some((p) => p.test(id)),
         },
       };
@@ -97,7 +101,7 @@ export class TokenStore {
   }
 }
 
-/** Reads a tokens file (JSON, or YAML for .yaml/.yml): `{ tokens: [{ name, sha256, role, runners }] }`. */
+/** Reads a tokens file (JSON, or YAML for .yaml/.yml): `{ tokens: [{ name, sha256, role, runners, adHoc }] }`. */
 export function loadTokensFile(path: string): TokenStore {
   let value: unknown;
   try {

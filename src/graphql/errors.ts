@@ -15,7 +15,16 @@ import { EngineError, type EngineErrorCode } from '../engine/config.js';
 import { StoreTimeoutError, type StoreErrorCode } from '../store/timeout.js';
 
 /** Codes the GraphQL layer raises itself (resolvers, admission, cost, operation checks). */
-export type GraphqlErrorCode = 'BAD_USER_INPUT' | 'BAD_REQUEST' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_AVAILABLE' | 'COST_LIMIT' | 'TOO_MANY_SUBSCRIPTIONS';
+export type GraphqlErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'BAD_REQUEST'
+  | 'UNAUTHENTICATED'
+  | 'FORBIDDEN'
+  | 'NOT_AVAILABLE'
+  | 'COST_LIMIT'
+  | 'TOO_MANY_SUBSCRIPTIONS'
+  | 'PERSISTED_DOCUMENT_REQUIRED'
+  | 'PERSISTED_DOCUMENT_NOT_FOUND';
 
 /** Codes of HTTP answers the transports give before any GraphQL runs. */
 export type TransportErrorCode = 'TOO_MANY_RESERVATIONS' | 'NOT_FOUND' | 'CONFLICT' | 'PAYLOAD_TOO_LARGE' | 'LENGTH_REQUIRED' | 'NOT_ACCEPTABLE';
@@ -76,6 +85,16 @@ const GRAPHQL_CODES = {
   TOO_MANY_SUBSCRIPTIONS: {
     meaning: 'a subscription quota is full (MAX_SUBSCRIPTIONS_PER_TOKEN, MAX_SUBSCRIPTIONS_PER_CONNECTION)',
     status: 429,
+    raisedBy: GraphQLError,
+  },
+  PERSISTED_DOCUMENT_REQUIRED: {
+    meaning: "TRUSTED_DOCUMENTS=only: the request sent a document's text, not the hash of a trusted document, and its token is not adHoc",
+    status: null,
+    raisedBy: GraphQLError,
+  },
+  PERSISTED_DOCUMENT_NOT_FOUND: {
+    meaning: 'no trusted document has that hash (message PersistedQueryNotFound), or TRUSTED_DOCUMENTS=off (PersistedQueryNotSupported): send the text',
+    status: null,
     raisedBy: GraphQLError,
   },
 } as const satisfies Record<GraphqlErrorCode, CodeEntry>;

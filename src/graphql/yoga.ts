@@ -1,3 +1,4 @@
+import type { GraphQLError } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { conflationKeyOf, dropReason, EventSubscription, retentionOf, type EventBus } from '../log/bus.js';
 import { isBatch, retentionOfBatch, type EventBatch } from '../delivery/batch.js';
@@ -13,6 +14,8 @@ import { log } from '../runtime/log.js';
 import { Admission, useStreamAdmission } from './admission.js';
 import { useSharedExecution, type SharedExecutionPlugin } from './shared-execution.js';
 import type { DirectSource } from '../delivery/member.js';
+import type { Principal } from './schema/principal.js';
+import { NO_TRUSTED_DOCUMENTS, useTrustedDocuments, type DocumentRequest, type TrustedDocuments } from './trusted-documents.js';
 
 const yogaLog = log.child({ component: 'yoga' });
 
@@ -25,6 +28,14 @@ export interface TickwireYoga {
   readonly sharedExecution: SharedExecutionPlugin;
   /** Open streams per principal and transport, against the subscription quota. */
   readonly admission: Admission;
+  /** TRUSTED_DOCUMENTS and the manifests: the rule every transport applies. */
+  readonly trusted: TrustedDocuments;
+  /**
+   * What graphql-ws and graphql-sse run for a request (`initial`: what the transport knows
+   * of it, as for the context): the request with its document's text, or the refusal.
+   * Yoga's own endpoint applies the same rule in its plugin.
+   */
+  resolveDocument<P extends DocumentRequest>(params: P, initial: Record<string, unknown>, transport: string): (P & { readonly query: string }) | GraphQLError;
 }
 
 /** What {@link createTickwireYoga} composes the pipeline from. */
@@ -43,6 +54,8 @@ export interface TickwireYogaOptions {
   readonly admission?: Admission;
   /** MAX_EVENT_AGE_MS for the shared-execution member queues (0 or absent: none). */
   readonly maxEventAgeMs?: number;
+  /** TRUSTED_DOCUMENTS and its manifests (default: off, none). */
+  readonly trusted?: TrustedDocuments;
 }
 
 /** Yoga's own messages go to the same JSON log. */
@@ -100,6 +113,9 @@ export function createTickwireYoga(options: TickwireYogaOptions): TickwireYoga {
   const replayDir = options.replayDir ?? null;
   const admission = options.admission ?? new Admission(limits.maxSubscriptionsPerToken);
   const sharedExecution = sharedExecutionOver(bus, options.maxEventAgeMs ?? 0);
+  const trusted = options.trusted ?? NO_TRUSTED_DOCUMENTS;
+  // Whose request it is, before any context: trusted documents are decided before parsing.
+  const principalFor = (initial: Record<string, unknown>): Principal | null => (tokens === null ? OPEN_PRINCIPAL : principalOf(tokens, initial));
   const yoga = createYoga<Record<string, unknown>, SchemaContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -118,8 +134,15 @@ export function createTickwireYoga(options: TickwireYogaOptions): TickwireYoga {
     // A catalogued error that escaped its resolver unconverted keeps its code; others are masked.
     maskedErrors: { maskError },
     logging: yogaLogging,
-    // Admission before shared execution: a refused stream never opens a bus subscription.
-    plugins: [...limitPlugins(limits), useStreamAdmission(admission), sharedExecution],
+    // Trusted documents first: a refused document is never parsed. Admission before shared
+    // execution: a refused stream never opens a bus subscription.
+    plugins: [useTrustedDocuments(trusted, (request) => principalFor({ request })), ...limitPlugins(limits), useStreamAdmission(admission), sharedExecution],
   });
-  return { yoga, sharedExecution, admission };
+  return {
+    yoga,
+    sharedExecution,
+    admission,
+    trusted,
+    resolveDocument: (params, initial, transport) => trusted.resolve(params, principalFor(initial), transport),
+  };
 }

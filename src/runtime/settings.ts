@@ -43,3 +43,17 @@ export const LIMIT_DEFAULTS = {
   sseReservationTimeoutMs: 5000,
   maxSseReservationsPerToken: 8,
 } as const;
+
+/**
+ * TRUSTED_DOCUMENTS: `off` runs any document and knows no hash (a hash-only request is
+ * answered PersistedQueryNotSupported, so clients send the text from then on); `allow`
+ * also runs documents of the manifests by hash; `only` runs nothing else, except for
+ * tokens marked `adHoc: true`.
+ */
+export const TRUSTED_DOCUMENTS_MODES = ['off', 'allow', 'only'] as const;
+
+/** One of {@link TRUSTED_DOCUMENTS_MODES}. */
+export type TrustedDocumentsMode = (typeof TRUSTED_DOCUMENTS_MODES)[number];
+
+/** TRUSTED_DOCUMENTS unless configured: any document runs, as before trusted documents existed. */
+export const DEFAULT_TRUSTED_DOCUMENTS: TrustedDocumentsMode = 'off';

@@ -27,14 +27,24 @@ const notBuilt = (dir: string): string => `<!doctype html><meta charset="utf-8">
 export interface DashboardFacts {
   /** GraphiQL is served at /graphql (GRAPHIQL): the page links to it only then. */
   readonly graphiql: boolean;
+  /**
+   * TRUSTED_DOCUMENTS (default `off`): with `off` the page sends its documents' text from
+   * the start, instead of learning from a refused hash on every load.
+   */
+  readonly trustedDocuments?: 'off' | 'allow' | 'only';
 }
 
 /** The name of the `<meta>` through which the page learns whether GraphiQL is served. */
 export const GRAPHIQL_META = 'tickwire-graphiql';
 
+/** The name of the `<meta>` through which the page learns TRUSTED_DOCUMENTS. */
+export const TRUSTED_DOCUMENTS_META = 'tickwire-trusted-documents';
+
 /** index.html with the facts the page reads at start, as `<meta>` elements in its head. */
 function withFacts(html: string, facts: DashboardFacts): string {
-  const meta = `<meta name="${GRAPHIQL_META}" content="${facts.graphiql ? 'on' : 'off'}">`;
+  const meta =
+    `<meta name="${GRAPHIQL_META}" content="${facts.graphiql ? 'on' : 'off'}">` +
+    `<meta name="${TRUSTED_DOCUMENTS_META}" content="${facts.trustedDocuments ?? 'off'}">`;
   const head = /<head[^>]*>/i.exec(html);
   if (head !== null) return `${html.slice(0, head.index + head[0].length)}${meta}${html.slice(head.index + head[0].length)}`;
   const doctype = /^\s*<!doctype[^>]*>/i.exec(html);

@@ -8,6 +8,7 @@ import { clientAddressOf, quotaKeyOf } from '../graphql/admission.js';
 import { operationIdRefusal } from '../graphql/limits.js';
 import { log } from '../runtime/log.js';
 import { executePrepared, prepareOperation, subscribePrepared, type OperationParams } from '../graphql/operation.js';
+import { requestedId } from '../graphql/trusted-documents.js';
 import { payloadOf } from '../graphql/payload.js';
 import { StreamScope } from '../graphql/stream-scope.js';
 import type { TickwireYoga } from '../graphql/yoga.js';
@@ -39,6 +40,8 @@ class Refusal extends Error {
     readonly status: number,
     readonly errors: readonly GraphQLFormattedError[],
     readonly headers: Readonly<Record<string, string>> = {},
+    /** True when whoever refused it logged it already (trusted documents log their own refusals). */
+    readonly logged = false,
   ) {
     super(errors[0]?.message ?? `HTTP ${status}`);
   }
@@ -197,8 +200,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
+/** What a graphql-sse request carries. */
+type RequestParams = OperationParams & { readonly extensions?: Record<string, unknown>; readonly documentId?: string };
+
 /** The operation a request carries: the query string of a GET, the JSON body of a POST. */
-async function paramsOf(req: IncomingMessage, url: URL, limit: number): Promise<OperationParams & { readonly extensions?: Record<string, unknown> }> {
+async function paramsOf(req: IncomingMessage, url: URL, limit: number): Promise<RequestParams> {
   const json = (text: string | null, what: string): Record<string, unknown> | undefined => {
     if (text === null || text === '') return undefined;
     let value: unknown;
@@ -220,8 +226,12 @@ async function paramsOf(req: IncomingMessage, url: URL, limit: number): Promise<
   } else {
     throw refuse(405, `${req.method} is not allowed here`, CODE.BAD_REQUEST, { allow: 'GET, POST, PUT, DELETE' });
   }
-  const { query, operationName, variables, extensions } = raw;
-  if (typeof query !== 'string' || query === '') throw refuse(400, 'the request has no query', CODE.BAD_REQUEST);
+  const { operationName, variables, extensions } = raw;
+  const documentId = raw['documentId'] ?? url.searchParams.get('documentId');
+  // A request may name a trusted document by its hash instead of sending its text.
+  const named = requestedId({ extensions: extensions as Record<string, unknown> | null | undefined, documentId }) !== null;
+  const query = raw['query'] ?? (named ? '' : undefined);
+  if (typeof query !== 'string' || (query === '' && !named)) throw refuse(400, 'the request has no query', CODE.BAD_REQUEST);
   if (operationName != null && typeof operationName !== 'string') throw refuse(400, 'operationName must be a string', CODE.BAD_REQUEST);
   const isObject = (v: unknown) => v == null || (typeof v === 'object' && !Array.isArray(v));
   if (!isObject(variables)) throw refuse(400, 'variables must be an object', CODE.BAD_REQUEST);
@@ -231,6 +241,7 @@ async function paramsOf(req: IncomingMessage, url: URL, limit: number): Promise<
     operationName: (operationName as string | null | undefined) ?? null,
     variables: (variables as Record<string, unknown> | null | undefined) ?? null,
     ...(extensions != null ? { extensions: extensions as Record<string, unknown> } : {}),
+    ...(typeof documentId === 'string' ? { documentId } : {}),
   };
 }
 
@@ -334,7 +345,7 @@ class GraphqlSseEndpoint {
     } catch (err) {
       if (!(err instanceof Refusal)) throw err;
       // A refused request is the client's doing: one line, no stack.
-      log.warn({ status: err.status, code: err.errors[0]?.extensions?.['code'], transport: 'graphql-sse' }, err.message);
+      if (!err.logged) log.warn({ status: err.status, code: err.errors[0]?.extensions?.['code'], transport: 'graphql-sse' }, err.message);
       if (res.headersSent) {
         res.end();
         return;
@@ -371,8 +382,11 @@ class GraphqlSseEndpoint {
     return this.startOperation(req, res, url, reservation);
   }
 
-  private async prepare(req: IncomingMessage, params: OperationParams, scope: StreamScope): Promise<{ args: ExecutionArgs; operation: string }> {
-    const prepared = await prepareOperation(this.tickwire.yoga, { req, streamScope: scope, transport: 'graphql-sse', clientAddress: clientAddressOf(req.socket.remoteAddress) }, params);
+  private async prepare(req: IncomingMessage, params: RequestParams, scope: StreamScope): Promise<{ args: ExecutionArgs; operation: string }> {
+    // Trusted documents first (TRUSTED_DOCUMENTS): the text to run, or the operation's refusal.
+    const document = this.tickwire.resolveDocument(params, { req }, 'graphql-sse');
+    if (document instanceof GraphQLError) throw new Refusal(400, [document.toJSON()], {}, true);
+    const prepared = await prepareOperation(this.tickwire.yoga, { req, streamScope: scope, transport: 'graphql-sse', clientAddress: clientAddressOf(req.socket.remoteAddress) }, document);
     if (Array.isArray(prepared)) throw new Refusal(400, (prepared as readonly GraphQLError[]).map((e) => e.toJSON()));
     const args = prepared as ExecutionArgs;
     const operation = getOperationAST(args.document, args.operationName)?.operation;
@@ -412,7 +426,7 @@ class GraphqlSseEndpoint {
   }
 
   /** The operation id a single-connection request names, checked, with room for it on the reservation. */
-  private operationIdOf(params: OperationParams & { readonly extensions?: Record<string, unknown> }, reservation: Reservation): string {
+  private operationIdOf(params: RequestParams, reservation: Reservation): string {
     const id = params.extensions?.['operationId'];
     if (typeof id !== 'string' || id === '') throw refuse(400, 'extensions.operationId is missing', CODE.BAD_REQUEST);
     // Every event of the operation repeats its id.

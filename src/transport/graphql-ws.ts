@@ -273,6 +273,10 @@ async function subscribeOperation(
       graphqlError(CODE.TOO_MANY_SUBSCRIPTIONS, `too many subscriptions on this connection (at most ${limits.maxSubscriptionsPerConnection}, MAX_SUBSCRIPTIONS_PER_CONNECTION)`),
     );
   }
+  // Trusted documents first (TRUSTED_DOCUMENTS): graphql-ws requires a `query` string, so a
+  // client naming its document by hash sends an empty one. The refusal is logged where it is made.
+  const document = state.tickwire.resolveDocument(params, { connectionParams: ctx.connectionParams }, 'graphql-ws');
+  if (document instanceof GraphQLError) return [document];
   const prepared = await prepareOperation(
     state.tickwire.yoga,
     {
@@ -282,7 +286,7 @@ async function subscribeOperation(
       // Plain log subscriptions append their frames to this connection's writer directly.
       delivery: { writer: writerOf(ctx.extra.socket), id } satisfies DeliveryTarget,
     },
-    params,
+    document,
   );
   if (Array.isArray(prepared)) return refused(...(prepared as readonly GraphQLError[]));
   const args = prepared as Exclude<typeof prepared, readonly unknown[]>;

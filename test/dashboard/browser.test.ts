@@ -12,6 +12,8 @@ import { TradingEngine } from '../../src/engine/engine.js';
 import { hashToken, TokenStore } from '../../src/graphql/auth.js';
 import { DEFAULT_LIMITS } from '../../src/graphql/limits.js';
 import { startServer, type TickwireServer } from '../../src/app/server.js';
+import { TrustedDocuments } from '../../src/graphql/trusted-documents.js';
+import { loadManifests } from '../../src/app/config.js';
 import { tcpProxy, type TcpProxy } from '../support/proxy.js';
 import { launchChromium } from './chromium.js';
 const SCREENSHOT = fileURLToPath(new URL('../../test-results/dashboard.png', import.meta.url));
@@ -26,6 +28,8 @@ describe('the dashboard in Chromium', () => {
   const bus = new EventBus();
   const engine = new TradingEngine(bus);
   let server: TickwireServer;
+  /** The same runners behind TRUSTED_DOCUMENTS=only. */
+  let trustedOnly: TickwireServer;
   let proxy: TcpProxy;
   let browser: Browser;
   /** When the runners started. */
@@ -50,6 +54,7 @@ describe('the dashboard in Chromium', () => {
       { name: 'watcher', sha256: hashToken('watch-secret'), role: 'viewer', runners: ['alpha', 'beta'] },
     ]);
     server = await startServer({ engine, bus, port: 0, host: '127.0.0.1', tokens, dashboardDir: outDir });
+    trustedOnly = await startServer({ engine, bus, port: 0, host: '127.0.0.1', tokens, dashboardDir: outDir, trusted: new TrustedDocuments('only', loadManifests(undefined)) });
     // The page is loaded through a proxy, so a test can cut its connection.
     proxy = await tcpProxy(server.port);
     browser = await launchChromium();
@@ -60,6 +65,7 @@ describe('the dashboard in Chromium', () => {
     await proxy?.close();
     await engine.stopAll('test over');
     await server?.close();
+    await trustedOnly?.close();
     bus.close();
     rmSync(outDir, { recursive: true, force: true });
   });
@@ -78,6 +84,48 @@ describe('the dashboard in Chromium', () => {
     expect(errors).toEqual([]);
     return page;
   }
+
+  it('against a server with trusted documents off (the default) sends its documents as text from the start: the server tells the page', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    const frames: string[] = [];
+    page.on('websocket', (ws) => ws.on('framesent', (frame) => frames.push(String(frame.payload))));
+    await page.addInitScript(() => localStorage.setItem('tickwire.token', 'watch-secret'));
+    await page.goto(`http://127.0.0.1:${server.port}/`);
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 20_000 }).toBe('live');
+    await expect.poll(() => page.locator('#runners tbody tr').count(), { timeout: 20_000 }).toBe(2);
+    expect(await page.locator('meta[name="tickwire-trusted-documents"]').getAttribute('content')).toBe('off');
+    const subscribes = frames.map((f) => JSON.parse(f) as { type: string; payload?: { query?: string; extensions?: unknown } }).filter((m) => m.type === 'subscribe');
+    expect(subscribes.length).toBeGreaterThanOrEqual(2);
+    for (const message of subscribes) {
+      expect(message.payload?.query ?? '').not.toBe('');
+      expect(message.payload?.extensions).toBeUndefined();
+    }
+    await page.close();
+  }, 60_000);
+
+  it('works against TRUSTED_DOCUMENTS=only: every operation it sends is a hash of the manifest, and the page goes live with its runners and chart', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    const frames: string[] = [];
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    page.on('websocket', (ws) => ws.on('framesent', (frame) => frames.push(String(frame.payload))));
+    await page.addInitScript(() => localStorage.setItem('tickwire.token', 'watch-secret'));
+    await page.goto(`http://127.0.0.1:${trustedOnly.port}/`);
+    await expect.poll(() => page.locator('#status').textContent(), { timeout: 20_000 }).toBe('live');
+    await expect.poll(() => page.locator('#runners tbody tr').count(), { timeout: 20_000 }).toBe(2);
+    expect(await page.locator('#who').textContent()).toBe('watcher (viewer)');
+    await expect.poll(() => page.locator('#chart-caption').textContent(), { timeout: 20_000 }).toMatch(/candles? since /);
+    const subscribes = frames.map((f) => JSON.parse(f) as { type: string; payload?: { query?: string; operationName?: string; extensions?: { persistedQuery?: unknown } } }).filter((m) => m.type === 'subscribe');
+    const names = new Set(subscribes.map((m) => m.payload?.operationName));
+    for (const name of ['Events', 'Dashboard', 'RunnerChart']) expect(names).toContain(name);
+    for (const message of subscribes) {
+      expect(message.payload?.query).toBe('');
+      expect(message.payload?.extensions?.persistedQuery).toMatchObject({ version: 1 });
+    }
+    expect(await page.locator('#notice').isVisible()).toBe(false);
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 60_000);
 
   const lastPrice = (page: Page, id: string) => page.locator(`tr[data-runner-id="${id}"] td.last-price`).textContent();
 
@@ -323,8 +371,10 @@ describe('the dashboard in Chromium', () => {
       (ws) => {
         const server = ws.connectToServer();
         ws.onMessage((message) => {
-          const parsed = JSON.parse(String(message)) as { type: string; id?: string; payload?: { query?: string } };
-          if (parsed.type === 'subscribe' && failed === 0 && (parsed.payload?.query ?? '').includes('query RunnerChart')) {
+          const parsed = JSON.parse(String(message)) as { type: string; id?: string; payload?: { query?: string; operationName?: string } };
+          // By hash (an empty query and its name) or by text, as the server's mode has it.
+          const chart = parsed.payload?.operationName === 'RunnerChart' || (parsed.payload?.query ?? '').includes('query RunnerChart');
+          if (parsed.type === 'subscribe' && failed === 0 && chart) {
             failed++;
             ws.send(JSON.stringify({ type: 'error', id: parsed.id, payload: [{ message: 'the chart could not be read' }] }));
             return;

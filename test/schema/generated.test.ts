@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generate } from '@graphql-codegen/cli';
 import { describe, expect, it } from 'vitest';
 import config from '../../codegen.js';
 import { printSchemaSdl } from '../../src/graphql/schema/index.js';
+import * as operations from '../../src/client/operations.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 
@@ -22,4 +24,17 @@ describe('generated files are current', () => {
       expect(readFileSync(path, 'utf8'), `${output.filename} is stale`).toBe(output.content);
     }
   }, 60_000);
+
+  it('the trusted-documents manifest holds every operation of the clients, each under the SHA-256 of its text', () => {
+    const manifest = JSON.parse(readFileSync(join(root, 'src/client/generated/persisted-documents.json'), 'utf8')) as Record<string, string>;
+    for (const [hash, text] of Object.entries(manifest)) {
+      expect(createHash('sha256').update(text, 'utf8').digest('hex'), `manifest entry ${hash}`).toBe(hash);
+    }
+    // The dashboard, the CLI and the typed client take every document from operations.ts.
+    const hashes = Object.entries(operations)
+      .filter(([name]) => !name.endsWith('Fragment'))
+      .map(([name, document]) => [name, (document as { __meta__?: { hash?: string } }).__meta__?.hash] as const);
+    expect(hashes.length).toBeGreaterThanOrEqual(8);
+    for (const [name, hash] of hashes) expect(hash !== undefined && Object.hasOwn(manifest, hash), `${name} is in the manifest`).toBe(true);
+  });
 });

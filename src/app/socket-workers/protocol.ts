@@ -12,6 +12,8 @@ import type { TokenEntry } from '../../graphql/auth.js';
 import type { Limits } from '../../graphql/limits.js';
 import type { EventVariant } from '../../events/types.js';
 import type { ErrorWire } from '../../graphql/errors.js';
+import type { Manifest } from '../../graphql/manifest.js';
+import type { TrustedDocumentsMode } from '../../runtime/settings.js';
 
 // WORKERS's bound is a setting (src/runtime/settings.ts).
 export { MAX_WORKERS } from '../../runtime/settings.js';
@@ -26,6 +28,8 @@ export interface WorkerSettings {
   readonly keepAliveMs: number | undefined;
   /** Event types the store holds (history reads fill gaps from it only for those). */
   readonly storedTypes: readonly EventVariant[];
+  /** TRUSTED_DOCUMENTS and its manifests, as the server read them. */
+  readonly trustedDocuments?: { readonly mode: TrustedDocumentsMode; readonly manifests: readonly Manifest[] };
 }
 
 /** A principal as it crosses to the primary: what the quota and its message need. */

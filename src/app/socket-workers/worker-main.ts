@@ -12,6 +12,7 @@ import { TokenStore } from '../../graphql/auth.js';
 import { log } from '../../runtime/log.js';
 import { attachGraphqlWs, type WsEndpoint } from '../../transport/graphql-ws.js';
 import { createTickwireYoga, type TickwireYoga } from '../../graphql/yoga.js';
+import { TrustedDocuments } from '../../graphql/trusted-documents.js';
 import { LinkedDb, LinkedEngine, PrimaryLink } from './link.js';
 import type { BatchItem, FromWorker, ToWorker, WorkerReport } from './protocol.js';
 
@@ -60,7 +61,8 @@ function start(hello: Extract<ToWorker, { kind: 'hello' }>): Serving {
         });
   const engine = new LinkedEngine(link);
   const tokens = settings.tokens === null ? null : new TokenStore(settings.tokens);
-  const tickwire = createTickwireYoga({ engine, bus, store, limits: settings.limits, tokens, replayDir: settings.replayDir, maxEventAgeMs: settings.maxEventAgeMs });
+  const trusted = new TrustedDocuments(settings.trustedDocuments?.mode, settings.trustedDocuments?.manifests);
+  const tickwire = createTickwireYoga({ engine, bus, store, limits: settings.limits, tokens, replayDir: settings.replayDir, maxEventAgeMs: settings.maxEventAgeMs, trusted });
   bus.maxEventAgeMs = settings.maxEventAgeMs;
   const ws = attachGraphqlWs({
     tickwire,

@@ -13,6 +13,11 @@ export interface Principal {
   readonly role: 'viewer' | 'operator';
   /** Glob patterns of the runner ids this principal may see. */
   readonly runners: readonly string[];
+  /**
+   * True for a token marked `adHoc: true`: it may run any document even where the server
+   * runs only trusted documents (TRUSTED_DOCUMENTS=only), e.g. an operator in GraphiQL.
+   */
+  readonly adHoc?: boolean;
   allows(runnerId: string): boolean;
 }
 
