@@ -1,0 +1,147 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { EventBus } from '../../src/log/bus.js';
+import { RedisReader } from '../../src/log/redis.js';
+import { startServer, type TickwireServer } from '../../src/app/server.js';
+import { RemoteEngine } from '../../src/engine/remote.js';
+import { entry } from '../support/processes.js';
+import { tcpProxy } from '../support/proxy.js';
+import { privateStream, REDIS_URL, redisAvailable } from '../support/redis.js';
+import { post, watch } from './transports.js';
+
+/**
+ * Engines in Redis mode lose their process or their link to Redis: the runners they ran
+ * are reported stopped ("engine lost"), the next engine resumes the runners the API
+ * started, a standby takes over, and a stale engine's appends are refused (fencing).
+ */
+
+/** Short, so that the tests wait little; the bounds below are the lease's plus slack for a busy machine. */
+const LEASE_MS = 1500;
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+interface EngineProcess {
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  /** Resolves once the output matches `pattern`. */
+  readonly printed: (pattern: RegExp) => Promise<void>;
+  readonly exited: Promise<number | null>;
+}
+
+/** `npm run engine` on `stream`, through `redisUrl`, with the test's short lease and no runners of its own. */
+function engineProcess(stream: string, redisUrl = REDIS_URL): EngineProcess {
+  const dir = mkdtempSync(join(tmpdir(), 'tickwire-failover-'));
+  const runners = join(dir, 'runners.json');
+  writeFileSync(runners, JSON.stringify({ runners: [] }));
+  const env = { ...process.env, REDIS_URL: redisUrl, REDIS_STREAM: stream, RUNNERS_FILE: runners, DATA_DIR: 'memory://', ENGINE_LEASE_MS: String(LEASE_MS), LOG_LEVEL: 'warn' };
+  const child = spawn(process.execPath, entry('engine-main'), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const waiting = new Set<() => void>();
+  const look = (chunk: Buffer) => {
+    output += String(chunk);
+    for (const w of waiting) w();
+  };
+  child.stdout!.on('data', look);
+  child.stderr!.on('data', look);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  cleanups.push(() => child.kill('SIGKILL'));
+  const printed = (pattern: RegExp) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (pattern.test(output)) {
+          waiting.delete(check);
+          resolve();
+        }
+      };
+      waiting.add(check);
+      check();
+      void exited.then((code) => {
+        if (!pattern.test(output)) reject(new Error(`the engine exited (${code}) before printing ${pattern}:\n${output}`));
+      });
+    });
+  return { child, output: () => output, printed, exited };
+}
+
+/** An API instance over the stream: its server, driving the engines through Redis. */
+async function apiInstance(stream: string): Promise<{ server: TickwireServer; bus: EventBus }> {
+  const bus = new EventBus();
+  const reader = new RedisReader(bus, { url: REDIS_URL, stream, log: () => undefined });
+  const remote = new RemoteEngine(REDIS_URL, stream, { leaseMs: LEASE_MS, log: () => undefined });
+  const server = await startServer({ engine: remote, bus, port: 0, host: '127.0.0.1' });
+  cleanups.push(() => reader.close(), () => server.close(), () => remote.close());
+  return { server, bus };
+}
+
+/** startRunner through the API, asked again while no engine has taken the request yet. */
+async function startRunner(server: TickwireServer, id: string): Promise<void> {
+  const mutation = `mutation { startRunner(input: { id: "${id}", symbol: "AAA", feed: { kind: SIMULATED, ticksPerSecond: 50, seed: 3 } }) { id } }`;
+  let res = await post(server, mutation);
+  for (let i = 0; i < 10 && res.errors?.[0]?.extensions?.['code'] === 'ENGINE_UNAVAILABLE'; i++) res = await post(server, mutation);
+  expect(res.errors).toBeUndefined();
+}
+
+async function runners(server: TickwireServer): Promise<unknown> {
+  return (await post(server, '{ runners { id state stopReason } }')).data?.['runners'];
+}
+
+const LIFECYCLE = (id: string) =>
+  `subscription { events(runnerIds: ["${id}"], types: [RUNNER_STARTED, RUNNER_STOPPED]) { __typename ... on RunnerStarted { startReason: reason } ... on RunnerStopped { reason } } }`;
+const lifecycleOf = (results: { data?: unknown }[]) => results.map((r) => (r.data as { events: unknown }).events);
+
+describe.runIf(redisAvailable)('failover in Redis mode (real engine processes, real Redis)', () => {
+  it('a SIGKILLed engine\'s runners are reported stopped within the lease plus a second; a new engine resumes them', async () => {
+    const { key: stream, drop } = privateStream();
+    cleanups.push(drop);
+    const first = engineProcess(stream);
+    await first.printed(/publishing to/);
+    const { server, bus } = await apiInstance(stream);
+    const lifecycle = watch('graphql-ws', server, LIFECYCLE('d1'));
+    await until(() => bus.subscriberCount === 1, 'the subscriber');
+    await startRunner(server, 'd1');
+    expect(lifecycleOf(await lifecycle.take(1, 15_000))).toEqual([{ __typename: 'RunnerStarted', startReason: null }]);
+    await until(async () => JSON.stringify(await runners(server)) === JSON.stringify([{ id: 'd1', state: 'ANALYZING', stopReason: null }]), 'd1 in the registry');
+
+    const killedAt = Date.now();
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const stopped = await lifecycle.take(2, 15_000);
+    const reportedAfter = Date.now() - killedAt;
+    console.log(`failover test: RunnerStopped "engine lost" reached the subscriber ${reportedAfter} ms after the SIGKILL (lease ${LEASE_MS} ms)`);
+    expect(lifecycleOf(stopped)[1]).toEqual({ __typename: 'RunnerStopped', reason: 'engine lost' });
+    // Within the lease plus a second, with slack for a busy machine.
+    expect(reportedAfter).toBeLessThan(LEASE_MS + 1000 + 2000);
+    expect(await runners(server)).toEqual([{ id: 'd1', state: 'STOPPED', stopReason: 'engine lost' }]);
+
+    // No standby: a new engine resumes what the API started, saying so.
+    const second = engineProcess(stream);
+    await second.printed(/and 1 resumed/);
+    const resumed = lifecycleOf(await lifecycle.take(3, 15_000))[2];
+    expect(resumed).toEqual({ __typename: 'RunnerStarted', startReason: expect.stringMatching(/^resumed by engine \S+, which took over from engine \S+$/) });
+    await until(async () => JSON.stringify(await runners(server)) === JSON.stringify([{ id: 'd1', state: 'ANALYZING', stopReason: null }]), 'd1 running again');
+
+    // Stopped through the API, it stays stopped across the next restart.
+    expect((await post(server, 'mutation { stopRunner(id: "d1") { state } }')).data).toEqual({ stopRunner: { state: 'STOPPED' } });
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    const third = engineProcess(stream);
+    await third.printed(/and 0 resumed/);
+    third.child.kill('SIGTERM');
+    expect(await third.exited).toBe(0);
+    await lifecycle.close();
+  }, 120_000);
+});
