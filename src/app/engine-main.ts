@@ -5,7 +5,8 @@ import { ConfigError, loadServerConfig, type ServerConfig } from './config.js';
 import { log, warnTo } from '../runtime/log.js';
 import { EngineHost, newOwnerId } from '../engine/remote.js';
 import { desiredRunning, EngineLease, reportLostEngine } from '../engine/failover.js';
-import type { LocalEngine } from '../engine/engine.js';
+import type { EventSink, LocalEngine } from '../engine/engine.js';
+import { openDb, type Db } from '../store/db.js';
 
 /**
  * How long an engine that lost its lease waits for its last appends to be settled (taken,
@@ -75,28 +76,41 @@ async function resumeRunners(engine: LocalEngine, redis: Redis, stream: string, 
 }
 
 /** The runners: RUNNERS_FILE's (or the defaults), then those resumed; the process ends on a refusal. */
-async function startRunners(config: ServerConfig, active: Active, previous: string, owner: string): Promise<{ engine: LocalEngine; resumed: number }> {
+async function startRunners(config: ServerConfig, active: Active, previous: string, owner: string): Promise<number> {
   const persistence = active.persistence!;
+  const engine = active.engine!;
   const redis = config.redis!;
-  // As in main.ts: a backlog of engine events past a quarter of MAX_EVENT_AGE_MS sheds old ticks and marks.
-  const engine = createEngine(persistence.sink, { ...config.engine, threads: config.engineThreads, maxEventAgeMs: config.maxEventAgeMs });
-  active.engine = engine;
   const control = new Redis(redis.url, { maxRetriesPerRequest: 1 });
   control.on('error', () => undefined);
   try {
-    // The threads load before any start waits on them (a remote start has a deadline).
-    await engine.ready();
     await Promise.all(config.runners.map(async (runner) => engine.addRunner(runner)));
     // The engine taken over from: its runners are reported stopped before any is resumed,
     // so that a subscriber sees RunnerStopped, then RunnerStarted, never the reverse.
     if (previous !== '' && previous !== owner) await reportLostEngine(control, { stream: redis.stream, maxLen: redis.maxLen, floor: persistence.bus.lastId }, previous);
     const reason = previous === '' ? `resumed by engine ${owner}` : `resumed by engine ${owner}, which took over from engine ${previous}`;
-    return { engine, resumed: await resumeRunners(engine, control, redis.stream, reason) };
+    return await resumeRunners(engine, control, redis.stream, reason);
   } catch (err) {
     console.error(`tickwire engine: ${(err as Error).message}`);
     process.exit(1);
   } finally {
     control.disconnect();
+  }
+}
+
+/**
+ * The store, opened before the lease is taken where two processes may open it at once
+ * (PostgreSQL; PGlite in memory): a standby then pays for it before it takes over, not
+ * after (PGlite's start alone took 2.7 s on a busy 2-core machine). A PGlite directory is
+ * locked to its one process, so it is opened once the lease is held. Nothing is written
+ * to it before then.
+ */
+async function openEarly(store: ServerConfig['store']): Promise<Db | undefined> {
+  if (store.databaseUrl === undefined && !store.dataDir.startsWith('memory://')) return undefined;
+  try {
+    return await openDb({ databaseUrl: store.databaseUrl, dataDir: store.dataDir, thread: store.thread, queryTimeoutMs: store.queryTimeoutMs });
+  } catch (err) {
+    console.error(`tickwire engine: cannot open the event store: ${(err as Error).message}`);
+    process.exit(1);
   }
 }
 
@@ -112,7 +126,21 @@ async function main(): Promise<void> {
   const owner = newOwnerId();
   const active: Active = { persistence: null, engine: null, host: null, stopping: false };
   const lease = new EngineLease({ url: redis.url, stream: redis.stream, owner, ttlMs: config.engineLeaseMs, log: (line) => console.log(`tickwire engine: ${line}`) });
-  // A standby waits here, before it opens the store: the active engine is its one writer.
+  const opened = await openEarly(config.store);
+  // Its threads start before the lease is taken too. Events go to the shared log once it
+  // is open (none come before: no runner starts until then).
+  const sink: { target: EventSink | null } = { target: null };
+  // As in main.ts: a backlog of engine events past a quarter of MAX_EVENT_AGE_MS sheds old ticks and marks.
+  const engine = createEngine({ publish: (event, symbol) => sink.target?.publish(event, symbol) }, { ...config.engine, threads: config.engineThreads, maxEventAgeMs: config.maxEventAgeMs });
+  active.engine = engine;
+  try {
+    // The threads load before any start waits on them (a remote start has a deadline).
+    await engine.ready();
+  } catch (err) {
+    console.error(`tickwire engine: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  // A standby waits here, before it writes the store: the active engine is its one writer.
   await lease.acquire();
   lease.hold((why) => void leaseLost(active, why));
   // The engine process is the store's one writer: it reads the shared log back into a bus
@@ -120,13 +148,14 @@ async function main(): Promise<void> {
   // carry the lease's fencing token: once another engine took over, they are refused.
   const fence = { token: lease.token, onRefused: (newest: number) => void leaseLost(active, `the shared log refused its appends: engine lease ${newest} is newer than its ${lease.token}`) };
   try {
-    active.persistence = await startPersistence(config.store, warnTo(log), { ...redis, fence }, 'writer');
+    active.persistence = await startPersistence(opened === undefined ? config.store : { ...config.store, opened }, warnTo(log), { ...redis, fence }, 'writer');
   } catch (err) {
     console.error(`tickwire engine: cannot open the event store: ${(err as Error).message}`);
     process.exit(1);
   }
   const persistence = active.persistence;
-  const { engine, resumed } = await startRunners(config, active, lease.previous, owner);
+  sink.target = persistence.sink;
+  const resumed = await startRunners(config, active, lease.previous, owner);
   // Makes the runners visible to every API instance and takes startRunner / stopRunner.
   active.host = new EngineHost(engine, { url: redis.url, stream: redis.stream, acceptStarts: true, leaseMs: config.engineLeaseMs, recordDesired: true, owner });
   const stored = persistence.writer === null ? 'nothing (STORE_TYPES=none)' : `in ${persistence.db?.description}; ids continue after ${persistence.storedUpTo}`;

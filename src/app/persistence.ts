@@ -235,14 +235,22 @@ async function closePersistence(running: Running, timeoutMs: number): Promise<vo
  * failed in words, the error itself is in the log only.
  */
 export async function startPersistence(
-  config: ServerConfig['store'],
+  config: ServerConfig['store'] & {
+    /** The database, already open (a standby engine opens it before it waits for the lease); opened here otherwise. */
+    readonly opened?: Db;
+  },
   log: (line: string) => void = warnTo(logger),
   redis: SharedLogConfig | null = null,
   role: StoreRole = redis === null ? 'single' : 'reader',
 ): Promise<Persistence> {
   if (role !== 'single' && redis === null) throw new Error(`the ${role} role needs the shared log (REDIS_URL)`);
   // An API instance never opens PGlite: the directory belongs to the writer.
-  const db = role === 'reader' && config.databaseUrl === undefined ? null : await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, thread: config.thread, queryTimeoutMs: config.queryTimeoutMs });
+  const db =
+    config.opened !== undefined
+      ? config.opened
+      : role === 'reader' && config.databaseUrl === undefined
+        ? null
+        : await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, thread: config.thread, queryTimeoutMs: config.queryTimeoutMs });
   const store =
     db === null
       ? null

@@ -147,7 +147,9 @@ export class EngineHost {
     clearInterval(this.timer);
     this.blocking.disconnect();
     this.redis.disconnect();
-    await this.loop;
+    // A request blocked on a connection that was already down when it was disconnected is
+    // never settled by ioredis: the loop is not waited for beyond a moment.
+    await Promise.race([this.loop, new Promise((r) => setTimeout(r, 1000).unref())]);
   }
 
   /** Publishes a last registry update and stops serving requests. */

@@ -41,6 +41,8 @@ interface EngineProcess {
   /** Resolves once the output matches `pattern`. */
   readonly printed: (pattern: RegExp) => Promise<void>;
   readonly exited: Promise<number | null>;
+  /** The exit code, or a failure with what it printed when it does not exit within 40 s. */
+  readonly exitCode: () => Promise<number | null>;
 }
 
 /** `npm run engine` on `stream`, through `redisUrl`, with the test's short lease and no runners of its own. */
@@ -73,8 +75,11 @@ function engineProcess(stream: string, redisUrl = REDIS_URL): EngineProcess {
       void exited.then((code) => {
         if (!pattern.test(output)) reject(new Error(`the engine exited (${code}) before printing ${pattern}:\n${output}`));
       });
+      setTimeout(() => reject(new Error(`the engine did not print ${pattern} within 40 s:\n${output}`)), 40_000).unref();
     });
-  return { child, output: () => output, printed, exited };
+  const exitCode = () =>
+    Promise.race([exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the engine did not exit within 40 s:\n${output}`)), 40_000).unref())]);
+  return { child, output: () => output, printed, exited, exitCode };
 }
 
 /** An API instance over the stream: its server, driving the engines through Redis. */
@@ -143,5 +148,98 @@ describe.runIf(redisAvailable)('failover in Redis mode (real engine processes, r
     third.child.kill('SIGTERM');
     expect(await third.exited).toBe(0);
     await lifecycle.close();
+  }, 120_000);
+  it('a standby takes over a SIGKILLed engine within the lease plus two seconds, resuming its runners; ids go on', async () => {
+    const { key: stream, drop } = privateStream();
+    cleanups.push(drop);
+    const active = engineProcess(stream);
+    await active.printed(/publishing to/);
+    const standby = engineProcess(stream);
+    await standby.printed(/standby: engine \S+ holds the lease/);
+    const { server, bus } = await apiInstance(stream);
+    const lifecycle = watch('graphql-ws', server, LIFECYCLE('s1'));
+    const ticks = watch('graphql-ws', server, 'subscription { events(runnerIds: ["s1"], types: [TICK_RECEIVED]) { ... on Event { id } } }');
+    await until(() => bus.subscriberCount === 2, 'the subscribers');
+    await startRunner(server, 's1');
+    await lifecycle.take(1, 15_000);
+    await ticks.take(5, 15_000);
+
+    const killedAt = Date.now();
+    active.child.kill('SIGKILL');
+    const seen = lifecycleOf(await lifecycle.take(3, 20_000));
+    const takeoverMs = Date.now() - killedAt;
+    expect(seen.slice(1)).toEqual([
+      { __typename: 'RunnerStopped', reason: 'engine lost' },
+      { __typename: 'RunnerStarted', startReason: expect.stringMatching(/^resumed by engine \S+, which took over from engine \S+$/) },
+    ]);
+    const before = ticks.results.length;
+    await until(() => ticks.results.length > before, 'a tick from the standby');
+    const firstTickMs = Date.now() - killedAt;
+    console.log(`failover test: the standby resumed s1 ${takeoverMs} ms after the SIGKILL, first tick after ${firstTickMs} ms (lease ${LEASE_MS} ms)`);
+    // Within the lease plus two seconds, with slack for a busy machine.
+    expect(takeoverMs).toBeLessThan(LEASE_MS + 2000 + 2000);
+    const ids = ticks.results.map((r) => Number((r.data as { events: { id: string } }).events.id));
+    for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1]!);
+    await until(async () => JSON.stringify(await runners(server)) === JSON.stringify([{ id: 's1', state: 'ANALYZING', stopReason: null }]), 's1 running on the standby');
+    await lifecycle.close();
+    await ticks.close();
+    standby.child.kill('SIGTERM');
+    expect(await standby.exited).toBe(0);
+  }, 120_000);
+
+  it('a partition between the active engine and Redis longer than the lease: the standby takes over, and the old engine, healed, is refused and stops', async () => {
+    const { key: stream, drop } = privateStream();
+    cleanups.push(drop);
+    const proxy = await tcpProxy(Number(new URL(REDIS_URL).port || 6379), new URL(REDIS_URL).hostname);
+    cleanups.push(() => proxy.close());
+    const old = engineProcess(stream, `redis://127.0.0.1:${proxy.port}`);
+    await old.printed(/publishing to/);
+    const oldToken = Number(/lease token (\d+)/.exec(old.output())![1]);
+    const standby = engineProcess(stream);
+    await standby.printed(/standby: engine \S+ holds the lease/);
+    const { server, bus } = await apiInstance(stream);
+    const lifecycle = watch('graphql-ws', server, LIFECYCLE('q1'));
+    await until(() => bus.subscriberCount === 1, 'the subscriber');
+    await startRunner(server, 'q1');
+    await lifecycle.take(1, 15_000);
+
+    const cutAt = Date.now();
+    proxy.cut(true);
+    await standby.printed(/took over the lease from \S+ \(fencing token \d+\)/);
+    const newToken = Number(/fencing token (\d+)/.exec(standby.output())![1]);
+    expect(newToken).toBeGreaterThan(oldToken);
+    const seen = lifecycleOf(await lifecycle.take(3, 20_000));
+    console.log(`failover test: partitioned, the standby resumed q1 ${Date.now() - cutAt} ms after the cut (lease ${LEASE_MS} ms)`);
+    expect(seen.slice(1)).toEqual([
+      { __typename: 'RunnerStopped', reason: 'engine lost' },
+      { __typename: 'RunnerStarted', startReason: expect.stringMatching(/^resumed by engine/) },
+    ]);
+    // The old engine stopped its runners on its own when its lease lapsed.
+    await old.printed(/lost the engine lease/);
+
+    // Healed: what the old engine still holds (ticks and its RunnerStopped) is refused, and it exits.
+    proxy.restore();
+    await old.printed(/refused this engine's appends: its lease's fencing token \d+ is stale/);
+    expect(await old.exitCode()).toBe(3);
+    expect(old.output()).toMatch(/stopped its runners after losing the lease/);
+
+    // In the log: nothing under the old token after the new one's first entry, and ids only go up.
+    const redis = new Redis(REDIS_URL);
+    cleanups.push(() => redis.disconnect());
+    const fences: number[] = [];
+    const ids: number[] = [];
+    for (const [, fields] of await redis.xrange(stream, '-', '+')) {
+      if (!fields.includes('fence')) continue;
+      fences.push(Number(fields[fields.indexOf('fence') + 1]));
+      ids.push(Number(fields[fields.indexOf('id') + 1]));
+    }
+    const firstNew = fences.indexOf(newToken);
+    expect(firstNew).toBeGreaterThan(0);
+    expect(fences.slice(firstNew).filter((f) => f === oldToken)).toEqual([]);
+    for (let i = 1; i < ids.length; i++) expect(ids[i]).toBeGreaterThan(ids[i - 1]!);
+    expect(await runners(server)).toEqual([{ id: 'q1', state: 'ANALYZING', stopReason: null }]);
+    await lifecycle.close();
+    standby.child.kill('SIGTERM');
+    expect(await standby.exited).toBe(0);
   }, 120_000);
 });
