@@ -4,7 +4,9 @@ import { fromWire } from '../../src/events/codec.js';
 import type { RunnerEvent } from '../../src/events/types.js';
 import { EngineLease, failoverKeys, LostEngineWatch, type RegistryEntry } from '../../src/engine/failover.js';
 import { RedisAppender } from '../../src/log/redis.js';
-import type { RunnerInfo } from '../../src/engine/engine.js';
+import { TradingEngine, type RunnerInfo } from '../../src/engine/engine.js';
+import { EngineHost, RemoteEngine } from '../../src/engine/remote.js';
+import { EventBus } from '../../src/log/bus.js';
 import { privateStream, REDIS_URL, redisAvailable } from '../support/redis.js';
 
 const cleanups: (() => Promise<unknown> | unknown)[] = [];
@@ -122,5 +124,37 @@ describe.runIf(redisAvailable)('a lost engine, its runners and its lease (real R
     expect(await entries(redis, stream)).toHaveLength(1);
     await first.release();
     await second.release();
+  }, 30_000);
+  it('a runner shown "engine lost" can be restarted on another engine, or stopped for good (not resumed)', async () => {
+    const { key: stream, drop } = privateStream();
+    cleanups.push(drop);
+    const redis = new Redis(REDIS_URL);
+    cleanups.push(() => redis.disconnect());
+    const first = new TradingEngine(new EventBus());
+    const lost = new EngineHost(first, { url: REDIS_URL, stream, acceptStarts: true, leaseMs: 1000, recordDesired: true, log: () => undefined });
+    const remote = new RemoteEngine(REDIS_URL, stream, { leaseMs: 1000, log: () => undefined });
+    cleanups.push(() => remote.close(), () => first.stopAll());
+    const feed = { kind: 'simulated', ticksPerSecond: 10, seed: 1 };
+    await remote.addRunner({ id: 'l1', symbol: 'AAA', feed });
+    await remote.addRunner({ id: 'l2', symbol: 'BBB', feed });
+    await until(async () => (await remote.listRunners()).length === 2, 'both runners in the registry');
+    // The host goes silent, as a partitioned or killed engine does.
+    await lost.abandon();
+    await until(async () => (await remote.listRunners()).every((r) => r.state === 'Stopped' && r.stopReason === 'engine lost'), 'both shown lost');
+
+    // Stopped through the API now, l2 must not be resumed by the next engine.
+    expect((await remote.stopRunner('l2')).stopReason).toBe('engine lost');
+    const desired = await redis.hgetall(failoverKeys(stream).desired);
+    expect(JSON.parse(desired['l2']!)).toMatchObject({ running: false });
+    expect(JSON.parse(desired['l1']!)).toMatchObject({ running: true });
+
+    // restartRunner (what the API does: its configuration, started again) runs it on the engine that is there now.
+    const second = new TradingEngine(new EventBus());
+    const host = new EngineHost(second, { url: REDIS_URL, stream, acceptStarts: true, leaseMs: 1000, recordDesired: true, log: () => undefined });
+    cleanups.push(() => host.close(), () => second.stopAll());
+    const shown = await remote.getRunner('l1');
+    const restarted = await remote.addRunner(shown!.config);
+    expect(restarted.state).not.toBe('Stopped');
+    await until(async () => (await remote.getRunner('l1'))?.state === 'Analyzing', 'l1 running on the second engine');
   }, 30_000);
 });
