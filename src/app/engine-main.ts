@@ -6,6 +6,7 @@ import { log, warnTo } from '../runtime/log.js';
 import { EngineHost, newOwnerId } from '../engine/remote.js';
 import { desiredRunning, EngineLease, reportLostEngine } from '../engine/failover.js';
 import type { EventSink, LocalEngine } from '../engine/engine.js';
+import type { RunnerConfig } from '../engine/config.js';
 import { openDb, type Db } from '../store/db.js';
 
 /**
@@ -60,12 +61,14 @@ async function leaseLost(active: Active, why: string): Promise<void> {
  * Runs every runner the API last asked to run that is not running here (started from
  * RUNNERS_FILE) already: a restarted engine, or a standby that took over, resumes them.
  */
-async function resumeRunners(engine: LocalEngine, redis: Redis, stream: string, reason: string): Promise<number> {
+async function resumeRunners(engine: LocalEngine, host: EngineHost, configs: readonly RunnerConfig[], reason: string): Promise<number> {
   let resumed = 0;
-  for (const config of await desiredRunning(redis, stream)) {
+  for (const config of configs) {
     const running = engine.getRunner(config.id);
     if (running !== undefined && running.state !== 'Stopped') continue;
     try {
+      // In the registry under this engine first: killed right after the start, it is reported lost.
+      await host.announce(config);
       await engine.addRunner(config, reason);
       resumed++;
     } catch (err) {
@@ -75,20 +78,35 @@ async function resumeRunners(engine: LocalEngine, redis: Redis, stream: string, 
   return resumed;
 }
 
+/**
+ * Reports the runners of the engine taken over from stopped ("engine lost", once whoever
+ * reports it), before this engine takes requests or resumes any: a subscriber sees
+ * RunnerStopped, then RunnerStarted, never the reverse.
+ */
+async function reportPrevious(config: ServerConfig, persistence: Persistence, previous: string): Promise<void> {
+  const redis = config.redis!;
+  const control = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+  control.on('error', () => undefined);
+  try {
+    await reportLostEngine(control, { stream: redis.stream, maxLen: redis.maxLen, floor: persistence.bus.lastId }, previous);
+  } catch (err) {
+    log.warn({ previous }, `cannot report the runners of engine ${previous} stopped: ${(err as Error).message}; an API instance will`);
+  } finally {
+    control.disconnect();
+  }
+}
+
 /** The runners: RUNNERS_FILE's (or the defaults), then those resumed; the process ends on a refusal. */
 async function startRunners(config: ServerConfig, active: Active, previous: string, owner: string): Promise<number> {
-  const persistence = active.persistence!;
   const engine = active.engine!;
+  const host = active.host!;
   const redis = config.redis!;
   const control = new Redis(redis.url, { maxRetriesPerRequest: 1 });
   control.on('error', () => undefined);
   try {
     await Promise.all(config.runners.map(async (runner) => engine.addRunner(runner)));
-    // The engine taken over from: its runners are reported stopped before any is resumed,
-    // so that a subscriber sees RunnerStopped, then RunnerStarted, never the reverse.
-    if (previous !== '' && previous !== owner) await reportLostEngine(control, { stream: redis.stream, maxLen: redis.maxLen, floor: persistence.bus.lastId }, previous);
     const reason = previous === '' ? `resumed by engine ${owner}` : `resumed by engine ${owner}, which took over from engine ${previous}`;
-    return await resumeRunners(engine, control, redis.stream, reason);
+    return await resumeRunners(engine, host, await desiredRunning(control, redis.stream), reason);
   } catch (err) {
     console.error(`tickwire engine: ${(err as Error).message}`);
     process.exit(1);
@@ -141,7 +159,13 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   // A standby waits here, before it writes the store: the active engine is its one writer.
+  // Stopped while it waits, it has nothing to stop and holds nothing: it just goes.
+  const whileStandby = () => process.exit(0);
+  process.once('SIGINT', whileStandby);
+  process.once('SIGTERM', whileStandby);
   await lease.acquire();
+  process.off('SIGINT', whileStandby);
+  process.off('SIGTERM', whileStandby);
   lease.hold((why) => void leaseLost(active, why));
   // The engine process is the store's one writer: it reads the shared log back into a bus
   // of its own and writes every event in it, whichever process appended it. Its appends
@@ -155,9 +179,11 @@ async function main(): Promise<void> {
   }
   const persistence = active.persistence;
   sink.target = persistence.sink;
-  const resumed = await startRunners(config, active, lease.previous, owner);
-  // Makes the runners visible to every API instance and takes startRunner / stopRunner.
+  if (lease.previous !== '' && lease.previous !== owner) await reportPrevious(config, persistence, lease.previous);
+  // Makes the runners visible to every API instance and takes startRunner / stopRunner;
+  // before the runners start, so that each is in the registry before its RunnerStarted.
   active.host = new EngineHost(engine, { url: redis.url, stream: redis.stream, acceptStarts: true, leaseMs: config.engineLeaseMs, recordDesired: true, owner });
+  const resumed = await startRunners(config, active, lease.previous, owner);
   const stored = persistence.writer === null ? 'nothing (STORE_TYPES=none)' : `in ${persistence.db?.description}; ids continue after ${persistence.storedUpTo}`;
   const timer = setInterval(() => {
     const health = persistence.redisHealth();

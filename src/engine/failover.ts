@@ -171,7 +171,7 @@ export class EngineLease {
       waiting = true;
       await new Promise((r) => setTimeout(r, this.pollMs));
     }
-    if (waiting) this.options.log(`took over the lease from ${this.previous || 'nobody'} (fencing token ${this.token})`);
+    this.options.log(this.previous === '' ? `took the lease (fencing token ${this.token})` : `took over the lease from ${this.previous} (fencing token ${this.token})`);
   }
 
   /** Renews the lease until {@link release}; `onLost` is told once, when it lapsed or another engine holds it. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { EngineError, engineErrorFromWire, parseRunnerConfig, type EngineErrorCode } from './config.js';
+import { EngineError, engineErrorFromWire, parseRunnerConfig, type EngineErrorCode, type RunnerConfig } from './config.js';
 import { log as logger, warnTo } from '../runtime/log.js';
 import { snapshotRunner, type EngineControl, type LocalEngine, type RunnerInfo } from './engine.js';
 import { Channel } from '../runtime/channel.js';
@@ -162,6 +162,39 @@ export class EngineHost {
     this.redis.disconnect();
   }
 
+  /**
+   * Puts a runner about to start in the registry, under this host, before its RunnerStarted
+   * can be appended: if this process dies in between, the runner is still reported lost
+   * (a RunnerStopped "engine lost"), never left with a RunnerStarted and nothing after it.
+   * Unless it is running here already (a start that will be refused as a duplicate).
+   */
+  async announce(config: RunnerConfig): Promise<void> {
+    if (this.engine.getRunner(config.id)?.state !== undefined && this.engine.getRunner(config.id)?.state !== 'Stopped') return;
+    const at = Date.now();
+    const runner: RunnerInfo = {
+      id: config.id,
+      symbol: config.symbol,
+      strategy: config.strategy,
+      params: config.params ?? {},
+      config,
+      feed: config.feed.kind,
+      state: 'Idle',
+      position: null,
+      unrealizedPnl: 0,
+      stats: { ticksProcessed: 0, ticksRejected: 0, actionsExecuted: 0, errors: 0, errorRate: 0, realizedPnl: 0, lastPrice: null },
+      startedAt: at,
+      stoppedAt: null,
+      stopReason: null,
+    };
+    await this.redis.hset(this.keys.registry, config.id, JSON.stringify({ owner: this.owner, at, runner } satisfies RegistryEntry));
+  }
+
+  /** Undoes {@link announce} after a refused start: the entry of what this host knows of the id, or none. */
+  private async withdraw(id: string): Promise<void> {
+    if (this.engine.getRunner(id) === undefined) await this.redis.hdel(this.keys.registry, id).catch(() => undefined);
+    else await this.publishRegistry();
+  }
+
   private async publishRegistry(): Promise<void> {
     // This process is alive for as long as the key is: past it, the API reports its runners lost.
     await this.redis.set(this.keys.alive(this.owner), '1', 'PX', this.leaseMs).catch(() => undefined);
@@ -218,11 +251,18 @@ export class EngineHost {
   }
 
   private async execute(request: Request): Promise<Reply> {
+    let announced: string | null = null;
     try {
+      if (request.op === 'start') {
+        const config = parseRunnerConfig(request.input);
+        await this.announce(config);
+        announced = config.id;
+      }
       const runner =
         request.op === 'start' ? await this.engine.addRunner(request.input) : await this.engine.stopRunner(String(request.id), request.reason);
       return { ok: true, runner: snapshotRunner(runner) };
     } catch (err) {
+      if (announced !== null) await this.withdraw(announced);
       if (err instanceof EngineError) return { ok: false, code: err.code, message: err.message };
       return { ok: false, code: 'ENGINE_FAILED', message: (err as Error).message };
     }

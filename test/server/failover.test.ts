@@ -75,10 +75,10 @@ function engineProcess(stream: string, redisUrl = REDIS_URL): EngineProcess {
       void exited.then((code) => {
         if (!pattern.test(output)) reject(new Error(`the engine exited (${code}) before printing ${pattern}:\n${output}`));
       });
-      setTimeout(() => reject(new Error(`the engine did not print ${pattern} within 40 s:\n${output}`)), 40_000).unref();
+      setTimeout(() => reject(new Error(`the engine did not print ${pattern} within 60 s:\n${output}`)), 40_000).unref();
     });
   const exitCode = () =>
-    Promise.race([exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the engine did not exit within 40 s:\n${output}`)), 40_000).unref())]);
+    Promise.race([exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the engine did not exit within 60 s:\n${output}`)), 40_000).unref())]);
   return { child, output: () => output, printed, exited, exitCode };
 }
 
@@ -242,4 +242,62 @@ describe.runIf(redisAvailable)('failover in Redis mode (real engine processes, r
     standby.child.kill('SIGTERM');
     expect(await standby.exited).toBe(0);
   }, 120_000);
+  it('crash rounds: the active engine SIGKILLed under load, during its start-up and while it resumes runners, with a standby each time', async () => {
+    const { key: stream, drop } = privateStream();
+    cleanups.push(drop);
+    const first = engineProcess(stream);
+    await first.printed(/publishing to/);
+    const { server, bus } = await apiInstance(stream);
+    const ids = ['c1', 'c2', 'c3'];
+    const lifecycle = watch('graphql-ws', server, `subscription { events(runnerIds: ${JSON.stringify(ids)}, types: [RUNNER_STARTED, RUNNER_STOPPED]) { __typename ... on Event { runnerId } ... on RunnerStarted { startReason: reason } ... on RunnerStopped { reason } } }`);
+    await until(() => bus.subscriberCount === 1, 'the subscriber');
+    for (const id of ids) await startRunner(server, id);
+    await lifecycle.take(3, 15_000);
+    const resumedSince = (from: number) => lifecycleOf(lifecycle.results.slice(from)).some((e) => /^resumed/.test(String((e as { startReason?: unknown }).startReason)));
+    // Whichever candidate takes the lease (the standby, or a new engine that found it lapsed).
+    const tookOver = (candidates: EngineProcess[]) => {
+      const each = candidates.map(async (c) => (await c.printed(/took (over )?the lease/), c));
+      for (const p of each) p.catch(() => undefined);
+      return Promise.race(each);
+    };
+
+    // Round 1, under load: the first engine runs all three; a standby waits.
+    let standby = engineProcess(stream);
+    await standby.printed(/standby: engine/);
+    first.child.kill('SIGKILL');
+    // Round 2, during start-up: the engine that takes over is killed the moment it says so; a new standby is already starting.
+    let spare = engineProcess(stream);
+    let active = await tookOver([standby, spare]);
+    active.child.kill('SIGKILL');
+    standby = active === standby ? spare : standby;
+    // Round 3, while it resumes runners: killed at its first RunnerStarted.
+    spare = engineProcess(stream);
+    active = await tookOver([standby, spare]);
+    const from = lifecycle.results.length;
+    await until(() => resumedSince(from), 'a resumed runner', 30_000);
+    active.child.kill('SIGKILL');
+    standby = active === standby ? spare : standby;
+    spare = engineProcess(stream);
+    const last = await tookOver([standby, spare]);
+    const sorted = async () => ((await runners(server)) as { id: string }[]).sort((a, b) => a.id.localeCompare(b.id));
+    await until(async () => JSON.stringify(await sorted()) === JSON.stringify(ids.map((id) => ({ id, state: 'ANALYZING', stopReason: null }))), 'every runner running again', 30_000).catch(async (err: Error) => {
+      throw new Error(`${err.message}: runners ${JSON.stringify(await runners(server))}, lifecycle ${JSON.stringify(lifecycleOf(lifecycle.results))}, last engine:\n${last.output()}`);
+    });
+    await last.printed(/and 3 resumed/);
+
+    // Each runner's subscriber was told at every turn: its last word is a RunnerStarted that says it was resumed.
+    for (const id of ids) {
+      const own = lifecycleOf(lifecycle.results).filter((e) => (e as { runnerId: string }).runnerId === id) as { __typename: string; startReason?: string | null }[];
+      expect(own.at(-1)).toMatchObject({ __typename: 'RunnerStarted', startReason: expect.stringMatching(/^resumed by engine/) });
+      expect(own.filter((e) => e.__typename === 'RunnerStopped').length).toBeGreaterThanOrEqual(1);
+      // Never two RunnerStarted in a row: each engine that ran it and died was reported.
+      for (let i = 1; i < own.length; i++) expect([own[i - 1]!.__typename, own[i]!.__typename]).not.toEqual(['RunnerStarted', 'RunnerStarted']);
+    }
+    // No id was handed out twice, nor out of order.
+    const redis = new Redis(REDIS_URL);
+    cleanups.push(() => redis.disconnect());
+    const logIds = (await redis.xrange(stream, '-', '+')).filter(([, f]) => f.includes('id')).map(([, f]) => Number(f[f.indexOf('id') + 1]));
+    for (let i = 1; i < logIds.length; i++) expect(logIds[i]).toBeGreaterThan(logIds[i - 1]!);
+    await lifecycle.close();
+  }, 180_000);
 });
