@@ -14,6 +14,7 @@
 import { cpus } from 'node:os';
 import { runE2e, type E2eOptions, type E2eResult } from './e2e.js';
 import { benchEngine } from './engine.js';
+import { benchFailover } from './failover.js';
 import { benchFanout, fanoutSizesFromEnv } from './fanout.js';
 import { benchIdle } from './idle.js';
 import { benchInProcess } from './in-process.js';
@@ -111,6 +112,15 @@ log(
 // The ceiling: the offered rate stepped up until an instance falls behind (full run only).
 const redisMax = quick ? null : await benchRedisMax(2);
 if (redisMax !== null) log(`redis ceiling: each instance (a worker thread) keeps up with ${redisMax.maxEventsPerSec.toLocaleString()} events/s offered (p99 ${redisMax.p99Ms} ms)`);
+
+// Failover: SIGKILL of the active engine to the standby's first tick, median of 5 rounds at
+// ENGINE_LEASE_MS's default (3 rounds with a 1 s lease in --quick, to stay within its budget).
+const failover = await benchFailover(quick ? 3 : 5, quick ? 1000 : 5000);
+log(
+  failover === null
+    ? 'failover: Redis not available'
+    : `failover (SIGKILL of the active engine → first tick on the standby, ENGINE_LEASE_MS ${failover.leaseMs}): median ${failover.seconds} s of ${failover.rounds.join(', ')} s`,
+);
 
 // One runner at 1,000 ticks/s (the compiled server in its own process) to N graphql-ws
 // subscribers of the full TickReceived, all with the same variables (shared) or each with
@@ -231,6 +241,9 @@ if (json) {
       store: { ...(store.postgres ?? { eventsPerSec: null, p99Ms: null, lossWindowMs: null, lossWindowEvents: null }), pglite: store.pglite },
       redis: { ...(redis ?? { eventsPerSec: null, p99Ms: null }), maxEventsPerSec: redisMax?.maxEventsPerSec ?? null, max: redisMax },
       startup,
+      /** Seconds from the SIGKILL of the active engine to the first tick on the standby (median); null without Redis. */
+      failover: failover?.seconds ?? null,
+      failoverRun: failover,
       fanout: fanoutRun.sizes,
       fanoutSetup: {
         seconds: fanoutRun.seconds,

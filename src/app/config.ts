@@ -27,6 +27,9 @@ import {
   MAX_ENGINE_THREADS,
   MAX_EVENT_AGE_LIMIT_MS,
   MAX_WORKERS,
+  DEFAULT_ENGINE_LEASE_MS,
+  MIN_ENGINE_LEASE_MS,
+  MAX_ENGINE_LEASE_MS,
 } from '../runtime/settings.js';
 import { LOG_FORMATS, LOG_LEVELS } from '../runtime/log.js';
 import { DEFAULT_TRUSTED_DOCUMENTS, TRUSTED_DOCUMENTS_MODES, type TrustedDocumentsMode } from '../runtime/settings.js';
@@ -94,6 +97,12 @@ export interface ServerConfig {
    */
   readonly engineThreads: number;
   /**
+   * ENGINE_LEASE_MS: how long an engine's lease in Redis lasts without a renewal (renewed
+   * every third of it). When it lapses the engine's runners are reported stopped ("engine
+   * lost") and a standby engine takes over. Unused without REDIS_URL.
+   */
+  readonly engineLeaseMs: number;
+  /**
    * WORKERS: processes that serve the graphql-ws connections, each mirroring the log, so
    * that fan-out uses more cores; 0 serves them in the server process. `auto`:
    * {@link autoWorkers} of the machine's cores (0 on two cores).
@@ -155,6 +164,8 @@ export function autoWorkers(cores: number): number {
   if (!Number.isFinite(cores)) return 0;
   return Math.min(MAX_WORKERS, Math.max(0, Math.floor(cores) - 2));
 }
+
+const ENGINE_LEASE_RANGE = `must be a whole number of milliseconds from ${MIN_ENGINE_LEASE_MS} to ${MAX_ENGINE_LEASE_MS}`;
 
 const WORKERS_RANGE = `must be auto (two fewer than the cores, 0 on two cores) or a whole number from 0 (graphql-ws served by the server process) to ${MAX_WORKERS}`;
 
@@ -255,6 +266,12 @@ const envSchema = z.object({
     .min(0, `must be a whole number from 0 (runners on the main thread) to ${MAX_ENGINE_THREADS}`)
     .max(MAX_ENGINE_THREADS, `must be a whole number from 0 (runners on the main thread) to ${MAX_ENGINE_THREADS}`)
     .default(DEFAULT_ENGINE_THREADS),
+  ENGINE_LEASE_MS: z.coerce
+    .number({ error: ENGINE_LEASE_RANGE })
+    .int(ENGINE_LEASE_RANGE)
+    .min(MIN_ENGINE_LEASE_MS, ENGINE_LEASE_RANGE)
+    .max(MAX_ENGINE_LEASE_MS, ENGINE_LEASE_RANGE)
+    .default(DEFAULT_ENGINE_LEASE_MS),
   WORKERS: z
     .union([z.literal('auto'), z.coerce.number({ error: WORKERS_RANGE }).int(WORKERS_RANGE).min(0, WORKERS_RANGE).max(MAX_WORKERS, WORKERS_RANGE)], { error: WORKERS_RANGE })
     .default(DEFAULT_WORKERS),
@@ -306,7 +323,7 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   const engine = { maxRunners: e.MAX_RUNNERS, maxTotalTicksPerSecond: e.MAX_TOTAL_TICKS_PER_SECOND };
   const trustedDocuments = { mode: e.TRUSTED_DOCUMENTS, manifests: loadManifests(e.TRUSTED_DOCUMENTS_FILES) };
   const workers = e.WORKERS === 'auto' ? autoWorkers(availableParallelism()) : e.WORKERS;
-  const common = { port: PORT, host: HOST, store, redis, limits, tokens, dashboardDir, replayDir, engine, maxEventAgeMs: e.MAX_EVENT_AGE_MS, engineThreads: e.ENGINE_THREADS, workers, trustedDocuments };
+  const common = { port: PORT, host: HOST, store, redis, limits, tokens, dashboardDir, replayDir, engine, maxEventAgeMs: e.MAX_EVENT_AGE_MS, engineThreads: e.ENGINE_THREADS, engineLeaseMs: e.ENGINE_LEASE_MS, workers, trustedDocuments };
   if (RUNNERS_FILE === undefined) {
     return { ...common, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners', runnersFromFile: false };
   }

@@ -141,8 +141,8 @@ export async function runServer(config: ServerConfig, early: EarlyStart = startE
   const { engine, localRunners } = await startRunners(config, persistence, early);
   // With Redis, runners may live in any process: the API reads and drives them through
   // the registry and control lists; this process's own runners are published there too.
-  const host = config.redis !== null && localRunners.length > 0 ? new EngineHost(engine, { url: config.redis.url, stream: config.redis.stream, acceptStarts: false }) : null;
-  const remote = config.redis !== null ? new RemoteEngine(config.redis.url, config.redis.stream) : null;
+  const host = config.redis !== null && localRunners.length > 0 ? new EngineHost(engine, { url: config.redis.url, stream: config.redis.stream, acceptStarts: false, leaseMs: config.engineLeaseMs }) : null;
+  const remote = config.redis !== null ? new RemoteEngine(config.redis.url, config.redis.stream, { leaseMs: config.engineLeaseMs }) : null;
   // The runner GraphiQL and the banner suggest: one that runs here, or none (a query that needs no id).
   const firstRunner = engine.listRunners()[0]?.id ?? null;
   step(`listening on ${config.host}:${config.port}`);

@@ -37,7 +37,15 @@ export interface Persistence {
   redisHealth(): RedisHealth | null;
   /** Writes what is buffered (within `timeoutMs`) and closes the database. */
   close(timeoutMs?: number): Promise<void>;
+  /** Resolves once the appender has nothing left to append (or the log refused it), at most after `timeoutMs`; at once without Redis. */
+  appendsSettled(timeoutMs: number): Promise<void>;
 }
+
+/** The shared log as the store's writer opens it: with the engine lease's fencing token it appends under. */
+export type SharedLogConfig = NonNullable<ServerConfig['redis']> & {
+  /** See `AppenderOptions.fence`: set by an engine process holding the lease. */
+  readonly fence?: { readonly token: number; readonly onRefused: (current: number) => void };
+};
 
 /**
  * `run` one call at a time, with at most one call waiting, which runs with the latest
@@ -134,7 +142,7 @@ async function startingPoint(store: EventStore | null, role: StoreRole, sharedLo
 }
 
 /** The two ends of the shared log: the reader that feeds the local bus, the appender local runners publish to. */
-function sharedLogOf(redis: NonNullable<ServerConfig['redis']>, wiring: Wiring, continuesAfter: number): { reader: RedisReader; appender: RedisAppender } {
+function sharedLogOf(redis: SharedLogConfig, wiring: Wiring, continuesAfter: number): { reader: RedisReader; appender: RedisAppender } {
   const { bus, log, report } = wiring;
   const reader = new RedisReader(bus, {
     url: redis.url,
@@ -150,6 +158,7 @@ function sharedLogOf(redis: NonNullable<ServerConfig['redis']>, wiring: Wiring, 
     log,
     // Ids never go back: not after a restart, nor after Redis lost its counter.
     floor: () => Math.max(continuesAfter, bus.lastId),
+    ...(redis.fence === undefined ? {} : { fence: redis.fence }),
     onLost: (count, ids) =>
       report(`${count} events were dropped before they reached the shared log: Redis was unreachable for longer than the append buffer lasts${ids === null ? '' : ` (ids ${ids.fromId}..${ids.toId} stand for them)`}`),
   });
@@ -231,7 +240,7 @@ async function closePersistence(running: Running, timeoutMs: number): Promise<vo
 export async function startPersistence(
   config: StoreStart,
   log: (line: string) => void = warnTo(logger),
-  redis: ServerConfig['redis'] = null,
+  redis: SharedLogConfig | null = null,
   role: StoreRole = redis === null ? 'single' : 'reader',
 ): Promise<Persistence> {
   if (role !== 'single' && redis === null) throw new Error(`the ${role} role needs the shared log (REDIS_URL)`);
@@ -279,6 +288,7 @@ export async function startPersistence(
     store,
     db,
     writer,
+    appendsSettled: async (timeoutMs) => appender?.whenIdle(timeoutMs),
     close: (timeoutMs = 5000) => closePersistence({ bus, db, reader, appender, writer, positionTimer, savePosition }, timeoutMs),
   };
 }

@@ -46,7 +46,8 @@ export interface RunnerInfo {
  * another process and is reached over the shared log's control channel.
  */
 export interface EngineControl {
-  addRunner(input: unknown): RunnerInfo | Promise<RunnerInfo>;
+  /** `reason` goes into the RunnerStarted (an engine resuming a runner says so). */
+  addRunner(input: unknown, reason?: string): RunnerInfo | Promise<RunnerInfo>;
   stopRunner(id: string, reason?: string): Promise<RunnerInfo>;
   getRunner(id: string): RunnerInfo | undefined | Promise<RunnerInfo | undefined>;
   listRunners(): readonly RunnerInfo[] | Promise<readonly RunnerInfo[]>;
@@ -304,7 +305,7 @@ export class TradingEngine implements LocalEngine {
    * A replay path is opened as given (relative to the working directory): callers that
    * take paths from users confine them first (see `resolveReplayPath`).
    */
-  addRunner(input: unknown): RunnerInfo {
+  addRunner(input: unknown, reason?: string): RunnerInfo {
     const { config, strategy } = vetRunner(input, this.runners, this.limits);
     const symbol = config.symbol;
     const sink = this.sink;
@@ -335,7 +336,7 @@ export class TradingEngine implements LocalEngine {
     });
     this.runners.set(config.id, managed);
     this.forgetOldStopped();
-    runner.start();
+    runner.start(reason);
     managed.statsTimer = setInterval(() => guard(managed, () => runner.emitStats()), config.statsIntervalMs);
     managed.statsTimer.unref();
     managed.done = this.drive(managed);

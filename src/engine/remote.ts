@@ -1,15 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { EngineError, engineErrorFromWire, parseRunnerConfig, type EngineErrorCode } from './config.js';
+import { EngineError, engineErrorFromWire, parseRunnerConfig, type EngineErrorCode, type RunnerConfig } from './config.js';
 import { log as logger, warnTo } from '../runtime/log.js';
 import { snapshotRunner, type EngineControl, type LocalEngine, type RunnerInfo } from './engine.js';
 import { Channel } from '../runtime/channel.js';
+import { DEFAULT_ENGINE_LEASE_MS } from '../runtime/settings.js';
+import { ENGINE_LOST_REASON, failoverKeys, lostOwners, LostEngineWatch, recordDesired, registryEntries, type RegistryEntry } from './failover.js';
 
 /** Keys of the control channel beside the shared log's stream. */
 function keys(stream: string) {
   return {
-    /** Hash runner id → JSON { owner, at, runner }: every host's runners, refreshed each second. */
-    registry: `${stream}:runners`,
+    ...failoverKeys(stream),
     /** Start requests, taken by exactly one engine process that accepts starts. */
     starts: `${stream}:control:start`,
     /** Requests for the runners of one host. */
@@ -18,7 +19,10 @@ function keys(stream: string) {
   };
 }
 
-/** How long a host's registry entry counts as live without a refresh. */
+/**
+ * How long a stopped runner's registry entry is shown without a refresh (its host forgot
+ * it, or is gone). A runner reported lost stays, stopped, until a host runs it again.
+ */
 const REGISTRY_STALE_MS = 30_000;
 /** How long the API waits for an engine to answer a request (default). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
@@ -66,11 +70,10 @@ interface ControlAnswers {
   readonly stop: RunnerInfo;
 }
 
-/** An engine's errors, rebuilt: one it did not expect (ENGINE_FAILED) leaves the engine unavailable to the caller. */
-interface RegistryEntry {
-  readonly owner: string;
-  readonly at: number;
-  readonly runner: RunnerInfo;
+
+/** An owner id no other process has: the pid, and random bytes against pids reused on other hosts. */
+export function newOwnerId(): string {
+  return `${process.pid}-${randomBytes(4).toString('hex')}`;
 }
 
 /** Where an {@link EngineHost} publishes its runners and what it takes. */
@@ -83,6 +86,15 @@ export interface EngineHostOptions {
   readonly acceptStarts: boolean;
   /** Where its warnings go (default: the process log). */
   readonly log?: (line: string) => void;
+  /**
+   * ENGINE_LEASE_MS: the TTL of this host's liveness key, renewed (with the registry) every
+   * third of it, at least every second. When it lapses the API reports the host's runners lost.
+   */
+  readonly leaseMs?: number;
+  /** Records what start and stop requests ask in the runners' desired state (the engine process: true). */
+  readonly recordDesired?: boolean;
+  /** Its owner id (default: made up from the pid): the engine process passes the one its lease names. */
+  readonly owner?: string;
 }
 
 /**
@@ -91,7 +103,7 @@ export interface EngineHostOptions {
  * from the control lists, answering each on its own reply key.
  */
 export class EngineHost {
-  readonly owner = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  readonly owner: string;
   private readonly redis: Redis;
   private readonly blocking: Redis;
   private readonly timer: NodeJS.Timeout;
@@ -101,22 +113,43 @@ export class EngineHost {
 
   private readonly acceptStarts: boolean;
   private readonly log: (line: string) => void;
+  private readonly leaseMs: number;
+  private readonly recordsDesired: boolean;
+  private readonly stream: string;
 
   constructor(
     private readonly engine: LocalEngine,
     options: EngineHostOptions,
   ) {
     const { url, stream } = options;
+    this.owner = options.owner ?? newOwnerId();
+    this.stream = stream;
     this.acceptStarts = options.acceptStarts;
     this.log = options.log ?? warnTo(logger);
+    this.leaseMs = options.leaseMs ?? DEFAULT_ENGINE_LEASE_MS;
+    this.recordsDesired = options.recordDesired ?? false;
     this.keys = keys(stream);
     this.redis = new Redis(url, { maxRetriesPerRequest: 1 });
     this.blocking = new Redis(url, { maxRetriesPerRequest: 1 });
     for (const r of [this.redis, this.blocking]) r.on('error', () => undefined);
-    this.timer = setInterval(() => void this.publishRegistry(), 1000);
+    this.timer = setInterval(() => void this.publishRegistry(), Math.min(1000, Math.floor(this.leaseMs / 3)));
     this.timer.unref();
     void this.publishRegistry();
     this.loop = this.serve();
+  }
+
+  /**
+   * Stops at once, publishing nothing more: this process lost its engine lease, another
+   * engine may run these runners now, and what this one would write is stale.
+   */
+  async abandon(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.blocking.disconnect();
+    this.redis.disconnect();
+    // A request blocked on a connection that was already down when it was disconnected is
+    // never settled by ioredis: the loop is not waited for beyond a moment.
+    await Promise.race([this.loop, new Promise((r) => setTimeout(r, 1000).unref())]);
   }
 
   /** Publishes a last registry update and stops serving requests. */
@@ -129,7 +162,42 @@ export class EngineHost {
     this.redis.disconnect();
   }
 
+  /**
+   * Puts a runner about to start in the registry, under this host, before its RunnerStarted
+   * can be appended: if this process dies in between, the runner is still reported lost
+   * (a RunnerStopped "engine lost"), never left with a RunnerStarted and nothing after it.
+   * Unless it is running here already (a start that will be refused as a duplicate).
+   */
+  async announce(config: RunnerConfig): Promise<void> {
+    if (this.engine.getRunner(config.id)?.state !== undefined && this.engine.getRunner(config.id)?.state !== 'Stopped') return;
+    const at = Date.now();
+    const runner: RunnerInfo = {
+      id: config.id,
+      symbol: config.symbol,
+      strategy: config.strategy,
+      params: config.params ?? {},
+      config,
+      feed: config.feed.kind,
+      state: 'Idle',
+      position: null,
+      unrealizedPnl: 0,
+      stats: { ticksProcessed: 0, ticksRejected: 0, actionsExecuted: 0, errors: 0, errorRate: 0, realizedPnl: 0, lastPrice: null },
+      startedAt: at,
+      stoppedAt: null,
+      stopReason: null,
+    };
+    await this.redis.hset(this.keys.registry, config.id, JSON.stringify({ owner: this.owner, at, runner } satisfies RegistryEntry));
+  }
+
+  /** Undoes {@link announce} after a refused start: the entry of what this host knows of the id, or none. */
+  private async withdraw(id: string): Promise<void> {
+    if (this.engine.getRunner(id) === undefined) await this.redis.hdel(this.keys.registry, id).catch(() => undefined);
+    else await this.publishRegistry();
+  }
+
   private async publishRegistry(): Promise<void> {
+    // This process is alive for as long as the key is: past it, the API reports its runners lost.
+    await this.redis.set(this.keys.alive(this.owner), '1', 'PX', this.leaseMs).catch(() => undefined);
     const runners = this.engine.listRunners();
     if (runners.length === 0) return;
     const at = Date.now();
@@ -174,6 +242,8 @@ export class EngineHost {
         await this.publishRegistry();
         continue;
       }
+      // Recorded before the answer: a runner the API was told started is resumed by the next engine.
+      if (reply.ok && this.recordsDesired) await recordDesired(this.redis, this.stream, reply.runner.config, request.op === 'start').catch((err: Error) => this.log(`tickwire: cannot record runner "${reply.runner.id}"'s desired state: ${err.message}`));
       await this.publishRegistry();
       const key = this.keys.reply(request.requestId);
       await this.redis.multi().lpush(key, JSON.stringify(reply)).expire(key, 60).exec().catch(() => undefined);
@@ -181,11 +251,18 @@ export class EngineHost {
   }
 
   private async execute(request: Request): Promise<Reply> {
+    let announced: string | null = null;
     try {
+      if (request.op === 'start') {
+        const config = parseRunnerConfig(request.input);
+        await this.announce(config);
+        announced = config.id;
+      }
       const runner =
         request.op === 'start' ? await this.engine.addRunner(request.input) : await this.engine.stopRunner(String(request.id), request.reason);
       return { ok: true, runner: snapshotRunner(runner) };
     } catch (err) {
+      if (announced !== null) await this.withdraw(announced);
       if (err instanceof EngineError) return { ok: false, code: err.code, message: err.message };
       return { ok: false, code: 'ENGINE_FAILED', message: (err as Error).message };
     }
@@ -205,6 +282,8 @@ export class RemoteEngine implements EngineControl {
   /** Makes this instance's request ids (the channel's numbers) unique among every API instance's. */
   private readonly instance = randomBytes(8).toString('hex');
   private readonly calls: Channel<ControlCall, ControlAnswers, ReplyError>;
+  private readonly stream: string;
+  private readonly watch: LostEngineWatch;
 
   constructor(
     private readonly url: string,
@@ -214,8 +293,15 @@ export class RemoteEngine implements EngineControl {
       readonly timeoutMs?: number;
       /** Requests a control list may hold before new ones are refused (default 1000). */
       readonly maxQueued?: number;
+      /** ENGINE_LEASE_MS: how often the registry is looked at for runners whose host is gone. */
+      readonly leaseMs?: number;
+      /** Where the report of a lost engine is logged (default: the process log). */
+      readonly log?: (line: string) => void;
     } = {},
   ) {
+    this.stream = stream;
+    // Reports the runners of a host that is gone, whichever instance notices first.
+    this.watch = new LostEngineWatch({ url, stream, leaseMs: options.leaseMs ?? DEFAULT_ENGINE_LEASE_MS, log: options.log ?? warnTo(logger) });
     this.timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.maxQueued = options.maxQueued ?? DEFAULT_MAX_QUEUED;
     this.keys = keys(stream);
@@ -235,6 +321,7 @@ export class RemoteEngine implements EngineControl {
   /** Disconnects; requests waiting fail with ENGINE_UNAVAILABLE. */
   close(): void {
     this.calls.close(new EngineError('ENGINE_UNAVAILABLE', 'the engine control is closed'));
+    this.watch.close();
     this.redis.disconnect();
   }
 
@@ -255,22 +342,32 @@ export class RemoteEngine implements EngineControl {
   async stopRunner(id: string, reason?: string): Promise<RunnerInfo> {
     const entry = await this.entry(id);
     if (entry === undefined) throw new EngineError('UNKNOWN_RUNNER', `no runner "${id}"`);
+    // Gone with its engine, it is stopped already: stopping it means the next engine must not resume it.
+    if (entry.runner.state === 'Stopped' && entry.runner.stopReason === ENGINE_LOST_REASON) {
+      await recordDesired(this.redis, this.stream, entry.runner.config, false);
+      return entry.runner;
+    }
     return this.calls.call({ op: 'stop', id, ...(reason !== undefined ? { reason } : {}), queue: this.keys.host(entry.owner), unanswered: `the engine that owns "${id}" did not answer` });
   }
 
+  /**
+   * The registry as the API shows it: a runner whose host is gone (its liveness key lapsed)
+   * is stopped ("engine lost") from that moment, even before the report of it is made;
+   * one reported lost stays until a host runs it again, so that restartRunner finds it.
+   */
   private async entries(): Promise<RegistryEntry[]> {
-    const all = await this.redis.hgetall(this.keys.registry);
+    const all = await registryEntries(this.redis, this.stream);
+    const gone = new Set(await lostOwners(this.redis, this.stream, all));
     const now = Date.now();
-    const live: RegistryEntry[] = [];
-    for (const json of Object.values(all)) {
-      try {
-        const entry = JSON.parse(json) as RegistryEntry;
-        if (now - entry.at < REGISTRY_STALE_MS) live.push(entry);
-      } catch {
-        // A malformed entry is skipped; the host rewrites it within a second.
+    const shown: RegistryEntry[] = [];
+    for (const entry of all) {
+      if (gone.has(entry.owner) && entry.runner.state !== 'Stopped') {
+        shown.push({ ...entry, runner: { ...entry.runner, state: 'Stopped', stoppedAt: entry.at, stopReason: ENGINE_LOST_REASON } });
+      } else if (entry.lost === true || now - entry.at < REGISTRY_STALE_MS) {
+        shown.push(entry);
       }
     }
-    return live;
+    return shown;
   }
 
   private async entry(id: string): Promise<RegistryEntry | undefined> {

@@ -114,10 +114,10 @@ export class SymbolRunner {
     return positionPnl(this.openPos, this.lastPrice, this.feeRate);
   }
 
-  /** Emits RunnerStarted and moves Idle → Analyzing. */
-  start(): void {
+  /** Emits RunnerStarted (with `reason`, when given) and moves Idle → Analyzing. */
+  start(reason?: string): void {
     this.guarded(() => {
-      this.send({ type: 'RunnerStarted', runnerId: this.id, symbol: this.symbol, timestamp: this.clock() });
+      this.send({ type: 'RunnerStarted', runnerId: this.id, symbol: this.symbol, timestamp: this.clock(), ...(reason === undefined ? {} : { reason }) });
       this.transition('Analyzing', 'runner started');
     });
   }

@@ -66,7 +66,7 @@ function actionData(a: Action): Record<string, unknown> {
 function eventData(e: RunnerEvent): Record<string, unknown> {
   switch (e.type) {
     case 'RunnerStarted':
-      return { runnerId: e.runnerId, symbol: e.symbol, timestamp: e.timestamp };
+      return { runnerId: e.runnerId, symbol: e.symbol, timestamp: e.timestamp, ...(e.reason === undefined ? {} : { reason: e.reason }) };
     case 'RunnerStopped':
       return { runnerId: e.runnerId, reason: e.reason, timestamp: e.timestamp };
     case 'TickReceived':
@@ -177,7 +177,8 @@ const state = oneOf(RUNNER_STATES);
  * `.optional()`: a writer that forgets one is a bug the decoder should surface.
  */
 const DATA_SCHEMAS: Readonly<Record<EventVariant, z.ZodType>> = {
-  RunnerStarted: object({ runnerId: text(), symbol: text(), timestamp: timestamp() }),
+  // `reason` is optional, not nullable: events stored and recorded before it existed lack it.
+  RunnerStarted: object({ runnerId: text(), symbol: text(), timestamp: timestamp(), reason: text().optional() }),
   RunnerStopped: object({ runnerId: text(), reason: text(), timestamp: timestamp() }),
   TickReceived: object({ runnerId: text(), symbol: text(), data: marketData }),
   StateTransition: object({ runnerId: text(), from: state, to: state, reason: text(), timestamp: timestamp() }),

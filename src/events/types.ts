@@ -12,6 +12,11 @@ export interface RunnerStarted {
   readonly runnerId: string;
   readonly symbol: string;
   readonly timestamp: number;
+  /**
+   * Why it started, when not by a plain start: an engine that resumed it (after a restart
+   * or a takeover) says so here. Absent on events recorded before it existed.
+   */
+  readonly reason?: string;
 }
 
 /** A runner stopped for good; `reason` says why. Critical: never dropped. */

@@ -31,9 +31,21 @@ export interface AppenderOptions extends RedisLogOptions {
    * (Redis away for longer than the buffer lasts) and which ids stand for them.
    */
   readonly onLost?: (count: number, ids: { readonly fromId: number; readonly toId: number } | null) => void;
+  /**
+   * The fencing token of the engine lease this appender's process holds: every append
+   * carries it, and the log refuses it once a newer lease was taken (another engine took
+   * over). Then nothing more is appended and `onRefused` is told the newer token.
+   * Without it (API instances) appends are not fenced.
+   */
+  readonly fence?: { readonly token: number; readonly onRefused: (current: number) => void };
 }
 
 const DEFAULT_STREAM = 'tickwire:events';
+
+/** The key holding the token of the newest engine lease of a stream (a counter raised on every acquisition). */
+export function fenceKeyOf(stream: string): string {
+  return `${stream}:engine:fence`;
+}
 
 /** The key holding a stream's epoch. */
 export function epochKeyOf(stream: string): string {
@@ -69,8 +81,18 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
  * Every entry carries the log's epoch (KEYS[4], set to ARGV[5] when the log has none):
  * a reader knows from the entry itself that the log was recreated and its ids start
  * again, whoever appended first after the loss.
+ *
+ * ARGV[6] is the appender's fencing token (0: not fenced): below the newest lease's token
+ * (KEYS[5]) the batch is refused with {-2, newest}. Each entry records the token it was
+ * appended under (`fence`), so that an audit can tell which engine appended what. Checked in the same step as the
+ * append, so an engine that lost its lease cannot slip one batch in after a takeover.
  */
 const APPEND_SCRIPT = `
+local token = tonumber(ARGV[6])
+if token > 0 then
+  local newest = tonumber(redis.call('GET', KEYS[5]) or '0')
+  if token < newest then return {-2, newest} end
+end
 if redis.call('GET', KEYS[3]) == ARGV[2] then return -1 end
 redis.call('SET', KEYS[3], ARGV[2], 'EX', 86400)
 local epoch = redis.call('GET', KEYS[4])
@@ -86,9 +108,9 @@ if reserve > 0 then
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'lost', upTo - reserve + 1, 'to', upTo, 'epoch', epoch)
 end
 local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-for i = 6, #ARGV, 2 do
+for i = 7, #ARGV, 2 do
   last = redis.call('INCR', KEYS[2])
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'id', last, 'symbol', ARGV[i], 'event', ARGV[i + 1], 'epoch', epoch)
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'id', last, 'symbol', ARGV[i], 'event', ARGV[i + 1], 'epoch', epoch, 'fence', ARGV[6])
 end
 return last`;
 
@@ -164,11 +186,15 @@ export class RedisAppender {
   private appended = 0;
   private healthy = true;
   private closed = false;
-  private idle: (() => void) | null = null;
+  private refused = false;
+  private readonly fence: AppenderOptions['fence'];
+  /** Told once nothing more waits to be appended (a close, {@link RedisAppender.whenIdle}). */
+  private idlers: (() => void)[] = [];
 
   constructor(options: AppenderOptions) {
     this.floor = options.floor ?? (() => 0);
     this.onLost = options.onLost;
+    this.fence = options.fence;
     this.redis = connect(options.url);
     this.redis.on('error', () => undefined);
     this.stream = options.stream ?? DEFAULT_STREAM;
@@ -198,9 +224,45 @@ export class RedisAppender {
   async close(timeoutMs = 5000): Promise<void> {
     this.closed = true;
     if (this.running || this.queue.size > 0) {
-      await Promise.race([new Promise<void>((r) => (this.idle = r)), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+      await Promise.race([new Promise<void>((r) => this.idlers.push(r)), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     }
     this.redis.disconnect();
+  }
+
+  /** Resolves once nothing waits to be appended (or appends were refused), or after `timeoutMs`. */
+  async whenIdle(timeoutMs: number): Promise<void> {
+    if (!this.running && this.queue.size === 0) return;
+    await Promise.race([new Promise<void>((r) => this.idlers.push(r)), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+  }
+
+  /** True once the log refused this appender's fencing token: it appends nothing more. */
+  get fenced(): boolean {
+    return this.refused;
+  }
+
+  /**
+   * Appends the batch in flight: the last id it was given (-1: it had landed before),
+   * or null when the log refused it (a newer engine lease), which ends this appender.
+   */
+  private async appendInflight(): Promise<number | null> {
+    await ready(this.redis);
+    const floor = Math.max(this.lastId, this.floor());
+    const args: string[] = [String(this.maxLen), this.inflightId, String(floor), String(this.inflightReserve), newEpoch(), String(this.fence?.token ?? 0)];
+    for (const [symbol, event] of this.inflight) args.push(symbol, toWire(event));
+    const keys = [this.stream, `${this.stream}:id`, `${this.stream}:appender:${this.appenderId}`, epochKeyOf(this.stream), fenceKeyOf(this.stream)];
+    const reply = this.redis.eval(APPEND_SCRIPT, keys.length, ...keys, ...args);
+    const answer = await within(reply, APPEND_TIMEOUT_MS, `no answer to an append within ${APPEND_TIMEOUT_MS} ms`);
+    if (!Array.isArray(answer)) return Number(answer);
+    // Refused: another engine holds a newer lease. What waits here was never appended and never will be.
+    const newest = Number(answer[1]);
+    const dropped = this.inflight.length + this.queue.size;
+    this.refused = true;
+    this.closed = true;
+    this.inflight = [];
+    while (this.queue.shift() !== undefined);
+    this.log(`tickwire: the shared log refused this engine's appends: its lease's fencing token ${this.fence?.token} is stale (the newest is ${newest}, another engine took over); ${dropped} events were not appended`);
+    this.fence?.onRefused(newest);
+    return null;
   }
 
   private async drain(): Promise<void> {
@@ -216,13 +278,8 @@ export class RedisAppender {
         }
       }
       try {
-        await ready(this.redis);
-        const floor = Math.max(this.lastId, this.floor());
-        const args: string[] = [String(this.maxLen), this.inflightId, String(floor), String(this.inflightReserve), newEpoch()];
-        for (const [symbol, event] of this.inflight) args.push(symbol, toWire(event));
-        const keys = [this.stream, `${this.stream}:id`, `${this.stream}:appender:${this.appenderId}`, epochKeyOf(this.stream)];
-        const reply = this.redis.eval(APPEND_SCRIPT, keys.length, ...keys, ...args);
-        const last = Number(await within(reply, APPEND_TIMEOUT_MS, `no answer to an append within ${APPEND_TIMEOUT_MS} ms`));
+        const last = await this.appendInflight();
+        if (last === null) break;
         if (last > 0) this.lastId = last;
         if (this.inflightReserve > 0) {
           const lost = this.inflightReserve;
@@ -250,8 +307,34 @@ export class RedisAppender {
       }
     }
     this.running = false;
-    this.idle?.();
+    for (const told of this.idlers.splice(0)) told();
   }
+}
+
+/** Where {@link appendOnce} appends, and the key that makes it once. */
+export interface AppendOnceTarget {
+  /** The shared log's stream. */
+  readonly stream: string;
+  /** Set by the first append with it (kept a day): any later one with it appends nothing. */
+  readonly onceKey: string;
+  /** As {@link RedisLogOptions.maxLen}. */
+  readonly maxLen?: number;
+  /** As {@link AppenderOptions.floor}: the largest id the caller has seen. */
+  readonly floor?: number;
+}
+
+/**
+ * Appends `events` to the shared log, in order and in one step, unless an append with the
+ * same `onceKey` was made before, by this process or any other: several API instances that
+ * notice the same lost engine report it once. Resolves true for the call that appended.
+ */
+export async function appendOnce(redis: Redis, target: AppendOnceTarget, events: readonly (readonly [symbol: string, event: RunnerEvent])[]): Promise<boolean> {
+  const { stream, onceKey } = target;
+  const keys = [stream, `${stream}:id`, onceKey, epochKeyOf(stream), fenceKeyOf(stream)];
+  const args = [String(target.maxLen ?? DEFAULT_MAX_LEN), 'once', String(target.floor ?? 0), '0', newEpoch(), '0'];
+  for (const [symbol, event] of events) args.push(symbol, toWire(event));
+  const reply = await within(redis.eval(APPEND_SCRIPT, keys.length, ...keys, ...args), APPEND_TIMEOUT_MS, `no answer to an append within ${APPEND_TIMEOUT_MS} ms`);
+  return reply !== -1;
 }
 
 /** True for a value that can be an epoch (what a client may send back). */

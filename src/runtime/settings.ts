@@ -57,3 +57,16 @@ export type TrustedDocumentsMode = (typeof TRUSTED_DOCUMENTS_MODES)[number];
 
 /** TRUSTED_DOCUMENTS unless configured: any document runs, as before trusted documents existed. */
 export const DEFAULT_TRUSTED_DOCUMENTS: TrustedDocumentsMode = 'off';
+
+/**
+ * ENGINE_LEASE_MS unless configured: how long an engine's lease in Redis lasts without a
+ * renewal. Its runners are reported stopped ("engine lost") within it plus a second, and
+ * a standby takes over within it plus two.
+ */
+export const DEFAULT_ENGINE_LEASE_MS = 5000;
+
+/** Shortest ENGINE_LEASE_MS: a renewal a third of it apart must still fit a busy machine's pauses. */
+export const MIN_ENGINE_LEASE_MS = 1000;
+
+/** Longest ENGINE_LEASE_MS: ten minutes. */
+export const MAX_ENGINE_LEASE_MS = 600_000;

@@ -91,6 +91,14 @@ describe('server configuration', () => {
     }
   });
 
+  it('reads ENGINE_LEASE_MS (default 5000) and refuses anything but whole ms from 1000 to ten minutes', () => {
+    expect(loadServerConfig({}).engineLeaseMs).toBe(5000);
+    expect(loadServerConfig({ ENGINE_LEASE_MS: '1500' }).engineLeaseMs).toBe(1500);
+    for (const bad of ['0', '999', '1.5', 'soon', '600001']) {
+      expect(() => loadServerConfig({ ENGINE_LEASE_MS: bad })).toThrow(/^invalid environment: ENGINE_LEASE_MS: must be a whole number of milliseconds from 1000 to 600000/);
+    }
+  });
+
   it('validates LOG_LEVEL with the rest of the environment', () => {
     expect(() => loadServerConfig({})).not.toThrow();
     for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']) expect(() => loadServerConfig({ LOG_LEVEL: level })).not.toThrow();

@@ -45,7 +45,7 @@ async function handle(message: ToEngineThread): Promise<void> {
     case 'start': {
       let reply: EngineThreadReply;
       try {
-        reply = { requestId: message.requestId, ok: true, runner: snapshotRunner(local.addRunner(message.config)) };
+        reply = { requestId: message.requestId, ok: true, runner: snapshotRunner(local.addRunner(message.config, message.reason)) };
       } catch (err) {
         reply = failure(message.requestId, err);
       }

@@ -21,7 +21,7 @@ export interface EngineThreadSettings {
 
 /** A request of the main thread to an engine thread. */
 export type ToEngineThread =
-  | { readonly op: 'start'; readonly requestId: number; readonly config: RunnerConfig }
+  | { readonly op: 'start'; readonly requestId: number; readonly config: RunnerConfig; readonly reason?: string }
   | { readonly op: 'stop'; readonly requestId: number; readonly id: string; readonly reason: string }
   | { readonly op: 'stopAll'; readonly requestId: number; readonly reason: string }
   /** Answered as soon as the thread runs: its start-up is paid before a runner waits on it. */

@@ -109,7 +109,7 @@ class RunnerView implements RunnerInfo {
  * (kept here, never sent): put back if the thread dies before it answers.
  */
 type ShardCall =
-  | { readonly op: 'start'; readonly config: RunnerConfig; readonly previous: RunnerView | undefined }
+  | { readonly op: 'start'; readonly config: RunnerConfig; readonly reason: string | undefined; readonly previous: RunnerView | undefined }
   | { readonly op: 'stop'; readonly id: string; readonly reason: string }
   | { readonly op: 'stopAll'; readonly reason: string }
   | { readonly op: 'ready' };
@@ -128,7 +128,7 @@ type ThreadError = Pick<Extract<EngineThreadReply, { ok: false }>, 'code' | 'mes
 /** The engine thread's errors, rebuilt: one it did not expect (ENGINE_FAILED) leaves the engine unavailable to the caller. */
 /** A call in the thread's framing: the channel's id is the request id. */
 function toThread(requestId: number, call: ShardCall): ToEngineThread {
-  return call.op === 'start' ? { op: 'start', requestId, config: call.config } : { ...call, requestId };
+  return call.op === 'start' ? { op: 'start', requestId, config: call.config, ...(call.reason === undefined ? {} : { reason: call.reason }) } : { ...call, requestId };
 }
 
 /**
@@ -226,7 +226,7 @@ export class ThreadedEngine implements LocalEngine {
    * {@link TradingEngine.addRunner}, as a rejected promise), starts the runner on an
    * engine thread and resolves once its RunnerStarted is published.
    */
-  async addRunner(input: unknown): Promise<RunnerInfo> {
+  async addRunner(input: unknown, reason?: string): Promise<RunnerInfo> {
     if (this.closed) throw new EngineError('ENGINE_UNAVAILABLE', 'the engine is shut down');
     const { config, strategy } = vetRunner(input, this.views, this.limits);
     const index = this.placement();
@@ -245,7 +245,7 @@ export class ThreadedEngine implements LocalEngine {
     }
     let runner: RunnerInfo | null;
     try {
-      runner = await this.request(shard, { op: 'start', config, previous });
+      runner = await this.request(shard, { op: 'start', config, reason, previous });
     } catch (err) {
       this.restore(config.id, view, previous);
       throw err;

@@ -74,6 +74,11 @@ function eventType<V extends EventVariant>(
 /** A runner came up. */
 export const RunnerStartedRef = eventType('RunnerStarted', 'A runner came up and starts processing ticks.', (t) => ({
   symbol: t.string({ description: 'The symbol the runner trades.', resolve: (e) => e.event.symbol }),
+  reason: t.string({
+    nullable: true,
+    description: 'Why it started when not by a plain start, e.g. an engine that resumed it after a restart or a takeover (Redis mode); null otherwise.',
+    resolve: (e) => e.event.reason ?? null,
+  }),
 }));
 
 /** A runner stopped. */
