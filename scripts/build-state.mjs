@@ -34,8 +34,8 @@ export function buildIsStale() {
 
 /**
  * Compiles the server, CLI and client to dist/ (tsc), bundles the server's entry points
- * over their compiled files (scripts/bundle.mjs) and builds the dashboard to dist/dashboard
- * (Vite). Returns the exit code; what failed is printed on stderr.
+ * over their compiled files (scripts/bundle.mjs), writes the files of a new store
+ * (scripts/pglite-template.mjs) and builds the dashboard to dist/dashboard (Vite). Returns the exit code; what failed is printed on stderr.
  */
 export async function build() {
   const tsc = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit', cwd: ROOT });
@@ -45,6 +45,13 @@ export async function build() {
     await bundle(ROOT);
   } catch (err) {
     console.error(`tickwire: the server did not bundle: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+  try {
+    const { writePgliteTemplate } = await import('./pglite-template.mjs');
+    await writePgliteTemplate(ROOT);
+  } catch (err) {
+    console.error(`tickwire: the template of a new store was not written: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
   const { build: viteBuild } = await import('vite');
