@@ -180,3 +180,76 @@ export async function measureStartRss(env: Record<string, string> = {}, settleMs
     await server.stop();
   }
 }
+
+/** One GraphQL request over HTTP to a server; throws on errors. */
+export async function graphqlRequest<T = Record<string, unknown>>(http: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const res = await fetch(`${http}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as { data?: T; errors?: { message: string }[] };
+  if (body.errors !== undefined && body.errors.length > 0) throw new Error(`GraphQL: ${body.errors.map((e) => e.message).join('; ')}`);
+  return body.data as T;
+}
+
+/** What `npm run bench` reports as `memory`. */
+export interface MemoryBench {
+  /** All processes of the default server, `settleMs` after /ready, fresh DATA_DIR, MB. */
+  readonly startRssMb: number;
+  /** Each process of it then. */
+  readonly startProcesses: readonly ProcessSample[];
+  readonly settleMs: number;
+  /** RSS growth per runner started beyond the first few, KB (`runners` runners at 1 tick/s). */
+  readonly perRunnerKb: number;
+  readonly runners: number;
+  /** RSS of all processes before and after those `runners` started, MB. */
+  readonly beforeRunnersMb: number;
+  readonly afterRunnersMb: number;
+}
+
+/** Runners started before the measured ones (the defaults' 3 and these leave room for 90 under MAX_RUNNERS, 100). */
+const WARM_UP_RUNNERS = 7;
+
+const START_RUNNER = 'mutation($input: StartRunnerInput!) { startRunner(input: $input) { id } }';
+
+/**
+ * `memory.startRssMb`: the default server's RSS (all processes) `settleMs` after /ready
+ * with a fresh DATA_DIR. `memory.perRunnerKb`: on the same server, a few runners started
+ * (what the first start compiles and caches is no runner's), then `runners` more (at 1
+ * tick/s, so that what their events add to the history stays small beside what a runner
+ * holds): the RSS growth from before to `settleMs / 2` after them, per runner.
+ */
+export async function benchMemory(options: { readonly settleMs?: number; readonly runners?: number } = {}): Promise<MemoryBench> {
+  const settleMs = options.settleMs ?? 30_000;
+  const runners = options.runners ?? 90;
+  const server = await startDistServer();
+  try {
+    await new Promise((r) => setTimeout(r, settleMs));
+    const start = sampleTree(server.pid);
+    const startRunners = async (from: number, count: number) => {
+      for (let i = from; i < from + count; i++) {
+        const input = { id: `bench_mem_${i}`, symbol: `MEM${i}`, feed: { ticksPerSecond: 1 } };
+        await graphqlRequest(server.http, START_RUNNER, { input });
+      }
+    };
+    // A few first: what the first start costs once (code compiled, caches filled) is no runner's.
+    await startRunners(0, WARM_UP_RUNNERS);
+    await new Promise((r) => setTimeout(r, settleMs / 2));
+    const before = sampleTree(server.pid);
+    await startRunners(WARM_UP_RUNNERS, runners);
+    await new Promise((r) => setTimeout(r, settleMs / 2));
+    const after = sampleTree(server.pid);
+    return {
+      startRssMb: start.totalRssMb,
+      startProcesses: start.processes,
+      settleMs,
+      perRunnerKb: Math.round(((after.totalRssMb - before.totalRssMb) * 1024) / runners),
+      runners,
+      beforeRunnersMb: before.totalRssMb,
+      afterRunnersMb: after.totalRssMb,
+    };
+  } finally {
+    await server.stop();
+  }
+}
