@@ -40,6 +40,12 @@ export interface SoakOptions {
   readonly log?: (line: string) => void;
 }
 
+/** One sample: every process, and the server's main-thread heap. */
+export interface SoakSample extends TreeSample {
+  readonly heapUsedMb: number | null;
+  readonly heapTotalMb: number | null;
+}
+
 /** A least-squares slope per minute over samples. */
 export interface Slope {
   readonly rssMbPerMin: number;
@@ -50,9 +56,9 @@ export interface Slope {
 export interface SoakResult {
   readonly minutes: number;
   readonly warmupMinutes: number;
-  readonly samples: readonly TreeSample[];
-  /** Slope after the warm-up: all processes, and each by role and pid. */
-  readonly slope: { readonly total: Slope; readonly processes: Readonly<Record<string, Slope>> };
+  readonly samples: readonly SoakSample[];
+  /** Slope after the warm-up: all processes, each by role and pid, and the server's heap in use (MB/min). */
+  readonly slope: { readonly total: Slope; readonly processes: Readonly<Record<string, Slope>>; readonly heapUsedMbPerMin: number | null };
   readonly streams: Readonly<Record<string, { readonly events: number; readonly gaps: number; readonly announced: number; readonly unannounced: number; readonly duplicates: number; readonly outOfOrder: number; readonly errors: number }>>;
   /** Events of a filtered stream the unfiltered reference saw and it did not. */
   readonly missingFromFiltered: number;
@@ -275,7 +281,7 @@ function slopeOf(points: readonly { at: number; value: number }[]): number {
 }
 
 /** Slopes of the total and of each process after `from`. */
-function slopes(samples: readonly TreeSample[], from: number): SoakResult['slope'] {
+function slopes(samples: readonly SoakSample[], from: number): SoakResult['slope'] {
   const after = samples.filter((s) => s.at >= from);
   const total = { rssMbPerMin: slopeOf(after.map((s) => ({ at: s.at, value: s.totalRssMb }))), fdsPerMin: slopeOf(after.map((s) => ({ at: s.at, value: s.totalFds }))) };
   const keys = new Set(after.flatMap((s) => s.processes.map((p) => `${p.role} ${p.pid}`)));
@@ -288,7 +294,16 @@ function slopes(samples: readonly TreeSample[], from: number): SoakResult['slope
       fdsPerMin: slopeOf(points.map((s) => ({ at: s.at, value: of(s)!.fds }))),
     };
   }
-  return { total, processes };
+  const heap = after.filter((s) => s.heapUsedMb !== null && Number.isFinite(s.heapUsedMb));
+  return { total, processes, heapUsedMbPerMin: heap.length < 2 ? null : slopeOf(heap.map((s) => ({ at: s.at, value: s.heapUsedMb! }))) };
+}
+
+/** The server's main-thread V8 heap (from /metrics): RSS that grows while this does not is the heap's slack or memory outside it. */
+async function serverHeap(http: string): Promise<{ usedMb: number; totalMb: number }> {
+  const text = await (await fetch(`${http}/metrics`)).text();
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN);
+  const mb = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
+  return { usedMb: mb(read('tickwire_nodejs_heap_size_used_bytes')), totalMb: mb(read('tickwire_nodejs_heap_size_total_bytes')) };
 }
 
 /** Subscription streams open on the server now, all transports (from /metrics). */
@@ -335,21 +350,23 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     resumes: 0,
     stopping: false,
   };
-  const samples: TreeSample[] = [];
+  const samples: SoakSample[] = [];
   const started = Date.now();
-  const sample = () => {
+  const sample = async () => {
     const s = sampleTree(server.pid);
-    samples.push(s);
+    const heap = await serverHeap(server.http).catch(() => null);
+    samples.push({ ...s, heapUsedMb: heap?.usedMb ?? null, heapTotalMb: heap?.totalMb ?? null });
     const each = s.processes.map((p) => `${p.role} ${p.pid} ${p.rssMb} MB ${p.fds} fds`).join(', ');
-    log(`soak ${((s.at - started) / 60_000).toFixed(1)} min: ${s.totalRssMb} MB, ${s.totalFds} fds (${each}); reference ${soak.reference.check.counts.events} events`);
+    const heapText = heap === null ? '' : `; server's V8 heap ${heap.usedMb} MB used of ${heap.totalMb} MB`;
+    log(`soak ${((s.at - started) / 60_000).toFixed(1)} min: ${s.totalRssMb} MB, ${s.totalFds} fds (${each})${heapText}; reference ${soak.reference.check.counts.events} events`);
   };
   try {
-    sample();
-    const sampler = setInterval(sample, sampleMs);
+    await sample();
+    const sampler = setInterval(() => void sample(), sampleMs);
     await startLongLived(soak, options.subscribers ?? 4);
     await drive(soak, started + options.minutes * 60_000);
     clearInterval(sampler);
-    sample();
+    await sample();
     return await finish(soak, { samples, started, warmupMinutes, minutes: options.minutes });
   } finally {
     soak.stopping = true;
@@ -359,7 +376,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
 }
 
 /** After the load: waits for the churn's streams to be gone, then gathers the checks. */
-async function finish(soak: Soak, run: { samples: TreeSample[]; started: number; warmupMinutes: number; minutes: number }): Promise<SoakResult> {
+async function finish(soak: Soak, run: { samples: SoakSample[]; started: number; warmupMinutes: number; minutes: number }): Promise<SoakResult> {
   // The churn's last connections close within 4 s; the server lets go of them soon after.
   const longLived = soak.checks.filter((c) => c.name !== 'churn' && c.name !== 'churn-sse' && !c.name.startsWith('ws-resumed')).length;
   const resumers = soak.checks.filter((c) => c.name.startsWith('ws-resumed')).length;
@@ -424,6 +441,7 @@ async function main(): Promise<void> {
   const t = result.slope.total;
   console.log(`\nsoak of ${minutes} min: slope after ${result.warmupMinutes} min: ${t.rssMbPerMin} MB/min, ${t.fdsPerMin} fds/min (all processes)`);
   for (const [name, s] of Object.entries(result.slope.processes)) console.log(`  ${name}: ${s.rssMbPerMin} MB/min, ${s.fdsPerMin} fds/min`);
+  console.log(`  the server's V8 heap in use: ${result.slope.heapUsedMbPerMin} MB/min`);
   console.log(
     `churn: ${result.churn.wsConnections} graphql-ws connections (${result.churn.cleanCloses} clean, ${result.churn.abruptCloses} abrupt closes), ${result.churn.sseStreams} SSE streams; ` +
       `${result.resumes} resumes; runners ${result.runners.started} started, ${result.runners.stopped} stopped; history ${result.history.pages} pages; leaked streams ${result.leakedStreams}`,
