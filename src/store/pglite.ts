@@ -37,8 +37,9 @@ export function pgliteStartParams(defaults: readonly string[]): string[] {
  * WebAssembly in this process is compiled by V8's baseline compiler (Liftoff) only. By
  * default V8 recompiles PostgreSQL's hot functions with its optimizing compiler as they
  * run, and what that compilation took stayed in the process: 45-80 MB more resident,
- * measured, for no gain at tickwire's write rates (100,000 rows inserted in 3.3 s against
- * 3.9 s). A V8 flag is the process's: PGlite is the only WebAssembly tickwire loads.
+ * measured. The price is PGlite's peak write rate (5,100-6,200 against 6,400-8,800
+ * events/s, measured on a loaded machine), still more than ten times what `npm start`'s
+ * runners publish. A V8 flag is the process's: PGlite is the only WebAssembly tickwire loads.
  */
 function baselineWasmOnly(): void {
   setFlagsFromString('--liftoff-only');
