@@ -18,6 +18,7 @@ import { benchFailover } from './failover.js';
 import { benchFanout, fanoutSizesFromEnv } from './fanout.js';
 import { benchIdle } from './idle.js';
 import { benchInProcess } from './in-process.js';
+import { benchMemory } from './memory.js';
 import { benchPageFlood } from './page-flood.js';
 import { benchRedis, benchRedisMax } from './redis.js';
 import { benchStartup } from './startup.js';
@@ -188,6 +189,15 @@ log(
     `a bad configuration refused in ${startup.badConfigMs} ms, tickwire --help ${startup.cliHelpMs} ms`,
 );
 
+// Issue 27: the default server's memory, all processes, 30 s after /ready with a fresh
+// DATA_DIR (the compiled server, built by the start-up part), and per runner started.
+const memory = await benchMemory();
+log(
+  `\nmemory (node dist/main.js, defaults, fresh DATA_DIR): ${memory.startRssMb} MB RSS 30 s after /ready, all processes ` +
+    `(${memory.startProcesses.map((p) => `${p.role} ${p.rssMb}`).join(', ')}); ${memory.perRunnerKb} KB more per runner ` +
+    `(${memory.runners} started at 1 tick/s: ${memory.beforeRunnersMb} → ${memory.afterRunnersMb} MB)`,
+);
+
 // The GraphiQL page flood of issue 21: 20 clients re-fetching the page from one address
 // while /health is polled every 100 ms (the compiled server, built by the start-up part).
 const pageFlood = await benchPageFlood({ seconds: quick ? 3 : 7 });
@@ -258,6 +268,7 @@ if (json) {
       engine,
       pageFlood,
       trustedDocuments,
+      memory,
       ratios,
     }),
   );

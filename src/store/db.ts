@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { lockDataDir, type LockHolder } from './lock.js';
+import { createPgliteDir } from './pglite-create.js';
 import { openPgliteThread, PgliteThreadError } from './pglite-thread.js';
 import { DEFAULT_STORE_QUERY_TIMEOUT_MS, StoreTimeoutError } from './timeout.js';
 
@@ -87,6 +88,7 @@ export async function openDb(config: DbConfig): Promise<Db> {
   const lock = lockDataDir(dataDir);
   let handle;
   try {
+    await createPgliteDir(dataDir);
     handle = await open();
   } catch (err) {
     lock.release();

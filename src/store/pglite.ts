@@ -6,6 +6,7 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 
 /**
  * The files of a new, empty database, written by the build (scripts/pglite-template.mjs):
@@ -29,14 +30,55 @@ export function newDatabaseFiles(dataDir: string): Blob | undefined {
 }
 
 /**
- * Opens PGlite at `dataDir` (a directory or `memory://…`), reads its catalog once (a
- * damaged directory often opens, then fails there) and, with `schema`, creates that schema
- * and makes it the search path. Throws what PGlite threw: the caller says what it means.
+ * The PostgreSQL settings PGlite runs with (`-c name=value` on its command line, so they
+ * win over the postgresql.conf its initdb wrote), sized for what tickwire stores: events
+ * appended in batches by one writer, and history read a page (≤ a few hundred rows) at a
+ * time through the indexes, in tables of a few thousand to a few hundred thousand rows.
+ * PGlite is one WebAssembly instance whose linear memory only grows: every page PostgreSQL
+ * touches once stays resident for the life of the process. What each costs, measured, and
+ * why these values: docs/performance.md ("Memory").
+ */
+export const PGLITE_SETTINGS: Readonly<Record<string, string>> = {
+  // PGlite's initdb writes 160 MB, and PGlite touches all of it at start: 151 MB resident
+  // before the first row. Appends touch the table's last page and the right edge of four
+  // indexes, a history page the few hundred most recent rows; past this, pages come from
+  // the files (the operating system's cache), as with a PostgreSQL on a small machine.
+  shared_buffers: '16MB',
+  // Index builds (a migration over a full table) and VACUUM; 64 MB by default, and what
+  // one build touched would stay resident. Larger builds spill to temporary files.
+  maintenance_work_mem: '16MB',
+  // Only temporary tables use these (tickwire has none): 8 MB by default, bounded here.
+  temp_buffers: '1MB',
+};
+
+/** PGlite's command line: its own defaults, then {@link PGLITE_SETTINGS}. */
+export function pgliteStartParams(defaults: readonly string[]): string[] {
+  return [...defaults, ...Object.entries(PGLITE_SETTINGS).flatMap(([name, value]) => ['-c', `${name}=${value}`])];
+}
+
+/**
+ * WebAssembly in this process is compiled by V8's baseline compiler (Liftoff) only. By
+ * default V8 recompiles PostgreSQL's hot functions with its optimizing compiler as they
+ * run, and what that compilation took stayed in the process: 45-80 MB more resident,
+ * measured. The price is PGlite's peak write rate (5,100-6,200 against 6,400-8,800
+ * events/s, measured on a loaded machine), still more than ten times what `npm start`'s
+ * runners publish. A V8 flag is the process's: PGlite is the only WebAssembly tickwire loads.
+ */
+function baselineWasmOnly(): void {
+  setFlagsFromString('--liftoff-only');
+}
+
+/**
+ * Opens PGlite at `dataDir` (a directory or `memory://…`) with {@link PGLITE_SETTINGS},
+ * reads its catalog once (a damaged directory often opens, then fails there) and, with
+ * `schema`, creates that schema and makes it the search path. Throws what PGlite threw:
+ * the caller says what it means.
  */
 export async function openPglite(dataDir: string, schema: string | undefined): Promise<PGlite> {
+  baselineWasmOnly();
   const { PGlite } = await import('@electric-sql/pglite');
   const files = newDatabaseFiles(dataDir);
-  const db = await PGlite.create(dataDir, files === undefined ? {} : { loadDataDir: files });
+  const db = await PGlite.create(dataDir, { startParams: pgliteStartParams(PGlite.defaultStartParams), ...(files === undefined ? {} : { loadDataDir: files }) });
   try {
     await db.query('SELECT count(*) FROM pg_catalog.pg_class');
     if (schema !== undefined) await db.exec(`CREATE SCHEMA IF NOT EXISTS "${schema}"; SET search_path TO "${schema}"`);
@@ -110,3 +152,6 @@ export function fromWire(wire: WireError): Error {
   if (wire.stack !== undefined) err.stack = wire.stack;
   return err;
 }
+
+/** What the process that creates a database (pglite-create-main.ts) answers, once. */
+export type PgliteCreateReply = { readonly kind: 'created' } | { readonly kind: 'failed'; readonly error: WireError };
