@@ -160,6 +160,14 @@ export class SocketWorkers {
     return this.slots.flatMap((s) => (s.live && s.child?.pid !== undefined ? [s.child.pid] : []));
   }
 
+  /**
+   * Connections of each serving worker by process id: counted as they are handed over,
+   * set again by each worker's report (once a second).
+   */
+  get connectionsByPid(): ReadonlyMap<number, number> {
+    return new Map(this.slots.flatMap((s) => (s.live && s.child?.pid !== undefined ? [[s.child.pid, s.connections] as const] : [])));
+  }
+
   /** How many workers there are. */
   get count(): number {
     return this.slots.length;
