@@ -34,7 +34,7 @@ export interface TreeSample {
 const mb = (kb: number) => Math.round((kb / 1024) * 10) / 10;
 
 /** Child processes of `pid`, by /proc's parent ids. */
-function childrenOf(pid: number): number[] {
+export function childrenOf(pid: number): number[] {
   const out: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;

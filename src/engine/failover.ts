@@ -1,6 +1,5 @@
 import { Redis } from 'ioredis';
-import { appendOnce } from '../log/redis.js';
-import { fenceKeyOf } from '../log/redis.js';
+import { appendOnce, fenceKeyOf, ready } from '../log/redis.js';
 import type { RunnerEvent } from '../events/types.js';
 import { DEFAULT_ENGINE_LEASE_MS } from '../runtime/settings.js';
 import type { RunnerConfig } from './config.js';
@@ -58,20 +57,6 @@ export function leaseConnection(url: string): Redis {
   const redis = new Redis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (times) => Math.min(1000, 50 * 2 ** Math.min(times, 5)) });
   redis.on('error', () => undefined);
   return redis;
-}
-
-/** Waits until `redis` is connected, at most `ms`. */
-function connected(redis: Redis, ms: number): Promise<void> {
-  if (redis.status === 'ready') return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      redis.off('ready', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    redis.once('ready', done);
-  });
 }
 
 /**
@@ -152,7 +137,7 @@ export class EngineLease {
 
   /** Takes the lease if nobody holds it: the holder's owner id when another does, or null when taken. */
   async tryAcquire(): Promise<string | null> {
-    await connected(this.redis, this.ttlMs);
+    await ready(this.redis, this.ttlMs);
     const keys = this.keys;
     const [token, who] = (await this.redis.eval(ACQUIRE_SCRIPT, 3, keys.lease, keys.fence, keys.holder, this.options.owner, String(this.ttlMs))) as [number, string];
     if (token === 0) return who;

@@ -129,7 +129,7 @@ function connect(url: string): Redis {
 }
 
 /** Waits until the connection is ready, at most `ms`: a connection still being made is not an outage. */
-function ready(redis: Redis, ms = 2000): Promise<void> {
+export function ready(redis: Redis, ms = 2000): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {

@@ -1,4 +1,3 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -9,20 +8,8 @@ export function entry(name: 'main' | 'engine-main'): string[] {
   return [join(root, 'dist', `${name}.js`)];
 }
 
-/** Child processes of `pid`, by /proc's parent ids. */
-export function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return out;
-}
+/** Child processes of `pid`, by /proc's parent ids: the benchmarks' own (bench/memory.ts). */
+export { childrenOf } from '../../bench/memory.js';
 
 /** True while a process with this id exists. */
 export function alive(pid: number): boolean {
