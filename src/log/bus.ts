@@ -337,8 +337,22 @@ export class EventSubscription extends QueueIterator<StreamItem> {
           scopedReason: 'events left the history before this stream read them',
         });
       }
-      const entry = history.get(cursor.next++);
-      if (entry === undefined) continue;
+      // Ids may jump (a restart after a crash, a shared log trimmed upstream): step over
+      // the jump in one search, and say which ids this log does not have.
+      const entry = history.firstFrom(cursor.next);
+      if (entry === undefined || entry.id >= cursor.liveFrom) break;
+      if (entry.id > cursor.next) {
+        const from = cursor.next;
+        cursor.next = entry.id;
+        return this.gap({
+          missed: entry.id - from,
+          fromId: from,
+          toId: entry.id - 1,
+          reason: `ids ${from}..${entry.id - 1} are not in this server's log: they never reached it, or were skipped (as after an engine restarted from a crash)`,
+          scopedReason: 'some events never reached this server, or their ids were skipped',
+        });
+      }
+      cursor.next = entry.id + 1;
       let match: boolean;
       try {
         match = this.filter === undefined || this.filter(entry.event, entry.symbol);

@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EventBus, type EventSubscription } from '../../src/log/bus.js';
-import { EventHistory, INDEX_BYTES_PER_RUNNER, estimateBytes } from '../../src/log/history.js';
-import { isGap, type StreamItem } from '../../src/log/types.js';
+import { EventHistory, INDEX_BYTES_PER_RUNNER, estimateBytes, type HistoryQuery } from '../../src/log/history.js';
+import { isGap, type LogEntry, type StreamItem } from '../../src/log/types.js';
 import { compileFilter } from '../../src/events/filter.js';
 import type { RunnerEvent } from '../../src/events/types.js';
 
@@ -140,5 +141,95 @@ describe('EventHistory', () => {
     h.append({ id: 1, symbol: 'X', event: tick('a') });
     expect([h.length, h.lastId]).toEqual([0, 1]);
     expect(h.get(1)).toBeUndefined();
+  });
+
+  it('keeps what it holds across a jump in ids, and finds entries by id and by runner on both sides', () => {
+    const h = new EventHistory(12);
+    for (let id = 1; id <= 10; id++) h.append({ id, symbol: 'X', event: tick(id % 2 === 1 ? 'a' : 'b', id) });
+    // An engine restarted after a crash skips 200,000 ids.
+    for (let id = 200_011; id <= 200_014; id++) h.append({ id, symbol: 'X', event: tick(id % 2 === 1 ? 'a' : 'b', id) });
+    // 12 kept: 1 and 2 made room.
+    expect([h.oldestId, h.lastId, h.length, h.runnerCount]).toEqual([3, 200_014, 12, 2]);
+    expect(h.get(2)).toBeUndefined();
+    expect([h.get(3)?.id, h.get(10)?.id, h.get(200_011)?.id, h.get(200_014)?.id]).toEqual([3, 10, 200_011, 200_014]);
+    expect([h.get(11), h.get(200_010), h.get(200_015)]).toEqual([undefined, undefined, undefined]);
+    // The first kept at or after an id: how a reader steps over the jump.
+    expect([h.firstFrom(7)?.id, h.firstFrom(11)?.id, h.firstFrom(150_000)?.id, h.firstFrom(200_015)]).toEqual([7, 200_011, 200_011, undefined]);
+    const newestFirst = (runnerIds: string[] | null) => {
+      const cursor = h.newestFirst({ runnerIds });
+      const ids: number[] = [];
+      for (let e = cursor.next(); e !== undefined; e = cursor.next()) ids.push(e.id);
+      return ids;
+    };
+    expect(newestFirst(['a'])).toEqual([200_013, 200_011, 9, 7, 5, 3]);
+    expect(newestFirst(null)).toEqual([200_014, 200_013, 200_012, 200_011, 10, 9, 8, 7, 6, 5, 4, 3]);
+  });
+
+  it('answers get, firstFrom and every chain as a plain list would, whatever the jumps, sizes and evictions', () => {
+    const steps = fc.array(fc.record({ jump: fc.oneof(fc.constant(1), fc.constant(1), fc.integer({ min: 2, max: 5 }), fc.constant(200_001)), runner: fc.constantFrom('a', 'b', 'c'), error: fc.boolean() }), { maxLength: 120 });
+    fc.assert(
+      fc.property(steps, fc.integer({ min: 0, max: 30 }), fc.boolean(), fc.integer({ min: 0, max: 300_000 }), (plan, size, tight, probe) => {
+        const h = new EventHistory(size, tight ? 3000 : undefined);
+        const all: LogEntry[] = [];
+        let id = 0;
+        for (const [n, s] of plan.entries()) {
+          id += s.jump;
+          const event: RunnerEvent = s.error ? { type: 'Error', runnerId: s.runner, error: 'e', severity: 'Warning', timestamp: T + n } : tick(s.runner, n);
+          const entry = { id, symbol: 'X', event };
+          all.push(entry);
+          h.append(entry);
+        }
+        const kept = all.slice(all.length - h.length);
+        expect(h.lastId).toBe(id);
+        expect(h.oldestId).toBe(kept[0]?.id ?? id + 1);
+        for (const e of all) expect(h.get(e.id)).toBe(kept.includes(e) ? e : undefined);
+        for (const at of [probe, probe % (id + 2), ...all.map((e) => e.id + 1)]) {
+          expect(h.firstFrom(at)).toBe(kept.find((e) => e.id >= at));
+        }
+        const queries: HistoryQuery[] = [{}, { runnerIds: ['a', 'c'] }, { types: ['Error'] }, { runnerIds: ['b'], types: ['TickReceived'] }];
+        for (const query of queries) {
+          const want = kept.filter((e) => (query.runnerIds == null || query.runnerIds.includes(e.event.runnerId)) && (query.types == null || query.types.includes(e.event.type))).reverse();
+          const cursor = h.newestFirst(query);
+          const got: LogEntry[] = [];
+          for (let e = cursor.next(); e !== undefined; e = cursor.next()) got.push(e);
+          expect(got).toEqual(want);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('history across a jump in ids', () => {
+  /** A bus that mirrors a log whose ids jump by 200,000 after id 6 (an engine restarted after a crash). */
+  function jumped(): EventBus {
+    const bus = new EventBus();
+    for (let id = 1; id <= 6; id++) bus.publishEntry({ id, symbol: 'X', event: tick(id % 2 === 1 ? 'a' : 'b', id) });
+    for (let id = 200_007; id <= 200_010; id++) bus.publishEntry({ id, symbol: 'X', event: tick(id % 2 === 1 ? 'a' : 'b', id) });
+    return bus;
+  }
+
+  it('keeps the events from before the jump: the oldest id, recent events, replay', async () => {
+    const bus = jumped();
+    expect(bus.historyRange).toMatchObject({ oldestId: 1, lastId: 200_010 });
+    expect(bus.recent(undefined, 4, { runnerIds: ['a'] }).map((e) => e.id)).toEqual([3, 5, 200_007, 200_009]);
+    expect(bus.recent(undefined, 3).map((e) => e.id)).toEqual([200_008, 200_009, 200_010]);
+    const sub = bus.subscribe({ filter: compileFilter({ runnerIds: ['a'] }), replay: 3 });
+    expect(show(await take(sub, 4))).toEqual([5, 'gap:200000', 200_007, 200_009]);
+    sub.close();
+  });
+
+  it('resumes across the jump: the events before it, a StreamGap for the ids between, the events after, then live', async () => {
+    const bus = jumped();
+    const sub = bus.subscribe({ after: 4 });
+    bus.publish(tick('a'), 'X');
+    const items = await take(sub, 8);
+    expect(show(items)).toEqual([5, 6, 'gap:200000', 200_007, 200_008, 200_009, 200_010, 200_011]);
+    expect(items[2]).toMatchObject({ kind: 'gap', fromId: 7, toId: 200_006, reason: expect.stringMatching(/ids 7\.\.200006 are not in this server's log/) });
+    // A resume point inside the jump: only what follows it, after the notice.
+    const inside = bus.subscribe({ after: 100_000 });
+    expect(show(await take(inside, 2))).toEqual(['gap:100006', 200_007]);
+    sub.close();
+    inside.close();
   });
 });
