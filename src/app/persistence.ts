@@ -1,5 +1,5 @@
 import { EventBus, newEpoch } from '../log/bus.js';
-import { RedisAppender, RedisReader } from '../log/redis.js';
+import { readIdCounter, RedisAppender, RedisReader } from '../log/redis.js';
 import type { EventSink } from '../engine/engine.js';
 import { compileFilter } from '../events/filter.js';
 import type { Db } from '../store/db.js';
@@ -31,7 +31,11 @@ export interface Persistence {
   readonly writer: StoreWriter | null;
   /** Where local runners publish: the bus, or the Redis Stream that feeds every instance's bus. */
   readonly sink: EventSink;
-  /** The id the log continued after when the process started: past every id stored or handed out before (0 without a store). */
+  /**
+   * The id the log continued after when the process started: past every id stored or
+   * handed out before (0 without a store). With a shared log, ids handed out are also
+   * bounded by its counter, which the appender continues after.
+   */
   readonly storedUpTo: number;
   /** Health of the Redis log, or null without one (for /metrics and /ready). */
   redisHealth(): RedisHealth | null;
@@ -90,7 +94,8 @@ export const LOG_POSITION_SAVE_MS = 1000;
  * Ids skipped after a process that did not stop cleanly: events it published after its
  * last saved position (at most {@link LOG_POSITION_SAVE_MS} of them) may have reached
  * clients, and their ids must not be handed out again. Five times the default engine cap
- * (MAX_TOTAL_TICKS_PER_SECOND, about two events a tick) over that second.
+ * (MAX_TOTAL_TICKS_PER_SECOND, about two events a tick) over that second. Not skipped by
+ * the writer of a shared log whose id counter is still there (see {@link crashMargin}).
  */
 export const CRASH_ID_MARGIN = 200_000;
 
@@ -110,10 +115,35 @@ interface StartingPoint {
 }
 
 /**
+ * The ids to skip past `position` when the process that saved it did not stop cleanly.
+ *
+ * Without a shared log, that process handed out ids itself, from its own count, and up to a
+ * second of them may have reached clients unsaved: {@link CRASH_ID_MARGIN}. With one, every
+ * id was handed out by the shared log's counter in Redis (INCR in the append script), never
+ * by a process: a counter still there is past every id handed out, by the crashed process
+ * too (this writer holds the engine lease, so a stale engine appends nothing more), and the
+ * appender continues after it. Skipping 200,000 ids there would only make every API
+ * instance see a hole of that size. When Redis lost its counter (it is missing, or below the
+ * saved position: recreated since), or does not answer, the margin applies as before: an id
+ * is never handed out twice.
+ */
+async function crashMargin(position: { readonly lastId: number; readonly clean: boolean } | null, sharedLog: SharedLogConfig | null, log: (line: string) => void): Promise<number> {
+  if (position === null || position.clean) return 0;
+  if (sharedLog === null) return CRASH_ID_MARGIN;
+  const counter = await readIdCounter(sharedLog).catch((err: Error) => {
+    log(`tickwire: cannot read the shared log's id counter (${err.message}); skipping ${CRASH_ID_MARGIN} ids to be safe`);
+    return null;
+  });
+  if (counter === null || counter < position.lastId) return CRASH_ID_MARGIN;
+  log(`tickwire: the last process did not stop cleanly; the shared log's id counter (${counter}) is past every id it handed out, so no ids are skipped`);
+  return 0;
+}
+
+/**
  * Reads where the log stood (the largest stored id, the saved position, with a margin after
  * a crash) and, where this process writes the store, migrates it and saves the new start.
  */
-async function startingPoint(store: EventStore | null, role: StoreRole, sharedLog: boolean, log: (line: string) => void): Promise<StartingPoint> {
+async function startingPoint(store: EventStore | null, role: StoreRole, sharedLog: SharedLogConfig | null, log: (line: string) => void): Promise<StartingPoint> {
   // With a shared log, the epoch is the shared log's (the reader adopts it); otherwise the store's.
   const proposed = newEpoch();
   if (store === null) return { continuesAfter: 0, epoch: proposed };
@@ -130,11 +160,11 @@ async function startingPoint(store: EventStore | null, role: StoreRole, sharedLo
   // its counter (a flushed Redis), the ids the writer handed out but did not store (ticks)
   // are known only there. No crash margin for it: the writer may well be running.
   const position = keepsPosition ? await store.logPosition() : await store.logPosition().catch(() => null);
-  const margin = position === null || position.clean || !keepsPosition ? 0 : CRASH_ID_MARGIN;
+  const margin = keepsPosition ? await crashMargin(position, sharedLog, log) : 0;
   const continuesAfter = Math.max(storedUpTo, position === null ? 0 : position.lastId + margin);
   if (margin > 0) log(`tickwire: the last process did not stop cleanly; the next event id is ${continuesAfter + 1}, past any it may have handed out unsaved`);
   if (keepsPosition) await store.saveLogPosition(continuesAfter, false);
-  const epoch = keepsPosition && !sharedLog ? await store.epoch(proposed) : proposed;
+  const epoch = keepsPosition && sharedLog === null ? await store.epoch(proposed) : proposed;
   // Statistics of what an earlier process stored, for the planner (PGlite has no
   // autovacuum). Not awaited: behind the queries above, it kept the start 50-100 ms longer.
   if (role !== 'reader') void store.analyze();
@@ -255,7 +285,7 @@ export async function startPersistence(
   const keepsPosition = store !== null && role !== 'reader';
   let start: StartingPoint;
   try {
-    start = await startingPoint(store, role, redis !== null, log);
+    start = await startingPoint(store, role, redis, log);
   } catch (err) {
     // Gives the PGlite directory's lock back: the caller may retry or exit.
     await db?.close().catch(() => undefined);

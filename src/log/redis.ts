@@ -51,6 +51,11 @@ export function fenceKeyOf(stream: string): string {
 export function epochKeyOf(stream: string): string {
   return `${stream}:epoch`;
 }
+
+/** The key of a stream's id counter: the last id the shared log handed out. */
+export function idKeyOf(stream: string): string {
+  return `${stream}:id`;
+}
 const DEFAULT_MAX_LEN = 1_000_000;
 /** How long one XREAD waits for new entries. */
 const BLOCK_MS = 1000;
@@ -249,7 +254,7 @@ export class RedisAppender {
     const floor = Math.max(this.lastId, this.floor());
     const args: string[] = [String(this.maxLen), this.inflightId, String(floor), String(this.inflightReserve), newEpoch(), String(this.fence?.token ?? 0)];
     for (const [symbol, event] of this.inflight) args.push(symbol, toWire(event));
-    const keys = [this.stream, `${this.stream}:id`, `${this.stream}:appender:${this.appenderId}`, epochKeyOf(this.stream), fenceKeyOf(this.stream)];
+    const keys = [this.stream, idKeyOf(this.stream), `${this.stream}:appender:${this.appenderId}`, epochKeyOf(this.stream), fenceKeyOf(this.stream)];
     const reply = this.redis.eval(APPEND_SCRIPT, keys.length, ...keys, ...args);
     const answer = await within(reply, APPEND_TIMEOUT_MS, `no answer to an append within ${APPEND_TIMEOUT_MS} ms`);
     if (!Array.isArray(answer)) return Number(answer);
@@ -311,6 +316,25 @@ export class RedisAppender {
   }
 }
 
+/**
+ * The last id the shared log handed out (its counter, which every append raises in the
+ * same step as it adds entries), or null when Redis holds none: a log never appended to,
+ * or one Redis lost. Rejects when Redis does not answer within `timeoutMs`.
+ */
+export async function readIdCounter(options: Pick<RedisLogOptions, 'url' | 'stream'>, timeoutMs = APPEND_TIMEOUT_MS): Promise<number | null> {
+  const redis = connect(options.url);
+  redis.on('error', () => undefined);
+  try {
+    await ready(redis, timeoutMs);
+    const key = idKeyOf(options.stream ?? DEFAULT_STREAM);
+    const value = await within(redis.get(key), timeoutMs, `no answer to GET ${key} within ${timeoutMs} ms`);
+    const counter = value === null ? Number.NaN : Number(value);
+    return Number.isSafeInteger(counter) ? counter : null;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** Where {@link appendOnce} appends, and the key that makes it once. */
 export interface AppendOnceTarget {
   /** The shared log's stream. */
@@ -330,7 +354,7 @@ export interface AppendOnceTarget {
  */
 export async function appendOnce(redis: Redis, target: AppendOnceTarget, events: readonly (readonly [symbol: string, event: RunnerEvent])[]): Promise<boolean> {
   const { stream, onceKey } = target;
-  const keys = [stream, `${stream}:id`, onceKey, epochKeyOf(stream), fenceKeyOf(stream)];
+  const keys = [stream, idKeyOf(stream), onceKey, epochKeyOf(stream), fenceKeyOf(stream)];
   const args = [String(target.maxLen ?? DEFAULT_MAX_LEN), 'once', String(target.floor ?? 0), '0', newEpoch(), '0'];
   for (const [symbol, event] of events) args.push(symbol, toWire(event));
   const reply = await within(redis.eval(APPEND_SCRIPT, keys.length, ...keys, ...args), APPEND_TIMEOUT_MS, `no answer to an append within ${APPEND_TIMEOUT_MS} ms`);

@@ -8,6 +8,9 @@ import { EventBus } from '../../src/log/bus.js';
 import { RedisReader } from '../../src/log/redis.js';
 import { startServer, type TickwireServer } from '../../src/app/server.js';
 import { RemoteEngine } from '../../src/engine/remote.js';
+import { CRASH_ID_MARGIN } from '../../src/app/persistence.js';
+import { EventStore } from '../../src/store/store.js';
+import { postgresAvailable, privatePostgres, schemaUrl } from '../store/databases.js';
 import { entry } from '../support/processes.js';
 import { tcpProxy } from '../support/proxy.js';
 import { privateStream, REDIS_URL, redisAvailable } from '../support/redis.js';
@@ -45,12 +48,15 @@ interface EngineProcess {
   readonly exitCode: () => Promise<number | null>;
 }
 
-/** `npm run engine` on `stream`, through `redisUrl`, with the test's short lease and no runners of its own. */
-function engineProcess(stream: string, redisUrl = REDIS_URL): EngineProcess {
+/**
+ * `npm run engine` on `stream`, through `redisUrl`, with the test's short lease and no runners of its own;
+ * `settings` add to its environment (a DATABASE_URL, say; by default its store is PGlite in memory).
+ */
+function engineProcess(stream: string, redisUrl = REDIS_URL, settings: Record<string, string> = {}): EngineProcess {
   const dir = mkdtempSync(join(tmpdir(), 'tickwire-failover-'));
   const runners = join(dir, 'runners.json');
   writeFileSync(runners, JSON.stringify({ runners: [] }));
-  const env = { ...process.env, REDIS_URL: redisUrl, REDIS_STREAM: stream, RUNNERS_FILE: runners, DATA_DIR: 'memory://', ENGINE_LEASE_MS: String(LEASE_MS), LOG_LEVEL: 'warn' };
+  const env = { ...process.env, REDIS_URL: redisUrl, REDIS_STREAM: stream, RUNNERS_FILE: runners, DATA_DIR: 'memory://', ENGINE_LEASE_MS: String(LEASE_MS), LOG_LEVEL: 'warn', ...settings };
   const child = spawn(process.execPath, entry('engine-main'), { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const waiting = new Set<() => void>();
@@ -82,12 +88,12 @@ function engineProcess(stream: string, redisUrl = REDIS_URL): EngineProcess {
   return { child, output: () => output, printed, exited, exitCode };
 }
 
-/** An API instance over the stream: its server, driving the engines through Redis. */
-async function apiInstance(stream: string): Promise<{ server: TickwireServer; bus: EventBus }> {
+/** An API instance over the stream: its server, driving the engines through Redis (reading `store` for eventHistory, when given). */
+async function apiInstance(stream: string, store: EventStore | null = null): Promise<{ server: TickwireServer; bus: EventBus }> {
   const bus = new EventBus();
   const reader = new RedisReader(bus, { url: REDIS_URL, stream, log: () => undefined });
   const remote = new RemoteEngine(REDIS_URL, stream, { leaseMs: LEASE_MS, log: () => undefined });
-  const server = await startServer({ engine: remote, bus, port: 0, host: '127.0.0.1' });
+  const server = await startServer({ engine: remote, bus, port: 0, host: '127.0.0.1', store });
   cleanups.push(() => reader.close(), () => server.close(), () => remote.close());
   return { server, bus };
 }
@@ -149,6 +155,56 @@ describe.runIf(redisAvailable)('failover in Redis mode (real engine processes, r
     expect(await third.exited).toBe(0);
     await lifecycle.close();
   }, 120_000);
+  it.runIf(postgresAvailable)("an engine SIGKILLed and restarted: the API instance's history still holds what came before, and ids go on without a skip", async () => {
+    const { key: stream, drop } = privateStream();
+    cleanups.push(drop);
+    const pg = await privatePostgres();
+    cleanups.push(() => pg.drop());
+    // A durable store: the restarted engine reads the position the killed one saved, and that it did not stop cleanly.
+    const settings = { DATABASE_URL: schemaUrl(pg.schema) };
+    const first = engineProcess(stream, REDIS_URL, settings);
+    await first.printed(/publishing to/);
+    const { server, bus } = await apiInstance(stream, new EventStore(pg.db));
+    await startRunner(server, 'h1');
+    type Lifecycle = { id: string; __typename: string; startReason?: string | null; reason?: string };
+    const recent = async (types: string) =>
+      ((await post(server, `{ recentEvents(runnerIds: ["h1"], types: [${types}], last: 2000) { __typename ... on Event { id } ... on RunnerStarted { startReason: reason } ... on RunnerStopped { reason } } }`)).data?.['recentEvents'] ?? []) as Lifecycle[];
+    const stored = async () =>
+      (((await post(server, '{ eventHistory(runnerIds: ["h1"], types: [RUNNER_STARTED, RUNNER_STOPPED], first: 100) { edges { cursor } } }')).data?.['eventHistory'] as { edges: { cursor: string }[] } | undefined)?.edges ?? []).map((e) => Number(e.cursor));
+    await until(async () => (await recent('TICK_RECEIVED')).length >= 10 && (await stored()).length === 1, "h1's RunnerStarted stored and ten of its ticks");
+    const [started] = await recent('RUNNER_STARTED');
+    const ticksBefore = (await recent('TICK_RECEIVED')).map((e) => Number(e.id));
+
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const lastBefore = bus.lastId;
+    const second = engineProcess(stream, REDIS_URL, settings);
+    await second.printed(/and 1 resumed/);
+    await until(async () => (await recent('RUNNER_STARTED')).length === 2, 'the resumed RunnerStarted');
+
+    // What the API instance held before the restart is still there (50 ticks a second: 2000 reach back 40 s), the restart's own events after it.
+    const lifecycle = await recent('RUNNER_STARTED, RUNNER_STOPPED');
+    expect(lifecycle).toEqual([
+      { __typename: 'RunnerStarted', id: started!.id, startReason: null },
+      { __typename: 'RunnerStopped', id: expect.any(String), reason: 'engine lost' },
+      { __typename: 'RunnerStarted', id: expect.any(String), startReason: expect.stringMatching(/^resumed by engine/) },
+    ]);
+    const ticks = (await recent('TICK_RECEIVED')).map((e) => Number(e.id));
+    expect(ticks.slice(0, ticksBefore.length)).toEqual(ticksBefore);
+    const log = (await post(server, '{ log { oldestId lastId } }')).data?.['log'] as { oldestId: string; lastId: string };
+    expect(Number(log.oldestId)).toBeLessThanOrEqual(Number(started!.id));
+    // The shared log's counter was still there: the restart skipped no ids, and reused none.
+    const resumedId = Number(lifecycle[2]!.id);
+    expect(resumedId).toBeGreaterThan(lastBefore);
+    expect(resumedId).toBeLessThan(lastBefore + CRASH_ID_MARGIN);
+    expect(second.output()).toMatch(/did not stop cleanly; the shared log's id counter \(\d+\) is past every id it handed out/);
+    // And the store (eventHistory) has the RunnerStarted from before too.
+    await until(async () => (await stored()).length === 3, 'the lifecycle stored');
+    expect((await stored())[0]).toBe(Number(started!.id));
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 120_000);
+
   it('a standby takes over a SIGKILLed engine within the lease plus two seconds, resuming its runners; ids go on', async () => {
     const { key: stream, drop } = privateStream();
     cleanups.push(drop);

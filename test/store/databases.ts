@@ -34,6 +34,11 @@ export const postgresAvailable = await (async () => {
   return ok;
 })();
 
+/** The URL of `schema` in the machine's PostgreSQL, for a process that takes only DATABASE_URL. */
+export function schemaUrl(schema: string): string {
+  return `${DATABASE_URL}${DATABASE_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+}
+
 /** A private schema in the machine's PostgreSQL, dropped by `drop()`. */
 export async function privatePostgres(url = DATABASE_URL, options: TestDbOptions = {}): Promise<{ db: Db; schema: string; drop(): Promise<void> }> {
   const schema = `tw_test_${randomBytes(6).toString('hex')}`;
