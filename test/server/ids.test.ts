@@ -260,4 +260,44 @@ describe.runIf(redisAvailable && postgresAvailable)('ids across restarts and top
     expect(third.bus.lastId).toBeGreaterThanOrEqual(beforeCrash + CRASH_ID_MARGIN - 1);
     await third.close();
   }, 60_000);
+
+  it("after a crash in Redis mode: no ids skipped while the shared log keeps its counter, the margin once Redis lost it", async () => {
+    const { url, drop } = await privateSchema();
+    cleanups.push(drop);
+    const { key: stream, drop: dropStream } = privateStream();
+    cleanups.push(dropStream);
+    const config = { databaseUrl: url, dataDir: './unused', types: DEFAULT_STORE_TYPES, buffer: 1000 };
+    const shared = { url: REDIS_URL, stream, maxLen: 100_000 };
+    const redis = new Redis(REDIS_URL);
+    cleanups.push(async () => redis.disconnect());
+    const counter = async () => Number(await redis.get(`${stream}:id`));
+    /** A writer that appends `n` events and reads them back; its first new id, and where it stood. */
+    const run = async (n: number) => {
+      const writer = await startPersistence(config, () => undefined, shared, 'writer');
+      const startedAfter = writer.storedUpTo;
+      for (let i = 0; i < n; i++) writer.sink.publish(tagged(`k${i}`, true), 'X');
+      await writer.appendsSettled(5000);
+      const upTo = await counter();
+      await until(() => writer.bus.lastId === upTo, 'the appends read back');
+      await writer.close();
+      // As a SIGKILL leaves it: the position saved, but not said to be clean.
+      const db = await openDb({ databaseUrl: url });
+      await new EventStore(db).saveLogPosition(upTo, false);
+      await db.close();
+      return { startedAfter, firstId: upTo - n + 1, upTo };
+    };
+    const first = await run(5);
+    // Ids the crashed engine had handed out past its saved position.
+    await redis.incrby(`${stream}:id`, 7);
+    const second = await run(3);
+    // The counter was there: the restart went on right after it, skipping and reusing nothing.
+    expect(second.startedAfter).toBe(first.upTo);
+    expect(second.firstId).toBe(first.upTo + 7 + 1);
+    // Redis lost the log and its counter: the margin applies, past the saved position.
+    const keys = await redis.keys(`${stream}*`);
+    await redis.del(...keys);
+    const third = await run(1);
+    expect(third.startedAfter).toBeGreaterThanOrEqual(second.upTo + CRASH_ID_MARGIN);
+    expect(third.firstId).toBeGreaterThan(second.upTo + CRASH_ID_MARGIN);
+  }, 60_000);
 });
