@@ -165,12 +165,20 @@ describe.runIf(redisAvailable)('failover in Redis mode (real engine processes, r
     const first = engineProcess(stream, REDIS_URL, settings);
     await first.printed(/publishing to/);
     const { server, bus } = await apiInstance(stream, new EventStore(pg.db));
+    const live = watch('graphql-ws', server, LIFECYCLE('h1'));
+    await until(() => bus.subscriberCount === 1, 'the subscriber');
     await startRunner(server, 'h1');
     type Lifecycle = { id: string; __typename: string; startReason?: string | null; reason?: string };
-    const recent = async (types: string) =>
-      ((await post(server, `{ recentEvents(runnerIds: ["h1"], types: [${types}], last: 2000) { __typename ... on Event { id } ... on RunnerStarted { startReason: reason } ... on RunnerStopped { reason } } }`)).data?.['recentEvents'] ?? []) as Lifecycle[];
-    const stored = async () =>
-      (((await post(server, '{ eventHistory(runnerIds: ["h1"], types: [RUNNER_STARTED, RUNNER_STOPPED], first: 100) { edges { cursor } } }')).data?.['eventHistory'] as { edges: { cursor: string }[] } | undefined)?.edges ?? []).map((e) => Number(e.cursor));
+    const recent = async (types: string) => {
+      const res = await post(server, `{ recentEvents(runnerIds: ["h1"], types: [${types}], last: 2000) { __typename ... on Event { id } ... on RunnerStarted { startReason: reason } ... on RunnerStopped { reason } } }`);
+      expect(res.errors).toBeUndefined();
+      return res.data!['recentEvents'] as Lifecycle[];
+    };
+    const stored = async () => {
+      const res = await post(server, '{ eventHistory(runnerIds: ["h1"], types: [RUNNER_STARTED, RUNNER_STOPPED], first: 100) { edges { cursor } } }');
+      expect(res.errors).toBeUndefined();
+      return (res.data!['eventHistory'] as { edges: { cursor: string }[] }).edges.map((e) => Number(e.cursor));
+    };
     await until(async () => (await recent('TICK_RECEIVED')).length >= 10 && (await stored()).length === 1, "h1's RunnerStarted stored and ten of its ticks");
     const [started] = await recent('RUNNER_STARTED');
     const ticksBefore = (await recent('TICK_RECEIVED')).map((e) => Number(e.id));
@@ -180,7 +188,7 @@ describe.runIf(redisAvailable)('failover in Redis mode (real engine processes, r
     const lastBefore = bus.lastId;
     const second = engineProcess(stream, REDIS_URL, settings);
     await second.printed(/and 1 resumed/);
-    await until(async () => (await recent('RUNNER_STARTED')).length === 2, 'the resumed RunnerStarted');
+    await live.take(3, 20_000);
 
     // What the API instance held before the restart is still there (50 ticks a second: 2000 reach back 40 s), the restart's own events after it.
     const lifecycle = await recent('RUNNER_STARTED, RUNNER_STOPPED');
@@ -201,6 +209,7 @@ describe.runIf(redisAvailable)('failover in Redis mode (real engine processes, r
     // And the store (eventHistory) has the RunnerStarted from before too.
     await until(async () => (await stored()).length === 3, 'the lifecycle stored');
     expect((await stored())[0]).toBe(Number(started!.id));
+    await live.close();
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
   }, 120_000);
