@@ -17,9 +17,13 @@ const FILL = 100_000;
 const RARE_ERRORS = 30;
 
 let target: Target;
-/** History entries read by id since the last reset: the old scan's and the index's work alike. */
+/**
+ * History entries read since the last reset, by id or by their place in the history (the
+ * index's cursor and a replay's reader): the old scan's and the index's work alike.
+ */
 let reads = 0;
-const originalGet = EventHistory.prototype.get;
+const counted = ['get', 'firstFrom', 'entryAt'] as const;
+const originals = counted.map((name) => [name, EventHistory.prototype[name]] as const);
 
 function tick(runnerId: string, timestamp: number, close: number): RunnerEvent {
   return { type: 'TickReceived', runnerId, symbol: 'X', data: { symbol: 'X', timestamp, open: close, high: close, low: close, close, volume: 1, bid: close, ask: close } };
@@ -41,14 +45,16 @@ beforeAll(async () => {
       target.bus.publish(tick(`r${i % 99}`, T + i, 1), `SYM${i % 99}`);
     }
   }
-  EventHistory.prototype.get = function (this: EventHistory, id: number) {
-    reads++;
-    return originalGet.call(this, id);
-  };
+  for (const [name, original] of originals) {
+    EventHistory.prototype[name] = function (this: EventHistory, at: number) {
+      reads++;
+      return original.call(this, at);
+    };
+  }
 }, 60_000);
 
 afterAll(async () => {
-  EventHistory.prototype.get = originalGet;
+  for (const [name, original] of originals) EventHistory.prototype[name] = original;
   await target?.close();
 });
 
