@@ -184,7 +184,7 @@ async function main(): Promise<void> {
   // before the runners start, so that each is in the registry before its RunnerStarted.
   active.host = new EngineHost(engine, { url: redis.url, stream: redis.stream, acceptStarts: true, leaseMs: config.engineLeaseMs, recordDesired: true, owner });
   const resumed = await startRunners(config, active, lease.previous, owner);
-  const stored = persistence.writer === null ? 'nothing (STORE_TYPES=none)' : `in ${persistence.db?.description}; the next event id is ${persistence.storedUpTo + 1}`;
+  const stored = persistence.writer === null ? 'nothing (STORE_TYPES=none)' : `in ${persistence.db?.description}; ids continue past ${persistence.storedUpTo} and past every id the shared log handed out`;
   const timer = setInterval(() => {
     const health = persistence.redisHealth();
     log.info({ lastId: persistence.bus.lastId, stored: persistence.writer?.stats.written ?? 0, appendLost: health?.appendLost, missed: health?.missed, redisUp: health?.appenderHealthy }, 'engine');
