@@ -501,7 +501,7 @@ export class EventBus {
     this.maxAge = ms;
   }
 
-  /** Ids the history still holds: `oldestId..lastId` (empty when oldestId > lastId). */
+  /** Ids the history still holds: `oldestId..lastId` (empty when oldestId > lastId), but for those the log jumped over. */
   get historyRange(): { readonly oldestId: number; readonly lastId: number; readonly approximateBytes: number } {
     return { oldestId: this.history.oldestId, lastId: this.last, approximateBytes: this.history.approximateBytes };
   }
