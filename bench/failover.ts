@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { entryEvents } from '../src/log/redis.js';
 import { build, buildIsStale, ROOT } from '../scripts/build-state.mjs';
 
 /** Seconds from the SIGKILL of the active engine to the standby's first tick. */
@@ -55,8 +56,8 @@ async function firstTickAbove(redis: Redis, stream: string, oldToken: number): P
     for (const [, entries] of read ?? []) {
       for (const [id, fields] of entries) {
         after = id;
-        const get = (name: string) => (fields.includes(name) ? fields[fields.indexOf(name) + 1] : undefined);
-        if (Number(get('fence') ?? 0) > oldToken && get('event')?.startsWith('{"type":"TickReceived"')) return;
+        const fence = fields.includes('fence') ? Number(fields[fields.indexOf('fence') + 1]) : 0;
+        if (fence > oldToken && entryEvents(fields).some(({ event }) => event.type === 'TickReceived')) return;
       }
     }
   }

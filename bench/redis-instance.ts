@@ -4,6 +4,7 @@
  * bench's thread, two instances and the appender would share one event loop and the
  * figure would measure three processes' work on one core.
  */
+import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { EventBus } from '../src/log/bus.js';
 import { RedisReader } from '../src/log/redis.js';
@@ -21,6 +22,26 @@ export interface InstanceData {
   readonly lastAt: SharedArrayBuffer;
 }
 
+/** What an instance answers `stop` with. */
+export interface InstanceReport {
+  /** Every 50th id and when it arrived (ms since the epoch), as pairs. */
+  readonly timed: readonly number[];
+  /** This thread's CPU time from `ready` to `stop` (ms; Linux only, else null). */
+  readonly cpuMs: number | null;
+}
+
+/** This thread's CPU time so far in ms, from /proc (clock ticks of 10 ms); null where there is none. */
+function threadCpuMs(): number | null {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    // Fields after the command name: state is the 3rd field, utime the 14th, stime the 15th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
+}
+
 const data = workerData as InstanceData;
 const counts = new Int32Array(data.counts);
 const lastAt = new Float64Array(data.lastAt);
@@ -30,9 +51,12 @@ const reader = new RedisReader(bus, { url: data.url, stream: data.stream, log: (
 const sub = bus.subscribe();
 // Every 50th id and when it arrived, as pairs: the bench pairs them with publish times.
 const timed: number[] = [];
+const cpuAtReady = threadCpuMs();
 parentPort!.once('message', () => {
+  const cpuAtStop = threadCpuMs();
   sub.close();
-  void reader.close().then(() => parentPort!.postMessage(timed));
+  const report: InstanceReport = { timed, cpuMs: cpuAtReady === null || cpuAtStop === null ? null : cpuAtStop - cpuAtReady };
+  void reader.close().then(() => parentPort!.postMessage(report));
 });
 parentPort!.postMessage('ready');
 for await (const item of sub) {

@@ -10,6 +10,7 @@ import { EventBus } from '../src/log/bus.js';
 import { RedisAppender, RedisReader } from '../src/log/redis.js';
 import { isGap } from '../src/log/types.js';
 import type { RunnerEvent } from '../src/events/types.js';
+import type { InstanceReport } from './redis-instance.js';
 
 /** Figures of the Redis run. */
 export interface RedisResult {
@@ -29,6 +30,12 @@ export interface RedisStep {
   /** The smallest share of the offered events any one instance received (0..1). */
   readonly receivedShare: number;
   readonly p99Ms: number;
+  /**
+   * CPU time of an instance's thread (reader, bus and one subscriber) per event it
+   * received, in µs, the mean of the instances (Linux; null elsewhere or on one thread):
+   * far less noisy than the rates on a shared machine.
+   */
+  readonly readerCpuUsPerEvent: number | null;
 }
 
 /** Figures of {@link benchRedisMax}. */
@@ -49,7 +56,7 @@ const tickOf = (n: number): RunnerEvent => ({
 export async function benchRedis(perSecond = 20_000, seconds = 3): Promise<RedisResult | null> {
   const run = await runRedis(perSecond, seconds, 10_000);
   if (run === null) return null;
-  const { perInstance: _, ...result } = run;
+  const { perInstance: _, readerCpuUsPerEvent: __, ...result } = run;
   return result;
 }
 
@@ -82,6 +89,7 @@ export async function benchRedisMax(seconds = 3, instancesIn: 'workers' | 'threa
       eventsPerSec: run.eventsPerSec,
       receivedShare: Math.min(...run.perInstance) / run.published,
       p99Ms: run.p99Ms,
+      readerCpuUsPerEvent: run.readerCpuUsPerEvent,
     };
     steps.push(step);
     if (step.receivedShare < 0.98) break;
@@ -90,7 +98,7 @@ export async function benchRedisMax(seconds = 3, instancesIn: 'workers' | 'threa
   return { maxEventsPerSec: best?.offeredPerSec ?? 0, p99Ms: best?.p99Ms ?? Number.NaN, steps };
 }
 
-async function runRedis(perSecond: number, seconds: number, graceMs: number): Promise<(RedisResult & { perInstance: number[] }) | null> {
+async function runRedis(perSecond: number, seconds: number, graceMs: number): Promise<(RedisResult & { perInstance: number[]; readerCpuUsPerEvent: null }) | null> {
   const url = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   try {
@@ -158,11 +166,13 @@ async function runRedis(perSecond: number, seconds: number, graceMs: number): Pr
     delivered,
     published: total,
     perInstance,
+    // Everything shares this thread: the reader's own share is not measured.
+    readerCpuUsPerEvent: null,
   };
 }
 
 /** Like {@link runRedis}, with each instance in a worker thread. */
-async function runRedisInWorkers(perSecond: number, seconds: number, graceMs: number): Promise<(RedisResult & { perInstance: number[] }) | null> {
+async function runRedisInWorkers(perSecond: number, seconds: number, graceMs: number): Promise<(RedisResult & { perInstance: number[]; readerCpuUsPerEvent: number | null }) | null> {
   const url = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   try {
@@ -187,8 +197,9 @@ async function runRedisInWorkers(perSecond: number, seconds: number, graceMs: nu
     // A failed instance answers nothing more: let the bench go on instead of waiting forever.
     w.on('error', (err) => {
       console.warn(`redis bench: an instance failed: ${err.message}`);
-      for (const waiter of waiters.splice(0)) waiter([]);
-      messages.push([], []);
+      const none: InstanceReport = { timed: [], cpuMs: null };
+      for (const waiter of waiters.splice(0)) waiter(none);
+      messages.push(none, none);
     });
     return () => (messages.length > 0 ? Promise.resolve(messages.shift()) : new Promise<unknown>((r) => waiters.push(r)));
   });
@@ -219,9 +230,11 @@ async function runRedisInWorkers(perSecond: number, seconds: number, graceMs: nu
   const perInstance = Array.from(received);
   const lastReceive = Math.max(...new Float64Array(lastAt));
   const latencies: number[] = [];
+  const cpuPerEvent: number[] = [];
   for (let i = 0; i < instances; i++) {
     workers[i]!.postMessage('stop');
-    const timed = (await replies[i]!()) as number[];
+    const { timed, cpuMs } = (await replies[i]!()) as InstanceReport;
+    if (cpuMs !== null && perInstance[i]! > 0) cpuPerEvent.push((cpuMs * 1000) / perInstance[i]!);
     for (let j = 0; j < timed.length; j += 2) {
       const at = publishedAt.get(timed[j]!);
       if (at !== undefined) latencies.push(timed[j + 1]! - at);
@@ -243,5 +256,6 @@ async function runRedisInWorkers(perSecond: number, seconds: number, graceMs: nu
     delivered: sum,
     published: total,
     perInstance,
+    readerCpuUsPerEvent: cpuPerEvent.length === instances ? Math.round((cpuPerEvent.reduce((a, b) => a + b, 0) / instances) * 100) / 100 : null,
   };
 }

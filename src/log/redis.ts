@@ -1,17 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { EventDecodeError, fromWire, toWire } from '../events/codec.js';
+import { decodeEvent, EventDecodeError, fromWire, toWire } from '../events/codec.js';
 import { isCritical, isHighFrequency } from '../events/helpers.js';
 import type { RunnerEvent } from '../events/types.js';
 import { MAX_EPOCH_LENGTH, newEpoch, type EventBus } from './bus.js';
 import { BoundedQueue, PushResult, Retention } from './queue.js';
+import type { LogEntry } from './types.js';
 
 /** Where the shared log lives in Redis. */
 export interface RedisLogOptions {
   readonly url: string;
   /** Stream key (default tickwire:events); the id counter is `<stream>:id`. */
   readonly stream?: string;
-  /** Entries the stream keeps, approximately (XADD MAXLEN ~; default 1,000,000). */
+  /**
+   * Events the stream keeps, approximately (default 1,000,000). An entry holds a batch of
+   * events, so each append trims to `maxLen / its batch size` entries (XADD MAXLEN, `~`
+   * from 1,000 entries on): at a steady rate about `maxLen` events stay; when batch sizes
+   * change the stream may hold a few times that until the next appends trim it.
+   */
   readonly maxLen?: number;
   /** Called with a line to log (default: a process warning); the server passes its logger. */
   readonly log?: (line: string) => void;
@@ -60,6 +66,21 @@ const DEFAULT_MAX_LEN = 1_000_000;
 /** How long one XREAD waits for new entries. */
 const BLOCK_MS = 1000;
 /**
+ * Events one append (one script call, one stream entry) carries at most. One entry per
+ * batch, its events pre-encoded as one JSON text, is what lets a reader keep up with
+ * 100,000 events/s: with an entry per event, parsing the XREAD reply (ten strings per
+ * event) and JSON per event cost the reader about 13 µs of CPU an event.
+ */
+const MAX_BATCH = 500;
+/**
+ * Events one XREAD brings at most, about: all of them go into the bus in one turn, so a
+ * catch-up read stays well within a subscriber's queue (10,000 by default) and a few MB.
+ * The reader asks for as many entries as hold that many at the size of the last ones.
+ */
+const READ_EVENTS = 2000;
+/** Entries one XREAD or XREVRANGE page returns at most (entries of one event each, as before batches). */
+const READ_COUNT = 1000;
+/**
  * How long an append may wait for its reply. A command written just as the connection
  * dropped can stay unanswered forever (nothing resends it); the batch is then retried
  * under the same batch id, which the script recognises if the first attempt landed.
@@ -73,10 +94,11 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /**
- * Appends a batch atomically: each event gets the next id of the counter and is added to
- * the stream in that order, so stream order and id order are the same on every reader.
- * KEYS[3] holds this appender's last batch id (one batch is in flight at a time): a retry
- * of a batch whose reply was lost appends nothing twice.
+ * Appends a batch atomically, as one stream entry: the events get the next `n` ids of the
+ * counter (INCRBY), and the entry holds its first id (`id`), `n` and the events in id
+ * order (`events`, see {@link encodeBatch}), so stream order and id order are the same on
+ * every reader. KEYS[3] holds this appender's last batch id (one batch is in flight at a
+ * time): a retry of a batch whose reply was lost appends nothing twice.
  *
  * ARGV[3] is a floor the counter never stays below (the largest id the appender's process
  * has stored or seen): a counter lost with a flushed Redis comes back past every id a
@@ -91,6 +113,10 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
  * (KEYS[5]) the batch is refused with {-2, newest}. Each entry records the token it was
  * appended under (`fence`), so that an audit can tell which engine appended what. Checked in the same step as the
  * append, so an engine that lost its lease cannot slip one batch in after a takeover.
+ *
+ * ARGV[1] is the events the stream keeps ({@link RedisLogOptions.maxLen}): as an entry
+ * holds `n` of them, it keeps `maxLen / n` entries, trimmed exactly below 1,000 (`~` trims
+ * only whole nodes of about 100 entries, which would keep far too many of large ones).
  */
 const APPEND_SCRIPT = `
 local token = tonumber(ARGV[6])
@@ -105,19 +131,94 @@ if not epoch then
   epoch = ARGV[5]
   redis.call('SET', KEYS[4], epoch)
 end
+local n = tonumber(ARGV[7])
+local keep = math.ceil(tonumber(ARGV[1]) / math.max(n, 1))
+local function add(...)
+  if keep < 1000 then return redis.call('XADD', KEYS[1], 'MAXLEN', keep, '*', ...) end
+  return redis.call('XADD', KEYS[1], 'MAXLEN', '~', keep, '*', ...)
+end
 local floor = tonumber(ARGV[3])
 if tonumber(redis.call('GET', KEYS[2]) or '0') < floor then redis.call('SET', KEYS[2], floor) end
 local reserve = tonumber(ARGV[4])
 if reserve > 0 then
   local upTo = redis.call('INCRBY', KEYS[2], reserve)
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'lost', upTo - reserve + 1, 'to', upTo, 'epoch', epoch)
+  add('lost', upTo - reserve + 1, 'to', upTo, 'epoch', epoch)
 end
 local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-for i = 7, #ARGV, 2 do
-  last = redis.call('INCR', KEYS[2])
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'id', last, 'symbol', ARGV[i], 'event', ARGV[i + 1], 'epoch', epoch, 'fence', ARGV[6])
+if n > 0 then
+  last = redis.call('INCRBY', KEYS[2], n)
+  add('id', last - n + 1, 'n', n, 'events', ARGV[8], 'epoch', epoch, 'fence', ARGV[6])
 end
 return last`;
+
+/**
+ * The `events` field of a batch entry: a JSON array of `[symbol, wire event]` pairs in id
+ * order, built from each event's wire text, so that a reader decodes a batch with one
+ * JSON.parse.
+ */
+function encodeBatch(items: readonly (readonly [symbol: string, event: RunnerEvent])[]): string {
+  let text = '[';
+  for (let i = 0; i < items.length; i++) {
+    const [symbol, event] = items[i]!;
+    text += `${i === 0 ? '[' : ',['}${JSON.stringify(symbol)},${toWire(event)}]`;
+  }
+  return `${text}]`;
+}
+
+/** The value of a stream entry's field, undefined when it has none. */
+function fieldOf(fields: readonly string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
+}
+
+/** How many events a stream entry holds, without decoding them (0 for a note of lost ids). */
+function eventCountOf(fields: readonly string[]): number {
+  if (fieldOf(fields, 'events') !== undefined) return Number(fieldOf(fields, 'n')) || 0;
+  return fieldOf(fields, 'event') !== undefined ? 1 : 0;
+}
+
+/**
+ * The events of a stream entry (its fields as XREAD and XRANGE return them), in id order:
+ * a batch (`id` the first id, `n`, `events`), or a single event (`id`, `symbol`, `event`)
+ * as every entry was before batches; none for an appender's note of lost ids. An event of
+ * a batch that does not decode is passed to `onBad` and left out (its id is then a hole);
+ * without `onBad`, and for an entry that cannot be read at all, an
+ * {@link EventDecodeError} is thrown.
+ */
+export function entryEvents(fields: readonly string[], onBad?: (id: number, err: EventDecodeError) => void): LogEntry[] {
+  if (fieldOf(fields, 'lost') !== undefined) return [];
+  const first = Number(fieldOf(fields, 'id'));
+  const batch = fieldOf(fields, 'events');
+  if (batch === undefined) {
+    const symbol = fieldOf(fields, 'symbol');
+    const text = fieldOf(fields, 'event');
+    if (!Number.isSafeInteger(first) || symbol === undefined || text === undefined) throw new EventDecodeError('entry lacks id, symbol or event', '', fields);
+    return [{ id: first, symbol, event: fromWire(text) }];
+  }
+  let pairs: unknown;
+  try {
+    pairs = JSON.parse(batch);
+  } catch (err) {
+    throw new EventDecodeError(`batch entry: events is not JSON (${(err as Error).message})`, 'events', batch.slice(0, 200), { cause: err });
+  }
+  const n = Number(fieldOf(fields, 'n'));
+  if (!Number.isSafeInteger(first) || !Array.isArray(pairs) || pairs.length !== n) {
+    throw new EventDecodeError(`batch entry: id ${fieldOf(fields, 'id')} and n ${fieldOf(fields, 'n')} do not describe an array of n events`, 'events', batch.slice(0, 200));
+  }
+  const out: LogEntry[] = [];
+  for (let i = 0; i < n; i++) {
+    const pair: unknown = pairs[i];
+    try {
+      if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string') throw new EventDecodeError('batch item is not [symbol, event]', `events.${i}`, pair);
+      out.push({ id: first + i, symbol: pair[0], event: decodeEvent(pair[1]) });
+    } catch (err) {
+      const bad = err instanceof EventDecodeError ? err : new EventDecodeError(String(err), `events.${i}`, pair);
+      if (onBad === undefined) throw bad;
+      onBad(first + i, bad);
+    }
+  }
+  return out;
+}
 
 function connect(url: string): Redis {
   // Reconnects by itself with backoff; commands fail fast while it is away, so the
@@ -252,8 +353,7 @@ export class RedisAppender {
   private async appendInflight(): Promise<number | null> {
     await ready(this.redis);
     const floor = Math.max(this.lastId, this.floor());
-    const args: string[] = [String(this.maxLen), this.inflightId, String(floor), String(this.inflightReserve), newEpoch(), String(this.fence?.token ?? 0)];
-    for (const [symbol, event] of this.inflight) args.push(symbol, toWire(event));
+    const args = [String(this.maxLen), this.inflightId, String(floor), String(this.inflightReserve), newEpoch(), String(this.fence?.token ?? 0), String(this.inflight.length), encodeBatch(this.inflight)];
     const keys = [this.stream, idKeyOf(this.stream), `${this.stream}:appender:${this.appenderId}`, epochKeyOf(this.stream), fenceKeyOf(this.stream)];
     const reply = this.redis.eval(APPEND_SCRIPT, keys.length, ...keys, ...args);
     const answer = await within(reply, APPEND_TIMEOUT_MS, `no answer to an append within ${APPEND_TIMEOUT_MS} ms`);
@@ -279,7 +379,7 @@ export class RedisAppender {
         this.inflightReserve = this.queue.dropped - this.reserved;
         for (let item = this.queue.shift(); item !== undefined; item = this.queue.shift()) {
           this.inflight.push(item);
-          if (this.inflight.length >= 500) break;
+          if (this.inflight.length >= MAX_BATCH) break;
         }
       }
       try {
@@ -355,8 +455,7 @@ export interface AppendOnceTarget {
 export async function appendOnce(redis: Redis, target: AppendOnceTarget, events: readonly (readonly [symbol: string, event: RunnerEvent])[]): Promise<boolean> {
   const { stream, onceKey } = target;
   const keys = [stream, idKeyOf(stream), onceKey, epochKeyOf(stream), fenceKeyOf(stream)];
-  const args = [String(target.maxLen ?? DEFAULT_MAX_LEN), 'once', String(target.floor ?? 0), '0', newEpoch(), '0'];
-  for (const [symbol, event] of events) args.push(symbol, toWire(event));
+  const args = [String(target.maxLen ?? DEFAULT_MAX_LEN), 'once', String(target.floor ?? 0), '0', newEpoch(), '0', String(events.length), encodeBatch(events)];
   const reply = await within(redis.eval(APPEND_SCRIPT, keys.length, ...keys, ...args), APPEND_TIMEOUT_MS, `no answer to an append within ${APPEND_TIMEOUT_MS} ms`);
   return reply !== -1;
 }
@@ -368,7 +467,7 @@ function isEpoch(value: string | null | undefined): value is string {
 
 /** Options of a {@link RedisReader}. */
 export interface ReaderOptions extends RedisLogOptions {
-  /** The newest entries loaded into the bus's history on start (default 10,000). */
+  /** The newest events loaded into the bus's history on start (default 10,000; whole entries, so up to one batch more). */
   readonly backfill?: number;
   /**
    * Told of ids this reader never received that no appender accounted for (the stream
@@ -397,6 +496,8 @@ export class RedisReader {
   private epochRead = false;
   /** Entries skipped in a row as duplicates (ids not after the last one, in the same epoch). */
   private skipped = 0;
+  /** Entries the next XREAD asks for (see READ_EVENTS). */
+  private readCount = 1;
   private stopped = false;
   private healthy = true;
   private readonly done: Promise<void>;
@@ -439,15 +540,14 @@ export class RedisReader {
         // comes back with a new log, and so a new epoch.
         if (!this.epochRead) await this.readEpoch();
         if (!this.started) {
-          // The newest `backfill` entries, oldest first: history for replay and resume.
-          const recent = backfill > 0 ? await this.redis.xrevrange(this.stream, '+', '-', 'COUNT', backfill) : [];
-          for (const [streamId, fields] of recent.reverse()) this.accept(streamId, fields);
+          // The newest `backfill` events, oldest first: history for replay and resume.
+          for (const [streamId, fields] of await this.newest(backfill)) this.accept(streamId, fields);
           // Before this point ids are missing because this reader was not there, not lost.
           this.started = true;
         }
         // A read blocked on a connection that silently died may never settle: give up on it
         // a little after the block time and read again after our own last id.
-        const read = this.redis.xread('COUNT', 1000, 'BLOCK', BLOCK_MS, 'STREAMS', this.stream, this.lastStreamId);
+        const read = this.redis.xread('COUNT', this.readCount, 'BLOCK', BLOCK_MS, 'STREAMS', this.stream, this.lastStreamId);
         const result = await within(read, BLOCK_MS + 2000, `no answer to XREAD within ${BLOCK_MS + 2000} ms`);
         if (!this.healthy) {
           this.healthy = true;
@@ -455,7 +555,10 @@ export class RedisReader {
         }
         attempt = 0;
         for (const [, entries] of result ?? []) {
-          for (const [streamId, fields] of entries) this.accept(streamId, fields);
+          let events = 0;
+          for (const [streamId, fields] of entries) events += this.accept(streamId, fields);
+          // Entries as large as these: as many as hold about READ_EVENTS events next time.
+          if (entries.length > 0) this.readCount = Math.max(1, Math.min(READ_COUNT, Math.floor((READ_EVENTS * entries.length) / Math.max(1, events))));
         }
       } catch (err) {
         if (this.stopped) break;
@@ -466,6 +569,27 @@ export class RedisReader {
         await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(attempt - 1, 6))));
       }
     }
+  }
+
+  /**
+   * The newest entries holding at least `events` events (or all there are), oldest first:
+   * read back in pages, since an entry holds a batch of events of any size.
+   */
+  private async newest(events: number): Promise<[string, string[]][]> {
+    const found: [string, string[]][] = [];
+    let count = 0;
+    let end = '+';
+    while (count < events) {
+      const page = await this.redis.xrevrange(this.stream, end, '-', 'COUNT', Math.min(READ_COUNT, events));
+      for (const entry of page) {
+        found.push(entry);
+        count += eventCountOf(entry[1]);
+        if (count >= events) break;
+      }
+      if (page.length < Math.min(READ_COUNT, events)) break;
+      end = `(${page.at(-1)![0]}`;
+    }
+    return found.reverse();
   }
 
   /**
@@ -521,51 +645,59 @@ export class RedisReader {
     this.skipped = 0;
   }
 
-  private accept(streamId: string, fields: string[]): void {
+  /** Takes a stream entry: a note of lost ids, or its events into the bus, in id order; returns how many events it held. */
+  private accept(streamId: string, fields: string[]): number {
     this.lastStreamId = streamId;
-    const value = (name: string) => {
-      const i = fields.indexOf(name);
-      return i >= 0 && i % 2 === 0 ? fields[i + 1] : undefined;
-    };
-    const lostTo = Number(value('to'));
-    const isLostNote = value('lost') !== undefined && Number.isSafeInteger(lostTo);
+    const lostFrom = fieldOf(fields, 'lost');
+    const lostTo = Number(fieldOf(fields, 'to'));
+    const isLostNote = lostFrom !== undefined && Number.isSafeInteger(lostTo);
     // The entry's first id: where the ids of a recreated log start again.
-    this.follow(value('epoch'), Number(isLostNote ? value('lost') : value('id')));
+    this.follow(fieldOf(fields, 'epoch'), Number(isLostNote ? lostFrom : fieldOf(fields, 'id')));
     if (isLostNote) {
       // An appender's note that the ids up to `lostTo` stand for events it dropped.
       this.reservedUpTo = Math.max(this.reservedUpTo, lostTo);
-      return;
+      return 0;
     }
-    const id = Number(value('id'));
-    const symbol = value('symbol');
-    const text = value('event');
+    let entries: LogEntry[];
     try {
-      if (!Number.isSafeInteger(id) || symbol === undefined || text === undefined) {
-        throw new EventDecodeError('entry lacks id, symbol or event', '', fields);
-      }
-      // The first entry this reader takes is where its part of the log begins: the ids
-      // before it were appended before this process joined, not lost on the way.
-      if (!this.joined) {
-        this.joined = true;
-        this.bus.advanceTo(id - 1);
-      }
-      const before = this.bus.lastId;
-      if (!this.bus.publishEntry({ id, symbol, event: fromWire(text) })) {
-        this.skip(id);
-        return;
-      }
-      this.endSkipping();
-      if (this.started && id > before + 1) {
-        const missed = id - before - 1;
-        this.missedCount += missed;
-        // A hole an appender reserved was reported where it happened; any other is this reader's to report.
-        const unexplained = id - 1 > this.reservedUpTo;
-        this.log(`tickwire: ids ${before + 1}..${id - 1} of the shared log never reached this instance${unexplained ? ' (the stream was trimmed or cut before they were read)' : ' (dropped before they reached Redis)'}`);
-        if (unexplained) this.onMissed?.(missed, before + 1, id - 1);
-      }
+      entries = entryEvents(fields, (id, err) => this.log(`tickwire: skipped event ${id} of Redis stream entry ${streamId}: ${err.message}`));
     } catch (err) {
       // One bad entry (another writer, another version) is skipped, never fatal.
       this.log(`tickwire: skipped Redis stream entry ${streamId}: ${(err as Error).message}`);
+      return 1;
+    }
+    for (const entry of entries) {
+      try {
+        this.take(entry);
+      } catch (err) {
+        this.log(`tickwire: skipped event ${entry.id} of Redis stream entry ${streamId}: ${(err as Error).message}`);
+      }
+    }
+    return entries.length;
+  }
+
+  /** Publishes one event of the log into the bus: skipped as a duplicate, or after a gap it reports. */
+  private take(entry: LogEntry): void {
+    const { id } = entry;
+    // The first event this reader takes is where its part of the log begins: the ids
+    // before it were appended before this process joined, not lost on the way.
+    if (!this.joined) {
+      this.joined = true;
+      this.bus.advanceTo(id - 1);
+    }
+    const before = this.bus.lastId;
+    if (!this.bus.publishEntry(entry)) {
+      this.skip(id);
+      return;
+    }
+    this.endSkipping();
+    if (this.started && id > before + 1) {
+      const missed = id - before - 1;
+      this.missedCount += missed;
+      // A hole an appender reserved was reported where it happened; any other is this reader's to report.
+      const unexplained = id - 1 > this.reservedUpTo;
+      this.log(`tickwire: ids ${before + 1}..${id - 1} of the shared log never reached this instance${unexplained ? ' (the stream was trimmed or cut before they were read)' : ' (dropped before they reached Redis)'}`);
+      if (unexplained) this.onMissed?.(missed, before + 1, id - 1);
     }
   }
 }

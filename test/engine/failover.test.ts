@@ -1,9 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fromWire } from '../../src/events/codec.js';
 import type { RunnerEvent } from '../../src/events/types.js';
 import { EngineLease, failoverKeys, LostEngineWatch, type RegistryEntry } from '../../src/engine/failover.js';
-import { RedisAppender } from '../../src/log/redis.js';
+import { entryEvents, RedisAppender } from '../../src/log/redis.js';
 import { TradingEngine, type RunnerInfo } from '../../src/engine/engine.js';
 import { EngineHost, RemoteEngine } from '../../src/engine/remote.js';
 import { EventBus } from '../../src/log/bus.js';
@@ -26,9 +25,8 @@ async function until(cond: () => boolean | Promise<boolean>, what: string, timeo
 async function entries(redis: Redis, stream: string): Promise<{ id: number; fence: string | undefined; event: RunnerEvent }[]> {
   const out = [];
   for (const [, fields] of await redis.xrange(stream, '-', '+')) {
-    const get = (name: string) => fields[fields.indexOf(name) + 1];
-    if (!fields.includes('event')) continue;
-    out.push({ id: Number(get('id')), fence: fields.includes('fence') ? get('fence') : undefined, event: fromWire(get('event')!) });
+    const fence = fields.includes('fence') ? fields[fields.indexOf('fence') + 1] : undefined;
+    for (const { id, event } of entryEvents(fields)) out.push({ id, fence, event });
   }
   return out;
 }

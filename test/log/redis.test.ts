@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EventBus } from '../../src/log/bus.js';
-import { RedisAppender, RedisReader } from '../../src/log/redis.js';
+import { entryEvents, RedisAppender, RedisReader } from '../../src/log/redis.js';
 import { isGap, type StreamItem } from '../../src/log/types.js';
 import { toWire } from '../../src/events/codec.js';
 import type { RunnerEvent } from '../../src/events/types.js';
@@ -183,9 +183,62 @@ describe.runIf(redisAvailable)('the shared log in a Redis Stream', () => {
     const redis = new Redis(REDIS_URL);
     const entries = await redis.xrange(stream, '-', '+');
     redis.disconnect();
-    expect(entries.map(([, fields]) => Number(fields[1]))).toEqual(expected);
+    expect(entries.flatMap(([, fields]) => entryEvents(fields).map((e) => e.id))).toEqual(expected);
     onA.stop();
     onB.stop();
+  }, 60_000);
+
+  it('appends a batch as one stream entry; readers decode it into the right ids and order, across a reconnect, beside old single-event entries and a bad event', async () => {
+    const stream = streamKey();
+    const { hostname, port } = new URL(REDIS_URL);
+    const toReader = await tcpProxy(Number(port || 6379), hostname);
+    cleanups.push(() => toReader.close());
+    const lines: string[] = [];
+    const engine = new RedisAppender({ url: REDIS_URL, stream, log: () => undefined });
+    const bus = new EventBus();
+    const reader = new RedisReader(bus, { url: `redis://127.0.0.1:${toReader.port}`, stream, log: (line) => lines.push(line) });
+    const redis = new Redis(REDIS_URL);
+    cleanups.push(() => engine.close(1000), () => reader.close(), () => redis.disconnect());
+    const got = collect(bus);
+    for (let n = 0; n < 2000; n++) engine.publish(transition(n), 'X');
+    await until(() => got.items.length === 2000, 'the first batches');
+    // Whole batches per entry: far fewer entries than events.
+    expect(await redis.xlen(stream)).toBeLessThanOrEqual(2000 / 100);
+
+    toReader.cut(true);
+    await until(() => !reader.isHealthy, 'the reader to notice');
+    for (let n = 2000; n < 3000; n++) engine.publish(transition(n), 'X');
+    await until(() => engine.stats.appended === 3000, 'the appends while the reader is away');
+    // An entry of one event as appended before batches, then a batch with a bad event in it.
+    const epoch = (await redis.get(`${stream}:epoch`))!;
+    const single = await redis.incrby(`${stream}:id`, 1);
+    await redis.xadd(stream, '*', 'id', String(single), 'symbol', 'Y', 'event', toWire(transition(single)), 'epoch', epoch);
+    const last = await redis.incrby(`${stream}:id`, 3);
+    const batch = `[["Z",${toWire(transition(last - 2))}],["Z",{"type":"StateTransition","data":{}}],["Z",${toWire(transition(last))}]]`;
+    await redis.xadd(stream, '*', 'id', String(last - 2), 'n', '3', 'events', batch, 'epoch', epoch, 'fence', '0');
+    for (let n = 3000; n < 3100; n++) engine.publish(transition(n), 'X');
+    await until(() => engine.stats.appended === 3100, 'the appends after them');
+
+    toReader.restore();
+    await until(() => got.items.length === 3100 + 1 + 2 + 1, 'everything after the reconnect', 30_000);
+    const expected = [...Array.from({ length: 3001 }, (_, i) => i + 1), 3002, 'gap:1', 3004, ...Array.from({ length: 100 }, (_, i) => 3005 + i)];
+    expect(got.items).toEqual(expected);
+    // The bus keeps history from the gap on: the batch's event after the bad one is there, with its symbol.
+    expect(bus.recent(undefined, 200).slice(0, 2).map((e) => [e.id, e.symbol])).toEqual([[3004, 'Z'], [3005, 'X']]);
+    expect(lines.some((l) => /skipped event 3003 of Redis stream entry .*: /.test(l))).toBe(true);
+    got.stop();
+
+    // A reader that comes later loads the newest events as history, across entries of any size.
+    const late = new EventBus();
+    const lateReader = new RedisReader(late, { url: REDIS_URL, stream, log: () => undefined, backfill: 1500 });
+    cleanups.push(() => lateReader.close());
+    const lateGot = collect(late);
+    await until(() => late.lastId === 3104 && lateGot.items.at(-1) === 3104, 'the late reader');
+    const ids = lateGot.items.filter((i): i is number => typeof i === 'number');
+    expect(ids.length).toBeGreaterThanOrEqual(1500 - 1);
+    expect(ids).toEqual(Array.from({ length: ids.length + 1 }, (_, i) => 3104 - ids.length + i).filter((id) => id !== 3003));
+    expect(lateGot.items).toContain('gap:1');
+    lateGot.stop();
   }, 60_000);
 
   it('follows a shared log that was recreated (flushed): ids restart in the new epoch, subscribers are told, resumes get the right answer', async () => {
