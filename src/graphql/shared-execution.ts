@@ -13,6 +13,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { maskError } from './errors.js';
+import { eventExecutor } from './jit.js';
 import { log } from '../runtime/log.js';
 import { DEFAULT_QUEUE_CAPACITY } from '../log/bus.js';
 import { Hub } from '../delivery/hub.js';
@@ -166,7 +167,7 @@ function encoderOf(args: ExecutionArgs): (source: object) => Buffer | Promise<Bu
     return Buffer.from(JSON.stringify(masked));
   };
   return (source) => {
-    const result = execute({ ...args, rootValue: source });
+    const result = eventExecutor.execute({ ...args, rootValue: source });
     return result instanceof Promise ? result.then(encode) : encode(result);
   };
 }
@@ -544,7 +545,7 @@ export class SharedExecution<Source> {
       }
     }
     this.executions++;
-    const result = execute({ ...args, rootValue: source });
+    const result = eventExecutor.execute({ ...args, rootValue: source });
     const settle = (done: ExecutionResult): ExecutionResult => this.queues.tag(done, source as Source);
     const settled = result instanceof Promise ? result.then(settle) : settle(result);
     if (shareable) remember(shared, source, settled);
