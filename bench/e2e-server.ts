@@ -13,15 +13,21 @@ import { performance } from 'node:perf_hooks';
 import { createPubSub, createYoga, filter, pipe } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { EventBus } from '../src/log/bus.js';
 import type { LogEntry } from '../src/log/types.js';
-import { TradingEngine } from '../src/engine/engine.js';
 import type { EventPredicate } from '../src/events/filter.js';
 import type { RunnerEvent } from '../src/events/types.js';
-import { schema, type SchemaContext } from '../src/graphql/schema/index.js';
-import { executePrepared, prepareOperation, subscribePrepared } from '../src/graphql/operation.js';
-import { startServer } from '../src/app/server.js';
-import { OPEN_PRINCIPAL } from '../src/graphql/auth.js';
+import type { SchemaContext } from '../src/graphql/schema/index.js';
+import { fromDist } from './dist.js';
+
+// The servers' modules as `npm start` runs them (see bench/dist.ts); the parent builds first.
+const [{ EventBus }, { TradingEngine }, { schema }, { executePrepared, prepareOperation, subscribePrepared }, { startServer }, { OPEN_PRINCIPAL }] = await Promise.all([
+  fromDist<typeof import('../src/log/bus.js')>('log/bus.js'),
+  fromDist<typeof import('../src/engine/engine.js')>('engine/engine.js'),
+  fromDist<typeof import('../src/graphql/schema/index.js')>('graphql/schema/index.js'),
+  fromDist<typeof import('../src/graphql/operation.js')>('graphql/operation.js'),
+  fromDist<typeof import('../src/app/server.js')>('app/server.js'),
+  fromDist<typeof import('../src/graphql/auth.js')>('graphql/auth.js'),
+]);
 
 export type Mode = 'ours' | 'peer' | 'limit';
 

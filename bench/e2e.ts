@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import type { Mode, RunCommand, RunReport } from './e2e-server.js';
+import { ensureBuilt } from './dist.js';
 
 /** Load of one end-to-end run. */
 export interface E2eOptions {
@@ -69,6 +70,7 @@ function idIn(data: Buffer): number {
 
 /** Runs one mode with one selection and returns its figures. */
 export async function runE2e(mode: Mode, selection: keyof typeof SELECTIONS, options: E2eOptions): Promise<E2eResult> {
+  await ensureBuilt();
   const child = fork(fileURLToPath(new URL('./e2e-server.ts', import.meta.url)), [mode], {
     execArgv: ['--import', 'tsx', ...(process.env['BENCH_CPU_PROF'] === mode ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -9,26 +9,9 @@
  */
 import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import WebSocket from 'ws';
-import { build, buildIsStale, ROOT } from '../scripts/build-state.mjs';
-
-/**
- * The server's modules as `npm start` runs them: compiled to dist/. Run from src/ through
- * tsx, every arrow function a class keeps gets its name set at run time (tsx keeps names),
- * which gives it a property array of its own: 3.6 KB more per idle subscriber, measured.
- */
-async function distModules(): Promise<{
-  EventBus: typeof import('../src/log/bus.js').EventBus;
-  TradingEngine: typeof import('../src/engine/engine.js').TradingEngine;
-  DEFAULT_LIMITS: typeof import('../src/graphql/limits.js').DEFAULT_LIMITS;
-  startServer: typeof import('../src/app/server.js').startServer;
-}> {
-  const load = (path: string): Promise<Record<string, unknown>> => import(pathToFileURL(join(ROOT, 'dist', path)).href);
-  const [bus, engine, limits, server] = await Promise.all([load('log/bus.js'), load('engine/engine.js'), load('graphql/limits.js'), load('app/server.js')]);
-  return { EventBus: bus['EventBus'], TradingEngine: engine['TradingEngine'], DEFAULT_LIMITS: limits['DEFAULT_LIMITS'], startServer: server['startServer'] } as Awaited<ReturnType<typeof distModules>>;
-}
+import { ensureBuilt, fromDist } from './dist.js';
 
 /** What {@link benchIdle} measured. */
 export interface IdleResult {
@@ -67,7 +50,12 @@ function rssOfPids(pids: readonly number[]): number {
 }
 
 async function serve(workers: number): Promise<void> {
-  const { EventBus, TradingEngine, DEFAULT_LIMITS, startServer } = await distModules();
+  const [{ EventBus }, { TradingEngine }, { DEFAULT_LIMITS }, { startServer }] = await Promise.all([
+    fromDist<typeof import('../src/log/bus.js')>('log/bus.js'),
+    fromDist<typeof import('../src/engine/engine.js')>('engine/engine.js'),
+    fromDist<typeof import('../src/graphql/limits.js')>('graphql/limits.js'),
+    fromDist<typeof import('../src/app/server.js')>('app/server.js'),
+  ]);
   const bus = new EventBus();
   const engine = new TradingEngine(bus);
   // In open mode subscriptions are counted per client address, and every bench client
@@ -107,7 +95,7 @@ async function serve(workers: number): Promise<void> {
  * parent stays light; the child's figures are the server's own either way.
  */
 export async function benchIdle(connections: number, workers = 0): Promise<IdleResult> {
-  if (buildIsStale() && (await build()) !== 0) throw new Error('npm run build failed');
+  await ensureBuilt();
   const child = fork(fileURLToPath(import.meta.url), ['server', String(workers)], {
     execArgv: ['--import', 'tsx', '--expose-gc'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
