@@ -13,7 +13,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { execute, print, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
-import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
+import type { CompiledQuery } from 'graphql-jit';
 
 /** Events of one document (and operation) executed by graphql-js before it is compiled. */
 export const COMPILE_AFTER = 32;
@@ -32,6 +32,27 @@ export const COMPILE_BUDGET_MS = 50;
 
 /** The window of {@link COMPILE_BUDGET_MS}. */
 export const COMPILE_WINDOW_MS = 5000;
+
+type Jit = typeof import('graphql-jit');
+let jit: Jit | null | undefined;
+let loading: Promise<void> | undefined;
+
+/**
+ * graphql-jit, loaded when the first document gets hot (undefined until then, null when it
+ * cannot be loaded): loading it takes 55-70 ms of the main thread, which start-up does
+ * not have to pay for a server nobody subscribes to.
+ */
+export function loadCompiler(): Promise<void> {
+  loading ??= import('graphql-jit').then(
+    (module) => {
+      jit = module;
+    },
+    () => {
+      jit = null;
+    },
+  );
+  return loading;
+}
 
 /** How an {@link EventExecutor} compiles: the defaults are the constants above. */
 export interface CompileOptions {
@@ -101,6 +122,12 @@ export class EventExecutor {
     // A document parsed without locations is measured by its printed text, once.
     const length = args.document.loc?.end ?? print(args.document).length;
     if (length > this.maxChars) return this.refused();
+    if (jit === undefined) {
+      // Not loaded yet: try again on a later event.
+      void loadCompiler();
+      return undefined;
+    }
+    if (jit === null) return this.refused();
     const started = performance.now();
     if (started - this.windowStart >= this.windowMs) {
       this.windowStart = started;
@@ -109,12 +136,12 @@ export class EventExecutor {
     if (this.spentMs >= this.budgetMs) return undefined;
     let compiled: CompiledQuery | ExecutionResult | null = null;
     try {
-      compiled = compileQuery(args.schema, args.document, args.operationName ?? undefined) as CompiledQuery | ExecutionResult;
+      compiled = jit.compileQuery(args.schema, args.document, args.operationName ?? undefined) as CompiledQuery | ExecutionResult;
     } catch {
       // graphql-js runs it, as before.
     }
     this.spentMs += performance.now() - started;
-    if (compiled === null || !isCompiledQuery(compiled)) return this.refused();
+    if (compiled === null || !jit.isCompiledQuery(compiled)) return this.refused();
     this.stats.compiled++;
     return compiled;
   }

@@ -13,9 +13,9 @@ import {
   type GraphQLField,
   type GraphQLNamedType,
 } from 'graphql';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { schema, type SchemaContext } from '../../src/graphql/schema/index.js';
-import { COMPILE_AFTER, EventExecutor, MAX_COMPILED_CHARS } from '../../src/graphql/jit.js';
+import { COMPILE_AFTER, EventExecutor, loadCompiler, MAX_COMPILED_CHARS } from '../../src/graphql/jit.js';
 
 // Compilation unbounded by time here, so that what is compiled does not depend on this machine's speed.
 const executor = new EventExecutor({ budgetMs: Number.POSITIVE_INFINITY });
@@ -85,7 +85,23 @@ const entries = (): StreamItem[] => [
   gapNotice({ missed: 3, reason: 'slow subscriber', fromId: 4, toId: 6, timestamp: 1_700_000_000_000 }),
 ];
 
+describe('loading graphql-jit', () => {
+  it('waits for the first hot document, and compiles it once loaded', async () => {
+    const lazy = new EventExecutor({ budgetMs: Number.POSITIVE_INFINITY });
+    const document = parse('subscription Lazy { events { ... on Event { id } } }');
+    const args = { schema, document, rootValue: entries()[0], contextValue: context };
+    for (let i = 0; i <= COMPILE_AFTER; i++) await lazy.execute(args);
+    expect(lazy.stats.compiled, 'not loaded before a document was hot').toBe(0);
+    await loadCompiler();
+    await lazy.execute(args);
+    expect(lazy.stats.compiled).toBe(1);
+  });
+});
+
 describe('compiled execution of subscription events (graphql-jit)', () => {
+  // graphql-jit is loaded when the first document gets hot; here, before any.
+  beforeAll(() => loadCompiler());
+
   it('starts with graphql-js and compiles a document once it has run its threshold', async () => {
     const document = parse('subscription Threshold { events { ... on Event { id } } }');
     const before = jitStats.compiled;
