@@ -5,7 +5,7 @@
  * What it shows is whether the runners keep the offered rate and what that costs the
  * main thread's event loop (the one that serves sockets in the server).
  *
- *   npx tsx bench/engine.ts [seconds] [--runners N] [--rate N] [--threads N] [--store none|default|all]
+ *   npx tsx bench/engine.ts [seconds] [--runners N] [--rate N] [--threads N] [--store none|default|all] [--history N]
  *   npx tsx bench/engine.ts [seconds] --matrix    # the issue-15 table, each case in its own process
  */
 import { spawnSync } from 'node:child_process';
@@ -31,6 +31,13 @@ export interface EngineBenchOptions {
   readonly threads?: number;
   /** What an event store (PGlite in a temporary folder) writes: nothing (default), the default types, or all. */
   readonly store?: 'none' | 'default' | 'all';
+  /**
+   * Entries the bus's history keeps (default the server's, 100,000; only with `store:
+   * 'none'`): at 100,000 events/s the history holds each event for a second, so every one
+   * outlives the young generation, and the collector's copying of them is much of the
+   * main thread's cost (see docs/performance.md).
+   */
+  readonly historySize?: number;
 }
 
 /** What {@link benchEngine} measured. */
@@ -94,7 +101,7 @@ export async function benchEngine(seconds = 3, warmUpMs = 1000, options: EngineB
   let dataDir: string | null = null;
   let bus: EventBus;
   if (storeTypes === 'none') {
-    bus = new EventBus();
+    bus = new EventBus(options.historySize === undefined ? {} : { historySize: options.historySize });
   } else {
     dataDir = mkdtempSync(join(tmpdir(), 'tickwire-bench-engine-'));
     persistence = await startPersistence(
@@ -227,6 +234,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
       rate: Number(flag(args, '--rate') ?? 100),
       threads: Number(flag(args, '--threads') ?? 0),
       store,
+      ...(flag(args, '--history') === undefined ? {} : { historySize: Number(flag(args, '--history')) }),
     });
     console.log(JSON.stringify(result));
   }
