@@ -407,6 +407,9 @@ async function startTickwire(dir: string, workers?: number, profileLabel?: strin
   // The default (WORKERS=auto: two fewer than the cores, none on two) unless a run names a count.
   if (workers === undefined) delete env['WORKERS'];
   else env['WORKERS'] = String(workers);
+  // The workers serve every connection of the run, as they do once a server has many:
+  // started with the server, not at the 100th connection (which would stay on the server).
+  env['WORKERS_START_CONNECTIONS'] = '0';
   // Profiles the server process and its threads (engine, store). Socket worker processes
   // (WORKERS > 0) are not: they are forked with only the flags the server names, and
   // Node refuses --cpu-prof in NODE_OPTIONS.

@@ -20,8 +20,11 @@ const pgUrl = () => {
 const CONFIGS: Record<string, () => Record<string, string>> = {
   defaults: () => ({}),
   'workers=0': () => ({ WORKERS: '0' }),
-  'workers=1': () => ({ WORKERS: '1' }),
-  'workers=2': () => ({ WORKERS: '2' }),
+  // The workers' cost once started (WORKERS_START_CONNECTIONS=0: with the server); at the
+  // default they start only at 100 connections, and `workers=2 at rest` is what that holds.
+  'workers=1': () => ({ WORKERS: '1', WORKERS_START_CONNECTIONS: '0' }),
+  'workers=2': () => ({ WORKERS: '2', WORKERS_START_CONNECTIONS: '0' }),
+  'workers=2 at rest': () => ({ WORKERS: '2' }),
   'engine_threads=0': () => ({ WORKERS: '0', ENGINE_THREADS: '0' }),
   'store_thread=false': () => ({ WORKERS: '0', STORE_THREAD: 'false' }),
   'store_types=none': () => ({ WORKERS: '0', STORE_TYPES: 'none' }),

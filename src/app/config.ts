@@ -27,6 +27,8 @@ import {
   MAX_ENGINE_THREADS,
   MAX_EVENT_AGE_LIMIT_MS,
   MAX_WORKERS,
+  DEFAULT_WORKERS_START_CONNECTIONS,
+  MAX_WORKERS_START_CONNECTIONS,
   DEFAULT_ENGINE_LEASE_MS,
   MIN_ENGINE_LEASE_MS,
   MAX_ENGINE_LEASE_MS,
@@ -109,6 +111,13 @@ export interface ServerConfig {
    */
   readonly workers: number;
   /**
+   * WORKERS_START_CONNECTIONS: the socket workers start only once this many graphql-ws
+   * connections are open on the server process at once (default
+   * {@link DEFAULT_WORKERS_START_CONNECTIONS}); 0 starts them as soon as the server
+   * listens. Until then the server serves graphql-ws itself; once started they stay.
+   */
+  readonly workersStartConnections: number;
+  /**
    * TRUSTED_DOCUMENTS and the manifests it reads: the built-in one of the project's own
    * clients, then each of TRUSTED_DOCUMENTS_FILES (a team's app), every entry checked.
    */
@@ -166,6 +175,8 @@ export function autoWorkers(cores: number): number {
 }
 
 const ENGINE_LEASE_RANGE = `must be a whole number of milliseconds from ${MIN_ENGINE_LEASE_MS} to ${MAX_ENGINE_LEASE_MS}`;
+
+const WORKERS_START_RANGE = `must be a whole number of open graphql-ws connections from 0 (start the workers with the server) to ${MAX_WORKERS_START_CONNECTIONS}`;
 
 const WORKERS_RANGE = `must be auto (two fewer than the cores, 0 on two cores) or a whole number from 0 (graphql-ws served by the server process) to ${MAX_WORKERS}`;
 
@@ -275,6 +286,12 @@ const envSchema = z.object({
   WORKERS: z
     .union([z.literal('auto'), z.coerce.number({ error: WORKERS_RANGE }).int(WORKERS_RANGE).min(0, WORKERS_RANGE).max(MAX_WORKERS, WORKERS_RANGE)], { error: WORKERS_RANGE })
     .default(DEFAULT_WORKERS),
+  WORKERS_START_CONNECTIONS: z.coerce
+    .number({ error: WORKERS_START_RANGE })
+    .int(WORKERS_START_RANGE)
+    .min(0, WORKERS_START_RANGE)
+    .max(MAX_WORKERS_START_CONNECTIONS, WORKERS_START_RANGE)
+    .default(DEFAULT_WORKERS_START_CONNECTIONS),
   TRUSTED_DOCUMENTS: z.enum(TRUSTED_DOCUMENTS_MODES).default(DEFAULT_TRUSTED_DOCUMENTS),
   TRUSTED_DOCUMENTS_FILES: z.string().optional(),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
@@ -293,9 +310,10 @@ const runnersFileSchema = z.strictObject({ runners: z.array(runnerConfigSchema) 
  * Reads the configuration from the environment: PORT (default 4000), HOST (default
  * 127.0.0.1) and RUNNERS_FILE, a JSON or YAML file `{ runners: [...] }`. Everything is
  * validated here, before anything starts, so a typo stops the server with a message
- * naming the key instead of surfacing later.
+ * naming the key instead of surfacing later. `cores` is what `WORKERS=auto` counts
+ * (default `os.availableParallelism()`; tests give another machine's).
  */
-export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+export function loadServerConfig(env: NodeJS.ProcessEnv = process.env, cores: number = availableParallelism()): ServerConfig {
   // An empty variable means "not set", as shells and .env files often write it.
   const read = (name: string) => (env[name] === '' ? undefined : env[name]);
   // Every variable the schema names, and only those: STORE_TYPES is read on its own.
@@ -322,8 +340,8 @@ export function loadServerConfig(env: NodeJS.ProcessEnv = process.env): ServerCo
   const replayDir = e.REPLAY_DIR === undefined ? null : replayDirOf(e.REPLAY_DIR);
   const engine = { maxRunners: e.MAX_RUNNERS, maxTotalTicksPerSecond: e.MAX_TOTAL_TICKS_PER_SECOND };
   const trustedDocuments = { mode: e.TRUSTED_DOCUMENTS, manifests: loadManifests(e.TRUSTED_DOCUMENTS_FILES) };
-  const workers = e.WORKERS === 'auto' ? autoWorkers(availableParallelism()) : e.WORKERS;
-  const common = { port: PORT, host: HOST, store, redis, limits, tokens, dashboardDir, replayDir, engine, maxEventAgeMs: e.MAX_EVENT_AGE_MS, engineThreads: e.ENGINE_THREADS, engineLeaseMs: e.ENGINE_LEASE_MS, workers, trustedDocuments };
+  const workers = e.WORKERS === 'auto' ? autoWorkers(cores) : e.WORKERS;
+  const common = { port: PORT, host: HOST, store, redis, limits, tokens, dashboardDir, replayDir, engine, maxEventAgeMs: e.MAX_EVENT_AGE_MS, engineThreads: e.ENGINE_THREADS, engineLeaseMs: e.ENGINE_LEASE_MS, workers, workersStartConnections: e.WORKERS_START_CONNECTIONS, trustedDocuments };
   if (RUNNERS_FILE === undefined) {
     return { ...common, runners: DEFAULT_RUNNERS, runnersSource: 'the default simulated runners', runnersFromFile: false };
   }

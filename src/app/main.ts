@@ -53,6 +53,13 @@ function storeLineOf(config: ServerConfig, persistence: Persistence, continuesAf
   return `nothing stored (STORE_TYPES=none); the next event id is ${continuesAfter + 1}`;
 }
 
+/** What the banner says of the socket workers after the graphql-ws URL. */
+function workersLineOf(config: ServerConfig): string {
+  if (config.workers <= 0) return '';
+  const processes = `${config.workers} worker ${config.workers === 1 ? 'process' : 'processes'}`;
+  return config.workersStartConnections > 0 ? ` (served here; by ${processes} once ${config.workersStartConnections} connections are open)` : ` (served by ${processes})`;
+}
+
 /** The start-up banner: what runs, where each endpoint is, and a first subscription to try. */
 function bannerOf(config: ServerConfig, urls: TickwireServer['urls'], facts: { readonly running: number; readonly storeLine: string; readonly firstRunner: string | null }): string {
   const { running, storeLine, firstRunner } = facts;
@@ -68,7 +75,7 @@ function bannerOf(config: ServerConfig, urls: TickwireServer['urls'], facts: { r
   ${storeLine}
   dashboard                             ${config.dashboardDir === null ? 'off (DASHBOARD=false)' : urls.http.replace(/\/graphql$/, '/')}
   ${graphiql ? 'GraphiQL + GraphQL over HTTP and SSE' : 'GraphQL over HTTP and SSE           '}  ${urls.http}
-  graphql-ws                            ${urls.ws}${config.workers > 0 ? ` (served by ${config.workers} worker ${config.workers === 1 ? 'process' : 'processes'})` : ''}
+  graphql-ws                            ${urls.ws}${workersLineOf(config)}
   graphql-sse                           ${urls.sse}
   metrics, health, readiness            ${urls.http.replace(/\/graphql$/, '')}/metrics /health /ready
 ${graphiql ? 'Try in GraphiQL:' : 'Try over graphql-ws:'}
@@ -160,6 +167,7 @@ export async function runServer(config: ServerConfig, early: EarlyStart = startE
     suggestedRunnerId: firstRunner,
     maxEventAgeMs: config.maxEventAgeMs,
     workers: config.workers,
+    workersStartConnections: config.workersStartConnections,
     trusted: new TrustedDocuments(config.trustedDocuments.mode, config.trustedDocuments.manifests),
   });
   if (config.tokens === null) log.warn(`no TOKENS_FILE: the API is open to anyone who can reach ${config.host} (loopback only)`);

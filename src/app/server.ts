@@ -57,6 +57,12 @@ export interface ServerOptions {
    * runs (and whenever none does) graphql-ws is served here too.
    */
   readonly workers?: number;
+  /**
+   * WORKERS_START_CONNECTIONS: the workers are started only once this many graphql-ws
+   * connections are open on this process at once (the server serves them meanwhile, and
+   * keeps those it took when the workers come). 0 or absent: as soon as the server listens.
+   */
+  readonly workersStartConnections?: number;
   /** TRUSTED_DOCUMENTS and its manifests (default: off, none). */
   readonly trusted?: TrustedDocuments;
   /** Tests: the socket workers are started only once this settles (see `SocketWorkersOptions.hold`). */
@@ -147,6 +153,26 @@ function readinessOf(health: ServerOptions['health'], workers: SocketWorkers | n
   };
 }
 
+/**
+ * Starts the workers at once (`threshold` 0), or once `threshold` graphql-ws connections
+ * are open on this process at once: a worker is a process of its own (about 85 MB) that
+ * pays only for many connections. Until then, and while they load, this process serves
+ * every connection; those it holds stay with it, and the workers take the next ones.
+ */
+function startWorkersWhenNeeded(workers: SocketWorkers, ws: WsEndpoint, threshold: number): void {
+  if (threshold <= 0) {
+    workers.start();
+    return;
+  }
+  // `ws` counts a connection in `clients` before it emits 'connection'.
+  const onConnection = (): void => {
+    if (ws.wss.clients.size < threshold) return;
+    ws.wss.off('connection', onConnection);
+    workers.start();
+  };
+  ws.wss.on('connection', onConnection);
+}
+
 /** Listens on `port` and `host`; rejects when the port is taken. */
 function listen(http: Server, port: number, host: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -226,9 +252,9 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
     await workers?.close();
     throw err;
   }
-  // Listening and ready: the workers load in the background (seconds each), and take the
-  // graphql-ws connections that come once they serve.
-  workers?.start();
+  // Listening and ready: the workers load in the background (seconds each), now or once
+  // enough connections are open, and take the graphql-ws connections that come once they serve.
+  if (workers !== null) startWorkersWhenNeeded(workers, ws, options.workersStartConnections ?? 0);
   const port = (http.address() as AddressInfo).port;
   return {
     http,

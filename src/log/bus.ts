@@ -27,7 +27,8 @@ export function conflationKeyOf(item: StreamItem): string {
   const { runnerId, type } = item.event;
   let byType = conflationKeys.get(runnerId);
   if (byType === undefined) {
-    // Runner ids are few and long-lived; a process that met very many starts afresh.
+    // Runner ids come and go (runners started and stopped for days): past the bound the
+    // interned keys start afresh, and those of the runners still running are made again.
     if (conflationKeys.size >= MAX_INTERNED_RUNNERS) conflationKeys.clear();
     byType = new Map();
     conflationKeys.set(runnerId, byType);
@@ -46,7 +47,18 @@ export function conflationKeyOf(item: StreamItem): string {
  * double the CPU of an overload run.
  */
 const conflationKeys = new Map<string, Map<string, string>>();
-const MAX_INTERNED_RUNNERS = 100_000;
+
+/**
+ * Runners whose conflation keys are kept interned. Ten times MAX_RUNNERS' default: a
+ * server that starts and stops runners all day kept one map per runner it ever met (about
+ * 500 bytes each; a 100,000 bound let that grow for weeks).
+ */
+export const MAX_INTERNED_RUNNERS = 1000;
+
+/** Runners whose conflation keys are interned now (for tests: it stays within {@link MAX_INTERNED_RUNNERS}). */
+export function internedRunners(): number {
+  return conflationKeys.size;
+}
 
 /**
  * Told of every change of the log, synchronously and in order: what mirrors the whole log

@@ -5,6 +5,14 @@ import { matches, type LogEntry } from './types.js';
 /** Runners whose latest state is kept; past it, the runner seen least recently is forgotten. */
 export const MAX_SNAPSHOT_RUNNERS = 10_000;
 
+/**
+ * Stopped runners whose latest state is kept (the engine remembers as many by default,
+ * MAX_RUNNERS, for `restartRunner`); past it the one stopped longest ago is forgotten. A
+ * server that starts and stops runners all day kept every one's, up to
+ * {@link MAX_SNAPSHOT_RUNNERS}, about 2 KB each.
+ */
+export const MAX_STOPPED_SNAPSHOT_RUNNERS = 100;
+
 /** The latest entries that make up one runner's state. */
 interface RunnerState {
   /** Its last StateTransition. */
@@ -23,8 +31,13 @@ interface RunnerState {
  */
 export class LatestState {
   private readonly runners = new Map<string, RunnerState>();
+  /** Runners whose last RunnerStopped came after their last RunnerStarted, the one stopped longest ago first. */
+  private readonly stopped = new Set<string>();
 
-  constructor(private readonly maxRunners = MAX_SNAPSHOT_RUNNERS) {}
+  constructor(
+    private readonly maxRunners = MAX_SNAPSHOT_RUNNERS,
+    private readonly maxStopped = MAX_STOPPED_SNAPSHOT_RUNNERS,
+  ) {}
 
   /** Runners with a state kept. */
   get size(): number {
@@ -53,6 +66,12 @@ export class LatestState {
       case 'StatsUpdate':
         this.of(event.runnerId).stats = entry;
         break;
+      case 'RunnerStarted':
+        this.stopped.delete(event.runnerId);
+        break;
+      case 'RunnerStopped':
+        this.stoppedNow(event.runnerId);
+        break;
       default:
         break;
     }
@@ -80,13 +99,33 @@ export class LatestState {
     return out.sort((a, b) => a.id - b.id);
   }
 
+  /** Runners with a state kept that are stopped (at most `maxStopped`). */
+  get stoppedSize(): number {
+    return this.stopped.size;
+  }
+
+  /** Marks a runner stopped, and forgets the state of the one stopped longest ago past `maxStopped`. */
+  private stoppedNow(runnerId: string): void {
+    this.stopped.delete(runnerId);
+    if (!this.runners.has(runnerId)) return;
+    this.stopped.add(runnerId);
+    if (this.stopped.size <= this.maxStopped) return;
+    const oldest = this.stopped.values().next().value;
+    if (oldest === undefined) return;
+    this.stopped.delete(oldest);
+    this.runners.delete(oldest);
+  }
+
   private of(runnerId: string): RunnerState {
     let runner = this.runners.get(runnerId);
     if (runner === undefined) {
       if (this.runners.size >= this.maxRunners) {
         // Insertion order: the first key is the runner that appeared longest ago.
         const oldest = this.runners.keys().next().value;
-        if (oldest !== undefined) this.runners.delete(oldest);
+        if (oldest !== undefined) {
+          this.runners.delete(oldest);
+          this.stopped.delete(oldest);
+        }
       }
       runner = {};
       this.runners.set(runnerId, runner);

@@ -22,6 +22,17 @@ export const DEFAULT_ENGINE_THREADS = 1;
 /** Most socket workers (WORKERS). */
 export const MAX_WORKERS = 64;
 
+/**
+ * WORKERS_START_CONNECTIONS unless configured: the socket workers start once this many
+ * graphql-ws connections are open on the server process at once. Workers pay only when
+ * the sockets' work outgrows the server's core, and each costs about 85 MB from its
+ * start: until then the server serves graphql-ws itself (about 17 KB a subscriber).
+ */
+export const DEFAULT_WORKERS_START_CONNECTIONS = 100;
+
+/** Largest WORKERS_START_CONNECTIONS accepted. */
+export const MAX_WORKERS_START_CONNECTIONS = 1_000_000;
+
 /** STORE_QUERY_TIMEOUT_MS when it is not set: the longest a client's read of the store may take. */
 export const DEFAULT_STORE_QUERY_TIMEOUT_MS = 5000;
 

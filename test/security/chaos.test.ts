@@ -46,7 +46,7 @@ async function startServer(workers: number): Promise<Running> {
   const dir = mkdtempSync(join(tmpdir(), 'tickwire-chaos-'));
   dirs.push(dir);
   const child = spawn(process.execPath, entry('main'), {
-    env: { ...process.env, WORKERS: String(workers), PORT: '0', HOST: '127.0.0.1', STORE_TYPES: 'none', DATA_DIR: join(dir, 'data'), DASHBOARD: 'false', LOG_LEVEL: 'warn', TOKENS_FILE: '', REDIS_URL: '', DATABASE_URL: '' },
+    env: { ...process.env, WORKERS: String(workers), WORKERS_START_CONNECTIONS: '0', PORT: '0', HOST: '127.0.0.1', STORE_TYPES: 'none', DATA_DIR: join(dir, 'data'), DASHBOARD: 'false', LOG_LEVEL: 'warn', TOKENS_FILE: '', REDIS_URL: '', DATABASE_URL: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

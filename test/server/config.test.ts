@@ -35,6 +35,16 @@ describe('server configuration', () => {
     }
   });
 
+  it('on four cores the defaults ask for two socket workers that start only at 100 open graphql-ws connections (WORKERS_START_CONNECTIONS)', () => {
+    const four = loadServerConfig({}, 4);
+    expect([four.workers, four.workersStartConnections]).toEqual([2, 100]);
+    expect(loadServerConfig({ WORKERS_START_CONNECTIONS: '0' }, 4).workersStartConnections).toBe(0);
+    expect(loadServerConfig({ WORKERS_START_CONNECTIONS: '5000' }, 4).workersStartConnections).toBe(5000);
+    for (const bad of ['-1', '1.5', 'soon', '1000001']) {
+      expect(() => loadServerConfig({ WORKERS_START_CONNECTIONS: bad })).toThrow(/WORKERS_START_CONNECTIONS: must be a whole number of open graphql-ws connections from 0 \(start the workers with the server\) to 1000000/);
+    }
+  });
+
   it('autoWorkers: none on one or two cores (a worker delivered less than none there), then two fewer than the cores', () => {
     // Measured on 2 cores, 1,000 distinct subscribers: 0 workers 53,122/s, 1 19,690/s, 2 35,787/s.
     expect([1, 2, 3, 4, 8, 16].map(autoWorkers)).toEqual([0, 0, 1, 2, 6, 14]);

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { sampleTree, startDistServer, type DistServer } from '../../bench/memory.js';
+import { WsConnection } from '../../bench/soak-clients.js';
 
 const servers: DistServer[] = [];
 afterAll(async () => {
@@ -19,6 +20,18 @@ describe('the footprint of the default server', () => {
     const server = await startDistServer({ WORKERS: '0' });
     servers.push(server);
     const sample = sampleTree(server.pid);
+    expect(sample.processes.map((p) => p.role)).toEqual(['server']);
+    expect(sample.totalRssMb, JSON.stringify(sample)).toBeLessThanOrEqual(GOAL_MB);
+  }, 120_000);
+
+  it(`on four cores (WORKERS=2, what auto gives there) with the default WORKERS_START_CONNECTIONS: no socket worker process at /ready nor with a connection open, and ≤ ${GOAL_MB} MB`, async () => {
+    const server = await startDistServer({ WORKERS: '2' });
+    servers.push(server);
+    // A connection with a stream, served by the server process itself: below the threshold no worker starts.
+    const conn = await WsConnection.open(server.ws);
+    await new Promise<void>((resolve) => conn.subscribe('subscription { events { ... on Event { id } } }', {}, { onNext: () => resolve() }));
+    const sample = sampleTree(server.pid);
+    conn.close(true);
     expect(sample.processes.map((p) => p.role)).toEqual(['server']);
     expect(sample.totalRssMb, JSON.stringify(sample)).toBeLessThanOrEqual(GOAL_MB);
   }, 120_000);

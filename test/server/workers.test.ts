@@ -228,7 +228,7 @@ describe('the compiled server with WORKERS=2', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tickwire-workers-'));
     dirs.push(dir);
     const child = spawn(process.execPath, entry('main'), {
-      env: { ...process.env, WORKERS: '2', PORT: '0', HOST: '127.0.0.1', STORE_TYPES: 'none', DATA_DIR: join(dir, 'data'), DASHBOARD: 'false', LOG_LEVEL: 'warn', TOKENS_FILE: '', REDIS_URL: '', DATABASE_URL: '' },
+      env: { ...process.env, WORKERS: '2', WORKERS_START_CONNECTIONS: '0', PORT: '0', HOST: '127.0.0.1', STORE_TYPES: 'none', DATA_DIR: join(dir, 'data'), DASHBOARD: 'false', LOG_LEVEL: 'warn', TOKENS_FILE: '', REDIS_URL: '', DATABASE_URL: '' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -398,6 +398,40 @@ describe('workers never hold the server back', () => {
     } finally {
       release();
       await early.close();
+      await late?.close();
+      await s.close();
+    }
+  }, 120_000);
+
+  it('with WORKERS_START_CONNECTIONS=3: no worker process until the third connection; then they start, take the new connections, and the first three keep their streams', async () => {
+    const before = childrenOf(process.pid);
+    const ours = () => childrenOf(process.pid).filter((pid) => !before.includes(pid));
+    const s = await startTestServer({ workers: 2, workersStartConnections: 3 });
+    const early: Watch[] = [];
+    let late: Watch | null = null;
+    try {
+      expect((await readyOf(s.server)).status).toBe(200);
+      for (let i = 0; i < 2; i++) early.push(watch('graphql-ws', s.server, subscription));
+      await until(() => s.bus.subscriberCount === 2, 'two subscribers, on the server', 15_000);
+      const first = publishScript(s.bus)[0]!;
+      for (const w of early) expect(ids(await w.take(4, 15_000), first)).toEqual([1, 2, 4, 9]);
+      // Two connections open, both streaming: no worker process, none starting.
+      expect(ours()).toEqual([]);
+      expect(s.server.workers!.running).toBe(0);
+      early.push(watch('graphql-ws', s.server, subscription));
+      await until(() => s.bus.subscriberCount === 3, 'the third subscriber, on the server', 15_000);
+      await s.server.workers!.ready();
+      expect(ours()).toHaveLength(2);
+      late = watch('graphql-ws', s.server, subscription);
+      await until(() => s.server.workers!.totals().subscribers === 1, 'the fourth subscriber, on a worker', 15_000);
+      expect(s.server.ws.wss.clients.size).toBe(3);
+      const again = publishScript(s.bus)[0]!;
+      expect(ids(await late.take(4, 15_000), again)).toEqual([1, 2, 4, 9]);
+      expect(ids(await early[2]!.take(4, 15_000), again)).toEqual([1, 2, 4, 9]);
+      for (const w of early.slice(0, 2)) expect(ids((await w.take(8, 15_000)).slice(4), again)).toEqual([1, 2, 4, 9]);
+      for (const w of early) expect(w.errors).toEqual([]);
+    } finally {
+      for (const w of early) await w.close();
       await late?.close();
       await s.close();
     }

@@ -51,10 +51,27 @@ interface Entry {
   readonly symbol: string;
 }
 
+/**
+ * Entries the runner table may hold before it starts afresh, at least: an engine thread
+ * that starts and stops runners all day named every runner it ever ran, on both sides.
+ */
+export const MIN_TABLE_LIMIT = 1024;
+
 /** The engine thread's side: gathers events and updates into the next {@link EngineThreadBatch}. */
 export class BatchEncoder {
-  private readonly table = new Map<string, Entry>();
+  private table = new Map<string, Entry>();
   private size = 0;
+  /** The table before it last started afresh: who of it comes back is still running. */
+  private previous = new Map<string, Entry>();
+  /** Runners of {@link previous} named again since. */
+  private carried = 0;
+  /**
+   * Past this many entries the table starts afresh: twice the runners that outlived the
+   * last fresh start (those running for long), at least {@link MIN_TABLE_LIMIT}, so that a
+   * thread with many runners running does not start afresh batch after batch.
+   */
+  private limit = MIN_TABLE_LIMIT;
+  private fresh = false;
   private records = new Doubles();
   private updates = new Doubles();
   private objects: RunnerEvent[] = [];
@@ -71,9 +88,15 @@ export class BatchEncoder {
     if (entry !== undefined && entry.symbol === symbol) return entry.index;
     // A new runner, or one restarted on another symbol: a new entry, never a changed one.
     const index = this.size++;
+    if (entry === undefined && this.previous.has(id)) this.carried++;
     this.table.set(id, { index, symbol });
     this.names.push(id, symbol);
     return index;
+  }
+
+  /** Entries in the runner table now (for tests: it stays bounded however many runners come and go). */
+  get tableSize(): number {
+    return this.size;
   }
 
   /** Adds an event published with `symbol`. */
@@ -144,11 +167,26 @@ export class BatchEncoder {
     this.updateCount++;
   }
 
+  /** Forgets every runner: those still running are named again by their next event or update. */
+  private startAfresh(): void {
+    this.limit = Math.max(MIN_TABLE_LIMIT, 2 * this.carried);
+    this.previous = this.table;
+    this.table = new Map();
+    this.carried = 0;
+    this.size = 0;
+    this.sentPosition.clear();
+    this.sentReason.clear();
+    this.fresh = true;
+  }
+
   /** The batch gathered so far (and a fresh one begun), with the buffers to transfer. */
   take(since: number, replies: EngineThreadReply[]): { readonly batch: EngineThreadBatch; readonly transfer: ArrayBuffer[] } {
     const records = this.records.take();
     const updates = this.updates.take();
-    const batch: EngineThreadBatch = { since, count: this.count, records, objects: this.objects, names: this.names, updates, changes: this.changes, replies };
+    const batch: EngineThreadBatch = { since, count: this.count, records, objects: this.objects, names: this.names, fresh: this.fresh, updates, changes: this.changes, replies };
+    this.fresh = false;
+    // Between two batches: the next one's records name runners in the new table only.
+    if (this.size > this.limit) this.startAfresh();
     this.objects = [];
     this.names = [];
     this.changes = [];
@@ -160,13 +198,25 @@ export class BatchEncoder {
 
 /** The main thread's side, one per engine thread: turns batches back into events and views. */
 export class BatchDecoder {
-  private readonly ids: string[] = [];
-  private readonly symbols: string[] = [];
-  private readonly position = new Map<string, Position | null>();
-  private readonly reason = new Map<string, string | null>();
+  // Replaced, not cleared, when the table starts afresh: cursors made before still read theirs.
+  private ids: string[] = [];
+  private symbols: string[] = [];
+  private position = new Map<string, Position | null>();
+  private reason = new Map<string, string | null>();
+
+  /** Entries in the runner table now (for tests). */
+  get tableSize(): number {
+    return this.ids.length;
+  }
 
   /** Learns the batch's new runners; call first, before {@link updates} and {@link events}. */
   names(batch: EngineThreadBatch): void {
+    if (batch.fresh) {
+      this.ids = [];
+      this.symbols = [];
+      this.position = new Map();
+      this.reason = new Map();
+    }
     const names = batch.names;
     for (let i = 0; i < names.length; i += 2) {
       this.ids.push(names[i]!);

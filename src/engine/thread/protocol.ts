@@ -68,6 +68,11 @@ export interface EngineThreadBatch {
   readonly objects: RunnerEvent[];
   /** Runners new to the table, appended in order: id, symbol, id, symbol… */
   readonly names: string[];
+  /**
+   * The table starts afresh with this batch: `names` are its first entries, and every
+   * runner's position and stop reason come again (runners that stopped long ago leave it).
+   */
+  readonly fresh: boolean;
   /** Views of the runners that changed, `UPDATE_WIDTH` (codec.ts) numbers each, after the batch's last event. */
   readonly updates: Float64Array;
   /** A position or stop reason that changed, for the update at `at`. */

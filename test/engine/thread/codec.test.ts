@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BatchDecoder, BatchEncoder } from '../../../src/engine/thread/codec.js';
+import { BatchCursor, BatchDecoder, BatchEncoder, MIN_TABLE_LIMIT } from '../../../src/engine/thread/codec.js';
 import type { EngineThreadBatch as EncodedBatch } from '../../../src/engine/thread/protocol.js';
 import type { RunnerUpdate } from '../../../src/engine/thread/protocol.js';
 import type { RunnerEvent } from '../../../src/events/types.js';
@@ -21,6 +21,56 @@ async function across(batch: EncodedBatch, transfer: ArrayBuffer[]): Promise<Enc
 const stats = { ticksProcessed: 7, ticksRejected: 1, actionsExecuted: 2, errors: 1, errorRate: 0.125, realizedPnl: -3.5, lastPrice: 101.25 };
 
 describe('engine thread batches', () => {
+  it('forget runners gone long ago: 5,000 runners one after another leave both runner tables bounded, and every event and view still decodes whole, a batch decoded late included', () => {
+    const encoder = new BatchEncoder();
+    const decoder = new BatchDecoder();
+    const position = { symbol: 'AAA', side: 'LONG' as const, quantity: 2, entryPrice: 100, entryTime: 5 };
+    const steady: RunnerUpdate = { id: 'steady', symbol: 'AAA', state: 'InPosition', position, unrealizedPnl: 1, stats, stoppedAt: null, stopReason: null };
+    let previous: { cursor: BatchCursor; n: number } | null = null;
+    let fresh = 0;
+    for (let n = 0; n < 5000; n++) {
+      const id = `soak_${n}`;
+      encoder.event({ type: 'TickReceived', runnerId: id, symbol: `SOAK${n % 10}`, data: tick(n, n, `SOAK${n % 10}`) }, `SOAK${n % 10}`);
+      encoder.event({ type: 'TickReceived', runnerId: 'steady', symbol: 'AAA', data: tick(1, n, 'AAA') }, 'AAA');
+      encoder.update({ id, symbol: `SOAK${n % 10}`, state: 'Stopped', position: null, unrealizedPnl: 0, stats, stoppedAt: n, stopReason: 'soak' }, `SOAK${n % 10}`);
+      encoder.update(steady, 'AAA');
+      const { batch } = encoder.take(n, []);
+      if (batch.fresh) fresh++;
+      decoder.names(batch);
+      const views: RunnerUpdate[] = [];
+      decoder.updates(batch, (u) => views.push(u));
+      expect(views).toEqual([{ id, symbol: `SOAK${n % 10}`, state: 'Stopped', position: null, unrealizedPnl: 0, stats, stoppedAt: n, stopReason: 'soak' }, steady]);
+      // The batch before is decoded only now, after this one's names (the publish queue decodes late).
+      if (previous !== null) {
+        const got: string[] = [];
+        while (!previous.cursor.done) got.push(`${previous.cursor.next().runnerId}`);
+        expect(got).toEqual([`soak_${previous.n}`, 'steady']);
+      }
+      previous = { cursor: decoder.cursor(batch), n };
+      expect(encoder.tableSize).toBeLessThanOrEqual(MIN_TABLE_LIMIT + 2);
+      expect(decoder.tableSize).toBeLessThanOrEqual(MIN_TABLE_LIMIT + 2);
+    }
+    expect(fresh).toBeGreaterThan(2);
+  });
+
+  it('with more runners running than the table holds at least: it starts afresh twice at most, then keeps them', () => {
+    const encoder = new BatchEncoder();
+    const decoder = new BatchDecoder();
+    const runners = 3 * MIN_TABLE_LIMIT;
+    let fresh = 0;
+    for (let b = 0; b < 10; b++) {
+      for (let r = 0; r < runners; r++) encoder.event({ type: 'TickReceived', runnerId: `r${r}`, symbol: 'AAA', data: tick(r, b, 'AAA') }, 'AAA');
+      const { batch } = encoder.take(b, []);
+      if (batch.fresh) fresh++;
+      decoder.names(batch);
+      const got: string[] = [];
+      decoder.events(batch, (e) => got.push(e.runnerId));
+      expect(got).toEqual(Array.from({ length: runners }, (_, r) => `r${r}`));
+    }
+    expect(fresh).toBeLessThanOrEqual(2);
+    expect(decoder.tableSize).toBe(runners);
+  });
+
   it('decode to the very events and views encoded, key order included, over several batches', async () => {
     const encoder = new BatchEncoder();
     const decoder = new BatchDecoder();
