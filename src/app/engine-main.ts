@@ -3,7 +3,7 @@ import { createEngine } from '../engine/thread/threaded.js';
 import { startPersistence, type Persistence } from './persistence.js';
 import { ConfigError, loadServerConfig, type ServerConfig } from './config.js';
 import { log, warnTo } from '../runtime/log.js';
-import { EngineHost, newOwnerId } from '../engine/remote.js';
+import { EngineHost, newOwnerId, tellingHost } from '../engine/remote.js';
 import { desiredRunning, EngineLease, reportLostEngine } from '../engine/failover.js';
 import type { EventSink, LocalEngine } from '../engine/engine.js';
 import type { RunnerConfig } from '../engine/config.js';
@@ -149,7 +149,11 @@ async function main(): Promise<void> {
   // is open (none come before: no runner starts until then).
   const sink: { target: EventSink | null } = { target: null };
   // As in main.ts: a backlog of engine events past a quarter of MAX_EVENT_AGE_MS sheds old ticks and marks.
-  const engine = createEngine({ publish: (event, symbol) => sink.target?.publish(event, symbol) }, { ...config.engine, threads: config.engineThreads, maxEventAgeMs: config.maxEventAgeMs });
+  const engine = createEngine(
+    // A runner that stopped by itself is not resumed by the next engine.
+    tellingHost({ publish: (event, symbol) => sink.target?.publish(event, symbol) }, () => active.host),
+    { ...config.engine, threads: config.engineThreads, maxEventAgeMs: config.maxEventAgeMs },
+  );
   active.engine = engine;
   try {
     // The threads load before any start waits on them (a remote start has a deadline).

@@ -22,6 +22,19 @@ export interface EventSink {
   publish(event: RunnerEvent, symbol: string): unknown;
 }
 
+/** Why a runner stopped when its feed ran out. */
+export const FEED_ENDED_REASON = 'feed ended';
+
+/**
+ * True for a RunnerStopped reason that the runner's own run gave: its feed ended, it
+ * failed, or it stopped on an error (`stopOnError`). False for a stop somebody asked for
+ * (stopRunner, the engine shutting down, an engine lost), after which a runner that
+ * should run is resumed by the next engine.
+ */
+export function stoppedByItself(reason: string): boolean {
+  return reason === FEED_ENDED_REASON || /^(runner failed|stopped on error|internal error): /.test(reason);
+}
+
 /** A live, read-only view of one runner the engine manages. */
 export interface RunnerInfo {
   readonly id: string;
@@ -403,7 +416,7 @@ export class TradingEngine implements LocalEngine {
         if ('tick' in item) runner.processTick(item.tick, item.where);
         else runner.reportFeedError(item.error, item.where);
       }
-      if (runner.state !== 'Stopped') this.halt(managed, 'feed ended');
+      if (runner.state !== 'Stopped') this.halt(managed, FEED_ENDED_REASON);
     } catch (err) {
       // A throwing feed or a bug in the runner: stop this runner, leave the others alone.
       this.halt(managed, `runner failed: ${(err as Error).message}`);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { EngineError, engineErrorFromWire, parseRunnerConfig, type EngineErrorCode, type RunnerConfig } from './config.js';
 import { log as logger, warnTo } from '../runtime/log.js';
-import { snapshotRunner, type EngineControl, type LocalEngine, type RunnerInfo } from './engine.js';
+import { snapshotRunner, stoppedByItself, type EngineControl, type EventSink, type LocalEngine, type RunnerInfo } from './engine.js';
 import { Channel } from '../runtime/channel.js';
 import { DEFAULT_ENGINE_LEASE_MS } from '../runtime/settings.js';
 import { ENGINE_LOST_REASON, failoverKeys, lostOwners, LostEngineWatch, recordDesired, registryEntries, type RegistryEntry } from './failover.js';
@@ -98,6 +98,20 @@ export interface EngineHostOptions {
 }
 
 /**
+ * The engine's sink, with each RunnerStopped also told to the engine's host (once there
+ * is one), so that a runner that stopped by itself is not resumed by the next engine.
+ */
+export function tellingHost(sink: EventSink, host: () => EngineHost | null): EventSink {
+  return {
+    publish: (event, symbol) => {
+      const published = sink.publish(event, symbol);
+      if (event.type === 'RunnerStopped') host()?.noteStopped(event.runnerId, event.reason);
+      return published;
+    },
+  };
+}
+
+/**
  * Makes a local engine's runners visible and controllable from every API instance: it
  * writes their state into a Redis hash every second and executes start/stop requests
  * from the control lists, answering each on its own reply key.
@@ -136,6 +150,20 @@ export class EngineHost {
     this.timer.unref();
     void this.publishRegistry();
     this.loop = this.serve();
+  }
+
+  /**
+   * Told of each RunnerStopped its engine publishes: a runner that stopped by itself (its
+   * feed ended, it failed) is recorded as not to run, so that the next engine does not
+   * resume it. Commands on one connection keep their order, so a later start of the same
+   * runner through the API is recorded after this. Returns the record's promise, or null
+   * when there is nothing to record.
+   */
+  noteStopped(runnerId: string, reason: string): Promise<void> | null {
+    if (!this.recordsDesired || this.stopped || !stoppedByItself(reason)) return null;
+    const runner = this.engine.getRunner(runnerId);
+    if (runner === undefined) return null;
+    return recordDesired(this.redis, this.stream, runner.config, false).catch((err: Error) => this.log(`tickwire: cannot record that runner "${runnerId}" stopped by itself: ${err.message}`));
   }
 
   /**

@@ -3,8 +3,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { RunnerEvent } from '../../src/events/types.js';
 import { EngineLease, failoverKeys, LostEngineWatch, type RegistryEntry } from '../../src/engine/failover.js';
 import { entryEvents, RedisAppender } from '../../src/log/redis.js';
-import { TradingEngine, type RunnerInfo } from '../../src/engine/engine.js';
-import { EngineHost, RemoteEngine } from '../../src/engine/remote.js';
+import { stoppedByItself, TradingEngine, type RunnerInfo } from '../../src/engine/engine.js';
+import { EngineHost, RemoteEngine, tellingHost } from '../../src/engine/remote.js';
+import { desiredRunning } from '../../src/engine/failover.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EventBus } from '../../src/log/bus.js';
 import { privateStream, REDIS_URL, redisAvailable } from '../support/redis.js';
 
@@ -154,5 +158,32 @@ describe.runIf(redisAvailable)('a lost engine, its runners and its lease (real R
     const restarted = await remote.addRunner(shown!.config);
     expect(restarted.state).not.toBe('Stopped');
     await until(async () => (await remote.getRunner('l1'))?.state === 'Analyzing', 'l1 running on the second engine');
+  }, 30_000);
+  it('a runner that stops by itself (its feed ended) is not resumed by the next engine; one stopped by the engine going is', async () => {
+    const { key: stream, drop } = privateStream();
+    cleanups.push(drop);
+    const redis = new Redis(REDIS_URL);
+    cleanups.push(() => redis.disconnect());
+    const path = join(mkdtempSync(join(tmpdir(), 'tickwire-self-stop-')), 'short.csv');
+    const rows = Array.from({ length: 5 }, (_, i) => `${1_700_000_000_000 + i},100,101,99,100,1,99.5,100.5`);
+    writeFileSync(path, ['timestamp,open,high,low,close,volume,bid,ask', ...rows].join('\n'));
+    // As the engine process wires it: the engine's events go to its log and its host.
+    let host: EngineHost | null = null;
+    const bus = new EventBus();
+    const engine = new TradingEngine(tellingHost(bus, () => host));
+    host = new EngineHost(engine, { url: REDIS_URL, stream, acceptStarts: true, leaseMs: 1000, recordDesired: true, log: () => undefined });
+    const remote = new RemoteEngine(REDIS_URL, stream, { leaseMs: 1000, log: () => undefined });
+    cleanups.push(() => remote.close(), () => host!.close(), () => engine.stopAll());
+    await remote.addRunner({ id: 'ends', symbol: 'AAA', feed: { kind: 'replay', path, ticksPerSecond: 50 } });
+    await remote.addRunner({ id: 'goes-on', symbol: 'BBB', feed: { kind: 'simulated', ticksPerSecond: 10, seed: 1 } });
+    await until(() => engine.getRunner('ends')?.stopReason === 'feed ended', 'the replay to end');
+    await until(async () => (await desiredRunning(redis, stream)).map((c) => c.id).join() === 'goes-on', 'only goes-on left to resume');
+    // A stop somebody asked for, or the engine going, records nothing: such a runner is still to be resumed.
+    for (const reason of ['engine shutting down (SIGTERM)', 'stopped by request', 'engine lost']) expect(host.noteStopped('goes-on', reason)).toBeNull();
+    for (const reason of ['feed ended', 'runner failed: boom', 'stopped on error: bad row', 'internal error: x']) expect(stoppedByItself(reason)).toBe(true);
+    for (const reason of ['engine shutting down (SIGTERM)', 'stopped by request', 'engine lost', 'late']) expect(stoppedByItself(reason)).toBe(false);
+    await engine.stopAll('engine shutting down (SIGTERM)');
+    expect((await desiredRunning(redis, stream)).map((c) => c.id)).toEqual(['goes-on']);
+    expect(JSON.parse((await redis.hget(failoverKeys(stream).desired, 'ends'))!)).toMatchObject({ running: false });
   }, 30_000);
 });
