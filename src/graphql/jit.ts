@@ -9,7 +9,7 @@
  * {@link COMPILE_AFTER} events, as mercurius does, so that a client sending many distinct
  * documents that each run once costs no compilation, and anything graphql-jit cannot
  * compile keeps running on graphql-js, as does an event whose compiled execution has
- * errors (see {@link executeEvent}).
+ * errors (see {@link EventExecutor.execute}).
  */
 import { performance } from 'node:perf_hooks';
 import { execute, print, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLSchema } from 'graphql';
@@ -65,6 +65,8 @@ export interface CompileOptions {
 /** One document's operation: how often it ran, and its compiled form once there is one. */
 interface Plan {
   runs: number;
+  /** The document's length has been checked against the cap (it is not measured again while compiling waits for graphql-jit or the budget). */
+  sized: boolean;
   /** Undefined until compiled; null when it will not be compiled. */
   compiled: CompiledQuery | null | undefined;
 }
@@ -95,7 +97,7 @@ export class EventExecutor {
    */
   execute(args: ExecutionArgs): ExecutionResult | Promise<ExecutionResult> {
     const plan = this.planOf(args);
-    if (plan.compiled === undefined && ++plan.runs > this.after) plan.compiled = this.compile(args);
+    if (plan.compiled === undefined && ++plan.runs > this.after) plan.compiled = this.compile(args, plan);
     if (!plan.compiled) return execute(args);
     const result = plan.compiled.query(args.rootValue, args.contextValue, args.variableValues ?? {}) as ExecutionResult | Promise<ExecutionResult>;
     // graphql-jit words some errors differently and leaves out the original error that
@@ -113,15 +115,18 @@ export class EventExecutor {
     if (byOperation === undefined) bySchema.set(args.document, (byOperation = new Map()));
     const operation = args.operationName ?? '';
     let plan = byOperation.get(operation);
-    if (plan === undefined) byOperation.set(operation, (plan = { runs: 0, compiled: undefined }));
+    if (plan === undefined) byOperation.set(operation, (plan = { runs: 0, sized: false, compiled: undefined }));
     return plan;
   }
 
   /** The compiled form, null when it will never be compiled, undefined to try again later (over budget). */
-  private compile(args: ExecutionArgs): CompiledQuery | null | undefined {
-    // A document parsed without locations is measured by its printed text, once.
-    const length = args.document.loc?.end ?? print(args.document).length;
-    if (length > this.maxChars) return this.refused();
+  private compile(args: ExecutionArgs, plan: Plan): CompiledQuery | null | undefined {
+    if (!plan.sized) {
+      // A document parsed without locations is measured by its printed text.
+      const length = args.document.loc?.end ?? print(args.document).length;
+      if (length > this.maxChars) return this.refused();
+      plan.sized = true;
+    }
     if (jit === undefined) {
       // Not loaded yet: try again on a later event.
       void loadCompiler();
