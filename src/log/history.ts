@@ -1,3 +1,4 @@
+import { isNumericMark, isNumericTick, readMark, readTick, TICK_NUMBERS, writeMark, writeTick } from '../events/numbers.js';
 import { EVENT_VARIANTS, type EventVariant, type RunnerEvent } from '../events/types.js';
 import type { LogEntry } from './types.js';
 
@@ -69,9 +70,25 @@ const Chain = { All: 0, Runner: 1, RunnerType: 2, Type: 3 } as const;
 
 /** Newest kept entry of one runner, overall and per type, as sequence numbers (0: none). */
 interface RunnerHeads {
+  /** The runner's id and the symbol of its first kept entry: what a slot kept as numbers is rebuilt with. */
+  readonly runnerId: string;
+  readonly symbol: string;
   newest: number;
   readonly byType: Float64Array;
 }
+
+/** How a slot keeps its entry: the entry object, or a tick or a mark as numbers (see events/numbers.ts). */
+const AS_OBJECT = 0;
+const AS_TICK = 1;
+const AS_MARK = 2;
+
+/**
+ * Entries rebuilt from numbers that are kept (by sequence number, modulo this): readers
+ * of the same stretch of history (subscribers resuming from about the same place, a
+ * replay read by several members of one execution group) get the same object, so an
+ * execution group's payload memo (delivery/group.ts) still serves all of them.
+ */
+const REBUILT_KEPT = 4096;
 
 /**
  * The most recent entries of the log, for replay and resume: at most `size` entries and
@@ -92,11 +109,23 @@ interface RunnerHeads {
  * with a runner's last kept entry and charged to `maxBytes`.
  *
  * Per slot: the entry and its runner's heads (two references), its id (8 bytes), its
- * size and three links (4 bytes each): 40 bytes, fixed with `size`, besides the entries.
+ * size and three links (4 bytes each), how it is kept (1 byte) and 8 numbers (64 bytes):
+ * 105 bytes, fixed with `size`, besides the entries kept as objects.
+ *
+ * Ticks and marks, almost every event, are kept as numbers in a Float64Array rather than
+ * as the entry object, and rebuilt when read. Kept as objects, every event the history
+ * holds outlives the young generation: at 100,000 events/s the collector copied each one
+ * twice and then swept it from the old generation, pauses the main thread's event loop
+ * paid for (docs/performance.md), and under a steady load the old generation's pages
+ * grew for half an hour with that churn (the soak, docs/operations.md).
  */
 export class EventHistory {
   private readonly slots: number;
   private readonly ring: (LogEntry | undefined)[];
+  private readonly keptAs: Uint8Array;
+  private readonly numbers: Float64Array;
+  private readonly rebuilt: (LogEntry | undefined)[] = new Array(REBUILT_KEPT);
+  private readonly rebuiltSeq = new Float64Array(REBUILT_KEPT);
   private readonly ids: Float64Array;
   private readonly sizes: Uint32Array;
   private readonly backOfRunner: Uint32Array;
@@ -124,6 +153,8 @@ export class EventHistory {
     const slots = Math.max(1, size);
     this.slots = slots;
     this.ring = new Array(slots);
+    this.keptAs = new Uint8Array(slots);
+    this.numbers = new Float64Array(slots * TICK_NUMBERS);
     this.ids = new Float64Array(slots);
     this.sizes = new Uint32Array(slots);
     this.backOfRunner = new Uint32Array(slots);
@@ -170,15 +201,15 @@ export class EventHistory {
     const slot = seq % this.slots;
     const event = entry.event;
     const bytes = estimateBytes(event);
-    this.ring[slot] = entry;
     this.ids[slot] = entry.id;
     let heads = this.runners.get(event.runnerId);
     if (heads === undefined) {
       // Once per runner while it has entries kept, not once per event.
-      heads = { newest: 0, byType: new Float64Array(TYPE_COUNT) };
+      heads = { runnerId: event.runnerId, symbol: entry.symbol, newest: 0, byType: new Float64Array(TYPE_COUNT) };
       this.runners.set(event.runnerId, heads);
       this.bytes += INDEX_BYTES_PER_RUNNER;
     }
+    this.keep(slot, entry, heads);
     this.headsOf[slot] = heads;
     this.backOfRunner[slot] = back(seq, heads.newest);
     heads.newest = seq;
@@ -197,16 +228,54 @@ export class EventHistory {
     while (this.bytes > this.maxBytes && this.length > 1) this.evict();
   }
 
+  /** Keeps `entry` in `slot`: as numbers when it is a tick or a mark its runner's heads can rebuild, else as itself. */
+  private keep(slot: number, entry: LogEntry, heads: RunnerHeads): void {
+    const event = entry.event;
+    // A copy standing for a runner's state, or a runner that changed symbols while kept: as it is.
+    if (entry.snapshot === undefined && entry.symbol === heads.symbol) {
+      if (isNumericTick(event, entry.symbol)) {
+        writeTick(event.data, this.numbers, slot * TICK_NUMBERS);
+        this.keptAs[slot] = AS_TICK;
+        this.ring[slot] = undefined;
+        return;
+      }
+      if (isNumericMark(event)) {
+        writeMark(event, this.numbers, slot * TICK_NUMBERS);
+        this.keptAs[slot] = AS_MARK;
+        this.ring[slot] = undefined;
+        return;
+      }
+    }
+    this.keptAs[slot] = AS_OBJECT;
+    this.ring[slot] = entry;
+  }
+
+  /** The entry of a kept sequence number: the object, or one rebuilt from its numbers. */
+  private entryOf(seq: number): LogEntry | undefined {
+    const slot = seq % this.slots;
+    const kind = this.keptAs[slot];
+    if (kind === AS_OBJECT) return this.ring[slot];
+    const memo = seq % REBUILT_KEPT;
+    if (this.rebuiltSeq[memo] === seq) return this.rebuilt[memo];
+    const heads = this.headsOf[slot]!;
+    const at = slot * TICK_NUMBERS;
+    const event = kind === AS_TICK ? readTick(heads.runnerId, heads.symbol, this.numbers, at) : readMark(heads.runnerId, this.numbers, at);
+    const entry: LogEntry = { id: this.ids[slot]!, symbol: heads.symbol, event };
+    this.rebuilt[memo] = entry;
+    this.rebuiltSeq[memo] = seq;
+    return entry;
+  }
+
   /** The entry with this id, if it is still kept. */
   get(id: number): LogEntry | undefined {
     const seq = this.seqFrom(id);
-    return seq !== 0 && this.ids[seq % this.slots] === id ? this.ring[seq % this.slots] : undefined;
+    return seq !== 0 && this.ids[seq % this.slots] === id ? this.entryOf(seq) : undefined;
   }
 
   /** The kept entry with the smallest id at or after `id`, if any: how a reader steps over a jump in ids. */
   firstFrom(id: number): LogEntry | undefined {
     const seq = this.seqFrom(id);
-    return seq === 0 ? undefined : this.ring[seq % this.slots];
+    return seq === 0 ? undefined : this.entryOf(seq);
   }
 
   /** Sequence number of the kept entry with the smallest id at or after `id`, or 0: O(log n), O(1) without a jump on the way. */
@@ -278,7 +347,7 @@ export class EventHistory {
 
   /** @internal The kept entry with this sequence number. */
   entryAt(seq: number): LogEntry | undefined {
-    return seq >= this.firstSeq && seq <= this.lastSeq ? this.ring[seq % this.slots] : undefined;
+    return seq >= this.firstSeq && seq <= this.lastSeq ? this.entryOf(seq) : undefined;
   }
 
   /** @internal The sequence number before `seq` (a kept one) on `chain` that is still kept, or 0. */
@@ -306,11 +375,13 @@ export class EventHistory {
     const slot = this.firstSeq % this.slots;
     this.bytes -= this.sizes[slot] ?? 0;
     // The runner's newest entry leaving means it has none left: drop its heads.
-    if (this.headsOf[slot]?.newest === this.firstSeq) {
-      this.runners.delete(this.ring[slot]!.event.runnerId);
+    const heads = this.headsOf[slot];
+    if (heads !== undefined && heads.newest === this.firstSeq) {
+      this.runners.delete(heads.runnerId);
       this.bytes -= INDEX_BYTES_PER_RUNNER;
     }
     this.ring[slot] = undefined;
+    this.keptAs[slot] = AS_OBJECT;
     this.headsOf[slot] = undefined;
     this.firstSeq++;
   }

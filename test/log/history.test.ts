@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EventBus, type EventSubscription } from '../../src/log/bus.js';
@@ -182,9 +184,10 @@ describe('EventHistory', () => {
         const kept = all.slice(all.length - h.length);
         expect(h.lastId).toBe(id);
         expect(h.oldestId).toBe(kept[0]?.id ?? id + 1);
-        for (const e of all) expect(h.get(e.id)).toBe(kept.includes(e) ? e : undefined);
+        // Ticks come back rebuilt from numbers: equal to what was appended, not the same object.
+        for (const e of all) expect(h.get(e.id)).toStrictEqual(kept.includes(e) ? e : undefined);
         for (const at of [probe, probe % (id + 2), ...all.map((e) => e.id + 1)]) {
-          expect(h.firstFrom(at)).toBe(kept.find((e) => e.id >= at));
+          expect(h.firstFrom(at)).toStrictEqual(kept.find((e) => e.id >= at));
         }
         const queries: HistoryQuery[] = [{}, { runnerIds: ['a', 'c'] }, { types: ['Error'] }, { runnerIds: ['b'], types: ['TickReceived'] }];
         for (const query of queries) {
@@ -197,6 +200,57 @@ describe('EventHistory', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+/** Appends 300 ticks and marks of two runners to `h`, each entry and event watched by `refs`; returns copies. */
+function appendMixed(h: EventHistory, refs: WeakRef<object>[]): LogEntry[] {
+  const appended: LogEntry[] = [];
+  for (let i = 1; i <= 300; i++) {
+    const event: RunnerEvent =
+      i % 3 === 0 ? { type: 'PositionUpdated', runnerId: 'a', currentPrice: 100 + i / 7, unrealizedPnl: -i / 3, timestamp: T + i } : tick(i % 2 === 0 ? 'a' : 'b', i);
+    const entry: LogEntry = { id: i, symbol: 'X', event };
+    refs.push(new WeakRef(entry), new WeakRef(event));
+    appended.push(structuredClone(entry));
+    h.append(entry);
+  }
+  return appended;
+}
+
+describe('EventHistory keeps ticks and marks as numbers', () => {
+  /** A full collection now (V8's, made callable for this test). */
+  const collect: () => void = (() => {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  })();
+
+  it('holds no tick or mark object it was given, and reads back equal entries, the same object for readers of one stretch', async () => {
+    const h = new EventHistory(1000);
+    const refs: WeakRef<object>[] = [];
+    // In a function of its own: an async test's suspended frame would hold its last locals.
+    const appended = appendMixed(h, refs);
+    // A WeakRef's target lives at least until the job that made it ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    collect();
+    // Kept as objects, every entry (and its event) would still be reachable from the history.
+    expect(refs.flatMap((r, i) => (r.deref() === undefined ? [] : [i]))).toEqual([]);
+    for (const e of appended) expect(h.get(e.id)).toStrictEqual(e);
+    expect(h.get(150)).toBe(h.firstFrom(150));
+  });
+
+  it('keeps as objects what numbers would not rebuild: another symbol, a snapshot copy, every other kind', () => {
+    const h = new EventHistory(100);
+    const entries: LogEntry[] = [
+      { id: 1, symbol: 'X', event: tick('a', 1) },
+      // The same runner on another symbol while its first entry is kept (a restart elsewhere).
+      { id: 2, symbol: 'Y', event: { type: 'TickReceived', runnerId: 'a', symbol: 'Y', data: { symbol: 'Y', timestamp: T, open: 2, high: 2, low: 2, close: 2, volume: 2, bid: 2, ask: 2 } } },
+      { id: 3, symbol: 'X', event: tick('c', 3), snapshot: true },
+      { id: 4, symbol: 'X', event: { type: 'Error', runnerId: 'a', error: 'e', severity: 'Warning', timestamp: T } },
+    ];
+    for (const e of entries) h.append(e);
+    expect(h.get(1)).toStrictEqual(entries[0]);
+    expect(h.get(1)).not.toBe(entries[0]);
+    for (const e of entries.slice(1)) expect(h.get(e.id)).toBe(e);
   });
 });
 

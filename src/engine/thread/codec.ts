@@ -7,9 +7,9 @@
  * are named by an index into a table each side keeps; the rare other events are cloned
  * as they are. Decoding rebuilds events of exactly the shape the runner emitted.
  */
-import type { MarketData } from '../../domain/market-data.js';
 import type { Position } from '../../domain/position.js';
 import { RUNNER_STATES, type RunnerState } from '../../domain/state.js';
+import { isNumericMark, isNumericTick, MARK_NUMBERS, readMark, readTick, TICK_NUMBERS, writeMark, writeTick } from '../../events/numbers.js';
 import type { RunnerEvent } from '../../events/types.js';
 import type { RunnerStats } from '../runner.js';
 import type { EngineThreadBatch, EngineThreadReply, RunnerUpdate } from './protocol.js';
@@ -103,32 +103,22 @@ export class BatchEncoder {
   event(event: RunnerEvent, symbol: string): void {
     const runner = this.indexOf(event.runnerId, symbol);
     this.count++;
-    if (event.type === 'TickReceived' && event.symbol === symbol && event.data.symbol === symbol) {
-      const d = event.data;
+    if (isNumericTick(event, symbol)) {
       const at = this.records.length;
-      const r = this.records.reserve(10);
+      const r = this.records.reserve(2 + TICK_NUMBERS);
       r[at] = KIND_TICK;
       r[at + 1] = runner;
-      r[at + 2] = d.timestamp;
-      r[at + 3] = d.open;
-      r[at + 4] = d.high;
-      r[at + 5] = d.low;
-      r[at + 6] = d.close;
-      r[at + 7] = d.volume;
-      r[at + 8] = d.bid;
-      r[at + 9] = d.ask;
-      this.records.length = at + 10;
+      writeTick(event.data, r, at + 2);
+      this.records.length = at + 2 + TICK_NUMBERS;
       return;
     }
-    if (event.type === 'PositionUpdated') {
+    if (isNumericMark(event)) {
       const at = this.records.length;
-      const r = this.records.reserve(5);
+      const r = this.records.reserve(2 + MARK_NUMBERS);
       r[at] = KIND_MARK;
       r[at + 1] = runner;
-      r[at + 2] = event.currentPrice;
-      r[at + 3] = event.unrealizedPnl;
-      r[at + 4] = event.timestamp;
-      this.records.length = at + 5;
+      writeMark(event, r, at + 2);
+      this.records.length = at + 2 + MARK_NUMBERS;
       return;
     }
     const at = this.records.length;
@@ -326,8 +316,8 @@ export class BatchCursor {
   /** Passes over the next event without decoding it. */
   skip(): void {
     const kind = this.batch.records[this.at];
-    if (kind === KIND_TICK) this.at += 10;
-    else if (kind === KIND_MARK) this.at += 5;
+    if (kind === KIND_TICK) this.at += 2 + TICK_NUMBERS;
+    else if (kind === KIND_MARK) this.at += 2 + MARK_NUMBERS;
     else {
       this.at += 2;
       this.object++;
@@ -343,24 +333,12 @@ export class BatchCursor {
     const runner = r[at + 1]!;
     this.index++;
     if (kind === KIND_TICK) {
-      const symbol = this.symbols[runner]!;
-      const data: MarketData = {
-        symbol,
-        timestamp: r[at + 2]!,
-        open: r[at + 3]!,
-        high: r[at + 4]!,
-        low: r[at + 5]!,
-        close: r[at + 6]!,
-        volume: r[at + 7]!,
-        bid: r[at + 8]!,
-        ask: r[at + 9]!,
-      };
-      this.at = at + 10;
-      return { type: 'TickReceived', runnerId: this.ids[runner]!, symbol, data };
+      this.at = at + 2 + TICK_NUMBERS;
+      return readTick(this.ids[runner]!, this.symbols[runner]!, r, at + 2);
     }
     if (kind === KIND_MARK) {
-      this.at = at + 5;
-      return { type: 'PositionUpdated', runnerId: this.ids[runner]!, currentPrice: r[at + 2]!, unrealizedPnl: r[at + 3]!, timestamp: r[at + 4]! };
+      this.at = at + 2 + MARK_NUMBERS;
+      return readMark(this.ids[runner]!, r, at + 2);
     }
     this.at = at + 2;
     return this.batch.objects[this.object++]!;
