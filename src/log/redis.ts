@@ -73,6 +73,14 @@ const BLOCK_MS = 1000;
  */
 const MAX_BATCH = 500;
 /**
+ * Batches an appender has in flight at most. One at a time, an event published while a
+ * batch is on its way waits for that batch's round trip, and a round trip under CPU
+ * contention (the appender and Redis each waiting to be scheduled) caps the rate at
+ * MAX_BATCH per round trip; in flight together, batches are limited by the appender's own
+ * CPU. Redis runs a connection's commands in order, so they land in order.
+ */
+const PIPELINE = 8;
+/**
  * Events one XREAD brings at most, about: all of them go into the bus in one turn, so a
  * catch-up read stays well within a subscriber's queue (10,000 by default) and a few MB.
  * The reader asks for as many entries as hold that many at the size of the last ones.
@@ -97,8 +105,14 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
  * Appends a batch atomically, as one stream entry: the events get the next `n` ids of the
  * counter (INCRBY), and the entry holds its first id (`id`), `n` and the events in id
  * order (`events`, see {@link encodeBatch}), so stream order and id order are the same on
- * every reader. KEYS[3] holds this appender's last batch id (one batch is in flight at a
- * time): a retry of a batch whose reply was lost appends nothing twice.
+ * every reader. KEYS[3] holds the sequence number of this appender's last batch (ARGV[2]:
+ * 1, 2, …), so that batches land once and in order although several are in flight at a
+ * time: a retry of a batch that had landed (its reply was lost) appends nothing (-1), and
+ * a batch whose predecessor has not landed is refused (-3: it went out on a new
+ * connection after the old one lost the earlier ones; the appender sends them again in
+ * order). ARGV[9] is the last batch the appender knows landed, what KEYS[3] would hold
+ * had it not expired or been lost with the log. A caller that appends once passes the
+ * text `once` in ARGV[2] instead, and KEYS[3] is its key of that single append.
  *
  * ARGV[3] is a floor the counter never stays below (the largest id the appender's process
  * has stored or seen): a counter lost with a flushed Redis comes back past every id a
@@ -124,7 +138,15 @@ if token > 0 then
   local newest = tonumber(redis.call('GET', KEYS[5]) or '0')
   if token < newest then return {-2, newest} end
 end
-if redis.call('GET', KEYS[3]) == ARGV[2] then return -1 end
+local prev = redis.call('GET', KEYS[3])
+local seq = tonumber(ARGV[2])
+if seq == nil then
+  if prev == ARGV[2] then return -1 end
+else
+  local landed = tonumber(prev or ARGV[9]) or 0
+  if seq <= landed then return -1 end
+  if seq > landed + 1 then return -3 end
+end
 redis.call('SET', KEYS[3], ARGV[2], 'EX', 86400)
 local epoch = redis.call('GET', KEYS[4])
 if not epoch then
@@ -267,9 +289,29 @@ export interface AppenderStats {
 }
 
 /**
+ * A batch of the appender, one stream entry once it lands. Batches are formed and sent in
+ * order (several may be in flight at once) and acknowledged in order.
+ */
+interface Batch {
+  /** Its place in this appender's sequence (1, 2, …): the script appends each once, in order. */
+  readonly seq: number;
+  readonly items: readonly Pending[];
+  /** Dropped events it reserves ids for: fixed with the batch, so a retry reserves the same. */
+  readonly reserve: number;
+  /** The reply to its append in the current attempt; null until sent (again). */
+  sent: Promise<AppendReply> | null;
+}
+
+/** What an append answers: the last id given (-1: it had landed before), or that the log refused the fencing token. */
+type AppendReply = number | { readonly refusedBy: number };
+
+/**
  * The engine's side of the shared log: `publish` (the engine's sink) never waits; events
  * queue in a bounded buffer (high-frequency ones dropped first when it is full, critical
- * ones never) and are appended in batches, in order. While Redis is away the buffer holds
+ * ones never) and are appended in batches, in order. A batch goes out as soon as it holds
+ * {@link MAX_BATCH} events, or at the end of the event-loop turn the events were published
+ * in, and up to {@link PIPELINE} batches are in flight at once: an event waits for neither
+ * a timer nor the round trip of the batch before it. While Redis is away the buffer holds
  * them and appends are retried with backoff.
  */
 export class RedisAppender {
@@ -278,17 +320,22 @@ export class RedisAppender {
   private readonly stream: string;
   private readonly maxLen: number;
   private readonly log: (line: string) => void;
-  private inflight: Pending[] = [];
-  private inflightId = '';
-  /** Dropped events the batch in flight reserves ids for. */
-  private inflightReserve = 0;
-  /** Dropped events already given ids in the log. */
+  /** Batches formed and not yet acknowledged, oldest first. */
+  private batches: Batch[] = [];
+  private nextSeq = 1;
+  /** The last batch acknowledged. */
+  private acked = 0;
+  /** Dropped events given to a batch (their ids are reserved when it lands). */
   private reserved = 0;
   private lastId = 0;
   private readonly floor: () => number;
   private readonly onLost: AppenderOptions['onLost'];
   private readonly appenderId = randomBytes(8).toString('hex');
+  /** True while the loop that waits for replies runs. */
   private running = false;
+  private flushQueued = false;
+  /** While a failed append waits to be retried: nothing is sent before it goes again, to keep the order. */
+  private retrying = false;
   private appended = 0;
   private healthy = true;
   private closed = false;
@@ -311,7 +358,9 @@ export class RedisAppender {
 
   /** Counters for metrics and tests. */
   get stats(): AppenderStats {
-    return { appended: this.appended, backlog: this.queue.size + this.inflight.length, lost: this.queue.dropped, healthy: this.healthy, lastId: this.lastId };
+    let batched = 0;
+    for (const batch of this.batches) batched += batch.items.length;
+    return { appended: this.appended, backlog: this.queue.size + batched, lost: this.queue.dropped, healthy: this.healthy, lastId: this.lastId };
   }
 
   /** The engine's sink: queues the event for the shared log. */
@@ -320,9 +369,14 @@ export class RedisAppender {
     if (this.queue.push([symbol, event]) === PushResult.Overflow) {
       this.log(`tickwire: the Redis append buffer is full of critical events; one was not appended`);
     }
-    if (!this.running) {
-      this.running = true;
-      setImmediate(() => void this.drain());
+    // A full batch goes now, within this turn; what remains goes when the turn ends.
+    if (this.queue.size >= MAX_BATCH) this.flush(MAX_BATCH);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(() => {
+        this.flushQueued = false;
+        this.flush(1);
+      });
     }
   }
 
@@ -347,72 +401,112 @@ export class RedisAppender {
   }
 
   /**
-   * Appends the batch in flight: the last id it was given (-1: it had landed before),
-   * or null when the log refused it (a newer engine lease), which ends this appender.
+   * Forms batches of what is queued while fewer than {@link PIPELINE} are in flight (only
+   * full ones while at least `least` events wait), and sends every batch not sent yet.
    */
-  private async appendInflight(): Promise<number | null> {
+  private flush(least: number): void {
+    if (this.refused) return;
+    while (this.batches.length < PIPELINE && this.queue.size >= least && this.queue.size > 0) {
+      const items: Pending[] = [];
+      for (let item = this.queue.shift(); item !== undefined; item = this.queue.shift()) {
+        items.push(item);
+        if (items.length >= MAX_BATCH) break;
+      }
+      const reserve = this.queue.dropped - this.reserved;
+      this.reserved += reserve;
+      this.batches.push({ seq: this.nextSeq++, items, reserve, sent: null });
+    }
+    // In order: the script refuses a batch whose predecessor has not landed.
+    if (!this.retrying) for (const batch of this.batches) batch.sent ??= this.send(batch);
+    if (!this.running && this.batches.length > 0) {
+      this.running = true;
+      void this.acknowledge();
+    }
+  }
+
+  /** Sends one batch's append: {@link RedisAppender.append}, whose failure is handled even when a retry has replaced it. */
+  private send(batch: Batch): Promise<AppendReply> {
+    const reply = this.append(batch);
+    reply.catch(() => undefined);
+    return reply;
+  }
+
+  /** Appends one batch; rejects when that fails or its predecessor has not landed. */
+  private async append(batch: Batch): Promise<AppendReply> {
     await ready(this.redis);
     const floor = Math.max(this.lastId, this.floor());
-    const args = [String(this.maxLen), this.inflightId, String(floor), String(this.inflightReserve), newEpoch(), String(this.fence?.token ?? 0), String(this.inflight.length), encodeBatch(this.inflight)];
+    const args = [String(this.maxLen), String(batch.seq), String(floor), String(batch.reserve), newEpoch(), String(this.fence?.token ?? 0), String(batch.items.length), encodeBatch(batch.items), String(this.acked)];
     const keys = [this.stream, idKeyOf(this.stream), `${this.stream}:appender:${this.appenderId}`, epochKeyOf(this.stream), fenceKeyOf(this.stream)];
     const reply = this.redis.eval(APPEND_SCRIPT, keys.length, ...keys, ...args);
     const answer = await within(reply, APPEND_TIMEOUT_MS, `no answer to an append within ${APPEND_TIMEOUT_MS} ms`);
-    if (!Array.isArray(answer)) return Number(answer);
-    // Refused: another engine holds a newer lease. What waits here was never appended and never will be.
-    const newest = Number(answer[1]);
-    const dropped = this.inflight.length + this.queue.size;
-    this.refused = true;
-    this.closed = true;
-    this.inflight = [];
-    while (this.queue.shift() !== undefined);
-    this.log(`tickwire: the shared log refused this engine's appends: its lease's fencing token ${this.fence?.token} is stale (the newest is ${newest}, another engine took over); ${dropped} events were not appended`);
-    this.fence?.onRefused(newest);
-    return null;
+    if (Array.isArray(answer)) return { refusedBy: Number(answer[1]) };
+    if (answer === -3) throw new Error('an earlier batch had not landed (a new connection); sending again from it');
+    return Number(answer);
   }
 
-  private async drain(): Promise<void> {
+  /**
+   * Takes the replies in order: counts each landed batch, and after a failure sends every
+   * batch not acknowledged again, in order and under the same sequence numbers, after a
+   * backoff: appends stay in order, and one that landed before its reply was lost is not
+   * repeated. Ends when nothing is in flight (or on a refusal, or a close that keeps failing).
+   */
+  private async acknowledge(): Promise<void> {
     let attempt = 0;
-    while (this.inflight.length > 0 || this.queue.size > 0) {
-      if (this.inflight.length === 0) {
-        this.inflightId = randomBytes(12).toString('hex');
-        // Fixed with the batch: a retry under the same id must reserve the same.
-        this.inflightReserve = this.queue.dropped - this.reserved;
-        for (let item = this.queue.shift(); item !== undefined; item = this.queue.shift()) {
-          this.inflight.push(item);
-          if (this.inflight.length >= MAX_BATCH) break;
-        }
-      }
+    while (this.batches.length > 0) {
+      const batch = this.batches[0]!;
       try {
-        const last = await this.appendInflight();
-        if (last === null) break;
-        if (last > 0) this.lastId = last;
-        if (this.inflightReserve > 0) {
-          const lost = this.inflightReserve;
-          this.reserved += lost;
-          this.inflightReserve = 0;
-          // A retried batch that had already landed (-1) does not say where its ids went.
-          const toId = last - this.inflight.length;
-          this.onLost?.(lost, last > 0 ? { fromId: toId - lost + 1, toId } : null);
+        const reply = await (batch.sent ??= this.send(batch));
+        if (typeof reply !== 'number') {
+          this.refuse(reply.refusedBy);
+          break;
         }
-        this.appended += this.inflight.length;
-        this.inflight = [];
+        this.batches.shift();
+        this.landed(batch, reply);
         if (!this.healthy) {
           this.healthy = true;
           this.log(`tickwire: Redis appends work again after ${attempt} failed attempts`);
         }
         attempt = 0;
+        // A slot is free: events that found none wait no longer.
+        this.flush(1);
       } catch (err) {
-        // The batch is kept and retried as it is, under the same batch id: appends stay
-        // in order, and one that reached Redis before its reply was lost is not repeated.
+        for (const waiting of this.batches) waiting.sent = null;
         if (this.healthy) this.log(`tickwire: Redis append failed, retrying: ${(err as Error).message}`);
         this.healthy = false;
         attempt++;
         if (this.closed && attempt >= 3) break;
+        this.retrying = true;
         await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(attempt - 1, 6))));
+        this.retrying = false;
+        this.flush(1);
       }
     }
     this.running = false;
     for (const told of this.idlers.splice(0)) told();
+  }
+
+  /** Accounts for a batch that landed, given the last id its append returned (-1: it had landed before). */
+  private landed(batch: Batch, last: number): void {
+    if (last > 0) this.lastId = last;
+    this.acked = batch.seq;
+    if (batch.reserve > 0) {
+      // A retried batch that had already landed (-1) does not say where its ids went.
+      const toId = last - batch.items.length;
+      this.onLost?.(batch.reserve, last > 0 ? { fromId: toId - batch.reserve + 1, toId } : null);
+    }
+    this.appended += batch.items.length;
+  }
+
+  /** The log refused this appender's fencing token (a newer engine lease): what waits here is never appended. */
+  private refuse(newest: number): void {
+    let dropped = this.queue.size;
+    for (const batch of this.batches) dropped += batch.items.length;
+    this.refused = true;
+    this.closed = true;
+    this.batches = [];
+    while (this.queue.shift() !== undefined);
+    this.log(`tickwire: the shared log refused this engine's appends: its lease's fencing token ${this.fence?.token} is stale (the newest is ${newest}, another engine took over); ${dropped} events were not appended`);
+    this.fence?.onRefused(newest);
   }
 }
 
