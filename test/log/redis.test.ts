@@ -224,6 +224,35 @@ describe.runIf(redisAvailable)('the shared log in a Redis Stream', () => {
     expect(engine.stats).toMatchObject({ appended: 1501, backlog: 0, lastId: 1501, healthy: true });
   }, 60_000);
 
+  it('hands a large read to subscribers an entry at a time, not once the whole read is decoded', async () => {
+    const stream = streamKey();
+    const engine = new RedisAppender({ url: REDIS_URL, stream, log: () => undefined });
+    cleanups.push(() => engine.close());
+    // In one turn: twelve entries of 500 events, there before the reader starts.
+    for (let n = 0; n < 6000; n++) engine.publish(transition(n), 'X');
+    await until(() => engine.stats.appended === 6000, 'the appends');
+    const bus = new EventBus();
+    const sub = bus.subscribe();
+    let received = 0;
+    // How far the bus was ahead of the subscriber, at most: the events put into the bus
+    // in one turn before the subscriber got a chance to take the first of them.
+    let ahead = 0;
+    const consumed = (async () => {
+      for await (const item of sub) {
+        if (isGap(item)) continue;
+        received++;
+        ahead = Math.max(ahead, bus.lastId - item.id);
+      }
+    })();
+    const reader = new RedisReader(bus, { url: REDIS_URL, stream, log: () => undefined, backfill: 0 });
+    cleanups.push(() => reader.close());
+    await until(() => received === 6000, 'every event');
+    sub.close();
+    await consumed;
+    // A read brings about 2,000 events (four entries); the subscriber sees each entry's before the next is decoded.
+    expect(ahead).toBeLessThan(500);
+  }, 60_000);
+
   it('appends a batch as one stream entry; readers decode it into the right ids and order, across a reconnect, beside old single-event entries and a bad event', async () => {
     const stream = streamKey();
     const { hostname, port } = new URL(REDIS_URL);
