@@ -193,7 +193,7 @@ describe.runIf(redisAvailable)('the shared log in a Redis Stream', () => {
     onB.stop();
   }, 60_000);
 
-  it('sends a batch once it holds 500 events, and the next ones before the first is answered (counted by entries, not by time)', async () => {
+  it('sends a batch once it holds 500 events, and the next ones before the first is answered (counted by entries, not by time); after lost replies, none twice', async () => {
     const stream = streamKey();
     const { hostname, port } = new URL(REDIS_URL);
     const proxy = await tcpProxy(Number(port || 6379), hostname);
@@ -216,12 +216,16 @@ describe.runIf(redisAvailable)('the shared log in a Redis Stream', () => {
     // One batch at a time would leave the second, third and fourth waiting for the first's reply.
     expect(entries).toBe(4);
     expect(engine.stats).toMatchObject({ appended: 1, backlog: 1500 });
-    proxy.releaseReplies();
-    await until(() => engine.stats.appended === 1501, 'the replies');
+    // The replies are lost with the connection: the three batches go again, in order, and
+    // the script knows each by its sequence number as one that landed.
+    proxy.cut();
+    await until(() => engine.stats.appended === 1501, 'the batches sent again');
+    for (let n = 1501; n <= 1600; n++) engine.publish(transition(n), 'X');
+    await until(() => engine.stats.appended === 1601, 'the next batch');
     const stored = await redis.xrange(stream, '-', '+');
-    expect(stored.map(([, fields]) => entryEvents(fields).length)).toEqual([1, 500, 500, 500]);
-    expect(stored.flatMap(([, fields]) => entryEvents(fields).map((e) => e.id))).toEqual(Array.from({ length: 1501 }, (_, i) => i + 1));
-    expect(engine.stats).toMatchObject({ appended: 1501, backlog: 0, lastId: 1501, healthy: true });
+    expect(stored.map(([, fields]) => entryEvents(fields).length)).toEqual([1, 500, 500, 500, 100]);
+    expect(stored.flatMap(([, fields]) => entryEvents(fields).map((e) => e.id))).toEqual(Array.from({ length: 1601 }, (_, i) => i + 1));
+    expect(engine.stats).toMatchObject({ appended: 1601, backlog: 0, lastId: 1601 });
   }, 60_000);
 
   it('hands a large read to subscribers an entry at a time, not once the whole read is decoded', async () => {

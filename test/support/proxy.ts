@@ -11,11 +11,10 @@ export interface TcpProxy {
   /** Sends new connections to another port (a server that took over); open ones stay. */
   retarget(port: number): void;
   /**
-   * Holds back what the server sends on every open connection (what clients send still
-   * goes through) until {@link TcpProxy.releaseReplies}: commands run, their replies wait.
+   * Holds back what the server sends on every open connection, for as long as it stays
+   * open (what clients send still goes through): commands run, their replies never come.
    */
   holdReplies(): void;
-  releaseReplies(): void;
   close(): Promise<void>;
 }
 
@@ -70,9 +69,6 @@ export async function tcpProxy(targetPort: number, targetHost = '127.0.0.1'): Pr
         upstream.unpipe(client);
         upstream.pause();
       }
-    },
-    releaseReplies: () => {
-      for (const [upstream, client] of pairs) upstream.pipe(client);
     },
     close: () => {
       refusing = true;
