@@ -25,7 +25,10 @@ export interface RedisLogOptions {
 
 /** Options of a {@link RedisAppender}. */
 export interface AppenderOptions extends RedisLogOptions {
-  /** Events held while Redis is slow or away (default 100,000). */
+  /**
+   * Events held while Redis is slow or away (default 100,000), besides the batches already
+   * on their way (at most 8 of 500 events; one while appends fail).
+   */
   readonly buffer?: number;
   /**
    * The largest id this process has stored or seen: ids appended are always above it,
@@ -380,8 +383,9 @@ export class RedisAppender {
     if (this.queue.push([symbol, event]) === PushResult.Overflow) {
       this.log(`tickwire: the Redis append buffer is full of critical events; one was not appended`);
     }
-    // A full batch goes now, within this turn; what remains goes when the turn ends.
-    if (this.queue.size >= MAX_BATCH) this.flush(MAX_BATCH);
+    // A full batch goes now, within this turn; what remains goes when the turn ends. Not
+    // while Redis is away: events wait in the bounded queue, where the drop policy applies.
+    if (this.queue.size >= MAX_BATCH && this.healthy && this.redis.status === 'ready') this.flush(MAX_BATCH);
     if (!this.flushQueued) {
       this.flushQueued = true;
       setImmediate(() => {
@@ -417,7 +421,10 @@ export class RedisAppender {
    */
   private flush(least: number): void {
     if (this.refused) return;
-    while (this.batches.length < PIPELINE && this.queue.size >= least && this.queue.size > 0) {
+    // While appends fail, one batch is retried at a time, as before pipelining: what waits
+    // beyond it waits in the queue, which holds at most `buffer` events.
+    const slots = this.healthy ? PIPELINE : 1;
+    while (this.batches.length < slots && this.queue.size >= least && this.queue.size > 0) {
       const items: Pending[] = [];
       for (let item = this.queue.shift(); item !== undefined; item = this.queue.shift()) {
         items.push(item);
