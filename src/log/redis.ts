@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { decodeEvent, EventDecodeError, fromWire, toWire } from '../events/codec.js';
+import { decodeEvent, encodeEvent, EventDecodeError, fromWire, type WireEvent } from '../events/codec.js';
 import { isCritical, isHighFrequency } from '../events/helpers.js';
 import type { RunnerEvent } from '../events/types.js';
 import { MAX_EPOCH_LENGTH, newEpoch, type EventBus } from './bus.js';
@@ -25,7 +25,10 @@ export interface RedisLogOptions {
 
 /** Options of a {@link RedisAppender}. */
 export interface AppenderOptions extends RedisLogOptions {
-  /** Events held while Redis is slow or away (default 100,000). */
+  /**
+   * Events held while Redis is slow or away (default 100,000), besides the batches already
+   * on their way (at most 8 of 500 events; one while appends fail).
+   */
   readonly buffer?: number;
   /**
    * The largest id this process has stored or seen: ids appended are always above it,
@@ -73,11 +76,28 @@ const BLOCK_MS = 1000;
  */
 const MAX_BATCH = 500;
 /**
- * Events one XREAD brings at most, about: all of them go into the bus in one turn, so a
- * catch-up read stays well within a subscriber's queue (10,000 by default) and a few MB.
- * The reader asks for as many entries as hold that many at the size of the last ones.
+ * Batches an appender has in flight at most. One at a time, an event published while a
+ * batch is on its way waits for that batch's round trip, and a round trip under CPU
+ * contention (the appender and Redis each waiting to be scheduled) caps the rate at
+ * MAX_BATCH per round trip; in flight together, batches are limited by the appender's own
+ * CPU. Redis runs a connection's commands in order, so they land in order.
+ */
+const PIPELINE = 8;
+/**
+ * Events one XREAD brings at most, about, so that a catch-up read stays well within a
+ * subscriber's queue (10,000 by default) and a few MB (they go into the bus in slices of
+ * SLICE_EVENTS, a turn each). The reader asks for as many entries as hold that many at
+ * the size of the last ones.
  */
 const READ_EVENTS = 2000;
+/**
+ * Events the reader takes into the bus in one event-loop turn, about (whole entries): a
+ * read of READ_EVENTS is taken in a few turns, so that what is decoded first is delivered
+ * without waiting for the rest.
+ */
+const SLICE_EVENTS = 500;
+/** What XREAD answers: per stream, its entries as [stream id, fields]; null when none came within the block time. */
+type XReadReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
 /** Entries one XREAD or XREVRANGE page returns at most (entries of one event each, as before batches). */
 const READ_COUNT = 1000;
 /**
@@ -97,8 +117,14 @@ function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
  * Appends a batch atomically, as one stream entry: the events get the next `n` ids of the
  * counter (INCRBY), and the entry holds its first id (`id`), `n` and the events in id
  * order (`events`, see {@link encodeBatch}), so stream order and id order are the same on
- * every reader. KEYS[3] holds this appender's last batch id (one batch is in flight at a
- * time): a retry of a batch whose reply was lost appends nothing twice.
+ * every reader. KEYS[3] holds the sequence number of this appender's last batch (ARGV[2]:
+ * 1, 2, …), so that batches land once and in order although several are in flight at a
+ * time: a retry of a batch that had landed (its reply was lost) appends nothing (-1), and
+ * a batch whose predecessor has not landed is refused (-3: it went out on a new
+ * connection after the old one lost the earlier ones; the appender sends them again in
+ * order). ARGV[9] is the last batch the appender knows landed, what KEYS[3] would hold
+ * had it not expired or been lost with the log. A caller that appends once passes the
+ * text `once` in ARGV[2] instead, and KEYS[3] is its key of that single append.
  *
  * ARGV[3] is a floor the counter never stays below (the largest id the appender's process
  * has stored or seen): a counter lost with a flushed Redis comes back past every id a
@@ -124,7 +150,15 @@ if token > 0 then
   local newest = tonumber(redis.call('GET', KEYS[5]) or '0')
   if token < newest then return {-2, newest} end
 end
-if redis.call('GET', KEYS[3]) == ARGV[2] then return -1 end
+local prev = redis.call('GET', KEYS[3])
+local seq = tonumber(ARGV[2])
+if seq == nil then
+  if prev == ARGV[2] then return -1 end
+else
+  local landed = tonumber(prev or ARGV[9]) or 0
+  if seq <= landed then return -1 end
+  if seq > landed + 1 then return -3 end
+end
 redis.call('SET', KEYS[3], ARGV[2], 'EX', 86400)
 local epoch = redis.call('GET', KEYS[4])
 if not epoch then
@@ -157,12 +191,14 @@ return last`;
  * JSON.parse.
  */
 function encodeBatch(items: readonly (readonly [symbol: string, event: RunnerEvent])[]): string {
-  let text = '[';
+  // One JSON.stringify of the whole batch (the same text as each event's toWire joined):
+  // a flat string made in one native call, not a rope of 500 joined on the socket write.
+  const pairs = new Array<readonly [string, WireEvent]>(items.length);
   for (let i = 0; i < items.length; i++) {
     const [symbol, event] = items[i]!;
-    text += `${i === 0 ? '[' : ',['}${JSON.stringify(symbol)},${toWire(event)}]`;
+    pairs[i] = [symbol, encodeEvent(event)];
   }
-  return `${text}]`;
+  return JSON.stringify(pairs);
 }
 
 /** The value of a stream entry's field, undefined when it has none. */
@@ -267,9 +303,29 @@ export interface AppenderStats {
 }
 
 /**
+ * A batch of the appender, one stream entry once it lands. Batches are formed and sent in
+ * order (several may be in flight at once) and acknowledged in order.
+ */
+interface Batch {
+  /** Its place in this appender's sequence (1, 2, …): the script appends each once, in order. */
+  readonly seq: number;
+  readonly items: readonly Pending[];
+  /** Dropped events it reserves ids for: fixed with the batch, so a retry reserves the same. */
+  readonly reserve: number;
+  /** The reply to its append in the current attempt; null until sent (again). */
+  sent: Promise<AppendReply> | null;
+}
+
+/** What an append answers: the last id given (-1: it had landed before), or that the log refused the fencing token. */
+type AppendReply = number | { readonly refusedBy: number };
+
+/**
  * The engine's side of the shared log: `publish` (the engine's sink) never waits; events
  * queue in a bounded buffer (high-frequency ones dropped first when it is full, critical
- * ones never) and are appended in batches, in order. While Redis is away the buffer holds
+ * ones never) and are appended in batches, in order. A batch goes out as soon as it holds
+ * {@link MAX_BATCH} events, or at the end of the event-loop turn the events were published
+ * in, and up to {@link PIPELINE} batches are in flight at once: an event waits for neither
+ * a timer nor the round trip of the batch before it. While Redis is away the buffer holds
  * them and appends are retried with backoff.
  */
 export class RedisAppender {
@@ -278,17 +334,22 @@ export class RedisAppender {
   private readonly stream: string;
   private readonly maxLen: number;
   private readonly log: (line: string) => void;
-  private inflight: Pending[] = [];
-  private inflightId = '';
-  /** Dropped events the batch in flight reserves ids for. */
-  private inflightReserve = 0;
-  /** Dropped events already given ids in the log. */
+  /** Batches formed and not yet acknowledged, oldest first. */
+  private batches: Batch[] = [];
+  private nextSeq = 1;
+  /** The last batch acknowledged. */
+  private acked = 0;
+  /** Dropped events given to a batch (their ids are reserved when it lands). */
   private reserved = 0;
   private lastId = 0;
   private readonly floor: () => number;
   private readonly onLost: AppenderOptions['onLost'];
   private readonly appenderId = randomBytes(8).toString('hex');
+  /** True while the loop that waits for replies runs. */
   private running = false;
+  private flushQueued = false;
+  /** While a failed append waits to be retried: nothing is sent before it goes again, to keep the order. */
+  private retrying = false;
   private appended = 0;
   private healthy = true;
   private closed = false;
@@ -311,7 +372,9 @@ export class RedisAppender {
 
   /** Counters for metrics and tests. */
   get stats(): AppenderStats {
-    return { appended: this.appended, backlog: this.queue.size + this.inflight.length, lost: this.queue.dropped, healthy: this.healthy, lastId: this.lastId };
+    let batched = 0;
+    for (const batch of this.batches) batched += batch.items.length;
+    return { appended: this.appended, backlog: this.queue.size + batched, lost: this.queue.dropped, healthy: this.healthy, lastId: this.lastId };
   }
 
   /** The engine's sink: queues the event for the shared log. */
@@ -320,9 +383,15 @@ export class RedisAppender {
     if (this.queue.push([symbol, event]) === PushResult.Overflow) {
       this.log(`tickwire: the Redis append buffer is full of critical events; one was not appended`);
     }
-    if (!this.running) {
-      this.running = true;
-      setImmediate(() => void this.drain());
+    // A full batch goes now, within this turn; what remains goes when the turn ends. Not
+    // while Redis is away: events wait in the bounded queue, where the drop policy applies.
+    if (this.queue.size >= MAX_BATCH && this.healthy && this.redis.status === 'ready') this.flush(MAX_BATCH);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(() => {
+        this.flushQueued = false;
+        this.flush(1);
+      });
     }
   }
 
@@ -347,72 +416,115 @@ export class RedisAppender {
   }
 
   /**
-   * Appends the batch in flight: the last id it was given (-1: it had landed before),
-   * or null when the log refused it (a newer engine lease), which ends this appender.
+   * Forms batches of what is queued while fewer than {@link PIPELINE} are in flight (only
+   * full ones while at least `least` events wait), and sends every batch not sent yet.
    */
-  private async appendInflight(): Promise<number | null> {
+  private flush(least: number): void {
+    if (this.refused) return;
+    // While appends fail, one batch is retried at a time, as before pipelining: what waits
+    // beyond it waits in the queue, which holds at most `buffer` events.
+    const slots = this.healthy ? PIPELINE : 1;
+    while (this.batches.length < slots && this.queue.size >= least && this.queue.size > 0) {
+      const items: Pending[] = [];
+      for (let item = this.queue.shift(); item !== undefined; item = this.queue.shift()) {
+        items.push(item);
+        if (items.length >= MAX_BATCH) break;
+      }
+      const reserve = this.queue.dropped - this.reserved;
+      this.reserved += reserve;
+      this.batches.push({ seq: this.nextSeq++, items, reserve, sent: null });
+    }
+    // In order: the script refuses a batch whose predecessor has not landed.
+    if (!this.retrying) for (const batch of this.batches) batch.sent ??= this.send(batch);
+    if (!this.running && this.batches.length > 0) {
+      this.running = true;
+      void this.acknowledge();
+    }
+  }
+
+  /** Sends one batch's append: {@link RedisAppender.append}, whose failure is handled even when a retry has replaced it. */
+  private send(batch: Batch): Promise<AppendReply> {
+    const reply = this.append(batch);
+    reply.catch(() => undefined);
+    return reply;
+  }
+
+  /** Appends one batch; rejects when that fails or its predecessor has not landed. */
+  private async append(batch: Batch): Promise<AppendReply> {
     await ready(this.redis);
     const floor = Math.max(this.lastId, this.floor());
-    const args = [String(this.maxLen), this.inflightId, String(floor), String(this.inflightReserve), newEpoch(), String(this.fence?.token ?? 0), String(this.inflight.length), encodeBatch(this.inflight)];
+    const args = [String(this.maxLen), String(batch.seq), String(floor), String(batch.reserve), newEpoch(), String(this.fence?.token ?? 0), String(batch.items.length), encodeBatch(batch.items), String(this.acked)];
     const keys = [this.stream, idKeyOf(this.stream), `${this.stream}:appender:${this.appenderId}`, epochKeyOf(this.stream), fenceKeyOf(this.stream)];
     const reply = this.redis.eval(APPEND_SCRIPT, keys.length, ...keys, ...args);
     const answer = await within(reply, APPEND_TIMEOUT_MS, `no answer to an append within ${APPEND_TIMEOUT_MS} ms`);
-    if (!Array.isArray(answer)) return Number(answer);
-    // Refused: another engine holds a newer lease. What waits here was never appended and never will be.
-    const newest = Number(answer[1]);
-    const dropped = this.inflight.length + this.queue.size;
-    this.refused = true;
-    this.closed = true;
-    this.inflight = [];
-    while (this.queue.shift() !== undefined);
-    this.log(`tickwire: the shared log refused this engine's appends: its lease's fencing token ${this.fence?.token} is stale (the newest is ${newest}, another engine took over); ${dropped} events were not appended`);
-    this.fence?.onRefused(newest);
-    return null;
+    if (Array.isArray(answer)) return { refusedBy: Number(answer[1]) };
+    if (answer === -3) throw new Error('an earlier batch had not landed (a new connection); sending again from it');
+    return Number(answer);
   }
 
-  private async drain(): Promise<void> {
+  /**
+   * Takes the replies in order: counts each landed batch, and after a failure sends every
+   * batch not acknowledged again, in order and under the same sequence numbers, after a
+   * backoff: appends stay in order, and one that landed before its reply was lost is not
+   * repeated. Ends when nothing is in flight (or on a refusal, or a close that keeps failing).
+   */
+  private async acknowledge(): Promise<void> {
     let attempt = 0;
-    while (this.inflight.length > 0 || this.queue.size > 0) {
-      if (this.inflight.length === 0) {
-        this.inflightId = randomBytes(12).toString('hex');
-        // Fixed with the batch: a retry under the same id must reserve the same.
-        this.inflightReserve = this.queue.dropped - this.reserved;
-        for (let item = this.queue.shift(); item !== undefined; item = this.queue.shift()) {
-          this.inflight.push(item);
-          if (this.inflight.length >= MAX_BATCH) break;
-        }
-      }
+    while (this.batches.length > 0) {
+      const batch = this.batches[0]!;
       try {
-        const last = await this.appendInflight();
-        if (last === null) break;
-        if (last > 0) this.lastId = last;
-        if (this.inflightReserve > 0) {
-          const lost = this.inflightReserve;
-          this.reserved += lost;
-          this.inflightReserve = 0;
-          // A retried batch that had already landed (-1) does not say where its ids went.
-          const toId = last - this.inflight.length;
-          this.onLost?.(lost, last > 0 ? { fromId: toId - lost + 1, toId } : null);
+        const reply = await (batch.sent ??= this.send(batch));
+        if (typeof reply !== 'number') {
+          this.refuse(reply.refusedBy);
+          break;
         }
-        this.appended += this.inflight.length;
-        this.inflight = [];
+        this.batches.shift();
+        this.landed(batch, reply);
         if (!this.healthy) {
           this.healthy = true;
           this.log(`tickwire: Redis appends work again after ${attempt} failed attempts`);
         }
         attempt = 0;
+        // A slot is free: events that found none wait no longer.
+        this.flush(1);
       } catch (err) {
-        // The batch is kept and retried as it is, under the same batch id: appends stay
-        // in order, and one that reached Redis before its reply was lost is not repeated.
+        for (const waiting of this.batches) waiting.sent = null;
         if (this.healthy) this.log(`tickwire: Redis append failed, retrying: ${(err as Error).message}`);
         this.healthy = false;
         attempt++;
         if (this.closed && attempt >= 3) break;
+        this.retrying = true;
         await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(attempt - 1, 6))));
+        this.retrying = false;
+        this.flush(1);
       }
     }
     this.running = false;
     for (const told of this.idlers.splice(0)) told();
+  }
+
+  /** Accounts for a batch that landed, given the last id its append returned (-1: it had landed before). */
+  private landed(batch: Batch, last: number): void {
+    if (last > 0) this.lastId = last;
+    this.acked = batch.seq;
+    if (batch.reserve > 0) {
+      // A retried batch that had already landed (-1) does not say where its ids went.
+      const toId = last - batch.items.length;
+      this.onLost?.(batch.reserve, last > 0 ? { fromId: toId - batch.reserve + 1, toId } : null);
+    }
+    this.appended += batch.items.length;
+  }
+
+  /** The log refused this appender's fencing token (a newer engine lease): what waits here is never appended. */
+  private refuse(newest: number): void {
+    let dropped = this.queue.size;
+    for (const batch of this.batches) dropped += batch.items.length;
+    this.refused = true;
+    this.closed = true;
+    this.batches = [];
+    while (this.queue.shift() !== undefined);
+    this.log(`tickwire: the shared log refused this engine's appends: its lease's fencing token ${this.fence?.token} is stale (the newest is ${newest}, another engine took over); ${dropped} events were not appended`);
+    this.fence?.onRefused(newest);
   }
 }
 
@@ -533,40 +645,78 @@ export class RedisReader {
 
   private async run(backfill: number): Promise<void> {
     let attempt = 0;
+    // The read of what follows the entries being taken, asked for before they are decoded.
+    let next: Promise<XReadReply> | null = null;
     while (!this.stopped) {
       try {
-        await ready(this.redis);
-        // Read at start and after every outage: a Redis that lost its data while away
-        // comes back with a new log, and so a new epoch.
-        if (!this.epochRead) await this.readEpoch();
-        if (!this.started) {
-          // The newest `backfill` events, oldest first: history for replay and resume.
-          for (const [streamId, fields] of await this.newest(backfill)) this.accept(streamId, fields);
-          // Before this point ids are missing because this reader was not there, not lost.
-          this.started = true;
+        if (next === null) {
+          await ready(this.redis);
+          // Read at start and after every outage: a Redis that lost its data while away
+          // comes back with a new log, and so a new epoch.
+          if (!this.epochRead) await this.readEpoch();
+          if (!this.started) {
+            // The newest `backfill` events, oldest first: history for replay and resume.
+            for (const [streamId, fields] of await this.newest(backfill)) this.accept(streamId, fields);
+            // Before this point ids are missing because this reader was not there, not lost.
+            this.started = true;
+          }
+          next = this.read(this.lastStreamId);
         }
-        // A read blocked on a connection that silently died may never settle: give up on it
-        // a little after the block time and read again after our own last id.
-        const read = this.redis.xread('COUNT', this.readCount, 'BLOCK', BLOCK_MS, 'STREAMS', this.stream, this.lastStreamId);
-        const result = await within(read, BLOCK_MS + 2000, `no answer to XREAD within ${BLOCK_MS + 2000} ms`);
+        const result = await next;
+        next = null;
         if (!this.healthy) {
           this.healthy = true;
           this.log(`tickwire: reading the Redis stream again after ${attempt} failed attempts`);
         }
         attempt = 0;
-        for (const [, entries] of result ?? []) {
-          let events = 0;
-          for (const [streamId, fields] of entries) events += this.accept(streamId, fields);
-          // Entries as large as these: as many as hold about READ_EVENTS events next time.
-          if (entries.length > 0) this.readCount = Math.max(1, Math.min(READ_COUNT, Math.floor((READ_EVENTS * entries.length) / Math.max(1, events))));
-        }
+        const entries = result?.[0]?.[1] ?? [];
+        if (entries.length === 0) continue;
+        // Entries as large as these: as many as hold about READ_EVENTS events next time.
+        let events = 0;
+        for (const [, fields] of entries) events += eventCountOf(fields);
+        this.readCount = Math.max(1, Math.min(READ_COUNT, Math.floor((READ_EVENTS * entries.length) / Math.max(1, events))));
+        // Redis answers the next read (or waits for new entries) while this thread decodes
+        // these: no round trip between the last event of a read and the first of the next.
+        next = this.read(entries.at(-1)![0]);
+        await this.acceptAll(entries);
       } catch (err) {
+        next = null;
         if (this.stopped) break;
         if (this.healthy) this.log(`tickwire: reading the Redis stream failed, retrying: ${(err as Error).message}`);
         this.healthy = false;
         this.epochRead = false;
         attempt++;
         await new Promise((r) => setTimeout(r, Math.min(5000, 100 * 2 ** Math.min(attempt - 1, 6))));
+      }
+    }
+  }
+
+  /**
+   * Reads the entries after `after`, waiting up to BLOCK_MS for one. A read blocked on a
+   * connection that silently died may never settle: it is given up a little after the
+   * block time, and the reader reads again after its own last id. A failure is handled
+   * even when nobody awaits the read any more (the reader stopped, or an earlier read failed).
+   */
+  private read(after: string): Promise<XReadReply> {
+    const read = this.redis.xread('COUNT', this.readCount, 'BLOCK', BLOCK_MS, 'STREAMS', this.stream, after);
+    const result = within(read, BLOCK_MS + 2000, `no answer to XREAD within ${BLOCK_MS + 2000} ms`);
+    result.catch(() => undefined);
+    return result;
+  }
+
+  /**
+   * Takes a read's entries into the bus, in order, letting the event loop turn after every
+   * SLICE_EVENTS events or so: the first events of a large read reach subscribers (and
+   * their sockets) while the rest are decoded, not after the whole read.
+   */
+  private async acceptAll(entries: readonly [string, string[]][]): Promise<void> {
+    let events = 0;
+    for (const [streamId, fields] of entries) {
+      if (this.stopped) return;
+      events += this.accept(streamId, fields);
+      if (events >= SLICE_EVENTS) {
+        events = 0;
+        await new Promise((r) => setImmediate(r));
       }
     }
   }

@@ -171,9 +171,14 @@ describe.runIf(redisAvailable)('the shared log in a Redis Stream', () => {
     cleanups.push(() => engine.close(), () => readerA.close(), () => readerB.close());
     const onA = collect(busA);
     const onB = collect(busB);
+    // The first event alone, so that both readers read live before the rest: with batches
+    // in flight together, the appender can have more appended than a reader backfills
+    // (10,000) before that reader's first read.
+    engine.publish(transition(0), 'X');
+    await until(() => onA.items.length === 1 && onB.items.length === 1, 'both instances reading');
     // At once, so that batches are as large as they get (several script calls, several reads).
     const total = 23_456;
-    for (let n = 0; n < total; n++) engine.publish(transition(n), 'X');
+    for (let n = 1; n < total; n++) engine.publish(transition(n), 'X');
     await until(() => onA.items.length === total && onB.items.length === total, 'both instances', 30_000);
     const expected = Array.from({ length: total }, (_, i) => 40_001 + i);
     expect(onA.items).toEqual(expected);
@@ -186,6 +191,70 @@ describe.runIf(redisAvailable)('the shared log in a Redis Stream', () => {
     expect(entries.flatMap(([, fields]) => entryEvents(fields).map((e) => e.id))).toEqual(expected);
     onA.stop();
     onB.stop();
+  }, 60_000);
+
+  it('sends a batch once it holds 500 events, and the next ones before the first is answered (counted by entries, not by time); after lost replies, none twice', async () => {
+    const stream = streamKey();
+    const { hostname, port } = new URL(REDIS_URL);
+    const proxy = await tcpProxy(Number(port || 6379), hostname);
+    cleanups.push(() => proxy.close());
+    const engine = new RedisAppender({ url: `redis://127.0.0.1:${proxy.port}`, stream, log: () => undefined });
+    cleanups.push(() => engine.close(1000));
+    const redis = new Redis(REDIS_URL);
+    cleanups.push(() => redis.disconnect());
+    engine.publish(transition(0), 'X');
+    await until(() => engine.stats.appended === 1, 'the first append');
+    // Redis runs every command; none of its replies reaches the appender.
+    proxy.holdReplies();
+    for (let n = 1; n <= 1500; n++) engine.publish(transition(n), 'X');
+    let entries = 0;
+    const end = Date.now() + 15_000;
+    while (entries < 4 && Date.now() < end) {
+      entries = await redis.xlen(stream);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    // One batch at a time would leave the second, third and fourth waiting for the first's reply.
+    expect(entries).toBe(4);
+    expect(engine.stats).toMatchObject({ appended: 1, backlog: 1500 });
+    // The replies are lost with the connection: the three batches go again, in order, and
+    // the script knows each by its sequence number as one that landed.
+    proxy.cut();
+    await until(() => engine.stats.appended === 1501, 'the batches sent again');
+    for (let n = 1501; n <= 1600; n++) engine.publish(transition(n), 'X');
+    await until(() => engine.stats.appended === 1601, 'the next batch');
+    const stored = await redis.xrange(stream, '-', '+');
+    expect(stored.map(([, fields]) => entryEvents(fields).length)).toEqual([1, 500, 500, 500, 100]);
+    expect(stored.flatMap(([, fields]) => entryEvents(fields).map((e) => e.id))).toEqual(Array.from({ length: 1601 }, (_, i) => i + 1));
+    expect(engine.stats).toMatchObject({ appended: 1601, backlog: 0, lastId: 1601 });
+  }, 60_000);
+
+  it('hands a large read to subscribers an entry at a time, not once the whole read is decoded', async () => {
+    const stream = streamKey();
+    const engine = new RedisAppender({ url: REDIS_URL, stream, log: () => undefined });
+    cleanups.push(() => engine.close());
+    // In one turn: twelve entries of 500 events, there before the reader starts.
+    for (let n = 0; n < 6000; n++) engine.publish(transition(n), 'X');
+    await until(() => engine.stats.appended === 6000, 'the appends');
+    const bus = new EventBus();
+    const sub = bus.subscribe();
+    let received = 0;
+    // How far the bus was ahead of the subscriber, at most: the events put into the bus
+    // in one turn before the subscriber got a chance to take the first of them.
+    let ahead = 0;
+    const consumed = (async () => {
+      for await (const item of sub) {
+        if (isGap(item)) continue;
+        received++;
+        ahead = Math.max(ahead, bus.lastId - item.id);
+      }
+    })();
+    const reader = new RedisReader(bus, { url: REDIS_URL, stream, log: () => undefined, backfill: 0 });
+    cleanups.push(() => reader.close());
+    await until(() => received === 6000, 'every event');
+    sub.close();
+    await consumed;
+    // A read brings about 2,000 events (four entries); the subscriber sees each entry's before the next is decoded.
+    expect(ahead).toBeLessThan(500);
   }, 60_000);
 
   it('appends a batch as one stream entry; readers decode it into the right ids and order, across a reconnect, beside old single-event entries and a bad event', async () => {

@@ -10,12 +10,19 @@ export interface TcpProxy {
   restore(): void;
   /** Sends new connections to another port (a server that took over); open ones stay. */
   retarget(port: number): void;
+  /**
+   * Holds back what the server sends on every open connection, for as long as it stays
+   * open (what clients send still goes through): commands run, their replies never come.
+   */
+  holdReplies(): void;
   close(): Promise<void>;
 }
 
 /** Starts a proxy on a free port of 127.0.0.1 to `targetPort` there. */
 export async function tcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
+  /** Each connection's server side and client side, for holding replies. */
+  const pairs = new Map<Socket, Socket>();
   let refusing = false;
   let cuts = 0;
   let target = targetPort;
@@ -29,6 +36,8 @@ export async function tcpProxy(targetPort: number, targetHost = '127.0.0.1'): Pr
     upstream.on('error', () => undefined);
     upstream.connect(target, targetHost);
     client.pipe(upstream).pipe(client);
+    pairs.set(upstream, client);
+    upstream.on('close', () => pairs.delete(upstream));
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('close', () => {
@@ -54,6 +63,12 @@ export async function tcpProxy(targetPort: number, targetHost = '127.0.0.1'): Pr
     },
     retarget: (port) => {
       target = port;
+    },
+    holdReplies: () => {
+      for (const [upstream, client] of pairs) {
+        upstream.unpipe(client);
+        upstream.pause();
+      }
     },
     close: () => {
       refusing = true;
