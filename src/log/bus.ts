@@ -189,6 +189,20 @@ interface HistoryCursor {
   pendingGap: StreamGap | null;
 }
 
+/**
+ * A reader the bus hands a subscription's entries to synchronously while it is the
+ * subscription's {@link EventSubscription.sink} (a delivery member). An object rather than
+ * callbacks, so that an idle subscriber holds no closure for each.
+ */
+export interface SyncReader {
+  /** Takes an entry now, or returns false to have it queued. */
+  accept(item: StreamItem): boolean;
+  /** An entry was queued although this reader was the sink (it was stale); the sink is cleared. */
+  queued(): void;
+  /** The subscription ended: what it holds is to be read out. */
+  ended(): void;
+}
+
 /** @internal What the bus makes an {@link EventSubscription} of. */
 export interface EventSubscriptionOptions {
   /** Removes the subscription from the bus; called once, when it ends. */
@@ -286,12 +300,12 @@ export class EventSubscription extends QueueIterator<StreamItem> {
   /**
    * Where the bus hands this subscriber's entries while it is set, instead of queueing
    * them: a reader that keeps up takes each one synchronously as it is published (a
-   * delivery member writing to its socket). It returns false when it cannot take the
-   * item now (its socket is behind); the item is then queued by the drop policy, and the
-   * reader reads the queue out with {@link take} before it sets a sink again. Only set
-   * while nothing is queued or left to read from the history, so order holds.
+   * delivery member writing to its socket). Its `accept` returns false when it cannot
+   * take the item now (its socket is behind); the item is then queued by the drop policy,
+   * and the reader reads the queue out with {@link take} before it sets a sink again. Only
+   * set while nothing is queued or left to read from the history, so order holds.
    */
-  sink: ((item: StreamItem) => boolean) | null = null;
+  sink: SyncReader | null = null;
 
   override take(): StreamItem | undefined {
     const cursor = this.cursor;
@@ -312,20 +326,18 @@ export class EventSubscription extends QueueIterator<StreamItem> {
    */
   offer(item: StreamItem, at: number | undefined, stale = false): void {
     const sink = this.sink;
-    if (sink !== null && !stale && sink(item)) return;
+    if (sink !== null && !stale && sink.accept(item)) return;
     this.push(item, at);
     // A refusing sink has already arranged to read the queue; a stale item's reader must be told.
     if (sink !== null && stale) {
       this.sink = null;
-      this.queuedListener?.();
+      sink.queued();
     }
   }
 
-  private queuedListener: (() => void) | null = null;
-
-  /** Called when the log queued an item although a sink was set (see {@link offer}). */
-  onQueued(listener: () => void): void {
-    this.queuedListener = listener;
+  /** Tells `reader` when the log queued an item although it was the sink (see {@link offer}), and when this ends. */
+  attach(reader: SyncReader): void {
+    this.onEnded(reader);
   }
 
   private readHistory(cursor: HistoryCursor): StreamItem | null {

@@ -303,6 +303,11 @@ export type DropCause = { readonly kind: 'capacity' } | { readonly kind: 'age'; 
 
 const CAPACITY: DropCause = Object.freeze({ kind: 'capacity' });
 
+/** Told once when a {@link QueueIterator} ends (see {@link QueueIterator.onEnded}). */
+export interface EndListener {
+  ended(): void;
+}
+
 /** What a {@link QueueIterator} is made of. */
 export interface QueueIteratorOptions<T> {
   /** Items it may hold (see {@link BoundedQueue}). */
@@ -465,11 +470,11 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
    * Called once when no more items will be pushed (finish, close, overflow, abort): a
    * reader that is not waiting in `next()` learns it must read out what is left.
    */
-  onEnded(listener: () => void): void {
+  onEnded(listener: EndListener): void {
     this.endListener = listener;
   }
 
-  private endListener: (() => void) | null = null;
+  private endListener: EndListener | null = null;
 
   next(): Promise<IteratorResult<T>> {
     const item = this.take();
@@ -507,7 +512,7 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
     for (const waiter of this.waiters.splice(0)) waiter(DONE);
     const listener = this.endListener;
     this.endListener = null;
-    listener?.();
+    listener?.ended();
   }
 
   private endNotified = false;
