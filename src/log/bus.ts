@@ -221,6 +221,10 @@ export interface EventSubscriptionOptions {
   readonly age?: AgeBound<StreamItem>;
 }
 
+const detachOnEnd = (subscription: QueueIterator<StreamItem>): void => (subscription as unknown as EventSubscription).detachNow();
+const dropNoticeOf = (missed: number, cause: DropCause, subscription: QueueIterator<StreamItem>): StreamItem =>
+  (subscription as unknown as EventSubscription).gapFor(missed, cause);
+
 /**
  * One subscriber: an async iterator over the log entries that matched its filter, in
  * publish order, with a {@link StreamGap} notice where some were lost. Breaking out of
@@ -238,19 +242,24 @@ export class EventSubscription extends QueueIterator<StreamItem> {
 
   /** @internal Created by {@link EventBus.subscribe}. */
   constructor(options: EventSubscriptionOptions) {
-    const { detach } = options;
-    super({
-      capacity: options.capacity,
-      retentionOf,
-      onEnd: () => detach(this),
-      signal: options.signal,
-      // The filter ran at publish time: what the queue dropped were this reader's own events.
-      dropNotice: (missed, cause) => ({ ...this.gap({ missed, fromId: null, toId: null, reason: dropReason(missed, cause) }), counts: 'subscriber' as const }),
-      onDrop: options.onDrop,
-      age: options.age,
-    });
+    // Functions shared by every subscription (each is told which one it serves), not
+    // closures made for each: an idle subscriber holds only its own state.
+    super({ capacity: options.capacity, retentionOf, onEnd: detachOnEnd, signal: options.signal, dropNotice: dropNoticeOf, onDrop: options.onDrop, age: options.age });
+    this.detach = options.detach;
     this.filter = options.filter;
     this.clock = options.clock;
+  }
+
+  private readonly detach: (subscription: EventSubscription) => void;
+
+  /** @internal Removes it from the bus (it ended). */
+  detachNow(): void {
+    this.detach(this);
+  }
+
+  /** @internal The notice of `missed` entries its own queue dropped (the filter ran at publish time: they were this reader's). */
+  gapFor(missed: number, cause: DropCause): StreamGap {
+    return { ...this.gap({ missed, fromId: null, toId: null, reason: dropReason(missed, cause) }), counts: 'subscriber' as const };
   }
 
   /** True when this subscription started with entries of its own (replay, after or snapshot). */
@@ -421,6 +430,7 @@ export class EventBus {
     this.expiredByType.set(type, (this.expiredByType.get(type) ?? 0) + 1);
   };
   private maxAge = 0;
+  private ageBound: AgeBound<StreamItem> | undefined = undefined;
   private readonly ageClock: () => number;
   private isClosed = false;
   private visits = 0;
@@ -673,8 +683,11 @@ export class EventBus {
    */
   subscribe(options: SubscribeOptions = {}): EventSubscription {
     const capacity = options.capacity ?? this.capacity;
-    const age: AgeBound<StreamItem> | undefined =
-      this.maxAge > 0 ? { maxAgeMs: this.maxAge, keyOf: conflationKeyOf, now: this.ageClock, onExpire: this.countExpired } : undefined;
+    // One bound for every subscription opened while the setting stays the same.
+    if (this.maxAge > 0 && this.ageBound?.maxAgeMs !== this.maxAge) {
+      this.ageBound = { maxAgeMs: this.maxAge, keyOf: conflationKeyOf, now: this.ageClock, onExpire: this.countExpired };
+    }
+    const age = this.maxAge > 0 ? this.ageBound : undefined;
     const subscription = new EventSubscription({ detach: this.detach, filter: options.filter, capacity, signal: options.signal, clock: this.clock, onDrop: this.countDrop, age });
     if (this.isClosed || subscription.closed) {
       subscription.finish();
