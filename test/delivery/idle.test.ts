@@ -112,4 +112,21 @@ describe('an idle subscriber', () => {
     await expect(next).resolves.toEqual({ done: true, value: undefined });
     expect(bus.subscriberCount).toBe(0);
   });
+
+  it("fails as Yoga's masking would have told it, although no Yoga wrapper is in the way", async () => {
+    const bus = new EventBus({ queueCapacity: 2 });
+    const tickwire = createTickwireYoga({ engine: new TradingEngine(bus), bus });
+    const { stream } = stalledSocket();
+    const delivery: DeliveryTarget = { writer: new FrameWriter(stream, WS_TEXT_FRAMING, 64), id: '1' };
+    const query = 'subscription { events(runnerIds: ["a"]) { ... on RunnerStopped { reason } } }';
+    const args = await prepareOperation(tickwire.yoga, { delivery }, { query });
+    if (Array.isArray(args)) throw new Error(`refused: ${String(args)}`);
+    await subscribePrepared(args as Exclude<typeof args, readonly unknown[]>);
+    const next = delivery.stream!.next();
+    // Nobody reads the socket: past twice its capacity in critical events the subscriber is cut off.
+    for (let i = 0; i < 10; i++) bus.publish({ type: 'RunnerStopped', runnerId: 'a', reason: `stop ${i}`, timestamp: 1 }, 'X');
+    stream.resume();
+    // The client is told "Unexpected error.", never the server's own words.
+    await expect(next).rejects.toThrow(/^Unexpected error\.$/);
+  });
 });
