@@ -1,5 +1,5 @@
 import { Group, type DeliveryCounters, type Encoder } from './group.js';
-import { Member, type DirectSource, type MemberTarget } from './member.js';
+import { Member, type DirectSource, type MemberHost, type MemberTarget } from './member.js';
 
 /** What a {@link Hub} reports (metrics, tests, the bench). */
 export interface DeliveryStats {
@@ -20,7 +20,7 @@ export interface DeliveryStats {
  * The delivery core's registry: execution groups by key, and their members. A group is
  * made by its first member and removed with its last.
  */
-export class Hub<T extends object> {
+export class Hub<T extends object> implements MemberHost<T> {
   private readonly groups = new Map<string, Group<T>>();
   private members = 0;
   private readonly counters: DeliveryCounters = { executions: 0, reused: 0, deliveries: 0 };
@@ -38,15 +38,18 @@ export class Hub<T extends object> {
       group = new Group(key, encoder(), this.shared, this.counters);
       this.groups.set(key, group);
     }
-    const joined = group;
-    joined.size++;
+    group.size++;
     this.members++;
-    const member = new Member(joined, source, target, () => {
-      this.members--;
-      if (--joined.size === 0 && this.groups.get(key) === joined) this.groups.delete(key);
-    });
+    const member = new Member(group, source, target, this);
     member.start();
     return member;
+  }
+
+  /** @internal A member has ended: the last one out of its group removes the group. */
+  left(member: Member<T>): void {
+    const group = member.group;
+    this.members--;
+    if (--group.size === 0 && this.groups.get(group.key) === group) this.groups.delete(group.key);
   }
 
   /** Counters and sizes now. */

@@ -17,7 +17,7 @@ import { eventExecutor } from './jit.js';
 import { log } from '../runtime/log.js';
 import { DEFAULT_QUEUE_CAPACITY } from '../log/bus.js';
 import { Hub } from '../delivery/hub.js';
-import type { DirectSource } from '../delivery/member.js';
+import type { DirectSource, MemberWatcher } from '../delivery/member.js';
 import type { FrameWriter } from '../delivery/writer.js';
 import { QueueIterator, Retention, type AgeBound, type DropCause } from '../log/queue.js';
 
@@ -135,6 +135,14 @@ export interface DeliveryTarget {
   readonly writer: FrameWriter;
   /** The operation's id: `{"id":…,"type":"next","payload":` goes before each payload. */
   readonly id: string;
+  /**
+   * Set by the delivery core when it takes the subscription: the stream that yields
+   * nothing and settles when the subscription ends. The transport hands this one to its
+   * protocol, not what the enveloped `subscribe` returned: that wraps it in Yoga's
+   * per-subscriber iterators (its error masking, which the core does itself), about 2 KB
+   * of every idle subscriber for a stream that never yields.
+   */
+  stream?: AsyncIterableIterator<ExecutionResult>;
 }
 
 /** The {@link DeliveryTarget} of an operation's context, if its transport gave one. */
@@ -153,6 +161,70 @@ export function isDeliveredDirectly(stream: unknown): boolean {
   return typeof stream === 'object' && stream !== null && directStreams.has(stream);
 }
 const DONE_RESULT: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/** The message of a failure as Yoga masks it (the default `errorMessage` of its masked errors). */
+const MASKED_MESSAGE = 'Unexpected error.';
+
+/**
+ * What `subscribe` returns for a delivery-core member: it yields nothing, settles when the
+ * member ends (rejected with the failure masked, as Yoga's masking would have done), and
+ * `return()` or `throw()` end the member. Its promise is made when it is first asked for.
+ */
+class MemberStream implements AsyncIterableIterator<ExecutionResult>, MemberWatcher {
+  private settledWith: Promise<IteratorResult<ExecutionResult>> | null = null;
+  private settle: { resolve: (done: IteratorResult<ExecutionResult>) => void; reject: (error: Error) => void } | null = null;
+  // Undefined while the member runs; then null for a plain end, or the masked failure.
+  private outcome: Error | null | undefined = undefined;
+
+  constructor(private readonly member: { watcher: MemberWatcher | null; close(): void }) {
+    member.watcher = this;
+    directStreams.add(this);
+  }
+
+  /** @internal The member ended. */
+  ended(failure: Error | null): void {
+    this.outcome = failure === null ? null : masked(failure);
+    const settle = this.settle;
+    this.settle = null;
+    if (settle === null) return;
+    if (this.outcome === null) settle.resolve(DONE_RESULT);
+    else settle.reject(this.outcome);
+  }
+
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    if (this.settledWith !== null) return this.settledWith;
+    const outcome = this.outcome;
+    if (outcome === undefined) {
+      this.settledWith = new Promise((resolve, reject) => {
+        this.settle = { resolve, reject };
+      });
+    } else {
+      this.settledWith = outcome === null ? Promise.resolve(DONE_RESULT) : Promise.reject(outcome);
+    }
+    return this.settledWith;
+  }
+
+  return(): Promise<IteratorResult<ExecutionResult>> {
+    this.member.close();
+    return Promise.resolve(DONE_RESULT);
+  }
+
+  throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+    this.member.close();
+    return Promise.reject(error);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+/** A member's failure as the client is told it: masked as Yoga masks a subscription's error, which it logs. */
+function masked(failure: Error): Error {
+  const error = maskError(failure, MASKED_MESSAGE);
+  if (error !== failure) log.error({ err: failure }, 'a subscription failed; its client is sent a masked error');
+  return error;
+}
 
 /**
  * Executes and encodes one source event for an execution group: errors masked once as
@@ -374,28 +446,6 @@ class MemberQueues<Source> {
 }
 
 /**
- * What `subscribe` returns for a delivery-core member: it yields nothing, settles when the
- * member ends, and `return()` or `throw()` end the member.
- */
-function completionOf(member: { readonly done: Promise<unknown>; close(): void }): AsyncIterableIterator<ExecutionResult> {
-  const ended = member.done.then(() => DONE_RESULT);
-  const completion: AsyncIterableIterator<ExecutionResult> = {
-    next: () => ended,
-    return: () => {
-      member.close();
-      return Promise.resolve(DONE_RESULT);
-    },
-    throw: (error: unknown) => {
-      member.close();
-      return Promise.reject(error);
-    },
-    [Symbol.asyncIterator]: () => completion,
-  };
-  directStreams.add(completion);
-  return completion;
-}
-
-/**
  * The state of one {@link useSharedExecution} plugin and what it does with a subscription:
  * the cohorts of the queue path, the delivery core's hub for subscriptions whose transport
  * writes frames itself, and the counters of both.
@@ -561,7 +611,9 @@ export class SharedExecution<Source> {
     const key = this.keys.sharesAcrossVariables(args) ? `direct\u0000${this.keys.document(args)}` : `direct\u0000${this.keys.cohort(args)}`;
     const prefix = Buffer.from(`{"id":${JSON.stringify(target.id)},"type":"next","payload":`);
     const member = this.hub.open(key, () => encoderOf(args), source, { writer: target.writer, prefix, suffix: SUFFIX });
-    return completionOf(member);
+    const stream = new MemberStream(member);
+    target.stream = stream;
+    return stream;
   }
 }
 

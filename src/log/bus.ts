@@ -189,6 +189,20 @@ interface HistoryCursor {
   pendingGap: StreamGap | null;
 }
 
+/**
+ * A reader the bus hands a subscription's entries to synchronously while it is the
+ * subscription's {@link EventSubscription.sink} (a delivery member). An object rather than
+ * callbacks, so that an idle subscriber holds no closure for each.
+ */
+export interface SyncReader {
+  /** Takes an entry now, or returns false to have it queued. */
+  accept(item: StreamItem): boolean;
+  /** An entry was queued although this reader was the sink (it was stale); the sink is cleared. */
+  queued(): void;
+  /** The subscription ended: what it holds is to be read out. */
+  ended(): void;
+}
+
 /** @internal What the bus makes an {@link EventSubscription} of. */
 export interface EventSubscriptionOptions {
   /** Removes the subscription from the bus; called once, when it ends. */
@@ -207,6 +221,10 @@ export interface EventSubscriptionOptions {
   readonly age?: AgeBound<StreamItem>;
 }
 
+const detachOnEnd = (subscription: QueueIterator<StreamItem>): void => (subscription as unknown as EventSubscription).detachNow();
+const dropNoticeOf = (missed: number, cause: DropCause, subscription: QueueIterator<StreamItem>): StreamItem =>
+  (subscription as unknown as EventSubscription).gapFor(missed, cause);
+
 /**
  * One subscriber: an async iterator over the log entries that matched its filter, in
  * publish order, with a {@link StreamGap} notice where some were lost. Breaking out of
@@ -224,19 +242,24 @@ export class EventSubscription extends QueueIterator<StreamItem> {
 
   /** @internal Created by {@link EventBus.subscribe}. */
   constructor(options: EventSubscriptionOptions) {
-    const { detach } = options;
-    super({
-      capacity: options.capacity,
-      retentionOf,
-      onEnd: () => detach(this),
-      signal: options.signal,
-      // The filter ran at publish time: what the queue dropped were this reader's own events.
-      dropNotice: (missed, cause) => ({ ...this.gap({ missed, fromId: null, toId: null, reason: dropReason(missed, cause) }), counts: 'subscriber' as const }),
-      onDrop: options.onDrop,
-      age: options.age,
-    });
+    // Functions shared by every subscription (each is told which one it serves), not
+    // closures made for each: an idle subscriber holds only its own state.
+    super({ capacity: options.capacity, retentionOf, onEnd: detachOnEnd, signal: options.signal, dropNotice: dropNoticeOf, onDrop: options.onDrop, age: options.age });
+    this.detach = options.detach;
     this.filter = options.filter;
     this.clock = options.clock;
+  }
+
+  private readonly detach: (subscription: EventSubscription) => void;
+
+  /** @internal Removes it from the bus (it ended). */
+  detachNow(): void {
+    this.detach(this);
+  }
+
+  /** @internal The notice of `missed` entries its own queue dropped (the filter ran at publish time: they were this reader's). */
+  gapFor(missed: number, cause: DropCause): StreamGap {
+    return { ...this.gap({ missed, fromId: null, toId: null, reason: dropReason(missed, cause) }), counts: 'subscriber' as const };
   }
 
   /** True when this subscription started with entries of its own (replay, after or snapshot). */
@@ -286,12 +309,12 @@ export class EventSubscription extends QueueIterator<StreamItem> {
   /**
    * Where the bus hands this subscriber's entries while it is set, instead of queueing
    * them: a reader that keeps up takes each one synchronously as it is published (a
-   * delivery member writing to its socket). It returns false when it cannot take the
-   * item now (its socket is behind); the item is then queued by the drop policy, and the
-   * reader reads the queue out with {@link take} before it sets a sink again. Only set
-   * while nothing is queued or left to read from the history, so order holds.
+   * delivery member writing to its socket). Its `accept` returns false when it cannot
+   * take the item now (its socket is behind); the item is then queued by the drop policy,
+   * and the reader reads the queue out with {@link take} before it sets a sink again. Only
+   * set while nothing is queued or left to read from the history, so order holds.
    */
-  sink: ((item: StreamItem) => boolean) | null = null;
+  sink: SyncReader | null = null;
 
   override take(): StreamItem | undefined {
     const cursor = this.cursor;
@@ -312,20 +335,18 @@ export class EventSubscription extends QueueIterator<StreamItem> {
    */
   offer(item: StreamItem, at: number | undefined, stale = false): void {
     const sink = this.sink;
-    if (sink !== null && !stale && sink(item)) return;
+    if (sink !== null && !stale && sink.accept(item)) return;
     this.push(item, at);
     // A refusing sink has already arranged to read the queue; a stale item's reader must be told.
     if (sink !== null && stale) {
       this.sink = null;
-      this.queuedListener?.();
+      sink.queued();
     }
   }
 
-  private queuedListener: (() => void) | null = null;
-
-  /** Called when the log queued an item although a sink was set (see {@link offer}). */
-  onQueued(listener: () => void): void {
-    this.queuedListener = listener;
+  /** Tells `reader` when the log queued an item although it was the sink (see {@link offer}), and when this ends. */
+  attach(reader: SyncReader): void {
+    this.onEnded(reader);
   }
 
   private readHistory(cursor: HistoryCursor): StreamItem | null {
@@ -409,6 +430,7 @@ export class EventBus {
     this.expiredByType.set(type, (this.expiredByType.get(type) ?? 0) + 1);
   };
   private maxAge = 0;
+  private ageBound: AgeBound<StreamItem> | undefined = undefined;
   private readonly ageClock: () => number;
   private isClosed = false;
   private visits = 0;
@@ -661,8 +683,11 @@ export class EventBus {
    */
   subscribe(options: SubscribeOptions = {}): EventSubscription {
     const capacity = options.capacity ?? this.capacity;
-    const age: AgeBound<StreamItem> | undefined =
-      this.maxAge > 0 ? { maxAgeMs: this.maxAge, keyOf: conflationKeyOf, now: this.ageClock, onExpire: this.countExpired } : undefined;
+    // One bound for every subscription opened while the setting stays the same.
+    if (this.maxAge > 0 && this.ageBound?.maxAgeMs !== this.maxAge) {
+      this.ageBound = { maxAgeMs: this.maxAge, keyOf: conflationKeyOf, now: this.ageClock, onExpire: this.countExpired };
+    }
+    const age = this.maxAge > 0 ? this.ageBound : undefined;
     const subscription = new EventSubscription({ detach: this.detach, filter: options.filter, capacity, signal: options.signal, clock: this.clock, onDrop: this.countDrop, age });
     if (this.isClosed || subscription.closed) {
       subscription.finish();

@@ -22,6 +22,14 @@ export enum PushResult {
 /** Compact the backing array once this many slots at its head are spent. */
 const COMPACT_AFTER = 1024;
 
+const performanceNow = (): number => performance.now();
+
+/** Throws when a queue of `capacity` with `age` could not be made. */
+function checkQueue(capacity: number, age: { readonly maxAgeMs: number } | undefined): void {
+  if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`queue capacity must be a positive integer, got ${capacity}`);
+  if (age !== undefined && !(age.maxAgeMs > 0 && Number.isFinite(age.maxAgeMs))) throw new RangeError(`maxAgeMs must be a positive number of ms, got ${age.maxAgeMs}`);
+}
+
 /**
  * How old a queued high-frequency item may get before the queue conflates it (see
  * {@link BoundedQueue.expire}). Ages are measured from when the item was queued on this
@@ -86,9 +94,8 @@ export class BoundedQueue<T> {
     private readonly onDrop?: (item: T) => void,
     private readonly age?: AgeBound<T>,
   ) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`queue capacity must be a positive integer, got ${capacity}`);
-    if (age !== undefined && !(age.maxAgeMs > 0 && Number.isFinite(age.maxAgeMs))) throw new RangeError(`maxAgeMs must be a positive number of ms, got ${age.maxAgeMs}`);
-    this.now = age?.now ?? (() => performance.now());
+    checkQueue(capacity, age);
+    this.now = age?.now ?? performanceNow;
   }
 
 
@@ -303,21 +310,26 @@ export type DropCause = { readonly kind: 'capacity' } | { readonly kind: 'age'; 
 
 const CAPACITY: DropCause = Object.freeze({ kind: 'capacity' });
 
+/** Told once when a {@link QueueIterator} ends (see {@link QueueIterator.onEnded}). */
+export interface EndListener {
+  ended(): void;
+}
+
 /** What a {@link QueueIterator} is made of. */
 export interface QueueIteratorOptions<T> {
   /** Items it may hold (see {@link BoundedQueue}). */
   readonly capacity: number;
   /** How its queue treats an item when it is full. */
   readonly retentionOf: (item: T) => Retention;
-  /** Called exactly once, when the iterator ends. */
-  readonly onEnd: () => void;
+  /** Called exactly once, when the iterator ends, with the iterator (so that one function serves many). */
+  readonly onEnd: (self: QueueIterator<T>) => void;
   /** Ends the iterator when aborted. */
   readonly signal?: AbortSignal;
   /**
    * Makes the item a reader gets, before anything else, after the queue dropped `missed`
    * items (`cause` says why); without it drops are only counted in `dropped` and `expired`.
    */
-  readonly dropNotice?: (missed: number, cause: DropCause) => T;
+  readonly dropNotice?: (missed: number, cause: DropCause, self: QueueIterator<T>) => T;
   /** Told of each item the queue drops. */
   readonly onDrop?: (item: T) => void;
   /** Bound on how stale a high-frequency item may be when read (see {@link BoundedQueue.expire}); absent: none. */
@@ -331,40 +343,59 @@ export interface QueueIteratorOptions<T> {
  * `return()`, `break` or the abort signal end it at once and call `onEnd` exactly once.
  */
 export class QueueIterator<T> implements AsyncIterableIterator<T> {
-  private readonly queue: BoundedQueue<T>;
-  private readonly waiters: ((r: IteratorResult<T>) => void)[] = [];
+  // Made when the first item has to wait: a reader that keeps up (a delivery member that
+  // takes each item as it is published, a reader waiting in `next()`) never queues, and an
+  // empty queue with its arrays was about 0.4 KB of every idle subscriber.
+  private queue: BoundedQueue<T> | null = null;
+  private waiters: ((r: IteratorResult<T>) => void)[] | null = null;
   private failure: SubscriberOverflowError | null = null;
   // No more items will come; what is queued may still be read (source ended, overflow).
   private ended = false;
-  private readonly onAbort = () => this.close();
+  // Only with a signal.
+  private onAbort: (() => void) | null = null;
 
   private reportedDrops = 0;
   private reportedExpired = 0;
-  private readonly ageCause: DropCause | null;
   private lastAt = Number.NaN;
-  private readonly onEnd: () => void;
+  private readonly capacity: number;
+  private readonly retentionOf: (item: T) => Retention;
+  private readonly onDrop: ((item: T) => void) | undefined;
+  private readonly age: AgeBound<T> | undefined;
+  private readonly onEnd: (self: QueueIterator<T>) => void;
   private readonly signal: AbortSignal | undefined;
-  private readonly dropNotice: ((missed: number, cause: DropCause) => T) | undefined;
+  private readonly dropNotice: ((missed: number, cause: DropCause, self: QueueIterator<T>) => T) | undefined;
 
   constructor(options: QueueIteratorOptions<T>) {
-    const { capacity, retentionOf, signal, onDrop, age } = options;
+    const { capacity, signal, age } = options;
+    checkQueue(capacity, age);
+    this.capacity = capacity;
+    this.retentionOf = options.retentionOf;
+    this.onDrop = options.onDrop;
+    this.age = age;
     this.onEnd = options.onEnd;
     this.signal = signal;
     this.dropNotice = options.dropNotice;
-    this.queue = new BoundedQueue(capacity, retentionOf, onDrop, age);
-    this.ageCause = age === undefined ? null : Object.freeze({ kind: 'age', maxAgeMs: age.maxAgeMs });
-    if (signal?.aborted === true) this.ended = true;
-    else signal?.addEventListener('abort', this.onAbort, { once: true });
+    if (signal?.aborted === true) {
+      this.ended = true;
+    } else if (signal !== undefined) {
+      this.onAbort = () => this.close();
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+  }
+
+  /** Whether the queue has been made: false for a reader that never had to queue. */
+  get holdsQueue(): boolean {
+    return this.queue !== null;
   }
 
   /** Items lost because the reader did not keep up (its queue was full). */
   get dropped(): number {
-    return this.queue.dropped;
+    return this.queue?.dropped ?? 0;
   }
 
   /** High-frequency items conflated away because they waited longer than the age bound. */
   get expired(): number {
-    return this.queue.expired;
+    return this.queue?.expired ?? 0;
   }
 
   /**
@@ -378,7 +409,7 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
 
   /** Items queued and not yet read. */
   get size(): number {
-    return this.queue.size;
+    return this.queue?.size ?? 0;
   }
 
   /** True once no further item will be accepted. */
@@ -392,14 +423,15 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
    */
   push(item: T, at?: number): void {
     if (this.ended) return;
-    const waiter = this.waiters.shift();
+    const waiter = this.waiters?.shift();
     if (waiter !== undefined) {
       this.lastAt = at ?? Number.NaN;
       waiter({ done: false, value: item });
       return;
     }
-    if (this.queue.push(item, at) === PushResult.Overflow) {
-      this.failure = new SubscriberOverflowError(this.queue.capacity, this.queue.size);
+    const queue = (this.queue ??= new BoundedQueue(this.capacity, this.retentionOf, this.onDrop, this.age));
+    if (queue.push(item, at) === PushResult.Overflow) {
+      this.failure = new SubscriberOverflowError(queue.capacity, queue.size);
       this.end();
     }
   }
@@ -411,7 +443,7 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
 
   /** Ends now; queued items are discarded. Idempotent. */
   close(): void {
-    this.queue.clear();
+    this.queue?.clear();
     this.failure = null;
     this.discarded = true;
     this.end();
@@ -430,8 +462,10 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
    */
   take(): T | undefined {
     const queue = this.queue;
+    // Nothing was ever queued: nothing to read, nothing dropped.
+    if (queue === null) return undefined;
     // Ends before anything stale is read; a finished stream is read out as it stands.
-    if (this.ageCause !== null && !this.ended) queue.expire();
+    if (this.age !== undefined && !this.ended) queue.expire();
     // A stream that ended with items still queued (overflow, finish) is read out: what it
     // dropped before them is announced first, or they would follow a silent hole. After
     // close() nothing is left to read and nothing is owed.
@@ -440,13 +474,13 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
         const missed = queue.dropped - this.reportedDrops;
         this.reportedDrops = queue.dropped;
         this.lastAt = Number.NaN;
-        return this.dropNotice(missed, CAPACITY);
+        return this.dropNotice(missed, CAPACITY, this);
       }
       if (queue.expired > this.reportedExpired) {
         const missed = queue.expired - this.reportedExpired;
         this.reportedExpired = queue.expired;
         this.lastAt = Number.NaN;
-        return this.dropNotice(missed, this.ageCause!);
+        return this.dropNotice(missed, Object.freeze({ kind: 'age', maxAgeMs: this.age!.maxAgeMs }), this);
       }
     }
     const item = queue.shift();
@@ -465,11 +499,11 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
    * Called once when no more items will be pushed (finish, close, overflow, abort): a
    * reader that is not waiting in `next()` learns it must read out what is left.
    */
-  onEnded(listener: () => void): void {
+  onEnded(listener: EndListener): void {
     this.endListener = listener;
   }
 
-  private endListener: (() => void) | null = null;
+  private endListener: EndListener | null = null;
 
   next(): Promise<IteratorResult<T>> {
     const item = this.take();
@@ -477,7 +511,7 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
     const failure = this.takeFailure();
     if (failure !== null) return Promise.reject(failure);
     if (this.ended) return Promise.resolve(DONE);
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve) => (this.waiters ??= []).push(resolve));
   }
 
   return(): Promise<IteratorResult<T>> {
@@ -497,17 +531,19 @@ export class QueueIterator<T> implements AsyncIterableIterator<T> {
   private end(): void {
     if (!this.ended) {
       this.ended = true;
-      this.signal?.removeEventListener('abort', this.onAbort);
+      if (this.onAbort !== null) this.signal?.removeEventListener('abort', this.onAbort);
     }
     if (!this.endNotified) {
       this.endNotified = true;
-      this.onEnd();
+      this.onEnd(this);
     }
     // Waiters only exist while the queue is empty, so they are all owed "done".
-    for (const waiter of this.waiters.splice(0)) waiter(DONE);
+    const waiters = this.waiters;
+    this.waiters = null;
+    if (waiters !== null) for (const waiter of waiters) waiter(DONE);
     const listener = this.endListener;
     this.endListener = null;
-    listener?.();
+    listener?.ended();
   }
 
   private endNotified = false;

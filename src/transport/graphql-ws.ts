@@ -10,7 +10,7 @@ import { log } from '../runtime/log.js';
 import { DEFAULT_LIMITS, hostAllowed, operationIdRefusal, originAllowed, type Limits } from '../graphql/limits.js';
 import { payloadOf } from '../graphql/payload.js';
 import type { SchemaContext } from '../graphql/schema/index.js';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { executePrepared, prepareOperation, subscribePrepared } from '../graphql/operation.js';
 import { GRAPHQL_PATH, type TickwireYoga } from '../graphql/yoga.js';
 import { CODE, graphqlError } from '../graphql/errors.js';
@@ -62,7 +62,11 @@ interface PendingPing {
  */
 function keepAlive(wss: WebSocketServer, intervalMs: number): () => void {
   const pending = new WeakMap<WebSocket, PendingPing>();
-  wss.on('connection', (socket) => socket.on('pong', () => pending.delete(socket)));
+  // One listener for every socket (ws calls it with the socket as `this`), not one closure each.
+  const onPong = function (this: WebSocket): void {
+    pending.delete(this);
+  };
+  wss.on('connection', (socket) => socket.on('pong', onPong));
   let due = performance.now() + intervalMs;
   const timer = setInterval(() => {
     const now = performance.now();
@@ -133,37 +137,124 @@ function writeThrough(
   return iterator;
 }
 
-const writers = new WeakMap<WebSocket, FrameWriter>();
-
 /**
- * The connection's one writer: every graphql-ws message of it (acks, errors, `next`,
- * `complete`) is appended here, so order holds, and leaves in one write per turn as raw
- * WebSocket frames on the socket under `ws`. ws itself writes only control frames (ping,
- * pong, close) between whole frames, and the writer is flushed before a close.
+ * One connection's state in one object: the byte sink under its writer, the socket as
+ * graphql-ws's `makeServer` sees it, and the handler of its messages. Methods rather than
+ * closures: a dozen closures per connection were about 1 KB of every idle subscriber.
+ *
+ * Its writer carries every graphql-ws message of the connection (acks, errors, `next`,
+ * `complete`), so order holds, and they leave in one write per turn as raw WebSocket
+ * frames on the socket under `ws`. ws itself writes only control frames (ping, pong,
+ * close) between whole frames, and the writer is flushed before a close.
  */
-function writerOf(socket: WebSocket): FrameWriter {
-  let writer = writers.get(socket);
-  if (writer === undefined) {
+class WsConnection implements ByteSink {
+  readonly writer: FrameWriter;
+  /** What graphql-ws returned for the connection: called when the socket closes. */
+  closed: ((code?: number, reason?: string) => Promise<void>) | null = null;
+  private readonly raw: Socket;
+  private readonly remote: string | undefined;
+  private handler: ((data: string) => Promise<void>) | null = null;
+  // Made on the connection's first log line: a child logger and its id, kept for every
+  // idle connection, were about 0.4 KB of each idle subscriber's memory.
+  private logger: typeof log | null = null;
+
+  constructor(readonly socket: WebSocket) {
     // ws keeps the net.Socket private; it is set before the 'connection' event.
-    const raw = (socket as unknown as { _socket: Socket })._socket;
-    // Nothing may follow ws's close frame: once the socket is not open, bytes are dropped.
-    const sink: ByteSink = {
-      write: (chunk) => (socket.readyState === socket.OPEN ? raw.write(chunk) : true),
-      get writableLength() {
-        return raw.writableLength;
-      },
-      get destroyed() {
-        return raw.destroyed || socket.readyState !== socket.OPEN;
-      },
-      get writableNeedDrain() {
-        return raw.writableNeedDrain;
-      },
-      once: (event, listener) => raw.once(event, listener),
-    };
-    writer = new FrameWriter(sink, WS_TEXT_FRAMING, SOCKET_HIGH_WATER_BYTES);
-    writers.set(socket, writer);
+    this.raw = (socket as unknown as { _socket: Socket })._socket;
+    this.remote = this.raw.remoteAddress;
+    this.writer = new FrameWriter(this, WS_TEXT_FRAMING, SOCKET_HIGH_WATER_BYTES);
   }
-  return writer;
+
+  /** The connection's child logger (with an id of its own). */
+  log(): typeof log {
+    return (this.logger ??= log.child({ connection: randomUUID(), remote: this.remote }));
+  }
+
+  // The byte sink. Nothing may follow ws's close frame: once the socket is not open, bytes are dropped.
+  write(chunk: Buffer): boolean {
+    return this.socket.readyState === this.socket.OPEN ? this.raw.write(chunk) : true;
+  }
+
+  get writableLength(): number {
+    return this.raw.writableLength;
+  }
+
+  get destroyed(): boolean {
+    return this.raw.destroyed || this.socket.readyState !== this.socket.OPEN;
+  }
+
+  get writableNeedDrain(): boolean {
+    return this.raw.writableNeedDrain;
+  }
+
+  once(event: 'drain', listener: () => void): unknown {
+    return this.raw.once(event, listener);
+  }
+
+  // The socket as graphql-ws sees it.
+  get protocol(): string {
+    return this.socket.protocol;
+  }
+
+  send(message: string): void {
+    this.writer.text(message);
+  }
+
+  close(code?: number, reason?: string): void {
+    // What was appended goes out before the close frame.
+    this.writer.end();
+    this.socket.close(code, reason);
+  }
+
+  onMessage(cb: (data: string) => Promise<void>): void {
+    this.handler = cb;
+    this.socket.on('message', onSocketMessage);
+  }
+
+  /** @internal A message of the client, for graphql-ws; a failure to handle it closes the connection. */
+  received(data: string): void {
+    this.handler?.(data).catch((err: unknown) => {
+      this.log().error({ err }, 'graphql-ws message handling failed');
+      this.writer.end();
+      this.socket.close(CloseCode.InternalServerError, 'Internal server error');
+    });
+  }
+}
+
+const connections = new WeakMap<WebSocket, WsConnection>();
+
+/** The connection of `socket`, made on first use. */
+function connectionOf(socket: WebSocket): WsConnection {
+  let connection = connections.get(socket);
+  if (connection === undefined) {
+    connection = new WsConnection(socket);
+    connections.set(socket, connection);
+  }
+  return connection;
+}
+
+/** The connection's one writer (see {@link WsConnection}). */
+function writerOf(socket: WebSocket): FrameWriter {
+  return connectionOf(socket).writer;
+}
+
+// Listeners shared by every socket: ws calls them with the socket as `this`.
+
+function onSocketMessage(this: WebSocket, data: RawData): void {
+  connections.get(this)?.received(String(data));
+}
+
+function onSocketError(this: WebSocket, err: Error): void {
+  // Mostly a client's fault (an oversized or malformed frame): ws has already closed
+  // the connection with the matching code; one line is enough.
+  connectionOf(this).log().warn({ err: err.message }, 'graphql-ws connection closed on a socket error');
+  if (this.readyState === this.OPEN) this.close(CloseCode.InternalServerError, 'Internal server error');
+}
+
+function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
+  const connection = connectionOf(this);
+  connection.writer.end();
+  void connection.closed?.(code, String(reason));
 }
 
 /** Errors that refuse one operation: logged once at warn (the client's doing, no stack), sent as its `error` message. */
@@ -248,8 +339,8 @@ interface ProtocolState {
   readonly limits: Limits;
   readonly admit: Admit;
   readonly holds: QuotaHolds;
-  /** Which socket and operation id each prepared subscription belongs to. */
-  readonly targets: WeakMap<ExecutionArgs, { socket: WebSocket; id: string }>;
+  /** Where each prepared operation's frames go: its connection's writer and its id. */
+  readonly targets: WeakMap<ExecutionArgs, DeliveryTarget>;
 }
 
 /**
@@ -277,15 +368,11 @@ async function subscribeOperation(
   // client naming its document by hash sends an empty one. The refusal is logged where it is made.
   const document = state.tickwire.resolveDocument(params, { connectionParams: ctx.connectionParams }, 'graphql-ws');
   if (document instanceof GraphQLError) return [document];
+  // Plain log subscriptions append their frames to this connection's writer directly.
+  const delivery: DeliveryTarget = { writer: writerOf(ctx.extra.socket), id };
   const prepared = await prepareOperation(
     state.tickwire.yoga,
-    {
-      req: ctx.extra.request,
-      socket: ctx.extra.socket,
-      connectionParams: ctx.connectionParams,
-      // Plain log subscriptions append their frames to this connection's writer directly.
-      delivery: { writer: writerOf(ctx.extra.socket), id } satisfies DeliveryTarget,
-    },
+    { req: ctx.extra.request, socket: ctx.extra.socket, connectionParams: ctx.connectionParams, delivery },
     document,
   );
   if (Array.isArray(prepared)) return refused(...(prepared as readonly GraphQLError[]));
@@ -301,7 +388,7 @@ async function subscribeOperation(
     }
     state.holds.hold(ctx.extra.socket, id, ticket.release);
   }
-  state.targets.set(args, { socket: ctx.extra.socket, id });
+  state.targets.set(args, delivery);
   return args;
 }
 
@@ -318,7 +405,9 @@ function protocolOf(state: ProtocolState, tokens: TokenStore | null): Protocol {
       const result = await subscribePrepared(args);
       const target = state.targets.get(args);
       if (target === undefined || !(Symbol.asyncIterator in result) || isDeliveredDirectly(result)) return result;
-      return writeThrough(result, writerOf(target.socket), target.id);
+      // The delivery core took it: its own stream, not Yoga's wrappers of it (see DeliveryTarget.stream).
+      if (target.stream !== undefined) return target.stream;
+      return writeThrough(result, target.writer, target.id);
     },
     onSubscribe: (ctx, id, params) => subscribeOperation(state, ctx, id, params),
   });
@@ -329,44 +418,11 @@ function protocolOf(state: ProtocolState, tokens: TokenStore | null): Protocol {
  * connection's one writer; a socket error or a failed message closes it.
  */
 function serveConnection(protocol: Protocol, socket: WebSocket, request: IncomingMessage): void {
-  // Made on the connection's first log line: a child logger and its id, kept for every
-  // idle connection, were about 0.4 KB of each idle subscriber's memory.
-  let child: typeof log | undefined;
-  const remote = request.socket.remoteAddress;
-  const connection = (): typeof log => (child ??= log.child({ connection: randomUUID(), remote }));
   // `on`, not `once`: a second error on a dying socket must find a listener too.
-  socket.on('error', (err) => {
-    // Mostly a client's fault (an oversized or malformed frame): ws has already closed
-    // the connection with the matching code; one line is enough.
-    connection().warn({ err: err.message }, 'graphql-ws connection closed on a socket error');
-    if (socket.readyState === socket.OPEN) socket.close(CloseCode.InternalServerError, 'Internal server error');
-  });
-
-  const writer = writerOf(socket);
-  const closed = protocol.opened(
-    {
-      protocol: socket.protocol,
-      send: (message) => writer.text(message),
-      close: (code, reason) => {
-        // What was appended goes out before the close frame.
-        writer.end();
-        socket.close(code, reason);
-      },
-      onMessage: (cb) =>
-        socket.on('message', (data) => {
-          cb(String(data)).catch((err: unknown) => {
-            connection().error({ err }, 'graphql-ws message handling failed');
-            writer.end();
-            socket.close(CloseCode.InternalServerError, 'Internal server error');
-          });
-        }),
-    },
-    { socket, request },
-  );
-  socket.once('close', (code, reason) => {
-    writer.end();
-    void closed(code, String(reason));
-  });
+  socket.on('error', onSocketError);
+  const connection = connectionOf(socket);
+  connection.closed = protocol.opened(connection, { socket, request });
+  socket.once('close', onSocketClose);
 }
 
 /**
