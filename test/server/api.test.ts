@@ -54,7 +54,8 @@ describe('queries and mutations over HTTP', () => {
     const html = await res.text();
     expect(html).toContain('<title>tickwire</title>');
     expect(html).toMatch(/subscriptionsProtocol[^,]*WS/);
-  });
+    // The first page request waits for the page's build in a thread (see test/security/pages).
+  }, 60_000);
 });
 
 describe('throttleMs', () => {

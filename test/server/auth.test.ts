@@ -75,7 +75,8 @@ describe('API tokens', () => {
     expect(bad.status).toBe(401);
     expect(bad.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect((await fetch(server.urls.http, { headers: { accept: 'text/html' } })).status).toBe(200);
-  });
+    // The first page request waits for the page's build in a thread (see test/security/pages).
+  }, 60_000);
 
   it('closes a graphql-ws connection without a valid token with 4403', async () => {
     const none = wsEvents(undefined, 'subscription { events { __typename } }');
