@@ -78,27 +78,66 @@ const MAX_SPARE_BYTES = 64 * 1024;
 /** How soon a writer behind by its own mark, but not by its socket's, looks again. */
 const RECHECK_MS = 10;
 
-/** Writers with bytes appended since the last flush, written together once per turn. */
-let dirty: FrameWriter[] = [];
-let scheduled = false;
+/**
+ * Writers written in one callback; the rest are written in the next turns (setImmediate,
+ * after the turn's I/O). A flush of 5,000 connections in one callback (a write each) held
+ * the loop for tens of ms, and `/health` and new connections waited behind it. About 1–2 ms
+ * of writes on a loaded server; connections with a control message (an ack, an error)
+ * go first (see {@link FrameWriter.text}).
+ */
+export const FLUSH_SLICE = 256;
 
 /**
- * Writes every connection appended to this turn, in one callback. Not in slices: measured
- * at 5,000 connections, a flush cut into 2 ms slices let publishing run on between them,
- * so bytes piled up in the writers' buffers instead of leaving (a quarter of the
- * deliveries and seven times the CPU per delivery), and `/health` was no faster.
+ * Writers with bytes appended since their last flush, in the order they were first
+ * appended to: `urgent` ones (a control message) are written before the others.
  */
-function flushAll(): void {
+let dirty: (FrameWriter | undefined)[] = [];
+let dirtyHead = 0;
+let urgent: (FrameWriter | undefined)[] = [];
+let urgentHead = 0;
+let scheduled = false;
+let flushes = 0;
+let longestFlush = 0;
+
+/** Writes up to {@link FLUSH_SLICE} of the writers appended to, urgent ones first. */
+function flushSome(): void {
   scheduled = false;
-  const writers = dirty;
-  dirty = [];
-  for (const writer of writers) writer.turnEnded();
+  let written = 0;
+  while (written < FLUSH_SLICE && urgentHead < urgent.length) {
+    const writer = urgent[urgentHead]!;
+    urgent[urgentHead++] = undefined;
+    if (writer.turnEnded()) written++;
+  }
+  while (written < FLUSH_SLICE && dirtyHead < dirty.length) {
+    const writer = dirty[dirtyHead]!;
+    dirty[dirtyHead++] = undefined;
+    if (writer.turnEnded()) written++;
+  }
+  flushes++;
+  if (written > longestFlush) longestFlush = written;
+  if (urgentHead === urgent.length) {
+    urgent = [];
+    urgentHead = 0;
+  }
+  if (dirtyHead === dirty.length) {
+    dirty = [];
+    dirtyHead = 0;
+  }
+  if (urgent.length > 0 || dirty.length > 0) schedule();
 }
 
 function schedule(): void {
   if (scheduled) return;
   scheduled = true;
-  setImmediate(flushAll);
+  setImmediate(flushSome);
+}
+
+/**
+ * How the writers' flushes went since start: flush callbacks run, the most connections one
+ * of them wrote, and connections waiting for a flush now (for tests and the bench).
+ */
+export function flushStats(): { readonly callbacks: number; readonly mostWrites: number; readonly waiting: number } {
+  return { callbacks: flushes, mostWrites: longestFlush, waiting: dirty.length - dirtyHead + urgent.length - urgentHead };
 }
 
 /**
@@ -118,6 +157,8 @@ export class FrameWriter {
   // stream's state for every frame costs more than the frame.
   private held = 0;
   private marked = false;
+  // Listed with the urgent writers of the next flush.
+  private urgent = false;
   private ended = false;
   private waiters: (() => void)[] = [];
   private waitingForDrain = false;
@@ -146,9 +187,18 @@ export class FrameWriter {
     return { frames: this.frames, writes: this.writes };
   }
 
-  /** Appends one message of text (a control message, a rare frame). */
+  /**
+   * Appends one message of text (a control message, a rare frame). Its connection is
+   * written before those that only have shared frames waiting: a new connection's ack
+   * must not wait behind a fan-out to thousands of others.
+   */
   text(message: string): void {
     this.frame(EMPTY, Buffer.from(message), EMPTY);
+    if (this.used > 0 && !this.urgent) {
+      this.urgent = true;
+      urgent.push(this);
+      schedule();
+    }
   }
 
   /** Appends one message whose payload is `prefix`, then `payload` (shared), then `suffix`. */
@@ -217,10 +267,17 @@ export class FrameWriter {
     this.waiters = [];
   }
 
-  /** @internal The turn's flush: writes what is appended, and the next append marks again. */
-  turnEnded(): void {
+  /**
+   * @internal The turn's flush: writes what is appended, and the next append marks again.
+   * Returns whether it wrote (a writer is listed once for its first append and once more
+   * when it turns urgent; the second listing finds nothing left).
+   */
+  turnEnded(): boolean {
     this.marked = false;
+    this.urgent = false;
+    const writes = this.writes;
     this.flush();
+    return this.writes !== writes;
   }
 
   private grow(need: number): Buffer {

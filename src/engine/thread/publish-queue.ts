@@ -181,6 +181,10 @@ export class PublishQueue {
 
   /** Publishes for up to `sliceMs`, then leaves the rest to the next turn. */
   private slice(sliceMs = this.sliceMs): void {
+    if (this.sink.handingOut === true && sliceMs !== Number.POSITIVE_INFINITY) {
+      this.later();
+      return;
+    }
     const start = this.now();
     let now = start;
     let sinceClock = 0;
@@ -234,6 +238,14 @@ export class PublishQueue {
           sink.publish(event, symbol);
         } catch {
           // The bus never throws; a foreign sink that does must not stop the others' events.
+        }
+        // The bus hands this event out over the next turns (many subscribers): the rest
+        // waits until it has, so that no turn does more than a slice of fan-out.
+        if (sink.handingOut === true && sliceMs !== Number.POSITIVE_INFINITY) {
+          if (cursor !== null ? !cursor.done : this.passed - entry.first < entry.plain.length) {
+            this.later();
+            return;
+          }
         }
       }
       this.entries[this.head++] = undefined as unknown as Entry;
