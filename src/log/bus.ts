@@ -453,6 +453,11 @@ export class EventBus {
     this.fanoutScheduled = false;
     this.fanOut(FANOUT_SLICE, true);
   };
+  // Subscribers handed an item since this turn began (see handingOut).
+  private turnOffers = 0;
+  private readonly turnEnded = (): void => {
+    this.turnOffers = 0;
+  };
   private readonly detach = (subscription: EventSubscription): void => {
     const i = this.subscribers.indexOf(subscription);
     if (i < 0) return;
@@ -677,9 +682,14 @@ export class EventBus {
     this.fanOut(FANOUT_SLICE);
   }
 
-  /** True while published items are still being handed to subscribers (see {@link FANOUT_SLICE}). */
+  /**
+   * True while published items are still being handed to subscribers (see {@link
+   * FANOUT_SLICE}), or this turn has handed out a slice's worth already: a publisher with
+   * a backlog (the engine's hand-off) then waits for the next turn, so that a run of
+   * publishes to many subscribers is cut into slices too, not only one large publish.
+   */
   get handingOut(): boolean {
-    return this.fanoutHead < this.fanouts.length;
+    return this.fanoutHead < this.fanouts.length || this.turnOffers >= FANOUT_SLICE;
   }
 
   /**
@@ -729,6 +739,10 @@ export class EventBus {
       subscriber.offer(item, at, stale);
     }
     fanout.next = to;
+    if (to > from) {
+      if (this.turnOffers === 0) setImmediate(this.turnEnded);
+      this.turnOffers += to - from;
+    }
     if (matched > 0) {
       this.deliveries += matched;
       const type = entry!.event.type;

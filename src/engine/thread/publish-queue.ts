@@ -241,11 +241,9 @@ export class PublishQueue {
         }
         // The bus hands this event out over the next turns (many subscribers): the rest
         // waits until it has, so that no turn does more than a slice of fan-out.
-        if (sink.handingOut === true && sliceMs !== Number.POSITIVE_INFINITY) {
-          if (cursor !== null ? !cursor.done : this.passed - entry.first < entry.plain.length) {
-            this.later();
-            return;
-          }
+        if (sink.handingOut === true && sliceMs !== Number.POSITIVE_INFINITY && this.hasMore(entry)) {
+          this.later();
+          return;
         }
       }
       this.entries[this.head++] = undefined as unknown as Entry;
@@ -261,6 +259,11 @@ export class PublishQueue {
     this.entries.length = 0;
     this.head = 0;
     if (this.shed.size > 0 || this.reported.size > 0) this.reportLater();
+  }
+
+  /** True when `entry` has events left to publish or shed. */
+  private hasMore(entry: Entry): boolean {
+    return entry.cursor !== null ? !entry.cursor.done : this.passed - entry.first < entry.plain.length;
   }
 
   private later(): void {
