@@ -85,7 +85,7 @@ const RECHECK_MS = 10;
  * of writes on a loaded server; connections with a control message (an ack, an error)
  * go first (see {@link FrameWriter.text}).
  */
-export const FLUSH_SLICE = 256;
+export const FLUSH_SLICE = 128;
 
 /**
  * Writers with bytes appended since their last flush, in the order they were first

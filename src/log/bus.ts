@@ -17,7 +17,7 @@ export const DEFAULT_QUEUE_CAPACITY = 10_000;
  * engine's publishing slices several of them in a row: `/health` and new connections
  * waited hundreds of ms behind them. About 1–2 ms of work on a loaded server.
  */
-export const FANOUT_SLICE = 1024;
+export const FANOUT_SLICE = 4096;
 
 /** An item being handed to the subscribers that were attached when it was published. */
 interface Fanout {
