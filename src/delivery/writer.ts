@@ -92,6 +92,8 @@ export const FLUSH_SLICE = 128;
  * appended to: `urgent` ones (a control message) are written before the others.
  */
 let dirty: (FrameWriter | undefined)[] = [];
+// When each listed writer was listed (performance.now()): the head is the one waiting longest.
+let dirtySince: number[] = [];
 let dirtyHead = 0;
 let urgent: (FrameWriter | undefined)[] = [];
 let urgentHead = 0;
@@ -110,7 +112,8 @@ function flushSome(): void {
   }
   while (written < FLUSH_SLICE && dirtyHead < dirty.length) {
     const writer = dirty[dirtyHead]!;
-    dirty[dirtyHead++] = undefined;
+    dirty[dirtyHead] = undefined;
+    dirtyHead++;
     if (writer.turnEnded()) written++;
   }
   flushes++;
@@ -121,6 +124,7 @@ function flushSome(): void {
   }
   if (dirtyHead === dirty.length) {
     dirty = [];
+    dirtySince = [];
     dirtyHead = 0;
   }
   if (urgent.length > 0 || dirty.length > 0) schedule();
@@ -139,6 +143,24 @@ function schedule(): void {
 export function flushStats(): { readonly callbacks: number; readonly mostWrites: number; readonly waiting: number } {
   return { callbacks: flushes, mostWrites: longestFlush, waiting: dirty.length - dirtyHead + urgent.length - urgentHead };
 }
+
+/**
+ * How long the connection waiting longest for its flush has waited, ms (0: none waits).
+ * What more fan-out would add to: see {@link FLUSH_LAG_MS}.
+ */
+export function flushLagMs(): number {
+  return dirtyHead < dirty.length ? performance.now() - dirtySince[dirtyHead]! : 0;
+}
+
+/**
+ * Longest a connection may wait for its flush before fan-out of new events waits (the
+ * server's `EventBus.fanoutGate`). Flushes in slices give each write many frames (fan-out
+ * goes on between them), which is what makes a write per connection cheap per delivery;
+ * but with 5,000 connections a sweep takes tens of turns, and without a bound the bytes
+ * waiting in the writers aged past a second. Past it, the engine's hand-off waits and
+ * sheds stale ticks instead.
+ */
+export const FLUSH_LAG_MS = 100;
 
 /**
  * Builds and writes the frames of one connection. Appending copies the frame (header,
@@ -300,6 +322,7 @@ export class FrameWriter {
     if (this.marked) return;
     this.marked = true;
     dirty.push(this);
+    dirtySince.push(performance.now());
     schedule();
   }
 
