@@ -1,8 +1,9 @@
 /**
  * One writer per connection: every message of the connection is appended to it, and it
- * writes what a turn of the event loop appended in one write. An event fanned out to many
+ * writes what was appended since its last flush in one write. An event fanned out to many
  * subscriptions of many sockets costs one copy of its bytes per frame and one write per
- * socket, never a promise, a callback or a syscall per frame.
+ * socket, never a promise, a callback or a syscall per frame. The connections are written
+ * {@link FLUSH_SLICE} per callback, so that thousands of them never hold the event loop.
  */
 
 const EMPTY = Buffer.alloc(0);
@@ -165,7 +166,7 @@ export const FLUSH_LAG_MS = 100;
 /**
  * Builds and writes the frames of one connection. Appending copies the frame (header,
  * the subscriber's prefix, the shared payload, suffix) into this turn's buffer and marks
- * the writer for the flush at the end of the turn (setImmediate, so every publish of the
+ * the writer for a flush in a later callback (setImmediate, so every publish of the
  * turn shares it); the flush writes the buffer in one write. No allocation per frame.
  */
 export class FrameWriter {

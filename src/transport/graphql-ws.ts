@@ -148,7 +148,7 @@ const writers = new WeakMap<WebSocket, FrameWriter>();
 
 /**
  * The connection's one writer: every graphql-ws message of it (acks, errors, `next`,
- * `complete`) is appended here, so order holds, and leaves in one write per turn as raw
+ * `complete`) is appended here, so order holds, and leaves in one write per flush as raw
  * WebSocket frames on the socket under `ws`. ws itself writes only control frames (ping,
  * pong, close) between whole frames, and the writer is flushed before a close.
  */
