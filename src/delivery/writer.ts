@@ -161,7 +161,7 @@ export function flushLagMs(): number {
  * waiting in the writers aged past a second. Past it, the engine's hand-off waits and
  * sheds stale ticks instead.
  */
-export const FLUSH_LAG_MS = 100;
+export const FLUSH_LAG_MS = 250;
 
 /**
  * Builds and writes the frames of one connection. Appending copies the frame (header,
