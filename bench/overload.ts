@@ -8,6 +8,8 @@
  *
  *   npx tsx bench/overload.ts [--subs 2000] [--seconds 20] [--root /path/to/other/checkout]
  *
+ * OVERLOAD_PROF=<dir> writes the server's CPU profile into <dir> when it exits.
+ *
  * `--root` runs another checkout's server (e.g. a worktree of main) with this harness: the
  * figures before and after a change, on the same machine, one after the other.
  */
@@ -25,8 +27,14 @@ const seconds = Number(arg('seconds', '20'));
 const root = arg('root', '');
 
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+// OVERLOAD_PROF=<dir>: the server writes its CPU profiles there (`--cpu-prof`) when it exits.
+const profileDir = process.env['OVERLOAD_PROF'];
 const child = (file: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess =>
-  fork(here(file), args, { execArgv: ['--import', 'tsx', ...(file.includes('server') && process.env['OVERLOAD_PROF'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/fresh-prof'] : [])], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, ...env } });
+  fork(here(file), args, {
+    execArgv: ['--import', 'tsx', ...(file.includes('server') && profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, ...env },
+  });
 const reply = <T>(p: ChildProcess, cmd: string): Promise<T> =>
   new Promise((resolve) => {
     const on = (m: { cmd: string }) => {

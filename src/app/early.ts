@@ -36,6 +36,11 @@ export class LateSink implements EventSink {
     if (this.target === null) throw new Error(`an event of runner "${event.runnerId}" was published before the event log was open`);
     return this.target.publish(event, symbol);
   }
+
+  /** The target's (see {@link EventSink.handingOut}). */
+  get handingOut(): boolean {
+    return this.target?.handingOut === true;
+  }
 }
 
 /** What {@link startEarly} began; each promise is observed, so a failure waits for its reader. */

@@ -1,8 +1,9 @@
 /**
  * One writer per connection: every message of the connection is appended to it, and it
- * writes what a turn of the event loop appended in one write. An event fanned out to many
+ * writes what was appended since its last flush in one write. An event fanned out to many
  * subscriptions of many sockets costs one copy of its bytes per frame and one write per
- * socket, never a promise, a callback or a syscall per frame.
+ * socket, never a promise, a callback or a syscall per frame. The connections are written
+ * {@link FLUSH_SLICE} per callback, so that thousands of them never hold the event loop.
  */
 
 const EMPTY = Buffer.alloc(0);
@@ -110,33 +111,94 @@ function listSpare(writer: FrameWriter): void {
   sweepTimer.unref();
 }
 
-/** Writers with bytes appended since the last flush, written together once per turn. */
-let dirty: FrameWriter[] = [];
-let scheduled = false;
+/**
+ * Writers written in one callback; the rest are written in the next turns (setImmediate,
+ * after the turn's I/O). A flush of 5,000 connections in one callback (a write each) held
+ * the loop for tens of ms, and `/health` and new connections waited behind it. About 1–2 ms
+ * of writes on a loaded server; connections with a control message (an ack, an error)
+ * go first (see {@link FrameWriter.text}).
+ */
+export const FLUSH_SLICE = 128;
 
 /**
- * Writes every connection appended to this turn, in one callback. Not in slices: measured
- * at 5,000 connections, a flush cut into 2 ms slices let publishing run on between them,
- * so bytes piled up in the writers' buffers instead of leaving (a quarter of the
- * deliveries and seven times the CPU per delivery), and `/health` was no faster.
+ * Writers with bytes appended since their last flush, in the order they were first
+ * appended to: `urgent` ones (a control message) are written before the others.
  */
-function flushAll(): void {
+let dirty: (FrameWriter | undefined)[] = [];
+// When each listed writer was listed (performance.now()): the head is the one waiting longest.
+let dirtySince: number[] = [];
+let dirtyHead = 0;
+let urgent: (FrameWriter | undefined)[] = [];
+let urgentHead = 0;
+let scheduled = false;
+let flushes = 0;
+let longestFlush = 0;
+
+/** Writes up to {@link FLUSH_SLICE} of the writers appended to, urgent ones first. */
+function flushSome(): void {
   scheduled = false;
-  const writers = dirty;
-  dirty = [];
-  for (const writer of writers) writer.turnEnded();
+  let written = 0;
+  while (written < FLUSH_SLICE && urgentHead < urgent.length) {
+    const writer = urgent[urgentHead]!;
+    urgent[urgentHead++] = undefined;
+    if (writer.turnEnded()) written++;
+  }
+  while (written < FLUSH_SLICE && dirtyHead < dirty.length) {
+    const writer = dirty[dirtyHead]!;
+    dirty[dirtyHead] = undefined;
+    dirtyHead++;
+    if (writer.turnEnded()) written++;
+  }
+  flushes++;
+  if (written > longestFlush) longestFlush = written;
+  if (urgentHead === urgent.length) {
+    urgent = [];
+    urgentHead = 0;
+  }
+  if (dirtyHead === dirty.length) {
+    dirty = [];
+    dirtySince = [];
+    dirtyHead = 0;
+  }
+  if (urgent.length > 0 || dirty.length > 0) schedule();
 }
 
 function schedule(): void {
   if (scheduled) return;
   scheduled = true;
-  setImmediate(flushAll);
+  setImmediate(flushSome);
 }
+
+/**
+ * How the writers' flushes went since start: flush callbacks run, the most connections one
+ * of them wrote, and connections waiting for a flush now (for tests and the bench).
+ */
+export function flushStats(): { readonly callbacks: number; readonly mostWrites: number; readonly waiting: number } {
+  return { callbacks: flushes, mostWrites: longestFlush, waiting: dirty.length - dirtyHead + urgent.length - urgentHead };
+}
+
+/**
+ * How long the connection waiting longest for its flush has waited, ms (0: none waits).
+ * What more fan-out would add to: see {@link FLUSH_LAG_MS}.
+ */
+export function flushLagMs(): number {
+  return dirtyHead < dirty.length ? performance.now() - dirtySince[dirtyHead]! : 0;
+}
+
+/**
+ * Longest a connection may wait for its flush before fan-out of new events waits (the
+ * server's `EventBus.fanoutGate`). Flushes in slices give each write many frames (fan-out
+ * goes on between them), which is what makes a write per connection cheap per delivery;
+ * but with 5,000 connections a sweep takes tens of turns, and without a bound the bytes
+ * waiting in the writers aged past a second. Past it, the engine's hand-off waits and
+ * sheds stale ticks instead.
+ */
+export const FLUSH_LAG_MS = 250;
 
 /**
  * Builds and writes the frames of one connection. Appending copies the frame (header,
  * the subscriber's prefix, the shared payload, suffix) into this turn's buffer and marks
- * the writer for the flush at the end of the turn (setImmediate, so every publish of the
+ * the writer for a flush in a later callback (setImmediate, so every publish of the
  * turn shares it); the flush writes the buffer in one write. No allocation per frame.
  */
 export class FrameWriter {
@@ -153,6 +215,8 @@ export class FrameWriter {
   // stream's state for every frame costs more than the frame.
   private held = 0;
   private marked = false;
+  // Listed with the urgent writers of the next flush.
+  private urgent = false;
   private ended = false;
   // Made when something first waits for room: most connections never fall behind.
   private waiters: (() => void)[] | null = null;
@@ -187,9 +251,18 @@ export class FrameWriter {
     return this.spare !== null;
   }
 
-  /** Appends one message of text (a control message, a rare frame). */
+  /**
+   * Appends one message of text (a control message, a rare frame). Its connection is
+   * written before those that only have shared frames waiting: a new connection's ack
+   * must not wait behind a fan-out to thousands of others.
+   */
   text(message: string): void {
     this.frame(EMPTY, Buffer.from(message), EMPTY);
+    if (this.used > 0 && !this.urgent) {
+      this.urgent = true;
+      urgent.push(this);
+      schedule();
+    }
   }
 
   /** Appends one message whose payload is `prefix`, then `payload` (shared), then `suffix`. */
@@ -276,10 +349,17 @@ export class FrameWriter {
     return false;
   }
 
-  /** @internal The turn's flush: writes what is appended, and the next append marks again. */
-  turnEnded(): void {
+  /**
+   * @internal The turn's flush: writes what is appended, and the next append marks again.
+   * Returns whether it wrote (a writer is listed once for its first append and once more
+   * when it turns urgent; the second listing finds nothing left).
+   */
+  turnEnded(): boolean {
     this.marked = false;
+    this.urgent = false;
+    const writes = this.writes;
     this.flush();
+    return this.writes !== writes;
   }
 
   private grow(need: number): Buffer {
@@ -302,6 +382,7 @@ export class FrameWriter {
     if (this.marked) return;
     this.marked = true;
     dirty.push(this);
+    dirtySince.push(performance.now());
     schedule();
   }
 

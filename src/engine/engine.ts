@@ -20,6 +20,12 @@ import { SymbolRunner, type RunnerStats } from './runner.js';
 /** Where the engine publishes: the event bus, or anything shaped like it. */
 export interface EventSink {
   publish(event: RunnerEvent, symbol: string): unknown;
+  /**
+   * True while what was published is still being handed to subscribers in later turns (the
+   * bus's fan-out slices): a publisher with a backlog waits for it, instead of piling more
+   * on, and its own backlog ages and sheds by its policy.
+   */
+  readonly handingOut?: boolean;
 }
 
 /** Why a runner stopped when its feed ran out. */

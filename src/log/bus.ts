@@ -10,6 +10,30 @@ import { gapNotice, isGap, matches, type LogEntry, type StreamGap, type StreamIt
 /** Queue capacity of a subscriber unless it asks for another. */
 export const DEFAULT_QUEUE_CAPACITY = 10_000;
 
+/**
+ * Subscribers an item is handed to in one callback; past it, the rest of the fan-out goes
+ * on in the next turn of the event loop (setImmediate, after the turn's I/O). A publish to
+ * 5,000 subscribers handed out in one callback held the loop for 5–15 ms, and the
+ * engine's publishing slices several of them in a row: `/health` and new connections
+ * waited hundreds of ms behind them. About 1–2 ms of work on a loaded server.
+ */
+export const FANOUT_SLICE = 4096;
+
+/** An item being handed to the subscribers that were attached when it was published. */
+interface Fanout {
+  readonly item: StreamItem;
+  /** The subscribers at publish time: those attached later start after it (liveFrom). */
+  readonly subscribers: readonly EventSubscription[];
+  /** Whether each subscriber's filter decides (entries), or every one gets it (log notices). */
+  readonly filtered: boolean;
+  /** When it was queued, by the age clock; undefined without an age bound. */
+  readonly at: number | undefined;
+  /** Already past the age bound when it reached this log (see {@link EventSubscription.offer}). */
+  readonly stale: boolean;
+  /** The next subscriber to hand it to. */
+  next: number;
+}
+
 // The age bound's default and limit are settings (src/runtime/settings.ts).
 import { DEFAULT_MAX_EVENT_AGE_MS, MAX_EVENT_AGE_LIMIT_MS } from '../runtime/settings.js';
 export { DEFAULT_MAX_EVENT_AGE_MS, MAX_EVENT_AGE_LIMIT_MS };
@@ -442,6 +466,28 @@ export class EventBus {
   private currentEpoch: string;
   private taps: readonly LogTap[] = [];
   private readonly clock: () => number;
+  // Items whose fan-out did not fit in one slice, in publish order: a later item waits for
+  // every earlier one, so each subscriber still gets them in order.
+  private fanouts: Fanout[] = [];
+  private fanoutHead = 0;
+  private fanoutScheduled = false;
+  private readonly fanoutLater = (): void => {
+    this.fanoutScheduled = false;
+    this.fanOut(this.fanoutGate === null || this.fanoutGate() ? FANOUT_SLICE : 0, true);
+  };
+  /**
+   * Whether fan-out may go on now; false: what is published waits, in order, for a later
+   * turn. The server sets it to "no connection has waited long for its write" (see
+   * `FLUSH_LAG_MS` in src/delivery/writer.ts): handing out more then would only age
+   * the bytes waiting in the writers; waiting here lets the engine's hand-off shed stale
+   * ticks instead.
+   */
+  fanoutGate: (() => boolean) | null = null;
+  // Subscribers handed an item since this turn began (see handingOut).
+  private turnOffers = 0;
+  private readonly turnEnded = (): void => {
+    this.turnOffers = 0;
+  };
   private readonly detach = (subscription: EventSubscription): void => {
     const i = this.subscribers.indexOf(subscription);
     if (i < 0) return;
@@ -511,8 +557,7 @@ export class EventBus {
       scopedReason: 'the event log was recreated: ids restart in a new epoch; resume with the new epoch and the ids that follow',
       epoch,
     };
-    const at = this.maxAge > 0 ? this.ageClock() : undefined;
-    for (const subscriber of this.subscribers) subscriber.offer(gap, at);
+    this.hand(gap, false, this.maxAge > 0 ? this.ageClock() : undefined, false);
     for (const tap of this.taps) tap.restarted?.(epoch, lastId);
   }
 
@@ -633,46 +678,107 @@ export class EventBus {
         ...gapNotice({ missed, reason: `ids ${this.last + 1}..${entry.id - 1} never reached this server (${why})`, fromId: this.last + 1, toId: entry.id - 1, timestamp: this.clock() }),
         scopedReason: `events never reached this server (${why}); some may have been yours`,
       };
-      const at = this.maxAge > 0 ? this.ageClock() : undefined;
-      for (const subscriber of this.subscribers) subscriber.offer(gap, at);
+      this.hand(gap, false, this.maxAge > 0 ? this.ageClock() : undefined, false);
     }
     this.deliver(entry, queuedAt);
     return true;
   }
 
   private deliver(entry: LogEntry, queuedAt?: number): LogEntry {
-    const { event, symbol } = entry;
+    const { event } = entry;
     this.last = entry.id;
     this.publishedByType.set(event.type, (this.publishedByType.get(event.type) ?? 0) + 1);
     this.history.append(entry);
     this.latest.update(entry);
     for (const tap of this.taps) tap.appended(entry);
-    const subscribers = this.subscribers;
     // Read once for every queue this event goes into, not once per subscriber.
     const at = this.maxAge > 0 ? (queuedAt ?? this.ageClock()) : undefined;
     // Already past the bound when it got here: no reader takes it directly (see offer).
     const stale = at !== undefined && queuedAt !== undefined && queuedAt < this.ageClock() - this.maxAge;
+    this.hand(entry, true, at, stale);
+    return entry;
+  }
+
+  /**
+   * Hands `item` to the subscribers attached now: at once, up to {@link FANOUT_SLICE} of
+   * them, and the rest in later turns; after the items still being handed out, if any.
+   */
+  private hand(item: StreamItem, filtered: boolean, at: number | undefined, stale: boolean): void {
+    const subscribers = this.subscribers;
+    if (subscribers.length === 0) return;
+    this.fanouts.push({ item, subscribers, filtered, at, stale, next: 0 });
+    // Behind: this item waits its turn; the scheduled slice hands it out.
+    if (this.fanouts.length - this.fanoutHead > 1) return;
+    this.fanOut(this.fanoutGate === null || this.fanoutGate() ? FANOUT_SLICE : 0);
+  }
+
+  /**
+   * True while published items are still being handed to subscribers (see {@link
+   * FANOUT_SLICE}), or this turn has handed out a slice's worth already: a publisher with
+   * a backlog (the engine's hand-off) then waits for the next turn, so that a run of
+   * publishes to many subscribers is cut into slices too, not only one large publish.
+   */
+  get handingOut(): boolean {
+    return this.fanoutHead < this.fanouts.length || this.turnOffers >= FANOUT_SLICE;
+  }
+
+  /**
+   * Hands out queued items, in order, to at most `budget` subscribers; schedules the rest.
+   * `late`: in a later turn than their publish, when they may have waited past the age bound.
+   */
+  private fanOut(budget: number, late = false): void {
+    const fanouts = this.fanouts;
+    while (this.fanoutHead < fanouts.length) {
+      const fanout = fanouts[this.fanoutHead]!;
+      budget -= this.handSome(fanout, budget, late);
+      if (fanout.next < fanout.subscribers.length) break;
+      fanouts[this.fanoutHead++] = undefined as unknown as Fanout;
+    }
+    if (this.fanoutHead === fanouts.length) {
+      this.fanouts = [];
+      this.fanoutHead = 0;
+    } else if (!this.fanoutScheduled) {
+      this.fanoutScheduled = true;
+      setImmediate(this.fanoutLater);
+    }
+  }
+
+  /** Hands `fanout` on to up to `budget` of its subscribers; returns how many it looked at. */
+  private handSome(fanout: Fanout, budget: number, late: boolean): number {
+    const { item, subscribers, filtered, at } = fanout;
+    const from = fanout.next;
+    const to = Math.min(subscribers.length, from + budget);
+    // Waited for its turn past the age bound: queued and conflated like any stale item.
+    const stale = fanout.stale || (late && at !== undefined && at < this.ageClock() - this.maxAge);
+    const entry = filtered ? (item as LogEntry) : null;
     let matched = 0;
-    for (let i = 0; i < subscribers.length; i++) {
+    for (let i = from; i < to; i++) {
       const subscriber = subscribers[i]!;
-      const filter = subscriber.filter;
-      let match: boolean;
-      try {
-        match = filter === undefined || filter(event, symbol);
-      } catch {
-        // A broken filter is that subscriber's problem, never the runner's or another's.
-        match = false;
-      }
-      if (match) {
+      if (entry !== null) {
+        const filter = subscriber.filter;
+        let match: boolean;
+        try {
+          match = filter === undefined || filter(entry.event, entry.symbol);
+        } catch {
+          // A broken filter is that subscriber's problem, never the runner's or another's.
+          match = false;
+        }
+        if (!match) continue;
         matched++;
-        subscriber.offer(entry, at, stale);
       }
+      subscriber.offer(item, at, stale);
+    }
+    fanout.next = to;
+    if (to > from) {
+      if (this.turnOffers === 0) setImmediate(this.turnEnded);
+      this.turnOffers += to - from;
     }
     if (matched > 0) {
       this.deliveries += matched;
-      this.deliveredByType.set(event.type, (this.deliveredByType.get(event.type) ?? 0) + matched);
+      const type = entry!.event.type;
+      this.deliveredByType.set(type, (this.deliveredByType.get(type) ?? 0) + matched);
     }
-    return entry;
+    return to - from;
   }
 
   /**
@@ -780,6 +886,8 @@ export class EventBus {
   /** Ends every subscription (each may still read what it has queued) and refuses new ones. */
   close(): void {
     this.isClosed = true;
+    // What was published reaches its subscribers before they end.
+    this.fanOut(Number.POSITIVE_INFINITY);
     for (const subscriber of this.subscribers) subscriber.finish();
     this.subscribers = [];
   }

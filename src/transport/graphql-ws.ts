@@ -37,6 +37,9 @@ export const KEEP_ALIVE_MS = 12_000;
  */
 const UNSENT_PING_ROUNDS = 4;
 
+/** Sockets a keep-alive round pings or judges in one callback (see {@link keepAlive}). */
+export const KEEP_ALIVE_SLICE = 256;
+
 /** A ping waiting for its pong. */
 interface PendingPing {
   /** When the ping left for the kernel (performance.now()); -1 while it waits in our buffer. */
@@ -73,9 +76,15 @@ function keepAlive(wss: WebSocketServer, intervalMs: number): () => void {
     const late = now - due > intervalMs / 2;
     // Node schedules the next run from this one, not from when this one was due.
     due = now + intervalMs;
-    setImmediate(() => {
+    // In slices of KEEP_ALIVE_SLICE sockets, one per turn: a ping is a write, and pinging
+    // 5,000 sockets in one callback held the loop for ~100 ms every round.
+    const sockets = [...wss.clients];
+    let next = 0;
+    const round = (): void => {
       const at = performance.now();
-      for (const socket of wss.clients) {
+      const end = Math.min(sockets.length, next + KEEP_ALIVE_SLICE);
+      for (; next < end; next++) {
+        const socket = sockets[next]!;
         if (socket.readyState !== socket.OPEN) continue;
         const ping = pending.get(socket);
         if (ping === undefined) {
@@ -89,7 +98,9 @@ function keepAlive(wss: WebSocketServer, intervalMs: number): () => void {
           socket.terminate();
         }
       }
-    });
+      if (next < sockets.length) setImmediate(round);
+    };
+    setImmediate(round);
   }, intervalMs);
   timer.unref();
   return () => clearInterval(timer);
@@ -143,7 +154,7 @@ function writeThrough(
  * closures: a dozen closures per connection were about 1 KB of every idle subscriber.
  *
  * Its writer carries every graphql-ws message of the connection (acks, errors, `next`,
- * `complete`), so order holds, and they leave in one write per turn as raw WebSocket
+ * `complete`), so order holds, and they leave in one write per flush as raw WebSocket
  * frames on the socket under `ws`. ws itself writes only control frames (ping, pong,
  * close) between whole frames, and the writer is flushed before a close.
  */

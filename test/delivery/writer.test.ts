@@ -1,6 +1,6 @@
 import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { FrameWriter, UNFRAMED, WS_TEXT_FRAMING } from '../../src/delivery/writer.js';
+import { FLUSH_SLICE, FrameWriter, flushStats, UNFRAMED, WS_TEXT_FRAMING } from '../../src/delivery/writer.js';
 import { parseFrames } from '../support/ws-frames.js';
 
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -91,5 +91,31 @@ describe('FrameWriter under a socket with a higher mark of its own', () => {
     for (const done of held.splice(0)) done();
     await called;
     expect(writer.behind).toBe(false);
+  });
+});
+
+describe('FrameWriter flushes in slices', () => {
+  /** A socket that only counts its writes. */
+  const counting = () => {
+    const socket = { writes: 0, writableLength: 0, destroyed: false, write: () => (socket.writes++, true), once: () => socket };
+    return socket;
+  };
+
+  it(`writes at most FLUSH_SLICE (${FLUSH_SLICE}) connections per callback, and a connection with a control message first`, async () => {
+    const sockets = Array.from({ length: 5 * FLUSH_SLICE }, counting);
+    const writers = sockets.map((socket) => new FrameWriter(socket));
+    const payload = Buffer.from('{"data":{}}');
+    for (const writer of writers) writer.frame(Buffer.from('{"id":"1","type":"next","payload":'), payload, Buffer.from('}'));
+    // A new connection acked after thousands of others had frames appended.
+    const fresh = counting();
+    new FrameWriter(fresh).text('{"type":"connection_ack"}');
+    const written = () => sockets.reduce((n, socket) => n + socket.writes, 0);
+    await turn();
+    // One flush callback ran: the ack went out, and most of the others wait for later turns.
+    expect(fresh.writes).toBe(1);
+    expect(written()).toBe(FLUSH_SLICE - 1);
+    expect(flushStats().mostWrites).toBeLessThanOrEqual(FLUSH_SLICE);
+    while (flushStats().waiting > 0) await turn();
+    expect(sockets.every((socket) => socket.writes === 1)).toBe(true);
   });
 });

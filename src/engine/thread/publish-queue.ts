@@ -181,6 +181,10 @@ export class PublishQueue {
 
   /** Publishes for up to `sliceMs`, then leaves the rest to the next turn. */
   private slice(sliceMs = this.sliceMs): void {
+    if (this.sink.handingOut === true && sliceMs !== Number.POSITIVE_INFINITY) {
+      this.later();
+      return;
+    }
     const start = this.now();
     let now = start;
     let sinceClock = 0;
@@ -235,6 +239,12 @@ export class PublishQueue {
         } catch {
           // The bus never throws; a foreign sink that does must not stop the others' events.
         }
+        // The bus hands this event out over the next turns (many subscribers): the rest
+        // waits until it has, so that no turn does more than a slice of fan-out.
+        if (sink.handingOut === true && sliceMs !== Number.POSITIVE_INFINITY && this.hasMore(entry)) {
+          this.later();
+          return;
+        }
       }
       this.entries[this.head++] = undefined as unknown as Entry;
       try {
@@ -249,6 +259,11 @@ export class PublishQueue {
     this.entries.length = 0;
     this.head = 0;
     if (this.shed.size > 0 || this.reported.size > 0) this.reportLater();
+  }
+
+  /** True when `entry` has events left to publish or shed. */
+  private hasMore(entry: Entry): boolean {
+    return entry.cursor !== null ? !entry.cursor.done : this.passed - entry.first < entry.plain.length;
   }
 
   private later(): void {
