@@ -96,6 +96,9 @@ const READ_EVENTS = 2000;
  * without waiting for the rest.
  */
 const SLICE_EVENTS = 500;
+
+/** Resolves after this turn's I/O. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 /** What XREAD answers: per stream, its entries as [stream id, fields]; null when none came within the block time. */
 type XReadReply = [key: string, entries: [id: string, fields: string[]][]][] | null;
 /** Entries one XREAD or XREVRANGE page returns at most (entries of one event each, as before batches). */
@@ -716,8 +719,12 @@ export class RedisReader {
       events += this.accept(streamId, fields);
       if (events >= SLICE_EVENTS) {
         events = 0;
-        await new Promise((r) => setImmediate(r));
+        await nextTurn();
       }
+      // While the bus still hands earlier events to many subscribers (FANOUT_SLICE per
+      // turn), the next ones wait in Redis, as the engine's hand-off waits: taken now they
+      // would wait in the bus's own list, without bound under a load it cannot serve.
+      while (this.bus.handingOut && !this.stopped) await nextTurn();
     }
   }
 

@@ -257,6 +257,36 @@ describe.runIf(redisAvailable)('the shared log in a Redis Stream', () => {
     expect(ahead).toBeLessThan(500);
   }, 60_000);
 
+  it('waits while the bus is still handing events out to many subscribers: its backlog stays in Redis, not in the bus', async () => {
+    const stream = streamKey();
+    const engine = new RedisAppender({ url: REDIS_URL, stream, log: () => undefined });
+    cleanups.push(() => engine.close());
+    for (let n = 0; n < 3000; n++) engine.publish(transition(n), 'X');
+    await until(() => engine.stats.appended === 3000, 'the appends');
+    const bus = new EventBus();
+    // More subscribers than one slice of a fan-out (FANOUT_SLICE): each publish is handed out over two turns.
+    let handed = 0;
+    for (let i = 0; i < 5000; i++) {
+      bus.subscribe().sink = { accept: () => (handed++, true), queued: () => undefined, ended: () => undefined };
+    }
+    // The longest run of events the reader put into the bus while it was still handing
+    // earlier ones out: the rest of one stream entry (at most 500 events) at most, never
+    // the next entries of a read.
+    let run = 0;
+    let longest = 0;
+    const publishEntry = bus.publishEntry.bind(bus);
+    bus.publishEntry = (entry) => {
+      run = bus.handingOut ? run + 1 : 0;
+      longest = Math.max(longest, run);
+      return publishEntry(entry);
+    };
+    const reader = new RedisReader(bus, { url: REDIS_URL, stream, log: () => undefined, backfill: 0 });
+    cleanups.push(() => reader.close());
+    await until(() => handed === 3000 * 5000, 'every event to every subscriber', 60_000);
+    expect(longest).toBeGreaterThan(0);
+    expect(longest).toBeLessThan(500);
+  }, 120_000);
+
   it('appends a batch as one stream entry; readers decode it into the right ids and order, across a reconnect, beside old single-event entries and a bad event', async () => {
     const stream = streamKey();
     const { hostname, port } = new URL(REDIS_URL);
