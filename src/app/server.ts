@@ -8,7 +8,6 @@ import { createDashboardHandler } from '../transport/dashboard.js';
 import { createMetrics, type MetricsSources } from '../transport/metrics.js';
 import { SocketWorkers, sumCounts, sumShared } from './socket-workers/primary.js';
 import { DEFAULT_MAX_EVENT_AGE_MS, type EventBus } from '../log/bus.js';
-import { FLUSH_LAG_MS, flushLagMs } from '../delivery/writer.js';
 import type { EngineControl } from '../engine/engine.js';
 import type { EventStore } from '../store/store.js';
 import { createGraphqlSseHandler, GRAPHQL_SSE_PATH } from '../transport/graphql-sse.js';
@@ -222,8 +221,6 @@ export async function startServer(options: ServerOptions): Promise<TickwireServe
   const limits = options.limits ?? DEFAULT_LIMITS;
   const maxEventAgeMs = options.maxEventAgeMs ?? DEFAULT_MAX_EVENT_AGE_MS;
   options.bus.maxEventAgeMs = maxEventAgeMs;
-  // Fan-out waits while a connection has waited long for its write (see FLUSH_LAG_MS).
-  options.bus.fanoutGate = () => flushLagMs() < FLUSH_LAG_MS;
   const { engine, bus, keepAliveMs } = options;
   const trusted = options.trusted ?? NO_TRUSTED_DOCUMENTS;
   const tickwire = createTickwireYoga({ engine, bus, store: options.store ?? null, limits, tokens, replayDir: options.replayDir ?? null, maxEventAgeMs, trusted });
