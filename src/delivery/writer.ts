@@ -125,8 +125,6 @@ export const FLUSH_SLICE = 128;
  * appended to: `urgent` ones (a control message) are written before the others.
  */
 let dirty: (FrameWriter | undefined)[] = [];
-// When each listed writer was listed (performance.now()): the head is the one waiting longest.
-let dirtySince: number[] = [];
 let dirtyHead = 0;
 let urgent: (FrameWriter | undefined)[] = [];
 let urgentHead = 0;
@@ -157,7 +155,6 @@ function flushSome(): void {
   }
   if (dirtyHead === dirty.length) {
     dirty = [];
-    dirtySince = [];
     dirtyHead = 0;
   }
   if (urgent.length > 0 || dirty.length > 0) schedule();
@@ -176,24 +173,6 @@ function schedule(): void {
 export function flushStats(): { readonly callbacks: number; readonly mostWrites: number; readonly waiting: number } {
   return { callbacks: flushes, mostWrites: longestFlush, waiting: dirty.length - dirtyHead + urgent.length - urgentHead };
 }
-
-/**
- * How long the connection waiting longest for its flush has waited, ms (0: none waits).
- * What more fan-out would add to: see {@link FLUSH_LAG_MS}.
- */
-export function flushLagMs(): number {
-  return dirtyHead < dirty.length ? performance.now() - dirtySince[dirtyHead]! : 0;
-}
-
-/**
- * Longest a connection may wait for its flush before fan-out of new events waits (the
- * server's `EventBus.fanoutGate`). Flushes in slices give each write many frames (fan-out
- * goes on between them), which is what makes a write per connection cheap per delivery;
- * but with 5,000 connections a sweep takes tens of turns, and without a bound the bytes
- * waiting in the writers aged past a second. Past it, the engine's hand-off waits and
- * sheds stale ticks instead.
- */
-export const FLUSH_LAG_MS = 250;
 
 /**
  * Builds and writes the frames of one connection. Appending copies the frame (header,
@@ -382,7 +361,6 @@ export class FrameWriter {
     if (this.marked) return;
     this.marked = true;
     dirty.push(this);
-    dirtySince.push(performance.now());
     schedule();
   }
 

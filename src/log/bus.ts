@@ -473,16 +473,8 @@ export class EventBus {
   private fanoutScheduled = false;
   private readonly fanoutLater = (): void => {
     this.fanoutScheduled = false;
-    this.fanOut(this.fanoutGate === null || this.fanoutGate() ? FANOUT_SLICE : 0, true);
+    this.fanOut(FANOUT_SLICE, true);
   };
-  /**
-   * Whether fan-out may go on now; false: what is published waits, in order, for a later
-   * turn. The server sets it to "no connection has waited long for its write" (see
-   * `FLUSH_LAG_MS` in src/delivery/writer.ts): handing out more then would only age
-   * the bytes waiting in the writers; waiting here lets the engine's hand-off shed stale
-   * ticks instead.
-   */
-  fanoutGate: (() => boolean) | null = null;
   // Subscribers handed an item since this turn began (see handingOut).
   private turnOffers = 0;
   private readonly turnEnded = (): void => {
@@ -709,7 +701,7 @@ export class EventBus {
     this.fanouts.push({ item, subscribers, filtered, at, stale, next: 0 });
     // Behind: this item waits its turn; the scheduled slice hands it out.
     if (this.fanouts.length - this.fanoutHead > 1) return;
-    this.fanOut(this.fanoutGate === null || this.fanoutGate() ? FANOUT_SLICE : 0);
+    this.fanOut(FANOUT_SLICE);
   }
 
   /**
